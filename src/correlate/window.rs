@@ -1,0 +1,98 @@
+//! Window semantics, in one place. A window of length `w` that opens at
+//! `t0` holds the instants `t0 <= t < t0 + w`: inclusive start, exclusive
+//! end. "5 exits in 5m" therefore means five exits whose first and last are
+//! less than five minutes apart.
+
+use std::ops::Range;
+
+/// Returns true if and only if `t` falls in the window of length `w`
+/// opening at `t0`.
+pub fn within(t0: i64, t: i64, w: i64) -> bool {
+    t >= t0 && t - t0 < w
+}
+
+/// Splits sorted instants into bursts: maximal runs in which every instant
+/// belongs to some window of length `w` holding at least `count` instants.
+/// Instants in no such window belong to no burst. Returns index ranges into
+/// `times`.
+pub fn bursts(times: &[i64], count: usize, w: i64) -> Vec<Range<usize>> {
+    let mut marked = vec![false; times.len()];
+    let mut lo = 0;
+    let mut next_unmarked = 0;
+    for hi in 0..times.len() {
+        while !within(times[lo], times[hi], w) {
+            lo += 1;
+        }
+        if hi + 1 - lo >= count {
+            for m in marked.iter_mut().take(hi + 1).skip(lo.max(next_unmarked)) {
+                *m = true;
+            }
+            next_unmarked = hi + 1;
+        }
+    }
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for (i, &m) in marked.iter().enumerate() {
+        if !m {
+            continue;
+        }
+        // Consecutive marked instants less than `w` apart share a window
+        // chain; a gap of `w` or more starts a new burst.
+        match out.last_mut() {
+            Some(r) if r.end == i && within(times[i - 1], times[i], w) => r.end = i + 1,
+            _ => out.push(i..i + 1),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: i64 = 60_000;
+
+    #[test]
+    fn window_is_inclusive_start_exclusive_end() {
+        assert!(within(0, 0, 5 * MIN));
+        assert!(within(0, 5 * MIN - 1, 5 * MIN));
+        assert!(!within(0, 5 * MIN, 5 * MIN));
+        assert!(!within(10, 9, 5 * MIN));
+    }
+
+    #[test]
+    fn exactly_count_within_the_window_fires() {
+        let t = [0, MIN, 2 * MIN, 3 * MIN, 5 * MIN - 1];
+        assert_eq!(bursts(&t, 5, 5 * MIN), vec![0..5]);
+    }
+
+    #[test]
+    fn last_event_on_the_window_end_does_not_count() {
+        let t = [0, MIN, 2 * MIN, 3 * MIN, 5 * MIN];
+        assert!(bursts(&t, 5, 5 * MIN).is_empty());
+    }
+
+    #[test]
+    fn one_short_does_not_fire() {
+        assert!(bursts(&[0, 1, 2, 3], 5, 5 * MIN).is_empty());
+    }
+
+    #[test]
+    fn sliding_windows_merge_and_gaps_split() {
+        // Ten exits a minute apart: every one is in some 5-in-5m window.
+        let loop_a: Vec<i64> = (0..10).map(|i| i * MIN).collect();
+        // An hour later, a second loop.
+        let loop_b: Vec<i64> = (0..5).map(|i| 70 * MIN + i * 10_000).collect();
+        let mut all = loop_a.clone();
+        all.extend(&loop_b);
+        all.push(200 * MIN); // a lone restart later: no burst
+        assert_eq!(bursts(&all, 5, 5 * MIN), vec![0..10, 10..15]);
+    }
+
+    #[test]
+    fn stragglers_outside_any_full_window_are_left_out() {
+        // A restart 4m before a tight burst is in a window with it; one 10m
+        // before is not.
+        let t = [0, 6 * MIN, 10 * MIN, 10 * MIN + 1, 10 * MIN + 2, 10 * MIN + 3];
+        assert_eq!(bursts(&t, 5, 5 * MIN), vec![1..6]);
+    }
+}

@@ -1,0 +1,72 @@
+//! Typed errors of the library. Per-file input problems are not errors: they
+//! become [`crate::input::Skip`] values and the scan goes on. What is here
+//! stops a run before it starts: a rule pack that does not load.
+
+use std::fmt;
+
+/// One problem in a rule pack, located in its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    /// The pack's path as given (or `builtin:NAME.toml`).
+    pub file: String,
+    /// 1-based line of the offending text.
+    pub line: usize,
+    /// 1-based column (in characters) of the offending text.
+    pub col: usize,
+    /// What is wrong and, where it helps, what to write instead.
+    pub message: String,
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)
+    }
+}
+
+/// Every problem found while loading rule packs; loading collects them all
+/// rather than stopping at the first.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The packs were read but at least one rule is invalid.
+    #[error("{}", render_all(.0))]
+    Invalid(Vec<RuleError>),
+    /// A pack path could not be read at all.
+    #[error("cannot read rule pack {path}: {source}")]
+    Io {
+        /// The path as given.
+        path: String,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn render_all(errors: &[RuleError]) -> String {
+    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    lines.join("\n")
+}
+
+/// Converts a byte offset into 1-based (line, column), counting columns in
+/// characters so editors land on the right spot in non-ASCII files.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_from_one() {
+        let text = "a = 1\nbé = 2\n";
+        assert_eq!(line_col(text, 0), (1, 1));
+        assert_eq!(line_col(text, 6), (2, 1));
+        // 'é' is two bytes but one column.
+        assert_eq!(line_col(text, 9), (2, 3));
+    }
+}

@@ -1,0 +1,164 @@
+//! Incidents: findings plus rule metadata → what a person (or an alerting
+//! pipeline) acts on: stable id, severity, title, app, first/last seen,
+//! count, evidence with file and line, captured fields and the rendered
+//! fix. Hands on incidents in the one report order: most severe first, then
+//! earliest, then rule id and key.
+
+mod id;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::correlate::Finding;
+use crate::matcher::Event;
+use crate::records::{Zone, timestamp};
+use crate::rules::{Correlation, Rule, RuleSet, Severity};
+
+/// At most this many distinct values are kept per captured field.
+const MAX_VALUES: usize = 10;
+
+/// One evidence record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    /// The file, as shown in the summary.
+    pub file: String,
+    /// 1-based line of the record's first line.
+    pub line: u64,
+    /// When the record was written (RFC 3339), if known.
+    pub timestamp: Option<String>,
+    /// The record's text (prefixes removed, trimmed).
+    pub text: String,
+}
+
+/// An incident: the unit of the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Incident {
+    /// Stable id: the same rule, key and first occurrence give the same id
+    /// on every run and machine.
+    pub id: String,
+    /// Rule id.
+    pub rule: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Rendered title.
+    pub title: String,
+    /// App concerned, when known.
+    pub app: Option<String>,
+    /// Group key fields and values.
+    pub key: BTreeMap<String, String>,
+    /// First matching record's time (RFC 3339).
+    pub first_seen: Option<String>,
+    /// Last matching record's time (RFC 3339).
+    pub last_seen: Option<String>,
+    /// Matching records folded into this incident.
+    pub count: usize,
+    /// The rule's window, for threshold rules.
+    pub window: Option<String>,
+    /// Up to three records: the first two and the last.
+    pub evidence: Vec<Evidence>,
+    /// Captured fields: distinct values in order of first appearance.
+    pub fields: BTreeMap<String, Vec<String>>,
+    /// The proposed fix, rendered with the fields.
+    pub fix: String,
+    /// Links for the reader.
+    pub references: Vec<String>,
+    #[serde(skip)]
+    first_ms: Option<i64>,
+}
+
+/// Turns findings into ordered incidents. `paths` names sources by id;
+/// `zone` renders times.
+pub fn build(rules: &RuleSet, findings: Vec<Finding>, paths: &[String], zone: Zone) -> Vec<Incident> {
+    let mut out: Vec<Incident> =
+        findings.into_iter().map(|f| incident(&rules.rules()[f.rule as usize], f, paths, zone)).collect();
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| (a.first_ms.is_none(), a.first_ms).cmp(&(b.first_ms.is_none(), b.first_ms)))
+            .then_with(|| a.rule.cmp(&b.rule))
+            .then_with(|| a.key.cmp(&b.key))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    out
+}
+
+fn incident(rule: &Rule, f: Finding, paths: &[String], zone: Zone) -> Incident {
+    let first = f.events.first();
+    let first_ms = first.and_then(|e| e.ts);
+    let last_ms = f.events.iter().filter_map(|e| e.ts).max();
+    let fields = collect_fields(&f.events);
+    let app = first.and_then(|e| e.app.clone());
+    let window = match &rule.correlate {
+        Correlation::Threshold { window, .. } => Some(window.to_string()),
+        Correlation::Single => None,
+    };
+    let path_of = |e: &Event| paths.get(e.source).cloned().unwrap_or_default();
+    let anchor = match (first_ms, first) {
+        (Some(ms), _) => ms.to_string(),
+        (None, Some(e)) => format!("{}:{}", path_of(e), e.line),
+        (None, None) => String::new(),
+    };
+    let mut inc = Incident {
+        id: id::stable_id(&rule.id, &f.key, &anchor),
+        rule: rule.id.clone(),
+        severity: rule.severity,
+        title: String::new(),
+        app,
+        key: f.key.iter().cloned().collect(),
+        first_seen: first_ms.map(|ms| timestamp::render(ms, zone)),
+        last_seen: last_ms.map(|ms| timestamp::render(ms, zone)),
+        count: f.events.len(),
+        window,
+        evidence: pick_evidence(&f.events).map(|e| evidence(e, path_of(e), zone)).collect(),
+        fields,
+        fix: String::new(),
+        references: rule.references.clone(),
+        first_ms,
+    };
+    let file = first.map(path_of).unwrap_or_default();
+    inc.title = rule.title.render(|name| lookup(&inc, &file, name));
+    inc.fix = rule.fix.render(|name| lookup(&inc, &file, name));
+    inc
+}
+
+/// Values for template placeholders.
+fn lookup(inc: &Incident, file: &str, name: &str) -> Option<String> {
+    let v = match name {
+        "app" => inc.app.clone().unwrap_or_else(|| "-".into()),
+        "count" => inc.count.to_string(),
+        "window" => inc.window.clone().unwrap_or_default(),
+        "first_seen" => inc.first_seen.clone().unwrap_or_else(|| "(no timestamp)".into()),
+        "last_seen" => inc.last_seen.clone().unwrap_or_else(|| "(no timestamp)".into()),
+        "rule" => inc.rule.clone(),
+        "file" => file.to_string(),
+        "key" => inc.key.values().cloned().collect::<Vec<_>>().join(","),
+        other => inc.fields.get(other).map(|v| v.join(", ")).unwrap_or_else(|| "?".into()),
+    };
+    Some(v)
+}
+
+fn collect_fields(events: &[Event]) -> BTreeMap<String, Vec<String>> {
+    let mut fields: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (name, value) in events.iter().flat_map(|e| e.fields.iter()) {
+        let values = fields.entry(name.clone()).or_default();
+        if values.len() < MAX_VALUES && !values.contains(value) {
+            values.push(value.clone());
+        }
+    }
+    fields
+}
+
+fn pick_evidence(events: &[Event]) -> impl Iterator<Item = &Event> {
+    let n = events.len();
+    events.iter().enumerate().filter(move |(i, _)| n <= 3 || *i < 2 || *i == n - 1).map(|(_, e)| e)
+}
+
+fn evidence(e: &Event, file: String, zone: Zone) -> Evidence {
+    Evidence { file, line: e.line, timestamp: e.ts.map(|ms| timestamp::render(ms, zone)), text: e.text.clone() }
+}
+
+/// Counts incidents per severity, most severe first (all five present).
+pub fn by_severity(incidents: &[Incident]) -> Vec<(Severity, usize)> {
+    Severity::ALL_DESC.iter().map(|s| (*s, incidents.iter().filter(|i| i.severity == *s).count())).collect()
+}

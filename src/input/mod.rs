@@ -1,0 +1,123 @@
+//! Input: which files to read, what they are, and their bytes. Hands on
+//! [`Source`]s (bytes plus pm2 metadata, in a stable sorted order) and
+//! [`Skip`]s (what was not read, and why). A file's bytes are never assumed
+//! to be UTF-8.
+
+mod discover;
+mod haystack;
+mod naming;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+pub use discover::discover;
+pub use haystack::{Haystack, MmapChoice, open};
+pub use naming::classify;
+
+/// Which pm2 stream a file (or a record) belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    /// `APP-out.log`: the app's stdout.
+    Out,
+    /// `APP-error.log`: the app's stderr.
+    Err,
+    /// `pm2.log`: the pm2 daemon.
+    Daemon,
+    /// `APP.log` (`log_file`): stdout and stderr merged.
+    Combined,
+    /// Stdin, or a name pm2 does not write.
+    Unknown,
+}
+
+impl Stream {
+    /// The lower-case name used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stream::Out => "out",
+            Stream::Err => "err",
+            Stream::Daemon => "daemon",
+            Stream::Combined => "combined",
+            Stream::Unknown => "unknown",
+        }
+    }
+}
+
+/// What the file name says about a log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceMeta {
+    /// The path as the user will recognise it (`-` is shown as `<stdin>`).
+    pub path: String,
+    /// App name from the file name (pm2 replaces characters outside
+    /// `[A-Za-z0-9.-]` with `-` when it names files).
+    pub app: Option<String>,
+    /// Stream from the file name.
+    pub stream: Stream,
+    /// Cluster instance id (`APP-out-3.log`).
+    pub instance: Option<u32>,
+    /// True for pm2-logrotate / logrotate output (`__DATE`, `.log.N`).
+    pub rotated: bool,
+    /// True for `.gz` files.
+    pub compressed: bool,
+}
+
+/// Where a source's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A file on disk.
+    File(PathBuf),
+    /// Standard input.
+    Stdin,
+}
+
+/// A log to scan: its metadata and where to read it.
+#[derive(Debug, Clone)]
+pub struct SourceSpec {
+    /// Dense id in the sorted order; output order follows it.
+    pub id: usize,
+    /// Name-derived metadata.
+    pub meta: SourceMeta,
+    /// Where to read it.
+    pub origin: Origin,
+}
+
+/// Why a path was not scanned (or not wholly).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The path does not exist.
+    NotFound,
+    /// Permission denied.
+    PermissionDenied,
+    /// Any other read error.
+    ReadError,
+    /// Zero bytes: nothing to analyse.
+    Empty,
+    /// NUL bytes near the start: not a text log.
+    Binary,
+    /// A `.gz` that does not decompress.
+    BadGzip,
+}
+
+impl SkipReason {
+    /// Returns true if and only if this skip means input was lost (exit 2),
+    /// as opposed to a file that simply holds nothing to analyse.
+    pub fn is_error(&self) -> bool {
+        matches!(
+            self,
+            SkipReason::NotFound | SkipReason::PermissionDenied | SkipReason::ReadError | SkipReason::BadGzip
+        )
+    }
+}
+
+/// A path that was not scanned, with the reason and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skip {
+    /// The path as given or found.
+    pub path: String,
+    /// Machine-readable reason.
+    pub reason: SkipReason,
+    /// What happened and what to do.
+    pub detail: String,
+}

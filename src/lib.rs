@@ -1,0 +1,25 @@
+//! logtriage: rule-based incident triage for pm2-managed Node.js services.
+//!
+//! The pipeline runs one way, one module per stage:
+//!
+//! ```text
+//! input ──► records ──► matcher ──► correlate ──► incidents ──► report
+//! files,    lines →     Aho-Corasick  windows per   stable ids,    text /
+//! mmap, gz  records,    prefilter +   rule and key  fixes, order   json / ndjson
+//!           timestamps  regex confirm
+//! ```
+//!
+//! [`rules`] holds the compiled rule packs every stage reads; [`scan`] joins
+//! the stages (files in parallel, results merged in a fixed order) and hands a
+//! [`scan::ScanOutput`] to a [`report::Reporter`].
+
+pub mod correlate;
+pub mod error;
+pub mod incidents;
+pub mod input;
+pub mod matcher;
+pub mod records;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod summary;

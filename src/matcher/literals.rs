@@ -1,0 +1,285 @@
+//! Required literals of a regex: a small set of strings such that every
+//! match contains at least one of them. The prefilter searches for these;
+//! a record without any never reaches the regex, so the set must have zero
+//! false negatives (regex-automata's prefilter contract).
+//!
+//! The walk over the regex HIR keeps, for each sub-expression, the exact
+//! strings it can match (when few) and the best required set found inside
+//! it. Concatenations multiply exact sets into longer literals
+//! (`IB(?:KR)? and` → `IB and`, `IBKR and`); ASCII case-insensitive
+//! letters become case-insensitive literals instead of multiplying.
+
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// A prefilter literal. When `ci` is set, `bytes` are ASCII-lowercased and
+/// must be searched ASCII-case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Literal {
+    /// The bytes to find.
+    pub bytes: Vec<u8>,
+    /// Search ignoring ASCII case.
+    pub ci: bool,
+}
+
+impl Literal {
+    fn cs(bytes: &[u8]) -> Literal {
+        Literal { bytes: bytes.to_vec(), ci: false }
+    }
+
+    fn concat(&self, other: &Literal) -> Literal {
+        let ci = self.ci || other.ci;
+        let mut bytes = [self.bytes.as_slice(), other.bytes.as_slice()].concat();
+        if ci {
+            bytes.make_ascii_lowercase();
+        }
+        Literal { bytes, ci }
+    }
+}
+
+/// Largest exact set kept while multiplying.
+const MAX_SET: usize = 32;
+/// Literals shorter than this are not worth a prefilter: they hit nearly
+/// every line.
+const MIN_LEN: usize = 3;
+
+#[derive(Debug, Clone, Default)]
+struct Info {
+    exact: Option<Vec<Literal>>,
+    required: Option<Vec<Literal>>,
+}
+
+/// Extracts a required set from `pattern`, or `None` when the regex has no
+/// literal worth prefiltering on (the rule then runs unfiltered).
+pub fn extract(pattern: &str) -> Option<Vec<Literal>> {
+    let hir = regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern).ok()?;
+    let info = analyze(&hir);
+    let best = pick(vec![info.required, info.exact].into_iter().flatten().collect())?;
+    Some(split_lines(best))
+}
+
+fn analyze(hir: &Hir) -> Info {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Info { exact: Some(vec![Literal::cs(b"")]), required: None },
+        HirKind::Literal(lit) => {
+            let l = vec![Literal::cs(&lit.0)];
+            Info { exact: Some(l.clone()), required: Some(l) }
+        }
+        HirKind::Class(class) => {
+            let exact = class_literals(class);
+            Info { required: exact.clone(), exact }
+        }
+        HirKind::Capture(cap) => analyze(&cap.sub),
+        HirKind::Repetition(rep) => {
+            let sub = analyze(&rep.sub);
+            match (rep.min, rep.max) {
+                (1, Some(1)) => sub,
+                (0, Some(1)) => {
+                    let exact = sub.exact.map(|mut e| {
+                        e.push(Literal::cs(b""));
+                        e
+                    });
+                    Info { exact: exact.filter(|e| e.len() <= MAX_SET), required: None }
+                }
+                (min, _) if min >= 1 => {
+                    Info { exact: None, required: pick(vec![sub.required, sub.exact].into_iter().flatten().collect()) }
+                }
+                _ => Info::default(),
+            }
+        }
+        HirKind::Concat(subs) => concat(subs),
+        HirKind::Alternation(subs) => alternation(subs),
+    }
+}
+
+fn concat(subs: &[Hir]) -> Info {
+    let mut candidates: Vec<Vec<Literal>> = Vec::new();
+    let mut run: Vec<Literal> = vec![Literal::cs(b"")];
+    let mut all_exact = true;
+    for sub in subs {
+        let info = analyze(sub);
+        if let Some(req) = info.required {
+            candidates.push(req);
+        }
+        match info.exact {
+            Some(exact) => match product(&run, &exact) {
+                Some(p) => run = p,
+                None => {
+                    all_exact = false;
+                    candidates.push(std::mem::replace(&mut run, exact));
+                }
+            },
+            None => {
+                all_exact = false;
+                candidates.push(std::mem::replace(&mut run, vec![Literal::cs(b"")]));
+            }
+        }
+    }
+    let exact = all_exact.then(|| run.clone());
+    candidates.push(run);
+    Info { exact, required: pick(candidates) }
+}
+
+fn alternation(subs: &[Hir]) -> Info {
+    let infos: Vec<Info> = subs.iter().map(analyze).collect();
+    let exact = infos
+        .iter()
+        .map(|i| i.exact.clone())
+        .collect::<Option<Vec<_>>>()
+        .map(|sets| dedup(sets.concat()))
+        .filter(|e| e.len() <= MAX_SET);
+    let required = infos
+        .into_iter()
+        .map(|i| pick(vec![i.required, i.exact].into_iter().flatten().collect()))
+        .collect::<Option<Vec<_>>>()
+        .map(|sets| dedup(sets.concat()));
+    Info { exact, required }
+}
+
+fn product(a: &[Literal], b: &[Literal]) -> Option<Vec<Literal>> {
+    if a.len() * b.len() > MAX_SET {
+        return None;
+    }
+    let out: Vec<Literal> = a.iter().flat_map(|x| b.iter().map(move |y| x.concat(y))).collect();
+    Some(dedup(out))
+}
+
+fn dedup(mut v: Vec<Literal>) -> Vec<Literal> {
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// A class becomes literals when it is small: `[Ee]` is one
+/// case-insensitive `e`; `[Kk\u{212A}]` (Unicode case folding adds the
+/// Kelvin sign) is `k` case-insensitively plus the Kelvin sign.
+fn class_literals(class: &Class) -> Option<Vec<Literal>> {
+    let mut chars: Vec<Vec<u8>> = Vec::new();
+    match class {
+        Class::Unicode(c) => {
+            for r in c.iter() {
+                if (r.end() as u32) - (r.start() as u32) >= 8 {
+                    return None;
+                }
+                for ch in r.start()..=r.end() {
+                    let mut buf = [0u8; 4];
+                    chars.push(ch.encode_utf8(&mut buf).as_bytes().to_vec());
+                }
+            }
+        }
+        Class::Bytes(c) => {
+            for r in c.iter() {
+                if r.end() - r.start() >= 8 {
+                    return None;
+                }
+                chars.extend((r.start()..=r.end()).map(|b| vec![b]));
+            }
+        }
+    }
+    let mut out: Vec<Literal> = Vec::new();
+    for ch in &chars {
+        let folded = match ch.as_slice() {
+            [b] if b.is_ascii_alphabetic() => {
+                let other = if b.is_ascii_lowercase() { b.to_ascii_uppercase() } else { b.to_ascii_lowercase() };
+                chars.iter().any(|c| c.as_slice() == [other])
+            }
+            _ => false,
+        };
+        out.push(if folded { Literal { bytes: ch.to_ascii_lowercase(), ci: true } } else { Literal::cs(ch) });
+    }
+    let out = dedup(out);
+    (out.len() <= 4).then_some(out)
+}
+
+/// The best of several required sets: the one whose shortest literal is
+/// longest, then the smaller set. `None` if even the best is too weak.
+fn pick(candidates: Vec<Vec<Literal>>) -> Option<Vec<Literal>> {
+    candidates
+        .into_iter()
+        .filter(|set| !set.is_empty())
+        .map(|set| (set.iter().map(|l| usable_len(&l.bytes)).min().unwrap_or(0), set))
+        .filter(|(min, _)| *min >= MIN_LEN)
+        .max_by(|(ma, a), (mb, b)| ma.cmp(mb).then(b.len().cmp(&a.len())))
+        .map(|(_, set)| set)
+}
+
+/// Length of the longest piece between line breaks: a literal that spans
+/// lines is searched by that piece only (see [`split_lines`]).
+fn usable_len(bytes: &[u8]) -> usize {
+    bytes.split(|b| *b == b'\n' || *b == b'\r').map(<[u8]>::len).max().unwrap_or(0)
+}
+
+/// Records are matched with line prefixes (timestamps, `pm2 logs` columns)
+/// removed, but the prefilter runs over raw bytes, where a prefix may sit
+/// between two lines of a literal. The longest single-line piece of each
+/// literal is present in the raw bytes whenever the literal is in the
+/// cleaned record.
+fn split_lines(set: Vec<Literal>) -> Vec<Literal> {
+    let pieces = set.into_iter().map(|l| {
+        let best = l.bytes.split(|b| *b == b'\n' || *b == b'\r').max_by_key(|p| p.len()).unwrap_or(&[]).to_vec();
+        Literal { bytes: best, ci: l.ci }
+    });
+    dedup(pieces.collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lits(pattern: &str) -> Vec<String> {
+        extract(pattern)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| format!("{}{}", if l.ci { "(?i)" } else { "" }, String::from_utf8_lossy(&l.bytes)))
+            .collect()
+    }
+
+    #[test]
+    fn picks_the_longest_required_piece() {
+        assert_eq!(
+            lits(r"App \[(?P<app>.+):(?P<id>\d+)\] exited with code \[(?P<code>\d+)\]"),
+            vec!["] exited with code ["]
+        );
+    }
+
+    #[test]
+    fn multiplies_small_alternations() {
+        assert_eq!(
+            lits(r"Connectivity between IB(?:KR)? and"),
+            vec!["Connectivity between IB and", "Connectivity between IBKR and"]
+        );
+    }
+
+    #[test]
+    fn alternation_needs_every_branch() {
+        assert_eq!(
+            lits(r"too many unstable restarts|errored state"),
+            vec!["errored state", "too many unstable restarts"]
+        );
+        assert!(extract(r"too many unstable restarts|\d+").is_none());
+    }
+
+    #[test]
+    fn case_insensitive_becomes_one_ci_literal() {
+        assert_eq!(lits(r"(?i)heap out of memory"), vec!["(?i)heap out of memory"]);
+    }
+
+    #[test]
+    fn kelvin_sign_is_not_lost() {
+        // (?i)k matches U+212A; the set must still cover it.
+        let set = extract(r"(?i)kill").expect("literals");
+        let kelvin = Literal { bytes: "\u{212A}ill".as_bytes().to_vec(), ci: true };
+        let ascii = Literal { bytes: b"kill".to_vec(), ci: true };
+        assert_eq!(set, vec![ascii, kelvin]);
+    }
+
+    #[test]
+    fn no_literal_means_unfiltered() {
+        assert!(extract(r"\d+ms?").is_none());
+        assert!(extract(r".*").is_none());
+    }
+
+    #[test]
+    fn multi_line_literals_keep_their_longest_line() {
+        assert_eq!(lits(r"fromPromise \*/\);\n\s+\^"), vec!["fromPromise */);"]);
+    }
+}

@@ -1,0 +1,178 @@
+//! One search over the whole buffer for every rule's literals. Hands on
+//! [`Hit`]s: (offset, rule) pairs in offset order. A record with no hit for
+//! a rule never runs that rule's regex.
+//!
+//! The search is overlapping (aho-corasick `MatchKind::Standard`): with a
+//! leftmost search a hit on `connect ECONNREFUSED` resumes after it, and
+//! another rule's `ECONNREFUSED` inside it would be lost. Identical
+//! literals are merged so one pattern carries every rule that uses it.
+
+use std::collections::BTreeMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use super::literals::{self, Literal};
+use crate::rules::RuleSet;
+
+/// A literal of `rule` starts at byte `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Hit {
+    /// Offset in the buffer.
+    pub at: usize,
+    /// Dense rule index.
+    pub rule: u32,
+}
+
+/// The compiled literal search.
+#[derive(Debug, Clone)]
+pub struct Prefilter {
+    searchers: Vec<(AhoCorasick, Vec<Vec<u32>>)>,
+    unfiltered: Vec<u32>,
+}
+
+impl Prefilter {
+    /// Builds the automata for `rules`. Rules with no usable literal are
+    /// returned by [`Prefilter::unfiltered`] and run on every record.
+    pub fn build(rules: &RuleSet) -> Prefilter {
+        let mut by_literal: BTreeMap<Literal, Vec<u32>> = BTreeMap::new();
+        let mut unfiltered = Vec::new();
+        for (idx, rule) in rules.rules().iter().enumerate() {
+            let idx = idx as u32;
+            match rule_literals(rule) {
+                Some(set) => {
+                    for lit in set.into_iter().flat_map(with_json_escapes) {
+                        let owners = by_literal.entry(lit).or_default();
+                        if !owners.contains(&idx) {
+                            owners.push(idx);
+                        }
+                    }
+                }
+                None => unfiltered.push(idx),
+            }
+        }
+        let mut searchers = Vec::new();
+        for ci in [false, true] {
+            let (lits, owners): (Vec<Vec<u8>>, Vec<Vec<u32>>) =
+                by_literal.iter().filter(|(l, _)| l.ci == ci).map(|(l, o)| (l.bytes.clone(), o.clone())).unzip();
+            if lits.is_empty() {
+                continue;
+            }
+            let built =
+                AhoCorasickBuilder::new().match_kind(MatchKind::Standard).ascii_case_insensitive(ci).build(&lits);
+            match built {
+                Ok(ac) => searchers.push((ac, owners)),
+                // Only absurd pattern sets fail to build; fall back to
+                // running their rules on every record rather than losing them.
+                Err(_) => unfiltered.extend(owners.into_iter().flatten()),
+            }
+        }
+        unfiltered.sort_unstable();
+        unfiltered.dedup();
+        Prefilter { searchers, unfiltered }
+    }
+
+    /// Rules that run on every record.
+    pub fn unfiltered(&self) -> &[u32] {
+        &self.unfiltered
+    }
+
+    /// Appends every hit in `haystack` to `out`, sorted by offset.
+    pub fn hits(&self, haystack: &[u8], out: &mut Vec<Hit>) {
+        for (ac, owners) in &self.searchers {
+            for m in ac.find_overlapping_iter(haystack) {
+                for &rule in &owners[m.pattern().as_usize()] {
+                    out.push(Hit { at: m.start(), rule });
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+}
+
+/// The rule's literals: given ones, or extracted from every regex (all must
+/// yield a set, or the rule is unfiltered).
+fn rule_literals(rule: &crate::rules::Rule) -> Option<Vec<Literal>> {
+    if !rule.literals.is_empty() {
+        let ci = rule.regexes.iter().all(|re| re.as_str().starts_with("(?i)"));
+        return Some(
+            rule.literals
+                .iter()
+                .map(|l| {
+                    let mut bytes = l.as_bytes().to_vec();
+                    if ci {
+                        bytes.make_ascii_lowercase();
+                    }
+                    Literal { bytes, ci }
+                })
+                .collect(),
+        );
+    }
+    let sets: Option<Vec<Vec<Literal>>> = rule.regexes.iter().map(|re| literals::extract(re.as_str())).collect();
+    sets.map(|s| s.concat())
+}
+
+/// pm2 JSON logs hold messages JSON-escaped: a literal with `"` or `\` is
+/// also searched in its escaped form, so JSON records are not missed.
+fn with_json_escapes(lit: Literal) -> Vec<Literal> {
+    if !lit.bytes.iter().any(|b| *b == b'"' || *b == b'\\' || *b < 0x20) {
+        return vec![lit];
+    }
+    let text = String::from_utf8_lossy(&lit.bytes);
+    let quoted = serde_json::to_string(text.as_ref()).unwrap_or_default();
+    let escaped = quoted.trim_matches('"').as_bytes().to_vec();
+    vec![Literal { bytes: escaped, ci: lit.ci }, lit]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::compile_all;
+
+    fn set(rules: &str) -> RuleSet {
+        compile_all(&[("t.toml".to_string(), rules.to_string())]).expect("rules")
+    }
+
+    const TWO: &str = r#"
+[[rule]]
+id = "a.refused"
+title = "t"
+severity = "low"
+regex = 'connect ECONNREFUSED (?P<addr>\S+)'
+fix = "f"
+
+[[rule]]
+id = "b.any-refused"
+title = "t"
+severity = "low"
+regex = 'ECONNREFUSED'
+fix = "f"
+"#;
+
+    #[test]
+    fn overlapping_literals_hit_both_rules() {
+        let pf = Prefilter::build(&set(TWO));
+        let mut hits = Vec::new();
+        pf.hits(b"Error: connect ECONNREFUSED 127.0.0.1:7497", &mut hits);
+        let rules: Vec<u32> = hits.iter().map(|h| h.rule).collect();
+        assert!(rules.contains(&0) && rules.contains(&1), "{hits:?}");
+    }
+
+    #[test]
+    fn case_insensitive_and_unfiltered_rules() {
+        let pf = Prefilter::build(&set(&TWO.replace("'ECONNREFUSED'", r"'(?i)econnrefused|\d{5}'")));
+        assert_eq!(pf.unfiltered(), &[1]);
+        let pf = Prefilter::build(&set(&TWO.replace("'ECONNREFUSED'", "'(?i)econnrefused'")));
+        let mut hits = Vec::new();
+        pf.hits(b"EconnRefused", &mut hits);
+        assert_eq!(hits, vec![Hit { at: 0, rule: 1 }]);
+    }
+
+    #[test]
+    fn json_escaped_literals_are_found() {
+        let pf = Prefilter::build(&set(&TWO.replace("'ECONNREFUSED'", r#"'Script "(?P<s>\w+)" died'"#)));
+        let mut hits = Vec::new();
+        pf.hits(br#"{"message":"Script \"api\" died\n"}"#, &mut hits);
+        assert!(hits.iter().any(|h| h.rule == 1), "{hits:?}");
+    }
+}

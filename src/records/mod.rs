@@ -1,0 +1,284 @@
+//! Records: bytes → lines → records (a line plus its continuations), with
+//! the per-file shape (stamped? saved `pm2 logs` output? daemon log?) found
+//! by sniffing the start of the file. Hands on [`RecordSpan`]s (cheap: byte
+//! range and line number) for every record, and, on request, a [`Record`]
+//! (clean message text, timestamp, app and stream) for the few that matter.
+
+pub mod join;
+pub mod prefix;
+pub mod timestamp;
+
+use serde::Deserialize;
+
+use crate::input::Stream;
+pub use join::Joiner;
+pub use timestamp::Zone;
+
+/// How many lines [`FileShape::sniff`] looks at.
+const SNIFF_LINES: usize = 200;
+
+/// What the start of a file says about all of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileShape {
+    /// Saved `pm2 logs` output: lines carry an `ID|NAME | ` column.
+    pub pm2_logs: bool,
+    /// Lines carry timestamps (at least one in the sample).
+    pub stamped: bool,
+    /// The source is the pm2 daemon log.
+    pub daemon: bool,
+}
+
+impl FileShape {
+    /// Looks at the first lines of `buf`; `stream` is what the file name
+    /// said.
+    pub fn sniff(buf: &[u8], stream: Stream) -> FileShape {
+        let mut column_lines = 0;
+        let mut text_lines = 0;
+        let mut stamped = false;
+        for line in buf.split(|b| *b == b'\n').take(SNIFF_LINES) {
+            if line.is_empty() {
+                continue;
+            }
+            text_lines += 1;
+            let v = prefix::view(trim_cr(line), true);
+            column_lines += usize::from(v.column.is_some());
+            stamped |= v.stamp.is_some() || v.json;
+        }
+        // Saved captures are mostly column lines; a real log with a stray
+        // "0|x | y" message is not.
+        let pm2_logs = column_lines * 2 > text_lines;
+        FileShape { pm2_logs, stamped, daemon: stream == Stream::Daemon }
+    }
+}
+
+fn trim_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Where one record is in its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordSpan {
+    /// Offset of the first byte of the first line.
+    pub start: usize,
+    /// Offset just past the last line's text (its `\n` excluded).
+    pub end: usize,
+    /// 1-based number of the first line.
+    pub line: u64,
+    /// Offset of the line whose stamp dates the record: its own first line,
+    /// or the closest stamped line before it (cluster-mode crash texts are
+    /// written raw between stamped lines).
+    pub stamp_line: Option<usize>,
+}
+
+/// Iterates the records of a buffer in order.
+pub struct Segmenter<'h> {
+    buf: &'h [u8],
+    pos: usize,
+    line_no: u64,
+    shape: FileShape,
+    joiner: Joiner,
+    current: Option<RecordSpan>,
+    last_stamp: Option<usize>,
+}
+
+impl<'h> Segmenter<'h> {
+    /// Starts at the beginning of `buf`.
+    pub fn new(buf: &'h [u8], shape: FileShape) -> Segmenter<'h> {
+        let joiner = Joiner::new(shape.daemon && shape.stamped);
+        Segmenter { buf, pos: 0, line_no: 0, shape, joiner, current: None, last_stamp: None }
+    }
+
+    /// Number of lines read so far.
+    pub fn lines_read(&self) -> u64 {
+        self.line_no
+    }
+}
+
+impl Iterator for Segmenter<'_> {
+    type Item = RecordSpan;
+
+    fn next(&mut self) -> Option<RecordSpan> {
+        while self.pos < self.buf.len() {
+            let start = self.pos;
+            let nl = memchr::memchr(b'\n', &self.buf[start..]);
+            let end = nl.map_or(self.buf.len(), |i| start + i);
+            self.pos = nl.map_or(self.buf.len(), |i| start + i + 1);
+            self.line_no += 1;
+            let line = trim_cr(&self.buf[start..end]);
+            let v = prefix::view(line, self.shape.pm2_logs);
+            let column = v.column.map_or(&b""[..], |(s, e)| &line[s..e]);
+            let facts = join::LineFacts { body: &line[v.body..], stamped: v.stamp.is_some(), json: v.json, column };
+            let joins = self.joiner.feed(facts);
+            if v.stamp.is_some() || v.json {
+                self.last_stamp = Some(start);
+            }
+            if joins && let Some(cur) = self.current.as_mut() {
+                cur.end = end;
+                continue;
+            }
+            let next = RecordSpan { start, end, line: self.line_no, stamp_line: self.last_stamp };
+            if let Some(done) = self.current.replace(next) {
+                return Some(done);
+            }
+        }
+        self.current.take()
+    }
+}
+
+/// A record made ready for matching.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Message text: prefixes and colour codes removed, lines joined by
+    /// `\n`; for a JSON object, its decoded `message`.
+    pub body: Vec<u8>,
+    /// When it was written, in ms since the epoch.
+    pub ts: Option<i64>,
+    /// App named by the record itself (JSON `app_name`, `pm2 logs` column).
+    pub app: Option<String>,
+    /// Stream named by the record itself (JSON `type`, column colour).
+    pub stream: Option<Stream>,
+}
+
+/// The fields of a pm2 JSON log line that logtriage reads.
+#[derive(Deserialize)]
+struct Pm2Json {
+    message: String,
+    #[serde(default)]
+    timestamp: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    app_name: Option<String>,
+}
+
+/// Builds the [`Record`] for `span`.
+pub fn build(buf: &[u8], span: RecordSpan, shape: FileShape, zone: Zone) -> Record {
+    let text = &buf[span.start..span.end];
+    let mut rec = Record { body: Vec::with_capacity(text.len()), ts: None, app: None, stream: None };
+    for (i, raw) in text.split(|b| *b == b'\n').enumerate() {
+        let line = trim_cr(raw);
+        let v = prefix::view(line, shape.pm2_logs);
+        if i == 0 {
+            describe_from_column(&mut rec, line, &v);
+            if v.json && json_record(&mut rec, &line[v.body..], zone) {
+                continue;
+            }
+        } else {
+            rec.body.push(b'\n');
+        }
+        prefix::strip_ansi(&line[v.body..], &mut rec.body);
+    }
+    if rec.ts.is_none() {
+        rec.ts = span.stamp_line.and_then(|at| stamp_at(buf, at, shape, zone));
+    }
+    rec
+}
+
+fn describe_from_column(rec: &mut Record, line: &[u8], v: &prefix::LineView) {
+    if let Some((s, e)) = v.column {
+        let col = String::from_utf8_lossy(&line[s..e]);
+        match col.split_once('|') {
+            Some((_, name)) => rec.app = Some(name.trim().to_string()),
+            None => rec.stream = Some(Stream::Daemon),
+        }
+    }
+    if let Some(stream) = v.coloured {
+        rec.stream = Some(stream);
+    }
+}
+
+/// Fills `rec` from a pm2 JSON object; false if the line is not one after
+/// all (it is then matched as text).
+fn json_record(rec: &mut Record, text: &[u8], zone: Zone) -> bool {
+    let Ok(obj) = serde_json::from_slice::<Pm2Json>(text) else { return false };
+    let msg = obj.message.strip_suffix('\n').unwrap_or(&obj.message);
+    prefix::strip_ansi(msg.as_bytes(), &mut rec.body);
+    rec.ts = obj.timestamp.and_then(|t| timestamp::to_epoch_ms(t.as_bytes(), zone));
+    rec.app = obj.app_name.or(rec.app.take());
+    rec.stream = match obj.kind.as_deref() {
+        Some("out") => Some(Stream::Out),
+        Some("err") => Some(Stream::Err),
+        _ => rec.stream,
+    };
+    true
+}
+
+fn stamp_at(buf: &[u8], at: usize, shape: FileShape, zone: Zone) -> Option<i64> {
+    let end = memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |i| at + i);
+    let line = trim_cr(&buf[at..end]);
+    let v = prefix::view(line, shape.pm2_logs);
+    if let Some((s, e)) = v.stamp {
+        return timestamp::to_epoch_ms(&line[s..e], zone);
+    }
+    if v.json {
+        let obj: Pm2Json = serde_json::from_slice(&line[v.body..]).ok()?;
+        return timestamp::to_epoch_ms(obj.timestamp?.as_bytes(), zone);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spans(text: &str, stream: Stream) -> Vec<(u64, String)> {
+        let shape = FileShape::sniff(text.as_bytes(), stream);
+        Segmenter::new(text.as_bytes(), shape)
+            .map(|s| (s.line, String::from_utf8_lossy(&text.as_bytes()[s.start..s.end]).into_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn segments_with_line_numbers_and_crlf() {
+        let text = "a\r\n    at b\r\nc\r\n";
+        let s = spans(text, Stream::Out);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[1].0, 3);
+        let no_final_newline = spans("one\ntwo", Stream::Out);
+        assert_eq!(no_final_newline, vec![(1, "one".to_string()), (2, "two".to_string())]);
+    }
+
+    #[test]
+    fn build_strips_stamps_on_every_line() {
+        let text = "2026-11-20T10:00:00: Error: boom\n2026-11-20T10:00:00:     at x (/a.js:1:1)\n";
+        let shape = FileShape::sniff(text.as_bytes(), Stream::Err);
+        let span = Segmenter::new(text.as_bytes(), shape).next().expect("one record");
+        let rec = build(text.as_bytes(), span, shape, Zone::Utc);
+        assert_eq!(rec.body, b"Error: boom\n    at x (/a.js:1:1)");
+        assert_eq!(rec.ts, Some(1_795_168_800_000));
+    }
+
+    #[test]
+    fn raw_cluster_text_takes_the_previous_stamp() {
+        let text = "2026-11-20T10:00:00: worker up\nYou have triggered an unhandledRejection, you may have forgotten to catch a Promise rejection:\nError: x\n";
+        let shape = FileShape::sniff(text.as_bytes(), Stream::Err);
+        let spans: Vec<_> = Segmenter::new(text.as_bytes(), shape).collect();
+        assert_eq!(spans.len(), 2);
+        let rec = build(text.as_bytes(), spans[1], shape, Zone::Utc);
+        assert_eq!(rec.ts, Some(1_795_168_800_000));
+    }
+
+    #[test]
+    fn json_records_decode_message_app_and_stream() {
+        let text = "{\"message\":\"Error: boom\\n    at x (/a.js:1:1)\\n\",\"timestamp\":\"2026-11-20T10:00:00.500Z\",\"type\":\"err\",\"process_id\":4,\"app_name\":\"worker\"}\n";
+        let shape = FileShape::sniff(text.as_bytes(), Stream::Err);
+        let span = Segmenter::new(text.as_bytes(), shape).next().expect("record");
+        let rec = build(text.as_bytes(), span, shape, Zone::Utc);
+        assert_eq!(rec.body, b"Error: boom\n    at x (/a.js:1:1)");
+        assert_eq!(rec.app.as_deref(), Some("worker"));
+        assert_eq!(rec.stream, Some(Stream::Err));
+        assert_eq!(rec.ts, Some(1_795_168_800_500));
+    }
+
+    #[test]
+    fn saved_pm2_logs_capture() {
+        let text = "PM2        | 2026-11-20T10:00:00: PM2 log: App [api:0] online\n0|api      | Error: boom\n0|api      |     at x (/a.js:1:1)\n1|web      |     at not-a-continuation\n";
+        let shape = FileShape::sniff(text.as_bytes(), Stream::Unknown);
+        assert!(shape.pm2_logs);
+        let spans: Vec<_> = Segmenter::new(text.as_bytes(), shape).collect();
+        assert_eq!(spans.len(), 3);
+        let rec = build(text.as_bytes(), spans[1], shape, Zone::Utc);
+        assert_eq!(rec.app.as_deref(), Some("api"));
+        assert_eq!(rec.body, b"Error: boom\n    at x (/a.js:1:1)");
+    }
+}

@@ -1,0 +1,210 @@
+//! Timestamps at the start of a line (pm2 `--time`, `log_date_format`s, the
+//! daemon's prefix, old bracketed daemon prefixes) and inside pm2 JSON logs.
+//! Recognising the shape is cheap and done for every line (to strip it);
+//! turning it into an instant is done only for records that matched.
+
+use chrono::{FixedOffset, Local, NaiveDate, NaiveDateTime, Offset, TimeZone};
+
+/// How to read timestamps that carry no zone (pm2 writes local time
+/// without one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Zone {
+    /// UTC (the default: same answer on every machine).
+    #[default]
+    Utc,
+    /// The zone of the machine running logtriage.
+    Local,
+    /// A fixed offset.
+    Fixed(FixedOffset),
+}
+
+impl Zone {
+    /// Parses `utc`, `local` or `+HH:MM` / `-HH:MM`.
+    pub fn parse(s: &str) -> Option<Zone> {
+        match s.to_ascii_lowercase().as_str() {
+            "utc" | "z" => Some(Zone::Utc),
+            "local" => Some(Zone::Local),
+            other => parse_offset(other.as_bytes()).and_then(FixedOffset::east_opt).map(Zone::Fixed),
+        }
+    }
+
+    /// The offset this zone has at `utc_ms`, for rendering.
+    pub fn offset_at(self, utc_ms: i64) -> FixedOffset {
+        let utc = chrono::Utc.fix();
+        match self {
+            Zone::Utc => utc,
+            Zone::Fixed(o) => o,
+            Zone::Local => chrono::DateTime::from_timestamp_millis(utc_ms)
+                .map_or(utc, |dt| Local.offset_from_utc_datetime(&dt.naive_utc()).fix()),
+        }
+    }
+}
+
+/// A date-time at the start of `s`: its length, the naive value and the
+/// offset in seconds if one was written.
+struct Parsed {
+    len: usize,
+    naive: NaiveDateTime,
+    offset: Option<i32>,
+}
+
+fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
+    let part = s.get(at..at + n)?;
+    part.iter().try_fold(0u32, |acc, b| b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0')))
+}
+
+/// `YYYY-MM-DD[T ]HH:mm:ss[.fff][ ][Z|±HH:MM|±HHMM]`
+fn parse_datetime(s: &[u8]) -> Option<Parsed> {
+    let year = digits(s, 0, 4)?;
+    if s.get(4) != Some(&b'-') || s.get(7) != Some(&b'-') || !matches!(s.get(10), Some(b'T' | b' ')) {
+        return None;
+    }
+    let (month, day) = (digits(s, 5, 2)?, digits(s, 8, 2)?);
+    if s.get(13) != Some(&b':') || s.get(16) != Some(&b':') {
+        return None;
+    }
+    let (h, mi, sec) = (digits(s, 11, 2)?, digits(s, 14, 2)?, digits(s, 17, 2)?);
+    let mut i = 19;
+    let mut millis = 0;
+    if s.get(i) == Some(&b'.') {
+        let start = i + 1;
+        let n = s[start..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if n == 0 {
+            return None;
+        }
+        let take = n.min(3);
+        millis = digits(s, start, take)? * 10u32.pow(3 - take as u32);
+        i = start + n;
+    }
+    let (offset, zlen) = zone_at(s, i);
+    let naive = NaiveDate::from_ymd_opt(year as i32, month, day)?.and_hms_milli_opt(h, mi, sec, millis)?;
+    Some(Parsed { len: i + zlen, naive, offset })
+}
+
+fn zone_at(s: &[u8], i: usize) -> (Option<i32>, usize) {
+    let space = usize::from(s.get(i) == Some(&b' '));
+    let at = i + space;
+    match s.get(at) {
+        Some(b'Z') => (Some(0), space + 1),
+        Some(b'+' | b'-') => {
+            let colon = s.get(at + 3) == Some(&b':');
+            let len = if colon { 6 } else { 5 };
+            match s.get(at..at + len).and_then(parse_offset) {
+                Some(secs) => (Some(secs), space + len),
+                None => (None, 0),
+            }
+        }
+        _ => (None, 0),
+    }
+}
+
+fn parse_offset(s: &[u8]) -> Option<i32> {
+    let sign = match s.first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let h = digits(s, 1, 2)?;
+    let m = if s.get(3) == Some(&b':') { digits(s, 4, 2)? } else { digits(s, 3, 2)? };
+    let len = if s.get(3) == Some(&b':') { 6 } else { 5 };
+    (s.len() == len && h < 24 && m < 60).then(|| sign * (h * 3600 + m * 60) as i32)
+}
+
+/// If `line` starts with a pm2 timestamp prefix, returns the length of the
+/// prefix including its separator (`": "`, or `"] "` for bracketed daemon
+/// stamps) and the length of the stamp text itself.
+pub fn stamp_prefix(line: &[u8]) -> Option<(usize, usize)> {
+    match line.first()? {
+        b'0'..=b'9' => {
+            let p = parse_datetime(line)?;
+            match (line.get(p.len), line.get(p.len + 1)) {
+                (Some(b':'), Some(b' ')) => Some((p.len + 2, p.len)),
+                (Some(b':'), None) => Some((p.len + 1, p.len)),
+                _ => None,
+            }
+        }
+        b'[' => {
+            let p = parse_datetime(&line[1..])?;
+            (line.get(p.len + 1) == Some(&b']')).then(|| {
+                let sep = usize::from(line.get(p.len + 2) == Some(&b' '));
+                (p.len + 2 + sep, p.len + 2)
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Turns stamp text (as found by [`stamp_prefix`], or a JSON `timestamp`)
+/// into milliseconds since the Unix epoch.
+pub fn to_epoch_ms(stamp: &[u8], zone: Zone) -> Option<i64> {
+    let s = stamp.strip_prefix(b"[").unwrap_or(stamp);
+    let p = parse_datetime(s)?;
+    if let Some(secs) = p.offset {
+        let off = FixedOffset::east_opt(secs)?;
+        return off.from_local_datetime(&p.naive).single().map(|dt| dt.timestamp_millis());
+    }
+    match zone {
+        Zone::Utc => Some(p.naive.and_utc().timestamp_millis()),
+        Zone::Fixed(off) => off.from_local_datetime(&p.naive).single().map(|dt| dt.timestamp_millis()),
+        // In the repeated hour of a DST change, take the earlier reading.
+        Zone::Local => Local.from_local_datetime(&p.naive).earliest().map(|dt| dt.timestamp_millis()),
+    }
+}
+
+/// Renders `ms` as RFC 3339 in `zone` (seconds, plus milliseconds when
+/// there are any).
+pub fn render(ms: i64, zone: Zone) -> String {
+    let Some(utc) = chrono::DateTime::from_timestamp_millis(ms) else { return ms.to_string() };
+    let dt = utc.with_timezone(&zone.offset_at(ms));
+    let format = if ms.rem_euclid(1000) == 0 { chrono::SecondsFormat::Secs } else { chrono::SecondsFormat::Millis };
+    dt.to_rfc3339_opts(format, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(s: &str) -> Option<i64> {
+        let (_, len) = stamp_prefix(s.as_bytes())?;
+        to_epoch_ms(&s.as_bytes()[..len], Zone::Utc)
+    }
+
+    #[test]
+    fn pm2_time_and_daemon_prefix() {
+        assert_eq!(stamp_prefix(b"2026-11-20T10:00:00: PM2 log: x"), Some((21, 19)));
+        assert_eq!(ms("2026-11-20T10:00:00: x"), Some(1_795_168_800_000));
+        // An empty line of a stamped block keeps its stamp.
+        assert_eq!(stamp_prefix(b"2026-11-20T10:00:00: "), Some((21, 19)));
+        assert_eq!(stamp_prefix(b"2026-11-20T10:00:00:"), Some((20, 19)));
+    }
+
+    #[test]
+    fn log_date_formats_with_zone_and_millis() {
+        assert_eq!(ms("2026-11-20 10:00:00 +00:00: x"), Some(1_795_168_800_000));
+        assert_eq!(ms("2026-11-20 11:00:00.250 +01:00: x"), Some(1_795_168_800_250));
+        assert_eq!(ms("2026-11-20 11:00:00 +0100: x"), Some(1_795_168_800_000));
+        assert_eq!(ms("2026-11-20 10:00:00: x"), Some(1_795_168_800_000));
+    }
+
+    #[test]
+    fn bracketed_daemon_stamps() {
+        assert_eq!(stamp_prefix(b"[2018-02-23 12:49:01] PM2 log: x"), Some((22, 21)));
+        assert!(ms("[2018-08-15T23:22:52.026Z] PM2 log: x").is_some());
+    }
+
+    #[test]
+    fn json_timestamp_and_render() {
+        let t = to_epoch_ms(b"2026-11-23T05:12:35.770Z", Zone::Utc).expect("iso");
+        assert_eq!(render(t, Zone::Utc), "2026-11-23T05:12:35.770Z");
+        let plus2 = Zone::parse("+02:00").expect("zone");
+        assert_eq!(render(1_795_168_800_000, plus2), "2026-11-20T12:00:00+02:00");
+    }
+
+    #[test]
+    fn not_stamps() {
+        assert_eq!(stamp_prefix(b"2026-11-20 is the day"), None);
+        assert_eq!(stamp_prefix(b"2026-13-40T10:00:00: bad date"), None);
+        assert_eq!(stamp_prefix(b"10:00:00 only a time"), None);
+        assert_eq!(stamp_prefix(b""), None);
+    }
+}

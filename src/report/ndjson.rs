@@ -1,0 +1,39 @@
+//! `--format ndjson`: one incident per line as it comes, the summary last,
+//! each line `{"schema_version":1,"type":...,"data":{...}}`.
+
+use std::io::{self, Write};
+
+use super::Reporter;
+use super::schema::{Envelope, Line, SCHEMA_VERSION};
+use crate::incidents::Incident;
+use crate::summary::Summary;
+
+/// Streams lines to `w`.
+pub struct Ndjson<W> {
+    w: W,
+}
+
+impl<W: Write> Ndjson<W> {
+    /// Writes to `w`.
+    pub fn new(w: W) -> Ndjson<W> {
+        Ndjson { w }
+    }
+
+    fn line(&mut self, line: Line<'_>) -> io::Result<()> {
+        serde_json::to_writer(&mut self.w, &Envelope { schema_version: SCHEMA_VERSION, line })?;
+        self.w.write_all(b"\n")
+    }
+}
+
+impl<W: Write> Reporter for Ndjson<W> {
+    fn incident(&mut self, incident: &Incident) -> io::Result<()> {
+        self.line(Line::Incident(incident))?;
+        // Alerting pipelines read line by line: do not hold lines back.
+        self.w.flush()
+    }
+
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        self.line(Line::Summary(summary))?;
+        self.w.flush()
+    }
+}

@@ -1,0 +1,9 @@
+//! The packs shipped in the binary: one `include_str!` per file under
+//! `rules/`, listed by hand so adding a pack is a visible change.
+
+/// (file name, TOML text), in load order.
+pub(super) const PACKS: &[(&str, &str)] = &[
+    ("pm2.toml", include_str!("../../rules/pm2.toml")),
+    ("node.toml", include_str!("../../rules/node.toml")),
+    ("tws.toml", include_str!("../../rules/tws.toml")),
+];

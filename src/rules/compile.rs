@@ -1,0 +1,380 @@
+//! Raw TOML rule → compiled [`Rule`], collecting every problem with its
+//! location. Nothing here panics on user input.
+
+use std::ops::Range;
+
+use toml::Spanned;
+
+use super::schema::{RawPack, RawRule};
+use super::{Correlation, Rule, RuleError, Severity, StreamFilter, Template, Window};
+
+/// Placeholders every template may use besides the regexes' named groups.
+pub(super) const BUILTIN_FIELDS: &[&str] =
+    &["app", "count", "window", "first_seen", "last_seen", "rule", "file", "key"];
+
+/// The regex size limit kept for user rules (regex's "# Untrusted input"):
+/// `a{100}{100}{100}` must fail to load, not eat the machine.
+const REGEX_SIZE_LIMIT: usize = 10 * (1 << 20);
+
+struct Ctx<'a> {
+    file: &'a str,
+    text: &'a str,
+    errors: Vec<RuleError>,
+}
+
+impl Ctx<'_> {
+    fn err_at(&mut self, offset: usize, message: String) {
+        let (line, col) = crate::error::line_col(self.text, offset);
+        self.errors.push(RuleError { file: self.file.to_string(), line, col, message });
+    }
+}
+
+/// Compiles one pack. Returns the rules that compiled and the errors of
+/// those that did not.
+pub(super) fn compile_pack(file: &str, text: &str) -> (Vec<Rule>, Vec<RuleError>) {
+    let mut ctx = Ctx { file, text, errors: Vec::new() };
+    let pack: RawPack = match toml::from_str(text) {
+        Ok(p) => p,
+        Err(e) => {
+            let offset = e.span().map_or(0, |s| s.start);
+            let msg = e.message().trim_end().to_string();
+            ctx.err_at(offset, msg);
+            return (Vec::new(), ctx.errors);
+        }
+    };
+    if pack.rule.is_empty() {
+        ctx.err_at(0, "no [[rule]] tables: a pack needs at least one rule".into());
+    }
+    let mut rules = Vec::new();
+    for raw in pack.rule {
+        let before = ctx.errors.len();
+        let origin_span = raw.span();
+        let rule = compile_rule(&mut ctx, raw.into_inner(), origin_span);
+        if let Some(rule) = rule.filter(|_| ctx.errors.len() == before) {
+            rules.push(rule);
+        }
+    }
+    (rules, ctx.errors)
+}
+
+fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule> {
+    let (line, _) = crate::error::line_col(ctx.text, span.start);
+    let origin = format!("{}:{}", ctx.file, line);
+    let id = check_id(ctx, &raw.id);
+    let severity = check_severity(ctx, &raw.severity);
+    let streams = check_streams(ctx, raw.streams.as_ref());
+    let errors_before_regex = ctx.errors.len();
+    let regexes = check_regexes(ctx, &raw.regex);
+    // A regex that did not compile captures nothing; do not pile "field not
+    // captured" errors on top of the real one.
+    let regex_ok = ctx.errors.len() == errors_before_regex;
+    let literals = check_literals(ctx, raw.literals.as_ref());
+    let correlate = check_correlate(ctx, raw.correlate.as_ref());
+    let captures: Vec<String> =
+        regexes.iter().flat_map(|re| re.capture_names().flatten().map(str::to_string).collect::<Vec<_>>()).collect();
+    let group_by = check_group_by(ctx, raw.group_by.as_ref(), &captures, regex_ok);
+    let title = check_template(ctx, &raw.title, &captures, "title", regex_ok);
+    let fix = check_template(ctx, &raw.fix, &captures, "fix", regex_ok);
+    Some(Rule {
+        id: id?,
+        title: title?,
+        severity: severity?,
+        streams: streams?,
+        literals,
+        regexes,
+        group_by: group_by?,
+        correlate: correlate?,
+        fix: fix?,
+        references: raw.references,
+        origin,
+    })
+}
+
+fn check_id(ctx: &mut Ctx, id: &Spanned<String>) -> Option<String> {
+    let s = id.get_ref();
+    let ok = !s.is_empty()
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+        && s.contains('.');
+    if ok {
+        return Some(s.clone());
+    }
+    ctx.err_at(id.span().start, format!("bad rule id {s:?}: write 'area.name' in lower case, e.g. \"pm2.crash-loop\""));
+    None
+}
+
+fn check_severity(ctx: &mut Ctx, sev: &Spanned<String>) -> Option<Severity> {
+    let parsed = Severity::parse(sev.get_ref());
+    if parsed.is_none() {
+        let msg = format!("unknown severity {:?}: must be one of info, low, medium, high, critical", sev.get_ref());
+        ctx.err_at(sev.span().start, msg);
+    }
+    parsed
+}
+
+fn check_streams(ctx: &mut Ctx, streams: Option<&Spanned<Vec<String>>>) -> Option<StreamFilter> {
+    let Some(streams) = streams else { return Some(StreamFilter::ANY) };
+    let mut f = StreamFilter { out: false, err: false, daemon: false };
+    for s in streams.get_ref() {
+        match s.as_str() {
+            "out" => f.out = true,
+            "err" => f.err = true,
+            "daemon" => f.daemon = true,
+            "any" => f = StreamFilter::ANY,
+            other => {
+                let msg = format!("unknown stream {other:?}: must be out, err, daemon or any");
+                ctx.err_at(streams.span().start, msg);
+                return None;
+            }
+        }
+    }
+    if streams.get_ref().is_empty() {
+        ctx.err_at(streams.span().start, "streams is empty: leave it out to read every stream".into());
+        return None;
+    }
+    Some(f)
+}
+
+fn check_literals(ctx: &mut Ctx, literals: Option<&Spanned<Vec<String>>>) -> Vec<String> {
+    let Some(lits) = literals else { return Vec::new() };
+    if lits.get_ref().iter().any(String::is_empty) || lits.get_ref().is_empty() {
+        ctx.err_at(
+            lits.span().start,
+            "literals must be non-empty strings; leave the key out to extract them from the regex".into(),
+        );
+    }
+    lits.get_ref().clone()
+}
+
+fn check_regexes(ctx: &mut Ctx, value: &Spanned<toml::Value>) -> Vec<regex::bytes::Regex> {
+    let span = value.span();
+    let patterns: Vec<&str> = match value.get_ref() {
+        toml::Value::String(s) => vec![s.as_str()],
+        toml::Value::Array(items) if !items.is_empty() => {
+            let strs: Vec<&str> = items.iter().filter_map(toml::Value::as_str).collect();
+            if strs.len() != items.len() {
+                ctx.err_at(span.start, "regex array must hold only strings".into());
+                return Vec::new();
+            }
+            strs
+        }
+        _ => {
+            ctx.err_at(span.start, "regex must be a string or a non-empty array of strings".into());
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for pattern in patterns {
+        match compile_regex(pattern) {
+            Ok(re) => out.push(re),
+            Err((offset_in_pattern, msg)) => {
+                let at = locate_pattern(ctx.text, span.clone(), pattern, offset_in_pattern);
+                ctx.err_at(at, msg);
+            }
+        }
+    }
+    out
+}
+
+/// Compiles with the size limit kept; the error carries the offset inside
+/// the pattern (when the parser knows it) and the regex crate's own caret
+/// rendering.
+fn compile_regex(pattern: &str) -> Result<regex::bytes::Regex, (usize, String)> {
+    let parsed = regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern);
+    if let Err(e) = parsed {
+        let offset = match &e {
+            regex_syntax::Error::Parse(p) => p.span().start.offset,
+            regex_syntax::Error::Translate(t) => t.span().start.offset,
+            _ => 0,
+        };
+        return Err((offset, format!("regex does not compile:\n{e}")));
+    }
+    regex::bytes::RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| (0, format!("regex does not compile: {e}")))
+}
+
+/// Finds where `pattern` sits in the TOML text so a regex error points at
+/// the character, not only at the key. Exact for literal strings
+/// (`'...'`, `'''...'''`), where TOML does no unescaping; for basic strings
+/// it points at the string's start.
+fn locate_pattern(text: &str, span: Range<usize>, pattern: &str, offset: usize) -> usize {
+    let region = text.get(span.clone()).unwrap_or("");
+    for quote in ["'''", "'"] {
+        let needle = format!("{quote}{pattern}");
+        if let Some(i) = region.find(&needle) {
+            return span.start + i + quote.len() + offset;
+        }
+    }
+    span.start
+}
+
+fn check_correlate(ctx: &mut Ctx, value: Option<&Spanned<toml::Value>>) -> Option<Correlation> {
+    let Some(value) = value else { return Some(Correlation::Single) };
+    let at = value.span().start;
+    let table = match value.get_ref() {
+        toml::Value::String(s) if s == "single" => return Some(Correlation::Single),
+        toml::Value::Table(t) => t,
+        _ => {
+            ctx.err_at(
+                at,
+                "correlate must be \"single\" or a table like { kind = \"threshold\", count = 5, window = \"5m\" }"
+                    .into(),
+            );
+            return None;
+        }
+    };
+    for key in table.keys() {
+        if !["kind", "count", "window"].contains(&key.as_str()) {
+            ctx.err_at(at, format!("unknown key {key:?} in correlate: expected kind, count, window"));
+            return None;
+        }
+    }
+    match table.get("kind").and_then(toml::Value::as_str) {
+        Some("single") if table.len() == 1 => Some(Correlation::Single),
+        Some("threshold") => threshold(ctx, at, table),
+        other => {
+            ctx.err_at(at, format!("unknown correlate kind {other:?}: must be \"single\" or \"threshold\""));
+            None
+        }
+    }
+}
+
+fn threshold(ctx: &mut Ctx, at: usize, table: &toml::Table) -> Option<Correlation> {
+    let count = table.get("count").and_then(toml::Value::as_integer);
+    let count = match count {
+        Some(n) if (2..=1_000_000).contains(&n) => n as u32,
+        _ => {
+            ctx.err_at(at, "threshold needs count = N with 2 <= N <= 1000000".into());
+            return None;
+        }
+    };
+    let Some(text) = table.get("window").and_then(toml::Value::as_str) else {
+        ctx.err_at(at, "threshold needs window = \"5m\" (a number and a unit)".into());
+        return None;
+    };
+    match Window::parse(text) {
+        Ok(window) => Some(Correlation::Threshold { count, window }),
+        Err(msg) => {
+            ctx.err_at(at, msg);
+            None
+        }
+    }
+}
+
+fn check_group_by(
+    ctx: &mut Ctx,
+    group_by: Option<&Spanned<Vec<String>>>,
+    captures: &[String],
+    check: bool,
+) -> Option<Vec<String>> {
+    let Some(g) = group_by else { return Some(vec!["app".to_string()]) };
+    for name in g.get_ref().iter().filter(|_| check) {
+        if name != "app" && name != "file" && !captures.contains(name) {
+            let msg =
+                format!("group_by field {name:?} is not captured by the regex (named groups: {})", captures.join(", "));
+            ctx.err_at(g.span().start, msg);
+            return None;
+        }
+    }
+    Some(g.get_ref().clone())
+}
+
+fn check_template(
+    ctx: &mut Ctx,
+    t: &Spanned<String>,
+    captures: &[String],
+    what: &str,
+    check: bool,
+) -> Option<Template> {
+    let start = t.span().start + 1;
+    let tpl = match Template::parse(t.get_ref()) {
+        Ok(tpl) => tpl,
+        Err((offset, msg)) => {
+            ctx.err_at(start + offset, format!("{what}: {msg}"));
+            return None;
+        }
+    };
+    let unknown: Vec<&str> =
+        tpl.fields().filter(|f| check && !BUILTIN_FIELDS.contains(f) && !captures.iter().any(|c| c == f)).collect();
+    if let Some(f) = unknown.first() {
+        let pos = t.get_ref().find(&format!("{{{f}}}")).unwrap_or(0);
+        let msg = format!(
+            "{what} uses {{{f}}}, which the regex does not capture; named groups: [{}], always available: [{}]",
+            captures.join(", "),
+            BUILTIN_FIELDS.join(", ")
+        );
+        ctx.err_at(start + pos, msg);
+        return None;
+    }
+    Some(tpl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors_of(text: &str) -> Vec<String> {
+        compile_pack("p.toml", text).1.iter().map(ToString::to_string).collect()
+    }
+
+    const GOOD: &str = r#"
+[[rule]]
+id = "pm2.test"
+title = "t {app}"
+severity = "high"
+regex = 'exited with code \[(?P<code>\d+)\]'
+correlate = { kind = "threshold", count = 5, window = "5m" }
+fix = "code {code}"
+"#;
+
+    #[test]
+    fn good_rule_compiles() {
+        let (rules, errs) = compile_pack("p.toml", GOOD);
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!(rules[0].origin, "p.toml:2");
+        assert!(matches!(rules[0].correlate, Correlation::Threshold { count: 5, .. }));
+    }
+
+    #[test]
+    fn unknown_key_is_located() {
+        let errs = errors_of(&GOOD.replace("fix =", "fixx = \"x\"\nfix ="));
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].starts_with("p.toml:8:1: unknown field `fixx`"), "{errs:?}");
+    }
+
+    #[test]
+    fn regex_error_points_into_the_pattern() {
+        let errs = errors_of(&GOOD.replace(r"(?P<code>\d+)\]", r"(?P<code>\d+\]"));
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        // The unclosed group opens at column 29 of line 6.
+        assert!(errs[0].starts_with("p.toml:6:29: regex does not compile"), "{errs:?}");
+    }
+
+    #[test]
+    fn every_error_is_reported() {
+        let bad = GOOD
+            .replace("\"high\"", "\"urgent\"")
+            .replace("\"5m\"", "\"5 minutes\"")
+            .replace("code {code}", "code {signal}");
+        let errs = errors_of(&bad);
+        assert_eq!(errs.len(), 3, "{errs:?}");
+        assert!(errs[0].contains("unknown severity \"urgent\""));
+        assert!(errs[1].contains("bad window \"5 minutes\""));
+        assert!(errs[2].contains("fix uses {signal}"));
+    }
+
+    #[test]
+    fn huge_regex_is_refused() {
+        let errs = errors_of(&GOOD.replace(r"exited with code \[(?P<code>\d+)\]", r"(?P<code>\w{1000}{1000})"));
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].contains("regex does not compile"), "{errs:?}");
+    }
+
+    #[test]
+    fn toml_syntax_error_is_located() {
+        let errs = errors_of("[[rule]]\nid = \"x.y\nseverity = 1\n");
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].starts_with("p.toml:2:"), "{errs:?}");
+    }
+}

@@ -1,0 +1,300 @@
+//! Rule packs: TOML files of `[[rule]]` tables, loaded, validated and
+//! compiled once. Hands on a [`RuleSet`] that every later stage reads; no
+//! stage changes it.
+//!
+//! A rule is one unit (ruff's registry idea): id, title, severity, the
+//! streams it reads, its regex(es) with optional prefilter literals, how its
+//! matches correlate, and the fix text. Loading collects every problem in
+//! every pack and reports each as `file:line:col: message`.
+
+mod builtin;
+mod compile;
+mod schema;
+pub mod template;
+mod window;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use crate::error::{LoadError, RuleError};
+use crate::input::Stream;
+pub use template::Template;
+pub use window::Window;
+
+/// How bad an incident is. Ordered: `Info < Low < Medium < High < Critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing, no action needed.
+    Info,
+    /// Minor; look when convenient.
+    Low,
+    /// Degraded; plan a fix.
+    Medium,
+    /// An outage or a crash; act now.
+    High,
+    /// Service down or data at risk.
+    Critical,
+}
+
+impl Severity {
+    /// All severities, most severe first.
+    pub const ALL_DESC: [Severity; 5] =
+        [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Info];
+
+    /// The lower-case name used in rule files and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// Parses a lower-case severity name.
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL_DESC.into_iter().find(|sev| sev.as_str() == s)
+    }
+}
+
+/// Which log streams a rule reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamFilter {
+    out: bool,
+    err: bool,
+    daemon: bool,
+}
+
+impl StreamFilter {
+    /// Every stream.
+    pub const ANY: StreamFilter = StreamFilter { out: true, err: true, daemon: true };
+
+    /// Returns true if and only if a record of `stream` is read by the rule.
+    /// A stream that is not known (stdin, an unrecognised file name, a
+    /// combined `APP.log`) is read by every rule whose filter is not
+    /// daemon-only, and by daemon rules too: guessing it away would lose
+    /// matches.
+    pub fn accepts(self, stream: Stream) -> bool {
+        match stream {
+            Stream::Out => self.out,
+            Stream::Err => self.err,
+            Stream::Daemon => self.daemon,
+            Stream::Combined => self.out || self.err,
+            Stream::Unknown => true,
+        }
+    }
+
+    /// The names, for listings.
+    pub fn names(self) -> Vec<&'static str> {
+        if self == StreamFilter::ANY {
+            return vec!["any"];
+        }
+        let mut v = Vec::new();
+        if self.out {
+            v.push("out");
+        }
+        if self.err {
+            v.push("err");
+        }
+        if self.daemon {
+            v.push("daemon");
+        }
+        v
+    }
+}
+
+/// How a rule's matches become incidents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Correlation {
+    /// Every match counts; matches with the same group key fold into one
+    /// incident with a count and first/last seen.
+    Single,
+    /// At least `count` matches with the same key within `window`.
+    Threshold {
+        /// Matches needed.
+        count: u32,
+        /// The span they must fall in (see [`crate::correlate::window`]).
+        window: Window,
+    },
+}
+
+/// A compiled, validated rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Stable id such as `pm2.crash-loop`: the contract users filter on.
+    pub id: String,
+    /// Title template (placeholders as in `fix`).
+    pub title: Template,
+    /// Severity of the incidents it opens.
+    pub severity: Severity,
+    /// Streams it reads.
+    pub streams: StreamFilter,
+    /// Prefilter literals given in the rule; empty means "extract from the
+    /// regex" (the matcher does that).
+    pub literals: Vec<String>,
+    /// The regexes, tried in order; the first that matches a record wins.
+    pub regexes: Vec<regex::bytes::Regex>,
+    /// Field names that make the group key (default `["app"]`).
+    pub group_by: Vec<String>,
+    /// Correlation mode.
+    pub correlate: Correlation,
+    /// Fix text template.
+    pub fix: Template,
+    /// Links for the reader.
+    pub references: Vec<String>,
+    /// Where the rule was defined, as `file:line`.
+    pub origin: String,
+}
+
+impl Rule {
+    /// Returns true if and only if any regex has named capture groups, so
+    /// the matcher must ask for captures and not just `is_match`.
+    pub fn wants_captures(&self) -> bool {
+        self.regexes.iter().any(|re| re.capture_names().flatten().next().is_some())
+    }
+}
+
+/// The rules of one run, in load order (built-in packs first, then user
+/// packs in the order given). The index of a rule is its dense id.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// The rules, indexable by the dense rule index.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Returns true if and only if there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+/// Where packs come from.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Include the packs embedded in the binary (`rules/*.toml`).
+    pub builtin: bool,
+    /// User packs: files, or directories whose `*.toml` files are read in
+    /// name order.
+    pub paths: Vec<PathBuf>,
+}
+
+/// Loads, validates and compiles the packs. Every problem in every pack is
+/// reported, each with file, line and column; duplicate ids across packs
+/// are errors.
+pub fn load(opts: &LoadOptions) -> Result<RuleSet, LoadError> {
+    let mut texts: Vec<(String, String)> = Vec::new();
+    if opts.builtin {
+        for (name, text) in builtin::PACKS {
+            texts.push((format!("builtin:{name}"), (*text).to_string()));
+        }
+    }
+    for path in &opts.paths {
+        for file in pack_files(path)? {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|source| LoadError::Io { path: file.display().to_string(), source })?;
+            texts.push((file.display().to_string(), text));
+        }
+    }
+    compile_all(&texts)
+}
+
+/// Compiles packs given as (file name, text) pairs.
+pub fn compile_all(texts: &[(String, String)]) -> Result<RuleSet, LoadError> {
+    let mut errors = Vec::new();
+    let mut rules: Vec<Rule> = Vec::new();
+    for (file, text) in texts {
+        let (pack_rules, pack_errors) = compile::compile_pack(file, text);
+        errors.extend(pack_errors);
+        for rule in pack_rules {
+            if let Some(first) = rules.iter().find(|r| r.id == rule.id) {
+                let (line, col) = origin_line(&rule.origin);
+                errors.push(RuleError {
+                    file: file.clone(),
+                    line,
+                    col,
+                    message: format!(
+                        "duplicate rule id '{}' (first defined at {}); rule ids must be unique across packs",
+                        rule.id, first.origin
+                    ),
+                });
+                continue;
+            }
+            rules.push(rule);
+        }
+    }
+    if errors.is_empty() { Ok(RuleSet { rules }) } else { Err(LoadError::Invalid(errors)) }
+}
+
+fn origin_line(origin: &str) -> (usize, usize) {
+    let line = origin.rsplit(':').next().and_then(|l| l.parse().ok()).unwrap_or(1);
+    (line, 1)
+}
+
+fn pack_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let io_err = |source| LoadError::Io { path: path.display().to_string(), source };
+    let meta = std::fs::metadata(path).map_err(io_err)?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(io_err)? {
+        let p = entry.map_err(io_err)?.path();
+        if p.extension().is_some_and(|e| e == "toml") {
+            files.push(p);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_packs_load() {
+        let set = load(&LoadOptions { builtin: true, paths: vec![] }).expect("builtin packs load");
+        let ids: Vec<&str> = set.rules().iter().map(|r| r.id.as_str()).collect();
+        for id in ["pm2.crash-loop", "pm2.errored", "node.unhandled-rejection", "tws.connectivity-lost"] {
+            assert!(ids.contains(&id), "missing {id}");
+        }
+    }
+
+    #[test]
+    fn duplicate_ids_across_packs_are_errors() {
+        let pack = r#"
+[[rule]]
+id = "x.dup"
+title = "t"
+severity = "low"
+regex = "abc"
+fix = "f"
+"#;
+        let texts = vec![("a.toml".to_string(), pack.to_string()), ("b.toml".to_string(), pack.to_string())];
+        let err = compile_all(&texts).expect_err("duplicate");
+        let LoadError::Invalid(errs) = err else { panic!("wrong error") };
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].to_string().starts_with("b.toml:2:1: duplicate rule id 'x.dup'"), "{}", errs[0]);
+    }
+
+    #[test]
+    fn stream_filter_combined_and_unknown() {
+        let daemon_only = StreamFilter { out: false, err: false, daemon: true };
+        assert!(!daemon_only.accepts(Stream::Combined));
+        assert!(daemon_only.accepts(Stream::Unknown));
+        assert!(StreamFilter::ANY.accepts(Stream::Err));
+    }
+}

@@ -1,0 +1,37 @@
+//! The serde mirror of a rule pack. Fields keep their spans so that a
+//! semantic error (bad severity, regex that does not compile) points at the
+//! offending value, not only at the rule.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A whole pack: `[[rule]]` tables and nothing else.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPack {
+    #[serde(default)]
+    pub rule: Vec<Spanned<RawRule>>,
+}
+
+/// One `[[rule]]` table, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRule {
+    pub id: Spanned<String>,
+    pub title: Spanned<String>,
+    pub severity: Spanned<String>,
+    #[serde(default)]
+    pub streams: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub literals: Option<Spanned<Vec<String>>>,
+    /// A string, or an array of strings tried in order.
+    pub regex: Spanned<toml::Value>,
+    #[serde(default)]
+    pub group_by: Option<Spanned<Vec<String>>>,
+    /// `"single"`, or a table `{ kind = "threshold", count = N, window = "5m" }`.
+    #[serde(default)]
+    pub correlate: Option<Spanned<toml::Value>>,
+    pub fix: Spanned<String>,
+    #[serde(default)]
+    pub references: Vec<String>,
+}

@@ -1,0 +1,166 @@
+//! Orchestration: discover sources, scan them in parallel (rayon, one
+//! matcher clone per worker), merge per-source events in source order,
+//! correlate, build incidents, account. The merge order never depends on
+//! scheduling, so output is identical for every thread count.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::correlate;
+use crate::incidents::{self, Incident};
+use crate::input::{self, MmapChoice, Skip, SourceSpec};
+use crate::matcher::{self, Event, Hit, Matcher};
+use crate::records::{self, FileShape, Segmenter, Zone};
+use crate::rules::RuleSet;
+use crate::summary::{FileStats, SeverityCounts, Summary};
+
+/// What to scan and how.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// Files, directories, `-` for stdin.
+    pub paths: Vec<String>,
+    /// Memory-map policy.
+    pub mmap: MmapChoice,
+    /// Zone for timestamps written without one.
+    pub zone: Zone,
+    /// Worker threads (None: one per core).
+    pub threads: Option<usize>,
+}
+
+/// The result of a scan, ready for a reporter.
+#[derive(Debug, Clone)]
+pub struct ScanOutput {
+    /// Incidents in report order.
+    pub incidents: Vec<Incident>,
+    /// Accounting.
+    pub summary: Summary,
+}
+
+/// Why a scan could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// The worker pool could not be created.
+    #[error("cannot start {threads} worker threads: {source}")]
+    Threads {
+        /// Threads asked for.
+        threads: usize,
+        /// Rayon's error.
+        #[source]
+        source: rayon::ThreadPoolBuildError,
+    },
+}
+
+/// Scans `opts.paths` with `rules`.
+pub fn scan(rules: Arc<RuleSet>, opts: &ScanOptions) -> Result<ScanOutput, ScanError> {
+    let started = Instant::now();
+    let (specs, mut skipped) = input::discover(&opts.paths);
+    let matcher = Matcher::new(rules.clone());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.unwrap_or(0))
+        .build()
+        .map_err(|source| ScanError::Threads { threads: opts.threads.unwrap_or(0), source })?;
+    let results: Vec<Result<(Vec<Event>, FileStats), Skip>> =
+        pool.install(|| specs.par_iter().map_init(|| matcher.clone(), |m, spec| scan_source(m, spec, opts)).collect());
+    let paths: Vec<String> = specs.iter().map(|s| s.meta.path.clone()).collect();
+    let mut events = Vec::new();
+    let mut files = Vec::new();
+    for r in results {
+        match r {
+            Ok((evs, stats)) => {
+                events.extend(evs);
+                files.push(stats);
+            }
+            Err(skip) => skipped.push(skip),
+        }
+    }
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    let matches = events.len() as u64;
+    let (findings, mut notes) = correlate::correlate(&rules, events, &paths);
+    let incidents = incidents::build(&rules, findings, &paths, opts.zone);
+    notes.extend(untimed_notes(&files));
+    let summary = Summary {
+        bytes: files.iter().map(|f| f.bytes).sum(),
+        records: files.iter().map(|f| f.records).sum(),
+        candidates: files.iter().map(|f| f.candidates).sum(),
+        matches,
+        incidents: SeverityCounts::of(&incidents),
+        rules: rules.len(),
+        unfiltered_rules: matcher
+            .prefilter()
+            .unfiltered()
+            .iter()
+            .map(|i| rules.rules()[*i as usize].id.clone())
+            .collect(),
+        files,
+        skipped,
+        notes,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    };
+    Ok(ScanOutput { incidents, summary })
+}
+
+fn untimed_notes(files: &[FileStats]) -> Vec<String> {
+    let untimed: Vec<&str> = files.iter().filter(|f| !f.timestamps).map(|f| f.path.as_str()).collect();
+    if untimed.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "{} file(s) have no timestamps, so their incidents carry no times: {}",
+        untimed.len(),
+        untimed.join(", ")
+    )]
+}
+
+/// Scans one source: prefilter over the whole buffer, then records in
+/// order; only records holding a hit (or met by an unfiltered rule) are
+/// built and confirmed.
+fn scan_source(m: &Matcher, spec: &SourceSpec, opts: &ScanOptions) -> Result<(Vec<Event>, FileStats), Skip> {
+    let hay = input::open(spec, opts.mmap)?;
+    let shape = FileShape::sniff(&hay, spec.meta.stream);
+    let mut hits: Vec<Hit> = Vec::new();
+    m.prefilter().hits(&hay, &mut hits);
+    let unfiltered = m.prefilter().unfiltered();
+    let mut events = Vec::new();
+    let mut stats = FileStats {
+        path: spec.meta.path.clone(),
+        app: spec.meta.app.clone(),
+        stream: spec.meta.stream,
+        bytes: hay.len() as u64,
+        lines: 0,
+        records: 0,
+        candidates: 0,
+        timestamps: shape.stamped,
+    };
+    let mut next_hit = 0;
+    let mut candidates: Vec<u32> = Vec::new();
+    let mut segmenter = Segmenter::new(&hay, shape);
+    for span in segmenter.by_ref() {
+        stats.records += 1;
+        candidates.clear();
+        candidates.extend_from_slice(unfiltered);
+        while next_hit < hits.len() && hits[next_hit].at < span.end {
+            if hits[next_hit].at >= span.start {
+                candidates.push(hits[next_hit].rule);
+            }
+            next_hit += 1;
+        }
+        if candidates.is_empty() {
+            continue;
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        stats.candidates += 1;
+        let record = records::build(&hay, span, shape, opts.zone);
+        let origin = matcher::Origin {
+            source: spec.id,
+            line: span.line,
+            app: spec.meta.app.as_deref(),
+            stream: spec.meta.stream,
+        };
+        m.confirm(&record, &candidates, origin, &mut events);
+    }
+    stats.lines = segmenter.lines_read();
+    Ok((events, stats))
+}

@@ -1,0 +1,82 @@
+//! The run's accounting: what was read, what was skipped and why, how much
+//! reached a regex, how long it took. Serialised as the `summary` object of
+//! the JSON output (see README, "JSON output").
+
+use serde::Serialize;
+
+use crate::incidents::{Incident, by_severity};
+use crate::input::{Skip, Stream};
+
+/// One file that was scanned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileStats {
+    /// Path as shown everywhere else.
+    pub path: String,
+    /// App from the file name.
+    pub app: Option<String>,
+    /// Stream from the file name.
+    pub stream: Stream,
+    /// Bytes read (after decompression).
+    pub bytes: u64,
+    /// Lines read.
+    pub lines: u64,
+    /// Records (lines joined with their continuations).
+    pub records: u64,
+    /// Records that had a prefilter hit (or met an unfiltered rule) and so
+    /// ran at least one regex.
+    pub candidates: u64,
+    /// Whether the file's lines carry timestamps.
+    pub timestamps: bool,
+}
+
+/// Incident counts per severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct SeverityCounts {
+    /// Critical incidents.
+    pub critical: usize,
+    /// High incidents.
+    pub high: usize,
+    /// Medium incidents.
+    pub medium: usize,
+    /// Low incidents.
+    pub low: usize,
+    /// Info incidents.
+    pub info: usize,
+}
+
+impl SeverityCounts {
+    /// Counts `incidents`.
+    pub fn of(incidents: &[Incident]) -> SeverityCounts {
+        let c = by_severity(incidents);
+        let get = |i: usize| c.get(i).map_or(0, |p| p.1);
+        SeverityCounts { critical: get(0), high: get(1), medium: get(2), low: get(3), info: get(4) }
+    }
+}
+
+/// Everything the report says besides the incidents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Files scanned, in output order.
+    pub files: Vec<FileStats>,
+    /// Total bytes scanned.
+    pub bytes: u64,
+    /// Total records.
+    pub records: u64,
+    /// Total candidate records.
+    pub candidates: u64,
+    /// (record, rule) matches before correlation.
+    pub matches: u64,
+    /// Incidents per severity.
+    pub incidents: SeverityCounts,
+    /// Number of rules run.
+    pub rules: usize,
+    /// Rules with no prefilter literal: they ran on every record.
+    pub unfiltered_rules: Vec<String>,
+    /// Paths not scanned, with reasons.
+    pub skipped: Vec<Skip>,
+    /// Things the reader should know about the results.
+    pub notes: Vec<String>,
+    /// Wall time of the scan in milliseconds (the one field that differs
+    /// between identical runs).
+    pub elapsed_ms: u64,
+}
