@@ -68,6 +68,10 @@ pub struct RecordSpan {
     /// or the closest stamped line before it (cluster-mode crash texts are
     /// written raw between stamped lines).
     pub stamp_line: Option<usize>,
+    /// In saved `pm2 logs` output, the offset of the `PATH last N lines:`
+    /// header of the tail section holding the record: it names the file
+    /// (the column truncates app names to 10 characters).
+    pub section: Option<usize>,
 }
 
 /// Iterates the records of a buffer in order.
@@ -79,13 +83,14 @@ pub struct Segmenter<'h> {
     joiner: Joiner,
     current: Option<RecordSpan>,
     last_stamp: Option<usize>,
+    section: Option<usize>,
 }
 
 impl<'h> Segmenter<'h> {
     /// Starts at the beginning of `buf`.
     pub fn new(buf: &'h [u8], shape: FileShape) -> Segmenter<'h> {
         let joiner = Joiner::new(shape.daemon && shape.stamped);
-        Segmenter { buf, pos: 0, line_no: 0, shape, joiner, current: None, last_stamp: None }
+        Segmenter { buf, pos: 0, line_no: 0, shape, joiner, current: None, last_stamp: None, section: None }
     }
 
     /// Number of lines read so far.
@@ -112,17 +117,35 @@ impl Iterator for Segmenter<'_> {
             if v.stamp.is_some() || v.json {
                 self.last_stamp = Some(start);
             }
+            if self.shape.pm2_logs && v.column.is_none() {
+                // Tail sections end with a blank line.
+                self.section = tail_section_path(line).map(|_| start);
+            }
             if joins && let Some(cur) = self.current.as_mut() {
                 cur.end = end;
                 continue;
             }
-            let next = RecordSpan { start, end, line: self.line_no, stamp_line: self.last_stamp };
+            let next =
+                RecordSpan { start, end, line: self.line_no, stamp_line: self.last_stamp, section: self.section };
             if let Some(done) = self.current.replace(next) {
                 return Some(done);
             }
         }
         self.current.take()
     }
+}
+
+/// `/home/deploy/.pm2/logs/api-error.log last 15 lines:` → the path.
+fn tail_section_path(line: &[u8]) -> Option<String> {
+    if memchr::memmem::find(line, b" lines:").is_none() {
+        return None;
+    }
+    let mut clean = Vec::new();
+    prefix::strip_ansi(line, &mut clean);
+    let text = String::from_utf8_lossy(&clean);
+    let (path, rest) = text.trim_end().rsplit_once(" last ")?;
+    let n = rest.strip_suffix(" lines:")?;
+    n.bytes().all(|b| b.is_ascii_digit()).then(|| path.to_string())
 }
 
 /// A record made ready for matching.
@@ -171,7 +194,18 @@ pub fn build(buf: &[u8], span: RecordSpan, shape: FileShape, zone: Zone) -> Reco
     if rec.ts.is_none() {
         rec.ts = span.stamp_line.and_then(|at| stamp_at(buf, at, shape, zone));
     }
+    if let Some(path) = span.section.and_then(|at| tail_section_path(line_at(buf, at))) {
+        let name = path.rsplit('/').next().unwrap_or(&path);
+        let meta = crate::input::classify(&path, name);
+        rec.app = meta.app.or(rec.app.take());
+        rec.stream = Some(meta.stream);
+    }
     rec
+}
+
+fn line_at(buf: &[u8], at: usize) -> &[u8] {
+    let end = memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |i| at + i);
+    trim_cr(&buf[at..end])
 }
 
 fn describe_from_column(rec: &mut Record, line: &[u8], v: &prefix::LineView) {
@@ -204,8 +238,7 @@ fn json_record(rec: &mut Record, text: &[u8], zone: Zone) -> bool {
 }
 
 fn stamp_at(buf: &[u8], at: usize, shape: FileShape, zone: Zone) -> Option<i64> {
-    let end = memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |i| at + i);
-    let line = trim_cr(&buf[at..end]);
+    let line = line_at(buf, at);
     let v = prefix::view(line, shape.pm2_logs);
     if let Some((s, e)) = v.stamp {
         return timestamp::to_epoch_ms(&line[s..e], zone);
@@ -280,5 +313,16 @@ mod tests {
         let rec = build(text.as_bytes(), spans[1], shape, Zone::Utc);
         assert_eq!(rec.app.as_deref(), Some("api"));
         assert_eq!(rec.body, b"Error: boom\n    at x (/a.js:1:1)");
+    }
+
+    #[test]
+    fn tail_section_headers_name_the_file() {
+        let text = "\x1b[1m\x1b[90m/home/deploy/.pm2/logs/tws-bridge-error.log last 15 lines:\x1b[39m\x1b[22m\n1|tws-brid | Error: boom\n\n1|tws-brid | after the section\n";
+        let shape = FileShape::sniff(text.as_bytes(), Stream::Unknown);
+        let spans: Vec<_> = Segmenter::new(text.as_bytes(), shape).collect();
+        let inside = build(text.as_bytes(), spans[1], shape, Zone::Utc);
+        assert_eq!((inside.app.as_deref(), inside.stream), (Some("tws-bridge"), Some(Stream::Err)));
+        let after = build(text.as_bytes(), *spans.last().expect("records"), shape, Zone::Utc);
+        assert_eq!(after.app.as_deref(), Some("tws-brid"));
     }
 }
