@@ -1,1 +1,17 @@
+//! Integration tests: the real binary on the shipped fixtures.
 
+// Runs the binary and decodes its output into the test's own types.
+mod util;
+
+// Exact incidents for each pm2 log shape (fork --time, cluster, JSON,
+// no timestamps, daemon, saved `pm2 logs`).
+mod shapes;
+
+// Exit codes, formats, stdin, user rule packs, rule errors.
+mod cli;
+
+// The JSON / NDJSON schema as a contract.
+mod json_contract;
+
+// Same bytes for every thread count.
+mod determinism;

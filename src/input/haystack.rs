@@ -12,7 +12,7 @@ use super::{Origin, Skip, SkipReason, SourceSpec};
 /// When to memory-map a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MmapChoice {
-    /// Map rotated files and files not written for [`QUIET_FOR`]; read live
+    /// Map rotated files and files not written for `QUIET_FOR` (10 s); read live
     /// ones. pm2-logrotate truncates live logs in place, and a mapped file
     /// truncated under us raises SIGBUS (ripgrep avoids mmap when walking
     /// directories for the same reason).

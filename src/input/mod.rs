@@ -1,5 +1,6 @@
 //! Input: which files to read, what they are, and their bytes. Hands on
-//! [`Source`]s (bytes plus pm2 metadata, in a stable sorted order) and
+//! [`SourceSpec`]s (pm2 metadata and where to read, in a stable sorted
+//! order), their bytes as a [`Haystack`], and
 //! [`Skip`]s (what was not read, and why). A file's bytes are never assumed
 //! to be UTF-8.
 

@@ -137,9 +137,7 @@ impl Iterator for Segmenter<'_> {
 
 /// `/home/deploy/.pm2/logs/api-error.log last 15 lines:` → the path.
 fn tail_section_path(line: &[u8]) -> Option<String> {
-    if memchr::memmem::find(line, b" lines:").is_none() {
-        return None;
-    }
+    memchr::memmem::find(line, b" lines:")?;
     let mut clean = Vec::new();
     prefix::strip_ansi(line, &mut clean);
     let text = String::from_utf8_lossy(&clean);

@@ -28,6 +28,9 @@ pub struct Text<W> {
     count: usize,
 }
 
+/// Width of the wrapped fix paragraph, indentation included.
+const FIX_WIDTH: usize = 100;
+
 const RESET: &str = "\x1b[0m";
 const BOLD: &str = "\x1b[1m";
 const DIM: &str = "\x1b[2m";
@@ -89,7 +92,11 @@ impl<W: Write> Reporter for Text<W> {
                 writeln!(self.w, "      {line}")?;
             }
         }
-        writeln!(self.w, "  fix       {}", i.fix)?;
+        // Fix texts are paragraphs; wrap them so they read in a terminal.
+        let opts = textwrap::Options::new(FIX_WIDTH).initial_indent("  fix       ").subsequent_indent("            ");
+        for line in textwrap::wrap(&i.fix, opts) {
+            writeln!(self.w, "{line}")?;
+        }
         for r in &i.references {
             writeln!(self.w, "  see       {r}")?;
         }

@@ -1,0 +1,164 @@
+// The decoded types mirror the whole schema on purpose (unknown fields are
+// errors); not every test reads every field.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::Deserialize;
+
+/// The crate root: tests run the binary from here so paths in output are
+/// the relative `fixtures/...` paths a user would type.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(args: &[&str]) -> Run {
+    run_in(&root(), args, None)
+}
+
+pub fn run_with_stdin(args: &[&str], input: &[u8]) -> Run {
+    run_in(&root(), args, Some(input))
+}
+
+pub fn run_in(dir: &Path, args: &[&str], input: Option<&[u8]>) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_logtriage"));
+    cmd.current_dir(dir).args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() });
+    let mut child = cmd.spawn().expect("spawn logtriage");
+    if let Some(bytes) = input {
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(bytes).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("wait");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The JSON document as the README documents it, decoded into types owned
+/// by the tests: a renamed or removed field fails here.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Doc {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub incidents: Vec<Incident>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Incident {
+    pub id: String,
+    pub rule: String,
+    pub severity: String,
+    pub title: String,
+    pub app: Option<String>,
+    pub key: BTreeMap<String, String>,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub count: usize,
+    pub window: Option<String>,
+    pub evidence: Vec<Evidence>,
+    pub fields: BTreeMap<String, Vec<String>>,
+    pub fix: String,
+    pub references: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    pub file: String,
+    pub line: u64,
+    pub timestamp: Option<String>,
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    pub files: Vec<FileStats>,
+    pub bytes: u64,
+    pub records: u64,
+    pub candidates: u64,
+    pub matches: u64,
+    pub incidents: BTreeMap<String, usize>,
+    pub rules: usize,
+    pub unfiltered_rules: Vec<String>,
+    pub skipped: Vec<Skip>,
+    pub notes: Vec<String>,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileStats {
+    pub path: String,
+    pub app: Option<String>,
+    pub stream: String,
+    pub bytes: u64,
+    pub lines: u64,
+    pub records: u64,
+    pub candidates: u64,
+    pub timestamps: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Skip {
+    pub path: String,
+    pub reason: String,
+    pub detail: String,
+}
+
+/// `scan --format json` over `paths`; panics with stderr if the output is
+/// not a document.
+pub fn scan_json(paths: &[&str], extra: &[&str]) -> (Run, Doc) {
+    let mut args = vec!["scan", "--format", "json"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(paths);
+    let r = run(&args);
+    let doc: Doc = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("bad JSON ({e}); stderr: {}", r.stderr));
+    (r, doc)
+}
+
+/// One line per incident: rule, severity, app, count, first..last, and the
+/// evidence locations; what the shape tests compare exactly.
+pub fn brief(i: &Incident) -> String {
+    let ev: Vec<String> =
+        i.evidence.iter().map(|e| format!("{}:{}", e.file.rsplit('/').next().unwrap_or(&e.file), e.line)).collect();
+    format!(
+        "{} {} app={} count={} {}..{} at {}",
+        i.rule,
+        i.severity,
+        i.app.as_deref().unwrap_or("-"),
+        i.count,
+        i.first_seen.as_deref().unwrap_or("?"),
+        i.last_seen.as_deref().unwrap_or("?"),
+        ev.join(",")
+    )
+}
+
+/// Replaces the one field that differs between identical runs.
+pub fn mask_elapsed(s: &str) -> String {
+    let re = regex::Regex::new(r#"("elapsed_ms":\s*)\d+|in \d+ ms"#).expect("regex");
+    re.replace_all(s, "${1}ELAPSED").into_owned()
+}
