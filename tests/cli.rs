@@ -73,6 +73,36 @@ fn stdin_is_a_source() {
 }
 
 #[test]
+fn pipes_and_process_substitution_are_read() {
+    let r = run(&["scan", "--format", "json", "/dev/stdin"]);
+    assert_eq!(r.code, 0, "an empty pipe is not an error: {}", r.stderr);
+    let script = format!("{} scan --format json <(cat fixtures/pm2/daemon/pm2.log)", env!("CARGO_BIN_EXE_logtriage"));
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .current_dir(crate::util::root())
+        .output()
+        .expect("bash");
+    let doc: crate::util::Doc = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc.incidents.len(), 2);
+}
+
+#[test]
+fn unfiltered_rules_still_match_and_are_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pack = dir.path().join("loose.toml");
+    std::fs::write(&pack, "[[rule]]\nid = \"x.any-exit\"\ntitle = \"exit {c}\"\nseverity = \"low\"\nregex = '\\[(?P<c>\\d+)\\]'\nfix = \"f\"\n")
+        .expect("write");
+    let p = pack.to_str().expect("utf8 path");
+    let (_, doc) = scan_json(&["fixtures/pm2/daemon"], &["--no-builtin-rules", "--rules", p]);
+    assert_eq!(doc.summary.unfiltered_rules, vec!["x.any-exit"]);
+    assert_eq!(doc.summary.candidates, doc.summary.records);
+    assert_eq!(doc.incidents[0].count, 32);
+    let text = run(&["scan", "--no-builtin-rules", "--rules", p, "fixtures/pm2/daemon"]);
+    assert!(text.stdout.contains("note: no prefilter literal, so these rules ran on every record: x.any-exit"));
+}
+
+#[test]
 fn user_pack_alone_and_with_builtins() {
     let dir = tempfile::tempdir().expect("tempdir");
     let pack = dir.path().join("mine.toml");

@@ -67,13 +67,16 @@ pub fn open(spec: &SourceSpec, choice: MmapChoice) -> Result<Haystack, Skip> {
 fn open_file(path: &std::path::Path, spec: &SourceSpec, choice: MmapChoice) -> Result<Haystack, Skip> {
     let mut file = File::open(path).map_err(|e| io_skip(path, &e))?;
     let meta = file.metadata().map_err(|e| io_skip(path, &e))?;
-    if meta.len() == 0 {
+    // Pipes and `<(cmd)` report length 0: only a regular file's length
+    // means anything, and only a regular file can be mapped.
+    let regular = meta.is_file();
+    if regular && meta.len() == 0 {
         return Err(skip(&spec.meta.path, SkipReason::Empty, "empty file, nothing to analyse"));
     }
     if spec.meta.compressed {
         return gunzip(file, &spec.meta.path);
     }
-    if should_map(choice, spec.meta.rotated, meta.modified().ok()) {
+    if regular && should_map(choice, spec.meta.rotated, meta.modified().ok()) {
         // SAFETY: the map is read-only and private to this process. If
         // another process truncates the file while it is mapped, reading the
         // lost pages raises SIGBUS; `MmapChoice::Auto` only maps files that
@@ -84,7 +87,7 @@ fn open_file(path: &std::path::Path, spec: &SourceSpec, choice: MmapChoice) -> R
             return Ok(Haystack::Mapped(map));
         }
     }
-    let mut buf = Vec::with_capacity(meta.len() as usize);
+    let mut buf = Vec::with_capacity(if regular { meta.len() as usize } else { 0 });
     file.read_to_end(&mut buf).map_err(|e| io_skip(path, &e))?;
     Ok(Haystack::Owned(buf))
 }

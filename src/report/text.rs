@@ -111,6 +111,10 @@ impl<W: Write> Reporter for Text<W> {
         for note in &s.notes {
             writeln!(self.w, "note: {note}")?;
         }
+        if !s.unfiltered_rules.is_empty() {
+            let ids = s.unfiltered_rules.join(", ");
+            writeln!(self.w, "note: no prefilter literal, so these rules ran on every record: {ids}")?;
+        }
         let c = s.incidents;
         let total = c.critical + c.high + c.medium + c.low + c.info;
         let by_sev: Vec<String> =
