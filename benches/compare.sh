@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Wall-clock comparison of `logtriage scan` with ripgrep over the same
+# logs and the same rule regexes (benches/rg-patterns.txt), on a sparse
+# (healthy) and a dense (--dense 0.05) synthetic pm2 corpus.
+#
+#   SIZE_MIB=1024 RUNS=5 benches/compare.sh
+#
+# Environment: SIZE_MIB (default 1024) size of each corpus, RUNS (default 5)
+# timed runs per tool and corpus, SEED (default 1), DENSE (default 0.05).
+# Corpora go under bench-corpus/ (git-ignored) and are reused while their
+# size, seed, density and generator source are unchanged.
+#
+# Both tools run warm (page cache filled by one untimed run each), one after
+# the other within each round, alternating which goes first. Reported times
+# are medians; MB is 10^6 bytes. rg only counts matching lines per file,
+# with no record joining, captures, correlation or report, so the ratio is
+# the price of that work over a raw regex search. Installs nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZE_MIB=${SIZE_MIB:-1024}
+RUNS=${RUNS:-5}
+SEED=${SEED:-1}
+DENSE=${DENSE:-0.05}
+ROOT=bench-corpus
+PATTERNS=benches/rg-patterns.txt
+BIN=target/release/logtriage
+GEN=target/release/examples/gen_corpus
+
+RG=$(command -v rg || true)
+if [[ -z "$RG" && -x "$HOME/.cargo/bin/rg" ]]; then
+    RG="$HOME/.cargo/bin/rg"
+fi
+if [[ -z "$RG" ]]; then
+    echo "install ripgrep: cargo install ripgrep" >&2
+    exit 1
+fi
+
+# Peak RSS needs GNU time (`-f %M`, KiB); the shell keyword cannot do it.
+GNU_TIME=$(command -v /usr/bin/time || true)
+if [[ -n "$GNU_TIME" ]] && ! "$GNU_TIME" -f %M -o /dev/null true 2>/dev/null; then
+    GNU_TIME=""
+fi
+if [[ -z "$GNU_TIME" ]]; then
+    echo "note: GNU time not found, peak RSS will read n/a (apt-get install time)" >&2
+fi
+
+echo "building (cargo build --release, example gen_corpus)" >&2
+cargo build --release --quiet
+cargo build --release --quiet --example gen_corpus
+
+# The generator's source is part of the corpus identity.
+GEN_HASH=$(sha256sum benches/corpus/mod.rs | cut -c1-16)
+
+# make_corpus NAME DENSITY: (re)generates $ROOT/NAME unless its parameters
+# match the ones recorded next to it.
+make_corpus() {
+    local name=$1 density=$2
+    local dir="$ROOT/$name" stamp="$ROOT/$name.params"
+    local want="size_mib=$SIZE_MIB seed=$SEED dense=$density generator=$GEN_HASH"
+    if [[ -d "$dir" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+        echo "reusing $dir ($want)" >&2
+        return
+    fi
+    echo "generating $dir ($want)" >&2
+    rm -rf "$dir" "$stamp"
+    "$GEN" --out "$dir" --size-mib "$SIZE_MIB" --dense "$density" --seed "$SEED" >&2
+    # logtriage's default --mmap auto maps only files left alone for 10 s
+    # (live logs are read, rotated or quiet ones mapped). Back-date the fresh
+    # corpus so every run sees quiet logs, as a scan of yesterday's logs would.
+    touch -d '1 minute ago' "$dir"/*.log
+    echo "$want" >"$stamp"
+}
+
+mkdir -p "$ROOT"
+make_corpus sparse 0
+make_corpus dense "$DENSE"
+
+now() { date +%s.%N; }
+# secs T0 T1: T1 - T0 in seconds.
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f\n", b - a }'; }
+# median: of the numbers on stdin.
+median() {
+    sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.4f", v[(NR + 1) / 2]; else printf "%.4f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+# run_logtriage DIR OUT: one scan; its peak RSS (KiB) goes to $TMP/rss.
+run_logtriage() {
+    if [[ -n "$GNU_TIME" ]]; then
+        "$GNU_TIME" -f %M -o "$TMP/rss" "$BIN" scan --format json --fail-on never "$1" >"$2"
+    else
+        "$BIN" scan --format json --fail-on never "$1" >"$2"
+    fi
+}
+
+# run_rg DIR OUT: rg exits 1 when nothing matched, which is not an error.
+run_rg() {
+    local rc=0
+    "$RG" -c -f "$PATTERNS" "$1" >"$2" || rc=$?
+    if ((rc > 1)); then
+        echo "rg failed with status $rc" >&2
+        exit "$rc"
+    fi
+}
+
+ROWS=()
+NOTES=()
+for name in sparse dense; do
+    dir="$ROOT/$name"
+    bytes=$(find "$dir" -type f -name '*.log' -printf '%s\n' | awk '{ s += $1 } END { print s }')
+    mb=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }')
+
+    # Warm-up (untimed): fills the page cache; its outputs say what each did.
+    run_logtriage "$dir" "$TMP/lt.json"
+    run_rg "$dir" "$TMP/rg.txt"
+    # The summary's "candidates" comes right before its "matches" (each
+    # file's own "candidates" come earlier).
+    read -r candidates matches < <(awk -F'[:,]' '/"candidates":/ { c = $2 + 0 } /"matches":/ { print c, $2 + 0; exit }' "$TMP/lt.json")
+    lines=$(awk -F: '{ s += $NF } END { print s + 0 }' "$TMP/rg.txt")
+    NOTES+=("$name: logtriage $candidates candidate records, $matches matches; rg $lines matching lines")
+
+    : >"$TMP/lt.times"
+    : >"$TMP/rg.times"
+    peak=0
+    for ((i = 1; i <= RUNS; i++)); do
+        for tool in $( ((i % 2)) && echo "lt rg" || echo "rg lt"); do
+            t0=$(now)
+            if [[ $tool == lt ]]; then
+                run_logtriage "$dir" /dev/null
+            else
+                run_rg "$dir" /dev/null
+            fi
+            t1=$(now)
+            secs "$t0" "$t1" >>"$TMP/$tool.times"
+            if [[ $tool == lt && -n "$GNU_TIME" ]]; then
+                rss=$(grep -oE '^[0-9]+$' "$TMP/rss" | tail -n 1)
+                if ((rss > peak)); then
+                    peak=$rss
+                fi
+            fi
+        done
+        echo "$name run $i/$RUNS: logtriage $(tail -n 1 "$TMP/lt.times") s, rg $(tail -n 1 "$TMP/rg.times") s" >&2
+    done
+    lt=$(median <"$TMP/lt.times")
+    rg=$(median <"$TMP/rg.times")
+    if [[ -n "$GNU_TIME" ]]; then
+        rss_col=$(awk -v k="$peak" 'BEGIN { printf "%.0f MiB", k / 1024 }')
+    else
+        rss_col="n/a"
+    fi
+    ROWS+=("$(awk -v n="$name" -v mb="$mb" -v lt="$lt" -v rg="$rg" -v rss="$rss_col" 'BEGIN {
+        printf "| %s | %s | %.3f | %.0f | %.3f | %.0f | %.1f | %s |", n, mb, lt, mb / lt, rg, mb / rg, lt / rg, rss
+    }')")
+done
+
+echo
+echo "$(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo "unknown CPU")"
+echo "$("$BIN" --version), $("$RG" --version | head -n 1); $RUNS runs each, medians, warm cache"
+echo
+echo "| corpus | size MB | logtriage median s | logtriage MB/s | rg median s | rg MB/s | ratio (logtriage/rg) | logtriage peak RSS |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+printf '%s\n' "${ROWS[@]}"
+echo
+printf '%s\n' "${NOTES[@]}"

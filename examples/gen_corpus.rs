@@ -1,0 +1,85 @@
+//! Writes a synthetic pm2 log corpus for benchmarking `logtriage scan`
+//! against ripgrep (`benches/compare.sh`).
+//!
+//! ```text
+//! cargo run --release --example gen_corpus -- --out DIR --size-mib N [--dense FRACTION] [--seed S]
+//! ```
+//!
+//! Eleven files (fork `--time`, cluster `log_date_format`, JSON, plain and
+//! daemon logs) adding up to about N MiB. `--dense F` makes a fraction F of
+//! records hold a literal of the built-in rules, half real matches and half
+//! near misses; the default 0.0 gives healthy logs with a handful of
+//! incidents. The same arguments always give the same bytes. The generator
+//! itself lives in `benches/corpus/mod.rs`, shared with the criterion
+//! benches.
+
+#[path = "../benches/corpus/mod.rs"]
+mod corpus;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+
+/// Writes a synthetic pm2 log corpus.
+#[derive(Debug, Parser)]
+#[command(name = "gen_corpus")]
+struct Args {
+    /// Output directory (created if missing; its eleven log files are overwritten).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Total size in MiB (fractions allowed).
+    #[arg(long, value_name = "N")]
+    size_mib: f64,
+    /// Fraction of records holding a rule literal: half matches, half near misses.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0, value_parser = fraction)]
+    dense: f64,
+    /// PRNG seed.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    seed: u64,
+}
+
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err("expected a number from 0 to 1".to_string()),
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if !(args.size_mib.is_finite() && args.size_mib > 0.0) {
+        eprintln!("gen_corpus: --size-mib must be a positive number");
+        return ExitCode::from(2);
+    }
+    let cfg =
+        corpus::Config { total_bytes: (args.size_mib * 1024.0 * 1024.0) as u64, dense: args.dense, seed: args.seed };
+    let started = Instant::now();
+    let files = match corpus::generate(&args.out, &cfg) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("gen_corpus: cannot write {}: {e}", args.out.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("{:<22} {:>14} {:>11} {:>9} {:>9}", "file", "bytes", "records", "hits", "near");
+    let (mut bytes, mut records, mut hits, mut near) = (0, 0, 0, 0);
+    for f in &files {
+        println!("{:<22} {:>14} {:>11} {:>9} {:>9}", f.name, f.bytes, f.records, f.hits, f.near);
+        bytes += f.bytes;
+        records += f.records;
+        hits += f.hits;
+        near += f.near;
+    }
+    println!("{:<22} {:>14} {:>11} {:>9} {:>9}", "total", bytes, records, hits, near);
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "wrote {:.1} MiB to {} in {secs:.2} s (dense {}, seed {})",
+        bytes as f64 / 1048576.0,
+        args.out.display(),
+        cfg.dense,
+        cfg.seed
+    );
+    ExitCode::SUCCESS
+}
