@@ -40,10 +40,9 @@ impl Zone {
     }
 }
 
-/// A date-time at the start of `s`: its length, the naive value and the
-/// offset in seconds if one was written.
+/// A date-time at the start of `s`: the naive value and the offset in
+/// seconds if one was written.
 struct Parsed {
-    len: usize,
     naive: NaiveDateTime,
     offset: Option<i32>,
 }
@@ -76,9 +75,9 @@ fn parse_datetime(s: &[u8]) -> Option<Parsed> {
         millis = digits(s, start, take)? * 10u32.pow(3 - take as u32);
         i = start + n;
     }
-    let (offset, zlen) = zone_at(s, i);
+    let (offset, _) = zone_at(s, i);
     let naive = NaiveDate::from_ymd_opt(year as i32, month, day)?.and_hms_milli_opt(h, mi, sec, millis)?;
-    Some(Parsed { len: i + zlen, naive, offset })
+    Some(Parsed { naive, offset })
 }
 
 fn zone_at(s: &[u8], i: usize) -> (Option<i32>, usize) {
@@ -113,25 +112,55 @@ fn parse_offset(s: &[u8]) -> Option<i32> {
 /// If `line` starts with a pm2 timestamp prefix, returns the length of the
 /// prefix including its separator (`": "`, or `"] "` for bracketed daemon
 /// stamps) and the length of the stamp text itself.
+///
+/// This runs on every line, so it checks the shape only (digits and
+/// separators); whether the date exists is checked by [`to_epoch_ms`],
+/// for the few records that need a time.
 pub fn stamp_prefix(line: &[u8]) -> Option<(usize, usize)> {
     match line.first()? {
         b'0'..=b'9' => {
-            let p = parse_datetime(line)?;
-            match (line.get(p.len), line.get(p.len + 1)) {
-                (Some(b':'), Some(b' ')) => Some((p.len + 2, p.len)),
-                (Some(b':'), None) => Some((p.len + 1, p.len)),
+            let len = shape_len(line)?;
+            match (line.get(len), line.get(len + 1)) {
+                (Some(b':'), Some(b' ')) => Some((len + 2, len)),
+                (Some(b':'), None) => Some((len + 1, len)),
                 _ => None,
             }
         }
         b'[' => {
-            let p = parse_datetime(&line[1..])?;
-            (line.get(p.len + 1) == Some(&b']')).then(|| {
-                let sep = usize::from(line.get(p.len + 2) == Some(&b' '));
-                (p.len + 2 + sep, p.len + 2)
+            let len = shape_len(&line[1..])?;
+            (line.get(len + 1) == Some(&b']')).then(|| {
+                let sep = usize::from(line.get(len + 2) == Some(&b' '));
+                (len + 2 + sep, len + 2)
             })
         }
         _ => None,
     }
+}
+
+/// Length of a `YYYY-MM-DD[T ]HH:mm:ss[.fff][ ][zone]` shape at the start
+/// of `s`, without building a date.
+fn shape_len(s: &[u8]) -> Option<usize> {
+    const SHAPE: &[u8; 19] = b"0000-00-00T00:00:00";
+    let head = s.get(..19)?;
+    for (b, want) in head.iter().zip(SHAPE) {
+        let ok = match want {
+            b'0' => b.is_ascii_digit(),
+            b'T' => *b == b'T' || *b == b' ',
+            _ => b == want,
+        };
+        if !ok {
+            return None;
+        }
+    }
+    let mut i = 19;
+    if s.get(i) == Some(&b'.') {
+        let n = s[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if n == 0 {
+            return None;
+        }
+        i += 1 + n;
+    }
+    Some(i + zone_at(s, i).1)
 }
 
 /// Turns stamp text (as found by [`stamp_prefix`], or a JSON `timestamp`)
@@ -203,7 +232,9 @@ mod tests {
     #[test]
     fn not_stamps() {
         assert_eq!(stamp_prefix(b"2026-11-20 is the day"), None);
-        assert_eq!(stamp_prefix(b"2026-13-40T10:00:00: bad date"), None);
+        // The shape is a stamp (and is stripped), the date does not exist.
+        assert_eq!(stamp_prefix(b"2026-13-40T10:00:00: bad date"), Some((21, 19)));
+        assert_eq!(to_epoch_ms(b"2026-13-40T10:00:00", Zone::Utc), None);
         assert_eq!(stamp_prefix(b"10:00:00 only a time"), None);
         assert_eq!(stamp_prefix(b""), None);
     }
