@@ -172,18 +172,11 @@ fn put(out: &mut [u8], mut v: u64) {
     }
 }
 
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian
-/// (H. Hinnant's `civil_from_days`).
+/// Days since 1970-01-01 → (year, month, day).
 fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    use chrono::Datelike;
+    let date = chrono::DateTime::from_timestamp(days * 86_400, 0).map(|dt| dt.date_naive()).unwrap_or_default();
+    (i64::from(date.year()), date.month(), date.day())
 }
 
 const SYMBOLS: [&str; 14] =
@@ -788,5 +781,36 @@ fn json_escape(s: &str, out: &mut Vec<u8>) {
             }
             _ => out.push(b),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+            .expect("read dir")
+            .map(|e| e.expect("entry").path())
+            .map(|p| (p.display().to_string(), std::fs::read(&p).expect("read")))
+            .map(|(p, b)| (p.rsplit('/').next().unwrap_or_default().to_string(), b))
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn same_seed_same_bytes_other_seed_other_bytes() {
+        let cfg = Config { total_bytes: 256 * 1024, dense: 0.05, seed: 7 };
+        let (a, b, c) =
+            (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+        generate(a.path(), &cfg).expect("generate");
+        generate(b.path(), &cfg).expect("generate");
+        generate(c.path(), &Config { seed: 8, ..cfg }).expect("generate");
+        let (fa, fb, fc) = (read_all(a.path()), read_all(b.path()), read_all(c.path()));
+        assert_eq!(fa.len(), 11);
+        assert_eq!(fa, fb);
+        assert_ne!(fa, fc);
+        assert_eq!(civil(20_412), (2025, 11, 20));
     }
 }
