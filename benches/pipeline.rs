@@ -208,7 +208,7 @@ fn candidates(m: &Matcher, corpus: &Corpus) -> Vec<(usize, FileShape, RecordSpan
             let mut rules: Vec<u32> = m.prefilter().unfiltered().to_vec();
             while next < hits.len() && hits[next].at < span.end {
                 if hits[next].at >= span.start {
-                    rules.push(hits[next].rule);
+                    rules.push(hits[next].unit);
                 }
                 next += 1;
             }
@@ -278,6 +278,7 @@ fn synthetic_events(rules: &RuleSet, n: usize) -> Vec<Event> {
         let line = out.len() as u64 + 1;
         let ev = |rule, stream, fields: Vec<(String, String)>, text: String, ts| Event {
             rule,
+            role: logtriage::rules::Role::Start,
             source: 0,
             line,
             ts: Some(ts),
@@ -321,7 +322,7 @@ fn correlation(c: &mut Criterion, fx: &Fixture) {
         g.bench_function(format!("{n}-events"), |b| {
             b.iter_batched(
                 || events.clone(),
-                |evs| black_box(correlate::correlate(&fx.rules, evs, &paths).0.len()),
+                |evs| black_box(correlate::correlate(&fx.rules, evs, &paths, None).0.len()),
                 BatchSize::LargeInput,
             )
         });

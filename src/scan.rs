@@ -13,7 +13,7 @@ use crate::incidents::{self, Incident};
 use crate::input::{self, MmapChoice, Skip, SourceSpec};
 use crate::matcher::{self, Event, Hit, Matcher};
 use crate::records::{self, FileShape, Segmenter, Zone};
-use crate::rules::RuleSet;
+use crate::rules::{Correlation, Role, RuleSet, UnitId};
 use crate::summary::{FileStats, SeverityCounts, Summary};
 
 /// What to scan and how.
@@ -77,7 +77,8 @@ pub fn scan(rules: Arc<RuleSet>, opts: &ScanOptions) -> Result<ScanOutput, ScanE
     }
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     let matches = events.len() as u64;
-    let (findings, mut notes) = correlate::correlate(&rules, events, &paths);
+    let end = files.iter().filter_map(|f| f.last_ts).max();
+    let (findings, mut notes) = correlate::correlate(&rules, events, &paths, end);
     let incidents = incidents::build(&rules, findings, &paths, opts.zone);
     notes.extend(untimed_notes(&files));
     let summary = Summary {
@@ -87,18 +88,30 @@ pub fn scan(rules: Arc<RuleSet>, opts: &ScanOptions) -> Result<ScanOutput, ScanE
         matches,
         incidents: SeverityCounts::of(&incidents),
         rules: rules.len(),
-        unfiltered_rules: matcher
-            .prefilter()
-            .unfiltered()
-            .iter()
-            .map(|i| rules.rules()[*i as usize].id.clone())
-            .collect(),
+        unfiltered_rules: unfiltered_names(&rules, matcher.prefilter().unfiltered()),
         files,
         skipped,
         notes,
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
     Ok(ScanOutput { incidents, summary })
+}
+
+/// Rule ids of units without a prefilter literal; a closing event is
+/// named `id (then)` / `id (until)`.
+fn unfiltered_names(rules: &RuleSet, units: &[u32]) -> Vec<String> {
+    units
+        .iter()
+        .map(|u| {
+            let id = UnitId(*u);
+            let rule = &rules.rules()[id.rule()];
+            match (id.role(), &rule.correlate) {
+                (Role::Start, _) => rule.id.clone(),
+                (Role::End, Correlation::Sequence { .. }) => format!("{} (then)", rule.id),
+                (Role::End, _) => format!("{} (until)", rule.id),
+            }
+        })
+        .collect()
 }
 
 fn untimed_notes(files: &[FileStats]) -> Vec<String> {
@@ -132,6 +145,7 @@ fn scan_source(m: &Matcher, spec: &SourceSpec, opts: &ScanOptions) -> Result<(Ve
         records: 0,
         candidates: 0,
         timestamps: shape.stamped,
+        last_ts: None,
     };
     let mut next_hit = 0;
     let mut candidates: Vec<u32> = Vec::new();
@@ -142,7 +156,7 @@ fn scan_source(m: &Matcher, spec: &SourceSpec, opts: &ScanOptions) -> Result<(Ve
         candidates.extend_from_slice(unfiltered);
         while next_hit < hits.len() && hits[next_hit].at < span.end {
             if hits[next_hit].at >= span.start {
-                candidates.push(hits[next_hit].rule);
+                candidates.push(hits[next_hit].unit);
             }
             next_hit += 1;
         }
@@ -162,5 +176,6 @@ fn scan_source(m: &Matcher, spec: &SourceSpec, opts: &ScanOptions) -> Result<(Ve
         m.confirm(&record, &candidates, origin, &mut events);
     }
     stats.lines = segmenter.lines_read();
+    stats.last_ts = segmenter.last_stamp().and_then(|at| records::stamp_at(&hay, at, shape, opts.zone));
     Ok((events, stats))
 }

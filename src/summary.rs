@@ -27,6 +27,10 @@ pub struct FileStats {
     pub candidates: u64,
     /// Whether the file's lines carry timestamps.
     pub timestamps: bool,
+    /// The last time the file speaks (ms since the epoch); where absence
+    /// windows still open at the end are judged.
+    #[serde(skip)]
+    pub last_ts: Option<i64>,
 }
 
 /// Incident counts per severity.

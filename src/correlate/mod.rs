@@ -1,9 +1,12 @@
 //! Correlation: events → findings, per rule and per group key. `single`
 //! folds every event with the same key into one finding; `threshold` finds
-//! bursts of at least N events within a window (see [`window`]). Hands on
-//! [`Finding`]s, ordered by rule then key, and notes for the summary
-//! (rules that needed timestamps a file did not have).
+//! bursts of at least N events within a window (see [`window`]);
+//! `sequence` and `absence` pair a start event with a closing one (see
+//! [`pairs`]). `suppress` folds matches that follow an incident closely
+//! into it. Hands on [`Finding`]s, ordered by rule then key, and notes for
+//! the summary (rules that needed timestamps a file did not have).
 
+pub mod pairs;
 pub mod window;
 
 use std::collections::BTreeMap;
@@ -20,11 +23,19 @@ pub struct Finding {
     pub key: Vec<(String, String)>,
     /// The events, in time order (file order where time is missing).
     pub events: Vec<Event>,
+    /// Computed facts: `gap` for sequences, `status` for absences.
+    pub facts: Vec<(String, String)>,
 }
 
 /// Groups `events` and applies each rule's correlation. `paths` resolves
-/// source ids for the `file` key.
-pub fn correlate(rules: &RuleSet, events: Vec<Event>, paths: &[String]) -> (Vec<Finding>, Vec<String>) {
+/// source ids for the `file` key; `end` is the latest time in the input
+/// (where absence windows still open are judged).
+pub fn correlate(
+    rules: &RuleSet,
+    events: Vec<Event>,
+    paths: &[String],
+    end: Option<i64>,
+) -> (Vec<Finding>, Vec<String>) {
     let mut groups: BTreeMap<(u32, Vec<String>), Vec<Event>> = BTreeMap::new();
     for ev in events {
         let rule = &rules.rules()[ev.rule as usize];
@@ -38,19 +49,43 @@ pub fn correlate(rules: &RuleSet, events: Vec<Event>, paths: &[String]) -> (Vec<
         let key: Vec<(String, String)> = rule.group_by.iter().cloned().zip(key).collect();
         // Time order, ties (and untimed events) in file order.
         evs.sort_by_key(|e| (e.ts.is_none(), e.ts, e.source, e.line));
-        match &rule.correlate {
-            Correlation::Single => findings.push(Finding { rule: rule_idx, key, events: evs }),
-            Correlation::Threshold { count, window } => {
-                let (timed, rest): (Vec<Event>, Vec<Event>) = evs.into_iter().partition(|e| e.ts.is_some());
-                if !rest.is_empty() {
-                    *untimed.entry(rule_idx).or_default() += rest.len();
-                }
-                let times: Vec<i64> = timed.iter().filter_map(|e| e.ts).collect();
-                for burst in window::bursts(&times, *count as usize, window.ms()) {
-                    findings.push(Finding { rule: rule_idx, key: key.clone(), events: timed[burst].to_vec() });
-                }
-            }
+        if let Correlation::Single = rule.correlate {
+            let runs = match &rule.suppress {
+                Some(w) => split_quiet(evs, w.ms()),
+                None => vec![evs],
+            };
+            findings.extend(runs.into_iter().map(|events| Finding {
+                rule: rule_idx,
+                key: key.clone(),
+                events,
+                facts: vec![],
+            }));
+            continue;
         }
+        // Every other mode needs times.
+        let (timed, rest): (Vec<Event>, Vec<Event>) = evs.into_iter().partition(|e| e.ts.is_some());
+        if !rest.is_empty() {
+            *untimed.entry(rule_idx).or_default() += rest.len();
+        }
+        let found: Vec<pairs::Pair> = match &rule.correlate {
+            Correlation::Single => Vec::new(),
+            Correlation::Threshold { count, window } => {
+                let times: Vec<i64> = timed.iter().filter_map(|e| e.ts).collect();
+                let mut bursts = window::bursts(&times, *count as usize, window.ms());
+                if let Some(w) = &rule.suppress {
+                    bursts = window::absorb(&times, bursts, w.ms());
+                }
+                bursts.into_iter().map(|b| (timed[b].to_vec(), vec![])).collect()
+            }
+            Correlation::Sequence { window, .. } => pairs::sequence(timed, window.ms()),
+            Correlation::Absence { window, .. } => pairs::absence(timed, window.ms(), end),
+        };
+        findings.extend(found.into_iter().map(|(events, facts)| Finding {
+            rule: rule_idx,
+            key: key.clone(),
+            events,
+            facts,
+        }));
     }
     let notes = untimed
         .into_iter()
@@ -60,6 +95,21 @@ pub fn correlate(rules: &RuleSet, events: Vec<Event>, paths: &[String]) -> (Vec<
         })
         .collect();
     (findings, notes)
+}
+
+/// Splits time-ordered events where the key was quiet for `w` or longer.
+/// Events without a time stay with the run before them.
+fn split_quiet(events: Vec<Event>, w: i64) -> Vec<Vec<Event>> {
+    let mut runs: Vec<Vec<Event>> = Vec::new();
+    for e in events {
+        let last_ts = runs.last().and_then(|r| r.iter().rev().find_map(|x| x.ts));
+        match (last_ts, e.ts, runs.last_mut()) {
+            (Some(prev), Some(t), Some(run)) if window::within(prev, t, w) => run.push(e),
+            (_, None, Some(run)) | (None, _, Some(run)) => run.push(e),
+            _ => runs.push(vec![e]),
+        }
+    }
+    runs
 }
 
 fn key_value(ev: &Event, name: &str, paths: &[String]) -> String {
@@ -101,6 +151,7 @@ fix = "f"
     fn ev(rule: u32, app: &str, ts: Option<i64>, line: u64) -> Event {
         Event {
             rule,
+            role: crate::rules::Role::Start,
             source: 0,
             line,
             ts,
@@ -121,7 +172,7 @@ fix = "f"
             ev(1, "api", Some(5), 5),
             ev(1, "api", Some(6), 6),
         ];
-        let (findings, notes) = correlate(&rules(), events, &[]);
+        let (findings, notes) = correlate(&rules(), events, &[], None);
         assert!(notes.is_empty());
         assert_eq!(findings.len(), 2);
         assert_eq!(findings[0].key, vec![("app".to_string(), "api".to_string())]);
@@ -130,9 +181,28 @@ fix = "f"
     }
 
     #[test]
+    fn suppress_splits_single_incidents_at_quiet_gaps() {
+        let pack = r#"
+[[rule]]
+id = "x.flap"
+title = "t"
+severity = "low"
+regex = 'boom'
+suppress = "10m"
+fix = "f"
+"#;
+        let rules = compile_all(&[("t.toml".into(), pack.into())]).expect("rules");
+        let m = 60_000;
+        let events = vec![ev(0, "api", Some(0), 1), ev(0, "api", Some(9 * m), 2), ev(0, "api", Some(30 * m), 3)];
+        let (findings, _) = correlate(&rules, events, &[], None);
+        let sizes: Vec<usize> = findings.iter().map(|f| f.events.len()).collect();
+        assert_eq!(sizes, vec![2, 1]);
+    }
+
+    #[test]
     fn untimed_events_are_noted_not_guessed() {
         let events = (0..5).map(|i| ev(0, "api", None, i)).collect();
-        let (findings, notes) = correlate(&rules(), events, &[]);
+        let (findings, notes) = correlate(&rules(), events, &[], None);
         assert!(findings.is_empty());
         assert_eq!(notes.len(), 1);
         assert!(notes[0].starts_with("pm2.loop: 5 match(es)"));

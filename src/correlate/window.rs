@@ -45,6 +45,35 @@ pub fn bursts(times: &[i64], count: usize, w: i64) -> Vec<Range<usize>> {
     out
 }
 
+/// `suppress`: extends each burst over the instants that follow its last
+/// one by less than `w` (bursts that come within `w` of each other merge).
+pub fn absorb(times: &[i64], bursts: Vec<Range<usize>>, w: i64) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for b in bursts {
+        if let Some(prev) = out.last_mut()
+            && prev.end >= b.start
+        {
+            prev.end = prev.end.max(b.end);
+            continue;
+        }
+        out.push(b);
+    }
+    for r in &mut out {
+        while r.end < times.len() && within(times[r.end - 1], times[r.end], w) {
+            r.end += 1;
+        }
+    }
+    // Extending may have reached the next burst: merge again.
+    let mut merged: Vec<Range<usize>> = Vec::new();
+    for r in out {
+        match merged.last_mut() {
+            Some(prev) if prev.end >= r.start => prev.end = prev.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    merged
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +115,14 @@ mod tests {
         all.extend(&loop_b);
         all.push(200 * MIN); // a lone restart later: no burst
         assert_eq!(bursts(&all, 5, 5 * MIN), vec![0..10, 10..15]);
+    }
+
+    #[test]
+    fn suppress_absorbs_followers_and_merges_bursts() {
+        let t = [0, 1, 2, 3, 4, 4 * MIN, 9 * MIN, 9 * MIN + 1, 9 * MIN + 2, 9 * MIN + 3, 9 * MIN + 4, 60 * MIN];
+        let b = bursts(&t, 5, 5 * MIN);
+        assert_eq!(b, vec![0..6, 6..11]);
+        assert_eq!(absorb(&t, b, 10 * MIN), vec![0..11]);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::correlate::Finding;
 use crate::matcher::Event;
 use crate::records::{Zone, timestamp};
-use crate::rules::{Correlation, Rule, RuleSet, Severity};
+use crate::rules::{Rule, RuleSet, Severity};
 
 /// At most this many distinct values are kept per captured field.
 const MAX_VALUES: usize = 10;
@@ -53,11 +53,12 @@ pub struct Incident {
     pub last_seen: Option<String>,
     /// Matching records folded into this incident.
     pub count: usize,
-    /// The rule's window, for threshold rules.
+    /// The rule's window (threshold, sequence and absence rules).
     pub window: Option<String>,
     /// Up to three records: the first two and the last.
     pub evidence: Vec<Evidence>,
-    /// Captured fields: distinct values in order of first appearance.
+    /// Captured fields: distinct values in order of first appearance; plus
+    /// `gap` / `gap_ms` for sequences and `status` for absences.
     pub fields: BTreeMap<String, Vec<String>>,
     /// The proposed fix, rendered with the fields.
     pub fix: String,
@@ -87,12 +88,12 @@ fn incident(rule: &Rule, f: Finding, paths: &[String], zone: Zone) -> Incident {
     let first = f.events.first();
     let first_ms = first.and_then(|e| e.ts);
     let last_ms = f.events.iter().filter_map(|e| e.ts).max();
-    let fields = collect_fields(&f.events);
+    let mut fields = collect_fields(&f.events);
+    for (name, value) in &f.facts {
+        fields.insert(name.clone(), vec![value.clone()]);
+    }
     let app = first.and_then(|e| e.app.clone());
-    let window = match &rule.correlate {
-        Correlation::Threshold { window, .. } => Some(window.to_string()),
-        Correlation::Single => None,
-    };
+    let window = rule.correlate.window().map(ToString::to_string);
     let path_of = |e: &Event| paths.get(e.source).cloned().unwrap_or_default();
     let anchor = match (first_ms, first) {
         (Some(ms), _) => ms.to_string(),

@@ -1,6 +1,8 @@
 //! Matcher: prefilter over whole buffers, then each candidate record's
-//! regexes, then captures. Hands on [`Event`]s: one per (record, rule) that
-//! matched, with named captures as fields.
+//! regexes, then captures. Works on units: a rule's own regexes (the start
+//! event) and, for sequence and absence rules, the closing event's. Hands
+//! on [`Event`]s: one per (record, unit) that matched, with named captures
+//! as fields.
 //!
 //! Build once with [`Matcher::new`] and clone per worker thread: clones
 //! share the compiled automata and regex programs but not the regex
@@ -13,7 +15,7 @@ use std::sync::Arc;
 
 use crate::input::Stream;
 use crate::records::Record;
-use crate::rules::RuleSet;
+use crate::rules::{Role, RuleSet, UnitId};
 pub use prefilter::{Hit, Prefilter};
 
 /// Longest captured field value kept (characters).
@@ -28,6 +30,8 @@ const EVIDENCE_CHARS: usize = 2000;
 pub struct Event {
     /// Dense rule index.
     pub rule: u32,
+    /// Whether the record opened the rule's incident or closed it.
+    pub role: Role,
     /// Source id (input order).
     pub source: usize,
     /// 1-based line of the record's first line.
@@ -69,7 +73,11 @@ impl Matcher {
     /// Compiles the prefilter for `rules`.
     pub fn new(rules: Arc<RuleSet>) -> Matcher {
         let prefilter = Arc::new(Prefilter::build(&rules));
-        let regexes = rules.rules().iter().map(|r| r.regexes.clone()).collect();
+        let regexes = rules
+            .rules()
+            .iter()
+            .flat_map(|r| [r.regexes_for(Role::Start).to_vec(), r.regexes_for(Role::End).to_vec()])
+            .collect();
         Matcher { rules, prefilter, regexes }
     }
 
@@ -83,17 +91,19 @@ impl Matcher {
         &self.rules
     }
 
-    /// Runs the candidate rules on `record`, pushing one event per rule that
-    /// matches (the first of its regexes that matches decides the fields).
+    /// Runs the candidate units on `record`, pushing one event per unit
+    /// that matches (the first of its regexes that matches decides the
+    /// fields).
     pub fn confirm(&self, record: &Record, candidates: &[u32], origin: Origin<'_>, out: &mut Vec<Event>) {
         let stream = record.stream.unwrap_or(origin.stream);
         let mut text: Option<String> = None;
-        for &idx in candidates {
-            let rule = &self.rules.rules()[idx as usize];
+        for &unit in candidates {
+            let id = UnitId(unit);
+            let rule = &self.rules.rules()[id.rule()];
             if !rule.streams.accepts(stream) {
                 continue;
             }
-            let Some(fields) = self.regexes[idx as usize].iter().find_map(|re| capture(re, &record.body)) else {
+            let Some(fields) = self.regexes[unit as usize].iter().find_map(|re| capture(re, &record.body)) else {
                 continue;
             };
             let app = field(&fields, "app")
@@ -101,7 +111,8 @@ impl Matcher {
                 .or_else(|| record.app.clone())
                 .or_else(|| origin.app.map(str::to_string));
             out.push(Event {
-                rule: idx,
+                rule: id.rule() as u32,
+                role: id.role(),
                 source: origin.source,
                 line: origin.line,
                 ts: record.ts,

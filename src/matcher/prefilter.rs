@@ -20,15 +20,16 @@ use std::collections::BTreeMap;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
 
 use super::literals::{self, Literal};
-use crate::rules::RuleSet;
+use crate::rules::{Role, Rule, RuleSet, UnitId};
 
-/// A literal of `rule` starts at byte `at`.
+/// A literal of a matcher unit (a rule's start or end regexes, see
+/// [`UnitId`]) starts at byte `at`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Hit {
     /// Offset in the buffer.
     pub at: usize,
-    /// Dense rule index.
-    pub rule: u32,
+    /// The unit ([`UnitId`]'s number).
+    pub unit: u32,
 }
 
 /// The compiled literal search.
@@ -46,28 +47,33 @@ struct Searcher {
     next: AhoCorasick,
     /// Standard semantics: every literal in that line, overlapping.
     all: AhoCorasick,
-    /// Pattern id → rules that own the literal.
+    /// Pattern id → units that own the literal.
     owners: Vec<Vec<u32>>,
 }
 
 impl Prefilter {
-    /// Builds the automata for `rules`. Rules with no usable literal are
+    /// Builds the automata for `rules`. Units with no usable literal are
     /// returned by [`Prefilter::unfiltered`] and run on every record.
     pub fn build(rules: &RuleSet) -> Prefilter {
         let mut by_literal: BTreeMap<Literal, Vec<u32>> = BTreeMap::new();
         let mut unfiltered = Vec::new();
         for (idx, rule) in rules.rules().iter().enumerate() {
-            let idx = idx as u32;
-            match rule_literals(rule) {
-                Some(set) => {
-                    for lit in set.into_iter().flat_map(with_json_escapes) {
-                        let owners = by_literal.entry(lit).or_default();
-                        if !owners.contains(&idx) {
-                            owners.push(idx);
+            for role in [Role::Start, Role::End] {
+                if rule.regexes_for(role).is_empty() {
+                    continue;
+                }
+                let unit = UnitId::new(idx, role).0;
+                match unit_literals(rule, role) {
+                    Some(set) => {
+                        for lit in set.into_iter().flat_map(with_json_escapes) {
+                            let owners = by_literal.entry(lit).or_default();
+                            if !owners.contains(&unit) {
+                                owners.push(unit);
+                            }
                         }
                     }
+                    None => unfiltered.push(unit),
                 }
-                None => unfiltered.push(idx),
             }
         }
         let mut searchers = Vec::new();
@@ -90,7 +96,7 @@ impl Prefilter {
         Prefilter { searchers, unfiltered }
     }
 
-    /// Rules that run on every record.
+    /// Units that run on every record.
     pub fn unfiltered(&self) -> &[u32] {
         &self.unfiltered
     }
@@ -113,8 +119,8 @@ impl Searcher {
             let start = memchr::memrchr(b'\n', &hay[..m.start()]).map_or(0, |i| i + 1);
             let end = memchr::memchr(b'\n', &hay[m.start()..]).map_or(hay.len(), |i| m.start() + i);
             for hit in self.all.find_overlapping_iter(&hay[start..end]) {
-                for &rule in &self.owners[hit.pattern().as_usize()] {
-                    out.push(Hit { at: start + hit.start(), rule });
+                for &unit in &self.owners[hit.pattern().as_usize()] {
+                    out.push(Hit { at: start + hit.start(), unit });
                 }
             }
             pos = end + 1;
@@ -122,10 +128,11 @@ impl Searcher {
     }
 }
 
-/// The rule's literals: given ones, or extracted from every regex (all must
-/// yield a set, or the rule is unfiltered).
-fn rule_literals(rule: &crate::rules::Rule) -> Option<Vec<Literal>> {
-    if !rule.literals.is_empty() {
+/// A unit's literals: the ones the rule gives (start role only), or those
+/// extracted from every regex (all must yield a set, or the unit is
+/// unfiltered).
+fn unit_literals(rule: &Rule, role: Role) -> Option<Vec<Literal>> {
+    if role == Role::Start && !rule.literals.is_empty() {
         let ci = rule.regexes.iter().all(|re| re.as_str().starts_with("(?i)"));
         return Some(
             rule.literals
@@ -140,7 +147,8 @@ fn rule_literals(rule: &crate::rules::Rule) -> Option<Vec<Literal>> {
                 .collect(),
         );
     }
-    let sets: Option<Vec<Vec<Literal>>> = rule.regexes.iter().map(|re| literals::extract(re.as_str())).collect();
+    let sets: Option<Vec<Vec<Literal>>> =
+        rule.regexes_for(role).iter().map(|re| literals::extract(re.as_str())).collect();
     sets.map(|s| s.concat())
 }
 
@@ -186,8 +194,8 @@ fix = "f"
         let pf = Prefilter::build(&set(TWO));
         let mut hits = Vec::new();
         pf.hits(b"Error: connect ECONNREFUSED 127.0.0.1:7497", &mut hits);
-        let rules: Vec<u32> = hits.iter().map(|h| h.rule).collect();
-        assert!(rules.contains(&0) && rules.contains(&1), "{hits:?}");
+        let units: Vec<u32> = hits.iter().map(|h| h.unit).collect();
+        assert!(units.contains(&0) && units.contains(&2), "{hits:?}");
     }
 
     #[test]
@@ -197,18 +205,18 @@ fix = "f"
         let pf = Prefilter::build(&set(TWO));
         let mut hits = Vec::new();
         pf.hits(b"x ECONNREFUSED y connect ECONNREFUSED 1.2.3.4\nplain\nconnect ECONNREFUSED ::1", &mut hits);
-        let got: Vec<(usize, u32)> = hits.iter().map(|h| (h.at, h.rule)).collect();
-        assert_eq!(got, vec![(2, 1), (17, 0), (25, 1), (52, 0), (60, 1)]);
+        let got: Vec<(usize, u32)> = hits.iter().map(|h| (h.at, h.unit)).collect();
+        assert_eq!(got, vec![(2, 2), (17, 0), (25, 2), (52, 0), (60, 2)]);
     }
 
     #[test]
     fn case_insensitive_and_unfiltered_rules() {
         let pf = Prefilter::build(&set(&TWO.replace("'ECONNREFUSED'", r"'(?i)econnrefused|\d{5}'")));
-        assert_eq!(pf.unfiltered(), &[1]);
+        assert_eq!(pf.unfiltered(), &[2]);
         let pf = Prefilter::build(&set(&TWO.replace("'ECONNREFUSED'", "'(?i)econnrefused'")));
         let mut hits = Vec::new();
         pf.hits(b"EconnRefused", &mut hits);
-        assert_eq!(hits, vec![Hit { at: 0, rule: 1 }]);
+        assert_eq!(hits, vec![Hit { at: 0, unit: 2 }]);
     }
 
     #[test]
@@ -216,6 +224,6 @@ fix = "f"
         let pf = Prefilter::build(&set(&TWO.replace("'ECONNREFUSED'", r#"'Script "(?P<s>\w+)" died'"#)));
         let mut hits = Vec::new();
         pf.hits(br#"{"message":"Script \"api\" died\n"}"#, &mut hits);
-        assert!(hits.iter().any(|h| h.rule == 1), "{hits:?}");
+        assert!(hits.iter().any(|h| h.unit == 2), "{hits:?}");
     }
 }

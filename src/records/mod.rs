@@ -97,6 +97,11 @@ impl<'h> Segmenter<'h> {
     pub fn lines_read(&self) -> u64 {
         self.line_no
     }
+
+    /// Offset of the last stamped line read so far (see [`stamp_at`]).
+    pub fn last_stamp(&self) -> Option<usize> {
+        self.last_stamp
+    }
 }
 
 impl Iterator for Segmenter<'_> {
@@ -235,7 +240,8 @@ fn json_record(rec: &mut Record, text: &[u8], zone: Zone) -> bool {
     true
 }
 
-fn stamp_at(buf: &[u8], at: usize, shape: FileShape, zone: Zone) -> Option<i64> {
+/// The time of the stamped (or JSON) line at offset `at`.
+pub fn stamp_at(buf: &[u8], at: usize, shape: FileShape, zone: Zone) -> Option<i64> {
     let line = line_at(buf, at);
     let v = prefix::view(line, shape.pm2_logs);
     if let Some((s, e)) = v.stamp {

@@ -12,6 +12,13 @@ use super::{Correlation, Rule, RuleError, Severity, StreamFilter, Template, Wind
 pub(super) const BUILTIN_FIELDS: &[&str] =
     &["app", "count", "window", "first_seen", "last_seen", "rule", "file", "key"];
 
+/// Placeholders sequence rules add: the time from the first event to the
+/// closing one.
+const SEQUENCE_FIELDS: &[&str] = &["gap"];
+
+/// Placeholders absence rules add: what became of the window.
+const ABSENCE_FIELDS: &[&str] = &["status"];
+
 /// The regex size limit kept for user rules (regex's "# Untrusted input"):
 /// `a{100}{100}{100}` must fail to load, not eat the machine.
 const REGEX_SIZE_LIMIT: usize = 10 * (1 << 20);
@@ -70,11 +77,35 @@ fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule>
     let regex_ok = ctx.errors.len() == errors_before_regex;
     let literals = check_literals(ctx, raw.literals.as_ref());
     let correlate = check_correlate(ctx, raw.correlate.as_ref());
-    let captures: Vec<String> =
-        regexes.iter().flat_map(|re| re.capture_names().flatten().map(str::to_string).collect::<Vec<_>>()).collect();
-    let group_by = check_group_by(ctx, raw.group_by.as_ref(), &captures, regex_ok);
-    let title = check_template(ctx, &raw.title, &captures, "title", regex_ok);
-    let fix = check_template(ctx, &raw.fix, &captures, "fix", regex_ok);
+    let follow: &[regex::bytes::Regex] = correlate.as_ref().and_then(Correlation::follow).unwrap_or(&[]);
+    let start_names = capture_names(&regexes);
+    let end_names = capture_names(follow);
+    let mut names: Vec<String> = start_names.iter().chain(&end_names).cloned().collect();
+    let special: &[&[&str]] = match &correlate {
+        Some(Correlation::Sequence { .. }) => &[SEQUENCE_FIELDS],
+        Some(Correlation::Absence { .. }) => &[ABSENCE_FIELDS],
+        Some(_) => &[],
+        // The mode did not load (its error is reported): do not add
+        // "unknown field" errors that may only follow from it.
+        None => &[SEQUENCE_FIELDS, ABSENCE_FIELDS],
+    };
+    names.extend(special.iter().flat_map(|f| f.iter()).map(|f| f.to_string()));
+    let key_names: Vec<String> = match correlate.as_ref().and_then(Correlation::follow) {
+        // Both events must yield the key, or they could never pair.
+        Some(_) => start_names.iter().filter(|n| end_names.contains(n)).cloned().collect(),
+        None => start_names.clone(),
+    };
+    let group_by = check_group_by(ctx, raw.group_by.as_ref(), &key_names, regex_ok);
+    let title = check_template(ctx, &raw.title, &names, "title", regex_ok);
+    let fix = check_template(ctx, &raw.fix, &names, "fix", regex_ok);
+    let suppress = check_suppress(ctx, raw.suppress.as_ref());
+    if let (Some(Some(_)), Some(Correlation::Sequence { .. } | Correlation::Absence { .. })) = (&suppress, &correlate) {
+        let at = raw.suppress.as_ref().map_or(0, |s| s.span().start);
+        ctx.err_at(
+            at,
+            "suppress applies to single and threshold rules; sequence and absence fold repeats themselves".into(),
+        );
+    }
     Some(Rule {
         id: id?,
         title: title?,
@@ -84,10 +115,32 @@ fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule>
         regexes,
         group_by: group_by?,
         correlate: correlate?,
+        suppress: suppress?,
         fix: fix?,
         references: raw.references,
         origin,
     })
+}
+
+fn capture_names(regexes: &[regex::bytes::Regex]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for name in regexes.iter().flat_map(|re| re.capture_names().flatten()) {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+    names
+}
+
+fn check_suppress(ctx: &mut Ctx, value: Option<&Spanned<String>>) -> Option<Option<Window>> {
+    let Some(v) = value else { return Some(None) };
+    match Window::parse(v.get_ref()) {
+        Ok(w) => Some(Some(w)),
+        Err(msg) => {
+            ctx.err_at(v.span().start, format!("suppress: {msg}"));
+            None
+        }
+    }
 }
 
 fn check_id(ctx: &mut Ctx, id: &Spanned<String>) -> Option<String> {
@@ -146,19 +199,24 @@ fn check_literals(ctx: &mut Ctx, literals: Option<&Spanned<Vec<String>>>) -> Vec
 }
 
 fn check_regexes(ctx: &mut Ctx, value: &Spanned<toml::Value>) -> Vec<regex::bytes::Regex> {
-    let span = value.span();
-    let patterns: Vec<&str> = match value.get_ref() {
+    regexes_from(ctx, value.get_ref(), value.span(), "regex")
+}
+
+/// Compiles a string or an array of strings found at `span`; `what` names
+/// the key in messages.
+fn regexes_from(ctx: &mut Ctx, value: &toml::Value, span: Range<usize>, what: &str) -> Vec<regex::bytes::Regex> {
+    let patterns: Vec<&str> = match value {
         toml::Value::String(s) => vec![s.as_str()],
         toml::Value::Array(items) if !items.is_empty() => {
             let strs: Vec<&str> = items.iter().filter_map(toml::Value::as_str).collect();
             if strs.len() != items.len() {
-                ctx.err_at(span.start, "regex array must hold only strings".into());
+                ctx.err_at(span.start, format!("{what} array must hold only strings"));
                 return Vec::new();
             }
             strs
         }
         _ => {
-            ctx.err_at(span.start, "regex must be a string or a non-empty array of strings".into());
+            ctx.err_at(span.start, format!("{what} must be a string or a non-empty array of strings"));
             return Vec::new();
         }
     };
@@ -224,17 +282,65 @@ fn check_correlate(ctx: &mut Ctx, value: Option<&Spanned<toml::Value>>) -> Optio
             return None;
         }
     };
-    for key in table.keys() {
-        if !["kind", "count", "window"].contains(&key.as_str()) {
-            ctx.err_at(at, format!("unknown key {key:?} in correlate: expected kind, count, window"));
+    let kind = table.get("kind").and_then(toml::Value::as_str);
+    let allowed: &[&str] = match kind {
+        Some("single") => &["kind"],
+        Some("threshold") => &["kind", "count", "window"],
+        Some("sequence") => &["kind", "then", "window"],
+        Some("absence") => &["kind", "until", "window"],
+        other => {
+            let msg = format!("unknown correlate kind {other:?}: must be single, threshold, sequence or absence");
+            ctx.err_at(at, msg);
             return None;
         }
+    };
+    if let Some(key) = table.keys().find(|k| !allowed.contains(&k.as_str())) {
+        ctx.err_at(
+            at,
+            format!("unknown key {key:?} in correlate: {} takes {}", kind.unwrap_or(""), allowed.join(", ")),
+        );
+        return None;
     }
-    match table.get("kind").and_then(toml::Value::as_str) {
-        Some("single") if table.len() == 1 => Some(Correlation::Single),
+    match kind {
         Some("threshold") => threshold(ctx, at, table),
-        other => {
-            ctx.err_at(at, format!("unknown correlate kind {other:?}: must be \"single\" or \"threshold\""));
+        Some("sequence") | Some("absence") => follow_up(ctx, value.span(), table, kind == Some("sequence")),
+        _ => Some(Correlation::Single),
+    }
+}
+
+/// `{ kind = "sequence", then = '...', window = "6h" }` or
+/// `{ kind = "absence", until = '...', window = "2m" }`.
+fn follow_up(ctx: &mut Ctx, span: Range<usize>, table: &toml::Table, sequence: bool) -> Option<Correlation> {
+    let key = if sequence { "then" } else { "until" };
+    let Some(value) = table.get(key) else {
+        ctx.err_at(
+            span.start,
+            format!("{} needs {key} = '<regex of the closing event>'", if sequence { "sequence" } else { "absence" }),
+        );
+        return None;
+    };
+    let before = ctx.errors.len();
+    let regexes = regexes_from(ctx, value, span.clone(), key);
+    let window = window_of(ctx, span.start, table)?;
+    if ctx.errors.len() != before {
+        return None;
+    }
+    Some(if sequence {
+        Correlation::Sequence { then: regexes, window }
+    } else {
+        Correlation::Absence { until: regexes, window }
+    })
+}
+
+fn window_of(ctx: &mut Ctx, at: usize, table: &toml::Table) -> Option<Window> {
+    let Some(text) = table.get("window").and_then(toml::Value::as_str) else {
+        ctx.err_at(at, "needs window = \"5m\" (a number and a unit)".into());
+        return None;
+    };
+    match Window::parse(text) {
+        Ok(w) => Some(w),
+        Err(msg) => {
+            ctx.err_at(at, msg);
             None
         }
     }
@@ -249,17 +355,8 @@ fn threshold(ctx: &mut Ctx, at: usize, table: &toml::Table) -> Option<Correlatio
             return None;
         }
     };
-    let Some(text) = table.get("window").and_then(toml::Value::as_str) else {
-        ctx.err_at(at, "threshold needs window = \"5m\" (a number and a unit)".into());
-        return None;
-    };
-    match Window::parse(text) {
-        Ok(window) => Some(Correlation::Threshold { count, window }),
-        Err(msg) => {
-            ctx.err_at(at, msg);
-            None
-        }
-    }
+    let window = window_of(ctx, at, table)?;
+    Some(Correlation::Threshold { count, window })
 }
 
 fn check_group_by(
@@ -362,6 +459,38 @@ fix = "code {code}"
         assert!(errs[0].contains("unknown severity \"urgent\""));
         assert!(errs[1].contains("bad window \"5 minutes\""));
         assert!(errs[2].contains("fix uses {signal}"));
+    }
+
+    #[test]
+    fn sequence_and_absence_rules_compile() {
+        let seq = GOOD
+            .replace(
+                r#"correlate = { kind = "threshold", count = 5, window = "5m" }"#,
+                r#"correlate = { kind = "sequence", then = 'restored (?P<how>\w+)', window = "1h" }
+suppress = "10m""#,
+            )
+            .replace("code {code}", "code {code} after {gap}, {how}");
+        let (rules, errs) = compile_pack("p.toml", &seq);
+        assert!(errs.is_empty(), "{errs:?}");
+        assert!(matches!(rules[0].correlate, Correlation::Sequence { .. }));
+        assert_eq!(rules[0].suppress.as_ref().map(|w| w.ms()), Some(600_000));
+        // {gap} belongs to sequences; absence has {status}.
+        let abs = seq.replace("\"sequence\", then", "\"absence\", until");
+        let errs = errors_of(&abs);
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].contains("fix uses {gap}"), "{errs:?}");
+    }
+
+    #[test]
+    fn group_by_must_be_in_both_events() {
+        let seq = GOOD.replace(
+            r#"correlate = { kind = "threshold", count = 5, window = "5m" }"#,
+            r#"correlate = { kind = "absence", until = 'restored', window = "2m" }
+group_by = ["code"]"#,
+        );
+        let errs = errors_of(&seq);
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].contains("group_by field \"code\" is not captured"), "{errs:?}");
     }
 
     #[test]

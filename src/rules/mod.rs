@@ -107,7 +107,7 @@ impl StreamFilter {
 }
 
 /// How a rule's matches become incidents.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Correlation {
     /// Every match counts; matches with the same group key fold into one
     /// incident with a count and first/last seen.
@@ -119,6 +119,86 @@ pub enum Correlation {
         /// The span they must fall in (see [`crate::correlate::window`]).
         window: Window,
     },
+    /// The rule's event followed by a `then` event with the same key
+    /// within `window`: one incident per pair, carrying the gap (an outage
+    /// and its length).
+    Sequence {
+        /// Regexes of the closing event.
+        then: Vec<regex::bytes::Regex>,
+        /// How long after the first event the closing one may come.
+        window: Window,
+    },
+    /// The rule's event with no `until` event with the same key within
+    /// `window`: evaluated when the window closes, or at the end of the
+    /// input (then reported as not recovered by the end of the log).
+    Absence {
+        /// Regexes of the event that clears it.
+        until: Vec<regex::bytes::Regex>,
+        /// How long the clearing event may take.
+        window: Window,
+    },
+}
+
+impl Correlation {
+    /// The regexes of the second event, for sequence and absence rules.
+    pub fn follow(&self) -> Option<&[regex::bytes::Regex]> {
+        match self {
+            Correlation::Sequence { then, .. } => Some(then),
+            Correlation::Absence { until, .. } => Some(until),
+            Correlation::Single | Correlation::Threshold { .. } => None,
+        }
+    }
+
+    /// The window, if the mode has one.
+    pub fn window(&self) -> Option<&Window> {
+        match self {
+            Correlation::Single => None,
+            Correlation::Threshold { window, .. }
+            | Correlation::Sequence { window, .. }
+            | Correlation::Absence { window, .. } => Some(window),
+        }
+    }
+
+    /// The mode's name as written in rule files.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Correlation::Single => "single",
+            Correlation::Threshold { .. } => "threshold",
+            Correlation::Sequence { .. } => "sequence",
+            Correlation::Absence { .. } => "absence",
+        }
+    }
+}
+
+/// Which of a rule's two events a match is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// The rule's own regex: the event that opens an incident.
+    Start,
+    /// The `then` / `until` regex of a sequence or absence rule.
+    End,
+}
+
+/// A rule's regexes for one role: the unit the prefilter and the matcher
+/// work on. Its id is `rule * 2 + role`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnitId(pub u32);
+
+impl UnitId {
+    /// The unit of `rule` in `role`.
+    pub fn new(rule: usize, role: Role) -> UnitId {
+        UnitId(rule as u32 * 2 + u32::from(role == Role::End))
+    }
+
+    /// The dense rule index.
+    pub fn rule(self) -> usize {
+        (self.0 / 2) as usize
+    }
+
+    /// The role.
+    pub fn role(self) -> Role {
+        if self.0 % 2 == 1 { Role::End } else { Role::Start }
+    }
 }
 
 /// A compiled, validated rule.
@@ -141,6 +221,9 @@ pub struct Rule {
     pub group_by: Vec<String>,
     /// Correlation mode.
     pub correlate: Correlation,
+    /// After an incident for a key, matches within this span of its last
+    /// match fold into it instead of opening a new one.
+    pub suppress: Option<Window>,
     /// Fix text template.
     pub fix: Template,
     /// Links for the reader.
@@ -150,10 +233,12 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// Returns true if and only if any regex has named capture groups, so
-    /// the matcher must ask for captures and not just `is_match`.
-    pub fn wants_captures(&self) -> bool {
-        self.regexes.iter().any(|re| re.capture_names().flatten().next().is_some())
+    /// The regexes of `role` (empty for `End` on rules without one).
+    pub fn regexes_for(&self, role: Role) -> &[regex::bytes::Regex] {
+        match role {
+            Role::Start => &self.regexes,
+            Role::End => self.correlate.follow().unwrap_or(&[]),
+        }
     }
 }
 

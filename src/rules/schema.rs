@@ -28,9 +28,15 @@ pub(super) struct RawRule {
     pub regex: Spanned<toml::Value>,
     #[serde(default)]
     pub group_by: Option<Spanned<Vec<String>>>,
-    /// `"single"`, or a table `{ kind = "threshold", count = N, window = "5m" }`.
+    /// `"single"`, or a table: `{ kind = "threshold", count = N, window = "5m" }`,
+    /// `{ kind = "sequence", then = REGEX, window = "6h" }`,
+    /// `{ kind = "absence", until = REGEX, window = "2m" }`.
     #[serde(default)]
     pub correlate: Option<Spanned<toml::Value>>,
+    /// A window like `"10m"`: matches within it of an incident's last match
+    /// fold into that incident.
+    #[serde(default)]
+    pub suppress: Option<Spanned<String>>,
     pub fix: Spanned<String>,
     #[serde(default)]
     pub references: Vec<String>,

@@ -1,0 +1,171 @@
+//! Two-event correlation over one group key's events in time order.
+//!
+//! `sequence`: a start event, then a closing event within the window → one
+//! finding with the gap (an outage and its length). Starts repeated before
+//! the close fold into the same finding.
+//!
+//! `absence`: a start event with no closing event within the window → a
+//! finding. Once the window has closed, further starts fold into it until a
+//! closing event (then `status` says when it recovered) or the end of the
+//! input (then `status` says it was not recovered by the end of the log).
+
+use crate::matcher::Event;
+use crate::rules::Role;
+
+use super::window::within;
+
+/// A finding's events and its computed facts (`gap`, `status`).
+pub type Pair = (Vec<Event>, Vec<(String, String)>);
+
+/// Renders a span of milliseconds for people: `40s`, `2m 5s`, `1h 3m`.
+pub fn human(ms: i64) -> String {
+    let s = ms / 1000;
+    let (h, m, sec) = (s / 3600, s / 60 % 60, s % 60);
+    match (h, m, sec) {
+        (0, 0, _) if ms % 1000 != 0 && s < 10 => format!("{:.1}s", ms as f64 / 1000.0),
+        (0, 0, sec) => format!("{sec}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, sec) => format!("{m}m {sec}s"),
+        (h, 0, _) => format!("{h}h"),
+        (h, m, _) => format!("{h}h {m}m"),
+    }
+}
+
+fn ts(e: &Event) -> i64 {
+    e.ts.unwrap_or_default()
+}
+
+/// Start → close within `w`. `events` are timed and in time order.
+pub fn sequence(events: Vec<Event>, w: i64) -> Vec<Pair> {
+    let mut out = Vec::new();
+    let mut open: Vec<Event> = Vec::new();
+    for e in events {
+        if open.first().is_some_and(|first| !within(ts(first), ts(&e), w)) {
+            // Too late to close this one: a later close pairs with a later start.
+            open.clear();
+        }
+        match e.role {
+            Role::Start => open.push(e),
+            Role::End if !open.is_empty() => {
+                let gap = ts(&e) - ts(&open[0]);
+                let mut evs = std::mem::take(&mut open);
+                evs.push(e);
+                out.push((evs, vec![("gap".into(), human(gap)), ("gap_ms".into(), gap.to_string())]));
+            }
+            Role::End => {}
+        }
+    }
+    out
+}
+
+/// Start with no close within `w`; `end` is the last time the input speaks.
+pub fn absence(events: Vec<Event>, w: i64, end: Option<i64>) -> Vec<Pair> {
+    let mut out = Vec::new();
+    let mut open: Vec<Event> = Vec::new();
+    for e in events {
+        match e.role {
+            Role::Start => open.push(e),
+            Role::End if !open.is_empty() => {
+                let gap = ts(&e) - ts(&open[0]);
+                if within(ts(&open[0]), ts(&e), w) {
+                    open.clear();
+                } else {
+                    let mut evs = std::mem::take(&mut open);
+                    evs.push(e);
+                    let status = format!("recovered after {}", human(gap));
+                    out.push((evs, vec![("status".into(), status), ("gap".into(), human(gap))]));
+                }
+            }
+            Role::End => {}
+        }
+    }
+    if let Some(first) = open.first().map(ts) {
+        let status = match end {
+            Some(end) if within(first, end, w) => format!(
+                "not recovered by end of log (the log ends {} after the first event, before the {} window closed)",
+                human(end - first),
+                human(w)
+            ),
+            _ => "not recovered by end of log".to_string(),
+        };
+        out.push((open, vec![("status".into(), status)]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::Stream;
+
+    const S: i64 = 1000;
+
+    fn ev(role: Role, t: i64) -> Event {
+        Event {
+            rule: 0,
+            role,
+            source: 0,
+            line: t as u64,
+            ts: Some(t),
+            app: None,
+            stream: Stream::Out,
+            fields: vec![],
+            text: String::new(),
+        }
+    }
+
+    fn facts(p: &[Pair]) -> Vec<(usize, String)> {
+        p.iter().map(|(e, f)| (e.len(), f[0].1.clone())).collect()
+    }
+
+    #[test]
+    fn human_spans() {
+        assert_eq!(human(40 * S), "40s");
+        assert_eq!(human(125 * S), "2m 5s");
+        assert_eq!(human(3 * 60 * S), "3m");
+        assert_eq!(human(3723 * S), "1h 2m");
+        assert_eq!(human(1500), "1.5s");
+    }
+
+    #[test]
+    fn sequence_pairs_start_and_close_and_folds_repeats() {
+        let evs = vec![ev(Role::Start, 0), ev(Role::Start, 30 * S), ev(Role::End, 40 * S), ev(Role::End, 50 * S)];
+        assert_eq!(facts(&sequence(evs, 600 * S)), vec![(3, "40s".to_string())]);
+    }
+
+    #[test]
+    fn sequence_close_outside_the_window_pairs_nothing() {
+        let evs = vec![ev(Role::Start, 0), ev(Role::End, 600 * S)];
+        assert!(sequence(evs, 600 * S).is_empty());
+        let evs = vec![ev(Role::Start, 0), ev(Role::End, 600 * S - 1)];
+        assert_eq!(sequence(evs, 600 * S).len(), 1);
+    }
+
+    #[test]
+    fn absence_recovered_in_time_is_silent() {
+        let evs = vec![ev(Role::Start, 0), ev(Role::End, 120 * S - 1)];
+        assert!(absence(evs, 120 * S, Some(3600 * S)).is_empty());
+    }
+
+    #[test]
+    fn absence_recovered_late_says_when() {
+        let evs = vec![ev(Role::Start, 0), ev(Role::Start, 200 * S), ev(Role::End, 300 * S)];
+        assert_eq!(facts(&absence(evs, 120 * S, None)), vec![(3, "recovered after 5m".to_string())]);
+    }
+
+    #[test]
+    fn absence_never_recovered() {
+        let evs = vec![ev(Role::Start, 0), ev(Role::Start, 30 * S)];
+        assert_eq!(
+            facts(&absence(evs.clone(), 120 * S, Some(3600 * S))),
+            vec![(2, "not recovered by end of log".into())]
+        );
+        let early = absence(evs, 120 * S, Some(60 * S));
+        assert!(early[0].1[0].1.starts_with("not recovered by end of log (the log ends 1m after"), "{early:?}");
+    }
+
+    #[test]
+    fn absence_close_without_start_is_ignored() {
+        assert!(absence(vec![ev(Role::End, 0)], 120 * S, None).is_empty());
+    }
+}
