@@ -466,13 +466,17 @@ fix = "code {code}"
         let seq = GOOD
             .replace(
                 r#"correlate = { kind = "threshold", count = 5, window = "5m" }"#,
-                r#"correlate = { kind = "sequence", then = 'restored (?P<how>\w+)', window = "1h" }
-suppress = "10m""#,
+                r#"correlate = { kind = "sequence", then = 'restored (?P<how>\w+)', window = "1h" }"#,
             )
             .replace("code {code}", "code {code} after {gap}, {how}");
         let (rules, errs) = compile_pack("p.toml", &seq);
         assert!(errs.is_empty(), "{errs:?}");
         assert!(matches!(rules[0].correlate, Correlation::Sequence { .. }));
+        // Sequences fold repeats themselves; suppress is for the others.
+        let errs = errors_of(&seq.replace("fix =", "suppress = \"10m\"\nfix ="));
+        assert!(errs[0].contains("suppress applies to single and threshold rules"), "{errs:?}");
+        let (rules, errs) = compile_pack("p.toml", &GOOD.replace("fix =", "suppress = \"10m\"\nfix ="));
+        assert!(errs.is_empty(), "{errs:?}");
         assert_eq!(rules[0].suppress.as_ref().map(|w| w.ms()), Some(600_000));
         // {gap} belongs to sequences; absence has {status}.
         let abs = seq.replace("\"sequence\", then", "\"absence\", until");
