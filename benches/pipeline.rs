@@ -340,6 +340,7 @@ fn whole_scan(c: &mut Criterion, fx: &Fixture) {
                 mmap: MmapChoice::Always,
                 zone: Zone::Utc,
                 threads,
+                no_prefilter: false,
             };
             let id = match threads {
                 None => format!("{label}/all-cores"),

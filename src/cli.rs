@@ -70,6 +70,10 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = MmapArg::Auto)]
     pub mmap: MmapArg,
 
+    /// Run every rule's regex on every record (testing the prefilter).
+    #[arg(long, hide = true)]
+    pub no_prefilter: bool,
+
     /// Zone of timestamps written without one (pm2 writes local time): utc, local, or +HH:MM.
     #[arg(long, value_name = "ZONE", default_value = "utc", value_parser = parse_zone)]
     pub log_tz: Zone,

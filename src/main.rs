@@ -50,6 +50,7 @@ fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         mmap: args.mmap.into(),
         zone: args.log_tz,
         threads: args.threads.map(usize::from),
+        no_prefilter: args.no_prefilter,
     };
     let out = scan::scan(Arc::new(rules), &opts).context("scan failed")?;
     let color = match args.color {

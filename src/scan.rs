@@ -27,6 +27,9 @@ pub struct ScanOptions {
     pub zone: Zone,
     /// Worker threads (None: one per core).
     pub threads: Option<usize>,
+    /// Treat every record as a candidate for every rule (the prefilter's
+    /// zero-false-negative contract is tested against this).
+    pub no_prefilter: bool,
 }
 
 /// The result of a scan, ready for a reporter.
@@ -77,7 +80,9 @@ pub fn scan(rules: Arc<RuleSet>, opts: &ScanOptions) -> Result<ScanOutput, ScanE
     }
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     let matches = events.len() as u64;
-    let end = files.iter().filter_map(|f| f.last_ts).max();
+    // Files are not always in time order (a saved `pm2 logs` capture has
+    // its sections one after another): the end is the latest time seen.
+    let end = files.iter().filter_map(|f| f.last_ts).chain(events.iter().filter_map(|e| e.ts)).max();
     let (findings, mut notes) = correlate::correlate(&rules, events, &paths, end);
     let incidents = incidents::build(&rules, findings, &paths, opts.zone);
     notes.extend(untimed_notes(&files));
@@ -133,8 +138,14 @@ fn scan_source(m: &Matcher, spec: &SourceSpec, opts: &ScanOptions) -> Result<(Ve
     let hay = input::open(spec, opts.mmap)?;
     let shape = FileShape::sniff(&hay, spec.meta.stream);
     let mut hits: Vec<Hit> = Vec::new();
-    m.prefilter().hits(&hay, &mut hits);
-    let unfiltered = m.prefilter().unfiltered();
+    let every_unit: Vec<u32>;
+    let unfiltered = if opts.no_prefilter {
+        every_unit = (0..m.rules().len() as u32 * 2).collect();
+        &every_unit[..]
+    } else {
+        m.prefilter().hits(&hay, &mut hits);
+        m.prefilter().unfiltered()
+    };
     let mut events = Vec::new();
     let mut stats = FileStats {
         path: spec.meta.path.clone(),

@@ -5,9 +5,11 @@
 //! the close fold into the same finding.
 //!
 //! `absence`: a start event with no closing event within the window → a
-//! finding. Once the window has closed, further starts fold into it until a
-//! closing event (then `status` says when it recovered) or the end of the
-//! input (then `status` says it was not recovered by the end of the log).
+//! finding. Once the window has closed, starts that keep coming (TWS repeats
+//! 1100 while an outage lasts) fold into it; it ends at a closing event
+//! (`status` says when it recovered), at a start that comes after a quiet
+//! gap as long as the window (a new outage: a new finding), or at the end
+//! of the input (`status` says it was not recovered by the end of the log).
 
 use crate::matcher::Event;
 use crate::rules::Role;
@@ -64,7 +66,14 @@ pub fn absence(events: Vec<Event>, w: i64, end: Option<i64>) -> Vec<Pair> {
     let mut open: Vec<Event> = Vec::new();
     for e in events {
         match e.role {
-            Role::Start => open.push(e),
+            Role::Start => {
+                let quiet = open.last().is_some_and(|last| !within(ts(last), ts(&e), w));
+                if quiet && !within(ts(&open[0]), ts(&e), w) {
+                    let status = format!("no recovery logged within {}", human(w));
+                    out.push((std::mem::take(&mut open), vec![("status".into(), status)]));
+                }
+                open.push(e);
+            }
             Role::End if !open.is_empty() => {
                 let gap = ts(&e) - ts(&open[0]);
                 if within(ts(&open[0]), ts(&e), w) {
@@ -149,8 +158,9 @@ mod tests {
 
     #[test]
     fn absence_recovered_late_says_when() {
-        let evs = vec![ev(Role::Start, 0), ev(Role::Start, 200 * S), ev(Role::End, 300 * S)];
-        assert_eq!(facts(&absence(evs, 120 * S, None)), vec![(3, "recovered after 5m".to_string())]);
+        // Repeats less than a window apart are one outage.
+        let evs = vec![ev(Role::Start, 0), ev(Role::Start, 100 * S), ev(Role::Start, 200 * S), ev(Role::End, 300 * S)];
+        assert_eq!(facts(&absence(evs, 120 * S, None)), vec![(4, "recovered after 5m".to_string())]);
     }
 
     #[test]
@@ -162,6 +172,17 @@ mod tests {
         );
         let early = absence(evs, 120 * S, Some(60 * S));
         assert!(early[0].1[0].1.starts_with("not recovered by end of log (the log ends 1m after"), "{early:?}");
+    }
+
+    #[test]
+    fn absence_a_new_loss_after_a_quiet_gap_is_a_new_incident() {
+        // Repeats 30 s apart are one outage; a loss 6 h later is another.
+        let evs = vec![ev(Role::Start, 0), ev(Role::Start, 30 * S), ev(Role::Start, 6 * 3600 * S)];
+        let found = absence(evs, 120 * S, Some(7 * 3600 * S));
+        assert_eq!(
+            facts(&found),
+            vec![(2, "no recovery logged within 2m".to_string()), (1, "not recovered by end of log".to_string())]
+        );
     }
 
     #[test]

@@ -92,7 +92,9 @@ fn incident(rule: &Rule, f: Finding, paths: &[String], zone: Zone) -> Incident {
     for (name, value) in &f.facts {
         fields.insert(name.clone(), vec![value.clone()]);
     }
-    let app = first.and_then(|e| e.app.clone());
+    // A sequence's first event may not name the app (pm2's kill-timeout
+    // line has only a pid); the first event that does decides.
+    let app = f.events.iter().find_map(|e| e.app.clone());
     let window = rule.correlate.window().map(ToString::to_string);
     let path_of = |e: &Event| paths.get(e.source).cloned().unwrap_or_default();
     let anchor = match (first_ms, first) {
@@ -134,7 +136,7 @@ fn lookup(inc: &Incident, file: &str, name: &str) -> Option<String> {
         "rule" => inc.rule.clone(),
         "file" => file.to_string(),
         "key" => inc.key.values().cloned().collect::<Vec<_>>().join(","),
-        other => inc.fields.get(other).map(|v| v.join(", ")).unwrap_or_else(|| "?".into()),
+        other => return inc.fields.get(other).map(|v| v.join(", ")),
     };
     Some(v)
 }

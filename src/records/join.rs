@@ -18,9 +18,11 @@ pub const MAX_RECORD_LINES: u32 = 1000;
 /// `node:internal/process/promises:288`, `node:events:502`,
 /// `/srv/app/crash.js:2`, `events.js:183`, `C:\app\x.js:10`.
 static CRASH_HEADER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^(?:node:[A-Za-z0-9_/.-]+|internal/[A-Za-z0-9_/.-]+\.js|[a-z_]+\.js|(?:/|[A-Za-z]:\\)\S*\.[cm]?[jt]sx?):\d+$",
-    )
+    Regex::new(concat!(
+        r"^(?:node:[A-Za-z0-9_/.-]+|internal/[A-Za-z0-9_/.-]+\.js|[a-z_]+\.js|(?:/|[A-Za-z]:\\)\S*\.[cm]?[jt]sx?",
+        // Errors emitted from native code (node-sqlite3) or eval'd code.
+        r"|<anonymous_script>|evalmachine\.<anonymous>|\[eval\]):\d+$"
+    ))
     .expect("static regex")
 });
 
@@ -31,8 +33,9 @@ const LEAD_INS: [&[u8]; 2] =
 enum Block {
     /// Ordinary record: indented lines and closers continue it.
     Normal,
-    /// After a crash header: source line, caret, then a blank line.
-    CrashHeader { lines: u8 },
+    /// After a crash header: source line, caret, then a blank line (or,
+    /// for errors thrown from native code, the error right away).
+    CrashHeader { lines: u8, caret: bool },
     /// After the blank line: the next text line is the error itself.
     CrashError,
     /// The error's frames and properties, up to the `Node.js v` trailer.
@@ -97,14 +100,19 @@ impl Joiner {
     fn continues(&mut self, line: LineFacts<'_>) -> bool {
         let body = line.body;
         let by_block = match self.block {
-            Block::CrashHeader { lines } => {
+            Block::CrashHeader { lines, caret } => {
                 if is_blank(body) {
                     self.block = Block::CrashError;
+                    true
+                } else if caret {
+                    // better-sqlite3 and other native throws print the
+                    // error right under the caret, with no blank line.
+                    self.block = Block::CrashBody;
                     true
                 } else if lines >= 4 {
                     false
                 } else {
-                    self.block = Block::CrashHeader { lines: lines + 1 };
+                    self.block = Block::CrashHeader { lines: lines + 1, caret: is_caret(body) };
                     true
                 }
             }
@@ -119,7 +127,9 @@ impl Joiner {
                     self.block = Block::Normal;
                     true
                 } else {
-                    self.generic(body)
+                    // `] {` closes a bracketed message that spans lines
+                    // (`[Error: SQLITE_BUSY: ...` / `Emitted 'error' ...`).
+                    self.generic(body) || body.starts_with(b"]") || body.starts_with(b"}")
                 }
             }
             Block::Oom => is_oom_line(body),
@@ -153,7 +163,7 @@ impl Joiner {
         self.block = if line.json {
             Block::Normal
         } else if is_crash_header(body) {
-            Block::CrashHeader { lines: 0 }
+            Block::CrashHeader { lines: 0, caret: false }
         } else if body.starts_with(b"<--- Last few GCs")
             || body.starts_with(b"<--- JS stacktrace")
             || body.starts_with(b"FATAL ERROR:")
@@ -194,6 +204,12 @@ fn is_crash_header(body: &[u8]) -> bool {
 /// scan time.
 fn same_column(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && (a.is_empty() || a == b)
+}
+
+/// The caret line under the source line: white space, then `^`s.
+fn is_caret(body: &[u8]) -> bool {
+    let t = body.trim_ascii();
+    !t.is_empty() && t.iter().all(|b| *b == b'^')
 }
 
 fn is_blank(body: &[u8]) -> bool {
@@ -273,6 +289,21 @@ mod tests {
     fn thrown_exception_with_source_line() {
         let dump = "/srv/app/crash.js:2\nsetTimeout(() => { throw new Error('boom'); }, 100);\n                   ^\n\nError: boom\n    at Timeout._onTimeout (/srv/app/crash.js:2:26)\n\nNode.js v20.20.2\n";
         assert_eq!(records(dump, false).len(), 1);
+    }
+
+    #[test]
+    fn native_throw_without_blank_line_is_one_record() {
+        let dump = "/srv/bridge/node_modules/better-sqlite3/lib/methods/wrappers.js:5\n\treturn this[cppdb].prepare(sql, this, false);\n\t                   ^\nSqliteError: database is locked\n    at Database.prepare (/srv/bridge/node_modules/better-sqlite3/lib/methods/wrappers.js:5:21)\n    at TickWriter.flush (/srv/bridge/dist/writer.js:41:18) {\n  code: 'SQLITE_BUSY'\n}\n\nNode.js v20.20.2\nbridge starting\n";
+        let r = records(dump, false);
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert!(r[0].contains("code: 'SQLITE_BUSY'"));
+    }
+
+    #[test]
+    fn node_sqlite3_emitted_error_is_one_record() {
+        let dump = "<anonymous_script>:0\n\n\n\n[Error: SQLITE_BUSY: database is locked\nEmitted 'error' event on Statement instance at:\n] {\n  errno: 5,\n  code: 'SQLITE_BUSY'\n}\n\nNode.js v20.20.2\n";
+        let r = records(dump, false);
+        assert_eq!(r.len(), 1, "{r:?}");
     }
 
     #[test]

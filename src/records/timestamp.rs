@@ -55,7 +55,9 @@ fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
 /// `YYYY-MM-DD[T ]HH:mm:ss[.fff][ ][Z|±HH:MM|±HHMM]`
 fn parse_datetime(s: &[u8]) -> Option<Parsed> {
     let year = digits(s, 0, 4)?;
-    if s.get(4) != Some(&b'-') || s.get(7) != Some(&b'-') || !matches!(s.get(10), Some(b'T' | b' ')) {
+    // `-` everywhere; `/` in Caddy's console encoder.
+    let sep = *s.get(4)?;
+    if !matches!(sep, b'-' | b'/') || s.get(7) != Some(&sep) || !matches!(s.get(10), Some(b'T' | b' ')) {
         return None;
     }
     let (month, day) = (digits(s, 5, 2)?, digits(s, 8, 2)?);
@@ -123,6 +125,8 @@ pub fn stamp_prefix(line: &[u8]) -> Option<(usize, usize)> {
             match (line.get(len), line.get(len + 1)) {
                 (Some(b':'), Some(b' ')) => Some((len + 2, len)),
                 (Some(b':'), None) => Some((len + 1, len)),
+                // Caddy's console encoder: `2023/05/21 09:58:05.456\tERROR\t...`
+                (Some(b'\t'), _) => Some((len + 1, len)),
                 _ => None,
             }
         }
@@ -142,10 +146,15 @@ pub fn stamp_prefix(line: &[u8]) -> Option<(usize, usize)> {
 fn shape_len(s: &[u8]) -> Option<usize> {
     const SHAPE: &[u8; 19] = b"0000-00-00T00:00:00";
     let head = s.get(..19)?;
+    let sep = *head.get(4)?;
+    if !matches!(sep, b'-' | b'/') {
+        return None;
+    }
     for (b, want) in head.iter().zip(SHAPE) {
         let ok = match want {
             b'0' => b.is_ascii_digit(),
             b'T' => *b == b'T' || *b == b' ',
+            b'-' => *b == sep,
             _ => b == want,
         };
         if !ok {
@@ -167,7 +176,7 @@ fn shape_len(s: &[u8]) -> Option<usize> {
 /// into milliseconds since the Unix epoch.
 pub fn to_epoch_ms(stamp: &[u8], zone: Zone) -> Option<i64> {
     let s = stamp.strip_prefix(b"[").unwrap_or(stamp);
-    let p = parse_datetime(s)?;
+    let Some(p) = parse_datetime(s) else { return epoch_seconds(s) };
     if let Some(secs) = p.offset {
         let off = FixedOffset::east_opt(secs)?;
         return off.from_local_datetime(&p.naive).single().map(|dt| dt.timestamp_millis());
@@ -178,6 +187,17 @@ pub fn to_epoch_ms(stamp: &[u8], zone: Zone) -> Option<i64> {
         // In the repeated hour of a DST change, take the earlier reading.
         Zone::Local => Local.from_local_datetime(&p.naive).earliest().map(|dt| dt.timestamp_millis()),
     }
+}
+
+/// Seconds since the epoch with an optional fraction (Caddy's `ts`):
+/// at least 9 integer digits, so a stray number is not taken for a time.
+fn epoch_seconds(s: &[u8]) -> Option<i64> {
+    let int = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    if !(9..=11).contains(&int) {
+        return None;
+    }
+    let secs: f64 = std::str::from_utf8(s).ok()?.parse().ok()?;
+    Some((secs * 1000.0).round() as i64)
 }
 
 /// Renders `ms` as RFC 3339 in `zone` (seconds, plus milliseconds when
@@ -227,6 +247,13 @@ mod tests {
         assert_eq!(render(t, Zone::Utc), "2026-11-23T05:12:35.770Z");
         let plus2 = Zone::parse("+02:00").expect("zone");
         assert_eq!(render(1_795_168_800_000, plus2), "2026-11-20T12:00:00+02:00");
+    }
+
+    #[test]
+    fn caddy_times() {
+        assert_eq!(to_epoch_ms(b"1795413112.6492145", Zone::Utc), Some(1_795_413_112_649));
+        assert_eq!(to_epoch_ms(b"12.5", Zone::Utc), None);
+        assert_eq!(ms("2023/05/21 09:58:05.456\tERROR\tx"), Some(1_684_663_085_456));
     }
 
     #[test]

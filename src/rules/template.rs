@@ -1,6 +1,7 @@
 //! Title and fix templates: text with `{field}` placeholders, `{{` and `}}`
-//! for literal braces. Parsed once at load so an unknown placeholder is a
-//! rule error, not a blank in a report.
+//! for literal braces, and `{field|fallback text}` for a field that only
+//! some of a rule's regexes capture. Parsed once at load so an unknown
+//! placeholder is a rule error, not a blank in a report.
 
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,7 +12,7 @@ pub struct Template {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Piece {
     Text(String),
-    Field(String),
+    Field(String, Option<String>),
 }
 
 impl Template {
@@ -35,17 +36,19 @@ impl Template {
                     let Some(end) = rest.find('}') else {
                         return Err((i, "unclosed '{' in template; write '{{' for a literal brace".into()));
                     };
-                    let name = &rest[..end];
+                    let inner = &rest[..end];
+                    let (name, fallback) = match inner.split_once('|') {
+                        Some((n, f)) => (n, Some(f.to_string())),
+                        None => (inner, None),
+                    };
                     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                        return Err((
-                            i,
-                            format!("bad placeholder {{{name}}}: use {{field_name}} with letters, digits, '_'"),
-                        ));
+                        let msg = format!("bad placeholder {{{inner}}}: use {{field_name}} or {{field_name|fallback}}");
+                        return Err((i, msg));
                     }
                     if !buf.is_empty() {
                         pieces.push(Piece::Text(std::mem::take(&mut buf)));
                     }
-                    pieces.push(Piece::Field(name.to_string()));
+                    pieces.push(Piece::Field(name.to_string(), fallback));
                     for _ in 0..=end {
                         chars.next();
                     }
@@ -63,18 +66,22 @@ impl Template {
     /// The placeholder names, in order of appearance.
     pub fn fields(&self) -> impl Iterator<Item = &str> {
         self.pieces.iter().filter_map(|p| match p {
-            Piece::Field(f) => Some(f.as_str()),
+            Piece::Field(f, _) => Some(f.as_str()),
             Piece::Text(_) => None,
         })
     }
 
-    /// Renders with `lookup`; a field it does not know renders as `?`.
+    /// Renders with `lookup`; a field it has no value for renders as its
+    /// fallback, or `?` without one.
     pub fn render(&self, lookup: impl Fn(&str) -> Option<String>) -> String {
         let mut out = String::new();
         for piece in &self.pieces {
             match piece {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Field(f) => out.push_str(&lookup(f).unwrap_or_else(|| "?".to_string())),
+                Piece::Field(f, fallback) => {
+                    let value = lookup(f).or_else(|| fallback.clone()).unwrap_or_else(|| "?".to_string());
+                    out.push_str(&value);
+                }
             }
         }
         out
@@ -91,6 +98,14 @@ mod tests {
         assert_eq!(t.fields().collect::<Vec<_>>(), vec!["app"]);
         let out = t.render(|f| (f == "app").then(|| "api".to_string()));
         assert_eq!(out, "restart api ({not a field})");
+    }
+
+    #[test]
+    fn fallback_for_fields_some_regexes_do_not_capture() {
+        let t = Template::parse("refused on {port|the API port}").expect("parses");
+        assert_eq!(t.fields().collect::<Vec<_>>(), vec!["port"]);
+        assert_eq!(t.render(|_| None), "refused on the API port");
+        assert_eq!(t.render(|_| Some("4002".into())), "refused on 4002");
     }
 
     #[test]
