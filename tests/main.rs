@@ -15,3 +15,6 @@ mod json_contract;
 
 // Same bytes for every thread count.
 mod determinism;
+
+// Each built-in rule against its fires / near-miss fixtures.
+mod rule_fixtures;

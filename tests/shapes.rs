@@ -6,16 +6,20 @@ fn briefs(dir: &str) -> Vec<String> {
 }
 
 /// pm2 --time, fork mode: every line of the Node 18 rejection dump is
-/// stamped; the farm OK notices (2104/2106/2158), the 2108 inactive notice,
-/// the 1102 restore and a log line mentioning "unhandledRejection" raise
-/// nothing.
+/// stamped. The bridge then reconnects with the crashed process's client id
+/// (326), a 40 s nightly blip is restored (an outage with its length), and
+/// the late loss is never restored. The farm OK notices (2104/2106/2158),
+/// the 2108 inactive notice and a log line mentioning "unhandledRejection"
+/// raise nothing.
 #[test]
 fn fork_mode_with_time() {
     assert_eq!(
         briefs("fixtures/pm2/fork-time"),
         vec![
-            "tws.connectivity-lost high app=tws-bridge count=3 2026-11-20T10:04:12Z..2026-11-20T23:48:00Z at tws-bridge-out.log:38,tws-bridge-out.log:47,tws-bridge-out.log:48",
             "node.unhandled-rejection high app=tws-bridge count=1 2026-11-20T14:12:09Z..2026-11-20T14:12:09Z at tws-bridge-error.log:10",
+            "tws.client-id-in-use high app=tws-bridge count=1 2026-11-20T14:12:11Z..2026-11-20T14:12:11Z at tws-bridge-out.log:45",
+            "tws.connectivity-lost high app=tws-bridge count=2 2026-11-20T23:47:30Z..2026-11-20T23:48:00Z at tws-bridge-out.log:50,tws-bridge-out.log:51",
+            "tws.connectivity-restored low app=tws-bridge count=2 2026-11-20T10:04:12Z..2026-11-20T10:04:52Z at tws-bridge-out.log:38,tws-bridge-out.log:40",
         ]
     );
 }
@@ -32,13 +36,17 @@ fn fork_mode_dump_is_one_record_with_its_reason() {
 
 /// Cluster mode: custom log_date_format with ms and zone; pm2 writes the
 /// rejection banner raw (unstamped), so it takes the time of the stamped
-/// line before it. Both instances' files fold into one incident for the app.
+/// line before it. Both instances' files fold into one incident for the app;
+/// the rejected promise was a lost PostgreSQL connection, and Redis's host
+/// did not resolve.
 #[test]
 fn cluster_mode() {
     assert_eq!(
         briefs("fixtures/pm2/cluster"),
         vec![
             "node.unhandled-rejection high app=api count=2 2026-11-20T11:15:42.007Z..2026-11-20T13:41:09.660Z at api-error-0.log:8,api-error-1.log:3",
+            "postgres.connection-lost high app=api count=1 2026-11-20T11:15:42.007Z..2026-11-20T11:15:42.007Z at api-error-0.log:8",
+            "redis.unreachable high app=api count=1 2026-11-20T11:15:42.007Z..2026-11-20T11:15:42.007Z at api-error-0.log:1",
         ]
     );
 }
@@ -52,14 +60,16 @@ fn json_log_type() {
     assert_eq!(
         b,
         vec![
-            "node.unhandled-rejection high app=worker count=1 2026-11-20T12:30:01.512Z..2026-11-20T12:30:01.512Z at worker-error.log:2"
+            "redis.unreachable high app=worker count=2 2026-11-20T12:30:01.204Z..2026-11-20T12:30:01.512Z at worker-error.log:1,worker-error.log:2",
+            "node.unhandled-rejection high app=worker count=1 2026-11-20T12:30:01.512Z..2026-11-20T12:30:01.512Z at worker-error.log:2",
         ]
     );
-    assert_eq!(doc.incidents[0].fields["reason"], vec!["Error: connect ECONNREFUSED 127.0.0.1:6379"]);
+    let rejection = doc.incidents.iter().find(|i| i.rule == "node.unhandled-rejection").expect("rejection");
+    assert_eq!(rejection.fields["reason"], vec!["Error: connect ECONNREFUSED 127.0.0.1:6379"]);
 }
 
-/// No timestamps: incidents carry no times, and the crash-loop rule, which
-/// needs a window, says so once instead of guessing.
+/// No timestamps: incidents carry no times, and the rules that need a
+/// window (crash loop, the TWS outage pair) say so once instead of guessing.
 #[test]
 fn no_timestamps() {
     let (_, doc) = scan_json(&["fixtures/pm2/no-timestamps"], &[]);
@@ -68,16 +78,23 @@ fn no_timestamps() {
         b,
         vec![
             "node.unhandled-rejection high app=telegram-bot count=2 ?..? at telegram-bot-error.log:1,telegram-bot-error.log:7",
-            "tws.connectivity-lost high app=md-bridge count=1 ?..? at md-bridge-out.log:5",
+            "tws.data-lost medium app=md-bridge count=1 ?..? at md-bridge-out.log:6",
         ]
     );
     assert!(doc.summary.notes.iter().any(|n| n.starts_with("pm2.crash-loop: 6 match(es) in logs without timestamps")));
+    assert!(
+        doc.summary
+            .notes
+            .iter()
+            .any(|n| n.starts_with("tws.connectivity-lost: 2 match(es) in logs without timestamps"))
+    );
 }
 
-/// The daemon log: a 16-restart cluster crash loop and pm2 giving up. Not
-/// incidents: one restart, a cluster reload (`_old_` workers), four exits
-/// in five minutes, five exits spread over half an hour, a SIGKILL after
-/// kill_timeout.
+/// The daemon log: a 16-restart cluster crash loop and pm2 giving up, a
+/// SIGKILL after kill_timeout (and the exit it caused), a V8 abort, a
+/// max-memory restart. Not incidents: one restart, a cluster reload
+/// (`_old_` workers), four exits in five minutes, five exits spread over
+/// half an hour.
 #[test]
 fn daemon_log() {
     assert_eq!(
@@ -85,6 +102,10 @@ fn daemon_log() {
         vec![
             "pm2.crash-loop critical app=api count=16 2026-11-20T17:05:30Z..2026-11-20T17:05:33Z at pm2.log:78,pm2.log:82,pm2.log:138",
             "pm2.errored critical app=- count=1 2026-11-20T17:05:34Z..2026-11-20T17:05:34Z at pm2.log:139",
+            "pm2.restart-on-signal high app=tws-bridge count=1 2026-11-20T16:40:01Z..2026-11-20T16:40:01Z at pm2.log:71",
+            "pm2.restart-on-signal high app=next-web count=1 2026-11-20T21:37:04Z..2026-11-20T21:37:04Z at pm2.log:144",
+            "pm2.kill-timeout medium app=tws-bridge count=2 2026-11-20T16:40:01Z..2026-11-20T16:40:01Z at pm2.log:70,pm2.log:71",
+            "pm2.max-memory-restart medium app=- count=1 2026-11-20T17:06:01Z..2026-11-20T17:06:01Z at pm2.log:143",
         ]
     );
 }
@@ -102,24 +123,65 @@ fn saved_pm2_logs_output() {
     );
 }
 
-/// The whole fixture tree: most severe first, then earliest.
+/// The whole fixture tree, as an SRE reads it after a bad day: most severe
+/// first, then earliest. It holds the crash loops, the bridge's unrecovered
+/// disconnect with its start time, the recovered one with its outage length,
+/// the 326 zombie after the crash, the unhandled rejections and the OOM; and
+/// nothing for the single restarts or the farm "OK" notices.
 #[test]
-fn whole_tree_order() {
+fn mixed_tree_tells_the_story() {
     let (_, doc) = scan_json(&["fixtures/pm2"], &[]);
-    let order: Vec<(String, String)> =
-        doc.incidents.iter().map(|i| (i.rule.clone(), i.app.clone().unwrap_or_default())).collect();
-    let expected = [
-        ("pm2.crash-loop", "api"),
-        ("pm2.errored", ""),
-        ("pm2.crash-loop", "tws-bridge"),
-        ("tws.connectivity-lost", "tws-bridge"),
-        ("node.unhandled-rejection", "api"),
-        ("node.unhandled-rejection", "worker"),
-        ("node.unhandled-rejection", "tws-bridge"),
-        ("node.unhandled-rejection", "telegram-bot"),
-        ("tws.connectivity-lost", "md-bridge"),
-    ];
-    let expected: Vec<(String, String)> = expected.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
-    assert_eq!(order, expected);
-    assert_eq!(doc.summary.files.len(), 12);
+    let order: Vec<String> =
+        doc.incidents.iter().map(|i| format!("{} {}", i.rule, i.app.as_deref().unwrap_or("-"))).collect();
+    assert_eq!(
+        order,
+        vec![
+            "pm2.crash-loop api",
+            "pm2.errored -",
+            "node.heap-oom next-web",
+            "pm2.crash-loop tws-bridge",
+            "node.unhandled-rejection api",
+            "postgres.connection-lost api",
+            "redis.unreachable api",
+            "redis.unreachable worker",
+            "node.unhandled-rejection worker",
+            "node.unhandled-rejection tws-bridge",
+            "tws.client-id-in-use tws-bridge",
+            "pm2.restart-on-signal tws-bridge",
+            "pm2.restart-on-signal next-web",
+            "tws.connectivity-lost tws-bridge",
+            "tws.connectivity-lost tws-bridge",
+            "node.unhandled-rejection telegram-bot",
+            "pm2.kill-timeout tws-bridge",
+            "pm2.max-memory-restart -",
+            "tws.data-lost md-bridge",
+            "tws.connectivity-restored tws-bridge",
+        ]
+    );
+    let find = |rule: &'static str| doc.incidents.iter().filter(move |i| i.rule == rule);
+    // The unrecovered disconnect says when it started and that it was not restored.
+    let lost: Vec<(&str, &str)> = find("tws.connectivity-lost")
+        .map(|i| (i.first_seen.as_deref().unwrap_or(""), i.fields["status"][0].as_str()))
+        .collect();
+    assert_eq!(lost[0], ("2026-11-20T23:47:30Z", "no recovery logged within 2m"));
+    assert!(lost[1].1.starts_with("not recovered by end of log"), "{lost:?}");
+    assert!(find("tws.connectivity-lost").all(|i| i.title.contains(i.first_seen.as_deref().unwrap_or("?"))));
+    // The nightly blip was restored: an outage and its length.
+    let restored = find("tws.connectivity-restored").next().expect("restored");
+    assert_eq!(restored.fields["gap"], vec!["40s"]);
+    assert_eq!(restored.title, "tws-bridge: TWS connectivity restored after 40s outage");
+    // The zombie client id right after the crash restart.
+    assert_eq!(
+        find("tws.client-id-in-use").next().and_then(|i| i.first_seen.clone()).as_deref(),
+        Some("2026-11-20T14:12:11Z")
+    );
+    // A single restart (tws-bridge at 14:12:09, next-web's OOM restart) is
+    // not a crash loop; the tws-bridge loop is the next day's.
+    let loops: Vec<(&str, &str)> = find("pm2.crash-loop")
+        .map(|i| (i.app.as_deref().unwrap_or(""), i.first_seen.as_deref().unwrap_or("")))
+        .collect();
+    assert_eq!(loops, vec![("api", "2026-11-20T17:05:30Z"), ("tws-bridge", "2026-11-21T06:02:11Z")]);
+    // Farm "OK" notices are never evidence of anything.
+    assert!(doc.incidents.iter().flat_map(|i| &i.evidence).all(|e| !e.text.contains("connection is OK")));
+    assert_eq!(doc.summary.files.len(), 14);
 }
