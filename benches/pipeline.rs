@@ -25,7 +25,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 
 use logtriage::correlate;
 use logtriage::input::{self, MmapChoice, SourceMeta, Stream};
-use logtriage::matcher::{Event, Hit, Matcher, Origin};
+use logtriage::matcher::{Event, Hit, HitCursor, Matcher, Origin};
 use logtriage::records::{self, FileShape, Record, RecordSpan, Segmenter, Zone, timestamp};
 use logtriage::rules::{self, LoadOptions, RuleSet};
 use logtriage::scan::{self, ScanOptions};
@@ -203,19 +203,12 @@ fn candidates(m: &Matcher, corpus: &Corpus) -> Vec<(usize, FileShape, RecordSpan
         let mut hits = Vec::new();
         m.prefilter().hits(&f.bytes, &mut hits);
         let (shape, spans) = spans(f);
-        let mut next = 0;
+        let mut cursor = HitCursor::new(&hits);
+        let mut units = Vec::new();
         for span in spans {
-            let mut rules: Vec<u32> = m.prefilter().unfiltered().to_vec();
-            while next < hits.len() && hits[next].at < span.end {
-                if hits[next].at >= span.start {
-                    rules.push(hits[next].unit);
-                }
-                next += 1;
-            }
-            if !rules.is_empty() {
-                rules.sort_unstable();
-                rules.dedup();
-                out.push((source, shape, span, rules));
+            cursor.candidates(span.start, span.end, m.prefilter().unfiltered(), &mut units);
+            if !units.is_empty() {
+                out.push((source, shape, span, units.clone()));
             }
         }
     }

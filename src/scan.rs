@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use crate::correlate;
 use crate::incidents::{self, Incident};
 use crate::input::{self, MmapChoice, Skip, SourceSpec};
-use crate::matcher::{self, Event, Hit, Matcher};
+use crate::matcher::{self, Event, Hit, HitCursor, Matcher};
 use crate::records::{self, FileShape, Segmenter, Zone};
 use crate::rules::{Correlation, Role, RuleSet, UnitId};
 use crate::summary::{FileStats, SeverityCounts, Summary};
@@ -158,24 +158,15 @@ fn scan_source(m: &Matcher, spec: &SourceSpec, opts: &ScanOptions) -> Result<(Ve
         timestamps: shape.stamped,
         last_ts: None,
     };
-    let mut next_hit = 0;
+    let mut cursor = HitCursor::new(&hits);
     let mut candidates: Vec<u32> = Vec::new();
     let mut segmenter = Segmenter::new(&hay, shape);
     for span in segmenter.by_ref() {
         stats.records += 1;
-        candidates.clear();
-        candidates.extend_from_slice(unfiltered);
-        while next_hit < hits.len() && hits[next_hit].at < span.end {
-            if hits[next_hit].at >= span.start {
-                candidates.push(hits[next_hit].unit);
-            }
-            next_hit += 1;
-        }
+        cursor.candidates(span.start, span.end, unfiltered, &mut candidates);
         if candidates.is_empty() {
             continue;
         }
-        candidates.sort_unstable();
-        candidates.dedup();
         stats.candidates += 1;
         let record = records::build(&hay, span, shape, opts.zone);
         let origin = matcher::Origin {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use crate::input::Stream;
 use crate::records::Record;
 use crate::rules::{Role, RuleSet, UnitId};
-pub use prefilter::{Hit, Prefilter};
+pub use prefilter::{Hit, HitCursor, Prefilter};
 
 /// Longest captured field value kept (characters).
 const MAX_FIELD: usize = 240;

@@ -32,6 +32,37 @@ pub struct Hit {
     pub unit: u32,
 }
 
+/// Walks a buffer's sorted hits alongside its records, which come in
+/// buffer order: each record takes the hits inside it.
+#[derive(Debug)]
+pub struct HitCursor<'a> {
+    hits: &'a [Hit],
+    next: usize,
+}
+
+impl<'a> HitCursor<'a> {
+    /// Starts before the first hit.
+    pub fn new(hits: &'a [Hit]) -> HitCursor<'a> {
+        HitCursor { hits, next: 0 }
+    }
+
+    /// Sets `out` to the units a record spanning `start..end` must run:
+    /// `always` plus the units with a hit inside it, sorted, each once.
+    /// Records must be asked for in buffer order.
+    pub fn candidates(&mut self, start: usize, end: usize, always: &[u32], out: &mut Vec<u32>) {
+        out.clear();
+        out.extend_from_slice(always);
+        while let Some(hit) = self.hits.get(self.next).filter(|h| h.at < end) {
+            if hit.at >= start {
+                out.push(hit.unit);
+            }
+            self.next += 1;
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+}
+
 /// The compiled literal search.
 #[derive(Debug, Clone)]
 pub struct Prefilter {
