@@ -19,7 +19,7 @@ pub const MAX_RECORD_LINES: u32 = 1000;
 /// `/srv/app/crash.js:2`, `events.js:183`, `C:\app\x.js:10`.
 static CRASH_HEADER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"^(?:node:[A-Za-z0-9_/.-]+|internal/[A-Za-z0-9_/.-]+\.js|[a-z_]+\.js|(?:/|[A-Za-z]:\\)\S*\.[cm]?[jt]sx?",
+        r"^(?:node:[A-Za-z0-9_/.-]+|internal/[A-Za-z0-9_/.-]+\.js|[a-z_]+\.js|(?:/|[A-Za-z]:\\|file:///)\S*\.[cm]?[jt]sx?",
         // Errors emitted from native code (node-sqlite3) or eval'd code.
         r"|<anonymous_script>|evalmachine\.<anonymous>|\[eval\]):\d+$"
     ))
@@ -150,6 +150,9 @@ impl Joiner {
             None => true,
             Some(b' ' | b'\t') => true,
             Some(b'}' | b']') => self.brace_open,
+            // Node 12+ adds this hint under the first warning a process
+            // prints; it belongs to that warning.
+            Some(b'(') => body.starts_with(b"(Use `node --trace-"),
             _ => body.starts_with(b"Emitted 'error' event") || is_trailer(body),
         }
     }
@@ -223,7 +226,13 @@ fn is_trailer(body: &[u8]) -> bool {
 
 fn is_oom_line(body: &[u8]) -> bool {
     match body.first() {
-        None | Some(b' ' | b'\t' | b'[') => true,
+        None | Some(b' ' | b'\t') => true,
+        // GC trace lines start `[pid:0xisolate]`; an app's own `[bridge] ...`
+        // line after the block is not part of it.
+        Some(b'[') => {
+            let digits = body[1..].iter().take_while(|b| b.is_ascii_digit()).count();
+            digits > 0 && body[1 + digits..].starts_with(b":0x")
+        }
         Some(b) if b.is_ascii_digit() => {
             // Native frames past 9 are not indented: `10: 0x... node::...`.
             let n = body.iter().take_while(|b| b.is_ascii_digit()).count();
@@ -311,6 +320,24 @@ mod tests {
         let dump = "<--- Last few GCs --->\n\n[28312:0x44003ca0]      112 ms: Mark-Compact 33.1 (66.0) -> 32.6 (65.7) MB\n\n<--- JS stacktrace --->\n\nFATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n----- Native stack trace -----\n\n 1: 0xb78db3 node::OOMErrorHandler(char const*, v8::OOMDetails const&) [node]\n10: 0xee85e7 v8::internal::V8::FatalProcessOutOfMemory [node]\nworker ready\n";
         let r = records(dump, false);
         assert_eq!(r.len(), 2, "{r:?}");
+    }
+
+    #[test]
+    fn oom_block_ends_at_an_app_line() {
+        let text = "<--- Last few GCs --->\n\n[28312:0x44003ca0]      112 ms: Mark-Compact 33.1 (66.0) -> 32.6 (65.7) MB\n\nFATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n[bridge] connecting to 127.0.0.1:4002\n";
+        assert_eq!(records(text, false).len(), 2);
+    }
+
+    #[test]
+    fn esm_crash_header() {
+        let dump = "file:///srv/api/dist/server.mjs:14\n  const port = config.http.port;\n                           ^\n\nTypeError: Cannot read properties of undefined (reading 'port')\n    at file:///srv/api/dist/server.mjs:14:28\n\nNode.js v20.20.2\n";
+        assert_eq!(records(dump, false).len(), 1);
+    }
+
+    #[test]
+    fn trace_warnings_hint_stays_with_its_warning() {
+        let text = "(node:5120) UnhandledPromiseRejectionWarning: Error: x\n    at f (/a.js:1:1)\n(Use `node --trace-warnings ...` to show where the warning was created)\n(node:5120) UnhandledPromiseRejectionWarning: Unhandled promise rejection. This error originated either by throwing inside of an async function without a catch block. (rejection id: 1)\n";
+        assert_eq!(records(text, false).len(), 1);
     }
 
     #[test]
