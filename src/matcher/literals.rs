@@ -190,16 +190,31 @@ fn class_literals(class: &Class) -> Option<Vec<Literal>> {
     (out.len() <= 4).then_some(out)
 }
 
-/// The best of several required sets: the one whose shortest literal is
-/// longest, then the smaller set. `None` if even the best is too weak.
+/// The best of several required sets: the one whose weakest literal is
+/// strongest, then the smaller set. `None` if even the best is too weak.
 fn pick(candidates: Vec<Vec<Literal>>) -> Option<Vec<Literal>> {
     candidates
         .into_iter()
         .filter(|set| !set.is_empty())
-        .map(|set| (set.iter().map(|l| usable_len(&l.bytes)).min().unwrap_or(0), set))
+        .map(|set| (set.iter().map(strength).min().unwrap_or(0), set))
         .filter(|(min, _)| *min >= MIN_LEN)
         .max_by(|(ma, a), (mb, b)| ma.cmp(mb).then(b.len().cmp(&a.len())))
         .map(|(_, set)| set)
+}
+
+/// Most letters a case-insensitive literal may have and still be searched
+/// fast: the prefilter turns it into its 2^n case variants.
+pub const CI_VARIANT_LETTERS: usize = 4;
+
+/// How good a literal is for searching: its usable length, except that a
+/// case-insensitive literal with many letters has to go through a slow
+/// case-insensitive automaton, so a case-sensitive piece a quarter its
+/// length is preferred (`[Pp]eer authentication failed` searches by
+/// `eer authentication failed`).
+fn strength(l: &Literal) -> usize {
+    let len = usable_len(&l.bytes);
+    let letters = l.bytes.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    if l.ci && letters > CI_VARIANT_LETTERS { len / 4 } else { len }
 }
 
 /// Length of the longest piece between line breaks: a literal that spans
@@ -270,6 +285,14 @@ mod tests {
         let kelvin = Literal { bytes: "\u{212A}ill".as_bytes().to_vec(), ci: true };
         let ascii = Literal { bytes: b"kill".to_vec(), ci: true };
         assert_eq!(set, vec![ascii, kelvin]);
+    }
+
+    #[test]
+    fn one_insensitive_letter_does_not_make_the_literal_insensitive() {
+        assert_eq!(
+            lits(r#"[Pp]eer authentication failed for user "(?P<u>\w+)""#),
+            vec!["eer authentication failed for user \""]
+        );
     }
 
     #[test]
