@@ -25,7 +25,6 @@ pub enum Color {
 pub struct Text<W> {
     w: W,
     color: bool,
-    count: usize,
 }
 
 /// Width of the wrapped fix paragraph, indentation included.
@@ -48,7 +47,7 @@ fn severity_style(s: Severity) -> &'static str {
 impl<W: Write> Text<W> {
     /// Writes to `w`, with ANSI colour if `color`.
     pub fn new(w: W, color: bool) -> Text<W> {
-        Text { w, color, count: 0 }
+        Text { w, color }
     }
 
     fn paint(&self, style: &str, text: &str) -> String {
@@ -71,7 +70,6 @@ impl<W: Write> Text<W> {
 
 impl<W: Write> Reporter for Text<W> {
     fn incident(&mut self, i: &Incident) -> io::Result<()> {
-        self.count += 1;
         let label = self.paint(severity_style(i.severity), &format!("[{}]", i.severity.as_str().to_uppercase()));
         let rule = self.paint(BOLD, &i.rule);
         writeln!(self.w, "{label} {rule}  {}", i.title)?;

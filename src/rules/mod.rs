@@ -158,16 +158,6 @@ impl Correlation {
             | Correlation::Absence { window, .. } => Some(window),
         }
     }
-
-    /// The mode's name as written in rule files.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Correlation::Single => "single",
-            Correlation::Threshold { .. } => "threshold",
-            Correlation::Sequence { .. } => "sequence",
-            Correlation::Absence { .. } => "absence",
-        }
-    }
 }
 
 /// Which of a rule's two events a match is.
