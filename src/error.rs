@@ -9,7 +9,8 @@ use std::fmt;
 pub struct RuleError {
     /// The pack's path as given (or `builtin:NAME.toml`).
     pub file: String,
-    /// 1-based line of the offending text.
+    /// 1-based line of the offending text; 0 when the problem is the whole
+    /// file (it could not be read).
     pub line: usize,
     /// 1-based column (in characters) of the offending text.
     pub col: usize,
@@ -17,8 +18,18 @@ pub struct RuleError {
     pub message: String,
 }
 
+impl RuleError {
+    /// A problem with a whole file (it cannot be read): no line or column.
+    pub fn whole_file(path: &std::path::Path, message: String) -> RuleError {
+        RuleError { file: path.display().to_string(), line: 0, col: 0, message }
+    }
+}
+
 impl fmt::Display for RuleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            return write!(f, "{}: {}", self.file, self.message);
+        }
         write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)
     }
 }
@@ -27,18 +38,9 @@ impl fmt::Display for RuleError {
 /// rather than stopping at the first.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    /// The packs were read but at least one rule is invalid.
+    /// At least one pack is unreadable or holds an invalid rule.
     #[error("{}", render_all(.0))]
     Invalid(Vec<RuleError>),
-    /// A pack path could not be read at all.
-    #[error("cannot read rule pack {path}: {source}")]
-    Io {
-        /// The path as given.
-        path: String,
-        /// The underlying I/O error.
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 fn render_all(errors: &[RuleError]) -> String {

@@ -5,8 +5,8 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use super::schema::{RawPack, RawRule};
-use super::{Correlation, Rule, RuleError, Severity, StreamFilter, Template, Window};
+use super::schema::{RawExample, RawPack, RawRule};
+use super::{Correlation, Example, Rule, RuleError, Severity, StreamFilter, Template, Window};
 
 /// Placeholders every template may use besides the regexes' named groups.
 pub(super) const BUILTIN_FIELDS: &[&str] =
@@ -99,6 +99,8 @@ fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule>
     let title = check_template(ctx, &raw.title, &names, "title", regex_ok);
     let fix = check_template(ctx, &raw.fix, &names, "fix", regex_ok);
     let suppress = check_suppress(ctx, raw.suppress.as_ref());
+    let examples = check_examples(ctx, &raw.example);
+    let literals_at = raw.literals.as_ref().map(|l| crate::error::line_col(ctx.text, l.span().start));
     if let (Some(Some(_)), Some(Correlation::Sequence { .. } | Correlation::Absence { .. })) = (&suppress, &correlate) {
         let at = raw.suppress.as_ref().map_or(0, |s| s.span().start);
         ctx.err_at(
@@ -118,8 +120,37 @@ fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule>
         suppress: suppress?,
         fix: fix?,
         references: raw.references,
+        description: raw.description,
+        examples: examples?,
         origin,
+        literals_at,
     })
+}
+
+fn check_examples(ctx: &mut Ctx, raw: &[Spanned<RawExample>]) -> Option<Vec<Example>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    for ex in raw {
+        let (line, _) = crate::error::line_col(ctx.text, ex.span().start);
+        let inner = ex.get_ref();
+        let expect = usize::try_from(*inner.expect.get_ref()).ok().filter(|n| *n <= 10_000);
+        let Some(expect) = expect else {
+            ctx.err_at(inner.expect.span().start, "example expect must be a count of incidents, 0 to 10000".into());
+            ok = false;
+            continue;
+        };
+        if inner.log.trim().is_empty() {
+            ctx.err_at(
+                ex.span().start,
+                "example log is empty: paste the log lines the rule must (or must not) fire on".into(),
+            );
+            ok = false;
+            continue;
+        }
+        let origin = format!("{}:{}", ctx.file, line);
+        out.push(Example { log: inner.log.clone(), expect, plays: inner.plays.clone(), origin });
+    }
+    ok.then_some(out)
 }
 
 fn capture_names(regexes: &[regex::bytes::Regex]) -> Vec<String> {
@@ -302,7 +333,7 @@ fn check_correlate(ctx: &mut Ctx, value: Option<&Spanned<toml::Value>>) -> Optio
         return None;
     }
     match kind {
-        Some("threshold") => threshold(ctx, at, table),
+        Some("threshold") => threshold(ctx, value.span(), table),
         Some("sequence") | Some("absence") => follow_up(ctx, value.span(), table, kind == Some("sequence")),
         _ => Some(Correlation::Single),
     }
@@ -321,7 +352,7 @@ fn follow_up(ctx: &mut Ctx, span: Range<usize>, table: &toml::Table, sequence: b
     };
     let before = ctx.errors.len();
     let regexes = regexes_from(ctx, value, span.clone(), key);
-    let window = window_of(ctx, span.start, table)?;
+    let window = window_of(ctx, span.clone(), table)?;
     if ctx.errors.len() != before {
         return None;
     }
@@ -332,30 +363,51 @@ fn follow_up(ctx: &mut Ctx, span: Range<usize>, table: &toml::Table, sequence: b
     })
 }
 
-fn window_of(ctx: &mut Ctx, at: usize, table: &toml::Table) -> Option<Window> {
+fn window_of(ctx: &mut Ctx, span: Range<usize>, table: &toml::Table) -> Option<Window> {
     let Some(text) = table.get("window").and_then(toml::Value::as_str) else {
-        ctx.err_at(at, "needs window = \"5m\" (a number and a unit)".into());
+        ctx.err_at(span.start, "needs window = \"5m\" (a number and a unit)".into());
         return None;
     };
     match Window::parse(text) {
         Ok(w) => Some(w),
         Err(msg) => {
+            let at = locate_value(ctx.text, span, "window");
             ctx.err_at(at, msg);
             None
         }
     }
 }
 
-fn threshold(ctx: &mut Ctx, at: usize, table: &toml::Table) -> Option<Correlation> {
+/// Where the value of `key = ...` starts inside an inline table at `span`:
+/// toml keeps no spans inside a `toml::Value`, and an error should point at
+/// the value, not at the table's brace. Falls back to the table's start.
+fn locate_value(text: &str, span: Range<usize>, key: &str) -> usize {
+    let region = text.get(span.clone()).unwrap_or("");
+    let mut from = 0;
+    while let Some(i) = region.get(from..).and_then(|r| r.find(key)).map(|i| i + from) {
+        let before_ok = region[..i].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '-'));
+        let rest = &region[i + key.len()..];
+        let after = rest.trim_start_matches([' ', '\t']);
+        if before_ok && after.starts_with('=') {
+            let value = after[1..].trim_start_matches([' ', '\t']);
+            return span.start + (region.len() - value.len());
+        }
+        from = i + key.len();
+    }
+    span.start
+}
+
+fn threshold(ctx: &mut Ctx, span: Range<usize>, table: &toml::Table) -> Option<Correlation> {
     let count = table.get("count").and_then(toml::Value::as_integer);
     let count = match count {
         Some(n) if (2..=1_000_000).contains(&n) => n as u32,
         _ => {
+            let at = locate_value(ctx.text, span, "count");
             ctx.err_at(at, "threshold needs count = N with 2 <= N <= 1000000".into());
             return None;
         }
     };
-    let window = window_of(ctx, at, table)?;
+    let window = window_of(ctx, span, table)?;
     Some(Correlation::Threshold { count, window })
 }
 

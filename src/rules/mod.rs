@@ -218,7 +218,29 @@ pub struct Rule {
     pub fix: Template,
     /// Links for the reader.
     pub references: Vec<String>,
+    /// What the rule detects and why it matters, for `rules explain`.
+    pub description: Option<String>,
+    /// Inline `[[rule.example]]` cases, run by `rules test`.
+    pub examples: Vec<Example>,
     /// Where the rule was defined, as `file:line`.
+    pub origin: String,
+    /// Where its `literals` key is, as (line, column), for diagnostics
+    /// that need the matcher's view of the rule.
+    pub literals_at: Option<(usize, usize)>,
+}
+
+/// An inline example: a log excerpt and the number of incidents of its
+/// rule it must give when scanned alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Example {
+    /// The log text.
+    pub log: String,
+    /// Incidents of the rule expected.
+    pub expect: usize,
+    /// The pm2 file name it plays (app and stream come from it); `None`
+    /// reads it like stdin: no app, every stream.
+    pub plays: Option<String>,
+    /// Where the table is, as `file:line`.
     pub origin: String,
 }
 
@@ -270,24 +292,45 @@ pub struct LoadOptions {
 /// reported, each with file, line and column; duplicate ids across packs
 /// are errors.
 pub fn load(opts: &LoadOptions) -> Result<RuleSet, LoadError> {
+    let (set, errors) = load_all(opts);
+    if errors.is_empty() { Ok(set) } else { Err(LoadError::Invalid(errors)) }
+}
+
+/// Like [`load`], but hands back the rules that did compile alongside the
+/// errors, so `rules check` can go on to lint them.
+pub fn load_all(opts: &LoadOptions) -> (RuleSet, Vec<RuleError>) {
     let mut texts: Vec<(String, String)> = Vec::new();
+    let mut errors = Vec::new();
     if opts.builtin {
         for (name, text) in builtin::PACKS {
             texts.push((format!("builtin:{name}"), (*text).to_string()));
         }
     }
     for path in &opts.paths {
-        for file in pack_files(path)? {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|source| LoadError::Io { path: file.display().to_string(), source })?;
-            texts.push((file.display().to_string(), text));
+        match pack_files(path) {
+            Ok(files) => {
+                for file in files {
+                    match std::fs::read_to_string(&file) {
+                        Ok(text) => texts.push((file.display().to_string(), text)),
+                        Err(e) => errors.push(RuleError::whole_file(&file, format!("cannot read rule pack: {e}"))),
+                    }
+                }
+            }
+            Err(e) => errors.push(e),
         }
     }
-    compile_all(&texts)
+    let (set, compile_errors) = compile_texts(&texts);
+    errors.extend(compile_errors);
+    (set, errors)
 }
 
 /// Compiles packs given as (file name, text) pairs.
 pub fn compile_all(texts: &[(String, String)]) -> Result<RuleSet, LoadError> {
+    let (set, errors) = compile_texts(texts);
+    if errors.is_empty() { Ok(set) } else { Err(LoadError::Invalid(errors)) }
+}
+
+fn compile_texts(texts: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
     let mut errors = Vec::new();
     let mut rules: Vec<Rule> = Vec::new();
     for (file, text) in texts {
@@ -310,7 +353,7 @@ pub fn compile_all(texts: &[(String, String)]) -> Result<RuleSet, LoadError> {
             rules.push(rule);
         }
     }
-    if errors.is_empty() { Ok(RuleSet { rules }) } else { Err(LoadError::Invalid(errors)) }
+    (RuleSet { rules }, errors)
 }
 
 fn origin_line(origin: &str) -> (usize, usize) {
@@ -318,8 +361,8 @@ fn origin_line(origin: &str) -> (usize, usize) {
     (line, 1)
 }
 
-fn pack_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
-    let io_err = |source| LoadError::Io { path: path.display().to_string(), source };
+fn pack_files(path: &Path) -> Result<Vec<PathBuf>, RuleError> {
+    let io_err = |e: std::io::Error| RuleError::whole_file(path, format!("cannot read rule pack: {e}"));
     let meta = std::fs::metadata(path).map_err(io_err)?;
     if !meta.is_dir() {
         return Ok(vec![path.to_path_buf()]);
@@ -330,6 +373,9 @@ fn pack_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
         if p.extension().is_some_and(|e| e == "toml") {
             files.push(p);
         }
+    }
+    if files.is_empty() {
+        return Err(RuleError::whole_file(path, "no *.toml rule packs in this directory".into()));
     }
     files.sort();
     Ok(files)
@@ -360,7 +406,7 @@ fix = "f"
 "#;
         let texts = vec![("a.toml".to_string(), pack.to_string()), ("b.toml".to_string(), pack.to_string())];
         let err = compile_all(&texts).expect_err("duplicate");
-        let LoadError::Invalid(errs) = err else { panic!("wrong error") };
+        let LoadError::Invalid(errs) = err;
         assert_eq!(errs.len(), 1);
         assert!(errs[0].to_string().starts_with("b.toml:2:1: duplicate rule id 'x.dup'"), "{}", errs[0]);
     }

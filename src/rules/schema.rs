@@ -19,6 +19,9 @@ pub(super) struct RawPack {
 pub(super) struct RawRule {
     pub id: Spanned<String>,
     pub title: Spanned<String>,
+    /// What the rule detects and why it matters (`rules explain`).
+    #[serde(default)]
+    pub description: Option<String>,
     pub severity: Spanned<String>,
     #[serde(default)]
     pub streams: Option<Spanned<Vec<String>>>,
@@ -40,4 +43,20 @@ pub(super) struct RawRule {
     pub fix: Spanned<String>,
     #[serde(default)]
     pub references: Vec<String>,
+    /// `[[rule.example]]` tables: small inline cases `rules test` runs.
+    #[serde(default)]
+    pub example: Vec<Spanned<RawExample>>,
+}
+
+/// One `[[rule.example]]`: a log excerpt and how many incidents of this
+/// rule it must give.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawExample {
+    pub log: String,
+    pub expect: Spanned<i64>,
+    /// The pm2 file the excerpt plays (decides app and stream), e.g.
+    /// `"pm2.log"` or `"api-error.log"`.
+    #[serde(default, rename = "as")]
+    pub plays: Option<String>,
 }
