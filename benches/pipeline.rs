@@ -333,7 +333,7 @@ fn whole_scan(c: &mut Criterion, fx: &Fixture) {
                 mmap: MmapChoice::Always,
                 zone: Zone::Utc,
                 threads,
-                no_prefilter: false,
+                ..ScanOptions::default()
             };
             let id = match threads {
                 None => format!("{label}/all-cores"),

@@ -24,8 +24,11 @@ const AFTER_HELP: &str = "Examples:
   logtriage scan ~/.pm2/logs ~/.pm2/pm2.log --format json > incidents.json
   pm2 logs --nostream --lines 1000 | logtriage scan -
   logtriage scan logs/ --rules my-rules.toml --fail-on medium
+  logtriage scan logs/ --since 2h --app api --app tws-bridge
+  logtriage scan logs/ --baseline last-good.json --format markdown >> \"$GITHUB_STEP_SUMMARY\"
+  logtriage rules check my-rules/ && logtriage rules test my-rules/ --fixtures my-fixtures/
 
-Exit status: 0 nothing at or above --fail-on; 1 incidents at or above it;
+Exit status (scan): 0 nothing at or above --fail-on; 1 incidents at or above it;
 2 usage error, rule error, or a path that could not be read.";
 
 /// Subcommands.
@@ -33,6 +36,100 @@ Exit status: 0 nothing at or above --fail-on; 1 incidents at or above it;
 pub enum Command {
     /// Scan log files or directories and report incidents.
     Scan(ScanArgs),
+    /// Check, test, list and explain rule packs.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+/// `logtriage rules ...`.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate rule packs (the built-in ones and those given): every problem as file:line:col.
+    #[command(after_help = "Exit status: 0 no errors (warnings allowed); 2 errors.")]
+    Check(PackArgs),
+    /// Run rules against their fixtures and inline examples.
+    #[command(after_help = RULES_TEST_HELP)]
+    Test(TestArgs),
+    /// One line per rule: id, severity, streams, correlation.
+    List(ListArgs),
+    /// What a rule detects, why it matters, its fix and an example.
+    Explain(ExplainArgs),
+}
+
+const RULES_TEST_HELP: &str = "Tests the rules of the packs given (the built-in packs when none is).
+Fixtures: FIXTURES/<rule-id>/fires-*.log must give incidents, near-miss-*.log none; expect.toml
+says per file which pm2 file it plays and the incidents wanted:
+
+  [fires-crash-loop]
+  as = \"pm2.log\"
+  incidents = [{ app = \"api\", count = 5, key = { app = \"api\" } }]
+
+Inline: [[rule.example]] tables with log = '''...''', expect = N and optional as = \"FILE\".
+Exit status: 0 all pass; 1 a test failed; 2 a pack did not load.";
+
+/// Packs to load: positional paths plus the built-in packs.
+#[derive(Debug, clap::Args)]
+pub struct PackArgs {
+    /// Rule pack files or directories of them.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Leave the built-in packs out.
+    #[arg(long)]
+    pub no_builtin_rules: bool,
+}
+
+/// `logtriage rules test`.
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub packs: PackArgs,
+
+    /// Directory holding one fixture directory per rule id.
+    #[arg(long, value_name = "DIR", default_value = "fixtures/rules")]
+    pub fixtures: PathBuf,
+}
+
+/// Packs given with `--rules`, as in `scan`.
+#[derive(Debug, clap::Args)]
+pub struct RulesFlags {
+    /// Extra rule pack: a TOML file or a directory of them (repeatable).
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+
+    /// Do not load the built-in rule packs.
+    #[arg(long)]
+    pub no_builtin_rules: bool,
+}
+
+/// `logtriage rules list`.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub packs: RulesFlags,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+/// `rules list --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    /// Aligned columns.
+    Text,
+    /// One JSON document (`schema_version`, `rules`).
+    Json,
+}
+
+/// `logtriage rules explain`.
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// Rule id, e.g. pm2.crash-loop.
+    pub id: String,
+
+    #[command(flatten)]
+    pub packs: RulesFlags,
 }
 
 /// `logtriage scan`.
@@ -46,13 +143,8 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
-    /// Extra rule pack: a TOML file or a directory of them (repeatable).
-    #[arg(long = "rules", value_name = "PATH")]
-    pub rules: Vec<PathBuf>,
-
-    /// Do not load the built-in rule packs.
-    #[arg(long)]
-    pub no_builtin_rules: bool,
+    #[command(flatten)]
+    pub packs: RulesFlags,
 
     /// Exit 1 when an incident is at or above this severity (`never`: always 0).
     #[arg(long, value_name = "SEVERITY", default_value = "high", value_parser = parse_fail_on)]
@@ -77,6 +169,62 @@ pub struct ScanArgs {
     /// Zone of timestamps written without one (pm2 writes local time): utc, local, or +HH:MM.
     #[arg(long, value_name = "ZONE", default_value = "utc", value_parser = parse_zone)]
     pub log_tz: Zone,
+
+    /// Only matches at or after TIME: RFC 3339 (2026-11-20T09:00:00Z) or an age (30m, 2h, 7d).
+    #[arg(long, value_name = "TIME", value_parser = parse_when)]
+    pub since: Option<When>,
+
+    /// Only matches before TIME: RFC 3339 or an age (30m, 2h, 7d).
+    #[arg(long, value_name = "TIME", value_parser = parse_when)]
+    pub until: Option<When>,
+
+    /// Only incidents of this app (repeatable); files named for other apps are not read.
+    #[arg(long = "app", value_name = "NAME")]
+    pub apps: Vec<String>,
+
+    /// Leave out incidents (same rule and key) found in this previous --format json/ndjson output.
+    #[arg(long, value_name = "PREVIOUS.json")]
+    pub baseline: Option<PathBuf>,
+}
+
+/// A `--since`/`--until` value: a point in time, or an age counted back
+/// from when the scan starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Milliseconds since the epoch.
+    At(i64),
+    /// Milliseconds before now.
+    Ago(i64),
+}
+
+impl When {
+    /// Milliseconds since the epoch, with `now_ms` for ages.
+    pub fn resolve(self, now_ms: i64) -> i64 {
+        match self {
+            When::At(ms) => ms,
+            When::Ago(ms) => now_ms.saturating_sub(ms),
+        }
+    }
+}
+
+fn parse_when(s: &str) -> Result<When, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(When::At(t.timestamp_millis()));
+    }
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(digits);
+    let unit_ms: i64 = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        _ => 0,
+    };
+    match n.parse::<i64>() {
+        Ok(n) if unit_ms > 0 => n.checked_mul(unit_ms).map(When::Ago).ok_or_else(|| "age too large".to_string()),
+        _ => Err("expected RFC 3339 like 2026-11-20T09:00:00Z (or +02:00), or an age like 30m, 2h, 7d".to_string()),
+    }
 }
 
 /// `--fail-on`.
@@ -116,6 +264,22 @@ impl From<MmapArg> for MmapChoice {
             MmapArg::Auto => MmapChoice::Auto,
             MmapArg::Always => MmapChoice::Always,
             MmapArg::Never => MmapChoice::Never,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_takes_rfc3339_and_ages() {
+        assert_eq!(parse_when("2026-11-20T09:00:00Z"), Ok(When::At(1_795_165_200_000)));
+        assert_eq!(parse_when("2026-11-20T10:00:00+01:00"), Ok(When::At(1_795_165_200_000)));
+        assert_eq!(parse_when("2h"), Ok(When::Ago(7_200_000)));
+        assert_eq!(When::Ago(1_000).resolve(5_000), 4_000);
+        for bad in ["2 hours", "h", "-2h", "yesterday", "2026-11-20"] {
+            assert!(parse_when(bad).is_err(), "{bad}");
         }
     }
 }

@@ -13,13 +13,17 @@
 //! the stages (files in parallel, results merged in a fixed order) and hands a
 //! [`scan::ScanOutput`] to a [`report::Reporter`].
 
+pub mod baseline;
 pub mod correlate;
 pub mod error;
+pub mod filter;
 pub mod incidents;
 pub mod input;
+pub mod lint;
 pub mod matcher;
 pub mod records;
 pub mod report;
 pub mod rules;
+pub mod ruletest;
 pub mod scan;
 pub mod summary;

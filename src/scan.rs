@@ -9,6 +9,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::correlate;
+use crate::filter::Filters;
 use crate::incidents::{self, Incident};
 use crate::input::{self, MmapChoice, Skip, SourceSpec};
 use crate::matcher::{self, Event, Hit, HitCursor, Matcher};
@@ -30,6 +31,8 @@ pub struct ScanOptions {
     /// Treat every record as a candidate for every rule (the prefilter's
     /// zero-false-negative contract is tested against this).
     pub no_prefilter: bool,
+    /// Time range, apps, baseline.
+    pub filters: Filters,
 }
 
 /// The result of a scan, ready for a reporter.
@@ -58,7 +61,28 @@ pub enum ScanError {
 /// Scans `opts.paths` with `rules`.
 pub fn scan(rules: Arc<RuleSet>, opts: &ScanOptions) -> Result<ScanOutput, ScanError> {
     let started = Instant::now();
-    let (specs, mut skipped) = input::discover(&opts.paths);
+    let (specs, skipped) = input::discover(&opts.paths);
+    scan_sources(rules, specs, skipped, opts, started)
+}
+
+/// Scans sources already chosen (`opts.paths` is not read): `rules test`
+/// hands fixture files named as the pm2 file they play, and inline
+/// examples from memory. `skipped` is what discovery could not list.
+pub fn scan_sources(
+    rules: Arc<RuleSet>,
+    mut specs: Vec<SourceSpec>,
+    mut skipped: Vec<Skip>,
+    opts: &ScanOptions,
+    started: Instant,
+) -> Result<ScanOutput, ScanError> {
+    let listed = specs.len();
+    specs.retain(|s| opts.filters.keeps_source(&s.meta));
+    // Source ids index the paths below: keep them dense.
+    specs.iter_mut().enumerate().for_each(|(i, s)| s.id = i);
+    let mut notes = Vec::new();
+    if specs.len() < listed {
+        notes.push(format!("--app: {} file(s) of other apps were not read", listed - specs.len()));
+    }
     let matcher = Matcher::new(rules.clone());
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.unwrap_or(0))
@@ -79,12 +103,15 @@ pub fn scan(rules: Arc<RuleSet>, opts: &ScanOptions) -> Result<ScanOutput, ScanE
         }
     }
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    opts.filters.events(&mut events, &mut notes);
     let matches = events.len() as u64;
     // Files are not always in time order (a saved `pm2 logs` capture has
     // its sections one after another): the end is the latest time seen.
     let end = files.iter().filter_map(|f| f.last_ts).chain(events.iter().filter_map(|e| e.ts)).max();
-    let (findings, mut notes) = correlate::correlate(&rules, events, &paths, end);
-    let incidents = incidents::build(&rules, findings, &paths, opts.zone);
+    let (findings, correlate_notes) = correlate::correlate(&rules, events, &paths, opts.filters.end(end));
+    notes.extend(correlate_notes);
+    let mut incidents = incidents::build(&rules, findings, &paths, opts.zone);
+    let baseline = opts.filters.incidents(&mut incidents, &mut notes);
     notes.extend(untimed_notes(&files));
     let summary = Summary {
         bytes: files.iter().map(|f| f.bytes).sum(),
@@ -97,6 +124,7 @@ pub fn scan(rules: Arc<RuleSet>, opts: &ScanOptions) -> Result<ScanOutput, ScanE
         files,
         skipped,
         notes,
+        baseline,
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
     Ok(ScanOutput { incidents, summary })

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::filter::BaselineStats;
 use crate::incidents::{Incident, by_severity};
 use crate::input::{Skip, Stream};
 
@@ -80,6 +81,9 @@ pub struct Summary {
     pub skipped: Vec<Skip>,
     /// Things the reader should know about the results.
     pub notes: Vec<String>,
+    /// With `--baseline`: the file and how many of this run's incidents it
+    /// already had (they are not reported); `null` without one.
+    pub baseline: Option<BaselineStats>,
     /// Wall time of the scan in milliseconds (the one field that differs
     /// between identical runs).
     pub elapsed_ms: u64,

@@ -105,7 +105,15 @@ pub struct Summary {
     pub unfiltered_rules: Vec<String>,
     pub skipped: Vec<Skip>,
     pub notes: Vec<String>,
+    pub baseline: Option<BaselineStats>,
     pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineStats {
+    pub file: String,
+    pub known: usize,
 }
 
 #[derive(Debug, Deserialize)]

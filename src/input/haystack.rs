@@ -60,6 +60,7 @@ pub fn open(spec: &SourceSpec, choice: MmapChoice) -> Result<Haystack, Skip> {
             Haystack::Owned(buf)
         }
         Origin::File(path) => open_file(path, spec, choice)?,
+        Origin::Memory(bytes) => Haystack::Owned(bytes.to_vec()),
     };
     check_content(&spec.meta.path, hay)
 }

@@ -70,6 +70,8 @@ pub enum Origin {
     File(PathBuf),
     /// Standard input.
     Stdin,
+    /// Bytes already in memory (a rule's inline example).
+    Memory(std::sync::Arc<[u8]>),
 }
 
 /// A log to scan: its metadata and where to read it.

@@ -236,6 +236,81 @@ fn split_lines(set: Vec<Literal>) -> Vec<Literal> {
     dedup(pieces.collect())
 }
 
+/// The literals a rule author wrote (`literals = [...]`), as the
+/// prefilter searches them: case-insensitively when every regex of the
+/// rule is `(?i)`.
+pub fn from_rule(rule: &crate::rules::Rule) -> Vec<Literal> {
+    let ci = rule.regexes.iter().all(|re| re.as_str().starts_with("(?i)"));
+    rule.literals
+        .iter()
+        .map(|l| {
+            let mut bytes = l.as_bytes().to_vec();
+            if ci {
+                bytes.make_ascii_lowercase();
+            }
+            Literal { bytes, ci }
+        })
+        .collect()
+}
+
+/// Returns true if and only if every match of `pattern` is known to
+/// contain one of `lits`: the check that hand-written literals cannot make
+/// the prefilter skip a record the regex would match. Conservative: a
+/// `false` may be a set that is in fact sufficient but that this walk
+/// cannot prove (then the author can drop `literals` and let them be
+/// extracted).
+pub fn covers(pattern: &str, lits: &[Literal]) -> bool {
+    let parsed = regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern);
+    parsed.is_ok_and(|hir| covered(&hir, lits))
+}
+
+fn covered(hir: &Hir, lits: &[Literal]) -> bool {
+    if all_contain(analyze(hir).exact.as_deref(), lits) {
+        return true;
+    }
+    match hir.kind() {
+        HirKind::Capture(cap) => covered(&cap.sub, lits),
+        HirKind::Repetition(rep) => rep.min >= 1 && covered(&rep.sub, lits),
+        HirKind::Concat(subs) => subs.iter().any(|s| covered(s, lits)) || runs_covered(subs, lits),
+        HirKind::Alternation(subs) => subs.iter().all(|s| covered(s, lits)),
+        _ => false,
+    }
+}
+
+/// A literal may straddle pieces of a concatenation (`IB(?:KR)? and`
+/// holds `KR and` only in one branch): try every run of consecutive pieces
+/// whose exact strings are few enough to list.
+fn runs_covered(subs: &[Hir], lits: &[Literal]) -> bool {
+    let exact: Vec<Option<Vec<Literal>>> = subs.iter().map(|s| analyze(s).exact).collect();
+    for start in 0..subs.len() {
+        let mut run = vec![Literal::cs(b"")];
+        for set in &exact[start..] {
+            let Some(next) = set.as_ref().and_then(|set| product(&run, set)) else { break };
+            run = next;
+            if all_contain(Some(&run), lits) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn all_contain(strings: Option<&[Literal]>, lits: &[Literal]) -> bool {
+    strings.is_some_and(|set| !set.is_empty() && set.iter().all(|s| lits.iter().any(|l| contains(s, l))))
+}
+
+/// Whether every string `s` stands for contains `lit`.
+fn contains(s: &Literal, lit: &Literal) -> bool {
+    let find = |hay: &[u8], needle: &[u8]| needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle);
+    match (s.ci, lit.ci) {
+        (_, true) => find(&s.bytes.to_ascii_lowercase(), &lit.bytes),
+        (false, false) => find(&s.bytes, &lit.bytes),
+        // `s` matches in any case; a case-sensitive literal is in every
+        // variant only if it has no letters.
+        (true, false) => !lit.bytes.iter().any(u8::is_ascii_alphabetic) && find(&s.bytes, &lit.bytes),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,6 +374,28 @@ mod tests {
     fn no_literal_means_unfiltered() {
         assert!(extract(r"\d+ms?").is_none());
         assert!(extract(r".*").is_none());
+    }
+
+    fn covers_cs(pattern: &str, lits: &[&str]) -> bool {
+        let lits: Vec<Literal> = lits.iter().map(|l| Literal::cs(l.as_bytes())).collect();
+        covers(pattern, &lits)
+    }
+
+    #[test]
+    fn hand_written_literals_must_be_required() {
+        assert!(covers_cs(r"connect ECONNREFUSED (?P<host>[\d.]+):6379", &["ECONNREFUSED"]));
+        assert!(covers_cs(r"(?:ECONNREFUSED|ETIMEDOUT) \d+", &["ECONNREFUSED", "ETIMEDOUT"]));
+        assert!(covers_cs(r"IB(?:KR)? and TWS", &["B and TWS", "KR and"]));
+        assert!(covers_cs(r"- [Cc]ode: 1100", &["ode: 1100"]));
+        // One branch of the alternation holds none of them.
+        assert!(!covers_cs(r"(?:ECONNREFUSED|ETIMEDOUT) \d+", &["ECONNREFUSED"]));
+        // Optional text is not required.
+        assert!(!covers_cs(r"exited(?: with code)? \d+", &["with code"]));
+        // Case: a case-sensitive literal does not cover a (?i) regex.
+        assert!(!covers_cs(r"(?i)heap out of memory", &["heap out of memory"]));
+        let ci = [Literal { bytes: b"heap out".to_vec(), ci: true }];
+        assert!(covers(r"(?i)javascript heap out of memory", &ci));
+        assert!(!covers_cs(r"abc", &["abcd"]));
     }
 
     #[test]

@@ -215,19 +215,7 @@ impl Searcher {
 /// unfiltered).
 fn unit_literals(rule: &Rule, role: Role) -> Option<Vec<Literal>> {
     if role == Role::Start && !rule.literals.is_empty() {
-        let ci = rule.regexes.iter().all(|re| re.as_str().starts_with("(?i)"));
-        return Some(
-            rule.literals
-                .iter()
-                .map(|l| {
-                    let mut bytes = l.as_bytes().to_vec();
-                    if ci {
-                        bytes.make_ascii_lowercase();
-                    }
-                    Literal { bytes, ci }
-                })
-                .collect(),
-        );
+        return Some(literals::from_rule(rule));
     }
     let sets: Option<Vec<Vec<Literal>>> =
         rule.regexes_for(role).iter().map(|re| literals::extract(re.as_str())).collect();

@@ -149,6 +149,26 @@ impl Correlation {
         }
     }
 
+    /// The mode's name as written in `correlate.kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Correlation::Single => "single",
+            Correlation::Threshold { .. } => "threshold",
+            Correlation::Sequence { .. } => "sequence",
+            Correlation::Absence { .. } => "absence",
+        }
+    }
+
+    /// One phrase for listings: `threshold: 5 within 5m`.
+    pub fn describe(&self) -> String {
+        match self {
+            Correlation::Single => "single: every match".to_string(),
+            Correlation::Threshold { count, window } => format!("threshold: {count} within {window}"),
+            Correlation::Sequence { window, .. } => format!("sequence: then within {window}"),
+            Correlation::Absence { window, .. } => format!("absence: no until within {window}"),
+        }
+    }
+
     /// The window, if the mode has one.
     pub fn window(&self) -> Option<&Window> {
         match self {
@@ -275,6 +295,17 @@ impl RuleSet {
     /// Returns true if and only if there are no rules.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
+    }
+
+    /// The rules at `indices` alone (`rules test` runs each rule by
+    /// itself, so one rule's bug cannot hide in another's results).
+    pub fn subset(&self, indices: &[usize]) -> RuleSet {
+        RuleSet { rules: indices.iter().filter_map(|&i| self.rules.get(i).cloned()).collect() }
+    }
+
+    /// The rule with id `id`.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
     }
 }
 

@@ -7,6 +7,7 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
     pieces: Vec<Piece>,
+    source: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +61,12 @@ impl Template {
         if !buf.is_empty() {
             pieces.push(Piece::Text(buf));
         }
-        Ok(Template { pieces })
+        Ok(Template { pieces, source: text.to_string() })
+    }
+
+    /// The template as written (for `rules explain`).
+    pub fn source(&self) -> &str {
+        &self.source
     }
 
     /// The placeholder names, in order of appearance.

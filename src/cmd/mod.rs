@@ -1,0 +1,38 @@
+//! The subcommands' bodies: each turns parsed arguments into library calls
+//! and an exit status. Shared here: loading rule packs the same way for
+//! every command, with every problem printed as `file:line:col: message`.
+
+pub mod rules;
+pub mod scan;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use logtriage::lint::{self, Level};
+use logtriage::rules::{LoadOptions, RuleSet, load_all};
+
+/// Exit status for a usage, rule or input error.
+pub const EXIT_ERROR: u8 = 2;
+
+/// Loads the packs and lints them; on any error prints them all to stderr
+/// and returns the exit status to end with.
+pub fn load_rules(builtin: bool, paths: &[PathBuf]) -> Result<RuleSet, ExitCode> {
+    let (set, mut errors) = load_all(&LoadOptions { builtin, paths: paths.to_vec() });
+    if errors.is_empty() {
+        errors.extend(lint::lint(&set).into_iter().filter(|d| d.level == Level::Error).map(|d| d.at));
+    }
+    if !errors.is_empty() {
+        for e in &errors {
+            eprintln!("{e}");
+        }
+        eprintln!("logtriage: rule packs did not load; fix the errors above (file:line:col)");
+        return Err(ExitCode::from(EXIT_ERROR));
+    }
+    if set.is_empty() {
+        eprintln!(
+            "logtriage: no rules to run: --no-builtin-rules needs at least one --rules PATH (a pack path for `rules` commands)"
+        );
+        return Err(ExitCode::from(EXIT_ERROR));
+    }
+    Ok(set)
+}

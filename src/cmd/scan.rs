@@ -1,0 +1,70 @@
+//! `logtriage scan`: rules + filters → scan → report → exit status (0
+//! clean, 1 incidents at or above `--fail-on`, 2 rule or input error).
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::cli::{FailOn, ScanArgs};
+use logtriage::baseline::Baseline;
+use logtriage::filter::Filters;
+use logtriage::report::{self, Color};
+use logtriage::scan::{self, ScanOptions};
+
+/// Runs `scan`.
+pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let rules = match super::load_rules(!args.packs.no_builtin_rules, &args.packs.rules) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let filters = filters(&args)?;
+    let opts = ScanOptions {
+        paths: args.paths.clone(),
+        mmap: args.mmap.into(),
+        zone: args.log_tz,
+        threads: args.threads.map(usize::from),
+        no_prefilter: args.no_prefilter,
+        filters,
+    };
+    let out = scan::scan(Arc::new(rules), &opts).context("scan failed")?;
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stdout().is_terminal(),
+    };
+    let stdout = std::io::stdout().lock();
+    let mut reporter = report::reporter(args.format, Box::new(std::io::BufWriter::new(stdout)), color);
+    report::emit(reporter.as_mut(), &out).context("cannot write the report")?;
+    drop(reporter);
+    std::io::stdout().flush().context("cannot write the report")?;
+    Ok(exit_code(&out, args.fail_on))
+}
+
+fn filters(args: &ScanArgs) -> anyhow::Result<Filters> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let since = args.since.map(|w| w.resolve(now));
+    let until = args.until.map(|w| w.resolve(now));
+    if let (Some(s), Some(u)) = (since, until)
+        && s >= u
+    {
+        anyhow::bail!("--since must be before --until: nothing can match an empty range");
+    }
+    let baseline = match &args.baseline {
+        Some(path) => Some(Arc::new(Baseline::load(path)?)),
+        None => None,
+    };
+    Ok(Filters { since, until, apps: args.apps.clone(), baseline })
+}
+
+fn exit_code(out: &scan::ScanOutput, fail_on: FailOn) -> ExitCode {
+    if out.summary.skipped.iter().any(|s| s.reason.is_error()) {
+        return ExitCode::from(super::EXIT_ERROR);
+    }
+    let failing = match fail_on {
+        FailOn::Never => false,
+        FailOn::At(min) => out.incidents.iter().any(|i| i.severity >= min),
+    };
+    if failing { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}

@@ -1,0 +1,125 @@
+//! What the user narrowed a run to: a time range (`--since`/`--until`),
+//! apps (`--app`), and incidents already known (`--baseline`). Time acts
+//! on matches before correlation, so a window only counts what is in
+//! range; apps and the baseline act on finished incidents, so a sequence
+//! whose first line names no app (pm2's kill-timeout) is still judged by
+//! the app its incident names. Hands on what is kept plus notes saying what
+//! was left out.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::baseline::Baseline;
+use crate::incidents::Incident;
+use crate::input::SourceMeta;
+use crate::matcher::Event;
+
+/// The narrowing asked for; the default keeps everything.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    /// Keep matches at or after this time (ms since the epoch).
+    pub since: Option<i64>,
+    /// Keep matches before this time (ms since the epoch).
+    pub until: Option<i64>,
+    /// Keep incidents of these apps (empty: all).
+    pub apps: Vec<String>,
+    /// Leave out incidents this previous run already had.
+    pub baseline: Option<Arc<Baseline>>,
+}
+
+/// What `--baseline` did, for the summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BaselineStats {
+    /// The baseline file, as given.
+    pub file: String,
+    /// Incidents of this run left out because the baseline had them.
+    pub known: usize,
+}
+
+impl Filters {
+    /// Returns true if and only if a file should be read at all: a file
+    /// named for another app cannot give an incident of the wanted ones.
+    pub fn keeps_source(&self, meta: &SourceMeta) -> bool {
+        self.apps.is_empty() || meta.app.as_ref().is_none_or(|a| self.apps.contains(a))
+    }
+
+    fn timed(&self) -> bool {
+        self.since.is_some() || self.until.is_some()
+    }
+
+    /// Drops matches outside the time range. Matches without a time cannot
+    /// be placed: they are kept, and a note says how many.
+    pub fn events(&self, events: &mut Vec<Event>, notes: &mut Vec<String>) {
+        if !self.timed() {
+            return;
+        }
+        let in_range = |t: i64| self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u);
+        events.retain(|e| e.ts.is_none_or(in_range));
+        let untimed = events.iter().filter(|e| e.ts.is_none()).count();
+        if untimed > 0 {
+            notes.push(format!(
+                "{untimed} match(es) have no timestamp, so --since/--until could not place them; they were kept \
+                 (pm2 writes times with `pm2 start --time` or `log_date_format`)"
+            ));
+        }
+    }
+
+    /// The end of the observed log for absence rules: never past `--until`.
+    pub fn end(&self, end: Option<i64>) -> Option<i64> {
+        match (end, self.until) {
+            (Some(e), Some(u)) => Some(e.min(u)),
+            (e, _) => e,
+        }
+    }
+
+    /// Keeps the incidents of the wanted apps that the baseline does not
+    /// know; returns the baseline's count for the summary.
+    pub fn incidents(&self, incidents: &mut Vec<Incident>, notes: &mut Vec<String>) -> Option<BaselineStats> {
+        if !self.apps.is_empty() {
+            let unnamed = incidents.iter().filter(|i| i.app.is_none()).count();
+            incidents.retain(|i| i.app.as_ref().is_some_and(|a| self.apps.contains(a)));
+            if unnamed > 0 {
+                notes.push(format!("--app left out {unnamed} incident(s) that name no app"));
+            }
+        }
+        let baseline = self.baseline.as_ref()?;
+        let before = incidents.len();
+        incidents.retain(|i| !baseline.knows(i));
+        Some(BaselineStats { file: baseline.path.clone(), known: before - incidents.len() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::Stream;
+
+    fn meta(app: Option<&str>) -> SourceMeta {
+        SourceMeta {
+            path: "x".into(),
+            app: app.map(String::from),
+            stream: Stream::Out,
+            instance: None,
+            rotated: false,
+            compressed: false,
+        }
+    }
+
+    #[test]
+    fn sources_of_other_apps_are_not_read() {
+        let f = Filters { apps: vec!["api".into()], ..Filters::default() };
+        assert!(f.keeps_source(&meta(Some("api"))));
+        assert!(!f.keeps_source(&meta(Some("web"))));
+        // pm2.log and stdin name no app: their lines may be about api.
+        assert!(f.keeps_source(&meta(None)));
+    }
+
+    #[test]
+    fn until_caps_the_end_of_log() {
+        let f = Filters { until: Some(100), ..Filters::default() };
+        assert_eq!(f.end(Some(500)), Some(100));
+        assert_eq!(f.end(Some(50)), Some(50));
+        assert_eq!(Filters::default().end(Some(500)), Some(500));
+    }
+}

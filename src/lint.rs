@@ -1,0 +1,141 @@
+//! Checks on loaded rules that need the matcher's view of them: whether
+//! hand-written prefilter literals are ones the regex requires (an error:
+//! the prefilter would skip records the regex matches), and which rules
+//! have no usable prefilter literal at all (a warning: they run their regex
+//! on every record). Hands on [`Diagnostic`]s; `rules check` prints them,
+//! `scan` refuses to run on errors.
+
+use std::fmt;
+
+use crate::matcher::literals;
+use crate::matcher::prefilter::Prefilter;
+use crate::rules::{Correlation, Role, Rule, RuleError, RuleSet, UnitId};
+
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// The rule would give wrong results; loading refuses it.
+    Error,
+    /// The rule works but costs or risks something worth knowing.
+    Warning,
+}
+
+/// One finding about one rule, located in its pack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub level: Level,
+    /// Where and what.
+    pub at: RuleError,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.level {
+            Level::Error => write!(f, "{}", self.at),
+            Level::Warning => {
+                let RuleError { file, line, col, message } = &self.at;
+                write!(f, "{file}:{line}:{col}: warning: {message}")
+            }
+        }
+    }
+}
+
+/// Lints every rule of `rules`; diagnostics in rule order, errors of a
+/// rule before its warnings.
+pub fn lint(rules: &RuleSet) -> Vec<Diagnostic> {
+    let unfiltered = Prefilter::build(rules).unfiltered().to_vec();
+    let mut out = Vec::new();
+    for (idx, rule) in rules.rules().iter().enumerate() {
+        out.extend(literal_errors(rule));
+        for role in [Role::Start, Role::End] {
+            if unfiltered.contains(&UnitId::new(idx, role).0) {
+                out.push(no_literal_warning(rule, role));
+            }
+        }
+    }
+    out
+}
+
+/// Hand-written literals every match of every regex must contain.
+fn literal_errors(rule: &Rule) -> Vec<Diagnostic> {
+    if rule.literals.is_empty() {
+        return Vec::new();
+    }
+    let (line, col) = rule.literals_at.unwrap_or_else(|| rule_line(rule));
+    let error =
+        |message: String| Diagnostic { level: Level::Error, at: RuleError { file: file_of(rule), line, col, message } };
+    if let Some(l) = rule.literals.iter().find(|l| l.contains('\n') || l.contains('\r')) {
+        return vec![error(format!(
+            "literal {l:?} spans lines; the prefilter searches raw bytes where a line prefix may sit between them: \
+             use one line of it"
+        ))];
+    }
+    let lits = literals::from_rule(rule);
+    rule.regexes
+        .iter()
+        .filter(|re| !literals::covers(re.as_str(), &lits))
+        .map(|re| {
+            error(format!(
+                "literals {:?} are not required by regex '{}': a record it matches may hold none of them, \
+                 and the prefilter would skip it. List strings every match contains, or drop `literals` \
+                 to have them extracted from the regex",
+                rule.literals,
+                re.as_str()
+            ))
+        })
+        .collect()
+}
+
+fn no_literal_warning(rule: &Rule, role: Role) -> Diagnostic {
+    let (line, col) = rule_line(rule);
+    let which = match (role, &rule.correlate) {
+        (Role::Start, _) => "its regex".to_string(),
+        (Role::End, Correlation::Sequence { .. }) => "its `then` regex".to_string(),
+        (Role::End, _) => "its `until` regex".to_string(),
+    };
+    let message = format!(
+        "rule '{}': {which} has no literal of 3 or more bytes that every match contains, so it runs on every \
+         record (slow on large logs); anchor it on fixed text such as an error code or message",
+        rule.id
+    );
+    Diagnostic { level: Level::Warning, at: RuleError { file: file_of(rule), line, col, message } }
+}
+
+fn file_of(rule: &Rule) -> String {
+    rule.origin.rsplit_once(':').map_or(rule.origin.clone(), |(f, _)| f.to_string())
+}
+
+fn rule_line(rule: &Rule) -> (usize, usize) {
+    (rule.origin.rsplit_once(':').and_then(|(_, l)| l.parse().ok()).unwrap_or(1), 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::compile_all;
+
+    fn lint_pack(body: &str) -> Vec<String> {
+        let pack = format!("[[rule]]\nid = \"x.y\"\ntitle = \"t\"\nseverity = \"low\"\nfix = \"f\"\n{body}");
+        let set = compile_all(&[("p.toml".into(), pack)]).expect("compiles");
+        lint(&set).iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn unrequired_literal_is_an_error_at_the_key() {
+        let d = lint_pack("literals = [\"ETIMEDOUT\"]\nregex = '(?:ECONNREFUSED|ETIMEDOUT) \\d+'\n");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].starts_with("p.toml:6:12: literals [\"ETIMEDOUT\"] are not required"), "{d:?}");
+        assert!(
+            lint_pack("literals = [\"ECONNREFUSED\", \"ETIMEDOUT\"]\nregex = '(?:ECONNREFUSED|ETIMEDOUT)'\n")
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn regex_without_literal_is_a_warning() {
+        let d = lint_pack("regex = '\\d+ms'\n");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].starts_with("p.toml:1:1: warning: rule 'x.y': its regex has no literal"), "{d:?}");
+    }
+}
