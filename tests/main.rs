@@ -18,3 +18,7 @@ mod determinism;
 
 // Each built-in rule against its fires / near-miss fixtures.
 mod rule_fixtures;
+
+// The CI gate and rule tooling: rules check/test/list/explain, baseline,
+// time and app filters.
+mod ci;

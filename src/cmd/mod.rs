@@ -18,9 +18,8 @@ pub const EXIT_ERROR: u8 = 2;
 /// and returns the exit status to end with.
 pub fn load_rules(builtin: bool, paths: &[PathBuf]) -> Result<RuleSet, ExitCode> {
     let (set, mut errors) = load_all(&LoadOptions { builtin, paths: paths.to_vec() });
-    if errors.is_empty() {
-        errors.extend(lint::lint(&set).into_iter().filter(|d| d.level == Level::Error).map(|d| d.at));
-    }
+    // Lint what did compile too: one run shows every problem, as `rules check` does.
+    errors.extend(lint::lint(&set).into_iter().filter(|d| d.level == Level::Error).map(|d| d.at));
     if !errors.is_empty() {
         for e in &errors {
             eprintln!("{e}");

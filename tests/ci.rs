@@ -1,0 +1,247 @@
+//! The CI gate and the rule tooling, through the real binary: `rules
+//! check` on a broken pack (every problem, exactly located), `rules test`
+//! passing and failing with its differences, `rules list` / `explain`, and
+//! `scan --baseline`, `--since`/`--until`, `--app`, `--fail-on`.
+
+use std::path::Path;
+
+use crate::util::{Doc, brief, root, run, run_in, scan_json};
+
+#[test]
+fn rules_check_reports_every_problem_at_file_line_col() {
+    let r = run(&["rules", "check", "fixtures/packs/broken"]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    let p = "fixtures/packs/broken";
+    // The regex error goes on with the regex crate's caret drawing; the
+    // located lines are what editors and CI annotations read.
+    let located: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with(p)).collect();
+    let want = [
+        format!("{p}/a-syntax.toml:3:22: invalid basic string, expected `\"`"),
+        format!(
+            "{p}/b-unknown-key.toml:7:1: unknown field `colour`, expected one of `id`, `title`, `description`, \
+             `severity`, `streams`, `literals`, `regex`, `group_by`, `correlate`, `suppress`, `fix`, `references`, \
+             `example`"
+        ),
+        format!(
+            "{p}/c-semantic.toml:4:12: unknown severity \"urgent\": must be one of info, low, medium, high, critical"
+        ),
+        format!("{p}/c-semantic.toml:12:17: regex does not compile:"),
+        format!(
+            "{p}/c-semantic.toml:20:55: bad window \"5 minutes\": write a whole number and a unit: \"1500ms\", \
+             \"30s\", \"5m\", \"2h\" or \"1d\""
+        ),
+        format!(
+            "{p}/c-semantic.toml:28:36: fix uses {{prot}}, which the regex does not capture; named groups: \
+             [host, port], always available: [app, count, window, first_seen, last_seen, rule, file, key]"
+        ),
+        format!(
+            "{p}/c-semantic.toml:30:1: duplicate rule id 'pm2.crash-loop' (first defined at builtin:pm2.toml:5); \
+             rule ids must be unique across packs"
+        ),
+        format!(
+            "{p}/c-semantic.toml:41:12: literals [\"ETIMEDOUT\"] are not required by regex \
+             '(?:ECONNREFUSED|ETIMEDOUT) (?P<host>\\S+)': a record it matches may hold none of them, and the \
+             prefilter would skip it. List strings every match contains, or drop `literals` to have them \
+             extracted from the regex"
+        ),
+        format!(
+            "{p}/c-semantic.toml:45:1: warning: rule 'acme.no-literal': its regex has no literal of 3 or more \
+             bytes that every match contains, so it runs on every record (slow on large logs); anchor it on fixed \
+             text such as an error code or message"
+        ),
+    ];
+    assert_eq!(located, want);
+    assert!(r.stdout.contains("error: unclosed group"), "{}", r.stdout);
+    assert!(r.stdout.ends_with("36 rule(s) compiled; 8 error(s), 1 warning(s)\n"), "{}", r.stdout);
+    // scan refuses the same pack, lint error included, and runs nothing.
+    let s = run(&["scan", "--rules", "fixtures/packs/broken/c-semantic.toml", "fixtures/pm2"]);
+    assert_eq!(s.code, 2);
+    assert!(s.stdout.is_empty());
+    assert!(s.stderr.contains("c-semantic.toml:41:12: literals"), "{}", s.stderr);
+}
+
+#[test]
+fn rules_check_passes_good_packs_and_names_unreadable_ones() {
+    let r = run(&["rules", "check", "fixtures/packs/acme"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "36 rule(s) compiled; 0 error(s), 0 warning(s)\n"));
+    let r = run(&["rules", "check", "--no-builtin-rules", "fixtures/packs/missing.toml", "fixtures/packs/acme"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stdout.starts_with("fixtures/packs/missing.toml: cannot read rule pack: No such file or directory"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn rules_test_passes_a_user_pack() {
+    // The built-in pack: tests/rule_fixtures.rs.
+    let r = run(&["rules", "test", "fixtures/packs/acme", "--fixtures", "fixtures/packs/acme/fixtures"]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (
+            0,
+            "ok       acme.bridge-stale-quotes (4 cases)\nok       acme.job-timeout (1 case)\n\
+             2 rule(s): 2 passed, 0 failed, 0 untested\n"
+        )
+    );
+}
+
+#[test]
+fn rules_test_shows_want_and_found_and_exits_1() {
+    let dir = "fixtures/packs/acme-failing";
+    let r = run(&["rules", "test", dir, "--fixtures", &format!("{dir}/fixtures")]);
+    assert_eq!(r.code, 1);
+    let want = format!(
+        "FAIL     acme.disk-full
+         {dir}/fixtures/acme.disk-full: no near-miss-*.log (a look-alike the rule must not fire on)
+         {dir}/fixtures/acme.disk-full/fires-spool.log
+           incident 0:
+           - count = 2
+           + count = 1
+         example at {dir}/rules.toml:12
+           - want 1 incident(s)
+           + found 0
+untested acme.untested: no {dir}/fixtures/acme.untested and no [[rule.example]]
+orphan   {dir}/fixtures/acme.renamed: no rule has this id (renamed or removed?)
+2 rule(s): 0 passed, 1 failed, 1 untested, 1 orphan fixture dir(s)
+"
+    );
+    assert_eq!(r.stdout, want);
+}
+
+#[test]
+fn rules_list_and_explain() {
+    let r = run(&["rules", "list"]);
+    assert_eq!(r.code, 0);
+    let crash = r.stdout.lines().find(|l| l.starts_with("pm2.crash-loop ")).expect("listed");
+    let cols: Vec<&str> = crash.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
+    assert_eq!(cols, ["pm2.crash-loop", "critical", "daemon", "threshold: 5 within 5m"]);
+    let j = run(&["rules", "list", "--format", "json", "--rules", "fixtures/packs/acme"]);
+    let doc: serde_json::Value = serde_json::from_str(&j.stdout).expect("json");
+    assert_eq!(doc["schema_version"], 1);
+    let rules = doc["rules"].as_array().expect("rules");
+    assert_eq!(rules.len(), r.stdout.lines().count() + 2);
+    let acme = rules.iter().find(|r| r["id"] == "acme.bridge-stale-quotes").expect("user rule listed");
+    assert_eq!(acme["correlate"], "threshold");
+    assert_eq!(acme["window"], "10m");
+    assert_eq!(acme["group_by"], serde_json::json!(["app", "symbol"]));
+    assert_eq!(acme["streams"], serde_json::json!(["out"]));
+
+    let e = run(&["rules", "explain", "acme.bridge-stale-quotes", "--rules", "fixtures/packs/acme"]);
+    assert_eq!(e.code, 0);
+    for part in [
+        "acme.bridge-stale-quotes  [medium]",
+        "correlate threshold: 3 within 10m",
+        "What it detects and why it matters\n  Our TWS bridge logs `stale quote SYMBOL age=N s`",
+        "regex  stale quote (?P<symbol>[A-Z.]+) age=(?P<age_s>\\d+)s",
+        "Check the market-data subscription of {symbol} in {app}",
+        "Example as md-bridge-out.log (1 incident(s)):\n  2026-11-20T14:30:00: stale quote AAPL age=61s",
+    ] {
+        assert!(e.stdout.contains(part), "missing {part:?} in\n{}", e.stdout);
+    }
+    let bad = run(&["rules", "explain", "crash-loop"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("no rule 'crash-loop' (did you mean pm2.crash-loop?)"), "{}", bad.stderr);
+}
+
+/// Copies a fixture directory so a test can add to it.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir").filter_map(Result::ok) {
+        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+    }
+}
+
+fn doc_in(dir: &Path, args: &[&str]) -> (i32, Doc) {
+    let r = run_in(dir, args, None);
+    let doc = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.stderr));
+    (r.code, doc)
+}
+
+#[test]
+fn baseline_reports_only_the_new_incident() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let logs = tmp.path().join("logs");
+    copy_dir(&root().join("fixtures/pm2/daemon"), &logs);
+    copy_dir(&root().join("fixtures/pm2/fork-time"), &logs);
+    let (code, before) = doc_in(tmp.path(), &["scan", "--format", "json", "logs"]);
+    assert_eq!(code, 1, "critical incidents fail the gate without a baseline");
+    std::fs::write(tmp.path().join("baseline.json"), serde_json::to_string(&serde_json::json!({
+        "schema_version": 1,
+        "incidents": before.incidents.iter().map(|i| serde_json::json!({"rule": i.rule, "key": i.key})).collect::<Vec<_>>(),
+    })).expect("json")).expect("write");
+    // Same failures, later: counts and times change, keys do not.
+    let (code, same) = doc_in(tmp.path(), &["scan", "--format", "json", "--baseline", "baseline.json", "logs"]);
+    assert_eq!((code, same.incidents.len()), (0, 0));
+    let known = same.summary.baseline.as_ref().expect("baseline stats");
+    assert_eq!((known.file.as_str(), known.known), ("baseline.json", before.incidents.len()));
+    // A new failure mode: web cannot bind its port.
+    std::fs::write(
+        logs.join("web-error.log"),
+        "2026-11-21T08:00:01: Error: listen EADDRINUSE: address already in use :::3000\n\
+         2026-11-21T08:00:01:     at Server.setupListenHandle [as _listen2] (node:net:1817:16)\n",
+    )
+    .expect("write");
+    let (code, after) = doc_in(tmp.path(), &["scan", "--format", "json", "--baseline", "baseline.json", "logs"]);
+    let b: Vec<String> = after.incidents.iter().map(brief).collect();
+    assert_eq!(
+        b,
+        ["node.eaddrinuse high app=web count=1 2026-11-21T08:00:01Z..2026-11-21T08:00:01Z at web-error.log:1"]
+    );
+    assert_eq!(code, 1);
+    assert_eq!(after.summary.incidents["high"], 1);
+    assert_eq!(after.summary.baseline.as_ref().map(|b| b.known), Some(before.incidents.len()));
+    // The full JSON of a previous run works as a baseline too (and NDJSON).
+    let full = run_in(tmp.path(), &["scan", "--format", "ndjson", "logs"], None);
+    std::fs::write(tmp.path().join("prev.ndjson"), &full.stdout).expect("write");
+    let (code, none) = doc_in(tmp.path(), &["scan", "--format", "json", "--baseline", "prev.ndjson", "logs"]);
+    assert_eq!((code, none.incidents.len()), (0, 0));
+    // A baseline that is not logtriage output is an error naming it.
+    std::fs::write(tmp.path().join("bad.json"), "{\"incidents\": 3}").expect("write");
+    let r = run_in(tmp.path(), &["scan", "--baseline", "bad.json", "logs"], None);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.starts_with("logtriage: baseline bad.json:1:"), "{}", r.stderr);
+}
+
+#[test]
+fn time_range_and_app_filters() {
+    let all = |doc: &Doc| {
+        doc.incidents.iter().map(|i| format!("{} {}", i.rule, i.app.as_deref().unwrap_or("-"))).collect::<Vec<_>>()
+    };
+    let (_, night) = scan_json(
+        &["fixtures/pm2"],
+        &["--fail-on", "never", "--since", "2026-11-20T23:00:00Z", "--until", "2026-11-21T00:00:00Z"],
+    );
+    // The disconnect at 23:47:30 stays unrecovered within its window; the
+    // untimed files cannot be placed, are kept, and a note says so.
+    assert_eq!(
+        all(&night),
+        ["tws.connectivity-lost tws-bridge", "node.unhandled-rejection telegram-bot", "tws.data-lost md-bridge",]
+    );
+    assert!(
+        night.summary.notes.iter().any(|n| n.contains("have no timestamp, so --since/--until could not place them"))
+    );
+    let (_, bridge) = scan_json(&["fixtures/pm2"], &["--fail-on", "never", "--app", "tws-bridge"]);
+    assert!(!bridge.incidents.is_empty());
+    assert!(bridge.incidents.iter().all(|i| i.app.as_deref() == Some("tws-bridge")));
+    // pm2's kill-timeout line names only a pid; its incident is still kept.
+    assert!(bridge.incidents.iter().any(|i| i.rule == "pm2.kill-timeout"));
+    assert!(bridge.summary.files.iter().all(|f| f.app.as_deref().is_none_or(|a| a == "tws-bridge")));
+    // An age: every fixture is older than a minute.
+    let (_, recent) = scan_json(&["fixtures/pm2/fork-time"], &["--fail-on", "never", "--since", "1m"]);
+    assert!(recent.incidents.is_empty());
+    let r = run(&["scan", "--since", "2026-11-21T00:00:00Z", "--until", "2026-11-20T00:00:00Z", "fixtures/pm2"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--since must be before --until"), "{}", r.stderr);
+    assert_eq!(run(&["scan", "--since", "yesterday", "fixtures/pm2"]).code, 2);
+}
+
+#[test]
+fn fail_on_sets_the_gate() {
+    // fork-time holds high incidents but nothing critical.
+    assert_eq!(run(&["scan", "--fail-on", "critical", "fixtures/pm2/fork-time"]).code, 0);
+    assert_eq!(run(&["scan", "--fail-on", "high", "fixtures/pm2/fork-time"]).code, 1);
+    assert_eq!(run(&["scan", "--fail-on", "never", "fixtures/pm2"]).code, 0);
+    assert_eq!(run(&["scan", "--fail-on", "severe", "fixtures/pm2"]).code, 2);
+}
