@@ -5,8 +5,8 @@
 //! ```text
 //! input ──► records ──► matcher ──► correlate ──► incidents ──► report
 //! files,    lines →     Aho-Corasick  windows per   stable ids,    text /
-//! mmap, gz  records,    prefilter +   rule and key  fixes, order   json / ndjson
-//!           timestamps  regex confirm
+//! mmap, gz  records,    prefilter +   rule and key  fixes, order   json / ndjson /
+//!           timestamps  regex confirm                              markdown
 //! ```
 //!
 //! [`rules`] holds the compiled rule packs every stage reads; [`scan`] joins

@@ -19,6 +19,9 @@ mod determinism;
 // Each built-in rule against its fires / near-miss fixtures.
 mod rule_fixtures;
 
+// `--format markdown`: heading, table and sections against the JSON run.
+mod markdown;
+
 // The CI gate and rule tooling: rules check/test/list/explain, baseline,
 // time and app filters.
 mod ci;

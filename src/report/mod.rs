@@ -1,8 +1,10 @@
 //! Report: incidents and the summary → bytes, pushed to a [`Reporter`]
 //! (ripgrep's `Sink` shape). Reporters never see files; the scanner never
-//! sees a writer. Formats: human text, one JSON document, NDJSON.
+//! sees a writer. Formats: human text, one JSON document, NDJSON, GitHub
+//! Markdown.
 
 mod json;
+mod markdown;
 mod ndjson;
 pub mod schema;
 mod text;
@@ -14,6 +16,7 @@ use crate::scan::ScanOutput;
 use crate::summary::Summary;
 
 pub use json::Json;
+pub use markdown::Markdown;
 pub use ndjson::Ndjson;
 pub use text::{Color, Text};
 
@@ -34,6 +37,9 @@ pub enum Format {
     Json,
     /// One JSON object per line: incidents, then the summary.
     Ndjson,
+    /// GitHub Markdown for a step summary or a PR comment: counts, a table,
+    /// a section per incident (capped; see README, "Markdown output").
+    Markdown,
 }
 
 /// Pushes `out` through `reporter`.
@@ -50,5 +56,6 @@ pub fn reporter<'w>(format: Format, w: Box<dyn Write + 'w>, color: bool) -> Box<
         Format::Text => Box::new(Text::new(w, color)),
         Format::Json => Box::new(Json::new(w)),
         Format::Ndjson => Box::new(Ndjson::new(w)),
+        Format::Markdown => Box::new(Markdown::new(w)),
     }
 }

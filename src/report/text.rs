@@ -109,6 +109,9 @@ impl<W: Write> Reporter for Text<W> {
         for note in &s.notes {
             writeln!(self.w, "note: {note}")?;
         }
+        if let Some(b) = &s.baseline {
+            writeln!(self.w, "baseline: {} incident(s) already in {} are not shown", b.known, b.file)?;
+        }
         if !s.unfiltered_rules.is_empty() {
             let ids = s.unfiltered_rules.join(", ");
             writeln!(self.w, "note: no prefilter literal, so these rules ran on every record: {ids}")?;

@@ -1,0 +1,491 @@
+//! `--format markdown`: GitHub-flavoured Markdown for `$GITHUB_STEP_SUMMARY`
+//! or a pull-request comment. Owns the layout (a heading with the counts, a
+//! table with one row per incident linking to its section, one section per
+//! incident with its evidence folded in `<details>`, then skips, notes and
+//! totals) and the size caps that keep it inside GitHub's limit. Text
+//! goes through `escape`: titles, fields and records come from logs and
+//! must neither turn into formatting nor vanish as HTML tags.
+
+mod escape;
+
+use std::collections::BTreeSet;
+use std::io::{self, Write};
+
+use super::Reporter;
+use crate::incidents::Incident;
+use crate::summary::{SeverityCounts, Summary};
+use escape::{code_span, escape, fenced, prose};
+
+/// GitHub rejects a step summary over 1 MiB, so the report stops well
+/// before that: the table lists at most this many incidents...
+const MAX_ROWS: usize = 500;
+/// ...and at most this many get a section with evidence and fix (the ones
+/// first in report order, so the most severe)...
+const MAX_SECTIONS: usize = 100;
+/// ...and both stop early when their rendered bytes would pass these
+/// budgets: a row or a section has no fixed size (titles, fields and
+/// records come from logs), and the counts alone do not bound the bytes.
+const TABLE_BYTES: usize = 256 * 1024;
+const SECTION_BYTES: usize = 640 * 1024;
+/// Skipped paths listed in the footer (a tree of unreadable files can
+/// yield thousands); JSON lists them all.
+const MAX_SKIPS: usize = 100;
+
+/// Collects incidents, writes the whole document in `finish` (the heading
+/// needs the counts, which come with the summary).
+pub struct Markdown<W> {
+    w: W,
+    incidents: Vec<Incident>,
+}
+
+impl<W: Write> Markdown<W> {
+    /// Writes to `w`.
+    pub fn new(w: W) -> Markdown<W> {
+        Markdown { w, incidents: Vec::new() }
+    }
+}
+
+impl<W: Write> Reporter for Markdown<W> {
+    fn incident(&mut self, incident: &Incident) -> io::Result<()> {
+        self.incidents.push(incident.clone());
+        Ok(())
+    }
+
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        self.w.write_all(render(&self.incidents, summary).as_bytes())?;
+        self.w.flush()
+    }
+}
+
+/// The whole document.
+fn render(incidents: &[Incident], s: &Summary) -> String {
+    let anchors = anchors(incidents);
+    let sections = sections(incidents, &anchors);
+    let mut out = heading(&s.incidents);
+    out += &table(incidents, &anchors, sections.len());
+    if sections.len() < incidents.len() {
+        out += &format!(
+            "Details follow for the first {} of {} incidents ({} left out to stay inside GitHub's 1 MiB limit): \
+             run with `--format json` for all of them.\n\n",
+            sections.len(),
+            incidents.len(),
+            incidents.len() - sections.len()
+        );
+    }
+    for section in &sections {
+        out += section;
+    }
+    out += &footer(s);
+    out
+}
+
+fn heading(c: &SeverityCounts) -> String {
+    let by_sev: Vec<String> =
+        [("critical", c.critical), ("high", c.high), ("medium", c.medium), ("low", c.low), ("info", c.info)]
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, n)| format!("{n} {name}"))
+            .collect();
+    let total = c.critical + c.high + c.medium + c.low + c.info;
+    if total == 0 {
+        return "## logtriage: no incidents\n\n".to_string();
+    }
+    format!("## logtriage: {} ({})\n\n", plural(total, "incident"), by_sev.join(", "))
+}
+
+/// One anchor per incident, unique even if two ids collide, made of
+/// characters that need no quoting in an HTML attribute or a URL fragment.
+/// GitHub's own heading slugs depend on the heading text, so they are not
+/// used.
+fn anchors(incidents: &[Incident]) -> Vec<String> {
+    let mut used = BTreeSet::new();
+    incidents
+        .iter()
+        .map(|i| {
+            let id: String = i.id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+            let base = format!("incident-{id}");
+            let mut anchor = base.clone();
+            let mut n = 2;
+            while used.contains(&anchor) {
+                anchor = format!("{base}-{n}");
+                n += 1;
+            }
+            used.insert(anchor.clone());
+            anchor
+        })
+        .collect()
+}
+
+/// The summary table; rows of incidents with a section link to it.
+fn table(incidents: &[Incident], anchors: &[String], linked: usize) -> String {
+    if incidents.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "| Severity | Rule | App | Count | First seen | Title |\n| --- | --- | --- | ---: | --- | --- |\n",
+    );
+    let mut rows = 0;
+    for (n, (i, anchor)) in incidents.iter().zip(anchors).enumerate().take(MAX_ROWS) {
+        let title = if n < linked { format!("[{}](#{anchor})", escape(&i.title)) } else { escape(&i.title) };
+        let row = format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            i.severity.as_str(),
+            code_span(&i.rule).replace('|', "\\|"),
+            i.app.as_deref().map_or_else(|| "—".to_string(), escape),
+            i.count,
+            i.first_seen.as_deref().map_or_else(|| "—".to_string(), escape),
+            title
+        );
+        if out.len() + row.len() > TABLE_BYTES {
+            break;
+        }
+        out += &row;
+        rows += 1;
+    }
+    out.push('\n');
+    if rows < incidents.len() {
+        out += &format!(
+            "This table leaves out {} of {} incidents to stay inside GitHub's 1 MiB limit: \
+             run with `--format json` for all of them.\n\n",
+            incidents.len() - rows,
+            incidents.len()
+        );
+    }
+    out
+}
+
+/// Rendered sections, as many as the caps allow.
+fn sections(incidents: &[Incident], anchors: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut bytes = 0;
+    for (i, anchor) in incidents.iter().zip(anchors).take(MAX_SECTIONS) {
+        let s = section(i, anchor);
+        bytes += s.len();
+        if bytes > SECTION_BYTES {
+            break;
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// One incident: what, where, when, evidence, fix, links, id.
+fn section(i: &Incident, anchor: &str) -> String {
+    let mut out = format!(
+        "### <a id=\"{anchor}\"></a>{} {}: {}\n\n",
+        i.severity.as_str().to_uppercase(),
+        code_span(&i.rule),
+        escape(&i.title)
+    );
+    if let Some(app) = &i.app {
+        out += &format!("- **App:** {}\n", escape(app));
+    }
+    out += &format!("- **When:** {}\n", escape(&when(i)));
+    let fields: Vec<String> = i
+        .fields
+        .iter()
+        .filter(|(k, _)| k.as_str() != "app")
+        .map(|(k, v)| format!("{} = {}", code_span(k), v.iter().map(|v| code_span(v)).collect::<Vec<_>>().join(", ")))
+        .collect();
+    if !fields.is_empty() {
+        out += &format!("- **Fields:** {}\n", fields.join(" · "));
+    }
+    out.push('\n');
+    out += &evidence(i);
+    out += &format!("**Fix:** {}\n\n", prose(&i.fix));
+    if !i.references.is_empty() {
+        let links: Vec<String> = i.references.iter().map(|r| link(r)).collect();
+        out += &format!("- **See:** {}\n", links.join(" · "));
+    }
+    out += &format!("- **Id:** {}\n\n", code_span(&i.id));
+    out
+}
+
+/// First and last seen, count and window, as the text reporter says them.
+fn when(i: &Incident) -> String {
+    let span = match (&i.first_seen, &i.last_seen) {
+        (Some(a), Some(b)) if a != b => format!("{a} → {b}"),
+        (Some(a), _) => a.clone(),
+        _ => "no timestamps in the log".to_string(),
+    };
+    let times = if i.count == 1 { "once".to_string() } else { format!("{}×", i.count) };
+    match &i.window {
+        Some(w) => format!("{span} ({times}, window {w})"),
+        None => format!("{span} ({times})"),
+    }
+}
+
+/// The evidence records folded in `<details>`. GitHub renders Markdown
+/// inside the HTML block only when blank lines separate the two.
+fn evidence(i: &Incident) -> String {
+    let n = i.evidence.len();
+    let label = if n < i.count { format!("{n} of {} records", i.count) } else { plural(n, "record") };
+    let mut out = format!("<details><summary>Evidence ({label})</summary>\n\n");
+    for e in &i.evidence {
+        let at = code_span(&format!("{}:{}", e.file, e.line));
+        match &e.timestamp {
+            Some(ts) => out += &format!("{at} at {}\n\n", escape(ts)),
+            None => out += &format!("{at}\n\n"),
+        }
+        out += &fenced(&e.text);
+        out.push('\n');
+    }
+    out += "</details>\n\n";
+    out
+}
+
+/// A reference as a link when it is a URL an autolink can hold, else as
+/// text.
+fn link(r: &str) -> String {
+    let url = (r.starts_with("https://") || r.starts_with("http://"))
+        && !r.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
+    if url { format!("<{r}>") } else { escape(r) }
+}
+
+fn footer(s: &Summary) -> String {
+    let mut out = String::from("---\n\n");
+    if !s.skipped.is_empty() {
+        out += "**Skipped:**\n\n";
+        for skip in s.skipped.iter().take(MAX_SKIPS) {
+            out += &format!("- {}\n", prose(&skip.detail));
+        }
+        if s.skipped.len() > MAX_SKIPS {
+            out += &format!("- and {} more: run with `--format json` for all of them\n", s.skipped.len() - MAX_SKIPS);
+        }
+        out.push('\n');
+    }
+    let mut notes: Vec<String> = s.notes.iter().map(|n| prose(n)).collect();
+    if let Some(b) = s.baseline.as_ref().filter(|b| b.known > 0) {
+        notes.push(format!(
+            "not shown: {} already in the baseline {}",
+            plural(b.known, "incident"),
+            code_span(&b.file)
+        ));
+    }
+    if !s.unfiltered_rules.is_empty() {
+        let ids: Vec<String> = s.unfiltered_rules.iter().map(|r| code_span(r)).collect();
+        notes.push(format!("no prefilter literal, so these rules ran on every record: {}", ids.join(", ")));
+    }
+    if !notes.is_empty() {
+        out += "**Notes:**\n\n";
+        for note in &notes {
+            out += &format!("- {note}\n");
+        }
+        out.push('\n');
+    }
+    let c = s.incidents;
+    let total = c.critical + c.high + c.medium + c.low + c.info;
+    out += &format!(
+        "{} from {} ({} bytes, {} records, {} candidates, {}) in {} ms\n",
+        plural(total, "incident"),
+        plural(s.files.len(), "file"),
+        s.bytes,
+        s.records,
+        s.candidates,
+        plural(s.rules, "rule"),
+        s.elapsed_ms
+    );
+    out
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::correlate::Finding;
+    use crate::filter::BaselineStats;
+    use crate::incidents;
+    use crate::input::{Skip, SkipReason, Stream};
+    use crate::matcher::Event;
+    use crate::records::Zone;
+    use crate::rules::{Role, compile_all};
+
+    /// A real incident: a two-event threshold finding through
+    /// `incidents::build`, with a fix holding code spans and a `<host>`.
+    fn crash_loop() -> Incident {
+        let pack = r#"
+[[rule]]
+id = "pm2.crash-loop"
+title = "{app} is crash-looping: {count} exits within {window}"
+severity = "critical"
+regex = 'App \[(?P<app>[^:]+):(?P<pm_id>\d+)\] exited with code \[(?P<code>\d+)\]'
+correlate = { kind = "threshold", count = 2, window = "5m" }
+fix = "Read `pm2 logs {app} --err` on <host> & fix the first error."
+references = ["https://pm2.keymetrics.io/docs/usage/restart-strategies/"]
+"#;
+        let rules = compile_all(&[("t.toml".into(), pack.into())]).expect("rules");
+        let ev = |line: u64, ts: i64, text: &str| Event {
+            rule: 0,
+            role: Role::Start,
+            source: 0,
+            line,
+            ts: Some(ts),
+            app: Some("api".into()),
+            stream: Stream::Daemon,
+            fields: vec![("app".into(), "api".into()), ("pm_id".into(), "0".into()), ("code".into(), "1".into())],
+            text: text.into(),
+        };
+        let finding = Finding {
+            rule: 0,
+            key: vec![("app".into(), "api".into())],
+            events: vec![
+                ev(78, 1_795_712_730_000, "App [api:0] exited with code [1]"),
+                ev(82, 1_795_712_733_000, "App [api:0] exited with code [1]\n```\nat <anonymous>"),
+            ],
+            facts: vec![],
+        };
+        let mut out = incidents::build(&rules, vec![finding], &["logs/pm2.log".to_string()], Zone::Utc);
+        out.remove(0)
+    }
+
+    fn summary(incidents: &[Incident]) -> Summary {
+        Summary {
+            files: vec![],
+            bytes: 120,
+            records: 4,
+            candidates: 2,
+            matches: 2,
+            incidents: SeverityCounts::of(incidents),
+            rules: 1,
+            unfiltered_rules: vec![],
+            skipped: vec![],
+            notes: vec![],
+            baseline: None,
+            elapsed_ms: 3,
+        }
+    }
+
+    /// `n` incidents differing in id and title.
+    fn many(n: usize, base: &Incident) -> Vec<Incident> {
+        (0..n)
+            .map(|k| {
+                let mut i = base.clone();
+                i.id = format!("{k:016x}");
+                i.title = format!("incident {k}");
+                i
+            })
+            .collect()
+    }
+
+    fn count_lines(doc: &str, prefix: &str) -> usize {
+        doc.lines().filter(|l| l.starts_with(prefix)).count()
+    }
+
+    #[test]
+    fn anchors_are_unique_and_plain() {
+        let mut incidents = many(3, &crash_loop());
+        incidents[0].id = "c9d4".into();
+        incidents[1].id = "c9d4".into();
+        incidents[2].id = "c9d4\"><x".into();
+        assert_eq!(anchors(&incidents), ["incident-c9d4", "incident-c9d4-2", "incident-c9d4x"]);
+    }
+
+    #[test]
+    fn renders_an_incident() {
+        let i = crash_loop();
+        let doc = render(std::slice::from_ref(&i), &summary(std::slice::from_ref(&i)));
+        let id = &i.id;
+        let expected = format!(
+            "## logtriage: 1 incident (1 critical)
+
+| Severity | Rule | App | Count | First seen | Title |
+| --- | --- | --- | ---: | --- | --- |
+| critical | `pm2.crash-loop` | api | 2 | 2026-11-26T17:05:30Z | [api is crash-looping: 2 exits within 5m](#incident-{id}) |
+
+### <a id=\"incident-{id}\"></a>CRITICAL `pm2.crash-loop`: api is crash-looping: 2 exits within 5m
+
+- **App:** api
+- **When:** 2026-11-26T17:05:30Z → 2026-11-26T17:05:33Z (2×, window 5m)
+- **Fields:** `code` = `1` · `pm_id` = `0`
+
+<details><summary>Evidence (2 records)</summary>
+
+`logs/pm2.log:78` at 2026-11-26T17:05:30Z
+
+```text
+App [api:0] exited with code [1]
+```
+
+`logs/pm2.log:82` at 2026-11-26T17:05:33Z
+
+````text
+App [api:0] exited with code [1]
+```
+at <anonymous>
+````
+
+</details>
+
+**Fix:** Read `pm2 logs api --err` on &lt;host&gt; &amp; fix the first error.
+
+- **See:** <https://pm2.keymetrics.io/docs/usage/restart-strategies/>
+- **Id:** `{id}`
+
+---
+
+1 incident from 0 files (120 bytes, 4 records, 2 candidates, 1 rule) in 3 ms
+"
+        );
+        assert_eq!(doc, expected);
+    }
+
+    #[test]
+    fn no_incidents_is_a_heading_and_the_footer() {
+        let mut s = summary(&[]);
+        s.skipped.push(Skip {
+            path: "logs/core-out.log".into(),
+            reason: SkipReason::Binary,
+            detail: "logs/core-out.log: binary data; not a text log".into(),
+        });
+        s.notes.push("3 file(s) have no timestamps".into());
+        s.unfiltered_rules.push("x.any".into());
+        s.baseline = Some(BaselineStats { file: "known.json".into(), known: 2 });
+        let doc = render(&[], &s);
+        assert!(doc.starts_with("## logtriage: no incidents\n\n---\n\n**Skipped:**\n\n- logs/core-out.log"), "{doc}");
+        assert!(
+            doc.contains(
+                "**Notes:**\n\n- 3 file(s) have no timestamps\n\
+             - not shown: 2 incidents already in the baseline `known.json`\n- no prefilter literal"
+            ),
+            "{doc}"
+        );
+        assert!(!doc.contains("| Severity |"));
+    }
+
+    #[test]
+    fn caps_rows_and_sections_and_says_so() {
+        let incidents = many(MAX_ROWS + 20, &crash_loop());
+        let doc = render(&incidents, &summary(&incidents));
+        assert!(doc.starts_with(&format!("## logtriage: {} incidents ({} critical)", MAX_ROWS + 20, MAX_ROWS + 20)));
+        assert_eq!(count_lines(&doc, "| critical |"), MAX_ROWS);
+        assert_eq!(count_lines(&doc, "### <a id="), MAX_SECTIONS);
+        assert_eq!(
+            count_lines(&doc, "| critical | `pm2.crash-loop` | api | 2 | 2026-11-26T17:05:30Z | [incident"),
+            MAX_SECTIONS
+        );
+        assert!(doc.contains("This table leaves out 20 of 520 incidents"), "{doc}");
+        assert!(doc.contains("Details follow for the first 100 of 520 incidents (420 left out"));
+        assert!(doc.contains("run with `--format json` for all of them"));
+    }
+
+    #[test]
+    fn huge_records_stay_inside_one_mebibyte() {
+        let mut base = crash_loop();
+        for e in &mut base.evidence {
+            e.text = "x".repeat(40_000);
+        }
+        let mut incidents = many(MAX_ROWS, &base);
+        for i in &mut incidents {
+            i.title = format!("{} {}", i.title, "<".repeat(2_000));
+        }
+        let doc = render(&incidents, &summary(&incidents));
+        assert!(doc.len() < 1024 * 1024, "{} bytes", doc.len());
+        let sections = count_lines(&doc, "### <a id=");
+        assert!(sections > 0 && sections < MAX_SECTIONS);
+        assert!(doc.contains(&format!("first {sections} of {MAX_ROWS} incidents")));
+        assert!(doc.contains("This table leaves out"));
+    }
+}
