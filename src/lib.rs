@@ -11,7 +11,13 @@
 //!
 //! [`rules`] holds the compiled rule packs every stage reads; [`scan`] joins
 //! the stages (files in parallel, results merged in a fixed order) and hands a
-//! [`scan::ScanOutput`] to a [`report::Reporter`].
+//! [`scan::ScanOutput`] to a [`report::Reporter`]. [`filter`] narrows a run
+//! to a time range, apps, and incidents a [`baseline`] does not know.
+//!
+//! The rule author's tools sit beside the pipeline: [`lint`] (what `rules
+//! check` adds to loading: literals the regex does not require, rules the
+//! prefilter cannot help) and [`ruletest`] (`rules test`: fixtures and inline
+//! examples through the same scan).
 
 pub mod baseline;
 pub mod correlate;

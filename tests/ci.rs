@@ -245,3 +245,23 @@ fn fail_on_sets_the_gate() {
     assert_eq!(run(&["scan", "--fail-on", "never", "fixtures/pm2"]).code, 0);
     assert_eq!(run(&["scan", "--fail-on", "severe", "fixtures/pm2"]).code, 2);
 }
+
+/// The rule in the README's "Rule format" section is a pack that loads and
+/// whose example passes: documentation that cannot drift.
+#[test]
+fn readme_rule_format_example_is_a_valid_pack() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let section = readme.split("## Rule format").nth(1).expect("Rule format section");
+    let block = section.split("```toml\n").nth(1).and_then(|b| b.split("\n```").next()).expect("toml block");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // Its id is a built-in one; rename it so both can load.
+    std::fs::write(tmp.path().join("readme.toml"), block.replace("\"pm2.crash-loop\"", "\"readme.crash-loop\""))
+        .expect("write");
+    let check = run_in(tmp.path(), &["rules", "check", "readme.toml"], None);
+    assert_eq!(check.code, 0, "{}", check.stdout);
+    let test = run_in(tmp.path(), &["rules", "test", "readme.toml"], None);
+    assert_eq!(
+        (test.code, test.stdout.as_str()),
+        (0, "ok       readme.crash-loop (1 case)\n1 rule(s): 1 passed, 0 failed, 0 untested\n")
+    );
+}
