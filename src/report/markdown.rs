@@ -180,7 +180,7 @@ fn section(i: &Incident, anchor: &str) -> String {
     if let Some(app) = &i.app {
         out += &format!("- **App:** {}\n", escape(app));
     }
-    out += &format!("- **When:** {}\n", escape(&when(i)));
+    out += &format!("- **When:** {}\n", escape(&super::when(i)));
     let fields: Vec<String> = i
         .fields
         .iter()
@@ -199,20 +199,6 @@ fn section(i: &Incident, anchor: &str) -> String {
     }
     out += &format!("- **Id:** {}\n\n", code_span(&i.id));
     out
-}
-
-/// First and last seen, count and window, as the text reporter says them.
-fn when(i: &Incident) -> String {
-    let span = match (&i.first_seen, &i.last_seen) {
-        (Some(a), Some(b)) if a != b => format!("{a} → {b}"),
-        (Some(a), _) => a.clone(),
-        _ => "no timestamps in the log".to_string(),
-    };
-    let times = if i.count == 1 { "once".to_string() } else { format!("{}×", i.count) };
-    match &i.window {
-        Some(w) => format!("{span} ({times}, window {w})"),
-        None => format!("{span} ({times})"),
-    }
 }
 
 /// The evidence records folded in `<details>`. GitHub renders Markdown

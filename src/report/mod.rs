@@ -59,3 +59,18 @@ pub fn reporter<'w>(format: Format, w: Box<dyn Write + 'w>, color: bool) -> Box<
         Format::Markdown => Box::new(Markdown::new(w)),
     }
 }
+
+/// First and last seen, count and window, in the words people read (text
+/// and Markdown say it the same way).
+fn when(i: &Incident) -> String {
+    let span = match (&i.first_seen, &i.last_seen) {
+        (Some(a), Some(b)) if a != b => format!("{a} → {b}"),
+        (Some(a), _) => a.clone(),
+        _ => "no timestamps in the log".to_string(),
+    };
+    let times = if i.count == 1 { "once".to_string() } else { format!("{}×", i.count) };
+    match &i.window {
+        Some(w) => format!("{span} ({times}, window {w})"),
+        None => format!("{span} ({times})"),
+    }
+}

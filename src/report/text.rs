@@ -53,19 +53,6 @@ impl<W: Write> Text<W> {
     fn paint(&self, style: &str, text: &str) -> String {
         if self.color { format!("{style}{text}{RESET}") } else { text.to_string() }
     }
-
-    fn when(i: &Incident) -> String {
-        let span = match (&i.first_seen, &i.last_seen) {
-            (Some(a), Some(b)) if a != b => format!("{a} → {b}"),
-            (Some(a), _) => a.clone(),
-            _ => "no timestamps in the log".to_string(),
-        };
-        let times = if i.count == 1 { "once".to_string() } else { format!("{}×", i.count) };
-        match &i.window {
-            Some(w) => format!("{span} ({times}, window {w})"),
-            None => format!("{span} ({times})"),
-        }
-    }
 }
 
 impl<W: Write> Reporter for Text<W> {
@@ -76,7 +63,7 @@ impl<W: Write> Reporter for Text<W> {
         if let Some(app) = &i.app {
             writeln!(self.w, "  app       {app}")?;
         }
-        writeln!(self.w, "  when      {}", Self::when(i))?;
+        writeln!(self.w, "  when      {}", super::when(i))?;
         let fields: Vec<String> =
             i.fields.iter().filter(|(k, _)| k.as_str() != "app").map(|(k, v)| format!("{k}={}", v.join(","))).collect();
         if !fields.is_empty() {
