@@ -11,28 +11,48 @@
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
-/// A prefilter literal. When `ci` is set, `bytes` are ASCII-lowercased and
-/// must be searched ASCII-case-insensitively.
+/// A prefilter literal: bytes, some of whose letters may match either ASCII
+/// case. Case is kept per position because `- [Cc]ode: 1100` has two
+/// spellings, not the sixteen a whole-literal flag would give.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Literal {
-    /// The bytes to find.
+    /// The bytes to find; lowercase at the folded positions.
     pub bytes: Vec<u8>,
-    /// Search ignoring ASCII case.
-    pub ci: bool,
+    /// Byte offsets of letters that match either ASCII case (empty: an
+    /// exact, case-sensitive literal).
+    pub fold: Vec<u32>,
 }
 
 impl Literal {
-    fn cs(bytes: &[u8]) -> Literal {
-        Literal { bytes: bytes.to_vec(), ci: false }
+    /// An exact literal.
+    pub fn cs(bytes: &[u8]) -> Literal {
+        Literal { bytes: bytes.to_vec(), fold: Vec::new() }
+    }
+
+    /// A literal matched ignoring ASCII case throughout.
+    pub fn folded(bytes: &[u8]) -> Literal {
+        let bytes = bytes.to_ascii_lowercase();
+        let fold = (0..bytes.len()).filter(|&i| bytes[i].is_ascii_alphabetic()).map(|i| i as u32).collect();
+        Literal { bytes, fold }
+    }
+
+    /// Returns true if and only if some letter matches either case.
+    pub fn ci(&self) -> bool {
+        !self.fold.is_empty()
     }
 
     fn concat(&self, other: &Literal) -> Literal {
-        let ci = self.ci || other.ci;
-        let mut bytes = [self.bytes.as_slice(), other.bytes.as_slice()].concat();
-        if ci {
-            bytes.make_ascii_lowercase();
-        }
-        Literal { bytes, ci }
+        let bytes = [self.bytes.as_slice(), other.bytes.as_slice()].concat();
+        let shift = self.bytes.len() as u32;
+        let fold = self.fold.iter().copied().chain(other.fold.iter().map(|i| i + shift)).collect();
+        Literal { bytes, fold }
+    }
+
+    /// The bytes in `start..end`, with their folding.
+    fn slice(&self, start: usize, end: usize) -> Literal {
+        let fold =
+            self.fold.iter().filter(|&&i| (start..end).contains(&(i as usize))).map(|i| i - start as u32).collect();
+        Literal { bytes: self.bytes[start..end].to_vec(), fold }
     }
 }
 
@@ -184,7 +204,7 @@ fn class_literals(class: &Class) -> Option<Vec<Literal>> {
             }
             _ => false,
         };
-        out.push(if folded { Literal { bytes: ch.to_ascii_lowercase(), ci: true } } else { Literal::cs(ch) });
+        out.push(if folded { Literal::folded(ch) } else { Literal::cs(ch) });
     }
     let out = dedup(out);
     (out.len() <= 4).then_some(out)
@@ -213,8 +233,7 @@ pub const CI_VARIANT_LETTERS: usize = 4;
 /// `eer authentication failed`).
 fn strength(l: &Literal) -> usize {
     let len = usable_len(&l.bytes);
-    let letters = l.bytes.iter().filter(|b| b.is_ascii_alphabetic()).count();
-    if l.ci && letters > CI_VARIANT_LETTERS { len / 4 } else { len }
+    if l.fold.len() > CI_VARIANT_LETTERS { len / 4 } else { len }
 }
 
 /// Length of the longest piece between line breaks: a literal that spans
@@ -230,8 +249,15 @@ fn usable_len(bytes: &[u8]) -> usize {
 /// cleaned record.
 fn split_lines(set: Vec<Literal>) -> Vec<Literal> {
     let pieces = set.into_iter().map(|l| {
-        let best = l.bytes.split(|b| *b == b'\n' || *b == b'\r').max_by_key(|p| p.len()).unwrap_or(&[]).to_vec();
-        Literal { bytes: best, ci: l.ci }
+        let mut best = (0, 0);
+        let mut start = 0;
+        for end in (0..=l.bytes.len()).filter(|&i| i == l.bytes.len() || matches!(l.bytes[i], b'\n' | b'\r')) {
+            if end - start > best.1 - best.0 {
+                best = (start, end);
+            }
+            start = end + 1;
+        }
+        l.slice(best.0, best.1)
     });
     dedup(pieces.collect())
 }
@@ -241,16 +267,7 @@ fn split_lines(set: Vec<Literal>) -> Vec<Literal> {
 /// rule is `(?i)`.
 pub fn from_rule(rule: &crate::rules::Rule) -> Vec<Literal> {
     let ci = rule.regexes.iter().all(|re| re.as_str().starts_with("(?i)"));
-    rule.literals
-        .iter()
-        .map(|l| {
-            let mut bytes = l.as_bytes().to_vec();
-            if ci {
-                bytes.make_ascii_lowercase();
-            }
-            Literal { bytes, ci }
-        })
-        .collect()
+    rule.literals.iter().map(|l| if ci { Literal::folded(l.as_bytes()) } else { Literal::cs(l.as_bytes()) }).collect()
 }
 
 /// Returns true if and only if every match of `pattern` is known to
@@ -301,14 +318,23 @@ fn all_contain(strings: Option<&[Literal]>, lits: &[Literal]) -> bool {
 
 /// Whether every string `s` stands for contains `lit`.
 fn contains(s: &Literal, lit: &Literal) -> bool {
-    let find = |hay: &[u8], needle: &[u8]| needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle);
-    match (s.ci, lit.ci) {
-        (_, true) => find(&s.bytes.to_ascii_lowercase(), &lit.bytes),
-        (false, false) => find(&s.bytes, &lit.bytes),
-        // `s` matches in any case; a case-sensitive literal is in every
-        // variant only if it has no letters.
-        (true, false) => !lit.bytes.iter().any(u8::is_ascii_alphabetic) && find(&s.bytes, &lit.bytes),
-    }
+    let n = lit.bytes.len();
+    n == 0 || (0..=s.bytes.len().saturating_sub(n)).any(|off| n <= s.bytes.len() && matches_at(s, lit, off))
+}
+
+/// Whether `lit` matches every spelling of `s` at `off`: where `s` allows
+/// either case, `lit` must too.
+fn matches_at(s: &Literal, lit: &Literal, off: usize) -> bool {
+    lit.bytes.iter().enumerate().all(|(i, &lb)| {
+        let sb = s.bytes[off + i];
+        let s_folds = s.fold.contains(&((off + i) as u32));
+        let l_folds = lit.fold.contains(&(i as u32));
+        match (s_folds, l_folds) {
+            (true, true) | (false, true) => sb.eq_ignore_ascii_case(&lb),
+            (false, false) => sb == lb,
+            (true, false) => false,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -319,7 +345,12 @@ mod tests {
         extract(pattern)
             .unwrap_or_default()
             .into_iter()
-            .map(|l| format!("{}{}", if l.ci { "(?i)" } else { "" }, String::from_utf8_lossy(&l.bytes)))
+            .map(|l| {
+                // Folded letters shown upper case: `[Cc]ode` gives `Code`.
+                let mut b = l.bytes.clone();
+                l.fold.iter().for_each(|&i| b[i as usize].make_ascii_uppercase());
+                String::from_utf8_lossy(&b).into_owned()
+            })
             .collect()
     }
 
@@ -350,15 +381,16 @@ mod tests {
 
     #[test]
     fn case_insensitive_becomes_one_ci_literal() {
-        assert_eq!(lits(r"(?i)heap out of memory"), vec!["(?i)heap out of memory"]);
+        assert_eq!(lits(r"(?i)heap out of memory"), vec!["HEAP OUT OF MEMORY"]);
+        assert_eq!(lits(r"- [Cc]ode: 1100"), vec!["- Code: 1100"]);
     }
 
     #[test]
     fn kelvin_sign_is_not_lost() {
         // (?i)k matches U+212A; the set must still cover it.
         let set = extract(r"(?i)kill").expect("literals");
-        let kelvin = Literal { bytes: "\u{212A}ill".as_bytes().to_vec(), ci: true };
-        let ascii = Literal { bytes: b"kill".to_vec(), ci: true };
+        let kelvin = Literal { bytes: "\u{212A}ill".as_bytes().to_vec(), fold: vec![3, 4, 5] };
+        let ascii = Literal::folded(b"kill");
         assert_eq!(set, vec![ascii, kelvin]);
     }
 
@@ -366,7 +398,7 @@ mod tests {
     fn one_insensitive_letter_does_not_make_the_literal_insensitive() {
         assert_eq!(
             lits(r#"[Pp]eer authentication failed for user "(?P<u>\w+)""#),
-            vec!["eer authentication failed for user \""]
+            vec!["Peer authentication failed for user \""]
         );
     }
 
@@ -387,13 +419,15 @@ mod tests {
         assert!(covers_cs(r"(?:ECONNREFUSED|ETIMEDOUT) \d+", &["ECONNREFUSED", "ETIMEDOUT"]));
         assert!(covers_cs(r"IB(?:KR)? and TWS", &["B and TWS", "KR and"]));
         assert!(covers_cs(r"- [Cc]ode: 1100", &["ode: 1100"]));
+        assert!(!covers_cs(r"- [Cc]ode: 1100", &["Code: 1100"]));
+        assert!(covers(r"- [Cc]ode: 1100", &[Literal { bytes: b"code".to_vec(), fold: vec![0] }]));
         // One branch of the alternation holds none of them.
         assert!(!covers_cs(r"(?:ECONNREFUSED|ETIMEDOUT) \d+", &["ECONNREFUSED"]));
         // Optional text is not required.
         assert!(!covers_cs(r"exited(?: with code)? \d+", &["with code"]));
         // Case: a case-sensitive literal does not cover a (?i) regex.
         assert!(!covers_cs(r"(?i)heap out of memory", &["heap out of memory"]));
-        let ci = [Literal { bytes: b"heap out".to_vec(), ci: true }];
+        let ci = [Literal::folded(b"heap out")];
         assert!(covers(r"(?i)javascript heap out of memory", &ci));
         assert!(!covers_cs(r"abc", &["abcd"]));
     }

@@ -111,15 +111,19 @@ impl Prefilter {
         let mut searchers = Vec::new();
         for ci in [false, true] {
             let (lits, owners): (Vec<Vec<u8>>, Vec<Vec<u32>>) =
-                by_literal.iter().filter(|(l, _)| l.ci == ci).map(|(l, o)| (l.bytes.clone(), o.clone())).unzip();
+                by_literal.iter().filter(|(l, _)| l.ci() == ci).map(|(l, o)| (l.bytes.clone(), o.clone())).unzip();
             if lits.is_empty() {
                 continue;
             }
             let build = |kind, pats: &[Vec<u8>]| {
                 AhoCorasickBuilder::new().match_kind(kind).ascii_case_insensitive(ci).build(pats)
             };
+            // Lines are found by an anchor piece of each literal (fewer,
+            // rarer patterns: fewer passes and fewer false starts inside
+            // Teddy); `all` then finds the whole literals in that line.
+            let finders = if ci { lits.clone() } else { anchors(&lits) };
             let next: Result<Vec<LineFinder>, _> =
-                lits.chunks(PACKED_LIMIT).map(|group| LineFinder::new(group, ci)).collect();
+                finders.chunks(PACKED_LIMIT).map(|group| LineFinder::new(group, ci)).collect();
             match (next, build(MatchKind::Standard, &lits)) {
                 (Ok(next), Ok(all)) => searchers.push(Searcher { next, all, owners }),
                 // Only absurd pattern sets fail to build; fall back to
@@ -144,6 +148,49 @@ impl Prefilter {
         }
         out.sort_unstable();
         out.dedup();
+    }
+}
+
+/// The piece of each literal that finds its lines: at most [`ANCHOR_LEN`]
+/// bytes, starting where the bytes Teddy fingerprints are rarest in logs.
+/// Every line holding a literal holds its anchor, so nothing is lost; a
+/// line holding only an anchor costs one overlapping scan of that line.
+/// Distinct literals often share an anchor (`- Code: 1100` and
+/// `- code: 1100` both give `: 1100`), so the set shrinks.
+fn anchors(lits: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = lits
+        .iter()
+        .map(|l| {
+            let len = l.len().min(ANCHOR_LEN);
+            let cost = |i: usize| l[i..].iter().take(FINGERPRINT).map(|&b| u32::from(rank(b))).sum::<u32>();
+            let start = (0..=l.len() - len).min_by_key(|&i| cost(i)).unwrap_or(0);
+            l[start..start + len].to_vec()
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Anchor length: long enough to be rare, short enough to be shared.
+const ANCHOR_LEN: usize = 8;
+/// Leading bytes of a pattern that Teddy's buckets are built from.
+const FINGERPRINT: usize = 3;
+
+/// How common a byte is in pm2 logs (higher: more common): prose letters,
+/// digits, spaces and the punctuation of timestamps and JSON are
+/// everywhere; capitals and brackets less so; the rest is rare.
+fn rank(b: u8) -> u8 {
+    match b {
+        b' ' => 255,
+        b'e' | b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' => 240,
+        b'0'..=b'9' => 230,
+        b'a'..=b'z' => 210,
+        b':' | b'-' | b'.' | b'/' | b',' | b'"' | b'\t' => 220,
+        b'A'..=b'Z' => 130,
+        b'[' | b']' | b'(' | b')' | b'{' | b'}' | b'=' | b'_' | b'\'' => 150,
+        0x80.. => 40,
+        _ => 80,
     }
 }
 
@@ -227,19 +274,18 @@ fn unit_literals(rule: &Rule, role: Role) -> Option<Vec<Literal>> {
 /// its fallback scans for bytes like `-` and `:` that are everywhere.
 /// (`- [Cc]ode: 1100` gives 16 case-sensitive literals.)
 fn case_variants(lit: Literal) -> Vec<Literal> {
-    let letters: Vec<usize> = (0..lit.bytes.len()).filter(|&i| lit.bytes[i].is_ascii_alphabetic()).collect();
-    if !lit.ci || letters.len() > literals::CI_VARIANT_LETTERS {
+    if !lit.ci() || lit.fold.len() > literals::CI_VARIANT_LETTERS {
         return vec![lit];
     }
-    (0..1usize << letters.len())
+    (0..1usize << lit.fold.len())
         .map(|mask| {
             let mut bytes = lit.bytes.clone();
-            for (bit, &i) in letters.iter().enumerate() {
+            for (bit, &i) in lit.fold.iter().enumerate() {
                 if mask & (1 << bit) != 0 {
-                    bytes[i] = bytes[i].to_ascii_uppercase();
+                    bytes[i as usize] = bytes[i as usize].to_ascii_uppercase();
                 }
             }
-            Literal { bytes, ci: false }
+            Literal::cs(&bytes)
         })
         .collect()
 }
@@ -250,10 +296,27 @@ fn with_json_escapes(lit: Literal) -> Vec<Literal> {
     if !lit.bytes.iter().any(|b| *b == b'"' || *b == b'\\' || *b < 0x20) {
         return vec![lit];
     }
-    let text = String::from_utf8_lossy(&lit.bytes);
-    let quoted = serde_json::to_string(text.as_ref()).unwrap_or_default();
-    let escaped = quoted.trim_matches('"').as_bytes().to_vec();
-    vec![Literal { bytes: escaped, ci: lit.ci }, lit]
+    // Escaped byte by byte so folded positions follow their letters
+    // (letters never need escaping).
+    let mut bytes = Vec::with_capacity(lit.bytes.len() + 8);
+    let mut fold = Vec::with_capacity(lit.fold.len());
+    for (i, &b) in lit.bytes.iter().enumerate() {
+        if lit.fold.contains(&(i as u32)) {
+            fold.push(bytes.len() as u32);
+        }
+        match b {
+            b'"' => bytes.extend_from_slice(b"\\\""),
+            b'\\' => bytes.extend_from_slice(b"\\\\"),
+            b'\n' => bytes.extend_from_slice(b"\\n"),
+            b'\r' => bytes.extend_from_slice(b"\\r"),
+            b'\t' => bytes.extend_from_slice(b"\\t"),
+            0x08 => bytes.extend_from_slice(b"\\b"),
+            0x0c => bytes.extend_from_slice(b"\\f"),
+            c if c < 0x20 => bytes.extend_from_slice(format!("\\u{c:04x}").as_bytes()),
+            c => bytes.push(c),
+        }
+    }
+    vec![Literal { bytes, fold }, lit]
 }
 
 #[cfg(test)]
@@ -303,11 +366,17 @@ fix = "f"
 
     #[test]
     fn short_case_insensitive_literals_become_variants() {
-        let v = case_variants(Literal { bytes: b"- code: 1".to_vec(), ci: true });
+        let v = case_variants(Literal::folded(b"- code: 1"));
         assert_eq!(v.len(), 16);
-        assert!(v.iter().all(|l| !l.ci));
+        assert!(v.iter().all(|l| !l.ci()));
         assert!(v.iter().any(|l| l.bytes == b"- CoDe: 1"));
-        let long = Literal { bytes: b"heap out of memory".to_vec(), ci: true };
+        // Only the letters that fold vary.
+        let one = case_variants(Literal { bytes: b"- code: 1".to_vec(), fold: vec![2] });
+        assert_eq!(
+            one.iter().map(|l| l.bytes.clone()).collect::<Vec<_>>(),
+            [b"- code: 1".to_vec(), b"- Code: 1".to_vec()]
+        );
+        let long = Literal::folded(b"heap out of memory");
         assert_eq!(case_variants(long.clone()), vec![long]);
     }
 
@@ -327,5 +396,29 @@ fix = "f"
         let mut hits = Vec::new();
         pf.hits(br#"{"message":"Script \"api\" died\n"}"#, &mut hits);
         assert!(hits.iter().any(|h| h.unit == 2), "{hits:?}");
+    }
+}
+
+#[cfg(test)]
+mod size {
+    use super::*;
+
+    /// Each packed group is one pass over every byte: the built-in pack
+    /// must stay at a few (a regression here shows up as MB/s, so it is
+    /// caught here first).
+    #[test]
+    fn builtin_pack_needs_few_passes() {
+        let rules = crate::rules::load(&crate::rules::LoadOptions { builtin: true, paths: vec![] }).expect("builtin");
+        let pf = Prefilter::build(&rules);
+        assert_eq!(pf.searchers.len(), 1, "no case-insensitive automaton for the built-in pack");
+        assert!(pf.searchers[0].next.len() <= 3, "{} packed passes", pf.searchers[0].next.len());
+    }
+
+    #[test]
+    fn anchors_are_pieces_of_their_literals() {
+        let lits = vec![b"the ERROR 1100 lost".to_vec(), b"an ERROR 1100 restored".to_vec(), b"abc".to_vec()];
+        let a = anchors(&lits);
+        assert!(lits.iter().all(|l| a.iter().any(|x| l.windows(x.len()).any(|w| w == x.as_slice()))));
+        assert!(a.len() < lits.len(), "{a:?}");
     }
 }
