@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Wall-clock comparison of `logtriage scan` with ripgrep over the same
-# logs and the same rule regexes (benches/rg-patterns.txt), on a sparse
-# (healthy) and a dense (--dense 0.05) synthetic pm2 corpus.
+# logs and the same rule regexes (every regex of the built-in pack, written
+# by `cargo run --example rg_patterns`), on a sparse (healthy) and a dense
+# (--dense 0.05) synthetic pm2 corpus.
 #
 #   SIZE_MIB=1024 RUNS=5 benches/compare.sh
 #
@@ -23,7 +24,7 @@ RUNS=${RUNS:-5}
 SEED=${SEED:-1}
 DENSE=${DENSE:-0.05}
 ROOT=bench-corpus
-PATTERNS=benches/rg-patterns.txt
+PATTERNS=$ROOT/rg-patterns.txt
 BIN=target/release/logtriage
 GEN=target/release/examples/gen_corpus
 
@@ -48,6 +49,7 @@ fi
 echo "building (cargo build --release, example gen_corpus)" >&2
 cargo build --release --quiet
 cargo build --release --quiet --example gen_corpus
+cargo build --release --quiet --example rg_patterns
 
 # The generator's source is part of the corpus identity.
 GEN_HASH=$(sha256sum benches/corpus/mod.rs | cut -c1-16)
@@ -73,6 +75,8 @@ make_corpus() {
 }
 
 mkdir -p "$ROOT"
+target/release/examples/rg_patterns >"$PATTERNS"
+echo "rg patterns: $(wc -l <"$PATTERNS") regexes of the built-in pack in $PATTERNS" >&2
 make_corpus sparse 0
 make_corpus dense "$DENSE"
 

@@ -14,6 +14,11 @@
 //! | `telegram-bot-out.log` | no timestamps |
 //! | `pm2.log` | the daemon: `TIME: PM2 log: ` on a message's first line only |
 //!
+//! Healthy records match no built-in rule: handled errors are ones no rule
+//! is about (a 502 from an upstream API, a validation error, a duplicate
+//! tick), and TWS farm notices (which close `tws.farm-broken` windows) come
+//! at the rate of reconnects, not of ticks.
+//!
 //! `dense` is the fraction of records holding a prefilter literal of the
 //! built-in rules: half of them real matches (crash-loop bursts, TWS 1100,
 //! Node 18 rejection crashes, pm2's cluster rejection banner), half near
@@ -427,10 +432,11 @@ impl Gen {
                     "AxiosError: Request failed with status code 502\n    at settle (/srv/api/node_modules/axios/dist/node/axios.cjs:1966:12)\n    at IncomingMessage.handleStreamEnd (/srv/api/node_modules/axios/dist/node/axios.cjs:3065:11)\n    at IncomingMessage.emit (node:events:529:35)\n    at endReadableNT (node:internal/streams/readable:1400:12)\n    at process.processTicksAndRejections (node:internal/process/task_queues:82:21)\n    at async QuoteService.fetch (/srv/api/dist/services/quotes.js:41:22) {{\n  code: 'ERR_BAD_RESPONSE',\n  symbol: '{sym}',\n  status: 502\n}}"
                 ))
             }
+            // A rejected order ticket: handled, logged, answered with 400.
             _ => {
-                let port = [6379, 5432, 4002][self.rng.usize(..3)];
+                let qty = -i64::from(self.rng.u32(1..100));
                 self.put(format_args!(
-                    "Error: connect ECONNREFUSED 127.0.0.1:{port}\n    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16) {{\n  errno: -111,\n  code: 'ECONNREFUSED',\n  syscall: 'connect',\n  address: '127.0.0.1',\n  port: {port}\n}}"
+                    "FastifyError [Error]: body/qty must be >= 1 (got {qty})\n    at Object.validate (/srv/api/node_modules/fastify/lib/validation.js:94:14)\n    at preValidationCallback (/srv/api/node_modules/fastify/lib/handleRequest.js:92:19)\n    at handler (/srv/api/node_modules/fastify/lib/handleRequest.js:76:7) {{\n  code: 'FST_ERR_VALIDATION',\n  statusCode: 400,\n  validationContext: 'body'\n}}"
                 ))
             }
         }
@@ -438,8 +444,9 @@ impl Gen {
 
     /// Ticks to SQLite, subscriptions, farm notices.
     fn bridge_out(&mut self) -> io::Result<()> {
-        match self.rng.u32(..100) {
-            0..=54 => {
+        // Farm notices come in bursts at (re)connects only: a handful a day.
+        match self.rng.u32(..1000) {
+            0..=549 => {
                 let (sym, bid) = (self.sym(), self.price());
                 let (n, took) = (self.rng.u32(8..120), f64::from(self.rng.u32(2..60)) / 10.0);
                 let size = self.rng.u32(1..50) * 100;
@@ -448,16 +455,16 @@ impl Gen {
                     bid + 0.02
                 ))
             }
-            55..=84 => {
+            550..=899 => {
                 let (sym, px) = (self.sym(), self.price());
                 let (id, size) = (self.rng.u32(1000..1100), self.rng.u32(1..20) * 100);
                 self.put(format_args!("[DEBUG] [MD]: tick reqId={id} {sym} LAST {px:.2} x {size}"))
             }
-            85..=92 => {
+            900..=904 => {
                 let (kind, farm, code) = FARMS[self.rng.usize(..FARMS.len())];
                 self.put(format_args!("[INFO] [TWS]:  {kind} farm connection is OK:{farm} - Code: {code}"))
             }
-            93..=97 => {
+            905..=979 => {
                 let (sym, id) = (self.sym(), self.rng.u32(1000..1100));
                 self.put(format_args!("[INFO] [MD]: subscribed reqId={id} symbol={sym} exchange=SMART currency=USD"))
             }
@@ -473,18 +480,19 @@ impl Gen {
     /// TWS errors that are not incidents, and a handled SQLite error.
     fn bridge_err(&mut self) -> io::Result<()> {
         let id = self.rng.u32(1000..1100);
-        match self.rng.u32(..10) {
-            0..=3 => self.put(format_args!(
+        match self.rng.u32(..100) {
+            0..=44 => self.put(format_args!(
                 "[ERROR] [TWS]: reqId={id} code=354 Requested market data is not subscribed. Displaying delayed market data."
             )),
-            4..=5 => self.put(format_args!(
+            45..=74 => self.put(format_args!(
                 "[ERROR] [TWS]: reqId={id} code=200 No security definition has been found for the request"
             )),
-            6..=7 => self.put(format_args!(
+            75 => self.put(format_args!(
                 "[WARN] [TWS]:  Market data farm connection is inactive but should be available upon demand.cashfarm - Code: 2108"
             )),
+            // A duplicate tick after a reconnect: handled, the row is skipped.
             _ => self.put(format_args!(
-                "[ERROR] [DB]: SqliteError: database is locked\n    at Statement.run (/srv/tws-bridge/node_modules/better-sqlite3/lib/methods/wrappers.js:5:21)\n    at TickStore.flush (/srv/tws-bridge/dist/store.js:88:17)\n    at Timeout._onTimeout (/srv/tws-bridge/dist/store.js:52:14)\n    at listOnTimeout (node:internal/timers:573:17)\n    at process.processTimers (node:internal/timers:514:7) {{\n  code: 'SQLITE_BUSY'\n}}"
+                "[ERROR] [DB]: SqliteError: UNIQUE constraint failed: ticks.symbol, ticks.ts\n    at Statement.run (/srv/tws-bridge/node_modules/better-sqlite3/lib/methods/wrappers.js:5:21)\n    at TickStore.flush (/srv/tws-bridge/dist/store.js:88:17)\n    at Timeout._onTimeout (/srv/tws-bridge/dist/store.js:52:14)\n    at listOnTimeout (node:internal/timers:573:17)\n    at process.processTimers (node:internal/timers:514:7) {{\n  code: 'SQLITE_CONSTRAINT_PRIMARYKEY'\n}}"
             )),
         }
     }
@@ -524,8 +532,9 @@ impl Gen {
             let took = self.rng.u32(1001..4000);
             return self.put(format_args!("upstream /v1/quotes took {took}ms (> 1000ms budget)"));
         }
+        // React's development warning, with its component stack.
         self.put(format_args!(
-            "Error: socket hang up\n    at connResetException (node:internal/errors:787:14)\n    at Socket.socketOnEnd (node:_http_client:519:23)\n    at Socket.emit (node:events:529:35)\n    at endReadableNT (node:internal/streams/readable:1400:12)\n    at process.processTicksAndRejections (node:internal/process/task_queues:82:21) {{\n  code: 'ECONNRESET'\n}}"
+            "Warning: Each child in a list should have a unique \"key\" prop. Check the render method of `QuoteTable`. See https://reactjs.org/link/warning-keys for more information.\n    at QuoteRow (/srv/web/.next/server/chunks/812.js:1:2211)\n    at QuoteTable (/srv/web/.next/server/chunks/812.js:1:3301)\n    at div\n    at QuotesPage (/srv/web/.next/server/app/quotes/page.js:1:9911)"
         ))
     }
 
