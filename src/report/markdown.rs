@@ -281,68 +281,9 @@ fn plural(n: usize, word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::correlate::Finding;
     use crate::filter::BaselineStats;
-    use crate::incidents;
-    use crate::input::{Skip, SkipReason, Stream};
-    use crate::matcher::Event;
-    use crate::records::Zone;
-    use crate::rules::{Role, compile_all};
-
-    /// A real incident: a two-event threshold finding through
-    /// `incidents::build`, with a fix holding code spans and a `<host>`.
-    fn crash_loop() -> Incident {
-        let pack = r#"
-[[rule]]
-id = "pm2.crash-loop"
-title = "{app} is crash-looping: {count} exits within {window}"
-severity = "critical"
-regex = 'App \[(?P<app>[^:]+):(?P<pm_id>\d+)\] exited with code \[(?P<code>\d+)\]'
-correlate = { kind = "threshold", count = 2, window = "5m" }
-fix = "Read `pm2 logs {app} --err` on <host> & fix the first error."
-references = ["https://pm2.keymetrics.io/docs/usage/restart-strategies/"]
-"#;
-        let rules = compile_all(&[("t.toml".into(), pack.into())]).expect("rules");
-        let ev = |line: u64, ts: i64, text: &str| Event {
-            rule: 0,
-            role: Role::Start,
-            source: 0,
-            line,
-            ts: Some(ts),
-            app: Some("api".into()),
-            stream: Stream::Daemon,
-            fields: vec![("app".into(), "api".into()), ("pm_id".into(), "0".into()), ("code".into(), "1".into())],
-            text: text.into(),
-        };
-        let finding = Finding {
-            rule: 0,
-            key: vec![("app".into(), "api".into())],
-            events: vec![
-                ev(78, 1_795_712_730_000, "App [api:0] exited with code [1]"),
-                ev(82, 1_795_712_733_000, "App [api:0] exited with code [1]\n```\nat <anonymous>"),
-            ],
-            facts: vec![],
-        };
-        let mut out = incidents::build(&rules, vec![finding], &["logs/pm2.log".to_string()], Zone::Utc);
-        out.remove(0)
-    }
-
-    fn summary(incidents: &[Incident]) -> Summary {
-        Summary {
-            files: vec![],
-            bytes: 120,
-            records: 4,
-            candidates: 2,
-            matches: 2,
-            incidents: SeverityCounts::of(incidents),
-            rules: 1,
-            unfiltered_rules: vec![],
-            skipped: vec![],
-            notes: vec![],
-            baseline: None,
-            elapsed_ms: 3,
-        }
-    }
+    use crate::input::{Skip, SkipReason};
+    use crate::report::test_support::{crash_loop, summary};
 
     /// `n` incidents differing in id and title.
     fn many(n: usize, base: &Incident) -> Vec<Incident> {
