@@ -169,7 +169,7 @@ fn mixed_tree_tells_the_story() {
     // The nightly blip was restored: an outage and its length.
     let restored = find("tws.connectivity-restored").next().expect("restored");
     assert_eq!(restored.fields["gap"], vec!["40s"]);
-    assert_eq!(restored.title, "tws-bridge: TWS connectivity restored after 40s outage");
+    assert_eq!(restored.title, "tws-bridge: TWS connectivity lost and restored (outage: 40s)");
     // The zombie client id right after the crash restart.
     assert_eq!(
         find("tws.client-id-in-use").next().and_then(|i| i.first_seen.clone()).as_deref(),

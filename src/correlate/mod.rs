@@ -80,6 +80,10 @@ pub fn correlate(
             Correlation::Sequence { window, .. } => pairs::sequence(timed, window.ms()),
             Correlation::Absence { window, .. } => pairs::absence(timed, window.ms(), end),
         };
+        let found = match (&rule.correlate, &rule.suppress) {
+            (Correlation::Sequence { .. } | Correlation::Absence { .. }, Some(w)) => pairs::fold(found, w.ms()),
+            _ => found,
+        };
         findings.extend(found.into_iter().map(|(events, facts)| Finding {
             rule: rule_idx,
             key: key.clone(),

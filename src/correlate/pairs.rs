@@ -19,6 +19,32 @@ use super::window::within;
 /// A finding's events and its computed facts (`gap`, `status`).
 pub type Pair = (Vec<Event>, Vec<(String, String)>);
 
+/// `suppress` for two-event rules: a pair (or outage) that starts within
+/// `w` of the previous one's last event folds into it, so a link that
+/// flaps all afternoon is one incident, not hundreds. Its facts keep each
+/// distinct value in order (`gap` = `40s, 2m 5s`).
+pub fn fold(found: Vec<Pair>, w: i64) -> Vec<Pair> {
+    let mut out: Vec<Pair> = Vec::new();
+    for (events, facts) in found {
+        let joins = match (out.last().and_then(|(evs, _)| evs.last()), events.first()) {
+            (Some(last), Some(first)) => within(ts(last), ts(first), w),
+            _ => false,
+        };
+        match out.last_mut() {
+            Some((evs, known)) if joins => {
+                evs.extend(events);
+                for fact in facts {
+                    if !known.contains(&fact) {
+                        known.push(fact);
+                    }
+                }
+            }
+            _ => out.push((events, facts)),
+        }
+    }
+    out
+}
+
 /// Renders a span of milliseconds for people: `40s`, `2m 5s`, `1h 3m`.
 pub fn human(ms: i64) -> String {
     let s = ms / 1000;
@@ -140,6 +166,22 @@ mod tests {
     fn sequence_pairs_start_and_close_and_folds_repeats() {
         let evs = vec![ev(Role::Start, 0), ev(Role::Start, 30 * S), ev(Role::End, 40 * S), ev(Role::End, 50 * S)];
         assert_eq!(facts(&sequence(evs, 600 * S)), vec![(3, "40s".to_string())]);
+    }
+
+    #[test]
+    fn suppress_folds_flapping_pairs_until_a_quiet_gap() {
+        let flap = |t: i64, gap: i64| vec![ev(Role::Start, t), ev(Role::End, t + gap)];
+        let evs: Vec<Event> = [flap(0, 40 * S), flap(300 * S, 20 * S), flap(600 * S, 40 * S), flap(7200 * S, 10 * S)]
+            .into_iter()
+            .flatten()
+            .collect();
+        let folded = fold(sequence(evs, 3600 * S), 3600 * S);
+        // Three pairs within the hour fold; the one two hours on stands alone.
+        assert_eq!(folded.len(), 2);
+        assert_eq!(folded[0].0.len(), 6);
+        let gaps: Vec<&str> = folded[0].1.iter().filter(|(n, _)| n == "gap").map(|(_, v)| v.as_str()).collect();
+        assert_eq!(gaps, ["40s", "20s"]);
+        assert_eq!(facts(&folded[1..]), vec![(2, "10s".to_string())]);
     }
 
     #[test]

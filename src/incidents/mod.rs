@@ -89,8 +89,16 @@ fn incident(rule: &Rule, f: Finding, paths: &[String], zone: Zone) -> Incident {
     let first_ms = first.and_then(|e| e.ts);
     let last_ms = f.events.iter().filter_map(|e| e.ts).max();
     let mut fields = collect_fields(&f.events);
+    // Facts replace any capture of the same name; a folded finding has
+    // several (`gap` of each pair), kept in order.
+    for name in f.facts.iter().map(|(n, _)| n) {
+        fields.remove(name);
+    }
     for (name, value) in &f.facts {
-        fields.insert(name.clone(), vec![value.clone()]);
+        let values = fields.entry(name.clone()).or_default();
+        if values.len() < MAX_VALUES {
+            values.push(value.clone());
+        }
     }
     // A sequence's first event may not name the app (pm2's kill-timeout
     // line has only a pid); the first event that does decides.

@@ -101,13 +101,6 @@ fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule>
     let suppress = check_suppress(ctx, raw.suppress.as_ref());
     let examples = check_examples(ctx, &raw.example);
     let literals_at = raw.literals.as_ref().map(|l| crate::error::line_col(ctx.text, l.span().start));
-    if let (Some(Some(_)), Some(Correlation::Sequence { .. } | Correlation::Absence { .. })) = (&suppress, &correlate) {
-        let at = raw.suppress.as_ref().map_or(0, |s| s.span().start);
-        ctx.err_at(
-            at,
-            "suppress applies to single and threshold rules; sequence and absence fold repeats themselves".into(),
-        );
-    }
     Some(Rule {
         id: id?,
         title: title?,
@@ -524,9 +517,10 @@ fix = "code {code}"
         let (rules, errs) = compile_pack("p.toml", &seq);
         assert!(errs.is_empty(), "{errs:?}");
         assert!(matches!(rules[0].correlate, Correlation::Sequence { .. }));
-        // Sequences fold repeats themselves; suppress is for the others.
-        let errs = errors_of(&seq.replace("fix =", "suppress = \"10m\"\nfix ="));
-        assert!(errs[0].contains("suppress applies to single and threshold rules"), "{errs:?}");
+        // Suppress folds a flapping sequence's pairs into one incident.
+        let (rules, errs) = compile_pack("p.toml", &seq.replace("fix =", "suppress = \"10m\"\nfix ="));
+        assert!(errs.is_empty(), "{errs:?}");
+        assert!(rules[0].suppress.is_some());
         let (rules, errs) = compile_pack("p.toml", &GOOD.replace("fix =", "suppress = \"10m\"\nfix ="));
         assert!(errs.is_empty(), "{errs:?}");
         assert_eq!(rules[0].suppress.as_ref().map(|w| w.ms()), Some(600_000));
