@@ -56,6 +56,26 @@ impl SeverityCounts {
         let get = |i: usize| c.get(i).map_or(0, |p| p.1);
         SeverityCounts { critical: get(0), high: get(1), medium: get(2), low: get(3), info: get(4) }
     }
+
+    /// All incidents.
+    pub fn total(&self) -> usize {
+        self.critical + self.high + self.medium + self.low + self.info
+    }
+
+    /// `["2 critical", "3 high"]`: the severities present, most severe first.
+    pub fn present(&self) -> Vec<String> {
+        [
+            ("critical", self.critical),
+            ("high", self.high),
+            ("medium", self.medium),
+            ("low", self.low),
+            ("info", self.info),
+        ]
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, n)| format!("{n} {name}"))
+        .collect()
+    }
 }
 
 /// Everything the report says besides the incidents.

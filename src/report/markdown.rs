@@ -80,13 +80,8 @@ fn render(incidents: &[Incident], s: &Summary) -> String {
 }
 
 fn heading(c: &SeverityCounts) -> String {
-    let by_sev: Vec<String> =
-        [("critical", c.critical), ("high", c.high), ("medium", c.medium), ("low", c.low), ("info", c.info)]
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(name, n)| format!("{n} {name}"))
-            .collect();
-    let total = c.critical + c.high + c.medium + c.low + c.info;
+    let by_sev = c.present();
+    let total = c.total();
     if total == 0 {
         return "## logtriage: no incidents\n\n".to_string();
     }
@@ -259,8 +254,7 @@ fn footer(s: &Summary) -> String {
         }
         out.push('\n');
     }
-    let c = s.incidents;
-    let total = c.critical + c.high + c.medium + c.low + c.info;
+    let total = s.incidents.total();
     out += &format!(
         "{} from {} ({} bytes, {} records, {} candidates, {}) in {} ms\n",
         plural(total, "incident"),

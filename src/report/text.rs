@@ -104,13 +104,8 @@ impl<W: Write> Reporter for Text<W> {
             writeln!(self.w, "note: no prefilter literal, so these rules ran on every record: {ids}")?;
         }
         let c = s.incidents;
-        let total = c.critical + c.high + c.medium + c.low + c.info;
-        let by_sev: Vec<String> =
-            [("critical", c.critical), ("high", c.high), ("medium", c.medium), ("low", c.low), ("info", c.info)]
-                .iter()
-                .filter(|(_, n)| *n > 0)
-                .map(|(name, n)| format!("{n} {name}"))
-                .collect();
+        let total = c.total();
+        let by_sev = c.present();
         let detail = if by_sev.is_empty() { String::new() } else { format!(" ({})", by_sev.join(", ")) };
         writeln!(
             self.w,
