@@ -1,5 +1,7 @@
-//! A source's bytes: memory-mapped, or read into a buffer (stdin, `.gz`,
-//! live files). Empty and binary files become [`Skip`]s here.
+//! A source's bytes: memory-mapped whole, or a stream read in chunks
+//! (stdin, `.gz`, live files, `--mmap never`), so memory stays bounded by
+//! the chunk size, not the file size. Empty and binary files become
+//! [`Skip`]s here.
 
 use std::fs::File;
 use std::io::Read;
@@ -51,22 +53,98 @@ impl Deref for Haystack {
     }
 }
 
-/// Opens a source. A failure is a [`Skip`] naming the file and the reason.
-pub fn open(spec: &SourceSpec, choice: MmapChoice) -> Result<Haystack, Skip> {
-    let hay = match &spec.origin {
-        Origin::Stdin => {
-            let mut buf = Vec::new();
-            std::io::stdin().lock().read_to_end(&mut buf).map_err(|e| io_skip("<stdin>".as_ref(), &e))?;
-            Haystack::Owned(buf)
-        }
-        Origin::File(path) => open_file(path, spec, choice)?,
-        Origin::Memory(bytes) => Haystack::Owned(bytes.to_vec()),
-    };
-    check_content(&spec.meta.path, hay)
+/// An opened source: all of its bytes at hand, or a reader to take them
+/// from in chunks ([`ChunkStream::fill`]).
+pub enum Opened {
+    /// Mapped (or already in memory) and checked.
+    Whole(Haystack),
+    /// Read as it comes; the first chunk is checked by [`ChunkStream::fill`].
+    Stream(ChunkStream),
 }
 
-fn open_file(path: &std::path::Path, spec: &SourceSpec, choice: MmapChoice) -> Result<Haystack, Skip> {
-    let mut file = File::open(path).map_err(|e| io_skip(path, &e))?;
+/// A source read in chunks.
+pub struct ChunkStream {
+    reader: Box<dyn Read + Send>,
+    shown: String,
+    gzip: bool,
+    /// Bytes handed out so far (for the empty and binary checks).
+    seen: u64,
+}
+
+impl ChunkStream {
+    /// Appends bytes to `buf` until it holds at least `want` bytes or the
+    /// input ends; returns true at the end of the input. The first bytes
+    /// are checked: an empty or binary source is a [`Skip`].
+    pub fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> Result<bool, Skip> {
+        let old = buf.len();
+        let need = want.saturating_sub(old);
+        // `take` + `read_to_end` grows the buffer as bytes arrive: a small
+        // file costs its size, not a whole chunk.
+        let n = (&mut *self.reader).take(need as u64).read_to_end(buf).map_err(|e| self.read_error(&e))?;
+        if self.seen == 0 && n > 0 {
+            probe(&self.shown, &buf[old..])?;
+        }
+        self.seen += n as u64;
+        if self.seen == 0 {
+            return Err(skip(&self.shown, SkipReason::Empty, "empty, nothing to analyse"));
+        }
+        Ok(n < need)
+    }
+
+    fn read_error(&self, e: &std::io::Error) -> Skip {
+        if self.gzip {
+            let detail = format!("not a readable gzip file ({e}); check that rotation finished writing it");
+            return skip(&self.shown, SkipReason::BadGzip, &detail);
+        }
+        io_skip(self.shown.as_ref(), e)
+    }
+}
+
+/// Opens a source: maps it where the policy allows, else hands a reader.
+/// A failure is a [`Skip`] naming the file and the reason.
+pub fn open_source(spec: &SourceSpec, choice: MmapChoice) -> Result<Opened, Skip> {
+    let shown = spec.meta.path.clone();
+    let stream =
+        |reader: Box<dyn Read + Send>, gzip: bool| Opened::Stream(ChunkStream { reader, shown, gzip, seen: 0 });
+    match &spec.origin {
+        Origin::Stdin => Ok(stream(Box::new(std::io::stdin()), false)),
+        Origin::Memory(bytes) => Ok(Opened::Whole(check_content(&spec.meta.path, Haystack::Owned(bytes.to_vec()))?)),
+        Origin::File(path) => match open_file(path, spec, choice)? {
+            FileOpen::Mapped(map) => Ok(Opened::Whole(check_content(&spec.meta.path, Haystack::Mapped(map))?)),
+            FileOpen::Gzip(file) => {
+                Ok(stream(Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file))), true))
+            }
+            FileOpen::Read(file) => Ok(stream(Box::new(file), false)),
+        },
+    }
+}
+
+/// Opens a source and reads it whole (tests and tools; the scanner
+/// streams).
+pub fn open(spec: &SourceSpec, choice: MmapChoice) -> Result<Haystack, Skip> {
+    match open_source(spec, choice)? {
+        Opened::Whole(hay) => Ok(hay),
+        Opened::Stream(mut s) => {
+            let mut buf = Vec::new();
+            loop {
+                let want = buf.len() + (1 << 20);
+                if s.fill(&mut buf, want)? {
+                    break;
+                }
+            }
+            Ok(Haystack::Owned(buf))
+        }
+    }
+}
+
+enum FileOpen {
+    Mapped(memmap2::Mmap),
+    Gzip(File),
+    Read(File),
+}
+
+fn open_file(path: &std::path::Path, spec: &SourceSpec, choice: MmapChoice) -> Result<FileOpen, Skip> {
+    let file = File::open(path).map_err(|e| io_skip(path, &e))?;
     let meta = file.metadata().map_err(|e| io_skip(path, &e))?;
     // Pipes and `<(cmd)` report length 0: only a regular file's length
     // means anything, and only a regular file can be mapped.
@@ -75,7 +153,7 @@ fn open_file(path: &std::path::Path, spec: &SourceSpec, choice: MmapChoice) -> R
         return Err(skip(&spec.meta.path, SkipReason::Empty, "empty file, nothing to analyse"));
     }
     if spec.meta.compressed {
-        return gunzip(file, &spec.meta.path);
+        return Ok(FileOpen::Gzip(file));
     }
     if regular && should_map(choice, spec.meta.rotated, meta.modified().ok()) {
         // SAFETY: the map is read-only and private to this process. If
@@ -85,12 +163,10 @@ fn open_file(path: &std::path::Path, spec: &SourceSpec, choice: MmapChoice) -> R
         // documented trade-off (README, "Reading live logs").
         if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
             advise_sequential(&map);
-            return Ok(Haystack::Mapped(map));
+            return Ok(FileOpen::Mapped(map));
         }
     }
-    let mut buf = Vec::with_capacity(if regular { meta.len() as usize } else { 0 });
-    file.read_to_end(&mut buf).map_err(|e| io_skip(path, &e))?;
-    Ok(Haystack::Owned(buf))
+    Ok(FileOpen::Read(file))
 }
 
 fn should_map(choice: MmapChoice, rotated: bool, modified: Option<SystemTime>) -> bool {
@@ -114,29 +190,22 @@ fn advise_sequential(map: &memmap2::Mmap) {
 #[cfg(not(unix))]
 fn advise_sequential(_: &memmap2::Mmap) {}
 
-fn gunzip(file: File, shown: &str) -> Result<Haystack, Skip> {
-    let mut buf = Vec::new();
-    let mut dec = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
-    match dec.read_to_end(&mut buf) {
-        Ok(_) => Ok(Haystack::Owned(buf)),
-        Err(e) => Err(skip(
-            shown,
-            SkipReason::BadGzip,
-            &format!("not a readable gzip file ({e}); check that rotation finished writing it"),
-        )),
-    }
-}
-
 fn check_content(shown: &str, hay: Haystack) -> Result<Haystack, Skip> {
     if hay.is_empty() {
         return Err(skip(shown, SkipReason::Empty, "empty, nothing to analyse"));
     }
-    let probe = &hay[..hay.len().min(BINARY_PROBE)];
-    if let Some(at) = memchr::memchr(0, probe) {
-        let detail = format!("binary data (NUL byte at offset {at}); not a text log");
-        return Err(skip(shown, SkipReason::Binary, &detail));
-    }
+    probe(shown, &hay)?;
     Ok(hay)
+}
+
+/// NUL bytes near the start mark a binary file.
+fn probe(shown: &str, first: &[u8]) -> Result<(), Skip> {
+    match memchr::memchr(0, &first[..first.len().min(BINARY_PROBE)]) {
+        Some(at) => {
+            Err(skip(shown, SkipReason::Binary, &format!("binary data (NUL byte at offset {at}); not a text log")))
+        }
+        None => Ok(()),
+    }
 }
 
 fn skip(shown: &str, reason: SkipReason, detail: &str) -> Skip {

@@ -29,6 +29,12 @@ pub struct FileShape {
 }
 
 impl FileShape {
+    /// Returns true if and only if `buf` holds all the lines [`FileShape::sniff`]
+    /// looks at (a stream reads on until it does, or ends).
+    pub fn can_sniff(buf: &[u8]) -> bool {
+        memchr::memchr_iter(b'\n', buf).take(SNIFF_LINES).count() >= SNIFF_LINES
+    }
+
     /// Looks at the first lines of `buf`; `stream` is what the file name
     /// said.
     pub fn sniff(buf: &[u8], stream: Stream) -> FileShape {
@@ -91,6 +97,12 @@ impl<'h> Segmenter<'h> {
     pub fn new(buf: &'h [u8], shape: FileShape) -> Segmenter<'h> {
         let joiner = Joiner::new(shape.daemon && shape.stamped);
         Segmenter { buf, pos: 0, line_no: 0, shape, joiner, current: None, last_stamp: None, section: None }
+    }
+
+    /// Starts at the beginning of `buf`, whose first line is line
+    /// `lines_before + 1` of its file.
+    pub fn starting_at_line(buf: &'h [u8], shape: FileShape, lines_before: u64) -> Segmenter<'h> {
+        Segmenter { line_no: lines_before, ..Segmenter::new(buf, shape) }
     }
 
     /// Number of lines read so far.

@@ -8,12 +8,14 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+mod source;
+
 use crate::correlate;
 use crate::filter::Filters;
 use crate::incidents::{self, Incident};
 use crate::input::{self, MmapChoice, Skip, SourceSpec};
-use crate::matcher::{self, Event, Hit, HitCursor, Matcher};
-use crate::records::{self, FileShape, Segmenter, Zone};
+use crate::matcher::{Event, Matcher};
+use crate::records::Zone;
 use crate::rules::{Correlation, Role, RuleSet, UnitId};
 use crate::summary::{FileStats, SeverityCounts, Summary};
 
@@ -89,7 +91,7 @@ pub fn scan_sources(
         .build()
         .map_err(|source| ScanError::Threads { threads: opts.threads.unwrap_or(0), source })?;
     let results: Vec<Result<(Vec<Event>, FileStats), Skip>> =
-        pool.install(|| specs.par_iter().map_init(|| matcher.clone(), |m, spec| scan_source(m, spec, opts)).collect());
+        pool.install(|| specs.par_iter().map_init(|| matcher.clone(), |m, spec| source::scan(m, spec, opts)).collect());
     let paths: Vec<String> = specs.iter().map(|s| s.meta.path.clone()).collect();
     let mut events = Vec::new();
     let mut files = Vec::new();
@@ -157,55 +159,4 @@ fn untimed_notes(files: &[FileStats]) -> Vec<String> {
         untimed.len(),
         untimed.join(", ")
     )]
-}
-
-/// Scans one source: prefilter over the whole buffer, then records in
-/// order; only records holding a hit (or met by an unfiltered rule) are
-/// built and confirmed.
-fn scan_source(m: &Matcher, spec: &SourceSpec, opts: &ScanOptions) -> Result<(Vec<Event>, FileStats), Skip> {
-    let hay = input::open(spec, opts.mmap)?;
-    let shape = FileShape::sniff(&hay, spec.meta.stream);
-    let mut hits: Vec<Hit> = Vec::new();
-    let every_unit: Vec<u32>;
-    let unfiltered = if opts.no_prefilter {
-        every_unit = (0..m.rules().len() as u32 * 2).collect();
-        &every_unit[..]
-    } else {
-        m.prefilter().hits(&hay, &mut hits);
-        m.prefilter().unfiltered()
-    };
-    let mut events = Vec::new();
-    let mut stats = FileStats {
-        path: spec.meta.path.clone(),
-        app: spec.meta.app.clone(),
-        stream: spec.meta.stream,
-        bytes: hay.len() as u64,
-        lines: 0,
-        records: 0,
-        candidates: 0,
-        timestamps: shape.stamped,
-        last_ts: None,
-    };
-    let mut cursor = HitCursor::new(&hits);
-    let mut candidates: Vec<u32> = Vec::new();
-    let mut segmenter = Segmenter::new(&hay, shape);
-    for span in segmenter.by_ref() {
-        stats.records += 1;
-        cursor.candidates(span.start, span.end, unfiltered, &mut candidates);
-        if candidates.is_empty() {
-            continue;
-        }
-        stats.candidates += 1;
-        let record = records::build(&hay, span, shape, opts.zone);
-        let origin = matcher::Origin {
-            source: spec.id,
-            line: span.line,
-            app: spec.meta.app.as_deref(),
-            stream: spec.meta.stream,
-        };
-        m.confirm(&record, &candidates, origin, &mut events);
-    }
-    stats.lines = segmenter.lines_read();
-    stats.last_ts = segmenter.last_stamp().and_then(|at| records::stamp_at(&hay, at, shape, opts.zone));
-    Ok((events, stats))
 }
