@@ -254,7 +254,7 @@ pub enum MmapArg {
     Auto,
     /// Map every regular file (fastest; a file truncated meanwhile can crash the scan).
     Always,
-    /// Read every file into memory.
+    /// Never map; read every file in chunks.
     Never,
 }
 
