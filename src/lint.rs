@@ -8,7 +8,7 @@
 use std::fmt;
 
 use crate::matcher::literals;
-use crate::matcher::prefilter::Prefilter;
+use crate::matcher::prefilter;
 use crate::rules::{Correlation, Role, Rule, RuleError, RuleSet, UnitId};
 
 /// How serious a diagnostic is.
@@ -44,7 +44,7 @@ impl fmt::Display for Diagnostic {
 /// Lints every rule of `rules`; diagnostics in rule order, errors of a
 /// rule before its warnings.
 pub fn lint(rules: &RuleSet) -> Vec<Diagnostic> {
-    let unfiltered = Prefilter::build(rules).unfiltered().to_vec();
+    let unfiltered = prefilter::unfiltered_units(rules);
     let mut out = Vec::new();
     for (idx, rule) in rules.rules().iter().enumerate() {
         out.extend(literal_errors(rule));

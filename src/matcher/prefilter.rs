@@ -87,27 +87,7 @@ impl Prefilter {
     /// Builds the automata for `rules`. Units with no usable literal are
     /// returned by [`Prefilter::unfiltered`] and run on every record.
     pub fn build(rules: &RuleSet) -> Prefilter {
-        let mut by_literal: BTreeMap<Literal, Vec<u32>> = BTreeMap::new();
-        let mut unfiltered = Vec::new();
-        for (idx, rule) in rules.rules().iter().enumerate() {
-            for role in [Role::Start, Role::End] {
-                if rule.regexes_for(role).is_empty() {
-                    continue;
-                }
-                let unit = UnitId::new(idx, role).0;
-                match unit_literals(rule, role) {
-                    Some(set) => {
-                        for lit in set.into_iter().flat_map(with_json_escapes).flat_map(case_variants) {
-                            let owners = by_literal.entry(lit).or_default();
-                            if !owners.contains(&unit) {
-                                owners.push(unit);
-                            }
-                        }
-                    }
-                    None => unfiltered.push(unit),
-                }
-            }
-        }
+        let (by_literal, mut unfiltered) = literal_table(rules);
         let mut searchers = Vec::new();
         for ci in [false, true] {
             let (lits, owners): (Vec<Vec<u8>>, Vec<Vec<u32>>) =
@@ -192,6 +172,39 @@ fn rank(b: u8) -> u8 {
         0x80.. => 40,
         _ => 80,
     }
+}
+
+/// Every searched literal with the units that own it, and the units with no
+/// usable literal (they run on every record).
+fn literal_table(rules: &RuleSet) -> (BTreeMap<Literal, Vec<u32>>, Vec<u32>) {
+    let mut by_literal: BTreeMap<Literal, Vec<u32>> = BTreeMap::new();
+    let mut unfiltered = Vec::new();
+    for (idx, rule) in rules.rules().iter().enumerate() {
+        for role in [Role::Start, Role::End] {
+            if rule.regexes_for(role).is_empty() {
+                continue;
+            }
+            let unit = UnitId::new(idx, role).0;
+            match unit_literals(rule, role) {
+                Some(set) => {
+                    for lit in set.into_iter().flat_map(with_json_escapes).flat_map(case_variants) {
+                        let owners = by_literal.entry(lit).or_default();
+                        if !owners.contains(&unit) {
+                            owners.push(unit);
+                        }
+                    }
+                }
+                None => unfiltered.push(unit),
+            }
+        }
+    }
+    (by_literal, unfiltered)
+}
+
+/// The units of `rules` with no usable prefilter literal, without building
+/// the automata (`rules check` asks only this).
+pub fn unfiltered_units(rules: &RuleSet) -> Vec<u32> {
+    literal_table(rules).1
 }
 
 /// Most patterns aho-corasick's packed searcher (Teddy) takes.
