@@ -119,24 +119,6 @@ pub fn open_source(spec: &SourceSpec, choice: MmapChoice) -> Result<Opened, Skip
     }
 }
 
-/// Opens a source and reads it whole (tests and tools; the scanner
-/// streams).
-pub fn open(spec: &SourceSpec, choice: MmapChoice) -> Result<Haystack, Skip> {
-    match open_source(spec, choice)? {
-        Opened::Whole(hay) => Ok(hay),
-        Opened::Stream(mut s) => {
-            let mut buf = Vec::new();
-            loop {
-                let want = buf.len() + (1 << 20);
-                if s.fill(&mut buf, want)? {
-                    break;
-                }
-            }
-            Ok(Haystack::Owned(buf))
-        }
-    }
-}
-
 enum FileOpen {
     Mapped(memmap2::Mmap),
     Gzip(File),
@@ -216,6 +198,23 @@ fn skip(shown: &str, reason: SkipReason, detail: &str) -> Skip {
 mod tests {
     use super::*;
     use crate::input::classify;
+
+    /// Opens a source and reads it whole (the scanner streams instead).
+    fn open(spec: &SourceSpec, choice: MmapChoice) -> Result<Haystack, Skip> {
+        match open_source(spec, choice)? {
+            Opened::Whole(hay) => Ok(hay),
+            Opened::Stream(mut s) => {
+                let mut buf = Vec::new();
+                loop {
+                    let want = buf.len() + (1 << 20);
+                    if s.fill(&mut buf, want)? {
+                        break;
+                    }
+                }
+                Ok(Haystack::Owned(buf))
+            }
+        }
+    }
 
     fn spec(path: &std::path::Path) -> SourceSpec {
         let shown = path.display().to_string();

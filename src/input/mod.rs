@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 pub use discover::discover;
-pub use haystack::{ChunkStream, Haystack, MmapChoice, Opened, open, open_source};
+pub use haystack::{ChunkStream, Haystack, MmapChoice, Opened, open_source};
 pub use naming::classify;
 
 /// Which pm2 stream a file (or a record) belongs to.

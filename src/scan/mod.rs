@@ -86,12 +86,17 @@ pub fn scan_sources(
         notes.push(format!("--app: {} file(s) of other apps were not read", listed - specs.len()));
     }
     let matcher = Matcher::new(rules.clone());
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads.unwrap_or(0))
-        .build()
-        .map_err(|source| ScanError::Threads { threads: opts.threads.unwrap_or(0), source })?;
-    let results: Vec<Result<(Vec<Event>, FileStats), Skip>> =
-        pool.install(|| specs.par_iter().map_init(|| matcher.clone(), |m, spec| source::scan(m, spec, opts)).collect());
+    let results: Vec<Result<(Vec<Event>, FileStats), Skip>> = if opts.threads == Some(1) {
+        // One worker needs no pool: `rules test` scans hundreds of tiny
+        // sources, each of which would otherwise start a thread.
+        specs.iter().map(|spec| source::scan(&matcher, spec, opts)).collect()
+    } else {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads.unwrap_or(0))
+            .build()
+            .map_err(|source| ScanError::Threads { threads: opts.threads.unwrap_or(0), source })?;
+        pool.install(|| specs.par_iter().map_init(|| matcher.clone(), |m, spec| source::scan(m, spec, opts)).collect())
+    };
     let paths: Vec<String> = specs.iter().map(|s| s.meta.path.clone()).collect();
     let mut events = Vec::new();
     let mut files = Vec::new();
