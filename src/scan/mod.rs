@@ -9,6 +9,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 mod source;
+mod split;
 
 use crate::correlate;
 use crate::filter::Filters;

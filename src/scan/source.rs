@@ -14,29 +14,37 @@ use crate::matcher::{self, Event, Hit, HitCursor, Matcher};
 use crate::records::{self, FileShape, RecordSpan, Segmenter};
 use crate::summary::FileStats;
 
-use super::ScanOptions;
+use super::{ScanOptions, split};
 
 /// Bytes read per chunk when a source is not mapped: one chunk (plus the
 /// record carried over) per worker bounds memory whatever the file size.
 pub const CHUNK: usize = 8 << 20;
 
-/// Scans `spec`.
+/// Scans `spec`. A large mapped source is split across the current rayon
+/// pool's workers, unless the scan runs on one thread.
 pub fn scan(m: &Matcher, spec: &SourceSpec, opts: &ScanOptions) -> Result<(Vec<Event>, FileStats), Skip> {
-    scan_with(m, spec, opts, CHUNK)
+    let parallel = opts.threads != Some(1) && rayon::current_num_threads() > 1;
+    scan_with(m, spec, opts, CHUNK, parallel.then_some(split::PART))
 }
 
-/// [`scan`] with a given chunk size (tests use tiny ones).
+/// [`scan`] with a given chunk size for streamed sources and part size for
+/// mapped ones (tests use tiny ones).
 pub fn scan_with(
     m: &Matcher,
     spec: &SourceSpec,
     opts: &ScanOptions,
     chunk: usize,
+    part: Option<usize>,
 ) -> Result<(Vec<Event>, FileStats), Skip> {
     let mut st = SourceScan::new(m, spec, opts);
     match input::open_source(spec, opts.mmap)? {
         Opened::Whole(hay) => {
-            st.sniff(&hay);
-            st.chunk(&hay, true);
+            let shape = FileShape::sniff(&hay, spec.meta.stream);
+            // A capture's section headers name files far above their records.
+            return Ok(match part {
+                Some(part) if hay.len() >= 2 * part && !shape.pm2_logs => split::scan(m, spec, opts, shape, &hay, part),
+                _ => split::whole(m, spec, opts, shape, &hay),
+            });
         }
         Opened::Stream(mut stream) => {
             let mut buf = Vec::new();
@@ -71,24 +79,54 @@ pub fn scan_with(
     Ok(st.finish())
 }
 
-struct SourceScan<'a> {
-    m: &'a Matcher,
+pub(super) struct SourceScan<'a> {
+    pub(super) m: &'a Matcher,
     spec: &'a SourceSpec,
-    opts: &'a ScanOptions,
+    pub(super) opts: &'a ScanOptions,
     shape: Option<FileShape>,
     every_unit: Vec<u32>,
-    events: Vec<Event>,
-    stats: FileStats,
+    pub(super) events: Vec<Event>,
+    pub(super) stats: FileStats,
     /// Lines before the current buffer.
-    line_base: u64,
+    pub(super) line_base: u64,
     /// Time of the last stamp before the current buffer.
-    carried_ts: Option<i64>,
+    pub(super) carried_ts: Option<i64>,
+    /// Time of the last stamp in the last buffer scanned.
+    pub(super) buffer_stamp: Option<i64>,
     hits: Vec<Hit>,
     candidates: Vec<u32>,
+    /// What a part of a split file records for the merge (see `split`).
+    pub(super) part: PartLog,
+}
+
+/// A part's record of its first records, so the merge can drop those an
+/// earlier part already covered. Off (`limit` 0) for whole sources.
+#[derive(Debug, Default)]
+pub(super) struct PartLog {
+    /// Offset of the scanned buffer in the source.
+    pub(super) buf_at: usize,
+    /// Record starts logged, at most this many.
+    pub(super) limit: usize,
+    pub(super) checkpoints: Vec<Checkpoint>,
+    /// No stamped line met yet: records so far are dated by the stamp
+    /// before the part, which only the merge knows.
+    pub(super) unstamped: bool,
+    /// Events of those undated records (a prefix of `events`).
+    pub(super) lead: usize,
+}
+
+/// Counters as they stood when a record started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Checkpoint {
+    /// Offset of the record in the source.
+    pub(super) start: usize,
+    pub(super) events: usize,
+    pub(super) records: u64,
+    pub(super) candidates: u64,
 }
 
 impl<'a> SourceScan<'a> {
-    fn new(m: &'a Matcher, spec: &'a SourceSpec, opts: &'a ScanOptions) -> SourceScan<'a> {
+    pub(super) fn new(m: &'a Matcher, spec: &'a SourceSpec, opts: &'a ScanOptions) -> SourceScan<'a> {
         let every_unit = if opts.no_prefilter { (0..m.rules().len() as u32 * 2).collect() } else { Vec::new() };
         let stats = FileStats {
             path: spec.meta.path.clone(),
@@ -111,13 +149,18 @@ impl<'a> SourceScan<'a> {
             stats,
             line_base: 0,
             carried_ts: None,
+            buffer_stamp: None,
             hits: Vec::new(),
             candidates: Vec::new(),
+            part: PartLog::default(),
         }
     }
 
     fn sniff(&mut self, first: &[u8]) {
-        let shape = FileShape::sniff(first, self.spec.meta.stream);
+        self.set_shape(FileShape::sniff(first, self.spec.meta.stream));
+    }
+
+    pub(super) fn set_shape(&mut self, shape: FileShape) {
         self.stats.timestamps = shape.stamped;
         self.shape = Some(shape);
     }
@@ -125,7 +168,7 @@ impl<'a> SourceScan<'a> {
     /// Scans the records of `buf` (whole lines). Unless `eof`, the last
     /// record is left for the next buffer; returns where it starts (the
     /// bytes to keep), or `buf.len()`.
-    fn chunk(&mut self, buf: &[u8], eof: bool) -> usize {
+    pub(super) fn chunk(&mut self, buf: &[u8], eof: bool) -> usize {
         let Some(shape) = self.shape else { return buf.len() };
         self.hits.clear();
         if !self.opts.no_prefilter {
@@ -141,7 +184,10 @@ impl<'a> SourceScan<'a> {
             }
         }
         let stamp = segmenter.last_stamp().and_then(|at| records::stamp_at(buf, at, shape, self.opts.zone));
-        self.stats.last_ts = self.stats.last_ts.max(stamp);
+        // The file's last stamp (not its latest: logs can step back).
+        self.stats.last_ts = stamp.or(self.stats.last_ts);
+        self.buffer_stamp = stamp;
+        self.stats.lines = segmenter.lines_read();
         let keep = match pending {
             Some(last) if !eof => {
                 let before = last.stamp_line.filter(|&at| at < last.start);
@@ -155,22 +201,17 @@ impl<'a> SourceScan<'a> {
             }
             Some(last) => {
                 self.record(buf, shape, last, &mut cursor);
-                self.stats.lines = segmenter.lines_read();
                 buf.len()
             }
-            None => {
-                if eof {
-                    self.stats.lines = segmenter.lines_read();
-                }
-                buf.len()
-            }
+            None => buf.len(),
         };
         self.stats.bytes += keep as u64;
         self.hits = hits;
         keep
     }
 
-    fn record(&mut self, buf: &[u8], shape: FileShape, span: RecordSpan, cursor: &mut HitCursor<'_>) {
+    pub(super) fn record(&mut self, buf: &[u8], shape: FileShape, span: RecordSpan, cursor: &mut HitCursor<'_>) {
+        self.log_part(span);
         self.stats.records += 1;
         let always = if self.opts.no_prefilter { &self.every_unit[..] } else { self.m.prefilter().unfiltered() };
         cursor.candidates(span.start, span.end, always, &mut self.candidates);
@@ -190,15 +231,33 @@ impl<'a> SourceScan<'a> {
             stream: self.spec.meta.stream,
         };
         self.m.confirm(&record, &self.candidates, origin, &mut self.events);
+        if self.part.unstamped {
+            self.part.lead = self.events.len();
+        }
     }
 
-    fn finish(self) -> (Vec<Event>, FileStats) {
+    fn log_part(&mut self, span: RecordSpan) {
+        let log = &mut self.part;
+        if span.stamp_line.is_some() {
+            log.unstamped = false;
+        }
+        if log.checkpoints.len() < log.limit {
+            log.checkpoints.push(Checkpoint {
+                start: log.buf_at + span.start,
+                events: self.events.len(),
+                records: self.stats.records,
+                candidates: self.stats.candidates,
+            });
+        }
+    }
+
+    pub(super) fn finish(self) -> (Vec<Event>, FileStats) {
         (self.events, self.stats)
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
@@ -206,7 +265,7 @@ mod tests {
     use crate::input::{MmapChoice, Origin, classify};
     use crate::rules::{LoadOptions, load};
 
-    fn logs_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    pub(in crate::scan) fn logs_under(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(rd) = std::fs::read_dir(dir) else { return };
         let mut entries: Vec<PathBuf> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
         entries.sort();
@@ -234,12 +293,14 @@ mod tests {
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let spec = SourceSpec { id: 0, meta: classify(&shown, &name), origin: Origin::File(path.clone()) };
             let whole_opts = ScanOptions { mmap: MmapChoice::Always, ..ScanOptions::default() };
-            let whole = scan_with(&m, &spec, &whole_opts, CHUNK);
+            let whole = scan_with(&m, &spec, &whole_opts, CHUNK, None);
             let read_opts = ScanOptions { mmap: MmapChoice::Never, ..ScanOptions::default() };
             for chunk in [1, 5, 64, 1000] {
-                let chunked = scan_with(&m, &spec, &read_opts, chunk);
+                let chunked = scan_with(&m, &spec, &read_opts, chunk, None);
                 assert_eq!(format!("{chunked:?}"), format!("{whole:?}"), "{shown} in chunks of {chunk}");
             }
+            let split = scan_with(&m, &spec, &whole_opts, CHUNK, Some(64));
+            assert_eq!(format!("{split:?}"), format!("{whole:?}"), "{shown} in parts of 64");
         }
     }
 }
