@@ -314,7 +314,7 @@ fn correlation(c: &mut Criterion, fx: &Fixture) {
         g.throughput(Throughput::Elements(events.len() as u64));
         g.bench_function(format!("{n}-events"), |b| {
             b.iter_batched(
-                || events.clone(),
+                || vec![events.clone()],
                 |evs| black_box(correlate::correlate(&fx.rules, evs, &paths, None).0.len()),
                 BatchSize::LargeInput,
             )

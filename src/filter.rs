@@ -50,13 +50,13 @@ impl Filters {
 
     /// Drops matches outside the time range. Matches without a time cannot
     /// be placed: they are kept, and a note says how many.
-    pub fn events(&self, events: &mut Vec<Event>, notes: &mut Vec<String>) {
+    pub fn events(&self, sources: &mut [Vec<Event>], notes: &mut Vec<String>) {
         if !self.timed() {
             return;
         }
         let in_range = |t: i64| self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u);
-        events.retain(|e| e.ts.is_none_or(in_range));
-        let untimed = events.iter().filter(|e| e.ts.is_none()).count();
+        sources.iter_mut().for_each(|events| events.retain(|e| e.ts.is_none_or(in_range)));
+        let untimed = sources.iter().flatten().filter(|e| e.ts.is_none()).count();
         if untimed > 0 {
             notes.push(format!(
                 "{untimed} match(es) have no timestamp, so --since/--until could not place them; they were kept \

@@ -9,7 +9,7 @@
 pub mod pairs;
 pub mod window;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::matcher::{Event, field};
 use crate::rules::{Correlation, RuleSet};
@@ -32,16 +32,11 @@ pub struct Finding {
 /// (where absence windows still open are judged).
 pub fn correlate(
     rules: &RuleSet,
-    events: Vec<Event>,
+    sources: Vec<Vec<Event>>,
     paths: &[String],
     end: Option<i64>,
 ) -> (Vec<Finding>, Vec<String>) {
-    let mut groups: BTreeMap<(u32, Vec<String>), Vec<Event>> = BTreeMap::new();
-    for ev in events {
-        let rule = &rules.rules()[ev.rule as usize];
-        let key: Vec<String> = rule.group_by.iter().map(|f| key_value(&ev, f, paths)).collect();
-        groups.entry((ev.rule, key)).or_default().push(ev);
-    }
+    let groups = group(rules, sources, paths);
     let mut findings = Vec::new();
     let mut untimed: BTreeMap<u32, usize> = BTreeMap::new();
     for ((rule_idx, key), mut evs) in groups {
@@ -99,6 +94,46 @@ pub fn correlate(
         })
         .collect();
     (findings, notes)
+}
+
+/// A rule and the values of its `group_by` fields.
+type GroupKey = (u32, Vec<String>);
+
+/// Moves the events (one list per source) into their groups, ordered by
+/// rule then key. Events are most of a noisy scan's heap, so each is held
+/// once: group sizes are counted first (no growth by doubling) and each
+/// source's list is freed as soon as its events have moved.
+fn group(rules: &RuleSet, sources: Vec<Vec<Event>>, paths: &[String]) -> Vec<(GroupKey, Vec<Event>)> {
+    let mut index: HashMap<GroupKey, usize> = HashMap::new();
+    let mut keys: Vec<GroupKey> = Vec::new();
+    let mut sizes: Vec<usize> = Vec::new();
+    let ids: Vec<Vec<usize>> = sources
+        .iter()
+        .map(|evs| {
+            evs.iter()
+                .map(|ev| {
+                    let rule = &rules.rules()[ev.rule as usize];
+                    let key = (ev.rule, rule.group_by.iter().map(|f| key_value(ev, f, paths)).collect());
+                    let id = *index.entry(key).or_insert_with_key(|key| {
+                        keys.push(key.clone());
+                        sizes.push(0);
+                        keys.len() - 1
+                    });
+                    sizes[id] += 1;
+                    id
+                })
+                .collect()
+        })
+        .collect();
+    let mut groups: Vec<Vec<Event>> = sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
+    for (evs, ids) in sources.into_iter().zip(ids) {
+        for (ev, id) in evs.into_iter().zip(ids) {
+            groups[id].push(ev);
+        }
+    }
+    let mut out: Vec<(GroupKey, Vec<Event>)> = keys.into_iter().zip(groups).collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
 }
 
 /// Splits time-ordered events where the key was quiet for `w` or longer.
@@ -176,7 +211,7 @@ fix = "f"
             ev(1, "api", Some(5), 5),
             ev(1, "api", Some(6), 6),
         ];
-        let (findings, notes) = correlate(&rules(), events, &[], None);
+        let (findings, notes) = correlate(&rules(), vec![events], &[], None);
         assert!(notes.is_empty());
         assert_eq!(findings.len(), 2);
         assert_eq!(findings[0].key, vec![("app".to_string(), "api".to_string())]);
@@ -198,7 +233,7 @@ fix = "f"
         let rules = compile_all(&[("t.toml".into(), pack.into())]).expect("rules");
         let m = 60_000;
         let events = vec![ev(0, "api", Some(0), 1), ev(0, "api", Some(9 * m), 2), ev(0, "api", Some(30 * m), 3)];
-        let (findings, _) = correlate(&rules, events, &[], None);
+        let (findings, _) = correlate(&rules, vec![events], &[], None);
         let sizes: Vec<usize> = findings.iter().map(|f| f.events.len()).collect();
         assert_eq!(sizes, vec![2, 1]);
     }
@@ -206,7 +241,7 @@ fix = "f"
     #[test]
     fn untimed_events_are_noted_not_guessed() {
         let events = (0..5).map(|i| ev(0, "api", None, i)).collect();
-        let (findings, notes) = correlate(&rules(), events, &[], None);
+        let (findings, notes) = correlate(&rules(), vec![events], &[], None);
         assert!(findings.is_empty());
         assert_eq!(notes.len(), 1);
         assert!(notes[0].starts_with("pm2.loop: 5 match(es)"));

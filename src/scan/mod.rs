@@ -99,12 +99,14 @@ pub fn scan_sources(
         pool.install(|| specs.par_iter().map_init(|| matcher.clone(), |m, spec| source::scan(m, spec, opts)).collect())
     };
     let paths: Vec<String> = specs.iter().map(|s| s.meta.path.clone()).collect();
-    let mut events = Vec::new();
+    // One list per source, never concatenated: correlation moves events
+    // into their groups and frees each list as it goes.
+    let mut events: Vec<Vec<Event>> = Vec::new();
     let mut files = Vec::new();
     for r in results {
         match r {
             Ok((evs, stats)) => {
-                events.extend(evs);
+                events.push(evs);
                 files.push(stats);
             }
             Err(skip) => skipped.push(skip),
@@ -112,10 +114,10 @@ pub fn scan_sources(
     }
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     opts.filters.events(&mut events, &mut notes);
-    let matches = events.len() as u64;
+    let matches = events.iter().map(|evs| evs.len() as u64).sum();
     // Files are not always in time order (a saved `pm2 logs` capture has
     // its sections one after another): the end is the latest time seen.
-    let end = files.iter().filter_map(|f| f.last_ts).chain(events.iter().filter_map(|e| e.ts)).max();
+    let end = files.iter().filter_map(|f| f.last_ts).chain(events.iter().flatten().filter_map(|e| e.ts)).max();
     let (findings, correlate_notes) = correlate::correlate(&rules, events, &paths, opts.filters.end(end));
     notes.extend(correlate_notes);
     let mut incidents = incidents::build(&rules, findings, &paths, opts.zone);
