@@ -26,6 +26,8 @@ const AFTER_HELP: &str = "Examples:
   logtriage scan logs/ --rules my-rules.toml --fail-on medium
   logtriage scan logs/ --since 2h --app api --app tws-bridge
   logtriage scan logs/ --baseline last-good.json --format markdown >> \"$GITHUB_STEP_SUMMARY\"
+  logtriage scan ~/.pm2/logs --since 1h --fail-on never --format alertmanager |
+    curl -fsS -H 'Content-Type: application/json' --data-binary @- http://localhost:9093/api/v2/alerts
   logtriage rules check my-rules/ && logtriage rules test my-rules/ --fixtures my-fixtures/
 
 Exit status (scan): 0 nothing at or above --fail-on; 1 incidents at or above it;
@@ -185,6 +187,10 @@ pub struct ScanArgs {
     /// Leave out incidents (same rule and key) found in this previous --format json/ndjson output.
     #[arg(long, value_name = "PREVIOUS.json")]
     pub baseline: Option<PathBuf>,
+
+    /// The `instance` label of --format alertmanager alerts (default: this machine's hostname; "" leaves it out).
+    #[arg(long, value_name = "NAME")]
+    pub instance: Option<String>,
 }
 
 /// A `--since`/`--until` value: a point in time, or an age counted back

@@ -25,3 +25,7 @@ mod markdown;
 // The CI gate and rule tooling: rules check/test/list/explain, baseline,
 // time and app filters.
 mod ci;
+
+// `--format alertmanager`: the payload against the JSON run, and the round
+// trip through a real Alertmanager (.ci/install-alertmanager).
+mod alertmanager;

@@ -10,7 +10,8 @@ use anyhow::Context;
 use crate::cli::{FailOn, ScanArgs};
 use logtriage::baseline::Baseline;
 use logtriage::filter::Filters;
-use logtriage::report::{self, Color};
+use logtriage::report::{self, Color, Endings, Format, ReportOptions};
+use logtriage::rules::RuleSet;
 use logtriage::scan::{self, ScanOptions};
 
 /// Runs `scan`.
@@ -20,6 +21,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let filters = filters(&args)?;
+    let report_opts = report_options(&args, &rules)?;
     let opts = ScanOptions {
         paths: args.paths.clone(),
         mmap: args.mmap.into(),
@@ -29,17 +31,35 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         filters,
     };
     let out = scan::scan(Arc::new(rules), &opts).context("scan failed")?;
+    let stdout = std::io::stdout().lock();
+    let mut reporter = report::reporter(args.format, Box::new(std::io::BufWriter::new(stdout)), report_opts);
+    report::emit(reporter.as_mut(), &out).context("cannot write the report")?;
+    drop(reporter);
+    std::io::stdout().flush().context("cannot write the report")?;
+    if args.format == Format::Alertmanager {
+        // The alert array has no summary; a path that could not be read
+        // must still be said somewhere (exit status 2 alone does not say which).
+        for skip in out.summary.skipped.iter().filter(|s| s.reason.is_error()) {
+            eprintln!("logtriage: {}", skip.detail);
+        }
+    }
+    Ok(exit_code(&out, args.fail_on))
+}
+
+fn report_options(args: &ScanArgs, rules: &RuleSet) -> anyhow::Result<ReportOptions> {
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,
         Color::Auto => std::io::stdout().is_terminal(),
     };
-    let stdout = std::io::stdout().lock();
-    let mut reporter = report::reporter(args.format, Box::new(std::io::BufWriter::new(stdout)), color);
-    report::emit(reporter.as_mut(), &out).context("cannot write the report")?;
-    drop(reporter);
-    std::io::stdout().flush().context("cannot write the report")?;
-    Ok(exit_code(&out, args.fail_on))
+    if args.format != Format::Alertmanager {
+        return Ok(ReportOptions { color, ..ReportOptions::default() });
+    }
+    let instance = match &args.instance {
+        Some(name) => name.clone(),
+        None => super::host::hostname()?,
+    };
+    Ok(ReportOptions { color, instance: Some(instance), endings: Endings::of(rules) })
 }
 
 fn filters(args: &ScanArgs) -> anyhow::Result<Filters> {

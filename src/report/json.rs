@@ -34,8 +34,9 @@ impl<W: Write> Json<W> {
 
 /// Pretty-prints `value` as if it sat `depth` levels deep: serde_json's
 /// pretty output never has a raw newline inside a string, so indenting
-/// every line after the first is exact.
-fn nested(w: &mut impl Write, value: &impl Serialize, depth: usize) -> io::Result<()> {
+/// every line after the first is exact. The Alertmanager array is written
+/// the same way.
+pub(super) fn nested(w: &mut impl Write, value: &impl Serialize, depth: usize) -> io::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
     let indent = "  ".repeat(depth);
     for (n, line) in text.split('\n').enumerate() {

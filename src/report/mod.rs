@@ -1,8 +1,9 @@
 //! Report: incidents and the summary → bytes, pushed to a [`Reporter`]
 //! (ripgrep's `Sink` shape). Reporters never see files; the scanner never
 //! sees a writer. Formats: human text, one JSON document, NDJSON, GitHub
-//! Markdown.
+//! Markdown, and Alertmanager's alert array.
 
+mod alertmanager;
 mod json;
 mod markdown;
 mod ndjson;
@@ -15,6 +16,7 @@ use crate::incidents::Incident;
 use crate::scan::ScanOutput;
 use crate::summary::Summary;
 
+pub use alertmanager::{Alertmanager, Endings};
 pub use json::Json;
 pub use markdown::Markdown;
 pub use ndjson::Ndjson;
@@ -40,6 +42,23 @@ pub enum Format {
     /// GitHub Markdown for a step summary or a PR comment: counts, a table,
     /// a section per incident (capped; see README, "Markdown output").
     Markdown,
+    /// The JSON array Prometheus Alertmanager's `POST /api/v2/alerts`
+    /// accepts, one alert per incident (see README, "Alertmanager output").
+    Alertmanager,
+}
+
+/// What [`reporter`] needs besides the format and the writer; each format
+/// reads its part.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    /// ANSI colour in text output. This is disabled by default.
+    pub color: bool,
+    /// Alertmanager: the `instance` label of every alert (the host the logs
+    /// come from). By default it is left out.
+    pub instance: Option<String>,
+    /// Alertmanager: which rules' incidents end, deciding `endsAt`. By
+    /// default none do.
+    pub endings: Endings,
 }
 
 /// Pushes `out` through `reporter`.
@@ -51,12 +70,13 @@ pub fn emit(reporter: &mut dyn Reporter, out: &ScanOutput) -> io::Result<()> {
 }
 
 /// A reporter for `format` writing to `w`.
-pub fn reporter<'w>(format: Format, w: Box<dyn Write + 'w>, color: bool) -> Box<dyn Reporter + 'w> {
+pub fn reporter<'w>(format: Format, w: Box<dyn Write + 'w>, opts: ReportOptions) -> Box<dyn Reporter + 'w> {
     match format {
-        Format::Text => Box::new(Text::new(w, color)),
+        Format::Text => Box::new(Text::new(w, opts.color)),
         Format::Json => Box::new(Json::new(w)),
         Format::Ndjson => Box::new(Ndjson::new(w)),
         Format::Markdown => Box::new(Markdown::new(w)),
+        Format::Alertmanager => Box::new(Alertmanager::new(w, opts.instance, opts.endings)),
     }
 }
 
