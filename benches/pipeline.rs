@@ -229,6 +229,8 @@ fn confirm(c: &mut Criterion, fx: &Fixture) {
             black_box(n)
         })
     });
+    let apps: Vec<Option<std::sync::Arc<str>>> =
+        corpus.files.iter().map(|f| f.meta.app.as_deref().map(Into::into)).collect();
     let built: Vec<Candidate<'_>> = picked
         .iter()
         .map(|(source, shape, span, rules)| {
@@ -236,7 +238,7 @@ fn confirm(c: &mut Criterion, fx: &Fixture) {
             Candidate {
                 record: records::build(&f.bytes, *span, *shape, Zone::Utc),
                 rules: rules.clone(),
-                origin: Origin { source: *source, line: span.line, app: f.meta.app.as_deref(), stream: f.meta.stream },
+                origin: Origin { source: *source, line: span.line, app: apps[*source].as_ref(), stream: f.meta.stream },
             }
         })
         .collect();
@@ -275,10 +277,10 @@ fn synthetic_events(rules: &RuleSet, n: usize) -> Vec<Event> {
             source: 0,
             line,
             ts: Some(ts),
-            app: Some(app.to_string()),
+            app: Some(app.into()),
             stream,
-            fields,
-            text,
+            fields: fields.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            text: text.into(),
         };
         match rng.u32(..10) {
             0..=3 => {

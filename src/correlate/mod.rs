@@ -153,7 +153,7 @@ fn split_quiet(events: Vec<Event>, w: i64) -> Vec<Vec<Event>> {
 
 fn key_value(ev: &Event, name: &str, paths: &[String]) -> String {
     let value = match name {
-        "app" => ev.app.clone(),
+        "app" => ev.app.as_deref().map(str::to_string),
         "file" => paths.get(ev.source).cloned(),
         _ => field(&ev.fields, name).map(str::to_string),
     };
@@ -196,8 +196,8 @@ fix = "f"
             ts,
             app: Some(app.into()),
             stream: Stream::Daemon,
-            fields: vec![],
-            text: String::new(),
+            fields: Default::default(),
+            text: "".into(),
         }
     }
 

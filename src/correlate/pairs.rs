@@ -144,8 +144,8 @@ mod tests {
             ts: Some(t),
             app: None,
             stream: Stream::Out,
-            fields: vec![],
-            text: String::new(),
+            fields: Default::default(),
+            text: "".into(),
         }
     }
 

@@ -102,7 +102,7 @@ fn incident(rule: &Rule, f: Finding, paths: &[String], zone: Zone) -> Incident {
     }
     // A sequence's first event may not name the app (pm2's kill-timeout
     // line has only a pid); the first event that does decides.
-    let app = f.events.iter().find_map(|e| e.app.clone());
+    let app = f.events.iter().find_map(|e| e.app.as_deref().map(str::to_string));
     let window = rule.correlate.window().map(ToString::to_string);
     let path_of = |e: &Event| paths.get(e.source).cloned().unwrap_or_default();
     let anchor = match (first_ms, first) {
@@ -152,9 +152,9 @@ fn lookup(inc: &Incident, file: &str, name: &str) -> Option<String> {
 fn collect_fields(events: &[Event]) -> BTreeMap<String, Vec<String>> {
     let mut fields: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (name, value) in events.iter().flat_map(|e| e.fields.iter()) {
-        let values = fields.entry(name.clone()).or_default();
-        if values.len() < MAX_VALUES && !values.contains(value) {
-            values.push(value.clone());
+        let values = fields.entry(name.to_string()).or_default();
+        if values.len() < MAX_VALUES && !values.iter().any(|v| **v == **value) {
+            values.push(value.to_string());
         }
     }
     fields
@@ -166,7 +166,7 @@ fn pick_evidence(events: &[Event]) -> impl Iterator<Item = &Event> {
 }
 
 fn evidence(e: &Event, file: String, zone: Zone) -> Evidence {
-    Evidence { file, line: e.line, timestamp: e.ts.map(|ms| timestamp::render(ms, zone)), text: e.text.clone() }
+    Evidence { file, line: e.line, timestamp: e.ts.map(|ms| timestamp::render(ms, zone)), text: e.text.to_string() }
 }
 
 /// Counts incidents per severity, most severe first (all five present).

@@ -39,21 +39,34 @@ pub struct Event {
     /// When, in ms since the epoch (None: the file has no timestamps).
     pub ts: Option<i64>,
     /// App: the `app` capture, else the record's own, else the file's.
-    pub app: Option<String>,
+    pub app: Option<Arc<str>>,
     /// Stream the record came from.
     pub stream: Stream,
     /// Named captures in group order, lossily decoded.
-    pub fields: Vec<(String, String)>,
-    /// The record's text, trimmed for display.
-    pub text: String,
+    pub fields: Fields,
+    /// The record's text, trimmed for display (shared by the events of
+    /// one record).
+    pub text: Arc<str>,
 }
+
+/// Captured fields: (name, value) in group order. Names are shared with
+/// the matcher; a noisy log holds hundreds of thousands of events, so each
+/// costs what it must and no more.
+pub type Fields = Box<[(Arc<str>, Box<str>)]>;
 
 /// Prefilter plus the rules' regexes.
 #[derive(Debug, Clone)]
 pub struct Matcher {
     rules: Arc<RuleSet>,
     prefilter: Arc<Prefilter>,
-    regexes: Vec<Vec<regex::bytes::Regex>>,
+    regexes: Vec<Vec<Unit>>,
+}
+
+/// One regex of a unit and its capture group names.
+#[derive(Debug, Clone)]
+struct Unit {
+    re: regex::bytes::Regex,
+    names: Arc<[Option<Arc<str>>]>,
 }
 
 /// Where a record came from, for building events.
@@ -64,7 +77,7 @@ pub struct Origin<'a> {
     /// 1-based first line.
     pub line: u64,
     /// App from the file name.
-    pub app: Option<&'a str>,
+    pub app: Option<&'a Arc<str>>,
     /// Stream from the file name.
     pub stream: Stream,
 }
@@ -73,10 +86,15 @@ impl Matcher {
     /// Compiles the prefilter for `rules`.
     pub fn new(rules: Arc<RuleSet>) -> Matcher {
         let prefilter = Arc::new(Prefilter::build(&rules));
+        let unit = |res: &[regex::bytes::Regex]| -> Vec<Unit> {
+            res.iter()
+                .map(|re| Unit { re: re.clone(), names: re.capture_names().map(|n| n.map(Arc::from)).collect() })
+                .collect()
+        };
         let regexes = rules
             .rules()
             .iter()
-            .flat_map(|r| [r.regexes_for(Role::Start).to_vec(), r.regexes_for(Role::End).to_vec()])
+            .flat_map(|r| [unit(r.regexes_for(Role::Start)), unit(r.regexes_for(Role::End))])
             .collect();
         Matcher { rules, prefilter, regexes }
     }
@@ -96,20 +114,20 @@ impl Matcher {
     /// fields).
     pub fn confirm(&self, record: &Record, candidates: &[u32], origin: Origin<'_>, out: &mut Vec<Event>) {
         let stream = record.stream.unwrap_or(origin.stream);
-        let mut text: Option<String> = None;
+        let mut text: Option<Arc<str>> = None;
         for &unit in candidates {
             let id = UnitId(unit);
             let rule = &self.rules.rules()[id.rule()];
             if !rule.streams.accepts(stream) {
                 continue;
             }
-            let Some(fields) = self.regexes[unit as usize].iter().find_map(|re| capture(re, &record.body)) else {
+            let Some(fields) = self.regexes[unit as usize].iter().find_map(|u| capture(u, &record.body)) else {
                 continue;
             };
             let app = field(&fields, "app")
-                .map(str::to_string)
-                .or_else(|| record.app.clone())
-                .or_else(|| origin.app.map(str::to_string));
+                .map(Arc::from)
+                .or_else(|| record.app.as_deref().map(Arc::from))
+                .or_else(|| origin.app.cloned());
             out.push(Event {
                 rule: id.rule() as u32,
                 role: id.role(),
@@ -119,29 +137,30 @@ impl Matcher {
                 app,
                 stream,
                 fields,
-                text: text.get_or_insert_with(|| evidence_text(&record.body)).clone(),
+                text: text.get_or_insert_with(|| Arc::from(evidence_text(&record.body))).clone(),
             });
         }
     }
 }
 
-fn capture(re: &regex::bytes::Regex, body: &[u8]) -> Option<Vec<(String, String)>> {
-    if re.captures_len() == 1 {
-        return re.is_match(body).then(Vec::new);
+fn capture(unit: &Unit, body: &[u8]) -> Option<Fields> {
+    if unit.names.len() == 1 {
+        return unit.re.is_match(body).then(Fields::default);
     }
-    let caps = re.captures(body)?;
-    let fields = re
-        .capture_names()
+    let caps = unit.re.captures(body)?;
+    let fields = unit
+        .names
+        .iter()
         .enumerate()
-        .filter_map(|(i, name)| Some((name?, caps.get(i)?)))
-        .map(|(name, m)| (name.to_string(), clip(String::from_utf8_lossy(m.as_bytes()).trim(), MAX_FIELD)))
+        .filter_map(|(i, name)| Some((name.as_ref()?, caps.get(i)?)))
+        .map(|(name, m)| (name.clone(), clip(String::from_utf8_lossy(m.as_bytes()).trim(), MAX_FIELD).into()))
         .collect();
     Some(fields)
 }
 
 /// The value of field `name`, if captured.
-pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+pub fn field<'a>(fields: &'a [(Arc<str>, Box<str>)], name: &str) -> Option<&'a str> {
+    fields.iter().find(|(n, _)| &**n == name).map(|(_, v)| &**v)
 }
 
 fn clip(s: &str, max: usize) -> String {

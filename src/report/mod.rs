@@ -128,7 +128,8 @@ references = ["https://pm2.keymetrics.io/docs/usage/restart-strategies/"]
             ts: Some(ts),
             app: Some("api".into()),
             stream: Stream::Daemon,
-            fields: vec![("app".into(), "api".into()), ("pm_id".into(), "0".into()), ("code".into(), "1".into())],
+            fields: vec![("app".into(), "api".into()), ("pm_id".into(), "0".into()), ("code".into(), "1".into())]
+                .into(),
             text: text.into(),
         };
         let finding = Finding {

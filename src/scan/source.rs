@@ -9,6 +9,8 @@
 //! time of the last stamped line before it travels along, for records
 //! written raw between stamped lines.
 
+use std::sync::Arc;
+
 use crate::input::{self, Opened, Skip, SourceSpec};
 use crate::matcher::{self, Event, Hit, HitCursor, Matcher};
 use crate::records::{self, FileShape, RecordSpan, Segmenter};
@@ -85,6 +87,8 @@ pub(super) struct SourceScan<'a> {
     pub(super) opts: &'a ScanOptions,
     shape: Option<FileShape>,
     every_unit: Vec<u32>,
+    /// The file's app, shared by its events.
+    app: Option<Arc<str>>,
     pub(super) events: Vec<Event>,
     pub(super) stats: FileStats,
     /// Lines before the current buffer.
@@ -145,6 +149,7 @@ impl<'a> SourceScan<'a> {
             opts,
             shape: None,
             every_unit,
+            app: spec.meta.app.as_deref().map(Arc::from),
             events: Vec::new(),
             stats,
             line_base: 0,
@@ -227,7 +232,7 @@ impl<'a> SourceScan<'a> {
         let origin = matcher::Origin {
             source: self.spec.id,
             line: span.line,
-            app: self.spec.meta.app.as_deref(),
+            app: self.app.as_ref(),
             stream: self.spec.meta.stream,
         };
         self.m.confirm(&record, &self.candidates, origin, &mut self.events);
@@ -251,7 +256,9 @@ impl<'a> SourceScan<'a> {
         }
     }
 
-    pub(super) fn finish(self) -> (Vec<Event>, FileStats) {
+    pub(super) fn finish(mut self) -> (Vec<Event>, FileStats) {
+        // Held until correlation: give back what growth by doubling left.
+        self.events.shrink_to_fit();
         (self.events, self.stats)
     }
 }

@@ -211,7 +211,7 @@ fn line_end(buf: &[u8], at: usize) -> usize {
 
 /// Stitches the parts back together in order.
 fn merge(parts: Vec<Part>) -> Result<(Vec<Event>, FileStats), Diverged> {
-    let mut events = Vec::new();
+    let mut events = Vec::with_capacity(parts.iter().map(|p| p.events.len()).sum());
     let mut stats: Option<FileStats> = None;
     let mut lines = 0;
     let mut carried = None;
