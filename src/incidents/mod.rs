@@ -6,7 +6,8 @@
 
 mod id;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -60,8 +61,10 @@ pub struct Incident {
     /// Captured fields: distinct values in order of first appearance; plus
     /// `gap` / `gap_ms` for sequences and `status` for absences.
     pub fields: BTreeMap<String, Vec<String>>,
-    /// The proposed fix, rendered with the fields.
-    pub fix: String,
+    /// The proposed fix, rendered with the fields. Shared by incidents
+    /// whose fix reads the same: a flapping link gives thousands of
+    /// incidents with one kilobyte-long fix.
+    pub fix: Arc<str>,
     /// Links for the reader.
     pub references: Vec<String>,
     #[serde(skip)]
@@ -71,8 +74,20 @@ pub struct Incident {
 /// Turns findings into ordered incidents. `paths` names sources by id;
 /// `zone` renders times.
 pub fn build(rules: &RuleSet, findings: Vec<Finding>, paths: &[String], zone: Zone) -> Vec<Incident> {
-    let mut out: Vec<Incident> =
-        findings.into_iter().map(|f| incident(&rules.rules()[f.rule as usize], f, paths, zone)).collect();
+    let mut fixes: HashSet<Arc<str>> = HashSet::new();
+    let mut out: Vec<Incident> = findings
+        .into_iter()
+        .map(|f| {
+            let mut inc = incident(&rules.rules()[f.rule as usize], f, paths, zone);
+            match fixes.get(&inc.fix) {
+                Some(known) => inc.fix = known.clone(),
+                None => {
+                    fixes.insert(inc.fix.clone());
+                }
+            }
+            inc
+        })
+        .collect();
     out.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -123,13 +138,13 @@ fn incident(rule: &Rule, f: Finding, paths: &[String], zone: Zone) -> Incident {
         window,
         evidence: pick_evidence(&f.events).map(|e| evidence(e, path_of(e), zone)).collect(),
         fields,
-        fix: String::new(),
+        fix: Arc::from(""),
         references: rule.references.clone(),
         first_ms,
     };
     let file = first.map(path_of).unwrap_or_default();
     inc.title = rule.title.render(|name| lookup(&inc, &file, name));
-    inc.fix = rule.fix.render(|name| lookup(&inc, &file, name));
+    inc.fix = rule.fix.render(|name| lookup(&inc, &file, name)).into();
     inc
 }
 

@@ -411,7 +411,7 @@ mod tests {
         i.key.insert("script".into(), "x".repeat(1000));
         let a = &alerts(&[i.clone()], Endings::default())[0];
         assert_eq!(a["annotations"]["summary"], i.title.as_str());
-        assert_eq!(a["annotations"]["fix"], i.fix.as_str());
+        assert_eq!(a["annotations"]["fix"], &*i.fix);
         assert_eq!(a["annotations"]["references"], i.references[0].as_str());
         let ev = a["annotations"]["evidence"].as_str().expect("evidence");
         assert!(ev.starts_with("logs/pm2.log:78\néé") && ev.ends_with('…') && ev.len() <= EVIDENCE_MAX, "{ev}");

@@ -90,6 +90,9 @@ impl Template {
                 }
             }
         }
+        // Every incident keeps its rendered fix, kilobytes of text: give
+        // back what growth by doubling reserved.
+        out.shrink_to_fit();
         out
     }
 }
