@@ -32,6 +32,10 @@ pub struct FileStats {
     /// windows still open at the end are judged.
     #[serde(skip)]
     pub last_ts: Option<i64>,
+    /// Why the file was read only in part (it ended early); the summary
+    /// lists it with the skipped paths.
+    #[serde(skip)]
+    pub partial: Option<Skip>,
 }
 
 /// Incident counts per severity.

@@ -102,8 +102,10 @@ pub fn scan_sources(
     let mut files = Vec::new();
     for r in results {
         match r {
-            Ok((evs, stats)) => {
+            Ok((evs, mut stats)) => {
                 events.extend(evs);
+                // Read in part: scanned, and listed with the skips.
+                skipped.extend(stats.partial.take());
                 files.push(stats);
             }
             Err(skip) => skipped.push(skip),

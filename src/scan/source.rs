@@ -66,6 +66,7 @@ pub fn scan_with(
                 }
                 buf.drain(..keep);
             }
+            st.stats.partial = stream.partial();
         }
     }
     Ok(st.finish())
@@ -100,6 +101,7 @@ impl<'a> SourceScan<'a> {
             candidates: 0,
             timestamps: false,
             last_ts: None,
+            partial: None,
         };
         SourceScan {
             m,
