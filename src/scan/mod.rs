@@ -122,6 +122,7 @@ pub fn scan_sources(
     let mut incidents = incidents::build(&rules, findings, &paths, opts.zone);
     let baseline = opts.filters.incidents(&mut incidents, &mut notes);
     notes.extend(untimed_notes(&files));
+    notes.extend(files.iter().filter_map(FileStats::long_line_note));
     let summary = Summary {
         bytes: files.iter().map(|f| f.bytes).sum(),
         records: files.iter().map(|f| f.records).sum(),

@@ -101,6 +101,7 @@ impl<'a> SourceScan<'a> {
             candidates: 0,
             timestamps: false,
             last_ts: None,
+            longest_line: (0, 0),
             partial: None,
         };
         SourceScan {
@@ -142,6 +143,8 @@ impl<'a> SourceScan<'a> {
                 self.record(buf, shape, done, &mut cursor);
             }
         }
+        let (line, len) = segmenter.longest_line();
+        self.stats.saw_line(line, len as u64);
         let stamp = segmenter.last_stamp().and_then(|at| records::stamp_at(buf, at, shape, self.opts.zone));
         self.stats.last_ts = self.stats.last_ts.max(stamp);
         let keep = match pending {
