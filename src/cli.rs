@@ -160,7 +160,8 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
 
-    /// Memory-map files: auto maps rotated files and files not written for 10 s.
+    /// Memory-map files: auto maps only rotated files (APP-out__DATE.log, APP-out.log.1), which
+    /// nothing truncates; live logs are streamed, as log rotation may truncate them mid-scan.
     #[arg(long, value_enum, default_value_t = MmapArg::Auto)]
     pub mmap: MmapArg,
 
@@ -256,9 +257,9 @@ fn parse_zone(s: &str) -> Result<Zone, String> {
 /// `--mmap`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum MmapArg {
-    /// Map rotated files and files not written for 10 s; read live ones.
+    /// Map rotated files; stream live ones (safe when rotation truncates them mid-scan).
     Auto,
-    /// Map every regular file (fastest; a file truncated meanwhile can crash the scan).
+    /// Map every regular file (fastest; a file truncated during the scan kills it with SIGBUS).
     Always,
     /// Never map; read every file in chunks.
     Never,

@@ -32,6 +32,43 @@ pub struct FileStats {
     /// windows still open at the end are judged.
     #[serde(skip)]
     pub last_ts: Option<i64>,
+    /// The longest line: (1-based line number, bytes). Lines from
+    /// [`LONG_LINE`] up are named in a note.
+    #[serde(skip)]
+    pub longest_line: (u64, u64),
+    /// Why the file was read only in part (it ended early); the summary
+    /// lists it with the skipped paths.
+    #[serde(skip)]
+    pub partial: Option<Skip>,
+}
+
+/// Lines at least this long are named in the summary: they are matched
+/// whole, but their evidence shows only the start, and a line this long is
+/// usually something dumped into the log (a payload, a minified bundle).
+pub const LONG_LINE: u64 = 1 << 20;
+
+impl FileStats {
+    /// Keeps line `line` of `len` bytes if it is the longest so far (the
+    /// first of equal ones).
+    pub fn saw_line(&mut self, line: u64, len: u64) {
+        if len > self.longest_line.1 {
+            self.longest_line = (line, len);
+        }
+    }
+
+    /// A note for the reader if this file has a line of [`LONG_LINE`] or
+    /// more.
+    pub fn long_line_note(&self) -> Option<String> {
+        let (line, len) = self.longest_line;
+        (len >= LONG_LINE).then(|| {
+            format!(
+                "{}: line {line} is {:.1} MiB long; it was matched whole, but evidence shows only its first {} characters",
+                self.path,
+                len as f64 / f64::from(1 << 20),
+                crate::matcher::EVIDENCE_LINE_CHARS
+            )
+        })
+    }
 }
 
 /// Incident counts per severity.

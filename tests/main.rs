@@ -22,6 +22,11 @@ mod rule_fixtures;
 // `--format markdown`: heading, table and sections against the JSON run.
 mod markdown;
 
+// Inputs an SRE cannot choose (issue 6): logs truncated or growing while
+// read, binary, invalid UTF-8, huge lines, unreadable paths, symlink loops,
+// broken gzip, CRLF; rule packs that must not half-run; a closed stdout.
+mod bad_input;
+
 // The CI gate and rule tooling: rules check/test/list/explain, baseline,
 // time and app filters.
 mod ci;

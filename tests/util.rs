@@ -135,6 +135,7 @@ pub struct Skip {
     pub path: String,
     pub reason: String,
     pub detail: String,
+    pub bytes_read: Option<u64>,
 }
 
 /// `scan --format json` over `paths`; panics with stderr if the output is

@@ -94,9 +94,37 @@ pub(super) fn io_skip(path: &Path, e: &std::io::Error) -> Skip {
             SkipReason::PermissionDenied,
             format!("{shown}: permission denied; run as the user that owns the pm2 home, or grant read access"),
         ),
-        _ => (SkipReason::ReadError, format!("{shown}: cannot read: {e}")),
+        _ => match symlink_loop(path) {
+            Some(chain) => (
+                SkipReason::SymlinkLoop,
+                format!("{shown}: symlink loop ({}); remove or repoint one of these links", chain.join(" -> ")),
+            ),
+            None => (SkipReason::ReadError, format!("{shown}: cannot read: {e}")),
+        },
     };
-    Skip { path: shown, reason, detail }
+    Skip { path: shown, reason, detail, bytes_read: None }
+}
+
+/// How many links [`symlink_loop`] follows; Linux gives up after 40 too.
+const MAX_LINK_HOPS: usize = 40;
+
+/// The links from `path` round to one already passed, if `path` is a
+/// symbolic link that never reaches a file. std cannot name ELOOP in stable
+/// Rust (`ErrorKind::FilesystemLoop` is unstable), so the chain is followed
+/// here: that also shows the user which links to fix.
+fn symlink_loop(path: &Path) -> Option<Vec<String>> {
+    let mut chain = vec![path.to_path_buf()];
+    for _ in 0..MAX_LINK_HOPS {
+        let here = chain.last()?;
+        let target = std::fs::read_link(here).ok()?;
+        let next = here.parent().map_or_else(|| target.clone(), |dir| dir.join(&target));
+        let looped = chain.contains(&next);
+        chain.push(next);
+        if looped {
+            break;
+        }
+    }
+    Some(chain.iter().map(|p| p.display().to_string()).collect())
 }
 
 #[cfg(test)]
@@ -117,6 +145,20 @@ mod tests {
             specs.iter().map(|s| s.meta.path.rsplit('/').next().unwrap_or("").to_string()).collect();
         assert_eq!(names, vec!["a-error.log", "b-out.log", "pm2.log", "c-out.log.1"]);
         assert_eq!(specs.iter().map(|s| s.id).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlink_loops_are_named_with_their_links() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (dir.path().join("a-out.log"), dir.path().join("b-out.log"));
+        std::os::unix::fs::symlink("b-out.log", &a).expect("symlink");
+        std::os::unix::fs::symlink("a-out.log", &b).expect("symlink");
+        let (specs, skips) = discover(&[a.display().to_string()]);
+        assert!(specs.is_empty());
+        assert_eq!(skips[0].reason, SkipReason::SymlinkLoop);
+        let chain = format!("{} -> {} -> {}", a.display(), b.display(), a.display());
+        assert!(skips[0].detail.contains(&chain), "{}", skips[0].detail);
     }
 
     #[test]

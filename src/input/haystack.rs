@@ -1,33 +1,39 @@
 //! A source's bytes: memory-mapped whole, or a stream read in chunks
 //! (stdin, `.gz`, live files, `--mmap never`), so memory stays bounded by
 //! the chunk size, not the file size. Empty and binary files become
-//! [`Skip`]s here.
+//! [`Skip`]s here; so does a file that ends early while it is read (it
+//! shrank, or its gzip data stops): what was read is kept and the stream
+//! reports the [`Skip`] at its end ([`ChunkStream::partial`]).
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{BufReader, Read};
 use std::ops::Deref;
-use std::time::{Duration, SystemTime};
+
+use flate2::read::MultiGzDecoder;
 
 use super::discover::io_skip;
 use super::{Origin, Skip, SkipReason, SourceSpec};
 
 /// When to memory-map a file.
+///
+/// A mapped file that another process truncates raises SIGBUS when the lost
+/// pages are read, and that kills the process; pm2-logrotate (and logrotate's
+/// `copytruncate`) copy a live log and then truncate it in place, at any
+/// moment, however long the app has been quiet. So only files that nothing
+/// writes any more are mapped by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MmapChoice {
-    /// Map rotated files and files not written for `QUIET_FOR` (10 s); read live
-    /// ones. pm2-logrotate truncates live logs in place, and a mapped file
-    /// truncated under us raises SIGBUS (ripgrep avoids mmap when walking
-    /// directories for the same reason).
+    /// Map files whose name says they were rotated (`APP-out__DATE.log`,
+    /// `APP-out.log.1`): rotation never writes to them again. Live logs
+    /// (`APP-out.log`, `pm2.log`) and files pm2 does not name are streamed.
     #[default]
     Auto,
-    /// Map every regular file. Faster on huge live files, at the SIGBUS risk.
+    /// Map every regular file: faster on big live files, but a file
+    /// truncated during the scan kills it with SIGBUS.
     Always,
-    /// Never map; read every file into memory.
+    /// Never map; stream every file.
     Never,
 }
-
-/// How long a file must have been left alone before `Auto` maps it.
-pub const QUIET_FOR: Duration = Duration::from_secs(10);
 
 /// NUL bytes in this prefix mark a file as binary (a core dump written to
 /// stdout, a database file in the logs directory).
@@ -64,39 +70,118 @@ pub enum Opened {
 
 /// A source read in chunks.
 pub struct ChunkStream {
-    reader: Box<dyn Read + Send>,
+    reader: Reader,
     shown: String,
-    gzip: bool,
+    /// A regular file's length when opened: a file that grows meanwhile is
+    /// read up to it (the scan ends; it does not follow), one that ends
+    /// before it shrank under us.
+    len_at_open: Option<u64>,
     /// Bytes handed out so far (for the empty and binary checks).
     seen: u64,
+    /// Why the input ended before its end, once it has.
+    partial: Option<Skip>,
+}
+
+/// Where a stream's bytes come from (an enum, not a `dyn Read`, so an
+/// error can say what kind of input failed).
+enum Reader {
+    Stdin(std::io::Stdin),
+    File(std::io::Take<File>),
+    Gzip(Box<MultiGzDecoder<BufReader<File>>>),
+}
+
+impl Read for Reader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Reader::Stdin(r) => r.read(buf),
+            Reader::File(r) => r.read(buf),
+            Reader::Gzip(r) => r.read(buf),
+        }
+    }
 }
 
 impl ChunkStream {
     /// Appends bytes to `buf` until it holds at least `want` bytes or the
     /// input ends; returns true at the end of the input. The first bytes
-    /// are checked: an empty or binary source is a [`Skip`].
+    /// are checked: an empty or binary source is a [`Skip`]. A read error
+    /// after the first bytes ends the input instead, keeping what was read;
+    /// [`ChunkStream::partial`] then says why.
     pub fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> Result<bool, Skip> {
         let old = buf.len();
         let need = want.saturating_sub(old);
         // `take` + `read_to_end` grows the buffer as bytes arrive: a small
-        // file costs its size, not a whole chunk.
-        let n = (&mut *self.reader).take(need as u64).read_to_end(buf).map_err(|e| self.read_error(&e))?;
+        // file costs its size, not a whole chunk. On an error, the bytes
+        // read before it are in `buf` (std's `read_to_end` contract).
+        let read = (&mut self.reader).take(need as u64).read_to_end(buf);
+        let n = buf.len() - old;
         if self.seen == 0 && n > 0 {
             probe(&self.shown, &buf[old..])?;
         }
         self.seen += n as u64;
-        if self.seen == 0 {
-            return Err(skip(&self.shown, SkipReason::Empty, "empty, nothing to analyse"));
+        match read {
+            Err(e) if self.seen == 0 => Err(self.read_error(&e)),
+            Err(e) => {
+                self.partial = Some(self.cut_short(&e));
+                Ok(true)
+            }
+            Ok(_) if n < need => {
+                self.partial = self.shrunk();
+                if self.seen == 0 && self.partial.is_none() {
+                    return Err(skip(&self.shown, SkipReason::Empty, "empty, nothing to analyse"));
+                }
+                Ok(true)
+            }
+            Ok(_) => Ok(false),
         }
-        Ok(n < need)
+    }
+
+    /// Once the input has ended: why it ended before the end of the source
+    /// (the file shrank while read, its gzip data stops, a read failed), or
+    /// `None` if it was read whole.
+    pub fn partial(&mut self) -> Option<Skip> {
+        self.partial.take()
     }
 
     fn read_error(&self, e: &std::io::Error) -> Skip {
-        if self.gzip {
+        if matches!(self.reader, Reader::Gzip(_)) {
             let detail = format!("not a readable gzip file ({e}); check that rotation finished writing it");
             return skip(&self.shown, SkipReason::BadGzip, &detail);
         }
         io_skip(self.shown.as_ref(), e)
+    }
+
+    /// A read error after some bytes: they are scanned, the rest is lost.
+    fn cut_short(&self, e: &std::io::Error) -> Skip {
+        let (reason, detail) = match self.reader {
+            Reader::Gzip(_) => (
+                SkipReason::BadGzip,
+                format!(
+                    "gzip data stops part way ({e}): {} bytes decompressed before it were scanned; \
+                     check that rotation finished writing the file",
+                    self.seen
+                ),
+            ),
+            _ => (
+                SkipReason::ReadError,
+                format!("read failed part way ({e}): {} bytes read before it were scanned", self.seen),
+            ),
+        };
+        Skip { bytes_read: Some(self.seen), ..skip(&self.shown, reason, &detail) }
+    }
+
+    /// A file that ended before the length it had when opened was truncated
+    /// while read (pm2-logrotate, `copytruncate`).
+    fn shrunk(&self) -> Option<Skip> {
+        let len = self.len_at_open?;
+        if self.seen >= len {
+            return None;
+        }
+        let detail = format!(
+            "truncated while read (log rotation?): read {} of the {len} bytes it had when opened; \
+             the rest is in the rotated copy, scan it too",
+            self.seen
+        );
+        Some(Skip { bytes_read: Some(self.seen), ..skip(&self.shown, SkipReason::Truncated, &detail) })
     }
 }
 
@@ -104,17 +189,17 @@ impl ChunkStream {
 /// A failure is a [`Skip`] naming the file and the reason.
 pub fn open_source(spec: &SourceSpec, choice: MmapChoice) -> Result<Opened, Skip> {
     let shown = spec.meta.path.clone();
-    let stream =
-        |reader: Box<dyn Read + Send>, gzip: bool| Opened::Stream(ChunkStream { reader, shown, gzip, seen: 0 });
+    let stream = |reader: Reader, len_at_open: Option<u64>| {
+        Opened::Stream(ChunkStream { reader, shown, len_at_open, seen: 0, partial: None })
+    };
     match &spec.origin {
-        Origin::Stdin => Ok(stream(Box::new(std::io::stdin()), false)),
+        Origin::Stdin => Ok(stream(Reader::Stdin(std::io::stdin()), None)),
         Origin::Memory(bytes) => Ok(Opened::Whole(check_content(&spec.meta.path, Haystack::Owned(bytes.to_vec()))?)),
         Origin::File(path) => match open_file(path, spec, choice)? {
             FileOpen::Mapped(map) => Ok(Opened::Whole(check_content(&spec.meta.path, Haystack::Mapped(map))?)),
-            FileOpen::Gzip(file) => {
-                Ok(stream(Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file))), true))
-            }
-            FileOpen::Read(file) => Ok(stream(Box::new(file), false)),
+            FileOpen::Gzip(file) => Ok(stream(Reader::Gzip(Box::new(MultiGzDecoder::new(BufReader::new(file)))), None)),
+            // A pipe or `<(cmd)` has no length: read to its end.
+            FileOpen::Read(file, len) => Ok(stream(Reader::File(file.take(len.unwrap_or(u64::MAX))), len)),
         },
     }
 }
@@ -122,7 +207,8 @@ pub fn open_source(spec: &SourceSpec, choice: MmapChoice) -> Result<Opened, Skip
 enum FileOpen {
     Mapped(memmap2::Mmap),
     Gzip(File),
-    Read(File),
+    /// A file to stream, with its length if it is a regular file.
+    Read(File, Option<u64>),
 }
 
 fn open_file(path: &std::path::Path, spec: &SourceSpec, choice: MmapChoice) -> Result<FileOpen, Skip> {
@@ -137,29 +223,28 @@ fn open_file(path: &std::path::Path, spec: &SourceSpec, choice: MmapChoice) -> R
     if spec.meta.compressed {
         return Ok(FileOpen::Gzip(file));
     }
-    if regular && should_map(choice, spec.meta.rotated, meta.modified().ok()) {
+    if regular && should_map(choice, spec.meta.rotated) {
         // SAFETY: the map is read-only and private to this process. If
         // another process truncates the file while it is mapped, reading the
-        // lost pages raises SIGBUS; `MmapChoice::Auto` only maps files that
-        // are rotated or have not been written for QUIET_FOR, which is the
-        // documented trade-off (README, "Reading live logs").
+        // lost pages raises SIGBUS and the process dies. `MmapChoice::Auto`
+        // maps only rotated files, which nothing writes again; `Always` is
+        // the user accepting that risk (README, "Reading live logs").
         if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
             advise_sequential(&map);
             return Ok(FileOpen::Mapped(map));
         }
     }
-    Ok(FileOpen::Read(file))
+    Ok(FileOpen::Read(file, regular.then_some(meta.len())))
 }
 
-fn should_map(choice: MmapChoice, rotated: bool, modified: Option<SystemTime>) -> bool {
+/// Whether `choice` maps a regular file. Not "files quiet for a while":
+/// pm2-logrotate truncates a live log when its size or the clock says so,
+/// which on a quiet app is long after its last write.
+fn should_map(choice: MmapChoice, rotated: bool) -> bool {
     match choice {
         MmapChoice::Always => true,
         MmapChoice::Never => false,
-        MmapChoice::Auto => {
-            let quiet =
-                modified.and_then(|m| SystemTime::now().duration_since(m).ok()).is_some_and(|age| age >= QUIET_FOR);
-            rotated || quiet
-        }
+        MmapChoice::Auto => rotated,
     }
 }
 
@@ -191,7 +276,7 @@ fn probe(shown: &str, first: &[u8]) -> Result<(), Skip> {
 }
 
 fn skip(shown: &str, reason: SkipReason, detail: &str) -> Skip {
-    Skip { path: shown.to_string(), reason, detail: format!("{shown}: {detail}") }
+    Skip { path: shown.to_string(), reason, detail: format!("{shown}: {detail}"), bytes_read: None }
 }
 
 #[cfg(test)]
@@ -214,6 +299,20 @@ mod tests {
                 Ok(Haystack::Owned(buf))
             }
         }
+    }
+
+    /// Streams an opened source to its end: its bytes and why it ended
+    /// early, if it did.
+    fn drain(opened: Opened) -> (Vec<u8>, Option<Skip>) {
+        let Opened::Stream(mut s) = opened else { panic!("not a stream") };
+        let mut buf = Vec::new();
+        loop {
+            let want = buf.len() + 4096;
+            if s.fill(&mut buf, want).expect("fill") {
+                break;
+            }
+        }
+        (buf, s.partial())
     }
 
     fn spec(path: &std::path::Path) -> SourceSpec {
@@ -258,5 +357,68 @@ mod tests {
         std::fs::write(&p, enc.finish().expect("gz")).expect("write");
         let hay = open(&spec(&p), MmapChoice::Auto).expect("open");
         assert_eq!(&*hay, b"line one\n");
+    }
+
+    #[test]
+    fn auto_maps_rotated_files_only_however_quiet_a_live_one_is() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let live = dir.path().join("api-out.log");
+        let rotated = dir.path().join("api-out__2026-11-20_00-00-00.log");
+        for p in [&live, &rotated] {
+            std::fs::write(p, "2026-11-20T10:00:00: hello\n").expect("write");
+            let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(86_400);
+            File::options().write(true).open(p).and_then(|f| f.set_modified(day_ago)).expect("mtime");
+        }
+        assert!(matches!(open_source(&spec(&live), MmapChoice::Auto), Ok(Opened::Stream(_))));
+        assert!(matches!(open_source(&spec(&rotated), MmapChoice::Auto), Ok(Opened::Whole(Haystack::Mapped(_)))));
+        assert!(matches!(open_source(&spec(&live), MmapChoice::Always), Ok(Opened::Whole(Haystack::Mapped(_)))));
+        assert!(matches!(open_source(&spec(&rotated), MmapChoice::Never), Ok(Opened::Stream(_))));
+    }
+
+    #[test]
+    fn a_file_that_shrinks_after_open_is_read_in_part() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("api-out.log");
+        std::fs::write(&p, "2026-11-20T10:00:00: hello\n".repeat(1000)).expect("write");
+        let opened = open_source(&spec(&p), MmapChoice::Never).expect("open");
+        File::options().write(true).open(&p).and_then(|f| f.set_len(100)).expect("truncate");
+        let (bytes, partial) = drain(opened);
+        assert_eq!(bytes.len(), 100);
+        let partial = partial.expect("flagged");
+        assert_eq!((partial.reason, partial.bytes_read), (SkipReason::Truncated, Some(100)));
+        assert!(partial.detail.contains("read 100 of the 27000 bytes it had when opened"), "{}", partial.detail);
+        // Emptied before the first read: nothing read, still truncated, not "empty".
+        let opened = open_source(&spec(&p), MmapChoice::Never).expect("open");
+        File::options().write(true).open(&p).and_then(|f| f.set_len(0)).expect("truncate");
+        let (bytes, partial) = drain(opened);
+        assert!(bytes.is_empty());
+        assert_eq!(partial.map(|s| (s.reason, s.bytes_read)), Some((SkipReason::Truncated, Some(0))));
+    }
+
+    #[test]
+    fn a_file_that_grows_after_open_is_read_to_its_length_at_open() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("api-out.log");
+        std::fs::write(&p, "first\n").expect("write");
+        let opened = open_source(&spec(&p), MmapChoice::Never).expect("open");
+        File::options().append(true).open(&p).and_then(|mut f| f.write_all(b"later\n")).expect("append");
+        assert_eq!(drain(opened), (b"first\n".to_vec(), None));
+    }
+
+    #[test]
+    fn gzip_cut_short_keeps_what_decompressed() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("api-out.log.1.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let text: String = (0..20_000).map(|i| format!("2026-11-20T10:00:00: request {i} done\n")).collect();
+        enc.write_all(text.as_bytes()).expect("gz");
+        let gz = enc.finish().expect("gz");
+        std::fs::write(&p, &gz[..gz.len() / 2]).expect("write");
+        let (bytes, partial) = drain(open_source(&spec(&p), MmapChoice::Auto).expect("open"));
+        assert!(!bytes.is_empty() && text.as_bytes().starts_with(&bytes));
+        let partial = partial.expect("flagged");
+        assert_eq!((partial.reason, partial.bytes_read), (SkipReason::BadGzip, Some(bytes.len() as u64)));
     }
 }

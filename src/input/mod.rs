@@ -99,22 +99,34 @@ pub enum SkipReason {
     Empty,
     /// NUL bytes near the start: not a text log.
     Binary,
-    /// A `.gz` that does not decompress.
+    /// A `.gz` that does not decompress (or stops decompressing part way:
+    /// then what came before is scanned).
     BadGzip,
+    /// The file shrank while it was read (log rotation truncating a live
+    /// log): what was read is scanned, the rest is in the rotated copy.
+    Truncated,
+    /// A symbolic link that leads back to itself.
+    SymlinkLoop,
 }
 
 impl SkipReason {
     /// Returns true if and only if this skip means input was lost (exit 2),
-    /// as opposed to a file that simply holds nothing to analyse.
+    /// as opposed to a file that simply holds nothing to analyse, or one
+    /// that rotation truncated (its bytes moved to the rotated copy).
     pub fn is_error(&self) -> bool {
         matches!(
             self,
-            SkipReason::NotFound | SkipReason::PermissionDenied | SkipReason::ReadError | SkipReason::BadGzip
+            SkipReason::NotFound
+                | SkipReason::PermissionDenied
+                | SkipReason::ReadError
+                | SkipReason::BadGzip
+                | SkipReason::SymlinkLoop
         )
     }
 }
 
-/// A path that was not scanned, with the reason and a sentence for people.
+/// A path that was not scanned, or not wholly, with the reason and a
+/// sentence for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Skip {
     /// The path as given or found.
@@ -123,4 +135,8 @@ pub struct Skip {
     pub reason: SkipReason,
     /// What happened and what to do.
     pub detail: String,
+    /// For a file read in part (its read ended early): the bytes that were
+    /// read and scanned; the file is then also in the summary's files.
+    /// `None` when nothing was scanned.
+    pub bytes_read: Option<u64>,
 }

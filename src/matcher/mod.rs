@@ -22,8 +22,13 @@ pub use prefilter::{Hit, HitCursor, Prefilter};
 const MAX_FIELD: usize = 240;
 /// Evidence text limits: lines, characters per line, characters in all.
 const EVIDENCE_LINES: usize = 12;
-const EVIDENCE_LINE_CHARS: usize = 300;
+/// Characters of one line shown in evidence; the rest is cut with `…`.
+pub const EVIDENCE_LINE_CHARS: usize = 300;
 const EVIDENCE_CHARS: usize = 2000;
+/// Bytes of one line decoded for evidence: enough for
+/// [`EVIDENCE_LINE_CHARS`] characters of any width (or invalid bytes, one
+/// character each), so a 50 MB line costs no more than a short one.
+const EVIDENCE_LINE_BYTES: usize = EVIDENCE_LINE_CHARS * 4 + 4;
 
 /// One rule matching one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,7 +158,7 @@ fn capture(unit: &Unit, body: &[u8]) -> Option<Fields> {
         .iter()
         .enumerate()
         .filter_map(|(i, name)| Some((name.as_ref()?, caps.get(i)?)))
-        .map(|(name, m)| (name.clone(), clip(String::from_utf8_lossy(m.as_bytes()).trim(), MAX_FIELD).into()))
+        .map(|(name, m)| (name.clone(), clip(&printable(&String::from_utf8_lossy(m.as_bytes())), MAX_FIELD).into()))
         .collect();
     Some(fields)
 }
@@ -170,17 +175,35 @@ fn clip(s: &str, max: usize) -> String {
     }
 }
 
+/// `s` trimmed, with control characters (ESC, NUL, ...) shown as U+FFFD:
+/// text output must not carry a log's terminal escapes to the reader's
+/// terminal.
+fn printable(s: &str) -> String {
+    s.trim().chars().map(shown).collect()
+}
+
+fn shown(c: char) -> char {
+    if c.is_control() && c != '\t' { '\u{FFFD}' } else { c }
+}
+
 /// The record as a person reads it: lossily decoded, control characters
-/// shown escaped, long lines and long records cut with a marker.
+/// shown escaped, long lines and long records cut with a marker. Works on
+/// at most [`EVIDENCE_LINE_BYTES`] of each line and the first
+/// [`EVIDENCE_LINES`] lines, whatever the record's size.
 fn evidence_text(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
     let mut out = String::new();
-    let mut lines = text.lines();
+    // As `str::lines`: a final line break ends the last line, not opens one.
+    let body = body.strip_suffix(b"\n").unwrap_or(body);
+    let mut lines = body.split(|b| *b == b'\n');
     for line in lines.by_ref().take(EVIDENCE_LINES) {
         if !out.is_empty() {
             out.push('\n');
         }
-        let clean: String = line.chars().map(|c| if c.is_control() && c != '\t' { '\u{FFFD}' } else { c }).collect();
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        // A line cut here still has more than EVIDENCE_LINE_CHARS
+        // characters, so `clip` marks it.
+        let head = String::from_utf8_lossy(&line[..line.len().min(EVIDENCE_LINE_BYTES)]);
+        let clean: String = head.chars().map(shown).collect();
         out.push_str(&clip(&clean, EVIDENCE_LINE_CHARS));
         if out.len() > EVIDENCE_CHARS {
             out = clip(&out, EVIDENCE_CHARS);
@@ -205,5 +228,25 @@ mod tests {
         assert_eq!(text.lines().count(), EVIDENCE_LINES + 1);
         assert!(text.ends_with("… 8 more lines"));
         assert_eq!(evidence_text(b"bad \xff byte\x07"), "bad \u{FFFD} byte\u{FFFD}");
+    }
+
+    #[test]
+    fn evidence_of_a_huge_line_is_its_start() {
+        let mut body = b"Error: listen EADDRINUSE ".to_vec();
+        body.resize(50 << 20, b'x');
+        let text = evidence_text(&body);
+        assert_eq!(text.chars().count(), EVIDENCE_LINE_CHARS + 1);
+        assert!(text.starts_with("Error: listen EADDRINUSE xxx") && text.ends_with("x…"), "{text}");
+        // Cut in the middle of a multi-byte character: still 300 characters.
+        let wide = "é".repeat(EVIDENCE_LINE_BYTES);
+        assert_eq!(evidence_text(wide.as_bytes()).chars().count(), EVIDENCE_LINE_CHARS + 1);
+    }
+
+    #[test]
+    fn captured_fields_carry_no_control_characters() {
+        let re = regex::bytes::Regex::new(r"in use (?P<address>\S*?):(?P<port>\d+)").expect("regex");
+        let unit = Unit { names: re.capture_names().map(|n| n.map(Arc::from)).collect(), re };
+        let fields = capture(&unit, b"listen EADDRINUSE: address already in use \x1b[31m:::3001").expect("match");
+        assert_eq!(fields[0], ("address".into(), "\u{FFFD}[31m::".into()));
     }
 }

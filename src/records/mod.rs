@@ -90,13 +90,24 @@ pub struct Segmenter<'h> {
     current: Option<RecordSpan>,
     last_stamp: Option<usize>,
     section: Option<usize>,
+    longest: (u64, usize),
 }
 
 impl<'h> Segmenter<'h> {
     /// Starts at the beginning of `buf`.
     pub fn new(buf: &'h [u8], shape: FileShape) -> Segmenter<'h> {
         let joiner = Joiner::new(shape.daemon && shape.stamped);
-        Segmenter { buf, pos: 0, line_no: 0, shape, joiner, current: None, last_stamp: None, section: None }
+        Segmenter {
+            buf,
+            pos: 0,
+            line_no: 0,
+            shape,
+            joiner,
+            current: None,
+            last_stamp: None,
+            section: None,
+            longest: (0, 0),
+        }
     }
 
     /// Starts at the beginning of `buf`, whose first line is line
@@ -108,6 +119,12 @@ impl<'h> Segmenter<'h> {
     /// Number of lines read so far.
     pub fn lines_read(&self) -> u64 {
         self.line_no
+    }
+
+    /// The longest line read so far: (1-based number, bytes without the
+    /// line break); the first of equal ones. (0, 0) before any line.
+    pub fn longest_line(&self) -> (u64, usize) {
+        self.longest
     }
 
     /// Offset of the last stamped line read so far (see [`stamp_at`]).
@@ -126,6 +143,9 @@ impl Iterator for Segmenter<'_> {
             let end = nl.map_or(self.buf.len(), |i| start + i);
             self.pos = nl.map_or(self.buf.len(), |i| start + i + 1);
             self.line_no += 1;
+            if end - start > self.longest.1 {
+                self.longest = (self.line_no, end - start);
+            }
             let line = trim_cr(&self.buf[start..end]);
             let v = prefix::view(line, self.shape.pm2_logs);
             let column = v.column.map_or(&b""[..], |(s, e)| &line[s..e]);
@@ -285,6 +305,15 @@ mod tests {
         assert_eq!(s[1].0, 3);
         let no_final_newline = spans("one\ntwo", Stream::Out);
         assert_eq!(no_final_newline, vec![(1, "one".to_string()), (2, "two".to_string())]);
+    }
+
+    #[test]
+    fn the_longest_line_is_kept() {
+        let text = b"short\na much longer line\nanother long line\nx";
+        let mut seg = Segmenter::new(text, FileShape::sniff(text, Stream::Out));
+        assert_eq!(seg.longest_line(), (0, 0));
+        seg.by_ref().for_each(drop);
+        assert_eq!(seg.longest_line(), (2, 18));
     }
 
     #[test]

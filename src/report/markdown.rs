@@ -360,6 +360,7 @@ at <anonymous>
             path: "logs/core-out.log".into(),
             reason: SkipReason::Binary,
             detail: "logs/core-out.log: binary data; not a text log".into(),
+            bytes_read: None,
         });
         s.notes.push("3 file(s) have no timestamps".into());
         s.unfiltered_rules.push("x.any".into());

@@ -91,7 +91,8 @@ impl<W: Write> Reporter for Text<W> {
 
     fn finish(&mut self, s: &Summary) -> io::Result<()> {
         for skip in &s.skipped {
-            writeln!(self.w, "skipped: {}", skip.detail)?;
+            let label = if skip.bytes_read.is_some() { "partly read" } else { "skipped" };
+            writeln!(self.w, "{label}: {}", skip.detail)?;
         }
         for note in &s.notes {
             writeln!(self.w, "note: {note}")?;

@@ -20,7 +20,13 @@ impl Window {
         let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
         let (num, unit) = t.split_at(split);
         let hint = "write a whole number and a unit: \"1500ms\", \"30s\", \"5m\", \"2h\" or \"1d\"";
-        let n: i64 = num.parse().map_err(|_| format!("bad window {text:?}: {hint}"))?;
+        let out_of_range = || format!("window {text:?} is out of range: it must be more than 0 and at most 31d");
+        let n: i64 = match num.parse() {
+            Ok(n) => n,
+            // All digits, yet no i64: a number too big, not a typo in the form.
+            Err(_) if !num.is_empty() => return Err(out_of_range()),
+            Err(_) => return Err(format!("bad window {text:?}: {hint}")),
+        };
         let factor = match unit {
             "ms" => 1,
             "s" => 1000,
@@ -32,7 +38,7 @@ impl Window {
         let ms = n.checked_mul(factor).filter(|ms| *ms > 0 && *ms <= MAX_MS);
         match ms {
             Some(ms) => Ok(Window { ms, text: t.to_string() }),
-            None => Err(format!("window {text:?} is out of range: it must be more than 0 and at most 31d")),
+            None => Err(out_of_range()),
         }
     }
 
@@ -64,6 +70,7 @@ mod tests {
         assert!(Window::parse("5 minutes").is_err());
         assert!(Window::parse("0s").is_err());
         assert!(Window::parse("400d").is_err());
-        assert!(Window::parse("99999999999999999999d").is_err());
+        let too_big = Window::parse("99999999999999999999d").unwrap_err();
+        assert!(too_big.contains("out of range"), "{too_big}");
     }
 }

@@ -105,8 +105,10 @@ pub fn scan_sources(
     let mut files = Vec::new();
     for r in results {
         match r {
-            Ok((evs, stats)) => {
+            Ok((evs, mut stats)) => {
                 events.push(evs);
+                // Read in part: scanned, and listed with the skips.
+                skipped.extend(stats.partial.take());
                 files.push(stats);
             }
             Err(skip) => skipped.push(skip),
@@ -124,6 +126,7 @@ pub fn scan_sources(
     let mut incidents = incidents::build(&rules, findings, &paths, opts.zone);
     let baseline = opts.filters.incidents(&mut incidents, &mut notes);
     notes.extend(untimed_notes(&files));
+    notes.extend(files.iter().filter_map(FileStats::long_line_note));
     let summary = Summary {
         bytes: files.iter().map(|f| f.bytes).sum(),
         records: files.iter().map(|f| f.records).sum(),

@@ -76,6 +76,7 @@ pub fn scan_with(
                 }
                 buf.drain(..keep);
             }
+            st.stats.partial = stream.partial();
         }
     }
     Ok(st.finish())
@@ -142,6 +143,8 @@ impl<'a> SourceScan<'a> {
             candidates: 0,
             timestamps: false,
             last_ts: None,
+            longest_line: (0, 0),
+            partial: None,
         };
         SourceScan {
             m,
@@ -188,6 +191,8 @@ impl<'a> SourceScan<'a> {
                 self.record(buf, shape, done, &mut cursor);
             }
         }
+        let (line, len) = segmenter.longest_line();
+        self.stats.saw_line(line, len as u64);
         let stamp = segmenter.last_stamp().and_then(|at| records::stamp_at(buf, at, shape, self.opts.zone));
         // The file's last stamp (not its latest: logs can step back).
         self.stats.last_ts = stamp.or(self.stats.last_ts);

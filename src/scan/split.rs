@@ -215,6 +215,7 @@ fn merge(parts: Vec<Part>) -> Result<(Vec<Event>, FileStats), Diverged> {
     let mut stats: Option<FileStats> = None;
     let mut lines = 0;
     let mut carried = None;
+    let mut longest = (0, 0);
     // The part that takes over next, and where (None: an earlier part
     // read to the end).
     let mut next: Option<(usize, usize)> = Some((0, 0));
@@ -240,12 +241,17 @@ fn merge(parts: Vec<Part>) -> Result<(Vec<Event>, FileStats), Diverged> {
             total.candidates += part.stats.candidates - cp.candidates;
             next = part.handoff;
         }
+        let (line, len) = part.stats.longest_line;
+        if len > longest.1 {
+            longest = (line + lines, len);
+        }
         lines += part.lines;
         carried = part.stamp.or(carried);
     }
     let mut stats = stats.ok_or(Diverged)?;
     stats.lines = lines;
     stats.last_ts = carried;
+    stats.longest_line = longest;
     Ok((events, stats))
 }
 
