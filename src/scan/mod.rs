@@ -10,6 +10,8 @@ use rayon::prelude::*;
 
 mod source;
 
+pub use source::follow::{Checkpoint, Follow};
+
 use crate::correlate;
 use crate::filter::Filters;
 use crate::incidents::{self, Incident};
