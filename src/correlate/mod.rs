@@ -12,7 +12,7 @@ pub mod window;
 use std::collections::BTreeMap;
 
 use crate::matcher::{Event, field};
-use crate::rules::{Correlation, RuleSet};
+use crate::rules::{Correlation, Rule, RuleSet};
 
 /// Events that together make one incident.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,8 +38,7 @@ pub fn correlate(
 ) -> (Vec<Finding>, Vec<String>) {
     let mut groups: BTreeMap<(u32, Vec<String>), Vec<Event>> = BTreeMap::new();
     for ev in events {
-        let rule = &rules.rules()[ev.rule as usize];
-        let key: Vec<String> = rule.group_by.iter().map(|f| key_value(&ev, f, paths)).collect();
+        let key = group_key(&rules.rules()[ev.rule as usize], &ev, paths);
         groups.entry((ev.rule, key)).or_default().push(ev);
     }
     let mut findings = Vec::new();
@@ -114,6 +113,12 @@ fn split_quiet(events: Vec<Event>, w: i64) -> Vec<Vec<Event>> {
         }
     }
     runs
+}
+
+/// The values of `rule`'s group key for `ev` (`-` for a field it does not
+/// have), in `group_by` order. `watch` groups events as they arrive.
+pub fn group_key(rule: &Rule, ev: &Event, paths: &[String]) -> Vec<String> {
+    rule.group_by.iter().map(|f| key_value(ev, f, paths)).collect()
 }
 
 fn key_value(ev: &Event, name: &str, paths: &[String]) -> String {

@@ -115,6 +115,18 @@ impl Follow {
         }
     }
 
+    /// The file was truncated and is read again from its first byte, as
+    /// source `source`: nothing is carried over ([`Follow::finish`] what
+    /// is held first).
+    pub fn restart(&mut self, source: usize) {
+        self.spec.id = source;
+        self.shape = None;
+        self.sample = Vec::new();
+        self.sniffed = false;
+        self.pending.clear();
+        self.at = Checkpoint::default();
+    }
+
     fn learn_shape(&mut self, bytes: &[u8]) {
         if self.sniffed || bytes.is_empty() {
             return;
