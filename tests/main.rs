@@ -25,3 +25,6 @@ mod markdown;
 // The CI gate and rule tooling: rules check/test/list/explain, baseline,
 // time and app filters.
 mod ci;
+
+// `watch`: incidents while logs are written, rotation, restarts, signals.
+mod watch;

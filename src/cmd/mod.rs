@@ -4,6 +4,7 @@
 
 pub mod rules;
 pub mod scan;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
