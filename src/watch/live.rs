@@ -128,10 +128,10 @@ impl Live {
         let log_now = self.latest_ts.map(|t| t.min(now + SKEW));
         let end = log_now.map_or(now, |t| t.max(now));
         let mut fresh = Vec::new();
-        let Live { rules, groups, known_ids, zone, .. } = self;
-        for (key, g) in groups.iter_mut() {
+        let judge = Judge { rules: &self.rules, paths, end, now, zone: self.zone };
+        for (key, g) in self.groups.iter_mut() {
             if g.dirty || g.deadline.is_some_and(|d| d <= end) {
-                fresh.extend(evaluate(rules, key.0, g, paths, end, now, known_ids, *zone));
+                fresh.extend(judge.evaluate(key.0, g, &mut self.known_ids));
             }
         }
         self.prune(log_now, now);
@@ -249,45 +249,48 @@ impl Live {
     }
 }
 
-/// Correlates one group and returns its findings decided and not emitted
-/// before; marks their matches and ids as emitted.
-#[allow(clippy::too_many_arguments)]
-fn evaluate(
-    rules: &RuleSet,
-    rule: u32,
-    g: &mut Group,
-    paths: &[String],
+/// What one poll judges groups with.
+struct Judge<'a> {
+    rules: &'a RuleSet,
+    paths: &'a [String],
+    /// Where open windows are judged: the clock, or the log if ahead.
     end: i64,
+    /// Wall-clock ms, for the ids' last-seen times.
     now: i64,
-    known_ids: &mut BTreeMap<String, i64>,
     zone: Zone,
-) -> Vec<Finding> {
-    g.dirty = false;
-    g.deadline = None;
-    let events = g.held.iter().map(|(e, _)| e.clone()).collect();
-    let (findings, _) = correlate::correlate(rules, events, paths, Some(end));
-    let mut fresh = Vec::new();
-    for f in findings {
-        if let Some(due) = open_until(&rules.rules()[rule as usize].correlate, &f, end) {
-            g.deadline = Some(g.deadline.map_or(due, |d| d.min(due)));
-            continue;
-        }
-        let Some(id) = incidents::build(rules, vec![f.clone()], paths, zone).pop().map(|i| i.id) else { continue };
-        let emitted = match known_ids.get_mut(&id) {
-            Some(seen) => {
-                *seen = now;
-                true
+}
+
+impl Judge<'_> {
+    /// Correlates one group and returns its findings decided and not
+    /// emitted before; marks their matches (and new ids) as emitted.
+    fn evaluate(&self, rule: u32, g: &mut Group, known_ids: &mut BTreeMap<String, i64>) -> Vec<Finding> {
+        g.dirty = false;
+        g.deadline = None;
+        let events = g.held.iter().map(|(e, _)| e.clone()).collect();
+        let (findings, _) = correlate::correlate(self.rules, events, self.paths, Some(self.end));
+        let mut fresh = Vec::new();
+        for f in findings {
+            if let Some(due) = open_until(&self.rules.rules()[rule as usize].correlate, &f, self.end) {
+                g.deadline = Some(g.deadline.map_or(due, |d| d.min(due)));
+                continue;
             }
-            None => false,
-        };
-        let continues = f.events.iter().any(|e| g.known.contains(&mark(e)));
-        g.known.extend(f.events.iter().map(mark));
-        if !emitted && !continues {
-            known_ids.insert(id, now);
-            fresh.push(f);
+            let Some(id) = self.id_of(&f) else { continue };
+            let emitted = known_ids.get_mut(&id).map(|seen| *seen = self.now).is_some();
+            let continues = f.events.iter().any(|e| g.known.contains(&mark(e)));
+            g.known.extend(f.events.iter().map(mark));
+            if !emitted && !continues {
+                known_ids.insert(id, self.now);
+                fresh.push(f);
+            }
         }
+        fresh
     }
-    fresh
+
+    /// The stable id the incident of `f` gets (built the one way `scan`
+    /// builds it).
+    fn id_of(&self, f: &Finding) -> Option<String> {
+        incidents::build(self.rules, vec![f.clone()], self.paths, self.zone).pop().map(|i| i.id)
+    }
 }
 
 /// For an absence finding whose window is still open at `end`: when it

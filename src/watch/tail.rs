@@ -436,6 +436,34 @@ fix = "f"
         assert_eq!((last.source, last.line), (1, 2), "the new content is a new source, numbered from 1");
     }
 
+    /// Rotated while the watcher was down: the checkpoint no longer fits
+    /// the file, and the lines after it are read from the copy.
+    #[test]
+    fn a_checkpoint_on_a_file_rotated_meanwhile_reads_on_from_the_copy() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("api-out.log");
+        append(&p, 0, 3);
+        let mut t = Tail::open(spec(&p, 0), &p, matcher(), Zone::Utc, Start::Beginning, Instant::now()).expect("open");
+        let mut out = Vec::new();
+        drain(&mut t, &mut out);
+        let (at, head) = t.checkpoint();
+        drop(t);
+        append(&p, 3, 5);
+        std::fs::copy(&p, dir.path().join("api-out.log.1")).expect("copy");
+        std::fs::write(&p, "").expect("truncate");
+        append(&p, 5, 6);
+        let mut t =
+            Tail::open(spec(&p, 1), &p, matcher(), Zone::Utc, Start::At(at, head), Instant::now()).expect("open");
+        let mut out = Vec::new();
+        assert_eq!(t.poll(Instant::now(), Duration::ZERO, &mut out).expect("poll"), Status::Truncated);
+        assert!(t.recover_from_copy(&mut out).is_some());
+        t.finish(&mut out);
+        t.reset(2);
+        drain(&mut t, &mut out);
+        assert_eq!(numbers(&out), vec![3, 4, 5]);
+        assert_eq!(out[0].line, 4, "the copy goes on from the checkpoint's line");
+    }
+
     /// Truncated and written past the old length between two polls: the
     /// first bytes tell.
     #[test]
