@@ -29,6 +29,7 @@ const AFTER_HELP: &str = "Examples:
   logtriage scan ~/.pm2/logs --since 1h --fail-on never --format alertmanager |
     curl -fsS -H 'Content-Type: application/json' --data-binary @- http://localhost:9093/api/v2/alerts
   logtriage rules check my-rules/ && logtriage rules test my-rules/ --fixtures my-fixtures/
+  logtriage watch ~/.pm2/logs ~/.pm2/pm2.log --state /var/lib/logtriage/watch.json
 
 Exit status (scan): 0 nothing at or above --fail-on; 1 incidents at or above it;
 2 usage error, rule error, or a path that could not be read.";
@@ -41,7 +42,26 @@ pub enum Command {
     /// Check, test, list and explain rule packs.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Follow logs as they are written and print each incident once, when its rule decides.
+    #[command(after_help = WATCH_HELP)]
+    Watch(WatchArgs),
 }
+
+const WATCH_HELP: &str = "Prints one NDJSON line per incident ({\"schema_version\":1,\"type\":\"incident\",...}, as
+scan --format ndjson) as soon as its rule decides: a match, the count reached, a sequence
+closed, an absence window passed on the clock. An incident that keeps growing is not printed
+again. Directories are walked again every second for new logs. Rotation by copy-then-truncate
+(pm2-logrotate) and by rename-then-create (logrotate) loses no line.
+
+First start: existing files are read from their end (--from-start: whole). With --state, a
+restart resumes every file where it stopped (lines written meanwhile are read) and never
+repeats an incident already printed; without it, a restart starts at the end again.
+
+SIGINT / SIGTERM: the state is saved and the exit status is 0. Exit status 2: a rule pack
+that does not load, or a state file that cannot be read or written.
+
+Example (see README, \"Running watch as a service\"):
+  logtriage watch ~/.pm2/logs ~/.pm2/pm2.log --state /var/lib/logtriage/watch.json";
 
 /// `logtriage rules ...`.
 #[derive(Debug, Subcommand)]
@@ -192,6 +212,48 @@ pub struct ScanArgs {
     /// The `instance` label of --format alertmanager alerts (default: this machine's hostname; "" leaves it out).
     #[arg(long, value_name = "NAME")]
     pub instance: Option<String>,
+}
+
+/// `logtriage watch`.
+#[derive(Debug, clap::Args)]
+pub struct WatchArgs {
+    /// Log files or directories to follow (directories are walked for *.log, as in scan).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+
+    /// Output format: one line per incident.
+    #[arg(long, value_enum, default_value_t = WatchFormat::Ndjson)]
+    pub format: WatchFormat,
+
+    #[command(flatten)]
+    pub packs: RulesFlags,
+
+    /// Checkpoint file: offsets, incidents printed and open windows survive a restart.
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+
+    /// Read files that have no checkpoint from their start (default: from their end).
+    #[arg(long)]
+    pub from_start: bool,
+
+    /// Zone of timestamps written without one (pm2 writes local time): utc, local, or +HH:MM.
+    #[arg(long, value_name = "ZONE", default_value = "utc", value_parser = parse_zone)]
+    pub log_tz: Zone,
+}
+
+/// `watch --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WatchFormat {
+    /// One JSON object per incident, as `scan --format ndjson` writes them.
+    Ndjson,
+}
+
+impl From<WatchFormat> for Format {
+    fn from(f: WatchFormat) -> Format {
+        match f {
+            WatchFormat::Ndjson => Format::Ndjson,
+        }
+    }
 }
 
 /// A `--since`/`--until` value: a point in time, or an age counted back

@@ -13,6 +13,9 @@
 //! the stages (files in parallel, results merged in a fixed order) and hands a
 //! [`scan::ScanOutput`] to a [`report::Reporter`]. [`filter`] narrows a run
 //! to a time range, apps, and incidents a [`baseline`] does not know.
+//! [`watch`] runs the same stages on logs as they are written: files
+//! followed through rotation, matches correlated as they arrive, each
+//! incident emitted once, with a state file for restarts.
 //!
 //! The rule author's tools sit beside the pipeline: [`lint`] (what `rules
 //! check` adds to loading: literals the regex does not require, rules the
@@ -33,3 +36,4 @@ pub mod rules;
 pub mod ruletest;
 pub mod scan;
 pub mod summary;
+pub mod watch;

@@ -16,6 +16,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => cmd::scan::run(args),
         Command::Rules(command) => cmd::rules::run(command),
+        Command::Watch(args) => cmd::watch::run(args),
     };
     match result {
         Ok(code) => code,

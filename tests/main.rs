@@ -34,3 +34,6 @@ mod ci;
 // `--format alertmanager`: the payload against the JSON run, and the round
 // trip through a real Alertmanager (.ci/install-alertmanager).
 mod alertmanager;
+
+// `watch`: incidents while logs are written, rotation, restarts, signals.
+mod watch;

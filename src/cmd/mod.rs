@@ -5,6 +5,7 @@
 mod host;
 pub mod rules;
 pub mod scan;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -12,7 +12,7 @@ pub mod window;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::matcher::{Event, field};
-use crate::rules::{Correlation, RuleSet};
+use crate::rules::{Correlation, Rule, RuleSet};
 
 /// Events that together make one incident.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,8 +112,7 @@ fn group(rules: &RuleSet, sources: Vec<Vec<Event>>, paths: &[String]) -> Vec<(Gr
         .map(|evs| {
             evs.iter()
                 .map(|ev| {
-                    let rule = &rules.rules()[ev.rule as usize];
-                    let key = (ev.rule, rule.group_by.iter().map(|f| key_value(ev, f, paths)).collect());
+                    let key = (ev.rule, group_key(&rules.rules()[ev.rule as usize], ev, paths));
                     let id = *index.entry(key).or_insert_with_key(|key| {
                         keys.push(key.clone());
                         sizes.push(0);
@@ -149,6 +148,12 @@ fn split_quiet(events: Vec<Event>, w: i64) -> Vec<Vec<Event>> {
         }
     }
     runs
+}
+
+/// The values of `rule`'s group key for `ev` (`-` for a field it does not
+/// have), in `group_by` order. `watch` groups events as they arrive.
+pub fn group_key(rule: &Rule, ev: &Event, paths: &[String]) -> Vec<String> {
+    rule.group_by.iter().map(|f| key_value(ev, f, paths)).collect()
 }
 
 fn key_value(ev: &Event, name: &str, paths: &[String]) -> String {

@@ -50,8 +50,10 @@ pub fn bursts(times: &[i64], count: usize, w: i64) -> Vec<Range<usize>> {
 pub fn absorb(times: &[i64], bursts: Vec<Range<usize>>, w: i64) -> Vec<Range<usize>> {
     let mut out: Vec<Range<usize>> = Vec::new();
     for b in bursts {
+        // Bursts never overlap; adjacent ones (nothing between them) are
+        // still apart by `w` or more, and only extension may join them.
         if let Some(prev) = out.last_mut()
-            && prev.end >= b.start
+            && prev.end > b.start
         {
             prev.end = prev.end.max(b.end);
             continue;
@@ -63,11 +65,12 @@ pub fn absorb(times: &[i64], bursts: Vec<Range<usize>>, w: i64) -> Vec<Range<usi
             r.end += 1;
         }
     }
-    // Extending may have reached the next burst: merge again.
+    // Extending may have reached into the next burst: merge again. An
+    // extension that stops right at its start stopped at a gap of `w`.
     let mut merged: Vec<Range<usize>> = Vec::new();
     for r in out {
         match merged.last_mut() {
-            Some(prev) if prev.end >= r.start => prev.end = prev.end.max(r.end),
+            Some(prev) if prev.end > r.start => prev.end = prev.end.max(r.end),
             _ => merged.push(r),
         }
     }
@@ -123,6 +126,16 @@ mod tests {
         let b = bursts(&t, 5, 5 * MIN);
         assert_eq!(b, vec![0..6, 6..11]);
         assert_eq!(absorb(&t, b, 10 * MIN), vec![0..11]);
+    }
+
+    /// Two bursts hours apart are adjacent in index (nothing lies between
+    /// them) but not within `suppress` of each other: they stay two.
+    #[test]
+    fn suppress_does_not_join_adjacent_bursts_across_a_long_gap() {
+        let t = [0, 1, 2, 600 * MIN, 600 * MIN + 1, 600 * MIN + 2];
+        let b = bursts(&t, 3, 5 * MIN);
+        assert_eq!(b, vec![0..3, 3..6]);
+        assert_eq!(absorb(&t, b, 30 * MIN), vec![0..3, 3..6]);
     }
 
     #[test]

@@ -307,6 +307,17 @@ impl RuleSet {
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
     }
+
+    /// A copy in which every `single` rule without `suppress` has `w`.
+    /// `watch` forgets matches after a while, so a key quiet for `w` must
+    /// start a new incident rather than extend one it no longer holds.
+    pub fn with_default_suppress(&self, w: &Window) -> RuleSet {
+        let mut rules = self.rules.clone();
+        for r in rules.iter_mut().filter(|r| matches!(r.correlate, Correlation::Single) && r.suppress.is_none()) {
+            r.suppress = Some(w.clone());
+        }
+        RuleSet { rules }
+    }
 }
 
 /// Where packs come from.

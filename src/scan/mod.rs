@@ -11,6 +11,8 @@ use rayon::prelude::*;
 mod source;
 mod split;
 
+pub use source::follow::{Checkpoint, Follow};
+
 use crate::correlate;
 use crate::filter::Filters;
 use crate::incidents::{self, Incident};

@@ -18,6 +18,10 @@ use crate::summary::FileStats;
 
 use super::{ScanOptions, split};
 
+// `watch` keeps a source's scan open between reads; it drives this
+// module's `SourceScan`, so it lives beside it.
+pub mod follow;
+
 /// Bytes read per chunk when a source is not mapped: one chunk (plus the
 /// record carried over) per worker bounds memory whatever the file size.
 pub const CHUNK: usize = 8 << 20;

@@ -1,0 +1,577 @@
+//! Incremental correlation: matches arrive a poll at a time, incidents
+//! leave as soon as their rule decides, each once. Owns the matches still
+//! needed per (rule, key) group, the ids already emitted, and when each
+//! rule's decision falls due. Hands on new [`Incident`]s in report order.
+//!
+//! Each poll re-runs the batch stages ([`correlate::correlate`] and
+//! [`incidents::build`]) on the groups that changed, or whose absence
+//! window fell due, so a decision in watch mode is the decision `scan`
+//! makes on the same matches:
+//!
+//! - `single`, `threshold`, `sequence`: a finding exists only once the rule
+//!   has decided (a match; the count reached; the pair closed), so it is
+//!   emitted when it first appears. An unclosed sequence is never reported,
+//!   as in `scan`.
+//! - `absence`: a finding whose window is still open is held back until the
+//!   window has passed with no closing event, judged against the wall
+//!   clock (or the latest log time, if ahead), since time passes while the
+//!   log is quiet.
+//!
+//! An incident that grows after it was emitted keeps its id (rule, key,
+//! first match) and is not emitted again. When its first match moves (a
+//! line from another file arrives late with an earlier time), the finding
+//! still holds matches already emitted, and that marks it as the same
+//! incident.
+//!
+//! Memory stays bounded: no incident spans a gap longer than its rule's
+//! window + suppress (its *horizon*), so matches before such a gap, and
+//! groups silent for a horizon, are dropped once decided. `single` rules
+//! without `suppress` get the largest horizon of the pack (at least 1h) as
+//! their suppress: a key silent that long starts a new incident. Within an
+//! incident that goes on (a crash loop all day), a `single` group keeps its
+//! first and last match and a `threshold` group the matches of its last
+//! window: a new match less than the window (or suppress) after an emitted
+//! one belongs to that incident, as `scan` would chain or absorb it, and is
+//! marked so when it arrives.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use crate::correlate::{self, Finding};
+use crate::incidents::{self, Incident};
+use crate::matcher::Event;
+use crate::records::Zone;
+use crate::rules::{Correlation, Role, RuleSet, Window};
+
+const HOUR: i64 = 3_600_000;
+/// The longest window a rule may have; a default suppress is capped to it.
+const MAX_WINDOW: i64 = 31 * 24 * HOUR;
+/// Log times further ahead of the clock than this are not trusted to move
+/// time forward (a wrong `--log-tz` would otherwise close every window).
+const SKEW: i64 = 60_000;
+/// Emitted ids are remembered this long after they were last seen, at least.
+const MIN_ID_TTL: i64 = 24 * HOUR;
+
+/// A match kept for correlation, as the state file stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    /// The match.
+    pub event: Event,
+    /// Wall-clock ms when it was read: the time of matches whose log has
+    /// no timestamps.
+    pub arrived: i64,
+    /// Whether it belongs to an incident already emitted.
+    pub known: bool,
+}
+
+type GroupKey = (u32, Vec<String>);
+
+/// (source, line, role): a match's identity within its group.
+type Mark = (usize, u64, Role);
+
+#[derive(Debug, Default)]
+struct Group {
+    held: Vec<(Event, i64)>,
+    known: BTreeSet<Mark>,
+    dirty: bool,
+    /// When the earliest absence window still open closes.
+    deadline: Option<i64>,
+}
+
+/// The correlation state of a running `watch`.
+#[derive(Debug)]
+pub struct Live {
+    rules: Arc<RuleSet>,
+    horizon: Vec<i64>,
+    zone: Zone,
+    groups: BTreeMap<GroupKey, Group>,
+    latest_ts: Option<i64>,
+    known_ids: BTreeMap<String, i64>,
+    id_ttl: i64,
+    untimed_noted: BTreeSet<u32>,
+    skew_noted: bool,
+    notes: Vec<String>,
+}
+
+impl Live {
+    /// Correlates with `rules`; `zone` renders times.
+    pub fn new(rules: &RuleSet, zone: Zone) -> Live {
+        let spans: Vec<i64> = rules.rules().iter().map(|r| span(&r.correlate, r.suppress.as_ref())).collect();
+        let longest = spans.iter().copied().max().unwrap_or(0).clamp(HOUR, MAX_WINDOW);
+        let default = Window::parse(&format!("{longest}ms")).ok();
+        let rules = match &default {
+            Some(w) => rules.with_default_suppress(w),
+            None => rules.clone(),
+        };
+        let horizon = spans.iter().map(|&s| if s == 0 { longest } else { s }).collect();
+        Live {
+            rules: Arc::new(rules),
+            horizon,
+            zone,
+            groups: BTreeMap::new(),
+            latest_ts: None,
+            known_ids: BTreeMap::new(),
+            id_ttl: (2 * longest).max(MIN_ID_TTL),
+            untimed_noted: BTreeSet::new(),
+            skew_noted: false,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Takes the matches of one poll (`now`: wall-clock ms); returns the
+    /// incidents decided since the last call, in report order. `paths`
+    /// names source ids.
+    pub fn advance(&mut self, events: Vec<Event>, paths: &[String], now: i64) -> Vec<Incident> {
+        for ev in events {
+            self.add(ev, paths, now);
+        }
+        let log_now = self.latest_ts.map(|t| t.min(now + SKEW));
+        let end = log_now.map_or(now, |t| t.max(now));
+        let mut fresh = Vec::new();
+        let judge = Judge { rules: &self.rules, paths, end, now, zone: self.zone };
+        for (key, g) in self.groups.iter_mut() {
+            if g.dirty || g.deadline.is_some_and(|d| d <= end) {
+                fresh.extend(judge.evaluate(key.0, g, &mut self.known_ids));
+            }
+        }
+        self.prune(log_now, now);
+        incidents::build(&self.rules, fresh, paths, self.zone)
+    }
+
+    /// Matches held, for the state file.
+    pub fn kept(&self) -> Vec<Kept> {
+        let mut out = Vec::new();
+        for g in self.groups.values() {
+            for (event, arrived) in &g.held {
+                let known = g.known.contains(&mark(event));
+                out.push(Kept { event: event.clone(), arrived: *arrived, known });
+            }
+        }
+        out
+    }
+
+    /// Ids emitted (or known to be the same incident as one emitted), with
+    /// the wall-clock ms they were last seen.
+    pub fn emitted(&self) -> impl Iterator<Item = (&str, i64)> {
+        self.known_ids.iter().map(|(id, seen)| (id.as_str(), *seen))
+    }
+
+    /// Puts back what a previous run saved. Every group is judged again on
+    /// the next [`Live::advance`]: matches already emitted are not emitted
+    /// again, and absence windows that closed meanwhile are decided.
+    pub fn restore(&mut self, kept: Vec<Kept>, emitted: Vec<(String, i64)>, paths: &[String]) {
+        self.known_ids.extend(emitted);
+        for k in kept {
+            let key = correlate::group_key(&self.rules.rules()[k.event.rule as usize], &k.event, paths);
+            self.latest_ts = self.latest_ts.max(k.event.ts);
+            let g = self.groups.entry((k.event.rule, key)).or_default();
+            if k.known {
+                g.known.insert(mark(&k.event));
+            }
+            g.held.push((k.event, k.arrived));
+            g.dirty = true;
+        }
+    }
+
+    /// What the reader should know (once each): matches a window rule
+    /// cannot count, log times ahead of the clock.
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    fn add(&mut self, ev: Event, paths: &[String], now: i64) {
+        let rule = &self.rules.rules()[ev.rule as usize];
+        if ev.ts.is_none() && !matches!(rule.correlate, Correlation::Single) {
+            if self.untimed_noted.insert(ev.rule) {
+                self.notes.push(format!(
+                    "{}: matches in logs without timestamps are not counted; the rule needs times to apply its \
+                     window (enable pm2 `--time`)",
+                    rule.id
+                ));
+            }
+            return;
+        }
+        if let Some(ts) = ev.ts
+            && ts > now + SKEW
+            && !std::mem::replace(&mut self.skew_noted, true)
+        {
+            let path = paths.get(ev.source).map_or("?", String::as_str);
+            self.notes.push(format!(
+                "{path}:{}: the log's time is {}s ahead of this machine's clock; windows are judged by the clock, \
+                 so set --log-tz to the zone pm2 writes in",
+                ev.line,
+                (ts - now) / 1000
+            ));
+        }
+        self.latest_ts = self.latest_ts.max(ev.ts);
+        let key = correlate::group_key(rule, &ev, paths);
+        let follows = follows_within(&rule.correlate, rule.suppress.as_ref());
+        let g = self.groups.entry((ev.rule, key)).or_default();
+        if let (Some(w), Some(last)) = (follows, g.held.iter().max_by_key(|h| time_of(h)))
+            && g.known.contains(&mark(&last.0))
+            && time(&ev, now) - time_of(last) < w
+        {
+            g.known.insert(mark(&ev));
+        }
+        g.held.push((ev, now));
+        g.dirty = true;
+    }
+
+    /// Drops what can no longer change an incident: matches before a gap
+    /// of a horizon, groups silent for a horizon, and the middle of
+    /// `single` groups; then ids not seen for a long time.
+    fn prune(&mut self, log_now: Option<i64>, now: i64) {
+        for ((rule, _), g) in self.groups.iter_mut() {
+            // An open absence window keeps everything until it is decided.
+            if g.deadline.is_some() {
+                continue;
+            }
+            let h = self.horizon[*rule as usize];
+            g.held.sort_by_key(|(e, arrived)| (time(e, *arrived), e.source, e.line));
+            let gap = (1..g.held.len()).rev().find(|&i| time_of(&g.held[i]) - time_of(&g.held[i - 1]) >= h);
+            let mut dropped: Vec<(Event, i64)> = g.held.drain(..gap.unwrap_or(0)).collect();
+            let silent = g.held.last().is_some_and(|last| {
+                let reference = if last.0.ts.is_some() { log_now } else { Some(now) };
+                reference.is_some_and(|r| time_of(last) + h <= r)
+            });
+            if silent {
+                dropped.append(&mut g.held);
+            } else {
+                dropped.extend(compact(&self.rules.rules()[*rule as usize].correlate, &mut g.held));
+            }
+            for (e, _) in &dropped {
+                g.known.remove(&mark(e));
+            }
+        }
+        self.groups.retain(|_, g| !g.held.is_empty());
+        let ttl = self.id_ttl;
+        self.known_ids.retain(|_, seen| now - *seen < ttl);
+    }
+}
+
+/// What one poll judges groups with.
+struct Judge<'a> {
+    rules: &'a RuleSet,
+    paths: &'a [String],
+    /// Where open windows are judged: the clock, or the log if ahead.
+    end: i64,
+    /// Wall-clock ms, for the ids' last-seen times.
+    now: i64,
+    zone: Zone,
+}
+
+impl Judge<'_> {
+    /// Correlates one group and returns its findings decided and not
+    /// emitted before; marks their matches (and new ids) as emitted.
+    fn evaluate(&self, rule: u32, g: &mut Group, known_ids: &mut BTreeMap<String, i64>) -> Vec<Finding> {
+        g.dirty = false;
+        g.deadline = None;
+        let events = g.held.iter().map(|(e, _)| e.clone()).collect();
+        let (findings, _) = correlate::correlate(self.rules, vec![events], self.paths, Some(self.end));
+        let mut fresh = Vec::new();
+        for f in findings {
+            if let Some(due) = open_until(&self.rules.rules()[rule as usize].correlate, &f, self.end) {
+                g.deadline = Some(g.deadline.map_or(due, |d| d.min(due)));
+                continue;
+            }
+            let Some(id) = self.id_of(&f) else { continue };
+            let emitted = known_ids.get_mut(&id).map(|seen| *seen = self.now).is_some();
+            let continues = f.events.iter().any(|e| g.known.contains(&mark(e)));
+            g.known.extend(f.events.iter().map(mark));
+            if !emitted && !continues {
+                known_ids.insert(id, self.now);
+                fresh.push(f);
+            }
+        }
+        fresh
+    }
+
+    /// The stable id the incident of `f` gets (built the one way `scan`
+    /// builds it).
+    fn id_of(&self, f: &Finding) -> Option<String> {
+        incidents::build(self.rules, vec![f.clone()], self.paths, self.zone).pop().map(|i| i.id)
+    }
+}
+
+/// For an absence finding whose window is still open at `end`: when it
+/// closes. `None` once the rule has decided.
+fn open_until(c: &Correlation, f: &Finding, end: i64) -> Option<i64> {
+    let Correlation::Absence { window, .. } = c else { return None };
+    if f.events.iter().any(|e| e.role == Role::End) {
+        return None;
+    }
+    let due = f.events.first()?.ts? + window.ms();
+    (due > end).then_some(due)
+}
+
+/// Drops the matches of a decided, time-sorted group that cannot change
+/// what is emitted next: the middle of a `single` group (its first match
+/// keeps the id, its last the quiet gap), and for `threshold` all but the
+/// last window (a new burst needs its count within one window of a new
+/// match; one following an emitted match is marked on arrival).
+fn compact(c: &Correlation, held: &mut Vec<(Event, i64)>) -> Vec<(Event, i64)> {
+    let Some(last) = held.last().map(time_of) else { return Vec::new() };
+    match c {
+        Correlation::Single if held.len() > 2 => {
+            let end = held.len() - 1;
+            held.drain(1..end).collect()
+        }
+        Correlation::Threshold { window, .. } => {
+            let old = held.iter().take_while(|h| time_of(h) <= last - window.ms()).count();
+            held.drain(..old).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// For `threshold`: how soon after a match of an emitted burst a new one
+/// belongs to it (`scan` chains it within the window, or absorbs it
+/// within suppress).
+fn follows_within(c: &Correlation, suppress: Option<&Window>) -> Option<i64> {
+    match c {
+        Correlation::Threshold { window, .. } => Some(window.ms().max(suppress.map_or(0, Window::ms))),
+        _ => None,
+    }
+}
+
+/// Window plus suppress: the longest gap inside one incident of the rule.
+fn span(c: &Correlation, suppress: Option<&Window>) -> i64 {
+    c.window().map_or(0, Window::ms) + suppress.map_or(0, Window::ms)
+}
+
+fn mark(e: &Event) -> Mark {
+    (e.source, e.line, e.role)
+}
+
+fn time(e: &Event, arrived: i64) -> i64 {
+    e.ts.unwrap_or(arrived)
+}
+
+fn time_of(held: &(Event, i64)) -> i64 {
+    time(&held.0, held.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::Stream;
+    use crate::rules::compile_all;
+
+    const S: i64 = 1000;
+    const T0: i64 = 1_795_168_800_000;
+
+    fn rules() -> RuleSet {
+        let pack = r#"
+[[rule]]
+id = "t.single"
+title = "{app} crashed"
+severity = "high"
+regex = 'boom'
+fix = "f"
+
+[[rule]]
+id = "t.loop"
+title = "{app} loops {count}"
+severity = "critical"
+regex = 'exited'
+correlate = { kind = "threshold", count = 3, window = "1m" }
+suppress = "10m"
+fix = "f"
+
+[[rule]]
+id = "t.lost"
+title = "{app} lost: {status}"
+severity = "high"
+regex = 'lost'
+correlate = { kind = "absence", until = 'back', window = "2m" }
+fix = "f"
+"#;
+        compile_all(&[("t.toml".into(), pack.into())]).expect("rules")
+    }
+
+    fn ev(rule: u32, role: Role, app: &str, ts: i64, line: u64) -> Event {
+        Event {
+            rule,
+            role,
+            source: 0,
+            line,
+            ts: Some(ts),
+            app: Some(app.into()),
+            stream: Stream::Out,
+            fields: Default::default(),
+            text: format!("line {line}").into(),
+        }
+    }
+
+    fn start(rule: u32, app: &str, ts: i64, line: u64) -> Event {
+        ev(rule, Role::Start, app, ts, line)
+    }
+
+    fn paths() -> Vec<String> {
+        vec!["logs/api-out.log".into()]
+    }
+
+    fn rules_of(incidents: &[Incident]) -> Vec<(String, usize)> {
+        incidents.iter().map(|i| (i.rule.clone(), i.count)).collect()
+    }
+
+    #[test]
+    fn single_is_emitted_at_once_and_growth_is_not_emitted_again() {
+        let mut live = Live::new(&rules(), Zone::Utc);
+        let got = live.advance(vec![start(0, "api", T0, 1)], &paths(), T0);
+        assert_eq!(rules_of(&got), vec![("t.single".to_string(), 1)]);
+        assert!(live.advance(vec![start(0, "api", T0 + S, 2)], &paths(), T0 + S).is_empty());
+        // Another key is another incident.
+        assert_eq!(live.advance(vec![start(0, "web", T0 + 2 * S, 3)], &paths(), T0 + 2 * S).len(), 1);
+    }
+
+    #[test]
+    fn threshold_is_emitted_when_the_count_is_reached() {
+        let mut live = Live::new(&rules(), Zone::Utc);
+        assert!(live.advance(vec![start(1, "api", T0, 1), start(1, "api", T0 + S, 2)], &paths(), T0 + S).is_empty());
+        let got = live.advance(vec![start(1, "api", T0 + 2 * S, 3)], &paths(), T0 + 2 * S);
+        assert_eq!(rules_of(&got), vec![("t.loop".to_string(), 3)]);
+        // The loop goes on: suppress folds it into the same incident.
+        for i in 3..20 {
+            assert!(
+                live.advance(vec![start(1, "api", T0 + i * 30 * S, i as u64 + 1)], &paths(), T0 + i * 30 * S)
+                    .is_empty()
+            );
+        }
+    }
+
+    /// A loop that goes on for hours, thinning out and flaring up again
+    /// within suppress, is one incident (as `scan` absorbs it), though only
+    /// its last window is kept; one after a quiet gap is another.
+    #[test]
+    fn a_long_loop_is_one_incident_and_a_later_one_another() {
+        let mut live = Live::new(&rules(), Zone::Utc);
+        let mut emitted = 0;
+        let mut line = 0;
+        let mut at = |live: &mut Live, t: i64| {
+            line += 1;
+            live.advance(vec![start(1, "api", t, line)], &paths(), t).len()
+        };
+        let mut t = T0;
+        // Two hours of exits 20 s apart: three in every minute.
+        for _ in 0..360 {
+            emitted += at(&mut live, t);
+            t += 20 * S;
+        }
+        assert_eq!(emitted, 1);
+        // Sparse: never three within a minute, each within suppress.
+        for _ in 0..5 {
+            t += 5 * 60 * S;
+            emitted += at(&mut live, t);
+        }
+        for _ in 0..3 {
+            t += S;
+            emitted += at(&mut live, t);
+        }
+        assert_eq!(emitted, 1);
+        assert!(live.kept().len() <= 4, "{}", live.kept().len());
+        t += 11 * 60 * S;
+        let again: usize = (0..3).map(|i| at(&mut live, t + i * S)).sum();
+        assert_eq!(again, 1);
+    }
+
+    #[test]
+    fn absence_waits_for_its_window_on_the_clock() {
+        let mut live = Live::new(&rules(), Zone::Utc);
+        assert!(live.advance(vec![start(2, "tws", T0, 1)], &paths(), T0).is_empty());
+        // Quiet log: the clock alone closes the window.
+        assert!(live.advance(vec![], &paths(), T0 + 119 * S).is_empty());
+        let got = live.advance(vec![], &paths(), T0 + 120 * S);
+        assert_eq!(rules_of(&got), vec![("t.lost".to_string(), 1)]);
+        assert_eq!(got[0].fields["status"], vec!["not recovered by end of log".to_string()]);
+        // A late recovery does not emit it again.
+        assert!(live.advance(vec![ev(2, Role::End, "tws", T0 + 300 * S, 9)], &paths(), T0 + 300 * S).is_empty());
+    }
+
+    #[test]
+    fn absence_recovered_in_time_is_never_emitted() {
+        let mut live = Live::new(&rules(), Zone::Utc);
+        assert!(live.advance(vec![start(2, "tws", T0, 1)], &paths(), T0).is_empty());
+        assert!(live.advance(vec![ev(2, Role::End, "tws", T0 + 30 * S, 2)], &paths(), T0 + 30 * S).is_empty());
+        assert!(live.advance(vec![], &paths(), T0 + 3600 * S).is_empty());
+    }
+
+    /// A line from another file arrives late with an earlier time: the
+    /// incident's first match (and so its id) moves, but it is the same
+    /// incident.
+    #[test]
+    fn a_late_earlier_match_does_not_make_a_new_incident() {
+        let mut live = Live::new(&rules(), Zone::Utc);
+        assert_eq!(live.advance(vec![start(0, "api", T0 + 5 * S, 7)], &paths(), T0 + 5 * S).len(), 1);
+        let mut late = start(0, "api", T0, 3);
+        late.source = 1;
+        let two = vec!["logs/api-out.log".to_string(), "logs/api-error.log".to_string()];
+        assert!(live.advance(vec![late], &two, T0 + 6 * S).is_empty());
+    }
+
+    #[test]
+    fn a_key_silent_for_the_horizon_starts_a_new_incident() {
+        let mut live = Live::new(&rules(), Zone::Utc);
+        assert_eq!(live.advance(vec![start(0, "api", T0, 1)], &paths(), T0).len(), 1);
+        // The pack's longest horizon is 10m + 1m; the default floor is 1h.
+        let later = T0 + HOUR;
+        assert_eq!(live.advance(vec![start(0, "api", later, 2)], &paths(), later).len(), 1);
+        assert!(live.advance(vec![start(0, "api", later + S, 3)], &paths(), later + S).is_empty());
+    }
+
+    /// The README's figure: with the built-in packs, a `single` rule
+    /// without suppress folds matches up to 13 h apart
+    /// (tws.connectivity-restored: 12 h window + 1 h suppress).
+    #[test]
+    fn builtin_rules_have_a_13h_default_horizon() {
+        let builtin = crate::rules::load(&crate::rules::LoadOptions { builtin: true, paths: vec![] }).expect("builtin");
+        let live = Live::new(&builtin, Zone::Utc);
+        let idx = builtin.rules().iter().position(|r| r.id == "node.eaddrinuse").expect("rule");
+        assert!(builtin.rules()[idx].suppress.is_none());
+        assert_eq!(live.horizon[idx], 13 * HOUR);
+        assert_eq!(live.rules.rules()[idx].suppress.as_ref().map(Window::ms), Some(13 * HOUR));
+    }
+
+    #[test]
+    fn memory_is_bounded_and_ids_are_kept() {
+        let mut live = Live::new(&rules(), Zone::Utc);
+        for i in 0..1000 {
+            let t = T0 + i * S;
+            live.advance(vec![start(0, "api", t, i as u64 + 1), start(1, "api", t, i as u64 + 1)], &paths(), t);
+        }
+        let kept = live.kept();
+        // single: first and last; threshold: the last minute (its window).
+        let single = kept.iter().filter(|k| k.event.rule == 0).count();
+        let loops = kept.iter().filter(|k| k.event.rule == 1).count();
+        assert_eq!((single, loops), (2, 60));
+        let t = T0 + 2000 * S;
+        live.advance(vec![], &paths(), t);
+        live.advance(vec![start(2, "x", t, 5000)], &paths(), t);
+        // 11 minutes of log time later, the threshold group is dropped.
+        assert!(live.kept().iter().all(|k| k.event.rule != 1));
+        assert_eq!(live.emitted().count(), 2, "the ids stay");
+    }
+
+    #[test]
+    fn restored_state_neither_repeats_nor_forgets() {
+        let mut live = Live::new(&rules(), Zone::Utc);
+        assert_eq!(live.advance(vec![start(0, "api", T0, 1)], &paths(), T0).len(), 1);
+        live.advance(vec![start(1, "api", T0, 2), start(1, "api", T0 + S, 3)], &paths(), T0 + S);
+        live.advance(vec![start(2, "tws", T0 + S, 4)], &paths(), T0 + S);
+        let kept = live.kept();
+        let emitted: Vec<(String, i64)> = live.emitted().map(|(i, s)| (i.to_string(), s)).collect();
+        let mut again = Live::new(&rules(), Zone::Utc);
+        again.restore(kept, emitted, &paths());
+        // The single incident is not repeated; the third exit completes the
+        // threshold the first run had counted two of; the absence window
+        // closed while the watcher was down.
+        let got = again.advance(
+            vec![start(0, "api", T0 + 200 * S, 5), start(1, "api", T0 + 2 * S, 6)],
+            &paths(),
+            T0 + 200 * S,
+        );
+        let mut names = rules_of(&got);
+        names.sort();
+        assert_eq!(names, vec![("t.loop".to_string(), 3), ("t.lost".to_string(), 1)]);
+    }
+}

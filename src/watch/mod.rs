@@ -1,0 +1,417 @@
+//! Follow mode (`logtriage watch`): the pipeline run on logs as they are
+//! written, emitting each incident once, as soon as its rule decides.
+//!
+//! ```text
+//! discover ──► tail ──► Follow ──► live ──► Reporter
+//! new files    growth,  records,   groups,   one NDJSON line
+//! (each 1 s)   rotation matches    decisions per incident
+//!                 │                    │
+//!                 └──── state file ────┘  offsets, emitted ids, open windows
+//! ```
+//!
+//! Each poll (every 200 ms) reads what every followed file grew by
+//! ([`tail`]), scans it with the batch scanner kept open between reads
+//! ([`crate::scan::Follow`]), and hands the matches to incremental
+//! correlation ([`live`]), which re-runs the batch correlation on the groups
+//! that changed and returns the incidents decided since the last poll. The
+//! state file ([`state`]) is written after every poll that emitted, every
+//! few seconds while files move, and at shutdown.
+//!
+//! Which files, and from where:
+//!
+//! - Directories are walked again every second with `scan`'s rules (`*.log`,
+//!   `*.log.N`, `.gz`), so logs of apps started later are picked up. Rotated
+//!   and compressed names are not followed: they are copies of what the live
+//!   file held (a file rotated away while followed is finished, see [`tail`]).
+//! - On a first start (no state yet) existing files are read from their end,
+//!   so the history does not flood the alerting pipeline; `--from-start`
+//!   reads them whole. A file that appears later is read from its start.
+//! - On a restart, a file with a checkpoint is resumed from it (found by
+//!   device and inode, whatever its name now), and any other live file is
+//!   read from its start: it was created while the watcher was down.
+//!
+//! Delivery is at least once: an incident is written before the state that
+//! records it, so a crash in between repeats it on restart; an alerting
+//! pipeline deduplicates on the stable `id`.
+
+pub mod live;
+pub mod state;
+pub mod tail;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::incidents::Incident;
+use crate::input::{self, Origin, SourceSpec};
+use crate::matcher::{Event, Matcher};
+use crate::records::Zone;
+use crate::report::Reporter;
+use crate::rules::RuleSet;
+use crate::scan::Checkpoint;
+use live::Live;
+use state::{FileState, STATE_VERSION, State};
+use tail::{FileId, Head, Start, Status, Tail};
+
+/// How often files are polled.
+pub const POLL: Duration = Duration::from_millis(200);
+/// How long the last record of a file is held for more lines (a stack
+/// trace being written) before it is scanned.
+pub const SETTLE: Duration = Duration::from_millis(300);
+/// How often watched directories are walked for new files.
+const DISCOVER_EVERY: Duration = Duration::from_secs(1);
+/// How often the state is written while files move but nothing is emitted.
+const SAVE_EVERY: Duration = Duration::from_secs(5);
+/// How often a stop request is checked while waiting for the next poll.
+const STOP_CHECK: Duration = Duration::from_millis(25);
+
+/// What to follow and how.
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    /// Files and directories (`-` is refused).
+    pub paths: Vec<String>,
+    /// Zone for timestamps written without one.
+    pub zone: Zone,
+    /// The state file, if any.
+    pub state: Option<PathBuf>,
+    /// Read files without a checkpoint from their start on a first start.
+    pub from_start: bool,
+}
+
+/// Why `watch` cannot start or go on.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// `-` among the paths.
+    #[error("watch follows files; stdin cannot be followed: pipe into `logtriage scan -` instead")]
+    Stdin,
+    /// The state file exists but cannot be read.
+    #[error("{}: cannot read the state file: {source}; check its permissions", .path.display())]
+    StateRead {
+        /// The state file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The state file is not one `watch` wrote.
+    #[error(
+        "{}: not a logtriage watch state file ({detail}); move it aside to start afresh (files are then read from their end)",
+        .path.display()
+    )]
+    StateParse {
+        /// The state file.
+        path: PathBuf,
+        /// What the JSON parser said.
+        detail: String,
+    },
+    /// The state file was written by a logtriage with another format.
+    #[error(
+        "{}: state file version {found}, this logtriage reads version {STATE_VERSION}; move it aside to start afresh \
+         (files are then read from their end)",
+        .path.display()
+    )]
+    StateVersion {
+        /// The state file.
+        path: PathBuf,
+        /// The version it holds.
+        found: u64,
+    },
+    /// The state file cannot be written.
+    #[error("{}: cannot write the state file: {source}; check that its directory exists and is writable", .path.display())]
+    StateWrite {
+        /// The state file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The reporter could not write an incident.
+    #[error("cannot write incidents: {0}")]
+    Output(#[source] std::io::Error),
+}
+
+/// A running watch: its files, its correlation state, what to save.
+pub struct Watcher {
+    rules: Arc<RuleSet>,
+    matcher: Matcher,
+    live: Live,
+    opts: WatchOptions,
+    tails: Vec<Tail>,
+    /// Display path per source id (a file gets a new id when it starts over).
+    paths: Vec<String>,
+    /// Checkpoints from the state file, until their file is found.
+    resume: BTreeMap<FileId, (Checkpoint, Head)>,
+    restarted: bool,
+    discovered: Option<Instant>,
+    last_save: Instant,
+    unsaved: bool,
+    notes: Vec<String>,
+    noted: BTreeSet<String>,
+}
+
+impl Watcher {
+    /// Loads the state (if any) and opens the files to follow.
+    pub fn start(rules: Arc<RuleSet>, opts: WatchOptions) -> Result<Watcher, WatchError> {
+        if opts.paths.iter().any(|p| p == "-") {
+            return Err(WatchError::Stdin);
+        }
+        let saved = match &opts.state {
+            Some(path) => state::load(path)?,
+            None => None,
+        };
+        let mut w = Watcher {
+            matcher: Matcher::new(rules.clone()),
+            live: Live::new(&rules, opts.zone),
+            rules,
+            opts,
+            tails: Vec::new(),
+            paths: Vec::new(),
+            resume: BTreeMap::new(),
+            restarted: saved.is_some(),
+            discovered: None,
+            last_save: Instant::now(),
+            unsaved: false,
+            notes: Vec::new(),
+            noted: BTreeSet::new(),
+        };
+        if let Some(s) = saved {
+            w.restore(s);
+        }
+        w.discover(Instant::now());
+        Ok(w)
+    }
+
+    /// Files followed now.
+    pub fn files(&self) -> usize {
+        self.tails.len()
+    }
+
+    /// Polls until `stop` is set (SIGINT, SIGTERM), pushing each incident
+    /// to `reporter` as it is decided and `notes` (rotations, unreadable
+    /// files) to `on_note`; saves the state before returning.
+    pub fn run(
+        &mut self,
+        reporter: &mut dyn Reporter,
+        stop: &AtomicBool,
+        on_note: &mut dyn FnMut(&str),
+    ) -> Result<(), WatchError> {
+        while !stop.load(Ordering::SeqCst) {
+            let started = Instant::now();
+            let incidents = self.poll(started);
+            for note in self.take_notes() {
+                on_note(&note);
+            }
+            for incident in &incidents {
+                reporter.incident(incident).map_err(WatchError::Output)?;
+            }
+            if !incidents.is_empty() || (self.unsaved && started.duration_since(self.last_save) >= SAVE_EVERY) {
+                self.save()?;
+            }
+            while !stop.load(Ordering::SeqCst) && started.elapsed() < POLL {
+                std::thread::sleep(STOP_CHECK.min(POLL.saturating_sub(started.elapsed())));
+            }
+        }
+        self.save()
+    }
+
+    /// One poll: new files, new bytes, decisions. Returns the incidents
+    /// decided, in report order.
+    pub fn poll(&mut self, now: Instant) -> Vec<Incident> {
+        if self.discovered.is_none_or(|at| now.duration_since(at) >= DISCOVER_EVERY) {
+            self.discover(now);
+        }
+        let mut events = Vec::new();
+        let mut closed = Vec::new();
+        // Polling a file may open another (the new file after a rename).
+        let mut i = 0;
+        while i < self.tails.len() {
+            let before = self.tails[i].checkpoint();
+            if !self.poll_tail(i, now, &mut events) {
+                closed.push(i);
+            }
+            self.unsaved |= self.tails.get(i).is_some_and(|t| t.checkpoint() != before);
+            i += 1;
+        }
+        for i in closed.into_iter().rev() {
+            self.tails.remove(i);
+            self.unsaved = true;
+        }
+        let incidents = self.live.advance(events, &self.paths, wall_ms());
+        self.notes.extend(self.live.take_notes());
+        incidents
+    }
+
+    /// Writes the state file (if there is one).
+    pub fn save(&mut self) -> Result<(), WatchError> {
+        let Some(path) = self.opts.state.clone() else { return Ok(()) };
+        let files = self
+            .tails
+            .iter()
+            .map(|t| {
+                let (at, head) = t.checkpoint();
+                FileState::new(&t.path().display().to_string(), t.id(), at, head)
+            })
+            .collect();
+        let (sources, events) = state::save_events(&self.live.kept(), &self.rules, &self.paths);
+        let state = State {
+            version: STATE_VERSION,
+            saved_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            files,
+            emitted: self.live.emitted().map(|(id, seen)| (id.to_string(), seen)).collect(),
+            sources,
+            events,
+        };
+        state::save(&path, &state)?;
+        self.last_save = Instant::now();
+        self.unsaved = false;
+        Ok(())
+    }
+
+    /// Things to tell the operator (once each), since the last call.
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    fn restore(&mut self, s: State) {
+        for f in &s.files {
+            if let Some((id, at, head)) = f.resume() {
+                self.resume.insert(id, (at, head));
+            }
+        }
+        self.paths = s.sources;
+        let kept = state::restore_events(s.events, &self.rules);
+        self.live.restore(kept, s.emitted, &self.paths);
+    }
+
+    /// Polls tail `i`; false when it is done with.
+    fn poll_tail(&mut self, i: usize, now: Instant, events: &mut Vec<Event>) -> bool {
+        let status = self.tails[i].poll(now, SETTLE, events);
+        match status {
+            Ok(Status::Open) => {
+                if !self.tails[i].retired() && self.tails[i].moved() {
+                    self.rotated_away(i, now);
+                }
+                true
+            }
+            Ok(Status::Truncated) => {
+                self.truncated(i, events);
+                // The file starts over: read its new content now.
+                self.tails[i].poll(now, SETTLE, events).is_ok()
+            }
+            Ok(Status::Closed) => false,
+            Err(e) => {
+                let shown = self.tails[i].path().display().to_string();
+                self.note(format!("{shown}: cannot read ({e}); no longer following it"));
+                self.tails[i].finish(events);
+                false
+            }
+        }
+    }
+
+    fn truncated(&mut self, i: usize, events: &mut Vec<Event>) {
+        let shown = self.tails[i].path().display().to_string();
+        match self.tails[i].recover_from_copy(events) {
+            Some((copy, n)) => self.note(format!(
+                "{shown}: truncated (copy-then-truncate rotation); read {n} byte(s) written before it from {}",
+                copy.display()
+            )),
+            None => self.note(format!("{shown}: truncated; reading it again from the start")),
+        }
+        self.tails[i].finish(events);
+        let source = self.new_source(&shown);
+        self.tails[i].reset(source);
+    }
+
+    /// The path of tail `i` names another file now (or none): finish the
+    /// old one, follow the new one from its start.
+    fn rotated_away(&mut self, i: usize, now: Instant) {
+        self.tails[i].retire();
+        let path = self.tails[i].path().to_path_buf();
+        let shown = path.display().to_string();
+        self.note(format!("{shown}: renamed or removed (rotation); reading the old file to its end"));
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let spec = SourceSpec { id: 0, meta: input::classify(&shown, &name), origin: Origin::File(path) };
+        if let Some(start) = self.start_for(&spec, true) {
+            self.open(spec, start, now);
+        }
+    }
+
+    /// Walks the paths for files not followed yet.
+    fn discover(&mut self, now: Instant) {
+        let first = self.discovered.is_none();
+        self.discovered = Some(now);
+        let (specs, skips) = input::discover(&self.opts.paths);
+        for skip in skips {
+            self.note_once(format!("{}; following it once it appears", skip.detail));
+        }
+        for spec in specs {
+            if let Some(start) = self.start_for(&spec, !first) {
+                self.open(spec, start, now);
+            }
+        }
+    }
+
+    /// Where to start following `spec`, or `None` to leave it alone
+    /// (followed already, or a rotated copy). `later`: it appeared while
+    /// watching.
+    fn start_for(&mut self, spec: &SourceSpec, later: bool) -> Option<Start> {
+        let Origin::File(path) = &spec.origin else { return None };
+        if self.tails.iter().any(|t| !t.retired() && t.path() == path) {
+            return None;
+        }
+        let id = FileId::of(&std::fs::metadata(path).ok()?);
+        if self.tails.iter().any(|t| t.id() == id) {
+            return None;
+        }
+        if let Some((at, head)) = self.resume.remove(&id) {
+            return Some(Start::At(at, head));
+        }
+        if spec.meta.rotated || spec.meta.compressed {
+            return None;
+        }
+        let replay = later || self.restarted || self.opts.from_start;
+        Some(if replay { Start::Beginning } else { Start::End })
+    }
+
+    fn open(&mut self, mut spec: SourceSpec, start: Start, now: Instant) {
+        let Origin::File(path) = spec.origin.clone() else { return };
+        let shown = spec.meta.path.clone();
+        let rotated = spec.meta.rotated || spec.meta.compressed;
+        spec.id = self.paths.len();
+        match Tail::open(spec, &path, self.matcher.clone(), self.opts.zone, start, now) {
+            Ok(mut tail) => {
+                self.paths.push(shown);
+                // A checkpointed file found under a rotated name: finish it.
+                if rotated {
+                    tail.retire();
+                }
+                self.tails.push(tail);
+                self.unsaved = true;
+            }
+            Err(e) => self.note_once(format!("{shown}: cannot follow ({e})")),
+        }
+    }
+
+    fn new_source(&mut self, shown: &str) -> usize {
+        self.paths.push(shown.to_string());
+        self.paths.len() - 1
+    }
+
+    fn note(&mut self, text: String) {
+        self.notes.push(text);
+    }
+
+    /// For what every discovery would say again (a missing path, a binary
+    /// file).
+    fn note_once(&mut self, text: String) {
+        if self.noted.insert(text.clone()) {
+            self.notes.push(text);
+        }
+    }
+}
+
+fn wall_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
