@@ -47,9 +47,10 @@ pub fn scan_with(
         Opened::Whole(hay) => {
             let shape = FileShape::sniff(&hay, spec.meta.stream);
             // A capture's section headers name files far above their records.
+            let mapped = split::Mapped { spec, opts, shape, buf: &hay };
             return Ok(match part {
-                Some(part) if hay.len() >= 2 * part && !shape.pm2_logs => split::scan(m, spec, opts, shape, &hay, part),
-                _ => split::whole(m, spec, opts, shape, &hay),
+                Some(part) if hay.len() >= 2 * part && !shape.pm2_logs => mapped.scan(m, part),
+                _ => mapped.whole(m),
             });
         }
         Opened::Stream(mut stream) => {

@@ -55,50 +55,64 @@ struct Part {
 /// The overrun went too far without a hand-off.
 struct Diverged;
 
-/// Scans `buf` (the whole of `spec`, of shape `shape`) in parts of about
-/// `part` bytes on the current rayon pool.
-pub fn scan(
-    m: &Matcher,
-    spec: &SourceSpec,
-    opts: &ScanOptions,
-    shape: FileShape,
-    buf: &[u8],
-    part: usize,
-) -> (Vec<Event>, FileStats) {
-    try_scan(m, spec, opts, shape, buf, part).unwrap_or_else(|Diverged| whole(m, spec, opts, shape, buf))
+/// A source mapped whole, and how to scan it.
+#[derive(Clone, Copy)]
+pub struct Mapped<'a> {
+    /// The source.
+    pub spec: &'a SourceSpec,
+    /// Scan options.
+    pub opts: &'a ScanOptions,
+    /// What its first lines said.
+    pub shape: FileShape,
+    /// All of its bytes.
+    pub buf: &'a [u8],
 }
 
-/// [`scan`] without the one-pass fallback.
-fn try_scan(
-    m: &Matcher,
-    spec: &SourceSpec,
-    opts: &ScanOptions,
-    shape: FileShape,
-    buf: &[u8],
-    part: usize,
-) -> Result<(Vec<Event>, FileStats), Diverged> {
-    let cuts = cuts(buf, part);
-    let parts: Vec<Part> = (0..cuts.len() - 1)
-        .into_par_iter()
-        .map_init(|| m.clone(), |m, i| scan_part(m, spec, opts, shape, buf, &cuts, i))
-        .collect::<Result<_, _>>()?;
-    let (events, mut stats) = merge(parts)?;
-    stats.bytes = buf.len() as u64;
-    Ok((events, stats))
-}
+impl Mapped<'_> {
+    /// Scans in parts of about `part` bytes on the current rayon pool.
+    pub fn scan(self, m: &Matcher, part: usize) -> (Vec<Event>, FileStats) {
+        self.try_scan(m, part).unwrap_or_else(|Diverged| self.whole(m))
+    }
 
-/// One pass over the whole buffer.
-pub fn whole(
-    m: &Matcher,
-    spec: &SourceSpec,
-    opts: &ScanOptions,
-    shape: FileShape,
-    buf: &[u8],
-) -> (Vec<Event>, FileStats) {
-    let mut st = SourceScan::new(m, spec, opts);
-    st.set_shape(shape);
-    st.chunk(buf, true);
-    st.finish()
+    /// [`Mapped::scan`] without the one-pass fallback.
+    fn try_scan(self, m: &Matcher, part: usize) -> Result<(Vec<Event>, FileStats), Diverged> {
+        let cuts = cuts(self.buf, part);
+        let parts: Vec<Part> = (0..cuts.len() - 1)
+            .into_par_iter()
+            .map_init(|| m.clone(), |m, i| self.part(m, &cuts, i))
+            .collect::<Result<_, _>>()?;
+        let (events, mut stats) = merge(parts)?;
+        stats.bytes = self.buf.len() as u64;
+        Ok((events, stats))
+    }
+
+    /// One pass over the whole buffer.
+    pub fn whole(self, m: &Matcher) -> (Vec<Event>, FileStats) {
+        let mut st = SourceScan::new(m, self.spec, self.opts);
+        st.set_shape(self.shape);
+        st.chunk(self.buf, true);
+        st.finish()
+    }
+
+    fn part(self, m: &Matcher, cuts: &[usize], i: usize) -> Result<Part, Diverged> {
+        let (from, to) = (cuts[i], cuts[i + 1]);
+        let last = i + 2 == cuts.len();
+        let mut st = SourceScan::new(m, self.spec, self.opts);
+        st.set_shape(self.shape);
+        st.part.buf_at = from;
+        if i > 0 {
+            st.part.limit = HANDOFF_RECORDS;
+            st.part.unstamped = true;
+        }
+        let keep = st.chunk(&self.buf[from..to], last);
+        let lines = st.stats.lines;
+        let stamp = st.buffer_stamp;
+        let handoff = if last { None } else { overrun(&mut st, self.shape, self.buf, cuts, i, from + keep)? };
+        let checkpoints = std::mem::take(&mut st.part.checkpoints);
+        let lead = st.part.lead;
+        let (events, stats) = st.finish();
+        Ok(Part { events, stats, lines, stamp, checkpoints, lead, handoff })
+    }
 }
 
 /// Part boundaries: 0, line starts about `part` apart, `buf.len()`.
@@ -114,34 +128,6 @@ fn cuts(buf: &[u8], part: usize) -> Vec<usize> {
     }
     cuts.push(buf.len());
     cuts
-}
-
-fn scan_part(
-    m: &Matcher,
-    spec: &SourceSpec,
-    opts: &ScanOptions,
-    shape: FileShape,
-    buf: &[u8],
-    cuts: &[usize],
-    i: usize,
-) -> Result<Part, Diverged> {
-    let (from, to) = (cuts[i], cuts[i + 1]);
-    let last = i + 2 == cuts.len();
-    let mut st = SourceScan::new(m, spec, opts);
-    st.set_shape(shape);
-    st.part.buf_at = from;
-    if i > 0 {
-        st.part.limit = HANDOFF_RECORDS;
-        st.part.unstamped = true;
-    }
-    let keep = st.chunk(&buf[from..to], last);
-    let lines = st.stats.lines;
-    let stamp = st.buffer_stamp;
-    let handoff = if last { None } else { overrun(&mut st, shape, buf, cuts, i, from + keep)? };
-    let checkpoints = std::mem::take(&mut st.part.checkpoints);
-    let lead = st.part.lead;
-    let (events, stats) = st.finish();
-    Ok(Part { events, stats, lines, stamp, checkpoints, lead, handoff })
 }
 
 /// Scans on from `carry` (the start of the part's last record) until the
@@ -290,9 +276,10 @@ mod tests {
                 continue;
             }
             split_files += 1;
-            let one = whole(&m, &spec, &opts, shape, &bytes);
+            let mapped = Mapped { spec: &spec, opts: &opts, shape, buf: &bytes };
+            let one = mapped.whole(&m);
             for part in [1, 7, 64, 300] {
-                let Ok(split) = try_scan(&m, &spec, &opts, shape, &bytes, part) else {
+                let Ok(split) = mapped.try_scan(&m, part) else {
                     panic!("{}: no hand-off in parts of {part}", path.display());
                 };
                 assert_eq!(format!("{split:?}"), format!("{one:?}"), "{} in parts of {part}", path.display());
@@ -317,10 +304,11 @@ mod tests {
         };
         let shape = FileShape::sniff(text.as_bytes(), spec.meta.stream);
         let opts = ScanOptions::default();
-        assert!(try_scan(&m, &spec, &opts, shape, text.as_bytes(), 50_000).is_err());
-        let one = whole(&m, &spec, &opts, shape, text.as_bytes());
+        let mapped = Mapped { spec: &spec, opts: &opts, shape, buf: text.as_bytes() };
+        assert!(mapped.try_scan(&m, 50_000).is_err());
+        let one = mapped.whole(&m);
         assert_eq!(one.1.records, 40);
-        let split = scan(&m, &spec, &opts, shape, text.as_bytes(), 50_000);
+        let split = mapped.scan(&m, 50_000);
         assert_eq!(format!("{split:?}"), format!("{one:?}"));
     }
 }
