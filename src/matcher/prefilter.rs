@@ -13,12 +13,14 @@
 //! search over that line alone reports every literal in it. Literals never
 //! contain a line break (see [`super::literals`]), so a line holds each hit
 //! whole. Identical literals are merged so one pattern carries every rule
-//! that uses it.
+//! that uses it. Lines whose colour codes or JSON escapes split a literal
+//! are searched again as the regexes will see them ([`super::hidden`]).
 
 use std::collections::BTreeMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
 
+use super::hidden;
 use super::literals::{self, Literal};
 use crate::rules::{Role, Rule, RuleSet, UnitId};
 
@@ -126,8 +128,24 @@ impl Prefilter {
         for s in &self.searchers {
             s.hits(haystack, out);
         }
+        self.hidden_hits(haystack, out);
         out.sort_unstable();
         out.dedup();
+    }
+
+    /// Hits in the text a line shows once its colour codes and JSON
+    /// escapes are gone (see [`hidden`]): each is placed at the line's
+    /// start, which lies inside the record holding the line.
+    fn hidden_hits(&self, haystack: &[u8], out: &mut Vec<Hit>) {
+        let mut forms = Vec::new();
+        for (start, end) in hidden::HiddenLines::new(haystack) {
+            hidden::visible_forms(&haystack[start..end], &mut forms);
+            for s in &self.searchers {
+                for hit in forms.iter().flat_map(|f| s.all.find_overlapping_iter(f)) {
+                    out.extend(s.owners[hit.pattern().as_usize()].iter().map(|&unit| Hit { at: start, unit }));
+                }
+            }
+        }
     }
 }
 
@@ -409,6 +427,26 @@ fix = "f"
         let mut hits = Vec::new();
         pf.hits(br#"{"message":"Script \"api\" died\n"}"#, &mut hits);
         assert!(hits.iter().any(|h| h.unit == 2), "{hits:?}");
+    }
+
+    /// Found by `fuzz/run.sh` (target `scan`): a colour code inside a
+    /// literal hid it from the raw-byte search, but records strip colour
+    /// before the regex runs, so the rule matched with the prefilter off
+    /// and not with it on.
+    #[test]
+    fn literals_split_by_colour_codes_or_json_escapes_are_found() {
+        let pf = Prefilter::build(&set(TWO));
+        for hay in [
+            &b"ok\nError: connect ECONN\x1b[31mREFUSED 1.2.3.4"[..],
+            b"ok\nError: connect ECONN\x1bREFUSED 1.2.3.4",
+            br#"{"message":"connect ECONN\u001b[31mREFUSED 1.2.3.4"}"#,
+            br#"{"message":"connect \u0045CONNREFUSED 1.2.3.4"}"#,
+        ] {
+            let mut hits = Vec::new();
+            pf.hits(hay, &mut hits);
+            let start = memchr::memchr(b'\n', hay).map_or(0, |i| i + 1);
+            assert!(hits.contains(&Hit { at: start, unit: 0 }), "{:?}: {hits:?}", String::from_utf8_lossy(hay));
+        }
     }
 }
 
