@@ -25,3 +25,6 @@ mod markdown;
 // The CI gate and rule tooling: rules check/test/list/explain, baseline,
 // time and app filters.
 mod ci;
+
+// Inputs the fuzz targets found (see fuzz/ and README, "Fuzzing").
+mod fuzz_regressions;
