@@ -14,7 +14,7 @@
 //! contain a line break (see [`super::literals`]), so a line holds each hit
 //! whole. Identical literals are merged so one pattern carries every rule
 //! that uses it. Lines whose colour codes or JSON escapes split a literal
-//! are searched again as the regexes will see them ([`super::hidden`]).
+//! are searched again as the regexes will see them (`matcher/hidden.rs`).
 
 use std::collections::BTreeMap;
 
