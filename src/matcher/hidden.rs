@@ -68,19 +68,18 @@ fn next_json_escape(hay: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// Sets `out` to the forms of `line` to search: ANSI sequences removed,
-/// and, if it holds JSON escapes, also decoded first.
-pub fn visible_forms(line: &[u8], out: &mut Vec<Vec<u8>>) {
-    out.clear();
-    let mut plain = Vec::with_capacity(line.len());
-    strip_ansi(line, &mut plain);
-    out.push(plain);
+/// Appends the forms of `line` to search to `out`, each ended by `\n`:
+/// ANSI sequences removed, and, if it holds JSON escapes, also decoded
+/// first. `scratch` is reused between calls (a coloured log has an escape
+/// on every line).
+pub fn push_visible_forms(line: &[u8], out: &mut Vec<u8>, scratch: &mut Vec<u8>) {
+    strip_ansi(line, out);
+    out.push(b'\n');
     if next_json_escape(line, 0).is_some() {
-        let mut decoded = Vec::with_capacity(line.len());
-        json_unescape(line, &mut decoded);
-        let mut plain = Vec::with_capacity(decoded.len());
-        strip_ansi(&decoded, &mut plain);
-        out.push(plain);
+        scratch.clear();
+        json_unescape(line, scratch);
+        strip_ansi(scratch, out);
+        out.push(b'\n');
     }
 }
 
@@ -147,8 +146,9 @@ mod tests {
 
     fn forms(line: &str) -> Vec<String> {
         let mut out = Vec::new();
-        visible_forms(line.as_bytes(), &mut out);
-        out.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect()
+        push_visible_forms(line.as_bytes(), &mut out, &mut Vec::new());
+        let text = String::from_utf8_lossy(&out).into_owned();
+        text.strip_suffix('\n').unwrap_or(&text).split('\n').map(str::to_string).collect()
     }
 
     #[test]

@@ -134,20 +134,56 @@ impl Prefilter {
     }
 
     /// Hits in the text a line shows once its colour codes and JSON
-    /// escapes are gone (see [`hidden`]): each is placed at the line's
-    /// start, which lies inside the record holding the line.
+    /// escapes are gone (see `hidden.rs`): each is placed at the line's
+    /// start, which lies inside the record holding the line. The lines'
+    /// visible forms are gathered into one buffer and searched like a
+    /// file, so a coloured log keeps the packed search (one overlapping
+    /// search per line was five times slower on a NestJS-style log).
     fn hidden_hits(&self, haystack: &[u8], out: &mut Vec<Hit>) {
-        let mut forms = Vec::new();
+        let mut batch = HiddenBatch::default();
         for (start, end) in hidden::HiddenLines::new(haystack) {
-            hidden::visible_forms(&haystack[start..end], &mut forms);
-            for s in &self.searchers {
-                for hit in forms.iter().flat_map(|f| s.all.find_overlapping_iter(f)) {
-                    out.extend(s.owners[hit.pattern().as_usize()].iter().map(|&unit| Hit { at: start, unit }));
-                }
+            batch.lines.push((batch.text.len(), start));
+            hidden::push_visible_forms(&haystack[start..end], &mut batch.text, &mut batch.scratch);
+            if batch.text.len() >= HIDDEN_BATCH {
+                self.flush_hidden(&mut batch, out);
             }
         }
+        self.flush_hidden(&mut batch, out);
+    }
+
+    fn flush_hidden(&self, batch: &mut HiddenBatch, out: &mut Vec<Hit>) {
+        batch.hits.clear();
+        for s in &self.searchers {
+            s.hits(&batch.text, &mut batch.hits);
+        }
+        for hit in &batch.hits {
+            // The line whose forms hold the hit: the last one starting at
+            // or before it (the first starts at 0).
+            let i = batch.lines.partition_point(|&(at, _)| at <= hit.at).saturating_sub(1);
+            if let Some(&(_, line_start)) = batch.lines.get(i) {
+                out.push(Hit { at: line_start, unit: hit.unit });
+            }
+        }
+        batch.text.clear();
+        batch.lines.clear();
     }
 }
+
+/// Visible forms of hidden lines waiting to be searched.
+#[derive(Default)]
+struct HiddenBatch {
+    /// The forms, each ended by `\n`.
+    text: Vec<u8>,
+    /// (offset in `text` where a line's forms start, the line's start in
+    /// the haystack), in order.
+    lines: Vec<(usize, usize)>,
+    scratch: Vec<u8>,
+    hits: Vec<Hit>,
+}
+
+/// Bytes of visible forms searched at once: bounds the copy's memory on a
+/// mapped file that is coloured throughout.
+const HIDDEN_BATCH: usize = 1 << 20;
 
 /// The piece of each literal that finds its lines: at most [`ANCHOR_LEN`]
 /// bytes, starting where the bytes Teddy fingerprints are rarest in logs.
