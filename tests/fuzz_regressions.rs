@@ -37,3 +37,24 @@ fn json_timestamp_with_an_exponent_is_no_time() {
     assert_eq!(rules_of(&doc), ["node.eaddrinuse"]);
     assert_eq!(doc.incidents[0].first_seen, None);
 }
+
+/// Found while checking the `rules` target's memory bound: each pattern
+/// was under the 10 MiB size limit, but 1.4 KB of them held 1.2 GB. The
+/// load now stops at the regex budget, saying so once at the pattern.
+#[test]
+fn many_large_regexes_stop_at_the_budget() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pack = dir.path().join("big.toml");
+    let patterns: Vec<String> = (0..100).map(|i| format!(r"'\w{{200}}a{i}'")).collect();
+    let text = format!(
+        "[[rule]]\nid = \"acme.big\"\ntitle = \"t\"\nseverity = \"low\"\nregex = [{}]\nfix = \"f\"\n",
+        patterns.join(", ")
+    );
+    std::fs::write(&pack, text).expect("write pack");
+    let path = pack.display().to_string();
+    let r = crate::util::run(&["rules", "check", "--no-builtin-rules", &path]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    let budget: Vec<&str> = r.stdout.lines().filter(|l| l.contains("may compile to 96 MiB")).collect();
+    assert_eq!(budget.len(), 1, "{}", r.stdout);
+    assert!(budget[0].starts_with(&format!("{path}:5:")), "{}", budget[0]);
+}
