@@ -37,3 +37,6 @@ mod alertmanager;
 
 // `watch`: incidents while logs are written, rotation, restarts, signals.
 mod watch;
+
+// Inputs the fuzz targets found (see fuzz/ and README, "Fuzzing").
+mod fuzz_regressions;

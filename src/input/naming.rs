@@ -10,6 +10,8 @@ use regex::Regex;
 
 use super::{SourceMeta, Stream};
 
+// Both patterns are constants, compiled by every test that classifies a
+// name: `expect` cannot fire on any input.
 static APP_FILE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?P<app>.+?)-(?P<stream>out|error|err)(?:-(?P<id>\d+))?",
@@ -30,6 +32,8 @@ static OTHER_FILE: LazyLock<Regex> = LazyLock::new(|| {
 pub fn classify(path: &str, file_name: &str) -> SourceMeta {
     let gz = file_name.ends_with(".gz");
     if let Some(c) = APP_FILE.captures(file_name) {
+        // `app` and `stream` are not optional groups: a match has both, so
+        // indexing cannot panic (likewise `app` below).
         let stream = if &c["stream"] == "out" { Stream::Out } else { Stream::Err };
         return SourceMeta {
             path: path.to_string(),

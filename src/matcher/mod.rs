@@ -8,6 +8,7 @@
 //! share the compiled automata and regex programs but not the regex
 //! scratch space (regex's advice against contention).
 
+mod hidden;
 pub mod literals;
 pub mod prefilter;
 

@@ -13,12 +13,14 @@
 //! search over that line alone reports every literal in it. Literals never
 //! contain a line break (see [`super::literals`]), so a line holds each hit
 //! whole. Identical literals are merged so one pattern carries every rule
-//! that uses it.
+//! that uses it. Lines whose colour codes or JSON escapes split a literal
+//! are searched again as the regexes will see them (`matcher/hidden.rs`).
 
 use std::collections::BTreeMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
 
+use super::hidden;
 use super::literals::{self, Literal};
 use crate::rules::{Role, Rule, RuleSet, UnitId};
 
@@ -126,10 +128,62 @@ impl Prefilter {
         for s in &self.searchers {
             s.hits(haystack, out);
         }
+        self.hidden_hits(haystack, out);
         out.sort_unstable();
         out.dedup();
     }
+
+    /// Hits in the text a line shows once its colour codes and JSON
+    /// escapes are gone (see `hidden.rs`): each is placed at the line's
+    /// start, which lies inside the record holding the line. The lines'
+    /// visible forms are gathered into one buffer and searched like a
+    /// file, so a coloured log keeps the packed search (one overlapping
+    /// search per line was five times slower on a NestJS-style log).
+    fn hidden_hits(&self, haystack: &[u8], out: &mut Vec<Hit>) {
+        let mut batch = HiddenBatch::default();
+        for (start, end) in hidden::HiddenLines::new(haystack) {
+            batch.lines.push((batch.text.len(), start));
+            hidden::push_visible_forms(&haystack[start..end], &mut batch.text, &mut batch.scratch);
+            if batch.text.len() >= HIDDEN_BATCH {
+                self.flush_hidden(&mut batch, out);
+            }
+        }
+        self.flush_hidden(&mut batch, out);
+    }
+
+    fn flush_hidden(&self, batch: &mut HiddenBatch, out: &mut Vec<Hit>) {
+        batch.hits.clear();
+        for s in &self.searchers {
+            s.hits(&batch.text, &mut batch.hits);
+        }
+        for hit in &batch.hits {
+            // The line whose forms hold the hit: the last one starting at
+            // or before it (the first starts at 0).
+            let i = batch.lines.partition_point(|&(at, _)| at <= hit.at).saturating_sub(1);
+            if let Some(&(_, line_start)) = batch.lines.get(i) {
+                out.push(Hit { at: line_start, unit: hit.unit });
+            }
+        }
+        batch.text.clear();
+        batch.lines.clear();
+    }
 }
+
+/// Visible forms of hidden lines waiting to be searched.
+#[derive(Default)]
+struct HiddenBatch {
+    /// The forms, each ended by `\n`.
+    text: Vec<u8>,
+    /// (offset in `text` where a line's forms start, the line's start in
+    /// the haystack), in order.
+    lines: Vec<(usize, usize)>,
+    scratch: Vec<u8>,
+    hits: Vec<Hit>,
+}
+
+/// Bytes of visible forms searched at once: bounds the copy's memory on a
+/// mapped file that is coloured throughout.
+const HIDDEN_BATCH: usize = 1 << 20;
 
 /// The piece of each literal that finds its lines: at most [`ANCHOR_LEN`]
 /// bytes, starting where the bytes Teddy fingerprints are rarest in logs.
@@ -409,6 +463,26 @@ fix = "f"
         let mut hits = Vec::new();
         pf.hits(br#"{"message":"Script \"api\" died\n"}"#, &mut hits);
         assert!(hits.iter().any(|h| h.unit == 2), "{hits:?}");
+    }
+
+    /// Found by `fuzz/run.sh` (target `scan`): a colour code inside a
+    /// literal hid it from the raw-byte search, but records strip colour
+    /// before the regex runs, so the rule matched with the prefilter off
+    /// and not with it on.
+    #[test]
+    fn literals_split_by_colour_codes_or_json_escapes_are_found() {
+        let pf = Prefilter::build(&set(TWO));
+        for hay in [
+            &b"ok\nError: connect ECONN\x1b[31mREFUSED 1.2.3.4"[..],
+            b"ok\nError: connect ECONN\x1bREFUSED 1.2.3.4",
+            br#"{"message":"connect ECONN\u001b[31mREFUSED 1.2.3.4"}"#,
+            br#"{"message":"connect \u0045CONNREFUSED 1.2.3.4"}"#,
+        ] {
+            let mut hits = Vec::new();
+            pf.hits(hay, &mut hits);
+            let start = memchr::memchr(b'\n', hay).map_or(0, |i| i + 1);
+            assert!(hits.contains(&Hit { at: start, unit: 0 }), "{:?}: {hits:?}", String::from_utf8_lossy(hay));
+        }
     }
 }
 

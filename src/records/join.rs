@@ -15,6 +15,9 @@ use regex::bytes::Regex;
 /// indented lines must not become one record.
 pub const MAX_RECORD_LINES: u32 = 1000;
 
+/// A constant pattern compiled by every joining test: its `expect` cannot
+/// fire on any input.
+///
 /// `node:internal/process/promises:288`, `node:events:502`,
 /// `/srv/app/crash.js:2`, `events.js:183`, `C:\app\x.js:10`.
 static CRASH_HEADER: LazyLock<Regex> = LazyLock::new(|| {

@@ -190,13 +190,25 @@ pub fn to_epoch_ms(stamp: &[u8], zone: Zone) -> Option<i64> {
 }
 
 /// Seconds since the epoch with an optional fraction (Caddy's `ts`):
-/// at least 9 integer digits, so a stray number is not taken for a time.
+/// 9 to 11 integer digits, so a stray number is not taken for a time.
+/// Only digits and one point: `f64` parsing alone would take an exponent
+/// (`413116492e14` from a JSON `timestamp`), and a time past chrono's
+/// range saturates to `i64::MAX`, which window arithmetic overflows on.
 fn epoch_seconds(s: &[u8]) -> Option<i64> {
     let int = s.iter().take_while(|b| b.is_ascii_digit()).count();
     if !(9..=11).contains(&int) {
         return None;
     }
+    let plain = match &s[int..] {
+        [] => true,
+        [b'.', frac @ ..] => !frac.is_empty() && frac.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    if !plain {
+        return None;
+    }
     let secs: f64 = std::str::from_utf8(s).ok()?.parse().ok()?;
+    // At most 11 integer digits: well inside i64 milliseconds.
     Some((secs * 1000.0).round() as i64)
 }
 
@@ -253,7 +265,19 @@ mod tests {
     fn caddy_times() {
         assert_eq!(to_epoch_ms(b"1795413112.6492145", Zone::Utc), Some(1_795_413_112_649));
         assert_eq!(to_epoch_ms(b"12.5", Zone::Utc), None);
+        assert_eq!(to_epoch_ms(b"1795413112", Zone::Utc), Some(1_795_413_112_000));
+        assert_eq!(to_epoch_ms(b"1795413112.", Zone::Utc), None);
         assert_eq!(ms("2023/05/21 09:58:05.456\tERROR\tx"), Some(1_684_663_085_456));
+    }
+
+    /// Found by `fuzz/run.sh` (target `timestamp`): an exponent made
+    /// `f64` parsing return 4.1e22 s, saturating to `i64::MAX` ms.
+    #[test]
+    fn epoch_seconds_take_no_exponent() {
+        assert_eq!(to_epoch_ms(b"413116492e14", Zone::Utc), None);
+        assert_eq!(to_epoch_ms(b"1795413112.6492e145", Zone::Utc), None);
+        assert_eq!(to_epoch_ms(b"1795413112.1.2", Zone::Utc), None);
+        assert_eq!(to_epoch_ms(b"99999999999.999", Zone::Utc), Some(99_999_999_999_999));
     }
 
     #[test]

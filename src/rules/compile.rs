@@ -23,10 +23,36 @@ const ABSENCE_FIELDS: &[&str] = &["status"];
 /// `a{100}{100}{100}` must fail to load, not eat the machine.
 const REGEX_SIZE_LIMIT: usize = 10 * (1 << 20);
 
+/// What the regexes of one load may compile to together. The limit above
+/// holds one pattern; without a total, 1.4 KB of `\w{200}` patterns held
+/// 1.2 GB. The built-in packs are charged about 11 MiB of it.
+const REGEX_BUDGET: usize = 96 << 20;
+
+/// Limits a pattern is compiled under, smallest first; it is charged the
+/// first it fits (the compiled size itself is not exposed, so this is an
+/// upper bound). Most patterns fit the first: one cheap compile each.
+const SIZE_TIERS: [usize; 3] = [64 << 10, 1 << 20, REGEX_SIZE_LIMIT];
+
+/// The part of [`REGEX_BUDGET`] not yet charged, across every pack of one
+/// load.
+#[derive(Debug)]
+pub(super) struct RegexBudget {
+    left: usize,
+    /// The first pattern over budget got the whole explanation.
+    told: bool,
+}
+
+impl Default for RegexBudget {
+    fn default() -> RegexBudget {
+        RegexBudget { left: REGEX_BUDGET, told: false }
+    }
+}
+
 struct Ctx<'a> {
     file: &'a str,
     text: &'a str,
     errors: Vec<RuleError>,
+    budget: &'a mut RegexBudget,
 }
 
 impl Ctx<'_> {
@@ -38,8 +64,8 @@ impl Ctx<'_> {
 
 /// Compiles one pack. Returns the rules that compiled and the errors of
 /// those that did not.
-pub(super) fn compile_pack(file: &str, text: &str) -> (Vec<Rule>, Vec<RuleError>) {
-    let mut ctx = Ctx { file, text, errors: Vec::new() };
+pub(super) fn compile_pack(file: &str, text: &str, budget: &mut RegexBudget) -> (Vec<Rule>, Vec<RuleError>) {
+    let mut ctx = Ctx { file, text, errors: Vec::new(), budget };
     let pack: RawPack = match toml::from_str(text) {
         Ok(p) => p,
         Err(e) => {
@@ -246,7 +272,7 @@ fn regexes_from(ctx: &mut Ctx, value: &toml::Value, span: Range<usize>, what: &s
     };
     let mut out = Vec::new();
     for pattern in patterns {
-        match compile_regex(pattern) {
+        match compile_regex(pattern, ctx.budget) {
             Ok(re) => out.push(re),
             Err((offset_in_pattern, msg)) => {
                 let at = locate_pattern(ctx.text, span.clone(), pattern, offset_in_pattern);
@@ -257,10 +283,10 @@ fn regexes_from(ctx: &mut Ctx, value: &toml::Value, span: Range<usize>, what: &s
     out
 }
 
-/// Compiles with the size limit kept; the error carries the offset inside
-/// the pattern (when the parser knows it) and the regex crate's own caret
-/// rendering.
-fn compile_regex(pattern: &str) -> Result<regex::bytes::Regex, (usize, String)> {
+/// Compiles with the size limits kept (see [`SIZE_TIERS`],
+/// [`REGEX_BUDGET`]); the error carries the offset inside the pattern (when
+/// the parser knows it) and the regex crate's own caret rendering.
+fn compile_regex(pattern: &str, budget: &mut RegexBudget) -> Result<regex::bytes::Regex, (usize, String)> {
     let parsed = regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern);
     if let Err(e) = parsed {
         let offset = match &e {
@@ -270,10 +296,34 @@ fn compile_regex(pattern: &str) -> Result<regex::bytes::Regex, (usize, String)> 
         };
         return Err((offset, format!("regex does not compile:\n{e}")));
     }
-    regex::bytes::RegexBuilder::new(pattern)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
-        .map_err(|e| (0, format!("regex does not compile: {e}")))
+    let mut too_big = None;
+    for tier in SIZE_TIERS {
+        if tier > budget.left {
+            return Err((0, over_budget(budget)));
+        }
+        match regex::bytes::RegexBuilder::new(pattern).size_limit(tier).build() {
+            Ok(re) => {
+                budget.left -= tier;
+                return Ok(re);
+            }
+            Err(e @ regex::Error::CompiledTooBig(_)) => too_big = Some(e),
+            Err(e) => return Err((0, format!("regex does not compile: {e}"))),
+        }
+    }
+    Err((0, format!("regex does not compile: {}", too_big.map_or_else(String::new, |e| e.to_string()))))
+}
+
+fn over_budget(budget: &mut RegexBudget) -> String {
+    if std::mem::replace(&mut budget.told, true) {
+        return "regex not compiled: the regex size budget is spent (see the first such error)".to_string();
+    }
+    format!(
+        "regex does not compile: the rule packs' regexes together may compile to {} MiB and only {} KiB \
+         are left; large counted repetitions (`\\w{{200}}`) and Unicode classes cost the most: bound them \
+         or use ASCII classes like `[0-9]`",
+        REGEX_BUDGET >> 20,
+        budget.left >> 10
+    )
 }
 
 /// Finds where `pattern` sits in the TOML text so a regex error points at
@@ -457,7 +507,7 @@ mod tests {
     use super::*;
 
     fn errors_of(text: &str) -> Vec<String> {
-        compile_pack("p.toml", text).1.iter().map(ToString::to_string).collect()
+        compile_pack("p.toml", text, &mut RegexBudget::default()).1.iter().map(ToString::to_string).collect()
     }
 
     const GOOD: &str = r#"
@@ -472,7 +522,7 @@ fix = "code {code}"
 
     #[test]
     fn good_rule_compiles() {
-        let (rules, errs) = compile_pack("p.toml", GOOD);
+        let (rules, errs) = compile_pack("p.toml", GOOD, &mut RegexBudget::default());
         assert!(errs.is_empty(), "{errs:?}");
         assert_eq!(rules[0].origin, "p.toml:2");
         assert!(matches!(rules[0].correlate, Correlation::Threshold { count: 5, .. }));
@@ -514,14 +564,16 @@ fix = "code {code}"
                 r#"correlate = { kind = "sequence", then = 'restored (?P<how>\w+)', window = "1h" }"#,
             )
             .replace("code {code}", "code {code} after {gap}, {how}");
-        let (rules, errs) = compile_pack("p.toml", &seq);
+        let (rules, errs) = compile_pack("p.toml", &seq, &mut RegexBudget::default());
         assert!(errs.is_empty(), "{errs:?}");
         assert!(matches!(rules[0].correlate, Correlation::Sequence { .. }));
         // Suppress folds a flapping sequence's pairs into one incident.
-        let (rules, errs) = compile_pack("p.toml", &seq.replace("fix =", "suppress = \"10m\"\nfix ="));
+        let (rules, errs) =
+            compile_pack("p.toml", &seq.replace("fix =", "suppress = \"10m\"\nfix ="), &mut RegexBudget::default());
         assert!(errs.is_empty(), "{errs:?}");
         assert!(rules[0].suppress.is_some());
-        let (rules, errs) = compile_pack("p.toml", &GOOD.replace("fix =", "suppress = \"10m\"\nfix ="));
+        let (rules, errs) =
+            compile_pack("p.toml", &GOOD.replace("fix =", "suppress = \"10m\"\nfix ="), &mut RegexBudget::default());
         assert!(errs.is_empty(), "{errs:?}");
         assert_eq!(rules[0].suppress.as_ref().map(|w| w.ms()), Some(600_000));
         // {gap} belongs to sequences; absence has {status}.
@@ -548,6 +600,33 @@ group_by = ["code"]"#,
         let errs = errors_of(&GOOD.replace(r"exited with code \[(?P<code>\d+)\]", r"(?P<code>\w{1000}{1000})"));
         assert_eq!(errs.len(), 1, "{errs:?}");
         assert!(errs[0].contains("regex does not compile"), "{errs:?}");
+    }
+
+    /// Each pattern was under the size limit, together they held 1.2 GB
+    /// (and more than the fuzz target `rules` may use): the budget stops
+    /// the load after a few of them.
+    #[test]
+    fn many_large_regexes_exhaust_the_budget() {
+        let patterns: Vec<String> = (0..100).map(|i| format!(r"'\w{{200}}a{i}'")).collect();
+        let text = GOOD.replace(r"'exited with code \[(?P<code>\d+)\]'", &format!("[{}]", patterns.join(", ")));
+        let mut budget = RegexBudget::default();
+        let (rules, errs) = compile_pack("p.toml", &text.replace("{code}", "x"), &mut budget);
+        assert!(rules.is_empty());
+        let first = errs.iter().position(|e| e.message.contains("KiB are left")).expect("over budget");
+        assert!(errs[first].to_string().starts_with("p.toml:6:"), "{}", errs[first]);
+        let spent = errs.iter().filter(|e| e.message.contains("budget is spent")).count();
+        assert!(first < 12 && spent > 80, "{first} within budget, then {spent} spent: {errs:?}");
+    }
+
+    #[test]
+    fn builtin_packs_leave_most_of_the_budget() {
+        let mut budget = RegexBudget::default();
+        for (name, text) in super::super::builtin::PACKS {
+            let (_, errs) = compile_pack(name, text, &mut budget);
+            assert!(errs.is_empty(), "{errs:?}");
+        }
+        let used = REGEX_BUDGET - budget.left;
+        assert!(used < 16 << 20, "built-in packs charged {} KiB", used >> 10);
     }
 
     #[test]

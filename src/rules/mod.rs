@@ -375,8 +375,9 @@ pub fn compile_all(texts: &[(String, String)]) -> Result<RuleSet, LoadError> {
 fn compile_texts(texts: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
     let mut errors = Vec::new();
     let mut rules: Vec<Rule> = Vec::new();
+    let mut budget = compile::RegexBudget::default();
     for (file, text) in texts {
-        let (pack_rules, pack_errors) = compile::compile_pack(file, text);
+        let (pack_rules, pack_errors) = compile::compile_pack(file, text, &mut budget);
         errors.extend(pack_errors);
         for rule in pack_rules {
             if let Some(first) = rules.iter().find(|r| r.id == rule.id) {

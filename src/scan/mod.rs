@@ -159,6 +159,20 @@ fn release_freed_memory() {
     }
 }
 
+/// One source through [`scan_sources`]' per-source stage, streamed in
+/// chunks of `chunk` bytes when it is not mapped. Not API: the fuzz
+/// target `scan` compares tiny chunks with one whole pass, which the
+/// public entry points (8 MiB chunks) never reach on small inputs.
+#[doc(hidden)]
+pub fn scan_source_in_chunks(
+    matcher: &Matcher,
+    spec: &SourceSpec,
+    opts: &ScanOptions,
+    chunk: usize,
+) -> Result<(Vec<Event>, FileStats), Skip> {
+    source::scan_with(matcher, spec, opts, chunk, None)
+}
+
 /// Rule ids of units without a prefilter literal; a closing event is
 /// named `id (then)` / `id (until)`.
 fn unfiltered_names(rules: &RuleSet, units: &[u32]) -> Vec<String> {
