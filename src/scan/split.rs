@@ -311,4 +311,72 @@ mod tests {
         let split = mapped.scan(&m, 50_000);
         assert_eq!(format!("{split:?}"), format!("{one:?}"));
     }
+
+    /// Lines a pm2 log holds: stamped and raw, stack frames, crash dumps,
+    /// property blocks, lead-ins, OOM blocks, JSON lines, blank lines.
+    const PIECES: &[&str] = &[
+        "2026-11-20T10:00:01: App [api:0] exited with code [1] via signal [SIGINT]\n",
+        "2026-11-20T10:00:02: Error: listen EADDRINUSE: address already in use :::3000\n",
+        "    at Server.setupListenHandle [as _listen2] (node:net:1817:16)\n",
+        "  code: 'EADDRINUSE',\n",
+        "Error: connect ECONNREFUSED 127.0.0.1:4002\n",
+        "/srv/api/server.js:12\n",
+        "    throw err;\n",
+        "    ^\n",
+        "\n",
+        "Node.js v20.11.1\n",
+        "}\n",
+        "{\n",
+        "You have triggered an unhandledRejection, you may have forgotten to catch a Promise rejection:\n",
+        "<--- Last few GCs --->\n",
+        "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n",
+        " 1: 0xb85bc0 node::Abort() [node]\n",
+        "2026-11-20T10:00:03: IB error -1 1100 Connectivity between IB and Trader Workstation has been lost.\n",
+        "{\"message\":\"Error: SQLITE_BUSY: database is locked\\n\",\"timestamp\":\"2026-11-20T10:00:04.000Z\",\"type\":\"err\",\"app_name\":\"api\"}\n",
+        "(node:4242) UnhandledPromiseRejectionWarning: Error: boom\n",
+        "no newline at the end",
+    ];
+
+    static MATCHER: std::sync::LazyLock<Matcher> = std::sync::LazyLock::new(|| {
+        Matcher::new(Arc::new(load(&LoadOptions { builtin: true, paths: vec![] }).expect("builtin")))
+    });
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// Any log from those lines, cut into parts of any size (threads)
+        /// or chunks of any size (streaming), gives exactly the events and
+        /// counts of one pass.
+        #[test]
+        fn any_split_equals_one_pass(
+            picks in proptest::collection::vec(0..PIECES.len(), 1..120),
+            part in 1usize..400,
+            chunk in 1usize..400,
+            daemon in proptest::bool::ANY,
+        ) {
+            let text: String = picks.iter().map(|&i| PIECES[i]).collect();
+            let name = if daemon { "pm2.log" } else { "api-error.log" };
+            let spec = SourceSpec {
+                id: 0,
+                meta: classify(name, name),
+                origin: Origin::Memory(Arc::from(text.as_bytes())),
+            };
+            let m = &*MATCHER;
+            let opts = ScanOptions::default();
+            let shape = FileShape::sniff(text.as_bytes(), spec.meta.stream);
+            let mapped = Mapped { spec: &spec, opts: &opts, shape, buf: text.as_bytes() };
+            let one = format!("{:?}", mapped.whole(m));
+            let split = mapped.try_scan(m, part).map(|r| format!("{r:?}"));
+            proptest::prop_assert!(split.is_ok(), "no hand-off in parts of {part}");
+            proptest::prop_assert_eq!(split.unwrap_or_default(), one.clone());
+            // Streaming needs a file: memory sources are always whole.
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join(name);
+            std::fs::write(&path, &text).expect("write");
+            let file = SourceSpec { origin: Origin::File(path), ..spec.clone() };
+            let read = ScanOptions { mmap: crate::input::MmapChoice::Never, ..ScanOptions::default() };
+            let streamed = crate::scan::source::scan_with(m, &file, &read, chunk, None).map(|r| format!("{r:?}"));
+            proptest::prop_assert_eq!(streamed.unwrap_or_default(), one);
+        }
+    }
 }
