@@ -385,6 +385,18 @@ fix = "f"
         events.iter().filter_map(|e| e.fields.first()?.1.parse().ok()).collect()
     }
 
+    /// `api-out.log` in a temp dir with lines `0..lines`, tailed from
+    /// `start` and drained.
+    fn tailing(lines: u32, start: Start) -> (tempfile::TempDir, PathBuf, Tail, Vec<Event>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("api-out.log");
+        append(&p, 0, lines);
+        let mut t = Tail::open(spec(&p, 0), &p, matcher(), Zone::Utc, start, Instant::now()).expect("open");
+        let mut out = Vec::new();
+        drain(&mut t, &mut out);
+        (dir, p, t, out)
+    }
+
     /// Polls until nothing more comes, past the settle time.
     fn drain(t: &mut Tail, out: &mut Vec<Event>) -> Status {
         let later = Instant::now() + Duration::from_secs(1);
@@ -397,12 +409,7 @@ fix = "f"
 
     #[test]
     fn starts_at_the_end_and_reads_what_is_appended() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let p = dir.path().join("api-out.log");
-        append(&p, 0, 5);
-        let mut t = Tail::open(spec(&p, 0), &p, matcher(), Zone::Utc, Start::End, Instant::now()).expect("open");
-        let mut out = Vec::new();
-        drain(&mut t, &mut out);
+        let (_dir, p, mut t, mut out) = tailing(5, Start::End);
         assert!(out.is_empty(), "history is not replayed");
         append(&p, 5, 8);
         drain(&mut t, &mut out);
@@ -413,12 +420,7 @@ fix = "f"
 
     #[test]
     fn copy_then_truncate_loses_nothing() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let p = dir.path().join("api-out.log");
-        append(&p, 0, 3);
-        let mut t = Tail::open(spec(&p, 0), &p, matcher(), Zone::Utc, Start::Beginning, Instant::now()).expect("open");
-        let mut out = Vec::new();
-        drain(&mut t, &mut out);
+        let (dir, p, mut t, mut out) = tailing(3, Start::Beginning);
         // Written after the last read, then rotated: only the copy has them.
         append(&p, 3, 6);
         std::fs::copy(&p, dir.path().join("api-out__2026-11-20_10-00-06.log")).expect("copy");
@@ -440,12 +442,7 @@ fix = "f"
     /// the file, and the lines after it are read from the copy.
     #[test]
     fn a_checkpoint_on_a_file_rotated_meanwhile_reads_on_from_the_copy() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let p = dir.path().join("api-out.log");
-        append(&p, 0, 3);
-        let mut t = Tail::open(spec(&p, 0), &p, matcher(), Zone::Utc, Start::Beginning, Instant::now()).expect("open");
-        let mut out = Vec::new();
-        drain(&mut t, &mut out);
+        let (dir, p, t, _) = tailing(3, Start::Beginning);
         let (at, head) = t.checkpoint();
         drop(t);
         append(&p, 3, 5);
@@ -468,12 +465,7 @@ fix = "f"
     /// first bytes tell.
     #[test]
     fn a_rewrite_longer_than_the_old_file_is_a_truncation() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let p = dir.path().join("api-out.log");
-        append(&p, 0, 2);
-        let mut t = Tail::open(spec(&p, 0), &p, matcher(), Zone::Utc, Start::Beginning, Instant::now()).expect("open");
-        let mut out = Vec::new();
-        drain(&mut t, &mut out);
+        let (_dir, p, mut t, mut out) = tailing(2, Start::Beginning);
         std::fs::write(&p, "").expect("truncate");
         append(&p, 10, 20);
         assert_eq!(t.poll(Instant::now(), Duration::ZERO, &mut out).expect("poll"), Status::Truncated);
