@@ -17,6 +17,9 @@ secs=${1:-600}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(records timestamp rules scan)
+# `--log-tz local` reads the machine's zone: give it one with daylight
+# saving, so the gap and the repeated hour are fuzzed too (UTC has neither).
+export TZ=${FUZZ_TZ:-America/New_York}
 
 # The first input byte(s) of records/scan are control bytes (see the
 # targets): the stream or file a log plays, and where it is cut.
