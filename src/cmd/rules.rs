@@ -215,7 +215,7 @@ fn write_explanation(rule: &Rule, out: &mut impl Write) -> io::Result<()> {
     }
     if !rule.references.is_empty() {
         writeln!(out, "\nReferences")?;
-        for r in &rule.references {
+        for r in rule.references.iter() {
             writeln!(out, "  {r}")?;
         }
     }

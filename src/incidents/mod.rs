@@ -6,7 +6,7 @@
 
 mod id;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::correlate::Finding;
 use crate::matcher::Event;
 use crate::records::{Zone, timestamp};
-use crate::rules::{Rule, RuleSet, Severity};
+use crate::rules::{Filled, Rule, RuleSet, Severity};
 
 /// At most this many distinct values are kept per captured field.
 const MAX_VALUES: usize = 10;
@@ -22,14 +22,15 @@ const MAX_VALUES: usize = 10;
 /// One evidence record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Evidence {
-    /// The file, as shown in the summary.
-    pub file: String,
+    /// The file, as shown in the summary (shared by its evidence).
+    pub file: Arc<str>,
     /// 1-based line of the record's first line.
     pub line: u64,
     /// When the record was written (RFC 3339), if known.
     pub timestamp: Option<String>,
-    /// The record's text (prefixes removed, trimmed).
-    pub text: String,
+    /// The record's text (prefixes removed, trimmed), shared with the
+    /// event it came from.
+    pub text: Arc<str>,
 }
 
 /// An incident: the unit of the report.
@@ -61,12 +62,10 @@ pub struct Incident {
     /// Captured fields: distinct values in order of first appearance; plus
     /// `gap` / `gap_ms` for sequences and `status` for absences.
     pub fields: BTreeMap<String, Vec<String>>,
-    /// The proposed fix, rendered with the fields. Shared by incidents
-    /// whose fix reads the same: a flapping link gives thousands of
-    /// incidents with one kilobyte-long fix.
-    pub fix: Arc<str>,
-    /// Links for the reader.
-    pub references: Vec<String>,
+    /// The proposed fix, filled in with the fields (rendered when shown).
+    pub fix: Filled,
+    /// Links for the reader (the rule's, shared).
+    pub references: Arc<[String]>,
     #[serde(skip)]
     first_ms: Option<i64>,
 }
@@ -74,20 +73,9 @@ pub struct Incident {
 /// Turns findings into ordered incidents. `paths` names sources by id;
 /// `zone` renders times.
 pub fn build(rules: &RuleSet, findings: Vec<Finding>, paths: &[String], zone: Zone) -> Vec<Incident> {
-    let mut fixes: HashSet<Arc<str>> = HashSet::new();
-    let mut out: Vec<Incident> = findings
-        .into_iter()
-        .map(|f| {
-            let mut inc = incident(&rules.rules()[f.rule as usize], f, paths, zone);
-            match fixes.get(&inc.fix) {
-                Some(known) => inc.fix = known.clone(),
-                None => {
-                    fixes.insert(inc.fix.clone());
-                }
-            }
-            inc
-        })
-        .collect();
+    let paths: Vec<Arc<str>> = paths.iter().map(|p| Arc::from(p.as_str())).collect();
+    let mut out: Vec<Incident> =
+        findings.into_iter().map(|f| incident(&rules.rules()[f.rule as usize], f, &paths, zone)).collect();
     out.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -99,7 +87,7 @@ pub fn build(rules: &RuleSet, findings: Vec<Finding>, paths: &[String], zone: Zo
     out
 }
 
-fn incident(rule: &Rule, f: Finding, paths: &[String], zone: Zone) -> Incident {
+fn incident(rule: &Rule, f: Finding, paths: &[Arc<str>], zone: Zone) -> Incident {
     let first = f.events.first();
     let first_ms = first.and_then(|e| e.ts);
     let last_ms = f.events.iter().filter_map(|e| e.ts).max();
@@ -119,7 +107,7 @@ fn incident(rule: &Rule, f: Finding, paths: &[String], zone: Zone) -> Incident {
     // line has only a pid); the first event that does decides.
     let app = f.events.iter().find_map(|e| e.app.as_deref().map(str::to_string));
     let window = rule.correlate.window().map(ToString::to_string);
-    let path_of = |e: &Event| paths.get(e.source).cloned().unwrap_or_default();
+    let path_of = |e: &Event| paths.get(e.source).cloned().unwrap_or_else(|| Arc::from(""));
     let anchor = match (first_ms, first) {
         (Some(ms), _) => ms.to_string(),
         (None, Some(e)) => format!("{}:{}", path_of(e), e.line),
@@ -138,13 +126,13 @@ fn incident(rule: &Rule, f: Finding, paths: &[String], zone: Zone) -> Incident {
         window,
         evidence: pick_evidence(&f.events).map(|e| evidence(e, path_of(e), zone)).collect(),
         fields,
-        fix: Arc::from(""),
+        fix: Filled::default(),
         references: rule.references.clone(),
         first_ms,
     };
     let file = first.map(path_of).unwrap_or_default();
     inc.title = rule.title.render(|name| lookup(&inc, &file, name));
-    inc.fix = rule.fix.render(|name| lookup(&inc, &file, name)).into();
+    inc.fix = rule.fix.fill(|name| lookup(&inc, &file, name));
     inc
 }
 
@@ -180,8 +168,8 @@ fn pick_evidence(events: &[Event]) -> impl Iterator<Item = &Event> {
     events.iter().enumerate().filter(move |(i, _)| n <= 3 || *i < 2 || *i == n - 1).map(|(_, e)| e)
 }
 
-fn evidence(e: &Event, file: String, zone: Zone) -> Evidence {
-    Evidence { file, line: e.line, timestamp: e.ts.map(|ms| timestamp::render(ms, zone)), text: e.text.to_string() }
+fn evidence(e: &Event, file: Arc<str>, zone: Zone) -> Evidence {
+    Evidence { file, line: e.line, timestamp: e.ts.map(|ms| timestamp::render(ms, zone)), text: e.text.clone() }
 }
 
 /// Counts incidents per severity, most severe first (all five present).

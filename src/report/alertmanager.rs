@@ -219,7 +219,7 @@ fn annotations(i: &Incident) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     out.insert("summary".to_string(), cap(&i.title, TEXT_MAX));
     out.insert("description".to_string(), cap(&description(i), TEXT_MAX));
-    out.insert("fix".to_string(), cap(&i.fix, TEXT_MAX));
+    out.insert("fix".to_string(), cap(&i.fix.to_string(), TEXT_MAX));
     out.insert("evidence".to_string(), cap(&evidence(i), EVIDENCE_MAX));
     if !i.references.is_empty() {
         out.insert("references".to_string(), cap(&i.references.join("\n"), TEXT_MAX));
@@ -407,11 +407,11 @@ mod tests {
     #[test]
     fn annotations_carry_title_fix_and_capped_evidence() {
         let mut i = crash_loop();
-        i.evidence[0].text = "é".repeat(3000);
+        i.evidence[0].text = "é".repeat(3000).into();
         i.key.insert("script".into(), "x".repeat(1000));
         let a = &alerts(&[i.clone()], Endings::default())[0];
         assert_eq!(a["annotations"]["summary"], i.title.as_str());
-        assert_eq!(a["annotations"]["fix"], &*i.fix);
+        assert_eq!(a["annotations"]["fix"], i.fix.to_string().as_str());
         assert_eq!(a["annotations"]["references"], i.references[0].as_str());
         let ev = a["annotations"]["evidence"].as_str().expect("evidence");
         assert!(ev.starts_with("logs/pm2.log:78\néé") && ev.ends_with('…') && ev.len() <= EVIDENCE_MAX, "{ev}");

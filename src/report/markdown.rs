@@ -187,7 +187,7 @@ fn section(i: &Incident, anchor: &str) -> String {
     }
     out.push('\n');
     out += &evidence(i);
-    out += &format!("**Fix:** {}\n\n", prose(&i.fix));
+    out += &format!("**Fix:** {}\n\n", prose(&i.fix.to_string()));
     if !i.references.is_empty() {
         let links: Vec<String> = i.references.iter().map(|r| link(r)).collect();
         out += &format!("- **See:** {}\n", links.join(" · "));
@@ -397,7 +397,7 @@ at <anonymous>
     fn huge_records_stay_inside_one_mebibyte() {
         let mut base = crash_loop();
         for e in &mut base.evidence {
-            e.text = "x".repeat(40_000);
+            e.text = "x".repeat(40_000).into();
         }
         let mut incidents = many(MAX_ROWS, &base);
         for i in &mut incidents {

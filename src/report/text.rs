@@ -79,10 +79,11 @@ impl<W: Write> Reporter for Text<W> {
         }
         // Fix texts are paragraphs; wrap them so they read in a terminal.
         let opts = textwrap::Options::new(FIX_WIDTH).initial_indent("  fix       ").subsequent_indent("            ");
-        for line in textwrap::wrap(&i.fix, opts) {
+        let fix = i.fix.to_string();
+        for line in textwrap::wrap(&fix, opts) {
             writeln!(self.w, "{line}")?;
         }
-        for r in &i.references {
+        for r in i.references.iter() {
             writeln!(self.w, "  see       {r}")?;
         }
         writeln!(self.w, "  id        {}", i.id)?;

@@ -6,6 +6,8 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::schema::{RawExample, RawPack, RawRule};
+use std::sync::Arc;
+
 use super::{Correlation, Example, Rule, RuleError, Severity, StreamFilter, Template, Window};
 
 /// Placeholders every template may use besides the regexes' named groups.
@@ -137,8 +139,8 @@ fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule>
         group_by: group_by?,
         correlate: correlate?,
         suppress: suppress?,
-        fix: fix?,
-        references: raw.references,
+        fix: Arc::new(fix?),
+        references: raw.references.into(),
         description: raw.description,
         examples: examples?,
         origin,

@@ -14,12 +14,13 @@ pub mod template;
 mod window;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
 pub use crate::error::{LoadError, RuleError};
 use crate::input::Stream;
-pub use template::Template;
+pub use template::{Filled, Template};
 pub use window::Window;
 
 /// How bad an incident is. Ordered: `Info < Low < Medium < High < Critical`.
@@ -235,9 +236,9 @@ pub struct Rule {
     /// match fold into it instead of opening a new one.
     pub suppress: Option<Window>,
     /// Fix text template.
-    pub fix: Template,
+    pub fix: Arc<Template>,
     /// Links for the reader.
-    pub references: Vec<String>,
+    pub references: Arc<[String]>,
     /// What the rule detects and why it matters, for `rules explain`.
     pub description: Option<String>,
     /// Inline `[[rule.example]]` cases, run by `rules test`.
