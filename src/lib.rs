@@ -30,6 +30,7 @@ pub mod incidents;
 pub mod input;
 pub mod lint;
 pub mod matcher;
+pub mod memory;
 pub mod records;
 pub mod report;
 pub mod rules;

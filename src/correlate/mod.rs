@@ -12,6 +12,7 @@ pub mod window;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::matcher::{Event, field};
+use crate::memory;
 use crate::rules::{Correlation, Rule, RuleSet};
 
 /// Events that together make one incident.
@@ -129,6 +130,9 @@ fn group(rules: &RuleSet, sources: Vec<Vec<Event>>, paths: &[String]) -> Vec<(Gr
         for (ev, id) in evs.into_iter().zip(ids) {
             groups[id].push(ev);
         }
+        // The list just emptied sits on a worker's arena, where the groups
+        // will not reuse it.
+        memory::release_freed();
     }
     let mut out: Vec<(GroupKey, Vec<Event>)> = keys.into_iter().zip(groups).collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));

@@ -9,6 +9,7 @@
 //! scratch space (regex's advice against contention).
 
 mod hidden;
+mod intern;
 pub mod literals;
 pub mod prefilter;
 
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use crate::input::Stream;
 use crate::records::Record;
 use crate::rules::{Role, RuleSet, UnitId};
+pub use intern::Interner;
 pub use prefilter::{Hit, HitCursor, Prefilter};
 
 /// Longest captured field value kept (characters).
@@ -58,7 +60,7 @@ pub struct Event {
 /// Captured fields: (name, value) in group order. Names are shared with
 /// the matcher; a noisy log holds hundreds of thousands of events, so each
 /// costs what it must and no more.
-pub type Fields = Box<[(Arc<str>, Box<str>)]>;
+pub type Fields = Box<[(Arc<str>, Arc<str>)]>;
 
 /// Prefilter plus the rules' regexes.
 #[derive(Debug, Clone)]
@@ -118,7 +120,15 @@ impl Matcher {
     /// Runs the candidate units on `record`, pushing one event per unit
     /// that matches (the first of its regexes that matches decides the
     /// fields).
-    pub fn confirm(&self, record: &Record, candidates: &[u32], origin: Origin<'_>, out: &mut Vec<Event>) {
+    /// Repeated texts and values share one copy through `strings`.
+    pub fn confirm(
+        &self,
+        record: &Record,
+        candidates: &[u32],
+        origin: Origin<'_>,
+        strings: &mut Interner,
+        out: &mut Vec<Event>,
+    ) {
         let stream = record.stream.unwrap_or(origin.stream);
         let mut text: Option<Arc<str>> = None;
         for &unit in candidates {
@@ -127,12 +137,12 @@ impl Matcher {
             if !rule.streams.accepts(stream) {
                 continue;
             }
-            let Some(fields) = self.regexes[unit as usize].iter().find_map(|u| capture(u, &record.body)) else {
+            let Some(fields) = self.regexes[unit as usize].iter().find_map(|u| capture(u, &record.body, strings))
+            else {
                 continue;
             };
-            let app = field(&fields, "app")
-                .map(Arc::from)
-                .or_else(|| record.app.as_deref().map(Arc::from))
+            let app = field_arc(&fields, "app")
+                .or_else(|| record.app.as_deref().map(|a| strings.get(a)))
                 .or_else(|| origin.app.cloned());
             out.push(Event {
                 rule: id.rule() as u32,
@@ -143,13 +153,13 @@ impl Matcher {
                 app,
                 stream,
                 fields,
-                text: text.get_or_insert_with(|| Arc::from(evidence_text(&record.body))).clone(),
+                text: text.get_or_insert_with(|| strings.get(&evidence_text(&record.body))).clone(),
             });
         }
     }
 }
 
-fn capture(unit: &Unit, body: &[u8]) -> Option<Fields> {
+fn capture(unit: &Unit, body: &[u8], strings: &mut Interner) -> Option<Fields> {
     if unit.names.len() == 1 {
         return unit.re.is_match(body).then(Fields::default);
     }
@@ -159,14 +169,20 @@ fn capture(unit: &Unit, body: &[u8]) -> Option<Fields> {
         .iter()
         .enumerate()
         .filter_map(|(i, name)| Some((name.as_ref()?, caps.get(i)?)))
-        .map(|(name, m)| (name.clone(), clip(&printable(&String::from_utf8_lossy(m.as_bytes())), MAX_FIELD).into()))
+        .map(|(name, m)| {
+            (name.clone(), strings.get(&clip(&printable(&String::from_utf8_lossy(m.as_bytes())), MAX_FIELD)))
+        })
         .collect();
     Some(fields)
 }
 
 /// The value of field `name`, if captured.
-pub fn field<'a>(fields: &'a [(Arc<str>, Box<str>)], name: &str) -> Option<&'a str> {
+pub fn field<'a>(fields: &'a [(Arc<str>, Arc<str>)], name: &str) -> Option<&'a str> {
     fields.iter().find(|(n, _)| &**n == name).map(|(_, v)| &**v)
+}
+
+fn field_arc(fields: &[(Arc<str>, Arc<str>)], name: &str) -> Option<Arc<str>> {
+    fields.iter().find(|(n, _)| &**n == name).map(|(_, v)| v.clone())
 }
 
 fn clip(s: &str, max: usize) -> String {
@@ -247,7 +263,9 @@ mod tests {
     fn captured_fields_carry_no_control_characters() {
         let re = regex::bytes::Regex::new(r"in use (?P<address>\S*?):(?P<port>\d+)").expect("regex");
         let unit = Unit { names: re.capture_names().map(|n| n.map(Arc::from)).collect(), re };
-        let fields = capture(&unit, b"listen EADDRINUSE: address already in use \x1b[31m:::3001").expect("match");
+        let fields =
+            capture(&unit, b"listen EADDRINUSE: address already in use \x1b[31m:::3001", &mut Interner::default())
+                .expect("match");
         assert_eq!(fields[0], ("address".into(), "\u{FFFD}[31m::".into()));
     }
 }

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use crate::input::{self, Opened, Skip, SourceSpec};
-use crate::matcher::{self, Event, Hit, HitCursor, Matcher};
+use crate::matcher::{self, Event, Hit, HitCursor, Interner, Matcher};
 use crate::records::{self, FileShape, RecordSpan, Segmenter};
 use crate::summary::FileStats;
 
@@ -105,6 +105,8 @@ pub(super) struct SourceScan<'a> {
     pub(super) buffer_stamp: Option<i64>,
     hits: Vec<Hit>,
     candidates: Vec<u32>,
+    /// Texts and values the source's events share.
+    strings: Interner,
     /// What a part of a split file records for the merge (see `split`).
     pub(super) part: PartLog,
 }
@@ -165,6 +167,7 @@ impl<'a> SourceScan<'a> {
             buffer_stamp: None,
             hits: Vec::new(),
             candidates: Vec::new(),
+            strings: Interner::default(),
             part: PartLog::default(),
         }
     }
@@ -245,7 +248,7 @@ impl<'a> SourceScan<'a> {
             app: self.app.as_ref(),
             stream: self.spec.meta.stream,
         };
-        self.m.confirm(&record, &self.candidates, origin, &mut self.events);
+        self.m.confirm(&record, &self.candidates, origin, &mut self.strings, &mut self.events);
         if self.part.unstamped {
             self.part.lead = self.events.len();
         }
