@@ -172,17 +172,21 @@ fn write_live_log(path: &Path, size: usize) -> u64 {
 /// keeps writing: a mapped file truncated under the scan raises SIGBUS.
 /// The log was quiet for an hour first, the case "map files not written for
 /// 10 s" got wrong. The default policy and `--mmap never` must both finish,
-/// report the part read, and list the file as truncated.
+/// report the part read, and list the file as truncated: on one thread,
+/// where the file is read in order, and on two, where it is split into
+/// parts read at their offsets (issue 5) until a part's read comes back
+/// short.
 #[cfg(target_os = "linux")]
 #[test]
 fn live_log_truncated_during_the_scan_is_reported_in_part() {
-    for mmap in [None, Some("never")] {
+    for (mmap, threads) in [(None, "1"), (None, "2"), (Some("never"), "1"), (Some("never"), "2")] {
+        let case = format!("--mmap {} --threads {threads}", mmap.unwrap_or("auto"));
         let (_dir, logs) = logs_dir();
         let live = logs.join("api-out.log");
         let len = write_live_log(&live, 200 << 20);
         let hour_ago = SystemTime::now() - Duration::from_secs(3600);
         File::options().write(true).open(&live).expect("open").set_modified(hour_ago).expect("mtime");
-        let mut args = vec!["scan", "--format", "json", "."];
+        let mut args = vec!["scan", "--format", "json", "--threads", threads, "."];
         if let Some(m) = mmap {
             args.extend(["--mmap", m]);
         }
@@ -193,13 +197,13 @@ fn live_log_truncated_during_the_scan_is_reported_in_part() {
         f.write_all(b"2026-11-20T12:00:00: GET /health 200 1ms\n").expect("app writes on");
         let done = scan.finish(Duration::from_secs(120));
         let r = &done.run;
-        assert!(done.status.code().is_some(), "--mmap {mmap:?}: killed by {:?} (SIGBUS?); {}", done.status, r.stderr);
-        assert_eq!(r.code, 1, "--mmap {mmap:?}: a truncated live log is not an error; {}", r.stderr);
+        assert!(done.status.code().is_some(), "{case}: killed by {:?} (SIGBUS?); {}", done.status, r.stderr);
+        assert_eq!(r.code, 1, "{case}: a truncated live log is not an error; {}", r.stderr);
         let doc = doc_of(r);
-        let [skip] = &doc.summary.skipped[..] else { panic!("--mmap {mmap:?}: {:?}", doc.summary.skipped) };
+        let [skip] = &doc.summary.skipped[..] else { panic!("{case}: {:?}", doc.summary.skipped) };
         let read = skip.bytes_read.expect("bytes read");
         assert_eq!((skip.path.as_str(), skip.reason.as_str()), ("./api-out.log", "truncated"));
-        assert!(read > 0 && read < len, "--mmap {mmap:?}: read {read} of {len}");
+        assert!(read > 0 && read < len, "{case}: read {read} of {len}");
         assert_eq!(
             skip.detail,
             format!(
@@ -215,14 +219,15 @@ fn live_log_truncated_during_the_scan_is_reported_in_part() {
 
 /// A log the app writes to during the scan is read up to the length it had
 /// when opened: the scan ends (it does not follow the file) and what it
-/// reports is that snapshot.
+/// reports is that snapshot. On two threads, so the file is split and no
+/// part reads past that length.
 #[cfg(target_os = "linux")]
 #[test]
 fn growing_log_is_read_up_to_its_length_at_open() {
     let (_dir, logs) = logs_dir();
     let live = logs.join("api-out.log");
     let len = write_live_log(&live, 100 << 20);
-    let mut scan = spawn(logtriage_in(&logs, &["scan", "--format", "json", "."]));
+    let mut scan = spawn(logtriage_in(&logs, &["scan", "--format", "json", "--threads", "2", "."]));
     scan.wait_until_reading(&live);
     // Written after the open, as fast as a busy app: ~40 KB of another
     // port's errors per write.

@@ -16,6 +16,9 @@ mod json_contract;
 // Same bytes for every thread count.
 mod determinism;
 
+// One large live log split across the workers (issue 5).
+mod split;
+
 // Each built-in rule against its fires / near-miss fixtures.
 mod rule_fixtures;
 

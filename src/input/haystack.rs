@@ -3,7 +3,10 @@
 //! the chunk size, not the file size. Empty and binary files become
 //! [`Skip`]s here; so does a file that ends early while it is read (it
 //! shrank, or its gzip data stops): what was read is kept and the stream
-//! reports the [`Skip`] at its end ([`ChunkStream::partial`]).
+//! reports the [`Skip`] at its end ([`ChunkStream::partial`]). A streamed
+//! regular file can also be read at offsets ([`ChunkStream::positional`]),
+//! so that the scan can split it across workers; such reads only succeed
+//! or fail, and the stream remains the one that reports a file cut short.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -135,6 +138,19 @@ impl ChunkStream {
         }
     }
 
+    /// Reads of the file being streamed at given offsets, for a scan that
+    /// splits it across workers: a regular, uncompressed file, up to its
+    /// length at open. None for stdin, pipes and gzip, which can only be
+    /// read in order (and off Unix, where no positional read is wired up).
+    pub fn positional(&self) -> Option<Positional<'_>> {
+        match (&self.reader, self.len_at_open) {
+            (Reader::File(take), Some(len)) if cfg!(unix) => {
+                Some(Positional { file: take.get_ref(), len: usize::try_from(len).ok()? })
+            }
+            _ => None,
+        }
+    }
+
     /// Once the input has ended: why it ended before the end of the source
     /// (the file shrank while read, its gzip data stops, a read failed), or
     /// `None` if it was read whole.
@@ -183,6 +199,59 @@ impl ChunkStream {
         );
         Some(Skip { bytes_read: Some(self.seen), ..skip(&self.shown, SkipReason::Truncated, &detail) })
     }
+}
+
+/// A streamed file read at offsets ([`ChunkStream::positional`]). It
+/// reads nothing past the length the file had when opened, as the stream
+/// does not: a file that grows meanwhile is scanned as it was.
+#[derive(Clone, Copy)]
+pub struct Positional<'a> {
+    file: &'a File,
+    len: usize,
+}
+
+/// A positional read that did not fill its buffer: the file shrank since it
+/// was opened (log rotation truncating it), or the read failed. Which, and
+/// how far the file still goes, is for the stream to find out and report:
+/// it reads on in order from where it stands ([`ChunkStream::partial`]).
+#[derive(Debug, thiserror::Error)]
+#[error("the file no longer holds the bytes it had when opened")]
+pub struct ShortRead;
+
+impl Positional<'_> {
+    /// The file's length when it was opened.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Returns true if and only if the file was empty when opened (never,
+    /// for a file [`open_source`] streams: it skips empty ones).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Fills `buf` with the bytes at `offset`; all of them lie before the
+    /// length at open, or it is a [`ShortRead`].
+    pub fn read_exact_at(&self, buf: &mut [u8], offset: usize) -> Result<(), ShortRead> {
+        if offset.checked_add(buf.len()).is_none_or(|end| end > self.len) {
+            return Err(ShortRead);
+        }
+        read_at(self.file, buf, offset as u64)
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> Result<(), ShortRead> {
+    use std::os::unix::fs::FileExt;
+    // `read_exact_at` retries interrupted and partial reads; it fails only
+    // at the end of the file or on an error.
+    file.read_exact_at(buf, offset).map_err(|_| ShortRead)
+}
+
+#[cfg(not(unix))]
+fn read_at(_: &File, _: &mut [u8], _: u64) -> Result<(), ShortRead> {
+    // Unreachable: `positional` hands out no reader off Unix.
+    Err(ShortRead)
 }
 
 /// Opens a source: maps it where the policy allows, else hands a reader.

@@ -1,8 +1,8 @@
 //! Input: which files to read, what they are, and their bytes. Hands on
 //! [`SourceSpec`]s (pm2 metadata and where to read, in a stable sorted
-//! order), their bytes as a [`Haystack`], and
-//! [`Skip`]s (what was not read, and why). A file's bytes are never assumed
-//! to be UTF-8.
+//! order), their bytes as a [`Haystack`] or a [`ChunkStream`] (read in
+//! order, or at offsets for a split scan), and [`Skip`]s (what was not
+//! read, and why). A file's bytes are never assumed to be UTF-8.
 
 mod discover;
 mod haystack;
@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 pub use discover::discover;
-pub use haystack::{ChunkStream, Haystack, MmapChoice, Opened, open_source};
+pub use haystack::{ChunkStream, Haystack, MmapChoice, Opened, Positional, ShortRead, open_source};
 pub use naming::classify;
 
 /// Which pm2 stream a file (or a record) belongs to.

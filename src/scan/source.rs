@@ -8,15 +8,21 @@
 //! its first line (a record's first line starts the joiner afresh). The
 //! time of the last stamped line before it travels along, for records
 //! written raw between stamped lines.
+//!
+//! On a pool of several workers a large source goes to `split` instead:
+//! a mapped one whole, a streamed regular file once its head has been read
+//! through the stream (binary probe, shape sniff). The stream stays open:
+//! when the split fails, it reads on from the head.
 
 use std::sync::Arc;
 
-use crate::input::{self, Opened, Skip, SourceSpec};
+use crate::input::{self, ChunkStream, Opened, Skip, SourceSpec};
 use crate::matcher::{self, Event, Hit, HitCursor, Interner, Matcher};
 use crate::records::{self, FileShape, RecordSpan, Segmenter};
 use crate::summary::FileStats;
 
-use super::{ScanOptions, split};
+use super::ScanOptions;
+use super::split::{self, PartSizes};
 
 // `watch` keeps a source's scan open between reads; it drives this
 // module's `SourceScan`, so it lives beside it.
@@ -26,70 +32,111 @@ pub mod follow;
 /// record carried over) per worker bounds memory whatever the file size.
 pub const CHUNK: usize = 8 << 20;
 
-/// Scans `spec`. A large mapped source is split across the current rayon
-/// pool's workers, unless the scan runs on one thread.
+/// What of a file to be split is read as a stream first: enough for the
+/// binary probe and, mostly, the shape sniff. It is held while the parts
+/// run (the stream reads on from it should they fail), so it is small.
+const HEAD: usize = 64 << 10;
+
+/// Scans `spec`. A large source (mapped, or a regular file streamed) is
+/// split across the current rayon pool's workers, unless the scan runs on
+/// one thread.
 pub fn scan(m: &Matcher, spec: &SourceSpec, opts: &ScanOptions) -> Result<(Vec<Event>, FileStats), Skip> {
     let parallel = opts.threads != Some(1) && rayon::current_num_threads() > 1;
-    scan_with(m, spec, opts, CHUNK, parallel.then_some(split::PART))
+    scan_with(m, spec, opts, CHUNK, parallel.then_some(split::PARTS))
 }
 
-/// [`scan`] with a given chunk size for streamed sources and part size for
-/// mapped ones (tests use tiny ones).
+/// [`scan`] with a given chunk size for streamed sources and, when it may
+/// split a source, part sizes (tests use tiny ones).
 pub fn scan_with(
     m: &Matcher,
     spec: &SourceSpec,
     opts: &ScanOptions,
     chunk: usize,
-    part: Option<usize>,
+    parts: Option<PartSizes>,
 ) -> Result<(Vec<Event>, FileStats), Skip> {
-    let mut st = SourceScan::new(m, spec, opts);
     match input::open_source(spec, opts.mmap)? {
         Opened::Whole(hay) => {
             let shape = FileShape::sniff(&hay, spec.meta.stream);
             // A capture's section headers name files far above their records.
-            let mapped = split::Mapped { spec, opts, shape, buf: &hay };
-            return Ok(match part {
+            let mapped = split::Mapped { spec, opts, shape, bytes: &hay };
+            Ok(match parts.map(|p| p.mapped) {
                 Some(part) if hay.len() >= 2 * part && !shape.pm2_logs => mapped.scan(m, part),
                 _ => mapped.whole(m),
-            });
+            })
         }
-        Opened::Stream(mut stream) => {
-            let mut buf = Vec::new();
-            loop {
-                let want = buf.len() + chunk.max(1);
-                let eof = stream.fill(&mut buf, want)?;
-                if st.shape.is_none() {
-                    if !eof && !FileShape::can_sniff(&buf) {
-                        continue;
-                    }
-                    st.sniff(&buf);
-                }
-                // A saved `pm2 logs` capture names files in section headers
-                // far above their records: read it whole (such files are small).
-                if !eof && st.shape.is_some_and(|s| s.pm2_logs) {
-                    continue;
-                }
-                let cut = match (eof, memchr::memrchr(b'\n', &buf)) {
-                    (true, _) => buf.len(),
-                    (false, Some(i)) => i + 1,
-                    // One line longer than the buffer: read on.
-                    (false, None) => continue,
-                };
-                let keep = st.chunk(&buf[..cut], eof);
-                if eof {
-                    break;
-                }
-                buf.drain(..keep);
-            }
-            st.stats.partial = stream.partial();
+        Opened::Stream(stream) => {
+            let part = parts.map(|p| p.streamed.max(1));
+            // Only a regular file can be read at offsets; below two parts
+            // a split gains nothing.
+            let part = part.filter(|&p| stream.positional().is_some_and(|f| f.len() >= 2 * p));
+            streamed(SourceScan::new(m, spec, opts), stream, chunk.max(1), part)
         }
     }
+}
+
+/// Reads a source in order, `chunk` bytes at a time, or, given a `part`
+/// size, reads only its head that way and scans the rest in parts (`split`).
+/// Either way the head goes through the stream's checks (empty, binary)
+/// and the shape sniff exactly as a wholly streamed file's first chunk.
+/// Should the split fail (the file shrank under it, or no hand-off), the
+/// stream reads on from its head and says how far the file went.
+fn streamed(
+    mut st: SourceScan<'_>,
+    mut stream: ChunkStream,
+    chunk: usize,
+    mut part: Option<usize>,
+) -> Result<(Vec<Event>, FileStats), Skip> {
+    let mut buf = Vec::new();
+    let mut step = if part.is_some() { HEAD.min(chunk) } else { chunk };
+    loop {
+        let want = buf.len() + step;
+        let eof = stream.fill(&mut buf, want)?;
+        step = chunk;
+        if st.shape.is_none() {
+            if !eof && !FileShape::can_sniff(&buf) {
+                continue;
+            }
+            st.sniff(&buf);
+        }
+        if !eof
+            && let Some(part) = part.take()
+            && let Some(done) = split_after_head(&st, &stream, part)
+        {
+            return Ok(done);
+        }
+        // A saved `pm2 logs` capture names files in section headers
+        // far above their records: read it whole (such files are small).
+        if !eof && st.shape.is_some_and(|s| s.pm2_logs) {
+            continue;
+        }
+        let cut = match (eof, memchr::memrchr(b'\n', &buf)) {
+            (true, _) => buf.len(),
+            (false, Some(i)) => i + 1,
+            // One line longer than the buffer: read on.
+            (false, None) => continue,
+        };
+        let keep = st.chunk(&buf[..cut], eof);
+        if eof {
+            break;
+        }
+        buf.drain(..keep);
+    }
+    st.stats.partial = stream.partial();
     Ok(st.finish())
+}
+
+/// Scans a streamed file whose head has been sniffed in parts read at
+/// their offsets. None for a `pm2 logs` capture (its section headers name
+/// files far above their records), or when the split failed.
+fn split_after_head(st: &SourceScan<'_>, stream: &ChunkStream, part: usize) -> Option<(Vec<Event>, FileStats)> {
+    let shape = st.shape.filter(|s| !s.pm2_logs)?;
+    let parts = split::Streamed { spec: st.spec, opts: st.opts, shape, bytes: stream.positional()? };
+    parts.scan(st.m, part)
 }
 
 pub(super) struct SourceScan<'a> {
     pub(super) m: &'a Matcher,
-    spec: &'a SourceSpec,
+    pub(super) spec: &'a SourceSpec,
     pub(super) opts: &'a ScanOptions,
     shape: Option<FileShape>,
     every_unit: Vec<u32>,
@@ -319,8 +366,80 @@ pub(super) mod tests {
                 let chunked = scan_with(&m, &spec, &read_opts, chunk, None);
                 assert_eq!(format!("{chunked:?}"), format!("{whole:?}"), "{shown} in chunks of {chunk}");
             }
-            let split = scan_with(&m, &spec, &whole_opts, CHUNK, Some(64));
+            let parts = Some(PartSizes { mapped: 64, streamed: 64 });
+            let split = scan_with(&m, &spec, &whole_opts, CHUNK, parts);
             assert_eq!(format!("{split:?}"), format!("{whole:?}"), "{shown} in parts of 64");
+            let split = scan_with(&m, &spec, &read_opts, 64, parts);
+            assert_eq!(format!("{split:?}"), format!("{whole:?}"), "{shown} streamed in parts of 64");
         }
+    }
+
+    fn matcher() -> Matcher {
+        Matcher::new(Arc::new(load(&LoadOptions { builtin: true, paths: vec![] }).expect("builtin")))
+    }
+
+    fn live_spec(path: &Path) -> SourceSpec {
+        let shown = path.display().to_string();
+        SourceSpec { id: 0, meta: classify(&shown, "api-error.log"), origin: Origin::File(path.to_path_buf()) }
+    }
+
+    /// The fixture logs but `pm2 logs` captures and binary files, one
+    /// after another, as a live `api-error.log`: far over 200 lines, so
+    /// its shape is known before its end and a scan may split it. Returns
+    /// its path and bytes.
+    fn long_live_log(dir: &Path) -> (PathBuf, Vec<u8>) {
+        let mut files = Vec::new();
+        logs_under(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"), &mut files);
+        let bytes: Vec<u8> = files
+            .iter()
+            .map(|p| std::fs::read(p).expect("fixture"))
+            .filter(|b| !b.contains(&0) && !FileShape::sniff(b, input::Stream::Err).pm2_logs)
+            .flatten()
+            .collect();
+        assert!(memchr::memchr_iter(b'\n', &bytes).count() > 2000);
+        let path = dir.join("api-error.log");
+        std::fs::write(&path, &bytes).expect("write");
+        (path, bytes)
+    }
+
+    /// A live log split into parts read at their offsets, after its head
+    /// was streamed and sniffed, gives what one pass over it gives; at
+    /// every part size, whatever the chunk its head was read in.
+    #[test]
+    fn streamed_parts_equal_a_whole_scan() {
+        let m = matcher();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (path, _) = long_live_log(dir.path());
+        let spec = live_spec(&path);
+        let whole =
+            scan_with(&m, &spec, &ScanOptions { mmap: MmapChoice::Always, ..ScanOptions::default() }, CHUNK, None);
+        let read_opts = ScanOptions { mmap: MmapChoice::Never, ..ScanOptions::default() };
+        for (chunk, part) in [(1, 1), (64, 7), (1000, 300), (100, 4096), (CHUNK, 2000)] {
+            let split = scan_with(&m, &spec, &read_opts, chunk, Some(PartSizes { mapped: CHUNK, streamed: part }));
+            assert_eq!(format!("{split:?}"), format!("{whole:?}"), "chunks of {chunk}, parts of {part}");
+        }
+    }
+
+    /// Issue 6 on the split path: a file that shrinks after it was opened
+    /// (rotation truncating a live log) is scanned as far as it still
+    /// goes and listed as truncated with the bytes read, as when streamed.
+    #[test]
+    fn a_split_file_that_shrinks_is_read_in_part() {
+        let m = matcher();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (path, bytes) = long_live_log(dir.path());
+        let spec = live_spec(&path);
+        // Past the 200 lines read before the split, at a line start.
+        let left = memchr::memchr_iter(b'\n', &bytes).nth(1000).expect("1000 lines") + 1;
+        let read_opts = ScanOptions { mmap: MmapChoice::Never, ..ScanOptions::default() };
+        let Ok(Opened::Stream(stream)) = input::open_source(&spec, MmapChoice::Never) else { panic!("not streamed") };
+        std::fs::File::options().write(true).open(&path).and_then(|f| f.set_len(left as u64)).expect("truncate");
+        let (events, mut stats) =
+            streamed(SourceScan::new(&m, &spec, &read_opts), stream, 64, Some(500)).expect("scan");
+        let partial = stats.partial.take().expect("listed as read in part");
+        assert_eq!((partial.reason, partial.bytes_read), (input::SkipReason::Truncated, Some(left as u64)));
+        assert!(partial.detail.contains(&format!("read {left} of the {} bytes", bytes.len())), "{}", partial.detail);
+        let prefix = scan_with(&m, &spec, &read_opts, CHUNK, None).expect("scan the rest");
+        assert_eq!(format!("{:?}", (events, stats)), format!("{prefix:?}"));
     }
 }

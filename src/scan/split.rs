@@ -1,6 +1,9 @@
-//! One large mapped source across every worker: the buffer is cut into
-//! parts at line starts, each part is scanned on its own, and the parts'
-//! events are stitched back into exactly what one pass would have found.
+//! One large source across every worker: the source is cut into parts at
+//! line starts, each part is scanned on its own, and the parts' events are
+//! stitched back into exactly what one pass would have found. A mapped
+//! source hands each part a slice of the map; a streamed regular file has
+//! each part read its own window at its offset (positional reads), so a
+//! live log, which is never mapped by default, is split too.
 //!
 //! A cut can fall inside a record (a stack trace), and a part's fresh
 //! segmenter cannot know that. So each part but the last reads on past its
@@ -16,26 +19,65 @@
 //! of the parts before, as the chunked stream does.
 //!
 //! Where no hand-off is found within reach (a file of nothing but
-//! continuation lines, out of phase at every cut), the source is scanned
-//! again in one pass: slower, never wrong.
+//! continuation lines, out of phase at every cut), a mapped source is
+//! scanned again in one pass: slower, never wrong. A streamed file goes
+//! back to its stream in that case, and also when a part's read comes back
+//! short (the file shrank under the scan): the stream reads on in order and
+//! reports how far the file went, as it does for any file it streams.
+
+use std::cell::Cell;
 
 use rayon::prelude::*;
 
-use crate::input::SourceSpec;
+use crate::input::{Positional, ShortRead, SourceSpec};
 use crate::matcher::{Event, HitCursor, Matcher};
 use crate::records::{FileShape, Segmenter};
 use crate::summary::FileStats;
 
 use super::ScanOptions;
-use super::source::{Checkpoint, SourceScan};
+use super::source::{CHUNK, Checkpoint, SourceScan};
 
-/// Parts are about this large: big enough that the overrun and the merge
-/// cost nothing, small enough that files of uneven size share the cores.
-pub const PART: usize = 32 << 20;
+/// Part sizes of a split scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartSizes {
+    /// A mapped source's parts.
+    pub mapped: usize,
+    /// A streamed file's parts.
+    pub streamed: usize,
+}
+
+/// Mapped parts are about 32 MiB: big enough that the overrun and the
+/// merge cost nothing, small enough that files of uneven size share the
+/// cores; their bytes are the map's pages, which cost no heap. A streamed
+/// part holds its window (its range and its overrun) on the heap while it
+/// is scanned, so it is one chunk, the memory streaming allows a worker.
+pub const PARTS: PartSizes = PartSizes { mapped: 32 << 20, streamed: CHUNK };
 /// Record starts a part logs; the hand-off must come within them.
 const HANDOFF_RECORDS: usize = 64;
 /// How far past its end a part reads, at most, looking for the hand-off.
 const OVERRUN_BYTES: usize = 1 << 20;
+/// A positional read looking for a line's end starts this large and
+/// doubles: lines are short, but one can be 50 MB.
+const LINE_STEP: usize = 16 << 10;
+
+thread_local! {
+    /// Each worker's buffer for the windows it reads, kept from part to
+    /// part and file to file. Not one per rayon job (`map_init`): a buffer
+    /// that large is its own mmap, and glibc answers its free by raising
+    /// the mmap threshold, after which the next buffers and the events land
+    /// in arenas that keep their pages (256 MiB live log, `--mmap never`:
+    /// 127 MiB peak RSS against 99 MiB with one buffer per worker).
+    static WINDOW_BUFFER: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// Runs `f` with this worker's window buffer. Taken, not borrowed: a part
+/// that somehow ran inside another on this thread gets a fresh one.
+fn with_window_buffer<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    let mut buf = WINDOW_BUFFER.take();
+    let r = f(&mut buf);
+    WINDOW_BUFFER.set(buf);
+    r
+}
 
 /// What one part found.
 struct Part {
@@ -52,51 +94,164 @@ struct Part {
     handoff: Option<(usize, usize)>,
 }
 
-/// The overrun went too far without a hand-off.
-struct Diverged;
+/// Why a split scan gave up.
+#[derive(Debug)]
+pub(super) enum Stop {
+    /// The overrun went too far without a hand-off.
+    Diverged,
+    /// A positional read came back short: the file shrank, or failed.
+    Unread,
+}
 
-/// A source mapped whole, and how to scan it.
+impl From<ShortRead> for Stop {
+    fn from(_: ShortRead) -> Stop {
+        Stop::Unread
+    }
+}
+
+/// A source to scan in parts, and where its bytes come from.
 #[derive(Clone, Copy)]
-pub struct Mapped<'a> {
+pub struct Split<'a, B> {
     /// The source.
     pub spec: &'a SourceSpec,
     /// Scan options.
     pub opts: &'a ScanOptions,
     /// What its first lines said.
     pub shape: FileShape,
-    /// All of its bytes.
-    pub buf: &'a [u8],
+    /// Its bytes.
+    pub bytes: B,
+}
+
+/// A source mapped whole (or in memory): parts are slices of it.
+pub type Mapped<'a> = Split<'a, &'a [u8]>;
+
+/// A streamed regular file: each part reads its window at its offset.
+pub type Streamed<'a> = Split<'a, Positional<'a>>;
+
+/// A split source's bytes as its parts read them.
+pub(super) trait Bytes: Sync {
+    /// Length of the source (a streamed file's when it was opened).
+    fn size(&self) -> usize;
+
+    /// Where the line holding `at` ends (just past its line break); None
+    /// when no line break comes before the end of the source.
+    fn line_end_from(&self, at: usize) -> Result<Option<usize>, Stop>;
+
+    /// The bytes from `from` to the end of the line holding `to`, or to
+    /// the end of the source. `scratch` is the worker's buffer for bytes
+    /// that are read rather than mapped (see `WINDOW_BUFFER`).
+    fn window<'s>(&'s self, from: usize, to: usize, scratch: &'s mut Vec<u8>) -> Result<&'s [u8], Stop>;
+}
+
+impl Bytes for &[u8] {
+    fn size(&self) -> usize {
+        <[u8]>::len(self)
+    }
+
+    fn line_end_from(&self, at: usize) -> Result<Option<usize>, Stop> {
+        let rest = self.get(at..).unwrap_or_default();
+        Ok(memchr::memchr(b'\n', rest).map(|i| at + i + 1))
+    }
+
+    fn window<'s>(&'s self, from: usize, to: usize, _: &'s mut Vec<u8>) -> Result<&'s [u8], Stop> {
+        Ok(&self[from..self.line_end_from(to)?.unwrap_or(self.size())])
+    }
+}
+
+impl Bytes for Positional<'_> {
+    fn size(&self) -> usize {
+        self.len()
+    }
+
+    fn line_end_from(&self, at: usize) -> Result<Option<usize>, Stop> {
+        let mut buf = Vec::new();
+        let n = read_to_line_end(self, &mut buf, at, 0)?;
+        Ok(buf[..n].ends_with(b"\n").then_some(at + n))
+    }
+
+    fn window<'s>(&'s self, from: usize, to: usize, scratch: &'s mut Vec<u8>) -> Result<&'s [u8], Stop> {
+        let to = to.min(self.len());
+        read_into(self, scratch, 0, from, to - from)?;
+        let n = read_to_line_end(self, scratch, from, to - from)?;
+        Ok(&scratch[..n])
+    }
+}
+
+/// Reads `n` bytes at `at` into `buf[filled..]`. The buffer is grown,
+/// never cleared: a worker's next window overwrites the bytes in place.
+fn read_into(file: &Positional<'_>, buf: &mut Vec<u8>, filled: usize, at: usize, n: usize) -> Result<(), ShortRead> {
+    if buf.len() < filled + n {
+        buf.resize(filled + n, 0);
+    }
+    file.read_exact_at(&mut buf[filled..filled + n], at)
+}
+
+/// `buf[..filled]` holds the file from `from`; reads on until a line break
+/// or the end of the file, and returns how many bytes of `buf` hold the
+/// file up to and including that line break.
+fn read_to_line_end(file: &Positional<'_>, buf: &mut Vec<u8>, from: usize, mut filled: usize) -> Result<usize, Stop> {
+    let mut step = LINE_STEP;
+    loop {
+        let at = from + filled;
+        let n = step.min(file.len().saturating_sub(at));
+        if n == 0 {
+            return Ok(filled);
+        }
+        read_into(file, buf, filled, at, n)?;
+        if let Some(i) = memchr::memchr(b'\n', &buf[filled..filled + n]) {
+            return Ok(filled + i + 1);
+        }
+        filled += n;
+        step = step.saturating_mul(2);
+    }
 }
 
 impl Mapped<'_> {
     /// Scans in parts of about `part` bytes on the current rayon pool.
     pub fn scan(self, m: &Matcher, part: usize) -> (Vec<Event>, FileStats) {
-        self.try_scan(m, part).unwrap_or_else(|Diverged| self.whole(m))
-    }
-
-    /// [`Mapped::scan`] without the one-pass fallback.
-    fn try_scan(self, m: &Matcher, part: usize) -> Result<(Vec<Event>, FileStats), Diverged> {
-        let cuts = cuts(self.buf, part);
-        let parts: Vec<Part> = (0..cuts.len() - 1)
-            .into_par_iter()
-            .map_init(|| m.clone(), |m, i| self.part(m, &cuts, i))
-            .collect::<Result<_, _>>()?;
-        let (events, mut stats) = merge(parts)?;
-        stats.bytes = self.buf.len() as u64;
-        Ok((events, stats))
+        self.try_scan(m, part).unwrap_or_else(|_| self.whole(m))
     }
 
     /// One pass over the whole buffer.
     pub fn whole(self, m: &Matcher) -> (Vec<Event>, FileStats) {
         let mut st = SourceScan::new(m, self.spec, self.opts);
         st.set_shape(self.shape);
-        st.chunk(self.buf, true);
+        st.chunk(self.bytes, true);
         st.finish()
     }
+}
 
-    fn part(self, m: &Matcher, cuts: &[usize], i: usize) -> Result<Part, Diverged> {
+impl Streamed<'_> {
+    /// Scans in parts of about `part` bytes on the current rayon pool, each
+    /// reading only its own window. None when a read came back short or
+    /// no hand-off was found: the caller reads the file as a stream.
+    pub fn scan(self, m: &Matcher, part: usize) -> Option<(Vec<Event>, FileStats)> {
+        self.try_scan(m, part).ok()
+    }
+}
+
+impl<B: Bytes> Split<'_, B> {
+    /// Scans in parts without a fallback.
+    fn try_scan(&self, m: &Matcher, part: usize) -> Result<(Vec<Event>, FileStats), Stop> {
+        let cuts = cuts(&self.bytes, part)?;
+        // A short read or a divergence in one part stops the others:
+        // rayon's collect into a Result takes no new part after an error.
+        let parts: Vec<Part> = (0..cuts.len() - 1)
+            .into_par_iter()
+            .map_init(|| m.clone(), |m, i| with_window_buffer(|buf| self.part(m, buf, &cuts, i)))
+            .collect::<Result<_, _>>()?;
+        let (events, mut stats) = merge(parts)?;
+        stats.bytes = self.bytes.size() as u64;
+        Ok((events, stats))
+    }
+
+    fn part(&self, m: &Matcher, scratch: &mut Vec<u8>, cuts: &[usize], i: usize) -> Result<Part, Stop> {
         let (from, to) = (cuts[i], cuts[i + 1]);
         let last = i + 2 == cuts.len();
+        // The part's range and, but for the last, what its overrun may read.
+        let reach = if last { to } else { to.saturating_add(OVERRUN_BYTES) };
+        let bytes = self.bytes.window(from, reach, scratch)?;
+        let win = Window { bytes, at: from, to_end: from + bytes.len() == self.bytes.size() };
         let mut st = SourceScan::new(m, self.spec, self.opts);
         st.set_shape(self.shape);
         st.part.buf_at = from;
@@ -104,10 +259,10 @@ impl Mapped<'_> {
             st.part.limit = HANDOFF_RECORDS;
             st.part.unstamped = true;
         }
-        let keep = st.chunk(&self.buf[from..to], last);
+        let keep = st.chunk(&bytes[..to - from], last);
         let lines = st.stats.lines;
         let stamp = st.buffer_stamp;
-        let handoff = if last { None } else { overrun(&mut st, self.shape, self.buf, cuts, i, from + keep)? };
+        let handoff = if last { None } else { overrun(&mut st, self.shape, win, cuts, i, from + keep)? };
         let checkpoints = std::mem::take(&mut st.part.checkpoints);
         let lead = st.part.lead;
         let (events, stats) = st.finish();
@@ -115,19 +270,37 @@ impl Mapped<'_> {
     }
 }
 
-/// Part boundaries: 0, line starts about `part` apart, `buf.len()`.
-fn cuts(buf: &[u8], part: usize) -> Vec<usize> {
+/// The bytes one part reads: its range, then its overrun's reach.
+#[derive(Clone, Copy)]
+struct Window<'w> {
+    bytes: &'w [u8],
+    /// Offset of `bytes` in the source.
+    at: usize,
+    /// Whether `bytes` run to the end of the source.
+    to_end: bool,
+}
+
+impl<'w> Window<'w> {
+    /// The window from source offset `from` on.
+    fn tail(self, from: usize) -> &'w [u8] {
+        &self.bytes[from - self.at..]
+    }
+}
+
+/// Part boundaries: 0, line starts about `part` apart, the source's end.
+fn cuts(bytes: &impl Bytes, part: usize) -> Result<Vec<usize>, Stop> {
+    let len = bytes.size();
     let mut cuts = vec![0];
     let mut at = part.max(1);
-    while at < buf.len() {
-        match memchr::memchr(b'\n', &buf[at - 1..]) {
-            Some(i) if at + i < buf.len() => cuts.push(at + i),
+    while at < len {
+        match bytes.line_end_from(at - 1)? {
+            Some(cut) if cut < len => cuts.push(cut),
             _ => break,
         }
         at = cuts[cuts.len() - 1] + part.max(1);
     }
-    cuts.push(buf.len());
-    cuts
+    cuts.push(len);
+    Ok(cuts)
 }
 
 /// Scans on from `carry` (the start of the part's last record) until the
@@ -136,13 +309,13 @@ fn cuts(buf: &[u8], part: usize) -> Vec<usize> {
 fn overrun(
     st: &mut SourceScan<'_>,
     shape: FileShape,
-    buf: &[u8],
+    win: Window<'_>,
     cuts: &[usize],
     i: usize,
     carry: usize,
-) -> Result<Option<(usize, usize)>, Diverged> {
-    let reach = line_end(buf, cuts[i + 1].saturating_add(OVERRUN_BYTES));
-    let region = &buf[carry..reach];
+) -> Result<Option<(usize, usize)>, Stop> {
+    let reach = win.at + win.bytes.len();
+    let region = win.tail(carry);
     let mut hits = Vec::new();
     if !st.opts.no_prefilter {
         st.m.prefilter().hits(region, &mut hits);
@@ -150,15 +323,16 @@ fn overrun(
     let mut cursor = HitCursor::new(&hits);
     st.part.buf_at = carry;
     // The part whose fresh segmentation we compare with, and its starts.
+    // Starts before `reach` do not depend on what follows it: the joiner
+    // decides each line on the lines before.
     let mut next = i + 1;
-    let mut fresh = fresh_starts(buf, shape, cuts[next]);
+    let mut fresh = fresh_starts(win, shape, cuts[next]);
     let mut seen = 0;
-    let at_eof = reach == buf.len();
     for span in Segmenter::starting_at_line(region, shape, st.line_base) {
         let at = carry + span.start;
         while next + 2 < cuts.len() && at >= cuts[next + 1] {
             next += 1;
-            fresh = fresh_starts(buf, shape, cuts[next]);
+            fresh = fresh_starts(win, shape, cuts[next]);
             seen = 0;
         }
         if at >= cuts[next] {
@@ -170,33 +344,29 @@ fn overrun(
                 return Ok(Some((next, at)));
             }
             if seen >= HANDOFF_RECORDS {
-                return Err(Diverged);
+                return Err(Stop::Diverged);
             }
         }
         // A record cut off by the reach may be longer than it looks.
-        if !at_eof && carry + span.end + 1 >= reach {
-            return Err(Diverged);
+        if !win.to_end && carry + span.end + 1 >= reach {
+            return Err(Stop::Diverged);
         }
         st.record(region, shape, span, &mut cursor);
     }
-    if at_eof { Ok(None) } else { Err(Diverged) }
+    if win.to_end { Ok(None) } else { Err(Stop::Diverged) }
 }
 
 /// Record starts of a segmentation begun afresh at `from`.
-fn fresh_starts(buf: &[u8], shape: FileShape, from: usize) -> std::iter::Peekable<impl Iterator<Item = usize> + '_> {
-    Segmenter::new(&buf[from..], shape).map(move |s| from + s.start).peekable()
-}
-
-/// End of the line holding `at` (or the end of the buffer).
-fn line_end(buf: &[u8], at: usize) -> usize {
-    if at >= buf.len() {
-        return buf.len();
-    }
-    memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |i| at + i + 1)
+fn fresh_starts(
+    win: Window<'_>,
+    shape: FileShape,
+    from: usize,
+) -> std::iter::Peekable<impl Iterator<Item = usize> + '_> {
+    Segmenter::new(win.tail(from), shape).map(move |s| from + s.start).peekable()
 }
 
 /// Stitches the parts back together in order.
-fn merge(parts: Vec<Part>) -> Result<(Vec<Event>, FileStats), Diverged> {
+fn merge(parts: Vec<Part>) -> Result<(Vec<Event>, FileStats), Stop> {
     let mut events = Vec::with_capacity(parts.iter().map(|p| p.events.len()).sum());
     let mut stats: Option<FileStats> = None;
     let mut lines = 0;
@@ -208,7 +378,9 @@ fn merge(parts: Vec<Part>) -> Result<(Vec<Event>, FileStats), Diverged> {
     for (i, mut part) in parts.into_iter().enumerate() {
         let from = match next {
             Some((_, 0)) if i == 0 => Some(Checkpoint::default()),
-            Some((owner, at)) if owner == i => Some(*part.checkpoints.iter().find(|c| c.start == at).ok_or(Diverged)?),
+            Some((owner, at)) if owner == i => {
+                Some(*part.checkpoints.iter().find(|c| c.start == at).ok_or(Stop::Diverged)?)
+            }
             // Read by an earlier part's overrun.
             _ => None,
         };
@@ -234,7 +406,7 @@ fn merge(parts: Vec<Part>) -> Result<(Vec<Event>, FileStats), Diverged> {
         lines += part.lines;
         carried = part.stamp.or(carried);
     }
-    let mut stats = stats.ok_or(Diverged)?;
+    let mut stats = stats.ok_or(Stop::Diverged)?;
     stats.lines = lines;
     stats.last_ts = carried;
     stats.longest_line = longest;
@@ -247,7 +419,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::input::{Origin, classify};
+    use crate::input::{MmapChoice, Opened, Origin, classify, open_source};
     use crate::rules::{LoadOptions, load};
 
     fn spec_for(path: &Path) -> SourceSpec {
@@ -256,10 +428,24 @@ mod tests {
         SourceSpec { id: 0, meta: classify(&shown, &name), origin: Origin::File(path.to_path_buf()) }
     }
 
+    /// Scans the file of `spec` in streamed parts of `part` bytes, as
+    /// `scan` does a live log: no fallback.
+    fn try_streamed(
+        m: &Matcher,
+        spec: &SourceSpec,
+        shape: FileShape,
+        part: usize,
+    ) -> Result<(Vec<Event>, FileStats), Stop> {
+        let opts = ScanOptions::default();
+        let Ok(Opened::Stream(stream)) = open_source(spec, MmapChoice::Never) else { panic!("not streamed") };
+        let bytes = stream.positional().expect("a regular file reads at offsets");
+        Streamed { spec, opts: &opts, shape, bytes }.try_scan(m, part)
+    }
+
     /// Every fixture cut at (nearly) every line, and at sizes that land
-    /// inside stack traces, crash dumps and OOM blocks: the hand-off is
-    /// always found (no one-pass fallback) and the events, lines, records
-    /// and times are those of one pass.
+    /// inside stack traces, crash dumps and OOM blocks, mapped and read at
+    /// offsets: the hand-off is always found (no fallback) and the events,
+    /// lines, records and times are those of one pass.
     #[test]
     fn parts_stitch_into_one_pass_on_every_fixture() {
         let rules = Arc::new(load(&LoadOptions { builtin: true, paths: vec![] }).expect("builtin"));
@@ -276,22 +462,62 @@ mod tests {
                 continue;
             }
             split_files += 1;
-            let mapped = Mapped { spec: &spec, opts: &opts, shape, buf: &bytes };
+            let mapped = Mapped { spec: &spec, opts: &opts, shape, bytes: &bytes };
             let one = mapped.whole(&m);
             for part in [1, 7, 64, 300] {
                 let Ok(split) = mapped.try_scan(&m, part) else {
                     panic!("{}: no hand-off in parts of {part}", path.display());
                 };
                 assert_eq!(format!("{split:?}"), format!("{one:?}"), "{} in parts of {part}", path.display());
+                let Ok(streamed) = try_streamed(&m, &spec, shape, part) else {
+                    panic!("{}: no hand-off in streamed parts of {part}", path.display());
+                };
+                assert_eq!(
+                    format!("{streamed:?}"),
+                    format!("{one:?}"),
+                    "{} in streamed parts of {part}",
+                    path.display()
+                );
             }
         }
         assert!(split_files > 100, "{split_files} fixtures split");
     }
 
+    /// Parts read at offsets find the cuts and windows slicing the whole
+    /// file finds, whatever the line lengths: lines of several times the
+    /// read step (found by reading on), blank lines, no final line break.
+    #[test]
+    fn positional_reads_cut_and_window_as_slices_do() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("api-error.log");
+        let spec = spec_for(&path);
+        for end in ["\n", ""] {
+            let lens = [0, 1, 90, LINE_STEP - 1, LINE_STEP, 3 * LINE_STEP + 5, 40, 0, 70_000, 2];
+            let mut text: Vec<u8> = lens.iter().flat_map(|&n| [vec![b'x'; n], vec![b'\n']].concat()).collect();
+            text.extend_from_slice(b"last line");
+            text.extend_from_slice(end.as_bytes());
+            std::fs::write(&path, &text).expect("write");
+            let Ok(Opened::Stream(stream)) = open_source(&spec, MmapChoice::Never) else { panic!("not streamed") };
+            let file = stream.positional().expect("positional");
+            let slice = &text[..];
+            let mut scratch = Vec::new();
+            for part in [1, 100, LINE_STEP, 50_000] {
+                let want = cuts(&slice, part).expect("cuts");
+                assert_eq!(cuts(&file, part).expect("cuts"), want, "parts of {part}");
+                for (&from, &to) in want.iter().zip(&want[1..]) {
+                    for reach in [to, to + 1, to + 30_000, text.len() + 1] {
+                        let got = file.window(from, reach, &mut scratch).expect("window").to_vec();
+                        assert_eq!(got, slice.window(from, reach, &mut Vec::new()).expect("window"), "{from}..{reach}");
+                    }
+                }
+            }
+        }
+    }
+
     /// A file of nothing but indented lines is cut into 1000-line records
     /// counted from its first line; a part starting elsewhere is out of
     /// phase at every record. The overrun gives up after a mebibyte and the
-    /// source is scanned again in one pass.
+    /// source is scanned again in one pass (mapped) or as a stream.
     #[test]
     fn out_of_phase_parts_fall_back_to_one_pass() {
         let rules = Arc::new(load(&LoadOptions { builtin: true, paths: vec![] }).expect("builtin"));
@@ -304,12 +530,22 @@ mod tests {
         };
         let shape = FileShape::sniff(text.as_bytes(), spec.meta.stream);
         let opts = ScanOptions::default();
-        let mapped = Mapped { spec: &spec, opts: &opts, shape, buf: text.as_bytes() };
+        let mapped = Mapped { spec: &spec, opts: &opts, shape, bytes: text.as_bytes() };
         assert!(mapped.try_scan(&m, 50_000).is_err());
         let one = mapped.whole(&m);
         assert_eq!(one.1.records, 40);
         let split = mapped.scan(&m, 50_000);
         assert_eq!(format!("{split:?}"), format!("{one:?}"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("api-error.log");
+        std::fs::write(&path, &text).expect("write");
+        let file = SourceSpec { origin: Origin::File(path), ..spec };
+        assert!(matches!(try_streamed(&m, &file, shape, 50_000), Err(Stop::Diverged)));
+        let sizes = PartSizes { mapped: 50_000, streamed: 50_000 };
+        let read = ScanOptions { mmap: MmapChoice::Never, ..ScanOptions::default() };
+        let streamed = crate::scan::source::scan_with(&m, &file, &read, 50_000, Some(sizes)).expect("scan");
+        assert_eq!(format!("{:?}", streamed.0), format!("{:?}", one.0));
+        assert_eq!((streamed.1.records, streamed.1.bytes), (40, text.len() as u64));
     }
 
     /// Lines a pm2 log holds: stamped and raw, stack frames, crash dumps,
@@ -344,9 +580,9 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
 
-        /// Any log from those lines, cut into parts of any size (threads)
-        /// or chunks of any size (streaming), gives exactly the events and
-        /// counts of one pass.
+        /// Any log from those lines, cut into parts of any size (threads;
+        /// mapped, or read at offsets) or chunks of any size (streaming),
+        /// gives exactly the events and counts of one pass.
         #[test]
         fn any_split_equals_one_pass(
             picks in proptest::collection::vec(0..PIECES.len(), 1..120),
@@ -364,7 +600,7 @@ mod tests {
             let m = &*MATCHER;
             let opts = ScanOptions::default();
             let shape = FileShape::sniff(text.as_bytes(), spec.meta.stream);
-            let mapped = Mapped { spec: &spec, opts: &opts, shape, buf: text.as_bytes() };
+            let mapped = Mapped { spec: &spec, opts: &opts, shape, bytes: text.as_bytes() };
             let one = format!("{:?}", mapped.whole(m));
             let split = mapped.try_scan(m, part).map(|r| format!("{r:?}"));
             proptest::prop_assert!(split.is_ok(), "no hand-off in parts of {part}");
@@ -376,7 +612,11 @@ mod tests {
             let file = SourceSpec { origin: Origin::File(path), ..spec.clone() };
             let read = ScanOptions { mmap: crate::input::MmapChoice::Never, ..ScanOptions::default() };
             let streamed = crate::scan::source::scan_with(m, &file, &read, chunk, None).map(|r| format!("{r:?}"));
-            proptest::prop_assert_eq!(streamed.unwrap_or_default(), one);
+            proptest::prop_assert_eq!(streamed.unwrap_or_default(), one.clone());
+            // Parts read at their offsets, as a live log is split.
+            let split = try_streamed(m, &file, shape, part).map(|r| format!("{r:?}"));
+            proptest::prop_assert!(split.is_ok(), "no hand-off in streamed parts of {part}");
+            proptest::prop_assert_eq!(split.unwrap_or_default(), one);
         }
     }
 }
