@@ -40,12 +40,21 @@ pub struct FileStats {
     /// lists it with the skipped paths.
     #[serde(skip)]
     pub partial: Option<Skip>,
+    /// Lines cut when streamed (longer than [`HELD_LINE`]): how many, and
+    /// the first one's number and length.
+    #[serde(skip)]
+    pub cut_lines: (u64, u64, u64),
 }
 
 /// Lines at least this long are named in the summary: they are matched
 /// whole, but their evidence shows only the start, and a line this long is
 /// usually something dumped into the log (a payload, a minified bundle).
 pub const LONG_LINE: u64 = 1 << 20;
+
+/// A streamed line is held, and matched, up to this many bytes; the rest of
+/// it is read past. Without a bound one line with no break (a binary dump
+/// appended to a live log) is held whole, whatever its size.
+pub const HELD_LINE: usize = 64 << 20;
 
 impl FileStats {
     /// Keeps line `line` of `len` bytes if it is the longest so far (the
@@ -56,9 +65,27 @@ impl FileStats {
         }
     }
 
+    /// Records line `line`, `len` bytes long, as cut at [`HELD_LINE`].
+    pub fn cut_line(&mut self, line: u64, len: u64) {
+        if self.cut_lines.0 == 0 {
+            self.cut_lines = (0, line, len);
+        }
+        self.cut_lines.0 += 1;
+        self.saw_line(line, len);
+    }
+
     /// A note for the reader if this file has a line of [`LONG_LINE`] or
     /// more.
     pub fn long_line_note(&self) -> Option<String> {
+        if let (n @ 1.., line, len) = self.cut_lines {
+            return Some(format!(
+                "{}: {n} line(s) longer than {} MiB (the first, line {line}, is {:.1} MiB): only their first {} MiB were matched, so memory stays bounded; scan a copy with --mmap always to match them whole",
+                self.path,
+                HELD_LINE >> 20,
+                len as f64 / f64::from(1 << 20),
+                HELD_LINE >> 20,
+            ));
+        }
         let (line, len) = self.longest_line;
         (len >= LONG_LINE).then(|| {
             format!(

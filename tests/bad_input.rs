@@ -83,6 +83,9 @@ struct Scan {
 struct Finished {
     status: ExitStatus,
     run: Run,
+    /// The scan's peak RSS in KiB as last seen (Linux: `VmHWM`, a
+    /// high-water mark, read while it ran); 0 elsewhere.
+    peak_kib: u64,
 }
 
 fn drain(mut r: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
@@ -100,6 +103,13 @@ fn spawn(mut cmd: Command) -> Scan {
     Scan { child, stdout, stderr }
 }
 
+/// `VmHWM` of process `pid` in KiB (0 once it is gone, or off Linux).
+fn high_water_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let line = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap_or("");
+    line.trim().trim_end_matches("kB").trim().parse().unwrap_or(0)
+}
+
 fn logtriage_in(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(dir).args(args);
@@ -111,7 +121,9 @@ impl Scan {
     /// is the bug being tested for, not something to wait out).
     fn finish(mut self, limit: Duration) -> Finished {
         let deadline = Instant::now() + limit;
+        let mut peak_kib = 0;
         let status = loop {
+            peak_kib = peak_kib.max(high_water_kib(self.child.id()));
             if let Some(status) = self.child.try_wait().expect("wait") {
                 break status;
             }
@@ -124,7 +136,7 @@ impl Scan {
         };
         let text = |h: JoinHandle<Vec<u8>>| String::from_utf8_lossy(&h.join().expect("drain")).into_owned();
         let (stdout, stderr) = (text(self.stdout), text(self.stderr));
-        Finished { status, run: Run { code: status.code().unwrap_or(-1), stdout, stderr } }
+        Finished { status, run: Run { code: status.code().unwrap_or(-1), stdout, stderr }, peak_kib }
     }
 
     /// Waits until the scan has `path` open and has read from it, or has
@@ -429,6 +441,46 @@ fn fifty_mb_line_is_matched_capped_and_named() {
     assert_eq!(doc.summary.files.iter().find(|f| f.path == "./web-error.log").map(|f| f.lines), Some(2));
     assert_eq!(briefs_from(&doc, "pm2.log"), sibling_briefs());
     eprintln!("50 MB line scanned in {took:?} (debug build)");
+}
+
+/// A line with no break for 200 MB in a live log (streamed): held and
+/// matched up to 64 MiB, read past after that, so memory stays bounded;
+/// the next line is matched as usual and the summary says what was cut.
+#[cfg(target_os = "linux")]
+#[test]
+fn line_too_long_to_hold_is_cut_when_streamed() {
+    let (_dir, logs) = logs_dir();
+    let path = logs.join("web-error.log");
+    let mut w = std::io::BufWriter::new(File::create(&path).expect("create"));
+    w.write_all(b"2026-11-20T10:00:00: Error: listen EADDRINUSE: address already in use :::3003 payload ")
+        .expect("write");
+    let block = vec![b'x'; 1 << 20];
+    for _ in 0..200 {
+        w.write_all(&block).expect("write");
+    }
+    // Past the cut: not matched, by design.
+    w.write_all(b" Error: listen EADDRINUSE: address already in use :::3005\n").expect("write");
+    w.write_all(eaddrinuse(3004).as_bytes()).expect("write");
+    w.flush().expect("flush");
+    drop(w);
+    let size = std::fs::metadata(&path).expect("metadata").len();
+    for threads in ["1", "2"] {
+        let done = spawn(logtriage_in(&logs, &["scan", "--format", "json", "--threads", threads, "."]))
+            .finish(Duration::from_secs(300));
+        let doc = doc_of(&done.run);
+        let web = doc.incidents.iter().find(|i| i.app.as_deref() == Some("web")).expect("web matched");
+        assert_eq!(web.fields["port"], vec!["3003", "3004"], "{threads} thread(s)");
+        let file = doc.summary.files.iter().find(|f| f.path == "./web-error.log").expect("web file");
+        assert_eq!((file.lines, file.bytes), (2, size));
+        assert!(doc.summary.notes.contains(&"./web-error.log: 1 line(s) longer than 64 MiB (the first, line 1, is 200.0 MiB): only their first 64 MiB were matched, so memory stays bounded; scan a copy with --mmap always to match them whole".to_string()), "{:?}", doc.summary.notes);
+        assert_eq!(briefs_from(&doc, "pm2.log"), sibling_briefs());
+        // Held whole, the line alone would be 200 MiB.
+        assert!(
+            done.peak_kib > 0 && done.peak_kib < 160 << 10,
+            "peak RSS {} KiB on {threads} thread(s)",
+            done.peak_kib
+        );
+    }
 }
 
 /// A file the scan may not read (mode 000) is named with what to do, and

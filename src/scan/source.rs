@@ -19,7 +19,7 @@ use std::sync::Arc;
 use crate::input::{self, ChunkStream, Opened, Skip, SourceSpec};
 use crate::matcher::{self, Event, Hit, HitCursor, Interner, Matcher};
 use crate::records::{self, FileShape, RecordSpan, Segmenter};
-use crate::summary::FileStats;
+use crate::summary::{FileStats, HELD_LINE};
 
 use super::ScanOptions;
 use super::split::{self, PartSizes};
@@ -90,10 +90,11 @@ fn streamed(
     let mut step = if part.is_some() { HEAD.min(chunk) } else { chunk };
     loop {
         let want = buf.len() + step;
-        let eof = stream.fill(&mut buf, want)?;
+        let mut eof = stream.fill(&mut buf, want)?;
         step = chunk;
         if st.shape.is_none() {
-            if !eof && !FileShape::can_sniff(&buf) {
+            // Sniffed on what there is once a line is too long to hold.
+            if !eof && !FileShape::can_sniff(&buf) && buf.len() <= HELD_LINE {
                 continue;
             }
             st.sniff(&buf);
@@ -109,6 +110,9 @@ fn streamed(
         if !eof && st.shape.is_some_and(|s| s.pm2_logs) {
             continue;
         }
+        if !eof {
+            eof = cut_long_line(&mut st, &mut stream, &mut buf, chunk)?;
+        }
         let cut = match (eof, memchr::memrchr(b'\n', &buf)) {
             (true, _) => buf.len(),
             (false, Some(i)) => i + 1,
@@ -123,6 +127,43 @@ fn streamed(
     }
     st.stats.partial = stream.partial();
     Ok(st.finish())
+}
+
+/// Keeps a line that has grown past [`HELD_LINE`] without a break at that
+/// length: reads past the rest of it, then goes on with the next line as
+/// if the line had ended there. Returns whether the stream ended.
+fn cut_long_line(
+    st: &mut SourceScan<'_>,
+    stream: &mut ChunkStream,
+    buf: &mut Vec<u8>,
+    chunk: usize,
+) -> Result<bool, Skip> {
+    let start = memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1);
+    if buf.len() - start <= HELD_LINE {
+        return Ok(false);
+    }
+    let line = st.line_base + memchr::memchr_iter(b'\n', &buf[..start]).count() as u64 + 1;
+    // Bytes of the line read past: no buffer holds them, yet they are the
+    // file's.
+    let mut past = (buf.len() - start - HELD_LINE) as u64;
+    buf.truncate(start + HELD_LINE);
+    let mut rest = Vec::new();
+    let eof = loop {
+        rest.clear();
+        let eof = stream.fill(&mut rest, chunk)?;
+        if let Some(i) = memchr::memchr(b'\n', &rest) {
+            past += i as u64;
+            buf.extend_from_slice(&rest[i..]);
+            break eof;
+        }
+        past += rest.len() as u64;
+        if eof {
+            break true;
+        }
+    };
+    st.stats.bytes += past;
+    st.stats.cut_line(line, HELD_LINE as u64 + past);
+    Ok(eof)
 }
 
 /// Scans a streamed file whose head has been sniffed in parts read at
@@ -198,6 +239,7 @@ impl<'a> SourceScan<'a> {
             timestamps: false,
             last_ts: None,
             longest_line: (0, 0),
+            cut_lines: (0, 0, 0),
             partial: None,
         };
         SourceScan {

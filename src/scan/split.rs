@@ -32,7 +32,7 @@ use rayon::prelude::*;
 use crate::input::{Positional, ShortRead, SourceSpec};
 use crate::matcher::{Event, HitCursor, Matcher};
 use crate::records::{FileShape, Segmenter};
-use crate::summary::FileStats;
+use crate::summary::{FileStats, HELD_LINE};
 
 use super::ScanOptions;
 use super::source::{CHUNK, Checkpoint, SourceScan};
@@ -191,9 +191,15 @@ fn read_into(file: &Positional<'_>, buf: &mut Vec<u8>, filled: usize, at: usize,
 /// file up to and including that line break.
 fn read_to_line_end(file: &Positional<'_>, buf: &mut Vec<u8>, from: usize, mut filled: usize) -> Result<usize, Stop> {
     let mut step = LINE_STEP;
+    let limit = filled.saturating_add(HELD_LINE);
     loop {
+        // A line too long to hold: the stream reads the file instead, and
+        // cuts it.
+        if filled >= limit {
+            return Err(Stop::Diverged);
+        }
         let at = from + filled;
-        let n = step.min(file.len().saturating_sub(at));
+        let n = step.min(file.len().saturating_sub(at)).min(limit - filled);
         if n == 0 {
             return Ok(filled);
         }
