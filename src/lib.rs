@@ -31,6 +31,7 @@ pub mod input;
 pub mod lint;
 pub mod matcher;
 pub mod memory;
+pub mod pool;
 pub mod records;
 pub mod report;
 pub mod rules;

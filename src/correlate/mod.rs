@@ -12,8 +12,8 @@ pub mod window;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::matcher::{Event, field};
-use crate::memory;
 use crate::rules::{Correlation, Rule, RuleSet};
+use crate::{memory, pool};
 
 /// Events that together make one incident.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,54 +38,14 @@ pub fn correlate(
     end: Option<i64>,
 ) -> (Vec<Finding>, Vec<String>) {
     let groups = group(rules, sources, paths);
-    let mut findings = Vec::new();
+    let per_group = pool::map_in_order(groups, |(key, evs)| correlate_group(rules, key, evs, end));
+    let mut findings = Vec::with_capacity(per_group.iter().map(|(f, _)| f.len()).sum());
     let mut untimed: BTreeMap<u32, usize> = BTreeMap::new();
-    for ((rule_idx, key), mut evs) in groups {
-        let rule = &rules.rules()[rule_idx as usize];
-        let key: Vec<(String, String)> = rule.group_by.iter().cloned().zip(key).collect();
-        // Time order, ties (and untimed events) in file order.
-        evs.sort_by_key(|e| (e.ts.is_none(), e.ts, e.source, e.line));
-        if let Correlation::Single = rule.correlate {
-            let runs = match &rule.suppress {
-                Some(w) => split_quiet(evs, w.ms()),
-                None => vec![evs],
-            };
-            findings.extend(runs.into_iter().map(|events| Finding {
-                rule: rule_idx,
-                key: key.clone(),
-                events,
-                facts: vec![],
-            }));
-            continue;
+    for (found, (rule_idx, n)) in per_group {
+        findings.extend(found);
+        if n > 0 {
+            *untimed.entry(rule_idx).or_default() += n;
         }
-        // Every other mode needs times.
-        let (timed, rest): (Vec<Event>, Vec<Event>) = evs.into_iter().partition(|e| e.ts.is_some());
-        if !rest.is_empty() {
-            *untimed.entry(rule_idx).or_default() += rest.len();
-        }
-        let found: Vec<pairs::Pair> = match &rule.correlate {
-            Correlation::Single => Vec::new(),
-            Correlation::Threshold { count, window } => {
-                let times: Vec<i64> = timed.iter().filter_map(|e| e.ts).collect();
-                let mut bursts = window::bursts(&times, *count as usize, window.ms());
-                if let Some(w) = &rule.suppress {
-                    bursts = window::absorb(&times, bursts, w.ms());
-                }
-                bursts.into_iter().map(|b| (timed[b].to_vec(), vec![])).collect()
-            }
-            Correlation::Sequence { window, .. } => pairs::sequence(timed, window.ms()),
-            Correlation::Absence { window, .. } => pairs::absence(timed, window.ms(), end),
-        };
-        let found = match (&rule.correlate, &rule.suppress) {
-            (Correlation::Sequence { .. } | Correlation::Absence { .. }, Some(w)) => pairs::fold(found, w.ms()),
-            _ => found,
-        };
-        findings.extend(found.into_iter().map(|(events, facts)| Finding {
-            rule: rule_idx,
-            key: key.clone(),
-            events,
-            facts,
-        }));
     }
     let notes = untimed
         .into_iter()
@@ -97,6 +57,48 @@ pub fn correlate(
     (findings, notes)
 }
 
+/// One group's findings, and (rule, count) of its events that had no time
+/// where the rule needs times.
+fn correlate_group(
+    rules: &RuleSet,
+    (rule_idx, key): GroupKey,
+    mut evs: Vec<Event>,
+    end: Option<i64>,
+) -> (Vec<Finding>, (u32, usize)) {
+    let rule = &rules.rules()[rule_idx as usize];
+    let key: Vec<(String, String)> = rule.group_by.iter().cloned().zip(key).collect();
+    let finding = |(events, facts)| Finding { rule: rule_idx, key: key.clone(), events, facts };
+    // Time order, ties (and untimed events) in file order.
+    evs.sort_by_key(|e| (e.ts.is_none(), e.ts, e.source, e.line));
+    if let Correlation::Single = rule.correlate {
+        let runs = match &rule.suppress {
+            Some(w) => split_quiet(evs, w.ms()),
+            None => vec![evs],
+        };
+        return (runs.into_iter().map(|events| finding((events, vec![]))).collect(), (rule_idx, 0));
+    }
+    // Every other mode needs times.
+    let (timed, rest): (Vec<Event>, Vec<Event>) = evs.into_iter().partition(|e| e.ts.is_some());
+    let found: Vec<pairs::Pair> = match &rule.correlate {
+        Correlation::Single => Vec::new(),
+        Correlation::Threshold { count, window } => {
+            let times: Vec<i64> = timed.iter().filter_map(|e| e.ts).collect();
+            let mut bursts = window::bursts(&times, *count as usize, window.ms());
+            if let Some(w) = &rule.suppress {
+                bursts = window::absorb(&times, bursts, w.ms());
+            }
+            bursts.into_iter().map(|b| (timed[b].to_vec(), vec![])).collect()
+        }
+        Correlation::Sequence { window, .. } => pairs::sequence(timed, window.ms()),
+        Correlation::Absence { window, .. } => pairs::absence(timed, window.ms(), end),
+    };
+    let found = match (&rule.correlate, &rule.suppress) {
+        (Correlation::Sequence { .. } | Correlation::Absence { .. }, Some(w)) => pairs::fold(found, w.ms()),
+        _ => found,
+    };
+    (found.into_iter().map(finding).collect(), (rule_idx, rest.len()))
+}
+
 /// A rule and the values of its `group_by` fields.
 type GroupKey = (u32, Vec<String>);
 
@@ -105,20 +107,30 @@ type GroupKey = (u32, Vec<String>);
 /// once: group sizes are counted first (no growth by doubling) and each
 /// source's list is freed as soon as its events have moved.
 fn group(rules: &RuleSet, sources: Vec<Vec<Event>>, paths: &[String]) -> Vec<(GroupKey, Vec<Event>)> {
+    // Keys are built per source on the workers (a string per field per
+    // event); only each source's few distinct keys meet here.
+    let local: Vec<(Vec<GroupKey>, Vec<u32>)> =
+        pool::map_in_order(sources.iter().collect(), |evs| source_keys(rules, evs, paths));
     let mut index: HashMap<GroupKey, usize> = HashMap::new();
     let mut keys: Vec<GroupKey> = Vec::new();
     let mut sizes: Vec<usize> = Vec::new();
-    let ids: Vec<Vec<usize>> = sources
-        .iter()
-        .map(|evs| {
-            evs.iter()
-                .map(|ev| {
-                    let key = (ev.rule, group_key(&rules.rules()[ev.rule as usize], ev, paths));
-                    let id = *index.entry(key).or_insert_with_key(|key| {
+    let ids: Vec<Vec<usize>> = local
+        .into_iter()
+        .map(|(source_keys, local_ids)| {
+            let global: Vec<usize> = source_keys
+                .into_iter()
+                .map(|key| {
+                    *index.entry(key).or_insert_with_key(|key| {
                         keys.push(key.clone());
                         sizes.push(0);
                         keys.len() - 1
-                    });
+                    })
+                })
+                .collect();
+            local_ids
+                .into_iter()
+                .map(|l| {
+                    let id = global[l as usize];
                     sizes[id] += 1;
                     id
                 })
@@ -137,6 +149,24 @@ fn group(rules: &RuleSet, sources: Vec<Vec<Event>>, paths: &[String]) -> Vec<(Gr
     let mut out: Vec<(GroupKey, Vec<Event>)> = keys.into_iter().zip(groups).collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
+}
+
+/// The distinct group keys of one source's events, in order of first
+/// appearance, and each event's index into them.
+fn source_keys(rules: &RuleSet, evs: &[Event], paths: &[String]) -> (Vec<GroupKey>, Vec<u32>) {
+    let mut index: HashMap<GroupKey, u32> = HashMap::new();
+    let mut keys = Vec::new();
+    let ids = evs
+        .iter()
+        .map(|ev| {
+            let key = (ev.rule, group_key(&rules.rules()[ev.rule as usize], ev, paths));
+            *index.entry(key).or_insert_with_key(|key| {
+                keys.push(key.clone());
+                keys.len() as u32 - 1
+            })
+        })
+        .collect();
+    (keys, ids)
 }
 
 /// Splits time-ordered events where the key was quiet for `w` or longer.

@@ -90,16 +90,21 @@ pub fn scan_sources(
         notes.push(format!("--app: {} file(s) of other apps were not read", listed - specs.len()));
     }
     let matcher = Matcher::new(rules.clone());
-    let results: Vec<Result<(Vec<Event>, FileStats), Skip>> = if opts.threads == Some(1) {
-        // One worker needs no pool: `rules test` scans hundreds of tiny
-        // sources, each of which would otherwise start a thread.
-        specs.iter().map(|spec| source::scan(&matcher, spec, opts)).collect()
-    } else {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(opts.threads.unwrap_or(0))
-            .build()
-            .map_err(|source| ScanError::Threads { threads: opts.threads.unwrap_or(0), source })?;
-        pool.install(|| specs.par_iter().map_init(|| matcher.clone(), |m, spec| source::scan(m, spec, opts)).collect())
+    // One worker needs no pool: `rules test` scans hundreds of tiny
+    // sources, each of which would otherwise start a thread.
+    let pool = match opts.threads {
+        Some(1) => None,
+        n => Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n.unwrap_or(0))
+                .build()
+                .map_err(|source| ScanError::Threads { threads: n.unwrap_or(0), source })?,
+        ),
+    };
+    let results: Vec<Result<(Vec<Event>, FileStats), Skip>> = match &pool {
+        Some(pool) => pool
+            .install(|| specs.par_iter().map_init(|| matcher.clone(), |m, spec| source::scan(m, spec, opts)).collect()),
+        None => specs.iter().map(|spec| source::scan(&matcher, spec, opts)).collect(),
     };
     let paths: Vec<String> = specs.iter().map(|s| s.meta.path.clone()).collect();
     // One list per source, never concatenated: correlation moves events
@@ -123,12 +128,14 @@ pub fn scan_sources(
     // Files are not always in time order (a saved `pm2 logs` capture has
     // its sections one after another): the end is the latest time seen.
     let end = files.iter().filter_map(|f| f.last_ts).chain(events.iter().flatten().filter_map(|e| e.ts)).max();
-    let (findings, correlate_notes) = correlate::correlate(&rules, events, &paths, opts.filters.end(end));
+    let (findings, correlate_notes) =
+        on(pool.as_ref(), || correlate::correlate(&rules, events, &paths, opts.filters.end(end)));
     notes.extend(correlate_notes);
-    // Incidents are built on this thread's arena (dense 1 GiB corpus,
-    // `--mmap never`: 305 -> 277 MiB when this trim was added).
+    // Correlation has freed the events across every arena; give the pages
+    // back before incidents are allocated (dense 1 GiB corpus, `--mmap
+    // never`: 305 -> 277 MiB when this trim was added).
     memory::release_freed();
-    let mut incidents = incidents::build(&rules, findings, &paths, opts.zone);
+    let mut incidents = on(pool.as_ref(), || incidents::build(&rules, findings, &paths, opts.zone));
     let baseline = opts.filters.incidents(&mut incidents, &mut notes);
     notes.extend(untimed_notes(&files));
     notes.extend(files.iter().filter_map(FileStats::long_line_note));
@@ -147,6 +154,15 @@ pub fn scan_sources(
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
     Ok(ScanOutput { incidents, summary })
+}
+
+/// Runs `stage` on `pool`, whose workers then share its parallel parts
+/// (`pool::map_in_order`), or on this thread when there is none.
+fn on<R: Send>(pool: Option<&rayon::ThreadPool>, stage: impl FnOnce() -> R + Send) -> R {
+    match pool {
+        Some(pool) => pool.install(stage),
+        None => stage(),
+    }
 }
 
 /// One source through [`scan_sources`]' per-source stage, streamed in
