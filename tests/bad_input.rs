@@ -11,7 +11,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::util::{Doc, Run, brief, root, run_in, scan_json};
+use crate::util::{Doc, Run, brief, root, run_in, scan_json, write_repeated};
 
 const BIN: &str = env!("CARGO_BIN_EXE_logtriage");
 
@@ -54,22 +54,13 @@ fn eaddrinuse(port: u16) -> String {
 /// `--time` out log to `w`: requests and health lines, nothing a rule
 /// matches. Written from a 1 MiB block so a 200 MB log takes no memory.
 fn write_quiet_log(w: &mut impl Write, size: usize) {
-    let mut block = String::new();
-    for i in 0.. {
-        let (m, s) = (i / 60 % 60, i % 60);
-        block += &format!("2026-11-20T11:{m:02}:{s:02}: GET /v1/quotes/AAPL?req={i} 200 12ms user=svc-md-bridge\n");
+    write_repeated(w, size, |i, at| {
+        let mut lines = format!("{at}: GET /v1/quotes/AAPL?req={i} 200 12ms user=svc-md-bridge\n");
         if i % 50 == 0 {
-            block += &format!("2026-11-20T11:{m:02}:{s:02}: health ok rss=182MB heap=96MB uptime={i}s\n");
+            lines += &format!("{at}: health ok rss=182MB heap=96MB uptime={i}s\n");
         }
-        if block.len() >= 1 << 20 {
-            break;
-        }
-    }
-    let mut written = 0;
-    while written < size {
-        w.write_all(block.as_bytes()).expect("write log");
-        written += block.len();
-    }
+        lines
+    });
 }
 
 /// A scan running in a child process, its output drained by threads so a

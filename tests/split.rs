@@ -4,38 +4,29 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{mask_elapsed, run_in};
+use crate::util::{mask_elapsed, run_in, write_repeated};
 
 /// A live `api-error.log` of `size` bytes (whole 1 MiB blocks): requests,
 /// and every 300 lines Redis refusing a connection or a port in use, with
 /// their stack traces, so some part boundaries fall inside a record.
 fn write_busy_log(path: &Path, size: usize) {
-    let mut block = String::new();
-    for i in 0.. {
-        let (m, s) = (i / 60 % 60, i % 60);
-        block += &format!("2026-11-20T11:{m:02}:{s:02}: GET /v1/quotes/AAPL?req={i} 200 12ms\n");
+    let mut f = std::io::BufWriter::new(File::create(path).expect("create"));
+    write_repeated(&mut f, size, |i, at| {
+        let mut lines = format!("{at}: GET /v1/quotes/AAPL?req={i} 200 12ms\n");
         if i % 600 == 0 {
-            block += &format!("2026-11-20T11:{m:02}:{s:02}: Error: connect ECONNREFUSED 127.0.0.1:6379\n");
-            block += "    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16)\n".repeat(8).as_str();
+            lines += &format!("{at}: Error: connect ECONNREFUSED 127.0.0.1:6379\n");
+            lines += &"    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16)\n".repeat(8);
         } else if i % 300 == 0 {
             let port = 3000 + i % 7;
-            block +=
-                &format!("2026-11-20T11:{m:02}:{s:02}: Error: listen EADDRINUSE: address already in use :::{port}\n");
-            block += "    at Server.setupListenHandle [as _listen2] (node:net:1817:16)\n".repeat(8).as_str();
+            lines += &format!("{at}: Error: listen EADDRINUSE: address already in use :::{port}\n");
+            lines += &"    at Server.setupListenHandle [as _listen2] (node:net:1817:16)\n".repeat(8);
         }
-        if block.len() >= 1 << 20 {
-            break;
-        }
-    }
-    let mut f = std::io::BufWriter::new(File::create(path).expect("create"));
-    for _ in 0..size.div_ceil(block.len()) {
-        f.write_all(block.as_bytes()).expect("write");
-    }
+        lines
+    });
     f.into_inner().expect("flush").sync_all().expect("sync");
 }
 

@@ -171,3 +171,20 @@ pub fn mask_elapsed(s: &str) -> String {
     let re = regex::Regex::new(r#"("elapsed_ms":\s*)\d+|in \d+ ms"#).expect("regex");
     re.replace_all(s, "${1}ELAPSED").into_owned()
 }
+
+/// Writes at least `size` bytes to `w` by repeating one block of about
+/// 1 MiB of log lines, `lines(i)` giving the lines for step `i` (a clock
+/// `11:MM:SS` from `i`): a 200 MB log costs one block of memory.
+pub fn write_repeated(w: &mut impl Write, size: usize, lines: impl Fn(usize, &str) -> String) {
+    let mut block = String::new();
+    for i in 0.. {
+        let clock = format!("2026-11-20T11:{:02}:{:02}", i / 60 % 60, i % 60);
+        block += &lines(i, &clock);
+        if block.len() >= 1 << 20 {
+            break;
+        }
+    }
+    for _ in 0..size.div_ceil(block.len()) {
+        w.write_all(block.as_bytes()).expect("write log");
+    }
+}
