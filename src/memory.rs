@@ -15,3 +15,12 @@ pub fn release_freed() {
         libc::malloc_trim(0);
     }
 }
+
+/// Drops `value` on a thread of its own: freeing half a million events
+/// one by one took 30-40 ms that the report can use meanwhile. Only where
+/// the scan already runs a worker pool (`--threads 1` starts no thread);
+/// if no thread can be started, it is dropped here.
+pub fn free_in_background<T: Send + 'static>(value: T) {
+    // A failed spawn drops the closure, and the value with it.
+    let _ = std::thread::Builder::new().name("logtriage-free".into()).spawn(move || drop(value));
+}

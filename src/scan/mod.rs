@@ -135,7 +135,11 @@ pub fn scan_sources(
     // back before incidents are allocated (dense 1 GiB corpus, `--mmap
     // never`: 305 -> 277 MiB when this trim was added).
     memory::release_freed();
-    let mut incidents = on(pool.as_ref(), || incidents::build(&rules, findings, &paths, opts.zone));
+    let mut incidents = on(pool.as_ref(), || incidents::build(&rules, &findings, &paths, opts.zone));
+    match pool {
+        Some(_) => memory::free_in_background(findings),
+        None => drop(findings),
+    }
     let baseline = opts.filters.incidents(&mut incidents, &mut notes);
     notes.extend(untimed_notes(&files));
     notes.extend(files.iter().filter_map(FileStats::long_line_note));

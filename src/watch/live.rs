@@ -135,7 +135,7 @@ impl Live {
             }
         }
         self.prune(log_now, now);
-        incidents::build(&self.rules, fresh, paths, self.zone)
+        incidents::build(&self.rules, &fresh, paths, self.zone)
     }
 
     /// Matches held, for the state file.
@@ -289,7 +289,7 @@ impl Judge<'_> {
     /// The stable id the incident of `f` gets (built the one way `scan`
     /// builds it).
     fn id_of(&self, f: &Finding) -> Option<String> {
-        incidents::build(self.rules, vec![f.clone()], self.paths, self.zone).pop().map(|i| i.id)
+        incidents::build(self.rules, std::slice::from_ref(f), self.paths, self.zone).pop().map(|i| i.id)
     }
 }
 
