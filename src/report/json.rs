@@ -38,14 +38,10 @@ impl<W: Write> Json<W> {
 /// the same way.
 pub(super) fn nested(w: &mut impl Write, value: &impl Serialize, depth: usize) -> io::Result<()> {
     let text = serde_json::to_string_pretty(value)?;
-    let indent = "  ".repeat(depth);
-    for (n, line) in text.split('\n').enumerate() {
-        if n > 0 {
-            write!(w, "\n{indent}")?;
-        }
-        w.write_all(line.as_bytes())?;
-    }
-    Ok(())
+    // One replace and one write: a write per line was most of the report's
+    // time on a run with tens of thousands of incidents.
+    let indented = text.replace('\n', &format!("\n{}", "  ".repeat(depth)));
+    w.write_all(indented.as_bytes())
 }
 
 impl<W: Write> Reporter for Json<W> {
