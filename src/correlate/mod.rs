@@ -78,7 +78,9 @@ fn correlate_group(
         return (runs.into_iter().map(|events| finding((events, vec![]))).collect(), (rule_idx, 0));
     }
     // Every other mode needs times.
-    let (timed, rest): (Vec<Event>, Vec<Event>) = evs.into_iter().partition(|e| e.ts.is_some());
+    // Untimed events sort last.
+    let rest = evs.split_off(evs.partition_point(|e| e.ts.is_some()));
+    let timed = evs;
     let found: Vec<pairs::Pair> = match &rule.correlate {
         Correlation::Single => Vec::new(),
         Correlation::Threshold { count, window } => {

@@ -11,6 +11,8 @@
 //! gap as long as the window (a new outage: a new finding), or at the end
 //! of the input (`status` says it was not recovered by the end of the log).
 
+use std::collections::HashSet;
+
 use crate::matcher::Event;
 use crate::rules::Role;
 
@@ -25,21 +27,28 @@ pub type Pair = (Vec<Event>, Vec<(String, String)>);
 /// distinct value in order (`gap` = `40s, 2m 5s`).
 pub fn fold(found: Vec<Pair>, w: i64) -> Vec<Pair> {
     let mut out: Vec<Pair> = Vec::new();
+    // The facts of the last pair out, to test new ones against: a link
+    // flapping for hours folds thousands of pairs with hundreds of distinct
+    // gaps, and a search of the list for each made the fold quadratic.
+    let mut known: HashSet<(String, String)> = HashSet::new();
     for (events, facts) in found {
         let joins = match (out.last().and_then(|(evs, _)| evs.last()), events.first()) {
             (Some(last), Some(first)) => within(ts(last), ts(first), w),
             _ => false,
         };
         match out.last_mut() {
-            Some((evs, known)) if joins => {
+            Some((evs, kept)) if joins => {
                 evs.extend(events);
                 for fact in facts {
-                    if !known.contains(&fact) {
-                        known.push(fact);
+                    if known.insert(fact.clone()) {
+                        kept.push(fact);
                     }
                 }
             }
-            _ => out.push((events, facts)),
+            _ => {
+                known = facts.iter().cloned().collect();
+                out.push((events, facts));
+            }
         }
     }
     out
