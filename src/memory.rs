@@ -1,8 +1,9 @@
 //! Heap hygiene between stages. Events are allocated on the scan workers'
-//! malloc arenas and freed on the main thread as correlation moves them
-//! into groups and incidents replace them; glibc keeps freed arena memory
-//! resident, and the main thread's new allocations come from its own
-//! arena, so without a trim the peak is the old and the new at once.
+//! malloc arenas and freed later, as correlation moves them into groups
+//! and once incidents are built; glibc keeps freed arena memory resident,
+//! and the next stage's allocations come from whichever arena its thread
+//! uses, so without a trim the peak is the old and the new at once. Big
+//! frees can also leave the critical path.
 
 /// Returns free heap pages of every arena to the kernel (glibc); a no-op
 /// elsewhere. Costs a walk over the free lists: call it between stages,

@@ -77,8 +77,7 @@ fn correlate_group(
         };
         return (runs.into_iter().map(|events| finding((events, vec![]))).collect(), (rule_idx, 0));
     }
-    // Every other mode needs times.
-    // Untimed events sort last.
+    // Every other mode needs times; untimed events sorted last.
     let rest = evs.split_off(evs.partition_point(|e| e.ts.is_some()));
     let timed = evs;
     let found: Vec<pairs::Pair> = match &rule.correlate {
