@@ -25,3 +25,26 @@ pub fn free_in_background<T: Send + 'static>(value: T) {
     // A failed spawn drops the closure, and the value with it.
     let _ = std::thread::Builder::new().name("logtriage-free".into()).spawn(move || drop(value));
 }
+
+/// Counts bytes freed since the last trim and trims once they add up:
+/// one trim per small list freed would cost more than it returns (a trim
+/// walks every arena; 10,000 small files would pay 10,000), none would
+/// keep a copied list's source resident beside the copy.
+#[derive(Debug, Default)]
+pub struct TrimEvery {
+    freed: usize,
+}
+
+impl TrimEvery {
+    /// Freed bytes worth a trim.
+    const BYTES: usize = 4 << 20;
+
+    /// Notes `bytes` just freed; trims if enough have been.
+    pub fn freed(&mut self, bytes: usize) {
+        self.freed += bytes;
+        if self.freed >= Self::BYTES {
+            release_freed();
+            self.freed = 0;
+        }
+    }
+}

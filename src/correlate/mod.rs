@@ -100,9 +100,6 @@ fn correlate_group(
     (found.into_iter().map(finding).collect(), (rule_idx, rest.len()))
 }
 
-/// Bytes of event list freed after which grouping gives memory back.
-const TRIM_AFTER: usize = 4 << 20;
-
 /// A rule and the values of its `group_by` fields.
 type GroupKey = (u32, Vec<String>);
 
@@ -142,17 +139,15 @@ fn group(rules: &RuleSet, sources: Vec<Vec<Event>>, paths: &[String]) -> Vec<(Gr
         })
         .collect();
     let mut groups: Vec<Vec<Event>> = sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
+    // Each list emptied sits on a worker's arena, where the groups will not
+    // reuse it.
+    let mut trim = memory::TrimEvery::default();
     for (evs, ids) in sources.into_iter().zip(ids) {
-        // The list about to be emptied sits on a worker's arena, where the
-        // groups will not reuse it; a trim walks every arena, so only a
-        // large list is worth one (10,000 small files would pay 10,000).
-        let large = evs.capacity() * std::mem::size_of::<Event>() >= TRIM_AFTER;
+        let bytes = evs.capacity() * std::mem::size_of::<Event>();
         for (ev, id) in evs.into_iter().zip(ids) {
             groups[id].push(ev);
         }
-        if large {
-            memory::release_freed();
-        }
+        trim.freed(bytes);
     }
     memory::release_freed();
     let mut out: Vec<(GroupKey, Vec<Event>)> = keys.into_iter().zip(groups).collect();

@@ -31,6 +31,7 @@ use rayon::prelude::*;
 
 use crate::input::{Positional, ShortRead, SourceSpec};
 use crate::matcher::{Event, HitCursor, Matcher};
+use crate::memory;
 use crate::records::{FileShape, Segmenter};
 use crate::summary::{FileStats, HELD_LINE};
 
@@ -378,6 +379,7 @@ fn merge(parts: Vec<Part>) -> Result<(Vec<Event>, FileStats), Stop> {
     let mut lines = 0;
     let mut carried = None;
     let mut longest = (0, 0);
+    let mut trim = memory::TrimEvery::default();
     // The part that takes over next, and where (None: an earlier part
     // read to the end).
     let mut next: Option<(usize, usize)> = Some((0, 0));
@@ -391,15 +393,14 @@ fn merge(parts: Vec<Part>) -> Result<(Vec<Event>, FileStats), Stop> {
             _ => None,
         };
         if let Some(cp) = from {
-            let mut evs = part.events.split_off(cp.events);
             let lead = part.lead.saturating_sub(cp.events);
-            for e in evs.iter_mut().take(lead).filter(|e| e.ts.is_none()) {
-                e.ts = carried;
-            }
-            for e in &mut evs {
+            events.extend(part.events.drain(cp.events.min(part.events.len())..).enumerate().map(|(n, mut e)| {
+                if n < lead && e.ts.is_none() {
+                    e.ts = carried;
+                }
                 e.line += lines;
-            }
-            events.extend(evs);
+                e
+            }));
             let total = stats.get_or_insert_with(|| FileStats { records: 0, candidates: 0, ..part.stats.clone() });
             total.records += part.stats.records - cp.records;
             total.candidates += part.stats.candidates - cp.candidates;
@@ -411,6 +412,10 @@ fn merge(parts: Vec<Part>) -> Result<(Vec<Event>, FileStats), Stop> {
         }
         lines += part.lines;
         carried = part.stamp.or(carried);
+        // Copied into `events`: a one-pass file holds its events once.
+        let bytes = part.events.capacity() * std::mem::size_of::<Event>();
+        drop(std::mem::take(&mut part.events));
+        trim.freed(bytes);
     }
     let mut stats = stats.ok_or(Stop::Diverged)?;
     stats.lines = lines;
