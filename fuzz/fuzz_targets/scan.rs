@@ -113,9 +113,9 @@ fn check_reports(events: Vec<Event>, stats: FileStats, spec: &SourceSpec) {
     let end = stats.last_ts.into_iter().chain(events.iter().filter_map(|e| e.ts)).max();
     let matches = events.len() as u64;
     let (findings, notes) = correlate::correlate(&RULES, vec![events.clone()], &paths, end);
-    let incidents = incidents::build(&RULES, findings, &paths, Zone::Utc);
+    let incidents = incidents::build(&RULES, &findings, &paths, Zone::Utc);
     let (again, _) = correlate::correlate(&RULES, vec![events], &paths, end);
-    assert_eq!(incidents::build(&RULES, again, &paths, Zone::Utc), incidents, "incidents differ between two runs");
+    assert_eq!(incidents::build(&RULES, &again, &paths, Zone::Utc), incidents, "incidents differ between two runs");
     let summary = Summary {
         bytes: stats.bytes,
         records: stats.records,
