@@ -2,7 +2,9 @@
 # Wall-clock comparison of `logtriage scan` with ripgrep over the same
 # logs and the same rule regexes (every regex of the built-in pack, written
 # by `cargo run --example rg_patterns`), on a sparse (healthy) and a dense
-# (--dense 0.05) synthetic pm2 corpus.
+# (--dense 0.05) synthetic pm2 corpus, and on the dense records written the
+# way apps stamp them when pm2 adds no time (`--shape app-timed`: pino,
+# winston, Python logging, a time-only console logger, log4js, bunyan).
 #
 #   SIZE_MIB=1024 RUNS=5 benches/compare.sh
 #
@@ -54,19 +56,19 @@ cargo build --release --quiet --example rg_patterns
 # The generator's source is part of the corpus identity.
 GEN_HASH=$(sha256sum benches/corpus/mod.rs | cut -c1-16)
 
-# make_corpus NAME DENSITY: (re)generates $ROOT/NAME unless its parameters
-# match the ones recorded next to it.
+# make_corpus NAME DENSITY [SHAPE]: (re)generates $ROOT/NAME unless its
+# parameters match the ones recorded next to it.
 make_corpus() {
-    local name=$1 density=$2
+    local name=$1 density=$2 shape=${3:-pm2}
     local dir="$ROOT/$name" stamp="$ROOT/$name.params"
-    local want="size_mib=$SIZE_MIB seed=$SEED dense=$density generator=$GEN_HASH"
+    local want="size_mib=$SIZE_MIB seed=$SEED dense=$density shape=$shape generator=$GEN_HASH"
     if [[ -d "$dir" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
         echo "reusing $dir ($want)" >&2
         return
     fi
     echo "generating $dir ($want)" >&2
     rm -rf "$dir" "$stamp"
-    "$GEN" --out "$dir" --size-mib "$SIZE_MIB" --dense "$density" --seed "$SEED" >&2
+    "$GEN" --out "$dir" --size-mib "$SIZE_MIB" --dense "$density" --seed "$SEED" --shape "$shape" >&2
     echo "$want" >"$stamp"
 }
 
@@ -75,6 +77,7 @@ target/release/examples/rg_patterns >"$PATTERNS"
 echo "rg patterns: $(wc -l <"$PATTERNS") regexes of the built-in pack in $PATTERNS" >&2
 make_corpus sparse 0
 make_corpus dense "$DENSE"
+make_corpus app-timed "$DENSE" app-timed
 
 now() { date +%s.%N; }
 # secs T0 T1: T1 - T0 in seconds.
@@ -133,7 +136,7 @@ run_rg() {
 
 ROWS=()
 NOTES=()
-for name in sparse dense; do
+for name in sparse dense app-timed; do
     dir="$ROOT/$name"
     bytes=$(find "$dir" -type f -name '*.log' -printf '%s\n' | awk '{ s += $1 } END { print s }')
     mb=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }')

@@ -52,7 +52,7 @@ struct Corpus {
 impl Corpus {
     fn write(root: &Path, label: &str, dense: f64) -> Corpus {
         let dir = root.join(label);
-        let cfg = corpus::Config { total_bytes: CORPUS_BYTES, dense, seed: SEED };
+        let cfg = corpus::Config { total_bytes: CORPUS_BYTES, dense, seed: SEED, shape: corpus::Shape::Pm2 };
         let reports = corpus::generate(&dir, &cfg).expect("write the bench corpus");
         let (mut records, mut hits, mut near) = (0, 0, 0);
         let mut files = Vec::new();

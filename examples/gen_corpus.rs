@@ -2,14 +2,17 @@
 //! against ripgrep (`benches/compare.sh`).
 //!
 //! ```text
-//! cargo run --release --example gen_corpus -- --out DIR --size-mib N [--dense FRACTION] [--seed S]
+//! cargo run --release --example gen_corpus -- --out DIR --size-mib N [--dense FRACTION] [--seed S] [--shape pm2|app-timed]
 //! ```
 //!
 //! Eleven files (fork `--time`, cluster `log_date_format`, JSON, plain and
 //! daemon logs) adding up to about N MiB. `--dense F` makes a fraction F of
 //! records hold a literal of the built-in rules, half real matches and half
 //! near misses; the default 0.0 gives healthy logs with a handful of
-//! incidents. The same arguments always give the same bytes. The generator
+//! incidents. `--shape app-timed` leaves pm2's time prefixes out and lets
+//! each app's own logger stamp its lines (pino, winston, Python logging,
+//! a time-only console logger, log4js, bunyan). The same arguments always
+//! give the same bytes. The generator
 //! itself lives in `benches/corpus/mod.rs`, shared with the criterion
 //! benches.
 
@@ -38,6 +41,15 @@ struct Args {
     /// PRNG seed.
     #[arg(long, value_name = "S", default_value_t = 1)]
     seed: u64,
+    /// Who stamps the lines: pm2 (`--time`, a date format, JSON) or the apps' own loggers.
+    #[arg(long, value_enum, default_value_t = ShapeArg::Pm2)]
+    shape: ShapeArg,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ShapeArg {
+    Pm2,
+    AppTimed,
 }
 
 fn fraction(s: &str) -> Result<f64, String> {
@@ -53,8 +65,16 @@ fn main() -> ExitCode {
         eprintln!("gen_corpus: --size-mib must be a positive number");
         return ExitCode::from(2);
     }
-    let cfg =
-        corpus::Config { total_bytes: (args.size_mib * 1024.0 * 1024.0) as u64, dense: args.dense, seed: args.seed };
+    let shape = match args.shape {
+        ShapeArg::Pm2 => corpus::Shape::Pm2,
+        ShapeArg::AppTimed => corpus::Shape::AppTimed,
+    };
+    let cfg = corpus::Config {
+        total_bytes: (args.size_mib * 1024.0 * 1024.0) as u64,
+        dense: args.dense,
+        seed: args.seed,
+        shape,
+    };
     let started = Instant::now();
     let files = match corpus::generate(&args.out, &cfg) {
         Ok(f) => f,
@@ -86,7 +106,7 @@ fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::corpus::{Config, generate};
+    use super::corpus::{Config, Shape, generate};
     use std::path::Path;
 
     fn read_all(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -102,7 +122,7 @@ mod tests {
 
     #[test]
     fn same_seed_same_bytes_other_seed_other_bytes() {
-        let cfg = Config { total_bytes: 256 * 1024, dense: 0.05, seed: 7 };
+        let cfg = Config { total_bytes: 256 * 1024, dense: 0.05, seed: 7, shape: Shape::Pm2 };
         let (a, b, c) =
             (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
         generate(a.path(), &cfg).expect("generate");
@@ -112,5 +132,29 @@ mod tests {
         assert_eq!(fa.len(), 11);
         assert_eq!(fa, fb);
         assert_ne!(fa, fc);
+    }
+
+    /// The app-timed shape writes the same records with the apps' own
+    /// stamps: no pm2 `--time` prefix outside `pm2.log`.
+    #[test]
+    fn app_timed_shape_has_no_pm2_prefix_but_pm2_log() {
+        let cfg = Config { total_bytes: 256 * 1024, dense: 0.05, seed: 7, shape: Shape::AppTimed };
+        let dir = tempfile::tempdir().expect("dir");
+        generate(dir.path(), &cfg).expect("generate");
+        for (name, bytes) in read_all(dir.path()) {
+            let text = String::from_utf8_lossy(&bytes);
+            // `2026-11-20T10:00:00: `, pm2's `--time` prefix.
+            let pm2_prefixed = text
+                .lines()
+                .filter(|l| l.get(19..21) == Some(": ") && l.get(10..11) == Some("T") && l.starts_with("20"))
+                .count();
+            if name == "pm2.log" {
+                assert!(pm2_prefixed > 0, "{name}");
+            } else {
+                assert_eq!(pm2_prefixed, 0, "{name}: {}", text.lines().next().unwrap_or_default());
+            }
+        }
+        let bridge = std::fs::read_to_string(dir.path().join("tws-bridge-error.log")).expect("read");
+        assert!(bridge.lines().any(|l| l.contains(",") && l.contains(" ib_async.wrapper ")), "{bridge:.200}");
     }
 }

@@ -27,6 +27,18 @@
 //! banner with no line under it). Every file also gets one real match half
 //! way through, so even a sparse corpus has a handful of incidents.
 //!
+//! [`Shape::AppTimed`] writes the same records as the apps would with
+//! pm2's default (no time prefix), each app's own logger stamping its
+//! lines: pino JSON (`"time"`, epoch ms) for the API's stdout, winston text
+//! (`2026-11-20T10:00:00.123Z error: `) for its stderr, @stoqey/ib's
+//! ConsoleLogger (`[2:20:03 PM] `, a time without a date) for the bridge's
+//! stdout, Python logging (`2026-11-20 10:00:00,123 ib_async.wrapper ERROR `)
+//! for its stderr, log4js (`[2026-11-20T10:00:00.123] [INFO] web - `) for
+//! the web workers, bunyan JSON (`"time"` after `"msg"`) for the worker and
+//! `INFO 2026-11-20T10:00:00.123Z ` for the bot; Node's own crash dumps stay
+//! raw (no logger writes them), and `pm2.log` keeps the daemon's prefix.
+//! Loggers stamp a record's first line only.
+//!
 //! Output depends only on the configuration: each file has its own PRNG
 //! seeded from the seed and the file's index, and files are written in
 //! parallel.
@@ -41,6 +53,17 @@ const START_MS: i64 = 1_795_168_800_000;
 /// Each file's records are spread over about this long.
 const SPAN_MS: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
 
+/// Who timestamps the lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Shape {
+    /// pm2 does: `--time`, a cluster `log_date_format`, `log_type: json`,
+    /// one file unstamped (see the table above).
+    #[default]
+    Pm2,
+    /// The apps' own loggers do, pm2 adds nothing (its default).
+    AppTimed,
+}
+
 /// What to generate.
 #[derive(Debug, Clone, Copy)]
 pub struct Config {
@@ -50,6 +73,8 @@ pub struct Config {
     pub dense: f64,
     /// PRNG seed.
     pub seed: u64,
+    /// Who timestamps the lines.
+    pub shape: Shape,
 }
 
 /// What one file got.
@@ -100,6 +125,7 @@ const FILES: [(&str, Kind, f64, f64); 11] = [
 pub fn generate(dir: &Path, cfg: &Config) -> io::Result<Vec<FileReport>> {
     std::fs::create_dir_all(dir)?;
     let dense = if cfg.dense.is_finite() { cfg.dense.clamp(0.0, 1.0) } else { 0.0 };
+    let shape = cfg.shape;
     std::thread::scope(|s| {
         let handles: Vec<_> = FILES
             .iter()
@@ -112,6 +138,7 @@ pub fn generate(dir: &Path, cfg: &Config) -> io::Result<Vec<FileReport>> {
                     let records = (target as f64 / per_record).max(1.0);
                     let step = SPAN_MS / records;
                     let mut g = Gen::new(File::create(&path)?, kind, seed, step, dense);
+                    g.shape = shape;
                     g.run(target)?;
                     Ok(FileReport { name, bytes: g.bytes, records: g.records, hits: g.hits, near: g.near })
                 })
@@ -136,6 +163,18 @@ enum Style {
     DaemonLog,
     /// The daemon's `PM2 error: ` level.
     DaemonError,
+    /// winston's text format: `2026-11-20T10:00:00.123Z error: ` (first line).
+    Winston,
+    /// Python logging's `%(asctime)s %(name)s %(levelname)s %(message)s`.
+    PyLogging,
+    /// @stoqey/ib's ConsoleLogger: `[2:20:03 PM] ` (`toLocaleTimeString`).
+    TimeOnly,
+    /// log4js' basic layout: `[2026-11-20T10:00:00.123] [INFO] web - `.
+    Log4js,
+    /// A level, then ISO time: `INFO 2026-11-20T10:00:00.123Z `.
+    LevelIso,
+    /// bunyan: one JSON object per record, `"time"` after `"msg"`.
+    Bunyan,
 }
 
 /// `YYYY-MM-DDTHH:mm:ss` of the last second formatted.
@@ -231,6 +270,7 @@ struct Gen {
     near: u64,
     req: u64,
     pid: u32,
+    shape: Shape,
 }
 
 impl Gen {
@@ -253,6 +293,7 @@ impl Gen {
             near: 0,
             req: 0,
             pid,
+            shape: Shape::Pm2,
         }
     }
 
@@ -315,7 +356,21 @@ impl Gen {
                 );
                 self.line.push(b'\n');
             }
+            Style::Bunyan => {
+                let pid = self.pid;
+                let _ = write!(
+                    self.line,
+                    "{{\"name\":\"worker\",\"hostname\":\"prod-1\",\"pid\":{pid},\"level\":30,\"msg\":\""
+                );
+                json_escape(&self.rec, &mut self.line);
+                self.line.extend_from_slice(b"\",\"time\":\"");
+                self.line.extend_from_slice(self.stamp.at(ms));
+                let _ = writeln!(self.line, ".{:03}Z\",\"v\":0}}", ms % 1000);
+            }
             _ => {
+                // An app's logger stamps the first line; pm2's prefixes are
+                // written per line below.
+                self.logger_prefix(style, ms);
                 for (i, text) in self.rec.split('\n').enumerate() {
                     match (style, i) {
                         (Style::Time, _) => {
@@ -346,6 +401,51 @@ impl Gen {
         self.out.write_all(&self.line)
     }
 
+    /// The first-line prefix an app's logger writes (nothing for pm2's own
+    /// styles, which `emit` writes itself).
+    fn logger_prefix(&mut self, style: Style, ms: i64) {
+        let milli = ms.rem_euclid(1000);
+        let err = matches!(self.kind, Kind::ApiErr | Kind::BridgeErr | Kind::WebErr);
+        let t = *self.stamp.at(ms);
+        let (date, time) = (&t[..10], &t[11..]);
+        let line = &mut self.line;
+        match style {
+            Style::Winston => {
+                line.extend_from_slice(&t);
+                let _ = write!(line, ".{milli:03}Z {}: ", if err { "error" } else { "info" });
+            }
+            Style::PyLogging => {
+                line.extend_from_slice(date);
+                line.push(b' ');
+                line.extend_from_slice(time);
+                let _ = write!(line, ",{milli:03} ib_async.wrapper {} ", if err { "ERROR" } else { "INFO" });
+            }
+            Style::TimeOnly => {
+                let hour = u32::from(t[11] - b'0') * 10 + u32::from(t[12] - b'0');
+                let (h12, half) = match hour {
+                    0 => (12, "AM"),
+                    1..=11 => (hour, "AM"),
+                    12 => (12, "PM"),
+                    _ => (hour - 12, "PM"),
+                };
+                let _ = write!(line, "[{h12}:");
+                line.extend_from_slice(&t[14..19]);
+                let _ = write!(line, " {half}] ");
+            }
+            Style::Log4js => {
+                line.push(b'[');
+                line.extend_from_slice(&t);
+                let _ = write!(line, ".{milli:03}] [{}] web - ", if err { "ERROR" } else { "INFO" });
+            }
+            Style::LevelIso => {
+                line.extend_from_slice(b"INFO ");
+                line.extend_from_slice(&t);
+                let _ = write!(line, ".{milli:03}Z ");
+            }
+            _ => {}
+        }
+    }
+
     /// Sets the record text (`format!`-style, without allocating).
     fn rec(&mut self, args: std::fmt::Arguments<'_>) -> &mut Self {
         self.rec.clear();
@@ -354,6 +454,19 @@ impl Gen {
     }
 
     fn style(&self) -> Style {
+        if self.shape == Shape::AppTimed {
+            return match self.kind {
+                // Fastify's pino lines carry their own `"time"`.
+                Kind::ApiOut => Style::Raw,
+                Kind::ApiErr => Style::Winston,
+                Kind::BridgeOut => Style::TimeOnly,
+                Kind::BridgeErr => Style::PyLogging,
+                Kind::WebOut(_) | Kind::WebErr => Style::Log4js,
+                Kind::WorkerJson => Style::Bunyan,
+                Kind::Bot => Style::LevelIso,
+                Kind::Daemon => Style::DaemonLog,
+            };
+        }
         match self.kind {
             Kind::ApiOut | Kind::ApiErr | Kind::BridgeOut | Kind::BridgeErr => Style::Time,
             Kind::WebOut(_) | Kind::WebErr => Style::DateFmt,
@@ -681,9 +794,12 @@ impl Gen {
     /// Unitech/pm2#6125), so the rule's regex no longer matches.
     fn node_crash(&mut self, error: &str, caret: bool) -> io::Result<()> {
         let caret = if caret { "            ^\n" } else { "" };
-        self.put(format_args!(
+        self.rec(format_args!(
             "node:internal/process/promises:288\n            triggerUncaughtException(err, true /* fromPromise */);\n{caret}\n{error}\n\nNode.js v18.19.0"
-        ))
+        ));
+        // Node writes its crash dump itself: no app logger stamps it.
+        let style = if self.shape == Shape::AppTimed { Style::Raw } else { self.style() };
+        self.emit(style)
     }
 
     /// A crash loop in pm2.log: 6–16 exit/start/online cycles a fraction of
