@@ -3,8 +3,8 @@ console.log(`cache warmer started (pid ${process.pid})`);
 const leak = [];
 let n = 0;
 const grow = () => {
-  for (let i = 0; i < 2000; i++) leak.push({ key: `item-${n++}`, value: 'x'.repeat(64) });
-  if (n % 200000 === 0) console.log(`cached ${n} items`);
-  setImmediate(grow);
+  for (let i = 0; i < 1000; i++) leak.push({ key: `item-${n++}`, value: 'x'.repeat(64) });
+  if (n % 100000 === 0) console.log(`cached ${n} items`);
+  setTimeout(grow, 20);
 };
 setTimeout(grow, 300);
