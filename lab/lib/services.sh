@@ -62,13 +62,15 @@ pg_psql() { PGPASSWORD=$PG_PASSWORD psql -h 127.0.0.1 -p "$PG_PORT" -U postgres 
 
 pg_ctl_as() { runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$RUN/servers/postgresql/data" "$@"; }
 
-# caddy_start CADDYFILE: caddy run in the background, its stderr in
-# $RUN/servers/caddy/caddy.log, its state under $RUN/servers/caddy.
+# caddy_start CADDYFILE: caddy run in the background, its stderr (the
+# default logger: JSON, as stderr is no terminal) in $RUN/caddy/caddy.log,
+# its state under $RUN/caddy (the scenario keeps what it needs: Caddy's
+# logs are the subject of the Caddy scenarios, not a server log aside).
 caddy_start() {
-  local dir="$RUN/servers/caddy"
+  local dir="$RUN/caddy"
   mkdir -p "$dir"
   XDG_DATA_HOME="$dir/data" XDG_CONFIG_HOME="$dir/config" HOME="$dir" \
-    caddy run --config "$1" --adapter caddyfile >"$dir/caddy-stdout.log" 2>"$dir/caddy.log" &
+    caddy run --config "$1" --adapter caddyfile >"$dir/caddy-stdout.txt" 2>"$dir/caddy.log" &
   local pid=$!
   lab_on_exit "kill $pid"
   lab_version caddy "$(caddy version | awk '{print $1}' | sed 's/^v//')"
