@@ -135,7 +135,8 @@ fn read_expect(dir: &Path, known: &[String]) -> Result<Expect, String> {
     if expect.summary.trim().is_empty() {
         return Err(format!("{}: summary is empty", path.display()));
     }
-    let unexplained = expect.incident.iter().map(|i| (&i.rule, &i.why)).chain(expect.not.iter().map(|n| (&n.rule, &n.why)));
+    let unexplained =
+        expect.incident.iter().map(|i| (&i.rule, &i.why)).chain(expect.not.iter().map(|n| (&n.rule, &n.why)));
     for (rule, why) in unexplained {
         if why.trim().is_empty() {
             return Err(format!("{}: entry for {rule} has no `why`", path.display()));
@@ -157,8 +158,9 @@ fn scan(dir: &Path, expect: &Expect) -> Result<Doc, String> {
     args.extend(expect.args.iter().map(String::as_str));
     args.extend(expect.paths.iter().map(String::as_str));
     let r = run_in(dir, &args, None);
-    serde_json::from_str(&r.stdout)
-        .map_err(|e| format!("no JSON document from `logtriage {}` (exit {}, {e}): {}", args.join(" "), r.code, r.stderr.trim()))
+    serde_json::from_str(&r.stdout).map_err(|e| {
+        format!("no JSON document from `logtriage {}` (exit {}, {e}): {}", args.join(" "), r.code, r.stderr.trim())
+    })
 }
 
 fn compare(expect: &Expect, found: &[Incident], out: &mut Outcome) {
@@ -328,8 +330,8 @@ fn builtin_rule_ids() -> Vec<String> {
         id: String,
     }
     let r = run_in(&root(), &["rules", "list", "--format", "json"], None);
-    let list: List =
-        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("rules list --format json: {e}; stderr: {}", r.stderr));
+    let list: List = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("rules list --format json: {e}; stderr: {}", r.stderr));
     list.rules.into_iter().map(|r| r.id).collect()
 }
 
