@@ -117,6 +117,9 @@ fn check(dir: &Path, known: &[String]) -> Outcome {
             return out;
         }
     };
+    // Counted before the scan, so a scenario whose scan fails still shows
+    // what it expects in the table.
+    out.expected = expect.incident.len();
     let doc = match scan(dir, &expect) {
         Ok(d) => d,
         Err(msg) => {
@@ -170,7 +173,6 @@ fn compare(expect: &Expect, found: &[Incident], out: &mut Outcome) {
     // incident a checked one needs.
     let mut order: Vec<&Expected> = expect.incident.iter().filter(|e| e.rule != "?").collect();
     order.sort_by_key(|e| std::cmp::Reverse(specificity(e)));
-    out.expected = expect.incident.len();
     for e in order {
         let hit = found.iter().enumerate().position(|(i, f)| !used[i] && mismatch(e, f).is_none());
         match hit {
