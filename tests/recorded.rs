@@ -287,7 +287,7 @@ fn table(outcomes: &[Outcome]) -> String {
         "{:<width$}  {:>8}  {:>5}  {:>7}  {:>5}  {:>11}  result\n",
         "scenario", "expected", "found", "missing", "extra", "not covered"
     );
-    let (mut e, mut f, mut m, mut x, mut n, mut pass) = (0, 0, 0, 0, 0, 0);
+    let (mut e, mut f, mut m, mut x, mut n, mut pass, mut hit) = (0, 0, 0, 0, 0, 0, 0);
     for o in outcomes {
         let result = match (&o.broken, o.passed()) {
             (Some(_), _) => "broken",
@@ -310,13 +310,17 @@ fn table(outcomes: &[Outcome]) -> String {
         x += o.extra.len();
         n += o.not_covered.len();
         pass += usize::from(o.passed());
+        // A scenario that could not be scanned found none of its incidents.
+        if o.broken.is_none() {
+            hit += o.expected - o.missing.len() - o.not_covered.len();
+        }
     }
     let _ = writeln!(
         s,
         "{:<width$}  {e:>8}  {f:>5}  {m:>7}  {x:>5}  {n:>11}  {pass}/{} pass; recall {}/{e} expected incidents found",
         "total",
         outcomes.len(),
-        e - m - n
+        hit
     );
     s
 }
