@@ -43,3 +43,7 @@ mod watch;
 
 // Inputs the fuzz targets found (see fuzz/ and README, "Fuzzing").
 mod fuzz_regressions;
+
+// Recorded logs of real software (lab/record) and public excerpts: exactly
+// the incidents each scenario's expect.toml lists (README, "Recorded lab").
+mod recorded;
