@@ -15,10 +15,15 @@ use crate::correlate::Finding;
 use crate::matcher::Event;
 use crate::pool;
 use crate::records::{Zone, timestamp};
-use crate::rules::{Filled, Rule, RuleSet, Severity};
+use crate::rules::{Correlation, Filled, Rule, RuleSet, Severity, Value};
 
 /// At most this many distinct values are kept per captured field.
 const MAX_VALUES: usize = 10;
+
+/// What `{window}` and the preposition before it render as in an incident
+/// whose log has no times, where the rule counts or pairs within a window
+/// (see [`Value::phrase`]).
+pub const UNTIMED_WINDOW: &str = "in a log without timestamps";
 
 /// One evidence record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -135,25 +140,59 @@ fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Inciden
         first_ms,
     };
     let file = first.map(path_of).unwrap_or_default();
-    inc.title = rule.title.render(|name| lookup(&inc, &file, name));
-    inc.fix = rule.fix.fill(|name| lookup(&inc, &file, name));
+    // Without times, {first_seen} and {last_seen} say where instead of when.
+    let place = |e: Option<&Event>| e.map(|e| format!("line {} of {}", e.line, file_name(&path_of(e))));
+    let untimed = Untimed {
+        first: place(first),
+        last: place(f.events.last()),
+        window: matches!(rule.correlate, Correlation::Threshold { .. } | Correlation::Sequence { .. }),
+    };
+    let untimed = first_ms.is_none().then_some(&untimed);
+    inc.title = rule.title.render(|name| lookup(&inc, &file, untimed, name));
+    inc.fix = rule.fix.fill(|name| lookup(&inc, &file, untimed, name));
     inc
 }
 
+/// How an incident whose events have no times renders the time
+/// placeholders.
+struct Untimed {
+    /// `line N of FILE` of the first and last events.
+    first: Option<String>,
+    last: Option<String>,
+    /// Whether the rule's window claims a span (a count or a pair within
+    /// it) that the log cannot show. An absence keeps its window: nothing
+    /// closed the loss at all, so nothing closed it within the window.
+    window: bool,
+}
+
 /// Values for template placeholders.
-fn lookup(inc: &Incident, file: &str, name: &str) -> Option<String> {
+fn lookup(inc: &Incident, file: &str, untimed: Option<&Untimed>, name: &str) -> Option<Value> {
+    let seen = |time: &Option<String>, place: Option<&Option<String>>| match (time, place) {
+        (Some(t), _) => t.clone(),
+        (None, Some(Some(p))) => p.clone(),
+        (None, _) => "(no timestamp)".into(),
+    };
     let v = match name {
         "app" => inc.app.clone().unwrap_or_else(|| "-".into()),
         "count" => inc.count.to_string(),
-        "window" => inc.window.clone().unwrap_or_default(),
-        "first_seen" => inc.first_seen.clone().unwrap_or_else(|| "(no timestamp)".into()),
-        "last_seen" => inc.last_seen.clone().unwrap_or_else(|| "(no timestamp)".into()),
+        "window" => {
+            let text = inc.window.clone().unwrap_or_default();
+            let phrase = untimed.filter(|u| u.window).map(|_| UNTIMED_WINDOW.to_string());
+            return Some(Value { text, phrase });
+        }
+        "first_seen" => seen(&inc.first_seen, untimed.map(|u| &u.first)),
+        "last_seen" => seen(&inc.last_seen, untimed.map(|u| &u.last)),
         "rule" => inc.rule.clone(),
         "file" => file.to_string(),
         "key" => inc.key.values().cloned().collect::<Vec<_>>().join(","),
-        other => return inc.fields.get(other).map(|v| v.join(", ")),
+        other => return inc.fields.get(other).map(|v| Value::from(v.join(", "))),
     };
-    Some(v)
+    Some(Value::from(v))
+}
+
+/// The last component of a path as shown (`logs/api-out.log` → `api-out.log`).
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
 fn collect_fields(events: &[Event]) -> BTreeMap<String, Vec<String>> {

@@ -17,6 +17,15 @@
 //!   clock (or the latest log time, if ahead), since time passes while the
 //!   log is quiet.
 //!
+//! A match whose log has no timestamps stands at the wall-clock time it was
+//! read ([`Kept::arrived`]): windows apply to it as they do to a timed one,
+//! but only against untimed matches of its own file, as `scan` judges them
+//! ([`correlate::correlate_arrived`]). Matches read together (a first
+//! `--from-start` read, the catch-up after a restart) stand at one instant,
+//! which is how `scan` places every untimed match of a file, so the two
+//! agree on them; lines read as they are written are judged by when they
+//! came, which `scan` cannot know.
+//!
 //! An incident that grows after it was emitted keeps its id (rule, key,
 //! first match) and is not emitted again. When its first match moves (a
 //! line from another file arrives late with an earlier time), the finding
@@ -88,7 +97,6 @@ pub struct Live {
     latest_ts: Option<i64>,
     known_ids: BTreeMap<String, i64>,
     id_ttl: i64,
-    untimed_noted: BTreeSet<u32>,
     skew_noted: bool,
     notes: Vec<String>,
 }
@@ -112,7 +120,6 @@ impl Live {
             latest_ts: None,
             known_ids: BTreeMap::new(),
             id_ttl: (2 * longest).max(MIN_ID_TTL),
-            untimed_noted: BTreeSet::new(),
             skew_noted: false,
             notes: Vec::new(),
         }
@@ -173,24 +180,14 @@ impl Live {
         }
     }
 
-    /// What the reader should know (once each): matches a window rule
-    /// cannot count, log times ahead of the clock.
+    /// What the reader should know (once each): log times ahead of the
+    /// clock.
     pub fn take_notes(&mut self) -> Vec<String> {
         std::mem::take(&mut self.notes)
     }
 
     fn add(&mut self, ev: Event, paths: &[String], now: i64) {
         let rule = &self.rules.rules()[ev.rule as usize];
-        if ev.ts.is_none() && !matches!(rule.correlate, Correlation::Single) {
-            if self.untimed_noted.insert(ev.rule) {
-                self.notes.push(format!(
-                    "{}: matches in logs without timestamps are not counted; the rule needs times to apply its \
-                     window (enable pm2 `--time`)",
-                    rule.id
-                ));
-            }
-            return;
-        }
         if let Some(ts) = ev.ts
             && ts > now + SKEW
             && !std::mem::replace(&mut self.skew_noted, true)
@@ -207,7 +204,9 @@ impl Live {
         let key = correlate::group_key(rule, &ev, paths);
         let follows = follows_within(&rule.correlate, rule.suppress.as_ref());
         let g = self.groups.entry((ev.rule, key)).or_default();
-        if let (Some(w), Some(last)) = (follows, g.held.iter().max_by_key(|h| time_of(h)))
+        // The last match on the same clock: log times, or this file's reads.
+        let same_lane = g.held.iter().filter(|h| lane(&h.0) == lane(&ev));
+        if let (Some(w), Some(last)) = (follows, same_lane.max_by_key(|h| time_of(h)))
             && g.known.contains(&mark(&last.0))
             && time(&ev, now) - time_of(last) < w
         {
@@ -219,7 +218,8 @@ impl Live {
 
     /// Drops what can no longer change an incident: matches before a gap
     /// of a horizon, groups silent for a horizon, and the middle of
-    /// `single` groups; then ids not seen for a long time.
+    /// `single` groups; then ids not seen for a long time. Each clock of a
+    /// group (log times; each untimed file's reads) is pruned on its own.
     fn prune(&mut self, log_now: Option<i64>, now: i64) {
         for ((rule, _), g) in self.groups.iter_mut() {
             // An open absence window keeps everything until it is decided.
@@ -227,26 +227,38 @@ impl Live {
                 continue;
             }
             let h = self.horizon[*rule as usize];
-            g.held.sort_by_key(|(e, arrived)| (time(e, *arrived), e.source, e.line));
-            let gap = (1..g.held.len()).rev().find(|&i| time_of(&g.held[i]) - time_of(&g.held[i - 1]) >= h);
-            let mut dropped: Vec<(Event, i64)> = g.held.drain(..gap.unwrap_or(0)).collect();
-            let silent = g.held.last().is_some_and(|last| {
-                let reference = if last.0.ts.is_some() { log_now } else { Some(now) };
-                reference.is_some_and(|r| time_of(last) + h <= r)
-            });
-            if silent {
-                dropped.append(&mut g.held);
-            } else {
-                dropped.extend(compact(&self.rules.rules()[*rule as usize].correlate, &mut g.held));
+            let correlation = &self.rules.rules()[*rule as usize].correlate;
+            let mut lanes: BTreeMap<Option<usize>, Vec<(Event, i64)>> = BTreeMap::new();
+            for held in g.held.drain(..) {
+                lanes.entry(lane(&held.0)).or_default().push(held);
             }
-            for (e, _) in &dropped {
-                g.known.remove(&mark(e));
+            for (lane, mut held) in lanes {
+                let reference = if lane.is_none() { log_now } else { Some(now) };
+                for (e, _) in prune_lane(correlation, h, reference, &mut held) {
+                    g.known.remove(&mark(&e));
+                }
+                g.held.append(&mut held);
             }
         }
         self.groups.retain(|_, g| !g.held.is_empty());
         let ttl = self.id_ttl;
         self.known_ids.retain(|_, seen| now - *seen < ttl);
     }
+}
+
+/// [`Live::prune`] on one clock's matches (`reference`: that clock's now);
+/// returns what it dropped.
+fn prune_lane(c: &Correlation, h: i64, reference: Option<i64>, held: &mut Vec<(Event, i64)>) -> Vec<(Event, i64)> {
+    held.sort_by_key(|(e, arrived)| (time(e, *arrived), e.source, e.line));
+    let gap = (1..held.len()).rev().find(|&i| time_of(&held[i]) - time_of(&held[i - 1]) >= h);
+    let mut dropped: Vec<(Event, i64)> = held.drain(..gap.unwrap_or(0)).collect();
+    let silent = held.last().is_some_and(|last| reference.is_some_and(|r| time_of(last) + h <= r));
+    if silent {
+        dropped.append(held);
+    } else {
+        dropped.extend(compact(c, held));
+    }
+    dropped
 }
 
 /// What one poll judges groups with.
@@ -266,11 +278,11 @@ impl Judge<'_> {
     fn evaluate(&self, rule: u32, g: &mut Group, known_ids: &mut BTreeMap<String, i64>) -> Vec<Finding> {
         g.dirty = false;
         g.deadline = None;
-        let events = g.held.iter().map(|(e, _)| e.clone()).collect();
-        let (findings, _) = correlate::correlate(self.rules, vec![events], self.paths, Some(self.end));
+        let findings = correlate::correlate_arrived(self.rules, g.held.clone(), self.paths, Some(self.end));
         let mut fresh = Vec::new();
         for f in findings {
-            if let Some(due) = open_until(&self.rules.rules()[rule as usize].correlate, &f, self.end) {
+            let at = |e: &Event| time_in(g, e);
+            if let Some(due) = open_until(&self.rules.rules()[rule as usize].correlate, &f, self.end, at) {
                 g.deadline = Some(g.deadline.map_or(due, |d| d.min(due)));
                 continue;
             }
@@ -294,14 +306,20 @@ impl Judge<'_> {
 }
 
 /// For an absence finding whose window is still open at `end`: when it
-/// closes. `None` once the rule has decided.
-fn open_until(c: &Correlation, f: &Finding, end: i64) -> Option<i64> {
+/// closes. `None` once the rule has decided. `at` places a match (its log
+/// time, or when it was read).
+fn open_until(c: &Correlation, f: &Finding, end: i64, at: impl Fn(&Event) -> i64) -> Option<i64> {
     let Correlation::Absence { window, .. } = c else { return None };
     if f.events.iter().any(|e| e.role == Role::End) {
         return None;
     }
-    let due = f.events.first()?.ts? + window.ms();
+    let due = at(f.events.first()?) + window.ms();
     (due > end).then_some(due)
+}
+
+/// Where `e` of group `g` stands: its log time, or when it was read.
+fn time_in(g: &Group, e: &Event) -> i64 {
+    e.ts.or_else(|| g.held.iter().find(|(h, _)| mark(h) == mark(e)).map(|(_, arrived)| *arrived)).unwrap_or_default()
 }
 
 /// Drops the matches of a decided, time-sorted group that cannot change
@@ -337,6 +355,12 @@ fn follows_within(c: &Correlation, suppress: Option<&Window>) -> Option<i64> {
 /// Window plus suppress: the longest gap inside one incident of the rule.
 fn span(c: &Correlation, suppress: Option<&Window>) -> i64 {
     c.window().map_or(0, Window::ms) + suppress.map_or(0, Window::ms)
+}
+
+/// The clock a match is judged on: log times (`None`), or the reads of its
+/// own untimed file.
+fn lane(e: &Event) -> Option<usize> {
+    e.ts.is_none().then_some(e.source)
 }
 
 fn mark(e: &Event) -> Mark {
