@@ -134,7 +134,10 @@ pub fn absence(events: Vec<Event>, w: i64, end: Option<i64>, clock: Clock) -> Ve
                     let mut evs = std::mem::take(&mut open);
                     evs.push(e);
                     let facts = match clock.measures() {
-                        true => vec![("status".into(), format!("recovered after {}", human(gap))), ("gap".into(), human(gap))],
+                        true => vec![
+                            ("status".into(), format!("recovered after {}", human(gap))),
+                            ("gap".into(), human(gap)),
+                        ],
                         // Only `watch` gets here untimed: the close was read
                         // a window or more after the loss.
                         false => vec![

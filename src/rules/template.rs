@@ -279,7 +279,11 @@ mod tests {
         let timed = |f: &str| Some(Value::from(if f == "window" { "5m" } else { "6" }.to_string()));
         for (template, with_times, without) in [
             ("{count} exits within {window}", "6 exits within 5m", "6 exits in a log without timestamps"),
-            ("({count} failures, at least 3 in {window})", "(6 failures, at least 3 in 5m)", "(6 failures, at least 3 in a log without timestamps)"),
+            (
+                "({count} failures, at least 3 in {window})",
+                "(6 failures, at least 3 in 5m)",
+                "(6 failures, at least 3 in a log without timestamps)",
+            ),
             ("within {window}", "within 5m", "in a log without timestamps"),
             ("a {window} window", "a 5m window", "a 5m window"),
             ("bin {window}", "bin 5m", "bin 5m"),

@@ -576,6 +576,67 @@ fix = "f"
         assert_eq!(live.emitted().count(), 2, "the ids stay");
     }
 
+    /// An untimed match of `rule` in `source`.
+    fn untimed(rule: u32, role: Role, source: usize, line: u64) -> Event {
+        Event { ts: None, source, ..ev(rule, role, "api", 0, line) }
+    }
+
+    /// Untimed matches stand where they were read: exits read a minute
+    /// apart never make three within the minute; three read within
+    /// seconds do. Another file's exits do not add up with them.
+    #[test]
+    fn untimed_threshold_is_judged_by_arrival() {
+        let mut live = Live::new(&rules(), Zone::Utc);
+        let two = vec!["logs/pm2.log".to_string(), "logs/other/pm2.log".to_string()];
+        for (i, t) in [0, 70, 140].into_iter().enumerate() {
+            let got = live.advance(vec![untimed(1, Role::Start, 0, i as u64 + 1)], &two, T0 + t * S);
+            assert!(got.is_empty(), "exit {i}");
+        }
+        // Two more from another file, close to the last: still no three of one file.
+        let other = vec![untimed(1, Role::Start, 1, 1), untimed(1, Role::Start, 1, 2)];
+        assert!(live.advance(other, &two, T0 + 141 * S).is_empty());
+        let got = live.advance(vec![untimed(1, Role::Start, 0, 9)], &two, T0 + 150 * S);
+        assert!(got.is_empty(), "two of this file within the minute");
+        let got = live.advance(vec![untimed(1, Role::Start, 0, 10)], &two, T0 + 155 * S);
+        assert_eq!(rules_of(&got), vec![("t.loop".to_string(), 3)]);
+        assert!(got[0].first_seen.is_none());
+    }
+
+    /// A file read whole at once (a first `--from-start` read) gives the
+    /// incidents `scan` gives on it, with the same ids; an unrecovered loss
+    /// waits for its window on the clock, as a timed one does.
+    #[test]
+    fn untimed_lines_read_at_once_agree_with_scan() {
+        let log = vec![
+            untimed(1, Role::Start, 0, 1),
+            untimed(2, Role::Start, 0, 2),
+            untimed(1, Role::Start, 0, 3),
+            untimed(2, Role::End, 0, 4),
+            untimed(1, Role::Start, 0, 5),
+            untimed(2, Role::Start, 0, 6),
+        ];
+        let (findings, _) = correlate::correlate(&rules(), vec![log.clone()], &paths(), None);
+        let scan = incidents::build(&rules(), &findings, &paths(), Zone::Utc);
+        let mut live = Live::new(&rules(), Zone::Utc);
+        let mut got = live.advance(log, &paths(), T0);
+        assert_eq!(rules_of(&got), vec![("t.loop".to_string(), 3)], "the loss waits for its window");
+        assert!(live.advance(vec![], &paths(), T0 + 119 * S).is_empty());
+        got.extend(live.advance(vec![], &paths(), T0 + 120 * S));
+        assert_eq!(got, scan);
+        assert_eq!(got[1].fields["status"], vec![correlate::pairs::UNTIMED_OPEN.to_string()]);
+        // The loss at line 2 was closed at line 4: only line 6 is open.
+        assert_eq!(got[1].evidence.iter().map(|e| e.line).collect::<Vec<_>>(), [6]);
+    }
+
+    #[test]
+    fn untimed_absence_closed_in_time_is_never_emitted() {
+        let mut live = Live::new(&rules(), Zone::Utc);
+        assert!(live.advance(vec![untimed(2, Role::Start, 0, 1)], &paths(), T0).is_empty());
+        assert!(live.advance(vec![untimed(2, Role::End, 0, 2)], &paths(), T0 + 30 * S).is_empty());
+        assert!(live.advance(vec![], &paths(), T0 + 3600 * S).is_empty());
+        assert!(live.take_notes().is_empty(), "no note that untimed matches were not counted");
+    }
+
     #[test]
     fn restored_state_neither_repeats_nor_forgets() {
         let mut live = Live::new(&rules(), Zone::Utc);
