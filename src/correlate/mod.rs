@@ -391,8 +391,10 @@ fix = "f"
         at(rule, crate::rules::Role::End, source, line)
     }
 
-    /// (events, facts) per finding, events as (source, line).
-    fn shapes(findings: &[Finding]) -> Vec<(Vec<(usize, u64)>, Vec<(String, String)>)> {
+    /// A finding's events as (source, line), and its facts.
+    type Shape = (Vec<(usize, u64)>, Vec<(String, String)>);
+
+    fn shapes(findings: &[Finding]) -> Vec<Shape> {
         findings.iter().map(|f| (f.events.iter().map(|e| (e.source, e.line)).collect(), f.facts.clone())).collect()
     }
 
