@@ -114,9 +114,13 @@ fn correlate_group(
     }
     let untimed = evs.split_off(evs.partition_point(|e| e.ts.is_some()));
     let mut found = judge(rule, evs, end, Clock::Log);
+    let clock = read.map_or(Clock::Order, Clock::Arrival);
     for mut run in by_source(untimed) {
-        let clock = read.map_or(Clock::Order, Clock::Arrival);
-        run.sort_by_key(|e| (clock.at(e), e.line));
+        // Already in file order; reads come in order too, but a file
+        // truncated by rotation numbers its lines from 1 again.
+        if read.is_some() {
+            run.sort_by_key(|e| (clock.at(e), e.line));
+        }
         found.extend(judge(rule, run, end, clock));
     }
     found.into_iter().map(finding).collect()

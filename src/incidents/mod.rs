@@ -142,14 +142,13 @@ fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Inciden
     let file = first.map(path_of).unwrap_or_default();
     // Without times, {first_seen} and {last_seen} say where instead of when.
     let place = |e: Option<&Event>| e.map(|e| format!("line {} of {}", e.line, file_name(&path_of(e))));
-    let untimed = Untimed {
+    let untimed = first_ms.is_none().then(|| Untimed {
         first: place(first),
         last: place(f.events.last()),
         window: matches!(rule.correlate, Correlation::Threshold { .. } | Correlation::Sequence { .. }),
-    };
-    let untimed = first_ms.is_none().then_some(&untimed);
-    inc.title = rule.title.render(|name| lookup(&inc, &file, untimed, name));
-    inc.fix = rule.fix.fill(|name| lookup(&inc, &file, untimed, name));
+    });
+    inc.title = rule.title.render(|name| lookup(&inc, &file, untimed.as_ref(), name));
+    inc.fix = rule.fix.fill(|name| lookup(&inc, &file, untimed.as_ref(), name));
     inc
 }
 
@@ -218,4 +217,82 @@ fn evidence(e: &Event, file: Arc<str>, zone: Zone) -> Evidence {
 /// Counts incidents per severity, most severe first (all five present).
 pub fn by_severity(incidents: &[Incident]) -> Vec<(Severity, usize)> {
     Severity::ALL_DESC.iter().map(|s| (*s, incidents.iter().filter(|i| i.severity == *s).count())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::Stream;
+    use crate::rules::{Role, compile_all};
+
+    fn rules() -> RuleSet {
+        let pack = r#"
+[[rule]]
+id = "t.loop"
+title = "{app}: {count} exits within {window}, first at {first_seen}"
+severity = "critical"
+regex = 'exited'
+correlate = { kind = "threshold", count = 2, window = "5m" }
+fix = "restarted {count} times over {window}; a {window} window; last at {last_seen}"
+
+[[rule]]
+id = "t.lost"
+title = "{app} lost at {first_seen}: {status}"
+severity = "high"
+regex = 'lost'
+correlate = { kind = "absence", until = 'back', window = "2m" }
+fix = "no restore within {window} ({status})"
+"#;
+        compile_all(&[("t.toml".into(), pack.into())]).expect("rules")
+    }
+
+    fn finding(rule: u32, ts: &[Option<i64>], facts: &[(&str, &str)]) -> Finding {
+        let events = ts
+            .iter()
+            .enumerate()
+            .map(|(i, &ts)| Event {
+                rule,
+                role: Role::Start,
+                source: 0,
+                line: 3 + 4 * i as u64,
+                ts,
+                app: Some("api".into()),
+                stream: Stream::Daemon,
+                fields: Default::default(),
+                text: "x".into(),
+            })
+            .collect();
+        let facts = facts.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+        Finding { rule, key: vec![("app".into(), "api".into())], events, facts }
+    }
+
+    fn built(f: Finding) -> Incident {
+        let paths = ["logs/pm2.log".to_string()];
+        build(&rules(), &[f], &paths, Zone::Utc).remove(0)
+    }
+
+    /// Without times a threshold's window claim becomes what is known, the
+    /// seen placeholders say where, and the JSON fields keep their meaning.
+    #[test]
+    fn untimed_threshold_renders_what_is_known() {
+        let inc = built(finding(0, &[None, None], &[]));
+        assert_eq!(inc.title, "api: 2 exits in a log without timestamps, first at line 3 of pm2.log");
+        assert_eq!(
+            inc.fix.to_string(),
+            "restarted 2 times in a log without timestamps; a 5m window; last at line 7 of pm2.log"
+        );
+        assert_eq!((inc.first_seen, inc.window.as_deref()), (None, Some("5m")));
+        assert_eq!(inc.id, id::stable_id("t.loop", &[("app".into(), "api".into())], "logs/pm2.log:3"));
+        let timed = built(finding(0, &[Some(0), Some(1000)], &[]));
+        assert_eq!(timed.title, "api: 2 exits within 5m, first at 1970-01-01T00:00:00Z");
+    }
+
+    /// An absence keeps its window: nothing closed the loss at all.
+    #[test]
+    fn untimed_absence_keeps_its_window() {
+        let status = crate::correlate::pairs::UNTIMED_OPEN;
+        let inc = built(finding(1, &[None], &[("status", status)]));
+        assert_eq!(inc.title, format!("api lost at line 3 of pm2.log: {status}"));
+        assert_eq!(inc.fix.to_string(), format!("no restore within 2m ({status})"));
+    }
 }

@@ -78,6 +78,9 @@ type GroupKey = (u32, Vec<String>);
 /// (source, line, role): a match's identity within its group.
 type Mark = (usize, u64, Role);
 
+/// A match held, with the wall-clock ms it was read.
+type Held = (Event, i64);
+
 #[derive(Debug, Default)]
 struct Group {
     held: Vec<(Event, i64)>,
@@ -228,10 +231,17 @@ impl Live {
             }
             let h = self.horizon[*rule as usize];
             let correlation = &self.rules.rules()[*rule as usize].correlate;
-            let mut lanes: BTreeMap<Option<usize>, Vec<(Event, i64)>> = BTreeMap::new();
-            for held in g.held.drain(..) {
-                lanes.entry(lane(&held.0)).or_default().push(held);
-            }
+            let lanes: Vec<(Option<usize>, Vec<Held>)> = match g.held.first().map(|h| lane(&h.0)) {
+                // Most groups have one clock: no regrouping.
+                Some(one) if g.held.iter().all(|h| lane(&h.0) == one) => vec![(one, std::mem::take(&mut g.held))],
+                _ => {
+                    let mut by_lane: BTreeMap<Option<usize>, Vec<Held>> = BTreeMap::new();
+                    for held in g.held.drain(..) {
+                        by_lane.entry(lane(&held.0)).or_default().push(held);
+                    }
+                    by_lane.into_iter().collect()
+                }
+            };
             for (lane, mut held) in lanes {
                 let reference = if lane.is_none() { log_now } else { Some(now) };
                 for (e, _) in prune_lane(correlation, h, reference, &mut held) {
