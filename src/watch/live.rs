@@ -292,7 +292,10 @@ impl Judge<'_> {
         let mut fresh = Vec::new();
         for f in findings {
             let at = |e: &Event| time_in(g, e);
-            if let Some(due) = open_until(&self.rules.rules()[rule as usize].correlate, &f, self.end, at) {
+            // An untimed window runs on the clock alone: log times ahead of
+            // it must not close it early.
+            let end = if f.events.first().is_some_and(|e| e.ts.is_none()) { self.now } else { self.end };
+            if let Some(due) = open_until(&self.rules.rules()[rule as usize].correlate, &f, end, at) {
                 g.deadline = Some(g.deadline.map_or(due, |d| d.min(due)));
                 continue;
             }
