@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use logtriage::filter::Untimed;
 use logtriage::input::MmapChoice;
 use logtriage::records::Zone;
 use logtriage::report::{Color, Format};
@@ -200,6 +201,11 @@ pub struct ScanArgs {
     /// Only matches before TIME: RFC 3339 or an age (30m, 2h, 7d).
     #[arg(long, value_name = "TIME", value_parser = parse_when)]
     pub until: Option<When>,
+
+    /// Matches in logs without timestamps, which --since/--until cannot place: keep them, or drop them
+    /// (a cron job with --since then stops reporting the same untimed incidents on every run).
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = Untimed::Keep)]
+    pub untimed: Untimed,
 
     /// Only incidents of this app (repeatable); files named for other apps are not read.
     #[arg(long = "app", value_name = "NAME")]

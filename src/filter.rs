@@ -1,7 +1,8 @@
 //! What the user narrowed a run to: a time range (`--since`/`--until`),
-//! apps (`--app`), and incidents already known (`--baseline`). Time acts
-//! on matches before correlation, so a window only counts what is in
-//! range; apps and the baseline act on finished incidents, so a sequence
+//! matches without a time (`--untimed`), apps (`--app`), and incidents
+//! already known (`--baseline`). Time acts on matches before correlation,
+//! so a window only counts what is in range; apps and the baseline act on
+//! finished incidents, so a sequence
 //! whose first line names no app (pm2's kill-timeout) is still judged by
 //! the app its incident names. Hands on what is kept plus notes saying what
 //! was left out.
@@ -22,10 +23,25 @@ pub struct Filters {
     pub since: Option<i64>,
     /// Keep matches before this time (ms since the epoch).
     pub until: Option<i64>,
+    /// What to do with matches that have no time.
+    pub untimed: Untimed,
     /// Keep incidents of these apps (empty: all).
     pub apps: Vec<String>,
     /// Leave out incidents this previous run already had.
     pub baseline: Option<Arc<Baseline>>,
+}
+
+/// `--untimed`: matches from logs without timestamps, which a time range
+/// cannot place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Untimed {
+    /// Keep them (a note says how many when `--since`/`--until` is given).
+    #[default]
+    Keep,
+    /// Leave them out before correlation: a scan that runs every few
+    /// minutes with `--since` then reports each incident of an untimed log
+    /// never, rather than on every run.
+    Drop,
 }
 
 /// What `--baseline` did, for the summary.
@@ -49,8 +65,17 @@ impl Filters {
     }
 
     /// Drops matches outside the time range. Matches without a time cannot
-    /// be placed: they are kept, and a note says how many.
+    /// be placed: `--untimed` says whether they are kept or dropped, and a
+    /// note says how many.
     pub fn events(&self, sources: &mut [Vec<Event>], notes: &mut Vec<String>) {
+        if self.untimed == Untimed::Drop {
+            let before: usize = sources.iter().map(Vec::len).sum();
+            sources.iter_mut().for_each(|events| events.retain(|e| e.ts.is_some()));
+            let dropped = before - sources.iter().map(Vec::len).sum::<usize>();
+            if dropped > 0 {
+                notes.push(format!("--untimed drop left out {dropped} match(es) without a timestamp"));
+            }
+        }
         if !self.timed() {
             return;
         }
@@ -60,7 +85,7 @@ impl Filters {
         if untimed > 0 {
             notes.push(format!(
                 "{untimed} match(es) have no timestamp, so --since/--until could not place them; they were kept \
-                 (pm2 writes times with `pm2 start --time` or `log_date_format`)"
+                 (`--untimed drop` leaves them out; pm2 writes times with `pm2 start --time` or `log_date_format`)"
             ));
         }
     }
@@ -113,6 +138,44 @@ mod tests {
         assert!(!f.keeps_source(&meta(Some("web"))));
         // pm2.log and stdin name no app: their lines may be about api.
         assert!(f.keeps_source(&meta(None)));
+    }
+
+    fn events(ts: &[Option<i64>]) -> Vec<Event> {
+        ts.iter()
+            .enumerate()
+            .map(|(i, &ts)| Event {
+                rule: 0,
+                role: crate::rules::Role::Start,
+                source: 0,
+                line: i as u64 + 1,
+                ts,
+                app: None,
+                stream: Stream::Out,
+                fields: Default::default(),
+                text: "".into(),
+            })
+            .collect()
+    }
+
+    /// `--since` keeps untimed matches by default, with a note naming the
+    /// way out; `--untimed drop` leaves them out, with or without a range.
+    #[test]
+    fn untimed_matches_are_kept_or_dropped_as_asked() {
+        let log = || vec![events(&[Some(50), None, Some(150), None])];
+        let since = Filters { since: Some(100), ..Filters::default() };
+        let (mut kept, mut notes) = (log(), Vec::new());
+        since.events(&mut kept, &mut notes);
+        assert_eq!(kept[0].iter().map(|e| e.line).collect::<Vec<_>>(), [2, 3, 4]);
+        assert!(notes[0].starts_with("2 match(es) have no timestamp") && notes[0].contains("--untimed drop"));
+        let drop = Filters { untimed: Untimed::Drop, ..since };
+        let (mut left, mut notes) = (log(), Vec::new());
+        drop.events(&mut left, &mut notes);
+        assert_eq!(left[0].iter().map(|e| e.line).collect::<Vec<_>>(), [3]);
+        assert_eq!(notes, ["--untimed drop left out 2 match(es) without a timestamp"]);
+        let only_drop = Filters { untimed: Untimed::Drop, ..Filters::default() };
+        let (mut left, mut notes) = (log(), Vec::new());
+        only_drop.events(&mut left, &mut notes);
+        assert_eq!(left[0].iter().map(|e| e.line).collect::<Vec<_>>(), [1, 3]);
     }
 
     #[test]

@@ -215,13 +215,52 @@ fn time_range_and_app_filters() {
     );
     // The disconnect at 23:47:30 stays unrecovered within its window; the
     // untimed files cannot be placed, are kept, and a note says so.
+    let untimed = [
+        "pm2.crash-loop telegram-bot",
+        "node.unhandled-rejection telegram-bot",
+        "tws.data-lost md-bridge",
+        "tws.connectivity-restored md-bridge",
+    ];
     assert_eq!(
         all(&night),
-        ["tws.connectivity-lost tws-bridge", "node.unhandled-rejection telegram-bot", "tws.data-lost md-bridge",]
+        [
+            "pm2.crash-loop telegram-bot",
+            "tws.connectivity-lost tws-bridge",
+            "node.unhandled-rejection telegram-bot",
+            "tws.data-lost md-bridge",
+            "tws.connectivity-restored md-bridge",
+        ]
     );
     assert!(
         night.summary.notes.iter().any(|n| n.contains("have no timestamp, so --since/--until could not place them"))
     );
+    // --untimed drop: a cron job's range no longer re-reports them.
+    let (_, dropped) = scan_json(
+        &["fixtures/pm2"],
+        &[
+            "--fail-on",
+            "never",
+            "--since",
+            "2026-11-20T23:00:00Z",
+            "--until",
+            "2026-11-21T00:00:00Z",
+            "--untimed",
+            "drop",
+        ],
+    );
+    assert_eq!(all(&dropped), ["tws.connectivity-lost tws-bridge"]);
+    assert!(
+        dropped.summary.notes.iter().any(|n| n.starts_with("--untimed drop left out ")),
+        "{:?}",
+        dropped.summary.notes
+    );
+    // Alone, --untimed drop leaves out exactly the untimed files' incidents.
+    let (_, whole) = scan_json(&["fixtures/pm2"], &["--fail-on", "never"]);
+    let (_, timed) = scan_json(&["fixtures/pm2"], &["--fail-on", "never", "--untimed", "drop"]);
+    let mut rest = all(&whole);
+    rest.retain(|i| !untimed.contains(&i.as_str()));
+    assert_eq!(all(&timed), rest);
+    assert_eq!(run(&["scan", "--untimed", "sometimes", "fixtures/pm2"]).code, 2);
     let (_, bridge) = scan_json(&["fixtures/pm2"], &["--fail-on", "never", "--app", "tws-bridge"]);
     assert!(!bridge.incidents.is_empty());
     assert!(bridge.incidents.iter().all(|i| i.app.as_deref() == Some("tws-bridge")));

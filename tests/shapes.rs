@@ -1,4 +1,4 @@
-use crate::util::{brief, scan_json};
+use crate::util::{brief, run, scan_json};
 
 fn briefs(dir: &str) -> Vec<String> {
     let (_, doc) = scan_json(&[dir], &[]);
@@ -68,8 +68,11 @@ fn json_log_type() {
     assert_eq!(rejection.fields["reason"], vec!["Error: connect ECONNREFUSED 127.0.0.1:6379"]);
 }
 
-/// No timestamps: incidents carry no times, and the rules that need a
-/// window (crash loop, the TWS outage pair) say so once instead of guessing.
+/// No timestamps: incidents carry no times, and the windowed rules judge
+/// each file by its order. pm2.log's six exits are a crash loop; the
+/// bridge's 1100 followed by its 1101 is an outage whose length is unknown
+/// (tws.connectivity-restored), not an unrecovered one (the absence rule
+/// stays quiet); the farm OK notices close nothing and open nothing.
 #[test]
 fn no_timestamps() {
     let (_, doc) = scan_json(&["fixtures/pm2/no-timestamps"], &[]);
@@ -77,17 +80,89 @@ fn no_timestamps() {
     assert_eq!(
         b,
         vec![
+            "pm2.crash-loop critical app=telegram-bot count=6 ?..? at pm2.log:3,pm2.log:6,pm2.log:18",
             "node.unhandled-rejection high app=telegram-bot count=2 ?..? at telegram-bot-error.log:1,telegram-bot-error.log:7",
             "tws.data-lost medium app=md-bridge count=1 ?..? at md-bridge-out.log:6",
+            "tws.connectivity-restored low app=md-bridge count=2 ?..? at md-bridge-out.log:5,md-bridge-out.log:6",
         ]
     );
-    assert!(doc.summary.notes.iter().any(|n| n.starts_with("pm2.crash-loop: 6 match(es) in logs without timestamps")));
-    assert!(
-        doc.summary
-            .notes
-            .iter()
-            .any(|n| n.starts_with("tws.connectivity-lost: 2 match(es) in logs without timestamps"))
+    let find = |rule: &str| doc.incidents.iter().find(|i| i.rule == rule).expect(rule);
+    let crash = find("pm2.crash-loop");
+    assert_eq!(crash.title, "telegram-bot is crash-looping: 6 exits in a log without timestamps");
+    assert_eq!(crash.window.as_deref(), Some("5m"), "the JSON window is still the rule's");
+    assert!(crash.fix.starts_with("pm2 restarted telegram-bot 6 times in a log without timestamps (exit codes: 1;"));
+    let restored = find("tws.connectivity-restored");
+    assert_eq!(restored.title, "md-bridge: TWS connectivity lost and restored (outage: unknown)");
+    assert_eq!(restored.fields["gap"], vec!["unknown"]);
+    assert!(!restored.fields.contains_key("gap_ms"));
+    assert!(restored.fix.starts_with("TWS/IB Gateway lost its link to IB's servers at line 5 of md-bridge-out.log"));
+    // The only note left names the files without times.
+    assert_eq!(doc.summary.notes.len(), 1, "{:?}", doc.summary.notes);
+    assert!(doc.summary.notes[0].starts_with("3 file(s) have no timestamps"));
+}
+
+/// An untimed loss that nothing closes later in its file is an outage not
+/// recovered by the end of the log; its title says so, and says where
+/// instead of when.
+#[test]
+fn no_timestamps_unrecovered_loss() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("md-bridge-out.log");
+    std::fs::write(
+        &log,
+        "connecting to 127.0.0.1:7497 as client 3\n\
+         error --- Market data farm connection is broken:usfarm\n\
+         error --- Connectivity between IB and Trader Workstation has been lost.\n\
+         subscribed ES DEC26\n",
+    )
+    .expect("write");
+    let (_, doc) = scan_json(&[log.to_str().expect("utf-8 path")], &[]);
+    let titles: Vec<&str> = doc.incidents.iter().map(|i| i.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        vec![
+            "md-bridge: TWS/IB Gateway lost its link to IB servers at line 3 of md-bridge-out.log (1100), \
+             not recovered by end of log; times unknown",
+            "md-bridge: IB Market data farm usfarm broken, not recovered by end of log; times unknown",
+        ]
     );
+    assert!(doc.incidents.iter().all(|i| i.first_seen.is_none() && i.last_seen.is_none()));
+}
+
+/// An untimed crash loop keeps its place in every format, with no time
+/// anywhere and its title and "when" line saying what is known.
+#[test]
+fn no_timestamps_in_every_format() {
+    let dir = "fixtures/pm2/no-timestamps";
+    let title = "telegram-bot is crash-looping: 6 exits in a log without timestamps";
+    let when = "no timestamps in the log (6×, window 5m not checked)";
+    let out = |format: &str| {
+        let r = run(&["scan", "--format", format, "--instance", "h", dir]);
+        assert_eq!(r.code, 1, "{format}: {}", r.stderr);
+        r.stdout
+    };
+    let text = out("text");
+    assert!(text.starts_with(&format!("[CRITICAL] pm2.crash-loop  {title}\n")), "{text}");
+    assert!(text.contains(&format!("\n  when      {when}\n")), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&out("json")).expect("json");
+    let first = &json["incidents"][0];
+    assert_eq!((first["title"].as_str(), first["window"].as_str()), (Some(title), Some("5m")));
+    assert!(first["first_seen"].is_null() && first["last_seen"].is_null(), "{first}");
+    let ndjson = out("ndjson");
+    let line: serde_json::Value = serde_json::from_str(ndjson.lines().next().expect("a line")).expect("ndjson");
+    assert_eq!(line["data"], *first);
+    let markdown = out("markdown");
+    assert!(markdown.contains(&format!("| critical | `pm2.crash-loop` | telegram-bot | 6 | — | [{title}](#incident-")));
+    assert!(markdown.contains(&format!("- **When:** {when}\n")), "{markdown}");
+    let alerts: serde_json::Value = serde_json::from_str(&out("alertmanager")).expect("alerts");
+    let alert = &alerts[0];
+    assert_eq!(alert["annotations"]["summary"], title);
+    assert!(alert["annotations"]["description"].as_str().is_some_and(|d| d.starts_with(when)));
+    // No time to give: Alertmanager starts it on receipt, and even the
+    // closed (lost and restored) pair carries no endsAt.
+    let untimed = alerts.as_array().expect("array");
+    assert_eq!(untimed.len(), 4);
+    assert!(untimed.iter().all(|a| a.get("startsAt").is_none() && a.get("endsAt").is_none()), "{alerts}");
 }
 
 /// The daemon log: a 16-restart cluster crash loop and pm2 giving up, a
@@ -140,6 +215,7 @@ fn mixed_tree_tells_the_story() {
             "pm2.errored -",
             "node.heap-oom next-web",
             "pm2.crash-loop tws-bridge",
+            "pm2.crash-loop telegram-bot",
             "node.unhandled-rejection api",
             "postgres.connection-lost api",
             "redis.unreachable api",
@@ -156,6 +232,7 @@ fn mixed_tree_tells_the_story() {
             "pm2.max-memory-restart -",
             "tws.data-lost md-bridge",
             "tws.connectivity-restored tws-bridge",
+            "tws.connectivity-restored md-bridge",
         ]
     );
     let find = |rule: &'static str| doc.incidents.iter().filter(move |i| i.rule == rule);
@@ -169,6 +246,7 @@ fn mixed_tree_tells_the_story() {
     // The nightly blip was restored: an outage and its length.
     let restored = find("tws.connectivity-restored").next().expect("restored");
     assert_eq!(restored.fields["gap"], vec!["40s"]);
+    assert_eq!(find("tws.connectivity-restored").nth(1).map(|i| &i.fields["gap"][0]), Some(&"unknown".to_string()));
     assert_eq!(restored.title, "tws-bridge: TWS connectivity lost and restored (outage: 40s)");
     // The zombie client id right after the crash restart.
     assert_eq!(
@@ -180,7 +258,11 @@ fn mixed_tree_tells_the_story() {
     let loops: Vec<(&str, &str)> = find("pm2.crash-loop")
         .map(|i| (i.app.as_deref().unwrap_or(""), i.first_seen.as_deref().unwrap_or("")))
         .collect();
-    assert_eq!(loops, vec![("api", "2026-11-20T17:05:30Z"), ("tws-bridge", "2026-11-21T06:02:11Z")]);
+    // The untimed pm2.log's loop comes after them: it has no time.
+    assert_eq!(
+        loops,
+        vec![("api", "2026-11-20T17:05:30Z"), ("tws-bridge", "2026-11-21T06:02:11Z"), ("telegram-bot", "")]
+    );
     // Farm "OK" notices are never evidence of anything.
     assert!(doc.incidents.iter().flat_map(|i| &i.evidence).all(|e| !e.text.contains("connection is OK")));
     assert_eq!(doc.summary.files.len(), 14);

@@ -382,3 +382,42 @@ fn a_state_file_it_cannot_read_is_exit_2_naming_it() {
     assert!(r.stderr.contains("watch.json: not a logtriage watch state file"), "{}", r.stderr);
     assert!(r.stderr.contains("move it aside"), "{}", r.stderr);
 }
+
+/// pm2's default writes no timestamps. A first `--from-start` read of such
+/// logs gives the incidents `scan` gives on the same files, with the same
+/// ids (their windows judged by file order in both; watch prints the crash
+/// loop at its fifth exit, as it does with times, since a file's last line
+/// is read a moment later); lines written after that are judged by when
+/// they are read: five exits written at once are a crash loop, reported
+/// with no time.
+#[test]
+fn untimed_logs_agree_with_scan_then_go_by_arrival() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pm2/no-timestamps");
+    for name in ["pm2.log", "md-bridge-out.log", "telegram-bot-error.log"] {
+        std::fs::copy(fixtures.join(name), logs.join(name)).expect("copy fixture");
+    }
+    let scan = crate::util::run_in(dir.path(), &["scan", "--format", "json", "logs"], None);
+    let doc: crate::util::Doc = serde_json::from_str(&scan.stdout).expect("scan json");
+    let key = |i: &Incident| (i.rule.clone(), i.id.clone(), i.app.clone());
+    let mut want: Vec<_> = doc.incidents.iter().map(key).collect();
+    want.sort();
+    assert!(want.iter().any(|w| w.0 == "pm2.crash-loop"), "{want:?}");
+
+    let w = Watch::start(dir.path(), &["logs", "--from-start"]);
+    let got = w.incidents_until(Duration::from_secs(5), |got| got.len() >= want.len());
+    let mut got: Vec<_> = got.iter().map(key).collect();
+    got.sort();
+    assert_eq!(got, want);
+
+    let exit = "App [worker:7] exited with code [1] via signal [SIGINT]\n";
+    let mut f = OpenOptions::new().append(true).open(logs.join("pm2.log")).expect("open pm2.log");
+    f.write_all(exit.repeat(5).as_bytes()).expect("append");
+    let lp = w.incident(Duration::from_secs(3)).expect("the live loop");
+    assert_eq!((lp.rule.as_str(), lp.app.as_deref(), lp.count), ("pm2.crash-loop", Some("worker"), 5));
+    assert!(lp.first_seen.is_none() && lp.last_seen.is_none());
+    assert_eq!(lp.title, "worker is crash-looping: 5 exits in a log without timestamps");
+    assert!(w.incident(Duration::from_millis(800)).is_none(), "nothing more");
+}

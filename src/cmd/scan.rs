@@ -80,7 +80,7 @@ fn filters(args: &ScanArgs) -> anyhow::Result<Filters> {
         Some(path) => Some(Arc::new(Baseline::load(path)?)),
         None => None,
     };
-    Ok(Filters { since, until, apps: args.apps.clone(), baseline })
+    Ok(Filters { since, until, untimed: args.untimed, apps: args.apps.clone(), baseline })
 }
 
 fn exit_code(out: &scan::ScanOutput, fail_on: FailOn) -> ExitCode {

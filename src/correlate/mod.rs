@@ -3,17 +3,54 @@
 //! bursts of at least N events within a window (see [`window`]);
 //! `sequence` and `absence` pair a start event with a closing one (see
 //! [`pairs`]). `suppress` folds matches that follow an incident closely
-//! into it. Hands on [`Finding`]s, ordered by rule then key, and notes for
-//! the summary (rules that needed timestamps a file did not have).
+//! into it. Hands on [`Finding`]s, ordered by rule then key.
+//!
+//! Windows run on a [`Clock`]. Matches with log times are judged on them,
+//! together across files. Matches without a time are judged apart, one
+//! source at a time (their order against another file's is unknown), and
+//! never against timed ones: in `scan` a source's untimed matches all
+//! stand at one instant in file order, so a window holds all of them and
+//! only order counts; `watch` passes the time each was read
+//! ([`correlate_arrived`]).
 
 pub mod pairs;
 pub mod window;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use crate::matcher::{Event, field};
 use crate::rules::{Correlation, Rule, RuleSet};
 use crate::{memory, pool};
+
+/// Where a run of matches stands on the time line when windows are judged.
+#[derive(Debug, Clone, Copy)]
+pub enum Clock<'a> {
+    /// Log times: spans between matches are facts to report.
+    Log,
+    /// One untimed source in `scan`: every match at one instant, in file
+    /// order.
+    Order,
+    /// One untimed source in `watch`: when each record was read, by
+    /// (source, line).
+    Arrival(&'a HashMap<(usize, u64), i64>),
+}
+
+impl Clock<'_> {
+    /// Where `e` stands (ms).
+    pub fn at(&self, e: &Event) -> i64 {
+        match self {
+            Clock::Log => e.ts.unwrap_or_default(),
+            Clock::Order => 0,
+            Clock::Arrival(read) => read.get(&(e.source, e.line)).copied().unwrap_or_default(),
+        }
+    }
+
+    /// Returns true if and only if spans on this clock are times the log
+    /// states (a `gap`, "recovered after 5m").
+    pub fn measures(&self) -> bool {
+        matches!(self, Clock::Log)
+    }
+}
 
 /// Events that together make one incident.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +67,8 @@ pub struct Finding {
 
 /// Groups `events` and applies each rule's correlation. `paths` resolves
 /// source ids for the `file` key; `end` is the latest time in the input
-/// (where absence windows still open are judged).
+/// (where absence windows still open are judged). Also returns notes for
+/// the summary (none from correlation itself today).
 pub fn correlate(
     rules: &RuleSet,
     sources: Vec<Vec<Event>>,
@@ -38,66 +76,90 @@ pub fn correlate(
     end: Option<i64>,
 ) -> (Vec<Finding>, Vec<String>) {
     let groups = group(rules, sources, paths);
-    let per_group = pool::map_in_order(groups, |(key, evs)| correlate_group(rules, key, evs, end));
-    let mut findings = Vec::with_capacity(per_group.iter().map(|(f, _)| f.len()).sum());
-    let mut untimed: BTreeMap<u32, usize> = BTreeMap::new();
-    for (found, (rule_idx, n)) in per_group {
-        findings.extend(found);
-        if n > 0 {
-            *untimed.entry(rule_idx).or_default() += n;
-        }
-    }
-    let notes = untimed
-        .into_iter()
-        .map(|(idx, n)| {
-            let id = &rules.rules()[idx as usize].id;
-            format!("{id}: {n} match(es) in logs without timestamps were not counted; the rule needs times to apply its window (enable pm2 `--time`)")
-        })
-        .collect();
-    (findings, notes)
+    let per_group = pool::map_in_order(groups, |(key, evs)| correlate_group(rules, key, evs, end, None));
+    (per_group.into_iter().flatten().collect(), Vec::new())
 }
 
-/// One group's findings, and (rule, count) of its events that had no time
-/// where the rule needs times.
+/// [`correlate`] for `watch`: each match with the wall-clock ms it was
+/// read, which is where a match without a log time stands (per source, as
+/// in `scan`).
+pub fn correlate_arrived(rules: &RuleSet, held: Vec<(Event, i64)>, paths: &[String], end: Option<i64>) -> Vec<Finding> {
+    let read: HashMap<(usize, u64), i64> =
+        held.iter().filter(|(e, _)| e.ts.is_none()).map(|(e, at)| ((e.source, e.line), *at)).collect();
+    let events = held.into_iter().map(|(e, _)| e).collect();
+    let groups = group(rules, vec![events], paths);
+    groups.into_iter().flat_map(|(key, evs)| correlate_group(rules, key, evs, end, Some(&read))).collect()
+}
+
+/// One group's findings. Timed events are judged together; untimed ones
+/// one source at a time, on `read` (arrival times) or else file order.
 fn correlate_group(
     rules: &RuleSet,
     (rule_idx, key): GroupKey,
     mut evs: Vec<Event>,
     end: Option<i64>,
-) -> (Vec<Finding>, (u32, usize)) {
+    read: Option<&HashMap<(usize, u64), i64>>,
+) -> Vec<Finding> {
     let rule = &rules.rules()[rule_idx as usize];
     let key: Vec<(String, String)> = rule.group_by.iter().cloned().zip(key).collect();
     let finding = |(events, facts)| Finding { rule: rule_idx, key: key.clone(), events, facts };
-    // Time order, ties (and untimed events) in file order.
+    // Time order, ties in file order; untimed events last, by source.
     evs.sort_by_key(|e| (e.ts.is_none(), e.ts, e.source, e.line));
     if let Correlation::Single = rule.correlate {
         let runs = match &rule.suppress {
             Some(w) => split_quiet(evs, w.ms()),
             None => vec![evs],
         };
-        return (runs.into_iter().map(|events| finding((events, vec![]))).collect(), (rule_idx, 0));
+        return runs.into_iter().map(|events| finding((events, vec![]))).collect();
     }
-    // Every other mode needs times; untimed events sorted last.
-    let rest = evs.split_off(evs.partition_point(|e| e.ts.is_some()));
-    let timed = evs;
+    let untimed = evs.split_off(evs.partition_point(|e| e.ts.is_some()));
+    let mut found = judge(rule, evs, end, Clock::Log);
+    let clock = read.map_or(Clock::Order, Clock::Arrival);
+    for mut run in by_source(untimed) {
+        // Already in file order; reads come in order too, but a file
+        // truncated by rotation numbers its lines from 1 again.
+        if read.is_some() {
+            run.sort_by_key(|e| (clock.at(e), e.line));
+        }
+        found.extend(judge(rule, run, end, clock));
+    }
+    found.into_iter().map(finding).collect()
+}
+
+/// A windowed rule's findings over one run of events in `clock` order.
+fn judge(rule: &Rule, events: Vec<Event>, end: Option<i64>, clock: Clock) -> Vec<pairs::Pair> {
+    if events.is_empty() {
+        return Vec::new();
+    }
     let found: Vec<pairs::Pair> = match &rule.correlate {
         Correlation::Single => Vec::new(),
         Correlation::Threshold { count, window } => {
-            let times: Vec<i64> = timed.iter().filter_map(|e| e.ts).collect();
+            let times: Vec<i64> = events.iter().map(|e| clock.at(e)).collect();
             let mut bursts = window::bursts(&times, *count as usize, window.ms());
             if let Some(w) = &rule.suppress {
                 bursts = window::absorb(&times, bursts, w.ms());
             }
-            bursts.into_iter().map(|b| (timed[b].to_vec(), vec![])).collect()
+            bursts.into_iter().map(|b| (events[b].to_vec(), vec![])).collect()
         }
-        Correlation::Sequence { window, .. } => pairs::sequence(timed, window.ms()),
-        Correlation::Absence { window, .. } => pairs::absence(timed, window.ms(), end),
+        Correlation::Sequence { window, .. } => pairs::sequence(events, window.ms(), clock),
+        Correlation::Absence { window, .. } => pairs::absence(events, window.ms(), end, clock),
     };
-    let found = match (&rule.correlate, &rule.suppress) {
-        (Correlation::Sequence { .. } | Correlation::Absence { .. }, Some(w)) => pairs::fold(found, w.ms()),
+    match (&rule.correlate, &rule.suppress) {
+        (Correlation::Sequence { .. } | Correlation::Absence { .. }, Some(w)) => pairs::fold(found, w.ms(), clock),
         _ => found,
-    };
-    (found.into_iter().map(finding).collect(), (rule_idx, rest.len()))
+    }
+}
+
+/// Splits events sorted by source into one run per source.
+fn by_source(events: Vec<Event>) -> Vec<Vec<Event>> {
+    let mut runs: Vec<Vec<Event>> = Vec::new();
+    for e in events {
+        match runs.last_mut() {
+            Some(run) if run.last().is_some_and(|l| l.source == e.source) => run.push(e),
+            _ => runs.push(vec![e]),
+        }
+    }
+    runs
 }
 
 /// A rule and the values of its `group_by` fields.
@@ -281,12 +343,175 @@ fix = "f"
         assert_eq!(sizes, vec![2, 1]);
     }
 
+    /// A pack with one rule of each windowed kind, for the untimed tests.
+    fn windowed() -> RuleSet {
+        let pack = r#"
+[[rule]]
+id = "t.loop"
+title = "t"
+severity = "high"
+regex = 'exited'
+correlate = { kind = "threshold", count = 3, window = "1m" }
+fix = "f"
+
+[[rule]]
+id = "t.lost"
+title = "t"
+severity = "high"
+regex = 'lost'
+correlate = { kind = "absence", until = 'back', window = "2m" }
+fix = "f"
+
+[[rule]]
+id = "t.restored"
+title = "t"
+severity = "low"
+regex = 'down'
+correlate = { kind = "sequence", then = 'up', window = "12h" }
+fix = "f"
+
+[[rule]]
+id = "t.flap"
+title = "t"
+severity = "low"
+regex = 'flap'
+correlate = { kind = "sequence", then = 'steady', window = "1m" }
+suppress = "1h"
+fix = "f"
+"#;
+        compile_all(&[("t.toml".into(), pack.into())]).expect("rules")
+    }
+
+    /// An untimed event of `rule` in `source` at `line`.
+    fn at(rule: u32, role: crate::rules::Role, source: usize, line: u64) -> Event {
+        Event { role, source, ..ev(rule, "api", None, line) }
+    }
+
+    fn start(rule: u32, source: usize, line: u64) -> Event {
+        at(rule, crate::rules::Role::Start, source, line)
+    }
+
+    fn end(rule: u32, source: usize, line: u64) -> Event {
+        at(rule, crate::rules::Role::End, source, line)
+    }
+
+    /// A finding's events as (source, line), and its facts.
+    type Shape = (Vec<(usize, u64)>, Vec<(String, String)>);
+
+    fn shapes(findings: &[Finding]) -> Vec<Shape> {
+        findings.iter().map(|f| (f.events.iter().map(|e| (e.source, e.line)).collect(), f.facts.clone())).collect()
+    }
+
     #[test]
-    fn untimed_events_are_noted_not_guessed() {
-        let events = (0..5).map(|i| ev(0, "api", None, i)).collect();
-        let (findings, notes) = correlate(&rules(), vec![events], &[], None);
-        assert!(findings.is_empty());
-        assert_eq!(notes.len(), 1);
-        assert!(notes[0].starts_with("pm2.loop: 5 match(es)"));
+    fn untimed_threshold_counts_a_source_one_short_and_exactly() {
+        let rules = windowed();
+        let short = vec![start(0, 0, 3), start(0, 0, 9)];
+        assert!(correlate(&rules, vec![short], &[], None).0.is_empty());
+        let exactly = vec![start(0, 0, 3), start(0, 0, 9), start(0, 0, 400)];
+        let (found, notes) = correlate(&rules, vec![exactly], &[], None);
+        assert!(notes.is_empty(), "no note that matches were not counted: {notes:?}");
+        assert_eq!(shapes(&found), vec![(vec![(0, 3), (0, 9), (0, 400)], vec![])]);
+    }
+
+    /// Two files' untimed matches are not one sequence of events: their
+    /// order against each other is unknown.
+    #[test]
+    fn untimed_threshold_does_not_add_up_sources() {
+        let rules = windowed();
+        let a = vec![start(0, 0, 1), start(0, 0, 2)];
+        let b = vec![start(0, 1, 1), start(0, 1, 2)];
+        assert!(correlate(&rules, vec![a, b], &[], None).0.is_empty());
+    }
+
+    /// A timed file and an untimed one of the same app and rule: the
+    /// untimed matches neither complete the timed burst nor join it.
+    #[test]
+    fn timed_and_untimed_matches_are_judged_apart() {
+        let rules = windowed();
+        let timed = vec![ev(0, "api", Some(0), 1), ev(0, "api", Some(1000), 2)];
+        let untimed = vec![start(0, 1, 1), start(0, 1, 2)];
+        assert!(correlate(&rules, vec![timed.clone(), untimed.clone()], &[], None).0.is_empty());
+        let mut burst = timed;
+        burst.push(ev(0, "api", Some(2000), 3));
+        let mut untimed = untimed;
+        untimed.push(start(0, 1, 3));
+        let found = correlate(&rules, vec![burst, untimed], &[], None).0;
+        assert_eq!(
+            shapes(&found),
+            vec![(vec![(0, 1), (0, 2), (0, 3)], vec![]), (vec![(1, 1), (1, 2), (1, 3)], vec![])],
+            "one incident per clock"
+        );
+    }
+
+    #[test]
+    fn untimed_absence_unrecovered_is_an_incident() {
+        let rules = windowed();
+        let found = correlate(&rules, vec![vec![start(1, 0, 5), start(1, 0, 8)]], &[], Some(1)).0;
+        let status = vec![("status".to_string(), pairs::UNTIMED_OPEN.to_string())];
+        assert_eq!(shapes(&found), vec![(vec![(0, 5), (0, 8)], status.clone())]);
+        // Lost, restored, lost again: the last loss is the open one.
+        let found = correlate(&rules, vec![vec![start(1, 0, 5), end(1, 0, 6), start(1, 0, 9)]], &[], None).0;
+        assert_eq!(shapes(&found), vec![(vec![(0, 9)], status)]);
+    }
+
+    /// A loss closed later in its file cannot be measured: the absence rule
+    /// leaves it out (its `sequence` twin reports the pair). A close in
+    /// another file does not close it, and one before it neither.
+    #[test]
+    fn untimed_absence_recovered_in_its_source_is_left_out() {
+        let rules = windowed();
+        assert!(correlate(&rules, vec![vec![start(1, 0, 5), end(1, 0, 900)]], &[], None).0.is_empty());
+        let elsewhere = correlate(&rules, vec![vec![start(1, 0, 5)], vec![end(1, 1, 900)]], &[], None).0;
+        assert_eq!(shapes(&elsewhere).len(), 1);
+        let before = correlate(&rules, vec![vec![end(1, 0, 1), start(1, 0, 5)]], &[], None).0;
+        assert_eq!(shapes(&before), vec![(vec![(0, 5)], vec![("status".into(), pairs::UNTIMED_OPEN.into())])]);
+    }
+
+    #[test]
+    fn untimed_sequence_pairs_in_file_order_with_an_unknown_gap() {
+        let rules = windowed();
+        let gap = vec![("gap".to_string(), pairs::UNKNOWN_GAP.to_string())];
+        let found = correlate(&rules, vec![vec![start(2, 0, 5), end(2, 0, 6)]], &[], None).0;
+        assert_eq!(shapes(&found), vec![(vec![(0, 5), (0, 6)], gap)]);
+        // Out of order: the close comes first in its file.
+        assert!(correlate(&rules, vec![vec![end(2, 0, 5), start(2, 0, 6)]], &[], None).0.is_empty());
+        // Across sources: a close in another file is not "later".
+        assert!(correlate(&rules, vec![vec![start(2, 0, 5)], vec![end(2, 1, 6)]], &[], None).0.is_empty());
+        assert!(correlate(&rules, vec![vec![end(2, 0, 5)], vec![start(2, 1, 6)]], &[], None).0.is_empty());
+    }
+
+    /// `suppress` needs times: untimed, every pair of one source folds
+    /// into one incident (a source is one instant), never across sources.
+    #[test]
+    fn untimed_suppress_folds_a_source_not_sources() {
+        let rules = windowed();
+        let one = vec![start(3, 0, 1), end(3, 0, 2), start(3, 0, 30), end(3, 0, 31)];
+        let found = correlate(&rules, vec![one, vec![start(3, 1, 1), end(3, 1, 2)]], &[], None).0;
+        let gap = vec![("gap".to_string(), pairs::UNKNOWN_GAP.to_string())];
+        assert_eq!(
+            shapes(&found),
+            vec![(vec![(0, 1), (0, 2), (0, 30), (0, 31)], gap.clone()), (vec![(1, 1), (1, 2)], gap)]
+        );
+    }
+
+    /// `watch`: untimed matches stand where they were read, so a window
+    /// applies to them; read all at once (a first read from the start),
+    /// they give what `scan` gives.
+    #[test]
+    fn arrival_times_judge_untimed_windows_in_watch() {
+        let rules = windowed();
+        let m = 60_000;
+        let spread = vec![(start(0, 0, 1), 0), (start(0, 0, 2), m), (start(0, 0, 3), 2 * m)];
+        assert!(correlate_arrived(&rules, spread, &[], None).is_empty());
+        let close = vec![(start(0, 0, 1), 0), (start(0, 0, 2), 10_000), (start(0, 0, 3), 20_000)];
+        assert_eq!(correlate_arrived(&rules, close, &[], None).len(), 1);
+        let at_once: Vec<(Event, i64)> =
+            [start(1, 0, 5), end(1, 0, 6), start(1, 0, 9), start(2, 0, 5), end(2, 0, 6)].map(|e| (e, 7)).into();
+        let batch = correlate(&rules, vec![at_once.iter().map(|(e, _)| e.clone()).collect()], &[], None).0;
+        assert_eq!(shapes(&correlate_arrived(&rules, at_once, &[], None)), shapes(&batch));
+        // Read 5 minutes apart, a loss and its close are an outage.
+        let late = vec![(start(1, 0, 5), 0), (end(1, 0, 6), 5 * m)];
+        let found = correlate_arrived(&rules, late, &[], None);
+        assert_eq!(found[0].facts[0].1, "recovered after more than 2m; times unknown");
     }
 }

@@ -10,13 +10,23 @@
 //! (`status` says when it recovered), at a start that comes after a quiet
 //! gap as long as the window (a new outage: a new finding), or at the end
 //! of the input (`status` says it was not recovered by the end of the log).
+//!
+//! Both run on a [`Clock`]: log times, or one untimed source's order
+//! (`scan`) or arrival times (`watch`). Untimed, the facts say what is
+//! known: a `gap` is `unknown`, and a status says the times are unknown.
 
 use std::collections::HashSet;
 
 use crate::matcher::Event;
 use crate::rules::Role;
 
+use super::Clock;
 use super::window::within;
+
+/// `gap` of a pair whose times the log does not state.
+pub const UNKNOWN_GAP: &str = "unknown";
+/// `status` of a loss not closed by the end of a log without times.
+pub const UNTIMED_OPEN: &str = "not recovered by end of log; times unknown";
 
 /// A finding's events and its computed facts (`gap`, `status`).
 pub type Pair = (Vec<Event>, Vec<(String, String)>);
@@ -25,7 +35,7 @@ pub type Pair = (Vec<Event>, Vec<(String, String)>);
 /// `w` of the previous one's last event folds into it, so a link that
 /// flaps all afternoon is one incident, not hundreds. Its facts keep each
 /// distinct value in order (`gap` = `40s, 2m 5s`).
-pub fn fold(found: Vec<Pair>, w: i64) -> Vec<Pair> {
+pub fn fold(found: Vec<Pair>, w: i64, clock: Clock) -> Vec<Pair> {
     let mut out: Vec<Pair> = Vec::new();
     // The facts of the last pair out, to test new ones against: a link
     // flapping for hours folds thousands of pairs with hundreds of distinct
@@ -33,7 +43,7 @@ pub fn fold(found: Vec<Pair>, w: i64) -> Vec<Pair> {
     let mut known: HashSet<(String, String)> = HashSet::new();
     for (events, facts) in found {
         let joins = match (out.last().and_then(|(evs, _)| evs.last()), events.first()) {
-            (Some(last), Some(first)) => within(ts(last), ts(first), w),
+            (Some(last), Some(first)) => within(clock.at(last), clock.at(first), w),
             _ => false,
         };
         match out.last_mut() {
@@ -68,12 +78,9 @@ pub fn human(ms: i64) -> String {
     }
 }
 
-fn ts(e: &Event) -> i64 {
-    e.ts.unwrap_or_default()
-}
-
-/// Start → close within `w`. `events` are timed and in time order.
-pub fn sequence(events: Vec<Event>, w: i64) -> Vec<Pair> {
+/// Start → close within `w`. `events` are in `clock` order.
+pub fn sequence(events: Vec<Event>, w: i64, clock: Clock) -> Vec<Pair> {
+    let ts = |e: &Event| clock.at(e);
     let mut out = Vec::new();
     let mut open: Vec<Event> = Vec::new();
     for e in events {
@@ -87,7 +94,11 @@ pub fn sequence(events: Vec<Event>, w: i64) -> Vec<Pair> {
                 let gap = ts(&e) - ts(&open[0]);
                 let mut evs = std::mem::take(&mut open);
                 evs.push(e);
-                out.push((evs, vec![("gap".into(), human(gap)), ("gap_ms".into(), gap.to_string())]));
+                let facts = match clock.measures() {
+                    true => vec![("gap".into(), human(gap)), ("gap_ms".into(), gap.to_string())],
+                    false => vec![("gap".into(), UNKNOWN_GAP.into())],
+                };
+                out.push((evs, facts));
             }
             Role::End => {}
         }
@@ -95,8 +106,14 @@ pub fn sequence(events: Vec<Event>, w: i64) -> Vec<Pair> {
     out
 }
 
-/// Start with no close within `w`; `end` is the last time the input speaks.
-pub fn absence(events: Vec<Event>, w: i64, end: Option<i64>) -> Vec<Pair> {
+/// Start with no close within `w`; `end` is the last time the input speaks
+/// (log times only: an untimed source ends where its file does).
+pub fn absence(events: Vec<Event>, w: i64, end: Option<i64>, clock: Clock) -> Vec<Pair> {
+    let ts = |e: &Event| clock.at(e);
+    let untimed = |status: String| match clock.measures() {
+        true => status,
+        false => format!("{status}; times unknown"),
+    };
     let mut out = Vec::new();
     let mut open: Vec<Event> = Vec::new();
     for e in events {
@@ -104,7 +121,7 @@ pub fn absence(events: Vec<Event>, w: i64, end: Option<i64>) -> Vec<Pair> {
             Role::Start => {
                 let quiet = open.last().is_some_and(|last| !within(ts(last), ts(&e), w));
                 if quiet && !within(ts(&open[0]), ts(&e), w) {
-                    let status = format!("no recovery logged within {}", human(w));
+                    let status = untimed(format!("no recovery logged within {}", human(w)));
                     out.push((std::mem::take(&mut open), vec![("status".into(), status)]));
                 }
                 open.push(e);
@@ -116,8 +133,19 @@ pub fn absence(events: Vec<Event>, w: i64, end: Option<i64>) -> Vec<Pair> {
                 } else {
                     let mut evs = std::mem::take(&mut open);
                     evs.push(e);
-                    let status = format!("recovered after {}", human(gap));
-                    out.push((evs, vec![("status".into(), status), ("gap".into(), human(gap))]));
+                    let facts = match clock.measures() {
+                        true => vec![
+                            ("status".into(), format!("recovered after {}", human(gap))),
+                            ("gap".into(), human(gap)),
+                        ],
+                        // Only `watch` gets here untimed: the close was read
+                        // a window or more after the loss.
+                        false => vec![
+                            ("status".into(), format!("recovered after more than {}; times unknown", human(w))),
+                            ("gap".into(), UNKNOWN_GAP.into()),
+                        ],
+                    };
+                    out.push((evs, facts));
                 }
             }
             Role::End => {}
@@ -125,6 +153,7 @@ pub fn absence(events: Vec<Event>, w: i64, end: Option<i64>) -> Vec<Pair> {
     }
     if let Some(first) = open.first().map(ts) {
         let status = match end {
+            _ if !clock.measures() => UNTIMED_OPEN.to_string(),
             Some(end) if within(first, end, w) => format!(
                 "not recovered by end of log (the log ends {} after the first event, before the {} window closed)",
                 human(end - first),
@@ -174,7 +203,7 @@ mod tests {
     #[test]
     fn sequence_pairs_start_and_close_and_folds_repeats() {
         let evs = vec![ev(Role::Start, 0), ev(Role::Start, 30 * S), ev(Role::End, 40 * S), ev(Role::End, 50 * S)];
-        assert_eq!(facts(&sequence(evs, 600 * S)), vec![(3, "40s".to_string())]);
+        assert_eq!(facts(&sequence(evs, 600 * S, Clock::Log)), vec![(3, "40s".to_string())]);
     }
 
     #[test]
@@ -184,7 +213,7 @@ mod tests {
             .into_iter()
             .flatten()
             .collect();
-        let folded = fold(sequence(evs, 3600 * S), 3600 * S);
+        let folded = fold(sequence(evs, 3600 * S, Clock::Log), 3600 * S, Clock::Log);
         // Three pairs within the hour fold; the one two hours on stands alone.
         assert_eq!(folded.len(), 2);
         assert_eq!(folded[0].0.len(), 6);
@@ -196,32 +225,32 @@ mod tests {
     #[test]
     fn sequence_close_outside_the_window_pairs_nothing() {
         let evs = vec![ev(Role::Start, 0), ev(Role::End, 600 * S)];
-        assert!(sequence(evs, 600 * S).is_empty());
+        assert!(sequence(evs, 600 * S, Clock::Log).is_empty());
         let evs = vec![ev(Role::Start, 0), ev(Role::End, 600 * S - 1)];
-        assert_eq!(sequence(evs, 600 * S).len(), 1);
+        assert_eq!(sequence(evs, 600 * S, Clock::Log).len(), 1);
     }
 
     #[test]
     fn absence_recovered_in_time_is_silent() {
         let evs = vec![ev(Role::Start, 0), ev(Role::End, 120 * S - 1)];
-        assert!(absence(evs, 120 * S, Some(3600 * S)).is_empty());
+        assert!(absence(evs, 120 * S, Some(3600 * S), Clock::Log).is_empty());
     }
 
     #[test]
     fn absence_recovered_late_says_when() {
         // Repeats less than a window apart are one outage.
         let evs = vec![ev(Role::Start, 0), ev(Role::Start, 100 * S), ev(Role::Start, 200 * S), ev(Role::End, 300 * S)];
-        assert_eq!(facts(&absence(evs, 120 * S, None)), vec![(4, "recovered after 5m".to_string())]);
+        assert_eq!(facts(&absence(evs, 120 * S, None, Clock::Log)), vec![(4, "recovered after 5m".to_string())]);
     }
 
     #[test]
     fn absence_never_recovered() {
         let evs = vec![ev(Role::Start, 0), ev(Role::Start, 30 * S)];
         assert_eq!(
-            facts(&absence(evs.clone(), 120 * S, Some(3600 * S))),
+            facts(&absence(evs.clone(), 120 * S, Some(3600 * S), Clock::Log)),
             vec![(2, "not recovered by end of log".into())]
         );
-        let early = absence(evs, 120 * S, Some(60 * S));
+        let early = absence(evs, 120 * S, Some(60 * S), Clock::Log);
         assert!(early[0].1[0].1.starts_with("not recovered by end of log (the log ends 1m after"), "{early:?}");
     }
 
@@ -229,7 +258,7 @@ mod tests {
     fn absence_a_new_loss_after_a_quiet_gap_is_a_new_incident() {
         // Repeats 30 s apart are one outage; a loss 6 h later is another.
         let evs = vec![ev(Role::Start, 0), ev(Role::Start, 30 * S), ev(Role::Start, 6 * 3600 * S)];
-        let found = absence(evs, 120 * S, Some(7 * 3600 * S));
+        let found = absence(evs, 120 * S, Some(7 * 3600 * S), Clock::Log);
         assert_eq!(
             facts(&found),
             vec![(2, "no recovery logged within 2m".to_string()), (1, "not recovered by end of log".to_string())]
@@ -238,6 +267,6 @@ mod tests {
 
     #[test]
     fn absence_close_without_start_is_ignored() {
-        assert!(absence(vec![ev(Role::End, 0)], 120 * S, None).is_empty());
+        assert!(absence(vec![ev(Role::End, 0)], 120 * S, None, Clock::Log).is_empty());
     }
 }

@@ -15,10 +15,15 @@ use crate::correlate::Finding;
 use crate::matcher::Event;
 use crate::pool;
 use crate::records::{Zone, timestamp};
-use crate::rules::{Filled, Rule, RuleSet, Severity};
+use crate::rules::{Correlation, Filled, Rule, RuleSet, Severity, Value};
 
 /// At most this many distinct values are kept per captured field.
 const MAX_VALUES: usize = 10;
+
+/// What `{window}` and the preposition before it render as in an incident
+/// whose log has no times, where the rule counts or pairs within a window
+/// (see [`Value::phrase`]).
+pub const UNTIMED_WINDOW: &str = "in a log without timestamps";
 
 /// One evidence record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -135,25 +140,58 @@ fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Inciden
         first_ms,
     };
     let file = first.map(path_of).unwrap_or_default();
-    inc.title = rule.title.render(|name| lookup(&inc, &file, name));
-    inc.fix = rule.fix.fill(|name| lookup(&inc, &file, name));
+    // Without times, {first_seen} and {last_seen} say where instead of when.
+    let place = |e: Option<&Event>| e.map(|e| format!("line {} of {}", e.line, file_name(&path_of(e))));
+    let untimed = first_ms.is_none().then(|| Untimed {
+        first: place(first),
+        last: place(f.events.last()),
+        window: matches!(rule.correlate, Correlation::Threshold { .. } | Correlation::Sequence { .. }),
+    });
+    inc.title = rule.title.render(|name| lookup(&inc, &file, untimed.as_ref(), name));
+    inc.fix = rule.fix.fill(|name| lookup(&inc, &file, untimed.as_ref(), name));
     inc
 }
 
+/// How an incident whose events have no times renders the time
+/// placeholders.
+struct Untimed {
+    /// `line N of FILE` of the first and last events.
+    first: Option<String>,
+    last: Option<String>,
+    /// Whether the rule's window claims a span (a count or a pair within
+    /// it) that the log cannot show. An absence keeps its window: nothing
+    /// closed the loss at all, so nothing closed it within the window.
+    window: bool,
+}
+
 /// Values for template placeholders.
-fn lookup(inc: &Incident, file: &str, name: &str) -> Option<String> {
+fn lookup(inc: &Incident, file: &str, untimed: Option<&Untimed>, name: &str) -> Option<Value> {
+    let seen = |time: &Option<String>, place: Option<&Option<String>>| match (time, place) {
+        (Some(t), _) => t.clone(),
+        (None, Some(Some(p))) => p.clone(),
+        (None, _) => "(no timestamp)".into(),
+    };
     let v = match name {
         "app" => inc.app.clone().unwrap_or_else(|| "-".into()),
         "count" => inc.count.to_string(),
-        "window" => inc.window.clone().unwrap_or_default(),
-        "first_seen" => inc.first_seen.clone().unwrap_or_else(|| "(no timestamp)".into()),
-        "last_seen" => inc.last_seen.clone().unwrap_or_else(|| "(no timestamp)".into()),
+        "window" => {
+            let text = inc.window.clone().unwrap_or_default();
+            let phrase = untimed.filter(|u| u.window).map(|_| UNTIMED_WINDOW.to_string());
+            return Some(Value { text, phrase });
+        }
+        "first_seen" => seen(&inc.first_seen, untimed.map(|u| &u.first)),
+        "last_seen" => seen(&inc.last_seen, untimed.map(|u| &u.last)),
         "rule" => inc.rule.clone(),
         "file" => file.to_string(),
         "key" => inc.key.values().cloned().collect::<Vec<_>>().join(","),
-        other => return inc.fields.get(other).map(|v| v.join(", ")),
+        other => return inc.fields.get(other).map(|v| Value::from(v.join(", "))),
     };
-    Some(v)
+    Some(Value::from(v))
+}
+
+/// The last component of a path as shown (`logs/api-out.log` → `api-out.log`).
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
 fn collect_fields(events: &[Event]) -> BTreeMap<String, Vec<String>> {
@@ -179,4 +217,82 @@ fn evidence(e: &Event, file: Arc<str>, zone: Zone) -> Evidence {
 /// Counts incidents per severity, most severe first (all five present).
 pub fn by_severity(incidents: &[Incident]) -> Vec<(Severity, usize)> {
     Severity::ALL_DESC.iter().map(|s| (*s, incidents.iter().filter(|i| i.severity == *s).count())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::Stream;
+    use crate::rules::{Role, compile_all};
+
+    fn rules() -> RuleSet {
+        let pack = r#"
+[[rule]]
+id = "t.loop"
+title = "{app}: {count} exits within {window}, first at {first_seen}"
+severity = "critical"
+regex = 'exited'
+correlate = { kind = "threshold", count = 2, window = "5m" }
+fix = "restarted {count} times over {window}; a {window} window; last at {last_seen}"
+
+[[rule]]
+id = "t.lost"
+title = "{app} lost at {first_seen}: {status}"
+severity = "high"
+regex = 'lost'
+correlate = { kind = "absence", until = 'back', window = "2m" }
+fix = "no restore within {window} ({status})"
+"#;
+        compile_all(&[("t.toml".into(), pack.into())]).expect("rules")
+    }
+
+    fn finding(rule: u32, ts: &[Option<i64>], facts: &[(&str, &str)]) -> Finding {
+        let events = ts
+            .iter()
+            .enumerate()
+            .map(|(i, &ts)| Event {
+                rule,
+                role: Role::Start,
+                source: 0,
+                line: 3 + 4 * i as u64,
+                ts,
+                app: Some("api".into()),
+                stream: Stream::Daemon,
+                fields: Default::default(),
+                text: "x".into(),
+            })
+            .collect();
+        let facts = facts.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+        Finding { rule, key: vec![("app".into(), "api".into())], events, facts }
+    }
+
+    fn built(f: Finding) -> Incident {
+        let paths = ["logs/pm2.log".to_string()];
+        build(&rules(), &[f], &paths, Zone::Utc).remove(0)
+    }
+
+    /// Without times a threshold's window claim becomes what is known, the
+    /// seen placeholders say where, and the JSON fields keep their meaning.
+    #[test]
+    fn untimed_threshold_renders_what_is_known() {
+        let inc = built(finding(0, &[None, None], &[]));
+        assert_eq!(inc.title, "api: 2 exits in a log without timestamps, first at line 3 of pm2.log");
+        assert_eq!(
+            inc.fix.to_string(),
+            "restarted 2 times in a log without timestamps; a 5m window; last at line 7 of pm2.log"
+        );
+        assert_eq!((inc.first_seen, inc.window.as_deref()), (None, Some("5m")));
+        assert_eq!(inc.id, id::stable_id("t.loop", &[("app".into(), "api".into())], "logs/pm2.log:3"));
+        let timed = built(finding(0, &[Some(0), Some(1000)], &[]));
+        assert_eq!(timed.title, "api: 2 exits within 5m, first at 1970-01-01T00:00:00Z");
+    }
+
+    /// An absence keeps its window: nothing closed the loss at all.
+    #[test]
+    fn untimed_absence_keeps_its_window() {
+        let status = crate::correlate::pairs::UNTIMED_OPEN;
+        let inc = built(finding(1, &[None], &[("status", status)]));
+        assert_eq!(inc.title, format!("api lost at line 3 of pm2.log: {status}"));
+        assert_eq!(inc.fix.to_string(), format!("no restore within 2m ({status})"));
+    }
 }

@@ -80,8 +80,9 @@ pub fn reporter<'w>(format: Format, w: Box<dyn Write + 'w>, opts: ReportOptions)
     }
 }
 
-/// First and last seen, count and window, in the words people read (text
-/// and Markdown say it the same way).
+/// First and last seen, count and window, in the words people read (text,
+/// Markdown and Alertmanager say it the same way). Without times the
+/// window could not be checked, and the line says so.
 fn when(i: &Incident) -> String {
     let span = match (&i.first_seen, &i.last_seen) {
         (Some(a), Some(b)) if a != b => format!("{a} → {b}"),
@@ -89,9 +90,10 @@ fn when(i: &Incident) -> String {
         _ => "no timestamps in the log".to_string(),
     };
     let times = if i.count == 1 { "once".to_string() } else { format!("{}×", i.count) };
-    match &i.window {
-        Some(w) => format!("{span} ({times}, window {w})"),
-        None => format!("{span} ({times})"),
+    match (&i.window, &i.first_seen) {
+        (Some(w), Some(_)) => format!("{span} ({times}, window {w})"),
+        (Some(w), None) => format!("{span} ({times}, window {w} not checked)"),
+        (None, _) => format!("{span} ({times})"),
     }
 }
 

@@ -20,7 +20,7 @@ use serde::Serialize;
 
 pub use crate::error::{LoadError, RuleError};
 use crate::input::Stream;
-pub use template::{Filled, Template};
+pub use template::{Filled, Template, Value};
 pub use window::Window;
 
 /// How bad an incident is. Ordered: `Info < Low < Medium < High < Critical`.

@@ -3,6 +3,11 @@
 //! some of a rule's regexes capture. Parsed once at load so an unknown
 //! placeholder is a rule error, not a blank in a report. A fix is kept
 //! per incident as [`Filled`]: the template and its values, not the text.
+//!
+//! A value may stand in for its placeholder together with the preposition
+//! written right before it ([`LEADS`]): an incident from a log without
+//! times renders "6 exits within {window}" as "6 exits in a log without
+//! timestamps", so no rule needs a second title (see [`Value`]).
 
 use std::fmt;
 use std::sync::Arc;
@@ -17,7 +22,31 @@ pub struct Template {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Piece {
     Text(String),
-    Field(String, Option<String>),
+    /// A placeholder: its name, its fallback, and the preposition before it
+    /// (with the space that follows it), taken out of the text before.
+    Field(String, Option<String>, Option<String>),
+}
+
+/// Prepositions a [`Value::phrase`] replaces when written right before the
+/// placeholder (as a word, followed by one space): the ways a rule says
+/// "within its window".
+pub const LEADS: [&str; 4] = ["within", "in", "over", "during"];
+
+/// What a placeholder renders as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Value {
+    /// The value.
+    pub text: String,
+    /// A phrase that replaces the placeholder together with the preposition
+    /// before it, when one of [`LEADS`] is there ("within {window}" → "in a
+    /// log without timestamps"); elsewhere the placeholder renders `text`.
+    pub phrase: Option<String>,
+}
+
+impl From<String> for Value {
+    fn from(text: String) -> Value {
+        Value { text, phrase: None }
+    }
 }
 
 impl Template {
@@ -50,10 +79,11 @@ impl Template {
                         let msg = format!("bad placeholder {{{inner}}}: use {{field_name}} or {{field_name|fallback}}");
                         return Err((i, msg));
                     }
+                    let lead = take_lead(&mut buf);
                     if !buf.is_empty() {
                         pieces.push(Piece::Text(std::mem::take(&mut buf)));
                     }
-                    pieces.push(Piece::Field(name.to_string(), fallback));
+                    pieces.push(Piece::Field(name.to_string(), fallback, lead));
                     for _ in 0..=end {
                         chars.next();
                     }
@@ -76,19 +106,19 @@ impl Template {
     /// The placeholder names, in order of appearance.
     pub fn fields(&self) -> impl Iterator<Item = &str> {
         self.pieces.iter().filter_map(|p| match p {
-            Piece::Field(f, _) => Some(f.as_str()),
+            Piece::Field(f, ..) => Some(f.as_str()),
             Piece::Text(_) => None,
         })
     }
 
     /// Renders with `lookup`; a field it has no value for renders as its
     /// fallback, or `?` without one.
-    pub fn render(&self, lookup: impl Fn(&str) -> Option<String>) -> String {
+    pub fn render(&self, lookup: impl Fn(&str) -> Option<Value>) -> String {
         let mut out = String::new();
         for piece in &self.pieces {
             match piece {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Field(f, fallback) => out.push_str(&value_of(&lookup, f, fallback)),
+                Piece::Field(f, fallback, lead) => push_value(&mut out, &lookup, f, fallback, lead),
             }
         }
         out.shrink_to_fit();
@@ -96,12 +126,12 @@ impl Template {
     }
 
     /// [`Template::render`], keeping only the values: see [`Filled`].
-    pub fn fill(self: &Arc<Self>, lookup: impl Fn(&str) -> Option<String>) -> Filled {
+    pub fn fill(self: &Arc<Self>, lookup: impl Fn(&str) -> Option<Value>) -> Filled {
         let mut values = String::new();
         let mut ends = Vec::new();
         for piece in &self.pieces {
-            if let Piece::Field(f, fallback) = piece {
-                values.push_str(&value_of(&lookup, f, fallback));
+            if let Piece::Field(f, fallback, lead) = piece {
+                push_value(&mut values, &lookup, f, fallback, lead);
                 ends.push(values.len());
             }
         }
@@ -109,8 +139,41 @@ impl Template {
     }
 }
 
-fn value_of(lookup: impl Fn(&str) -> Option<String>, field: &str, fallback: &Option<String>) -> String {
-    lookup(field).or_else(|| fallback.clone()).unwrap_or_else(|| "?".to_string())
+/// Appends a placeholder's rendering: its lead-in and value, or the
+/// phrase that replaces both.
+fn push_value(
+    out: &mut String,
+    lookup: impl Fn(&str) -> Option<Value>,
+    field: &str,
+    fallback: &Option<String>,
+    lead: &Option<String>,
+) {
+    let value = lookup(field);
+    match (value, lead) {
+        (Some(Value { phrase: Some(phrase), .. }), Some(_)) => out.push_str(&phrase),
+        (value, lead) => {
+            out.push_str(lead.as_deref().unwrap_or_default());
+            match value {
+                Some(v) => out.push_str(&v.text),
+                None => out.push_str(fallback.as_deref().unwrap_or("?")),
+            }
+        }
+    }
+}
+
+/// Takes one of [`LEADS`] and the space after it off the end of `text`,
+/// when it is a whole word there.
+fn take_lead(text: &mut String) -> Option<String> {
+    let word = text.strip_suffix(' ')?;
+    let lead = LEADS.iter().find(|l| word.ends_with(*l))?;
+    let before = &word[..word.len() - lead.len()];
+    if before.chars().next_back().is_some_and(char::is_alphanumeric) {
+        return None;
+    }
+    let at = before.len();
+    let taken = text[at..].to_string();
+    text.truncate(at);
+    Some(taken)
 }
 
 /// A template with one incident's values filled in, held as the template
@@ -175,7 +238,7 @@ mod tests {
     fn renders_fields_and_escapes() {
         let t = Template::parse("restart {app} ({{not a field}})").expect("parses");
         assert_eq!(t.fields().collect::<Vec<_>>(), vec!["app"]);
-        let out = t.render(|f| (f == "app").then(|| "api".to_string()));
+        let out = t.render(|f| (f == "app").then(|| Value::from("api".to_string())));
         assert_eq!(out, "restart api ({not a field})");
     }
 
@@ -184,13 +247,13 @@ mod tests {
         let t = Template::parse("refused on {port|the API port}").expect("parses");
         assert_eq!(t.fields().collect::<Vec<_>>(), vec!["port"]);
         assert_eq!(t.render(|_| None), "refused on the API port");
-        assert_eq!(t.render(|_| Some("4002".into())), "refused on 4002");
+        assert_eq!(t.render(|_| Some(Value::from("4002".to_string()))), "refused on 4002");
     }
 
     #[test]
     fn filled_renders_and_serializes_as_the_text() {
         let t = Arc::new(Template::parse("{app} on {port|the API port}: restart {app} ({{x}})").expect("parses"));
-        let lookup = |f: &str| (f == "app").then(|| "api".to_string());
+        let lookup = |f: &str| (f == "app").then(|| Value::from("api".to_string()));
         let filled = t.fill(lookup);
         let text = t.render(lookup);
         assert_eq!(text, "api on the API port: restart api ({x})");
@@ -198,7 +261,40 @@ mod tests {
         assert_eq!(serde_json::to_string(&filled).expect("json"), serde_json::to_string(&text).expect("json"));
         assert_eq!(format!("{filled:?}"), format!("{text:?}"));
         assert_eq!(filled, t.fill(lookup));
-        assert_ne!(filled, t.fill(|_| Some("web".into())));
+        assert_ne!(filled, t.fill(|_| Some(Value::from("web".to_string()))));
+    }
+
+    /// A phrase replaces the placeholder with the preposition before it,
+    /// in the title and in the fix alike; with no preposition before it
+    /// the value renders as usual.
+    #[test]
+    fn a_phrase_replaces_its_lead_in() {
+        let untimed = |f: &str| {
+            let text = match f {
+                "window" => "5m",
+                _ => "6",
+            };
+            Some(Value { text: text.into(), phrase: (f == "window").then(|| "in a log without timestamps".into()) })
+        };
+        let timed = |f: &str| Some(Value::from(if f == "window" { "5m" } else { "6" }.to_string()));
+        for (template, with_times, without) in [
+            ("{count} exits within {window}", "6 exits within 5m", "6 exits in a log without timestamps"),
+            (
+                "({count} failures, at least 3 in {window})",
+                "(6 failures, at least 3 in 5m)",
+                "(6 failures, at least 3 in a log without timestamps)",
+            ),
+            ("within {window}", "within 5m", "in a log without timestamps"),
+            ("a {window} window", "a 5m window", "a 5m window"),
+            ("bin {window}", "bin 5m", "bin 5m"),
+            ("within  {window}", "within  5m", "within  5m"),
+        ] {
+            let t = Arc::new(Template::parse(template).expect("parses"));
+            assert_eq!(t.render(timed), with_times, "{template}");
+            assert_eq!(t.render(untimed), without, "{template}");
+            assert_eq!(t.fill(untimed).to_string(), without, "{template}");
+            assert_eq!(t.source(), template);
+        }
     }
 
     #[test]

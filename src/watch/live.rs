@@ -17,6 +17,15 @@
 //!   clock (or the latest log time, if ahead), since time passes while the
 //!   log is quiet.
 //!
+//! A match whose log has no timestamps stands at the wall-clock time it was
+//! read ([`Kept::arrived`]): windows apply to it as they do to a timed one,
+//! but only against untimed matches of its own file, as `scan` judges them
+//! ([`correlate::correlate_arrived`]). Matches read together (a first
+//! `--from-start` read, the catch-up after a restart) stand at one instant,
+//! which is how `scan` places every untimed match of a file, so the two
+//! agree on them; lines read as they are written are judged by when they
+//! came, which `scan` cannot know.
+//!
 //! An incident that grows after it was emitted keeps its id (rule, key,
 //! first match) and is not emitted again. When its first match moves (a
 //! line from another file arrives late with an earlier time), the finding
@@ -69,6 +78,9 @@ type GroupKey = (u32, Vec<String>);
 /// (source, line, role): a match's identity within its group.
 type Mark = (usize, u64, Role);
 
+/// A match held, with the wall-clock ms it was read.
+type Held = (Event, i64);
+
 #[derive(Debug, Default)]
 struct Group {
     held: Vec<(Event, i64)>,
@@ -88,7 +100,6 @@ pub struct Live {
     latest_ts: Option<i64>,
     known_ids: BTreeMap<String, i64>,
     id_ttl: i64,
-    untimed_noted: BTreeSet<u32>,
     skew_noted: bool,
     notes: Vec<String>,
 }
@@ -112,7 +123,6 @@ impl Live {
             latest_ts: None,
             known_ids: BTreeMap::new(),
             id_ttl: (2 * longest).max(MIN_ID_TTL),
-            untimed_noted: BTreeSet::new(),
             skew_noted: false,
             notes: Vec::new(),
         }
@@ -173,24 +183,14 @@ impl Live {
         }
     }
 
-    /// What the reader should know (once each): matches a window rule
-    /// cannot count, log times ahead of the clock.
+    /// What the reader should know (once each): log times ahead of the
+    /// clock.
     pub fn take_notes(&mut self) -> Vec<String> {
         std::mem::take(&mut self.notes)
     }
 
     fn add(&mut self, ev: Event, paths: &[String], now: i64) {
         let rule = &self.rules.rules()[ev.rule as usize];
-        if ev.ts.is_none() && !matches!(rule.correlate, Correlation::Single) {
-            if self.untimed_noted.insert(ev.rule) {
-                self.notes.push(format!(
-                    "{}: matches in logs without timestamps are not counted; the rule needs times to apply its \
-                     window (enable pm2 `--time`)",
-                    rule.id
-                ));
-            }
-            return;
-        }
         if let Some(ts) = ev.ts
             && ts > now + SKEW
             && !std::mem::replace(&mut self.skew_noted, true)
@@ -207,7 +207,9 @@ impl Live {
         let key = correlate::group_key(rule, &ev, paths);
         let follows = follows_within(&rule.correlate, rule.suppress.as_ref());
         let g = self.groups.entry((ev.rule, key)).or_default();
-        if let (Some(w), Some(last)) = (follows, g.held.iter().max_by_key(|h| time_of(h)))
+        // The last match on the same clock: log times, or this file's reads.
+        let same_lane = g.held.iter().filter(|h| lane(&h.0) == lane(&ev));
+        if let (Some(w), Some(last)) = (follows, same_lane.max_by_key(|h| time_of(h)))
             && g.known.contains(&mark(&last.0))
             && time(&ev, now) - time_of(last) < w
         {
@@ -219,7 +221,8 @@ impl Live {
 
     /// Drops what can no longer change an incident: matches before a gap
     /// of a horizon, groups silent for a horizon, and the middle of
-    /// `single` groups; then ids not seen for a long time.
+    /// `single` groups; then ids not seen for a long time. Each clock of a
+    /// group (log times; each untimed file's reads) is pruned on its own.
     fn prune(&mut self, log_now: Option<i64>, now: i64) {
         for ((rule, _), g) in self.groups.iter_mut() {
             // An open absence window keeps everything until it is decided.
@@ -227,26 +230,45 @@ impl Live {
                 continue;
             }
             let h = self.horizon[*rule as usize];
-            g.held.sort_by_key(|(e, arrived)| (time(e, *arrived), e.source, e.line));
-            let gap = (1..g.held.len()).rev().find(|&i| time_of(&g.held[i]) - time_of(&g.held[i - 1]) >= h);
-            let mut dropped: Vec<(Event, i64)> = g.held.drain(..gap.unwrap_or(0)).collect();
-            let silent = g.held.last().is_some_and(|last| {
-                let reference = if last.0.ts.is_some() { log_now } else { Some(now) };
-                reference.is_some_and(|r| time_of(last) + h <= r)
-            });
-            if silent {
-                dropped.append(&mut g.held);
-            } else {
-                dropped.extend(compact(&self.rules.rules()[*rule as usize].correlate, &mut g.held));
-            }
-            for (e, _) in &dropped {
-                g.known.remove(&mark(e));
+            let correlation = &self.rules.rules()[*rule as usize].correlate;
+            let lanes: Vec<(Option<usize>, Vec<Held>)> = match g.held.first().map(|h| lane(&h.0)) {
+                // Most groups have one clock: no regrouping.
+                Some(one) if g.held.iter().all(|h| lane(&h.0) == one) => vec![(one, std::mem::take(&mut g.held))],
+                _ => {
+                    let mut by_lane: BTreeMap<Option<usize>, Vec<Held>> = BTreeMap::new();
+                    for held in g.held.drain(..) {
+                        by_lane.entry(lane(&held.0)).or_default().push(held);
+                    }
+                    by_lane.into_iter().collect()
+                }
+            };
+            for (lane, mut held) in lanes {
+                let reference = if lane.is_none() { log_now } else { Some(now) };
+                for (e, _) in prune_lane(correlation, h, reference, &mut held) {
+                    g.known.remove(&mark(&e));
+                }
+                g.held.append(&mut held);
             }
         }
         self.groups.retain(|_, g| !g.held.is_empty());
         let ttl = self.id_ttl;
         self.known_ids.retain(|_, seen| now - *seen < ttl);
     }
+}
+
+/// [`Live::prune`] on one clock's matches (`reference`: that clock's now);
+/// returns what it dropped.
+fn prune_lane(c: &Correlation, h: i64, reference: Option<i64>, held: &mut Vec<(Event, i64)>) -> Vec<(Event, i64)> {
+    held.sort_by_key(|(e, arrived)| (time(e, *arrived), e.source, e.line));
+    let gap = (1..held.len()).rev().find(|&i| time_of(&held[i]) - time_of(&held[i - 1]) >= h);
+    let mut dropped: Vec<(Event, i64)> = held.drain(..gap.unwrap_or(0)).collect();
+    let silent = held.last().is_some_and(|last| reference.is_some_and(|r| time_of(last) + h <= r));
+    if silent {
+        dropped.append(held);
+    } else {
+        dropped.extend(compact(c, held));
+    }
+    dropped
 }
 
 /// What one poll judges groups with.
@@ -266,11 +288,14 @@ impl Judge<'_> {
     fn evaluate(&self, rule: u32, g: &mut Group, known_ids: &mut BTreeMap<String, i64>) -> Vec<Finding> {
         g.dirty = false;
         g.deadline = None;
-        let events = g.held.iter().map(|(e, _)| e.clone()).collect();
-        let (findings, _) = correlate::correlate(self.rules, vec![events], self.paths, Some(self.end));
+        let findings = correlate::correlate_arrived(self.rules, g.held.clone(), self.paths, Some(self.end));
         let mut fresh = Vec::new();
         for f in findings {
-            if let Some(due) = open_until(&self.rules.rules()[rule as usize].correlate, &f, self.end) {
+            let at = |e: &Event| time_in(g, e);
+            // An untimed window runs on the clock alone: log times ahead of
+            // it must not close it early.
+            let end = if f.events.first().is_some_and(|e| e.ts.is_none()) { self.now } else { self.end };
+            if let Some(due) = open_until(&self.rules.rules()[rule as usize].correlate, &f, end, at) {
                 g.deadline = Some(g.deadline.map_or(due, |d| d.min(due)));
                 continue;
             }
@@ -294,14 +319,20 @@ impl Judge<'_> {
 }
 
 /// For an absence finding whose window is still open at `end`: when it
-/// closes. `None` once the rule has decided.
-fn open_until(c: &Correlation, f: &Finding, end: i64) -> Option<i64> {
+/// closes. `None` once the rule has decided. `at` places a match (its log
+/// time, or when it was read).
+fn open_until(c: &Correlation, f: &Finding, end: i64, at: impl Fn(&Event) -> i64) -> Option<i64> {
     let Correlation::Absence { window, .. } = c else { return None };
     if f.events.iter().any(|e| e.role == Role::End) {
         return None;
     }
-    let due = f.events.first()?.ts? + window.ms();
+    let due = at(f.events.first()?) + window.ms();
     (due > end).then_some(due)
+}
+
+/// Where `e` of group `g` stands: its log time, or when it was read.
+fn time_in(g: &Group, e: &Event) -> i64 {
+    e.ts.or_else(|| g.held.iter().find(|(h, _)| mark(h) == mark(e)).map(|(_, arrived)| *arrived)).unwrap_or_default()
 }
 
 /// Drops the matches of a decided, time-sorted group that cannot change
@@ -337,6 +368,12 @@ fn follows_within(c: &Correlation, suppress: Option<&Window>) -> Option<i64> {
 /// Window plus suppress: the longest gap inside one incident of the rule.
 fn span(c: &Correlation, suppress: Option<&Window>) -> i64 {
     c.window().map_or(0, Window::ms) + suppress.map_or(0, Window::ms)
+}
+
+/// The clock a match is judged on: log times (`None`), or the reads of its
+/// own untimed file.
+fn lane(e: &Event) -> Option<usize> {
+    e.ts.is_none().then_some(e.source)
 }
 
 fn mark(e: &Event) -> Mark {
@@ -550,6 +587,67 @@ fix = "f"
         // 11 minutes of log time later, the threshold group is dropped.
         assert!(live.kept().iter().all(|k| k.event.rule != 1));
         assert_eq!(live.emitted().count(), 2, "the ids stay");
+    }
+
+    /// An untimed match of `rule` in `source`.
+    fn untimed(rule: u32, role: Role, source: usize, line: u64) -> Event {
+        Event { ts: None, source, ..ev(rule, role, "api", 0, line) }
+    }
+
+    /// Untimed matches stand where they were read: exits read a minute
+    /// apart never make three within the minute; three read within
+    /// seconds do. Another file's exits do not add up with them.
+    #[test]
+    fn untimed_threshold_is_judged_by_arrival() {
+        let mut live = Live::new(&rules(), Zone::Utc);
+        let two = vec!["logs/pm2.log".to_string(), "logs/other/pm2.log".to_string()];
+        for (i, t) in [0, 70, 140].into_iter().enumerate() {
+            let got = live.advance(vec![untimed(1, Role::Start, 0, i as u64 + 1)], &two, T0 + t * S);
+            assert!(got.is_empty(), "exit {i}");
+        }
+        // Two more from another file, close to the last: still no three of one file.
+        let other = vec![untimed(1, Role::Start, 1, 1), untimed(1, Role::Start, 1, 2)];
+        assert!(live.advance(other, &two, T0 + 141 * S).is_empty());
+        let got = live.advance(vec![untimed(1, Role::Start, 0, 9)], &two, T0 + 150 * S);
+        assert!(got.is_empty(), "two of this file within the minute");
+        let got = live.advance(vec![untimed(1, Role::Start, 0, 10)], &two, T0 + 155 * S);
+        assert_eq!(rules_of(&got), vec![("t.loop".to_string(), 3)]);
+        assert!(got[0].first_seen.is_none());
+    }
+
+    /// A file read whole at once (a first `--from-start` read) gives the
+    /// incidents `scan` gives on it, with the same ids; an unrecovered loss
+    /// waits for its window on the clock, as a timed one does.
+    #[test]
+    fn untimed_lines_read_at_once_agree_with_scan() {
+        let log = vec![
+            untimed(1, Role::Start, 0, 1),
+            untimed(2, Role::Start, 0, 2),
+            untimed(1, Role::Start, 0, 3),
+            untimed(2, Role::End, 0, 4),
+            untimed(1, Role::Start, 0, 5),
+            untimed(2, Role::Start, 0, 6),
+        ];
+        let (findings, _) = correlate::correlate(&rules(), vec![log.clone()], &paths(), None);
+        let scan = incidents::build(&rules(), &findings, &paths(), Zone::Utc);
+        let mut live = Live::new(&rules(), Zone::Utc);
+        let mut got = live.advance(log, &paths(), T0);
+        assert_eq!(rules_of(&got), vec![("t.loop".to_string(), 3)], "the loss waits for its window");
+        assert!(live.advance(vec![], &paths(), T0 + 119 * S).is_empty());
+        got.extend(live.advance(vec![], &paths(), T0 + 120 * S));
+        assert_eq!(got, scan);
+        assert_eq!(got[1].fields["status"], vec![correlate::pairs::UNTIMED_OPEN.to_string()]);
+        // The loss at line 2 was closed at line 4: only line 6 is open.
+        assert_eq!(got[1].evidence.iter().map(|e| e.line).collect::<Vec<_>>(), [6]);
+    }
+
+    #[test]
+    fn untimed_absence_closed_in_time_is_never_emitted() {
+        let mut live = Live::new(&rules(), Zone::Utc);
+        assert!(live.advance(vec![untimed(2, Role::Start, 0, 1)], &paths(), T0).is_empty());
+        assert!(live.advance(vec![untimed(2, Role::End, 0, 2)], &paths(), T0 + 30 * S).is_empty());
+        assert!(live.advance(vec![], &paths(), T0 + 3600 * S).is_empty());
+        assert!(live.take_notes().is_empty(), "no note that untimed matches were not counted");
     }
 
     #[test]
