@@ -24,6 +24,8 @@ const AFTER_HELP: &str = "Examples:
   logtriage scan ~/.pm2/logs
   logtriage scan ~/.pm2/logs ~/.pm2/pm2.log --format json > incidents.json
   pm2 logs --nostream --lines 1000 | logtriage scan -
+  pm2 logs api --nostream | logtriage scan - --as api-error.log
+  logtriage scan /srv/bot/logs --ecosystem /srv/bot/ecosystem.config.cjs
   logtriage scan logs/ --rules my-rules.toml --fail-on medium
   logtriage scan logs/ --since 2h --app api --app tws-bridge
   logtriage scan logs/ --baseline last-good.json --format markdown >> \"$GITHUB_STEP_SUMMARY\"

@@ -19,7 +19,7 @@
 //! [`NameTable::learn`] then [`NameTable::apply`] per poll in `watch`);
 //! reads events and file stats, hands them on renamed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::input::{AppFrom, Stream, is_file_name_form, pm2_file_name};
@@ -33,6 +33,9 @@ pub struct NameTable {
     known: BTreeMap<String, BTreeMap<String, AppFrom>>,
     /// Sanitised form → the one raw name, where it differs.
     rewrite: BTreeMap<String, (Arc<str>, AppFrom)>,
+    /// Raw names already in `known`: a crash loop's hundreds of daemon
+    /// events cost one lookup each, not a sanitised copy each.
+    seen: BTreeSet<String>,
 }
 
 /// Renames the apps of `sources`' events and of `files` to their raw names,
@@ -70,13 +73,14 @@ impl NameTable {
     /// Takes the raw app names that daemon events carry (`pm2.log`'s
     /// `App [NAME:ID]`; a file name never names the daemon's lines).
     pub fn learn(&mut self, events: &[Event]) {
-        let before = self.known.values().map(BTreeMap::len).sum::<usize>();
+        let mut added = false;
         for e in events.iter().filter(|e| e.stream == Stream::Daemon) {
-            if let Some(app) = &e.app {
+            if let Some(app) = e.app.as_deref().filter(|a| !self.seen.contains(*a)) {
                 self.add(app, AppFrom::Pm2Log);
+                added = true;
             }
         }
-        if self.known.values().map(BTreeMap::len).sum::<usize>() != before {
+        if added {
             self.rebuild();
         }
     }
@@ -133,7 +137,9 @@ impl NameTable {
     fn add(&mut self, raw: &str, from: AppFrom) {
         // The first source of a name is kept: pm2 and ecosystem files are
         // read before any event.
-        self.known.entry(pm2_file_name(raw)).or_default().entry(raw.to_string()).or_insert(from);
+        if self.seen.insert(raw.to_string()) {
+            self.known.entry(pm2_file_name(raw)).or_default().insert(raw.to_string(), from);
+        }
     }
 
     fn rebuild(&mut self) {

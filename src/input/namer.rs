@@ -113,6 +113,9 @@ struct Claim {
     instance: Option<u32>,
     /// From a `--ecosystem` file (name-only matches allowed).
     given: bool,
+    /// The ecosystem file it comes from (index into the naming's list;
+    /// `None` for pm2's own paths).
+    ecosystem: Option<usize>,
 }
 
 /// Names files; keeps what it read so that `watch` can name files it finds
@@ -238,16 +241,15 @@ impl Naming {
                 if by_name.is_empty() {
                     return None;
                 }
-                (decide(&by_name, shown), true)
+                (decide(&by_name, shown), by_name[0].0.ecosystem)
             } else {
-                (decide(&chosen, shown), false)
+                (decide(&chosen, shown), None)
             }
         };
         match decided {
             Ok(d) => {
-                if by_name {
-                    let eco = self.ecosystems.iter().find(|e| e.given).map_or_else(String::new, |e| e.shown.clone());
-                    *self.by_name_only.entry(eco).or_default() += 1;
+                if let Some(eco) = by_name.and_then(|i| self.ecosystems.get(i)) {
+                    *self.by_name_only.entry(eco.shown.clone()).or_default() += 1;
                 }
                 Some(d)
             }
@@ -278,7 +280,8 @@ impl Naming {
             }
             for name in ecosystem::FILE_NAMES {
                 let path = d.join(name);
-                if !path.is_file() {
+                // Given with --ecosystem already: read once, listed as given.
+                if !path.is_file() || self.ecosystems.iter().any(|e| e.path == path) {
                     continue;
                 }
                 let shown = display(&shown_dir.join(name));
@@ -297,6 +300,7 @@ impl Naming {
         if self.ecosystems.iter().any(|e| e.path == eco.path) {
             return;
         }
+        let index = self.ecosystems.len();
         for app in &eco.apps {
             for f in &app.files {
                 let (dir, name) = split(&f.path);
@@ -309,6 +313,7 @@ impl Naming {
                     from: AppFrom::Ecosystem,
                     instance: None,
                     given: eco.given,
+                    ecosystem: Some(index),
                 });
             }
         }
@@ -349,6 +354,7 @@ impl Naming {
                     from: AppFrom::Pm2,
                     instance,
                     given: false,
+                    ecosystem: None,
                 });
             }
         }
@@ -361,6 +367,7 @@ impl Naming {
             from: AppFrom::Pm2,
             instance: None,
             given: false,
+            ecosystem: None,
         });
     }
 }
@@ -456,5 +463,117 @@ fn use_of(e: &Ecosystem) -> EcosystemUse {
                 })
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A directory with `ecosystem.config.js` holding `apps` and a `logs/`
+    /// directory; the files of `logs/` named with it found beside them.
+    fn named(apps: &str, logs: &[&str]) -> Vec<(String, Option<String>, Option<AppFrom>, Stream, Option<u32>)> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("ecosystem.config.js"), format!("module.exports = {{ apps: [{apps}] }}"))
+            .expect("write");
+        std::fs::create_dir(dir.path().join("logs")).expect("mkdir");
+        let mut naming = Naming::new(&NamingOptions::default()).expect("naming");
+        logs.iter()
+            .map(|name| {
+                let m = naming.name_file(&dir.path().join("logs").join(name));
+                (name.to_string(), m.app, m.app_from, m.stream, m.instance)
+            })
+            .collect()
+    }
+
+    fn eco(app: &str, stream: Stream, instance: Option<u32>) -> (Option<String>, Option<AppFrom>, Stream, Option<u32>) {
+        (Some(app.to_string()), Some(AppFrom::Ecosystem), stream, instance)
+    }
+
+    fn rest<A, B, C, D, E>(v: Vec<(A, B, C, D, E)>) -> Vec<(B, C, D, E)> {
+        v.into_iter().map(|(_, b, c, d, e)| (b, c, d, e)).collect()
+    }
+
+    #[test]
+    fn rotated_copies_are_their_live_files() {
+        let got = named(
+            "{ name: 'bridge', error_file: 'logs/pm2-error.log' }",
+            &["pm2-error.log", "pm2-error__2026-11-20_00-00-00.log.gz", "pm2-error.log.2"],
+        );
+        assert_eq!(rest(got), vec![eco("bridge", Stream::Err, None); 3]);
+    }
+
+    #[test]
+    fn cluster_files_carry_their_process_id_and_only_those_match() {
+        let got = named("{ name: 'gw', instances: 4, error_file: 'logs/errors.log' }", &["errors-3.log", "errors.log"]);
+        assert_eq!(got[0].1.as_deref(), Some("gw"));
+        assert_eq!(got[0].4, Some(3));
+        // Not merged: pm2 never writes the bare name; it is another file.
+        assert_eq!((got[1].1.as_deref(), got[1].2), (Some("errors"), Some(AppFrom::FileName)));
+    }
+
+    #[test]
+    fn unknown_merging_takes_either_form() {
+        let got = named(
+            "{ name: 'gw', instances: process.env.N, error_file: 'logs/errors.log' }",
+            &["errors-1.log", "errors.log"],
+        );
+        assert_eq!(rest(got), vec![eco("gw", Stream::Err, Some(1)), eco("gw", Stream::Err, None)]);
+    }
+
+    #[test]
+    fn one_file_for_out_and_err_is_combined() {
+        let got =
+            named("{ name: 'backup', out_file: 'logs/backup.log', error_file: 'logs/backup.log' }", &["backup.log"]);
+        assert_eq!(rest(got), vec![eco("backup", Stream::Combined, None)]);
+    }
+
+    #[test]
+    fn a_file_two_apps_write_is_named_by_its_file_name_with_a_note() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("ecosystem.config.js"),
+            "module.exports = { apps: [{ name: 'a', error_file: 'shared-error.log' }, { name: 'b', error_file: 'shared-error.log' }] }",
+        )
+        .expect("write");
+        let mut naming = Naming::new(&NamingOptions::default()).expect("naming");
+        let m = naming.name_file(&dir.path().join("shared-error.log"));
+        assert_eq!((m.app.as_deref(), m.app_from), (Some("shared"), Some(AppFrom::FileName)));
+        let notes = naming.report().notes;
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.ends_with("shared-error.log: configured for a and b at once; named from its file name")),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn an_ecosystem_two_levels_up_is_not_looked_for() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("ecosystem.config.js"),
+            "module.exports = { apps: [{ name: 'x', out_file: 'a/b/out.log' }] }",
+        )
+        .expect("write");
+        std::fs::create_dir_all(dir.path().join("a/b")).expect("mkdir");
+        let mut naming = Naming::new(&NamingOptions::default()).expect("naming");
+        let m = naming.name_file(&dir.path().join("a/b/out.log"));
+        assert_eq!(m.app_from, Some(AppFrom::FileName));
+        assert!(naming.report().ecosystems.is_empty());
+    }
+
+    #[test]
+    fn stdin_plays_its_as_file() {
+        let mut naming =
+            Naming::new(&NamingOptions { stdin_as: Some("api-error-2.log".into()), ..NamingOptions::default() })
+                .expect("naming");
+        let m = naming.name_stdin();
+        assert_eq!(
+            (m.path.as_str(), m.app.as_deref(), m.stream, m.instance),
+            ("<stdin>", Some("api"), Stream::Err, Some(2))
+        );
+        let mut plain = Naming::new(&NamingOptions::default()).expect("naming");
+        assert_eq!(plain.name_stdin(), SourceMeta::unnamed("<stdin>"));
     }
 }

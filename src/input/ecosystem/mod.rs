@@ -223,6 +223,98 @@ mod tests {
         assert!(notes[0].starts_with("process.yml:"), "{notes:?}");
     }
 
+    /// Loads `fixtures/ecosystem/<name>` (files copied from public
+    /// repositories, see its README): its apps as (name, [(stream, path
+    /// under its directory, per_instance)]), and its notes.
+    fn real(name: &str) -> (Vec<(String, Vec<(Stream, String, Option<bool>)>)>, Vec<String>) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ecosystem").join(name);
+        let dir = std::fs::canonicalize(path.parent().expect("dir")).expect("canonical");
+        let mut notes = Vec::new();
+        let eco = load(&path, name, true, &homes(), &mut notes).expect("load");
+        let apps = eco
+            .apps
+            .iter()
+            .map(|a| {
+                let files = a
+                    .files
+                    .iter()
+                    .map(|f| {
+                        let shown = match f.path.strip_prefix(&format!("{}/", dir.display())) {
+                            Some(rel) => rel.to_string(),
+                            None => f.path.clone(),
+                        };
+                        (f.stream, shown, f.per_instance)
+                    })
+                    .collect();
+                (a.name.clone().unwrap_or_default(), files)
+            })
+            .collect();
+        (apps, notes)
+    }
+
+    fn app(name: &str, files: &[(Stream, &str, Option<bool>)]) -> (String, Vec<(Stream, String, Option<bool>)>) {
+        (name.to_string(), files.iter().map(|(s, p, i)| (*s, p.to_string(), *i)).collect())
+    }
+
+    #[test]
+    fn real_files() {
+        assert_eq!(
+            real("10Kft-node-micro-services-template/process.yml"),
+            (
+                vec![
+                    app(
+                        "api",
+                        &[
+                            (Stream::Out, "logs/example-api.log", Some(false)),
+                            (Stream::Err, "logs/example-api.error.log", Some(false)),
+                        ]
+                    ),
+                    app(
+                        "engine",
+                        &[
+                            (Stream::Out, "logs/example-engine.log", Some(false)),
+                            (Stream::Err, "logs/example-engine.error.log", Some(false)),
+                        ]
+                    ),
+                ],
+                vec![]
+            )
+        );
+        let (apps, notes) = real("NordicSoft-express-template/pm2.config.js");
+        let fixtures =
+            std::fs::canonicalize(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ecosystem")).expect("canonical");
+        assert_eq!(
+            apps,
+            vec![app(
+                "express-template-api",
+                &[
+                    (Stream::Out, &format!("{}/logs/pm2-out.log", fixtures.display()), Some(false)),
+                    (Stream::Err, &format!("{}/logs/pm2-err.log", fixtures.display()), Some(false)),
+                ]
+            )]
+        );
+        assert!(notes.is_empty(), "{notes:?}");
+        let (apps, notes) = real("UNCG-DAISY-Coastal-Image-Labeler/ecosystem.config.js");
+        assert_eq!(apps, vec![app("app", &[])]);
+        let keys: Vec<&str> =
+            notes.iter().map(|n| n.split(": its ").nth(1).unwrap_or(n).split(' ').next().unwrap_or("")).collect();
+        assert_eq!(keys, vec!["out_file", "error_file", "log_file"], "{notes:?}");
+        assert!(notes[0].contains("is `${root}out.log`"), "{notes:?}");
+        assert_eq!(
+            real("thekanon-doo_sync_obsidian/ecosystem.config.js"),
+            (
+                vec![app(
+                    "my-app",
+                    &[
+                        (Stream::Out, "/home/deploy/.pm2/logs/my-app-out.log", Some(true)),
+                        (Stream::Err, "/home/deploy/.pm2/logs/my-app-error.log", Some(true)),
+                    ]
+                )],
+                vec![]
+            )
+        );
+    }
+
     #[test]
     fn a_found_file_of_another_tool_is_passed_over_quietly() {
         let dir = tempfile::tempdir().expect("tempdir");
