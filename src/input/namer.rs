@@ -472,7 +472,10 @@ mod tests {
 
     /// A directory with `ecosystem.config.js` holding `apps` and a `logs/`
     /// directory; the files of `logs/` named with it found beside them.
-    fn named(apps: &str, logs: &[&str]) -> Vec<(String, Option<String>, Option<AppFrom>, Stream, Option<u32>)> {
+    /// A file name and what naming gave it: app, app_from, stream, instance.
+    type Named = (String, Option<String>, Option<AppFrom>, Stream, Option<u32>);
+
+    fn named(apps: &str, logs: &[&str]) -> Vec<Named> {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("ecosystem.config.js"), format!("module.exports = {{ apps: [{apps}] }}"))
             .expect("write");

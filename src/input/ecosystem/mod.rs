@@ -226,7 +226,7 @@ mod tests {
     /// Loads `fixtures/ecosystem/<name>` (files copied from public
     /// repositories, see its README): its apps as (name, [(stream, path
     /// under its directory, per_instance)]), and its notes.
-    fn real(name: &str) -> (Vec<(String, Vec<(Stream, String, Option<bool>)>)>, Vec<String>) {
+    fn real(name: &str) -> (Vec<AppFiles>, Vec<String>) {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ecosystem").join(name);
         let dir = std::fs::canonicalize(path.parent().expect("dir")).expect("canonical");
         let mut notes = Vec::new();
@@ -252,7 +252,10 @@ mod tests {
         (apps, notes)
     }
 
-    fn app(name: &str, files: &[(Stream, &str, Option<bool>)]) -> (String, Vec<(Stream, String, Option<bool>)>) {
+    /// An app's name and its files: (stream, path, per_instance).
+    type AppFiles = (String, Vec<(Stream, String, Option<bool>)>);
+
+    fn app(name: &str, files: &[(Stream, &str, Option<bool>)]) -> AppFiles {
         (name.to_string(), files.iter().map(|(s, p, i)| (*s, p.to_string(), *i)).collect())
     }
 
