@@ -10,6 +10,8 @@
 //! `os.homedir`. Anything else evaluates to [`Value::Unknown`] with its
 //! source text, which the caller names in a note.
 
+use std::cell::Cell;
+
 use super::lex::{Part, Tok, Token};
 use super::value::{self, Builtin, Value, concat};
 
@@ -45,7 +47,8 @@ pub struct Module {
 
 /// Reads a JavaScript module: its declarations and exports.
 pub fn module(src: &str, tokens: &[Token], env: &Env<'_>) -> Module {
-    let mut ev = Eval { src, env, scope: Vec::new(), exports: None, named: Vec::new(), errors: Vec::new() };
+    let mut ev =
+        Eval { src, env, scope: Vec::new(), exports: None, named: Vec::new(), errors: Vec::new(), depth: Cell::new(0) };
     let mut c = Cursor { toks: tokens, pos: 0 };
     while !c.done() {
         let start = c.pos;
@@ -61,7 +64,8 @@ pub fn module(src: &str, tokens: &[Token], env: &Env<'_>) -> Module {
 
 /// Reads a JSON (or JSON5-like) file: one expression, as pm2 evaluates it.
 pub fn expression(src: &str, tokens: &[Token], env: &Env<'_>) -> Result<Value, SyntaxError> {
-    let ev = Eval { src, env, scope: Vec::new(), exports: None, named: Vec::new(), errors: Vec::new() };
+    let ev =
+        Eval { src, env, scope: Vec::new(), exports: None, named: Vec::new(), errors: Vec::new(), depth: Cell::new(0) };
     let mut c = Cursor { toks: tokens, pos: 0 };
     let v = ev.assign(&mut c)?;
     match c.peek() {
@@ -223,9 +227,33 @@ struct Eval<'a> {
     /// `exports.x = ...` / `export const x = ...`.
     named: Vec<(Option<String>, Value)>,
     errors: Vec<SyntaxError>,
+    /// Expressions being read, nested: bounded by [`MAX_DEPTH`].
+    depth: Cell<usize>,
+}
+
+/// How deep expressions may nest. Ecosystem files nest a few levels; a file
+/// of a million `[` must be an error, not a stack overflow.
+const MAX_DEPTH: usize = 200;
+
+/// Leaves one level of nesting when dropped.
+struct Nested<'a>(&'a Cell<usize>);
+
+impl Drop for Nested<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
+    }
 }
 
 impl Eval<'_> {
+    /// Enters one level of nesting, or fails past [`MAX_DEPTH`].
+    fn nest(&self, c: &Cursor<'_>) -> Result<Nested<'_>, SyntaxError> {
+        if self.depth.get() >= MAX_DEPTH {
+            return Err(c.error("expressions nested too deeply"));
+        }
+        self.depth.set(self.depth.get() + 1);
+        Ok(Nested(&self.depth))
+    }
+
     fn text(&self, start: usize, end: usize) -> String {
         let t = self.src.get(start..end.max(start)).unwrap_or("").trim();
         let one_line: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -416,6 +444,7 @@ impl Eval<'_> {
     // ---- expressions ----
 
     fn assign(&self, c: &mut Cursor<'_>) -> Result<Value, SyntaxError> {
+        let _nested = self.nest(c)?;
         let start = c.offset();
         if self.arrow_ahead(c) {
             return self.skip_arrow(c, start);
@@ -481,6 +510,7 @@ impl Eval<'_> {
     }
 
     fn binary(&self, c: &mut Cursor<'_>, min: u8) -> Result<Value, SyntaxError> {
+        let _nested = self.nest(c)?;
         let start = c.offset();
         let mut left = self.unary(c)?;
         loop {
@@ -525,6 +555,7 @@ impl Eval<'_> {
     }
 
     fn unary(&self, c: &mut Cursor<'_>) -> Result<Value, SyntaxError> {
+        let _nested = self.nest(c)?;
         let start = c.offset();
         let op = match c.peek().map(|t| &t.kind) {
             Some(Tok::Punct(p @ ("!" | "-" | "+" | "~" | "++" | "--"))) => Some(*p),
@@ -1213,6 +1244,18 @@ mod tests {
         assert!(m.exports.is_none());
         assert_eq!(m.errors.len(), 1);
         assert_eq!(&src[m.errors[0].at..m.errors[0].at + 6], "script");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        for src in
+            ["[".repeat(100_000), format!("module.exports = {}", "{a:".repeat(50_000)), "!".repeat(100_000) + "x"]
+        {
+            let toks = tokenize(&src).expect("tokens");
+            let m = module(&src, &toks, &ENV);
+            assert!(m.exports.is_none() || m.errors.iter().any(|e| e.message.contains("too deeply")), "{:?}", m.errors);
+            assert!(expression(&src, &toks, &ENV).is_err());
+        }
     }
 
     #[test]

@@ -80,7 +80,7 @@ const BEFORE_REGEX: &[&str] = &[
 
 /// Splits `src` into tokens.
 pub fn tokenize(src: &str) -> Result<Vec<Token>, LexError> {
-    let mut lexer = Lexer { src, pos: 0 };
+    let mut lexer = Lexer { src, pos: 0, depth: 0 };
     lexer.skip_hashbang();
     lexer.tokens(false).map(|(tokens, _)| tokens)
 }
@@ -88,7 +88,12 @@ pub fn tokenize(src: &str) -> Result<Vec<Token>, LexError> {
 struct Lexer<'a> {
     src: &'a str,
     pos: usize,
+    /// Template substitutions open (`${` inside `${`).
+    depth: usize,
 }
+
+/// How deep template literals may nest in one another.
+const MAX_TEMPLATE_DEPTH: usize = 32;
 
 impl Lexer<'_> {
     fn peek(&self) -> Option<char> {
@@ -255,7 +260,12 @@ impl Lexer<'_> {
                 Some('$') if self.peek() == Some('{') => {
                     self.bump();
                     parts.push(Part::Text(std::mem::take(&mut text)));
+                    if self.depth >= MAX_TEMPLATE_DEPTH {
+                        return Err(LexError { at: start, message: "template literals nested too deeply" });
+                    }
+                    self.depth += 1;
                     let (tokens, _) = self.tokens(true)?;
+                    self.depth -= 1;
                     parts.push(Part::Expr(tokens));
                 }
                 Some(c) => text.push(c),
@@ -429,6 +439,12 @@ mod tests {
         assert_eq!(tokenize("x = 'abc").map(|_| ()), Err(LexError { at: 4, message: "unterminated string" }));
         assert!(tokenize("/* never closed").is_err());
         assert!(tokenize("`${a").is_err());
+    }
+
+    #[test]
+    fn deeply_nested_templates_are_an_error() {
+        let src = "`${".repeat(10_000);
+        assert!(tokenize(&src).is_err());
     }
 
     #[test]
