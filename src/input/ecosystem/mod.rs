@@ -2,14 +2,14 @@
 //! and which files those apps write ([`Ecosystem`]).
 //!
 //! A JavaScript file (`ecosystem.config.js`, `.cjs`, `.mjs`) is split into
-//! tokens ([`lex`]) and its data evaluated ([`eval`]): literals, top-level
+//! tokens (`lex`) and its data evaluated (`eval`): literals, top-level
 //! consts, spreads, template literals, `__dirname`, `path.join`/`resolve`
 //! and `process.env.X || 'default'` fallbacks; what only running the file
 //! could tell (a function's result, an environment variable without a
 //! default, `new Date()`) becomes a note naming the file and the key. A
 //! `.json` file is one JavaScript expression (pm2 evaluates it as such,
-//! comments and trailing commas included); YAML goes through [`yaml`].
-//! [`apps`] then applies pm2's own rules (aliases, defaults, `-ID`
+//! comments and trailing commas included); YAML goes through `yaml`.
+//! `apps` then applies pm2's own rules (aliases, defaults, `-ID`
 //! suffixes) to the value.
 //!
 //! Why a scanner of our own rather than a JavaScript parser crate:
