@@ -3,10 +3,10 @@
 //! The pipeline runs one way, one module per stage:
 //!
 //! ```text
-//! input ──► records ──► matcher ──► names ──► correlate ──► incidents ──► report
-//! files,    lines →     Aho-Corasick  one name   windows per   stable ids,    text /
-//! mmap, gz, records,    prefilter +   per app    rule and key  fixes, order   json / ndjson /
-//! naming    timestamps  regex confirm                                         markdown
+//! input ──►  records ──► matcher ──►    names ──► correlate ──► incidents ──► report
+//! files,     lines →     Aho-Corasick   one name  windows per   stable ids,   text /
+//! mmap, gz,  records,    prefilter +    per app   rule and key  fixes, order  json / ndjson /
+//! naming     timestamps  regex confirm                                        markdown
 //! ```
 //!
 //! [`rules`] holds the compiled rule packs every stage reads; [`scan`] joins
