@@ -56,10 +56,12 @@ impl Stream {
 /// Where a file's app name came from (`summary.files[].app_from`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum AppFrom {
-    /// An ecosystem file configures this file for the app.
+    /// An ecosystem file configures this file for the app (or names the
+    /// app whose file-name form the file's name carries).
     #[serde(rename = "ecosystem")]
     Ecosystem,
-    /// The running pm2 writes this file for the app (`--pm2`).
+    /// The running pm2 writes this file for the app (`--pm2`), or names
+    /// the app whose file-name form the file's name carries.
     #[serde(rename = "pm2")]
     Pm2,
     /// The file name gives the app, in the form pm2 writes file names;
