@@ -90,16 +90,8 @@ pub fn load(
         return Ok(eco);
     }
     let bytes = std::fs::read(path)?;
-    let src = String::from_utf8_lossy(&bytes);
-    let file = real.to_string_lossy();
-    let dir = real.parent().map_or_else(|| "/".to_string(), |d| d.to_string_lossy().into_owned());
     let mut file_notes = Vec::new();
-    let Some(config) = config(&src, &file, &dir, homes, shown, &mut file_notes) else {
-        notes.extend(file_notes);
-        return Ok(eco);
-    };
-    let places = Places { dir: &dir, home: homes.home.as_deref(), pm2_home: homes.pm2_home.as_deref() };
-    eco.apps = apps::apps(&config, shown, &places, &mut file_notes);
+    eco.apps = read(&String::from_utf8_lossy(&bytes), &real, shown, homes, &mut file_notes);
     // A file found by its name that holds no apps may be some other tool's
     // `process.json`: not worth a note. Given or named `ecosystem.*`, it is.
     let named_for_pm2 = path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("ecosystem"));
@@ -107,6 +99,17 @@ pub fn load(
         notes.extend(file_notes);
     }
     Ok(eco)
+}
+
+/// The apps of ecosystem source text `src`, read as the file at `real`
+/// (an absolute path: its extension decides the syntax, its directory is
+/// `__dirname`); notes (prefixed with `shown`) say what could not be read.
+pub fn read(src: &str, real: &Path, shown: &str, homes: &Homes, notes: &mut Vec<String>) -> Vec<App> {
+    let file = real.to_string_lossy();
+    let dir = real.parent().map_or_else(|| "/".to_string(), |d| d.to_string_lossy().into_owned());
+    let Some(config) = config(src, &file, &dir, homes, shown, notes) else { return Vec::new() };
+    let places = Places { dir: &dir, home: homes.home.as_deref(), pm2_home: homes.pm2_home.as_deref() };
+    apps::apps(&config, shown, &places, notes)
 }
 
 /// The exported configuration, by the file's syntax.
@@ -316,6 +319,77 @@ mod tests {
                 vec![]
             )
         );
+    }
+
+    /// Pieces of ecosystem files, shuffled: whatever they make, reading
+    /// ends, without a panic, and every app it gives has a name and
+    /// absolute file paths.
+    const PIECES: &[&str] = &[
+        "module.exports = ",
+        "export default ",
+        "const x = ",
+        "{",
+        "}",
+        "[",
+        "]",
+        "(",
+        ")",
+        ",",
+        ":",
+        ";",
+        "\n",
+        "...",
+        "...x",
+        "apps",
+        "name",
+        "'a_b'",
+        "\"c d\"",
+        "error_file",
+        "out_file",
+        "log_file",
+        "instances",
+        "4",
+        "'max'",
+        "merge_logs",
+        "true",
+        "cwd",
+        "'logs/x.log'",
+        "`${__dirname}/y.log`",
+        "`${",
+        "`",
+        "path.join(",
+        "require('path')",
+        "process.env.X",
+        "||",
+        "??",
+        "?",
+        "=>",
+        "// c\n",
+        "/* c */",
+        "/re[/]/g",
+        "'~/z.log'",
+        "'NULL'",
+        "x",
+        "function f() {",
+        "new Date()",
+        "import p from 'path'",
+        "\u{1F680}",
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn any_arrangement_of_pieces_reads_without_panicking(
+            picks in proptest::collection::vec(0..PIECES.len(), 0..60),
+            ext in proptest::sample::select(vec!["js", "json", "yml"]),
+        ) {
+            let src: String = picks.iter().map(|&i| PIECES[i]).collect();
+            let real = PathBuf::from(format!("/srv/bot/ecosystem.config.{ext}"));
+            let mut notes = Vec::new();
+            for app in read(&src, &real, "e", &homes(), &mut notes) {
+                proptest::prop_assert!(app.name.as_deref().is_some_and(|n| !n.is_empty()));
+                proptest::prop_assert!(app.files.iter().all(|f| f.path.starts_with('/')), "{:?}", app.files);
+            }
+        }
     }
 
     #[test]
