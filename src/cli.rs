@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use logtriage::filter::Untimed;
-use logtriage::input::MmapChoice;
+use logtriage::input::{MmapChoice, NamingOptions};
 use logtriage::records::Zone;
 use logtriage::report::{Color, Format};
 use logtriage::rules::Severity;
@@ -24,6 +24,8 @@ const AFTER_HELP: &str = "Examples:
   logtriage scan ~/.pm2/logs
   logtriage scan ~/.pm2/logs ~/.pm2/pm2.log --format json > incidents.json
   pm2 logs --nostream --lines 1000 | logtriage scan -
+  pm2 logs api --nostream | logtriage scan - --as api-error.log
+  logtriage scan /srv/bot/logs --ecosystem /srv/bot/ecosystem.config.cjs
   logtriage scan logs/ --rules my-rules.toml --fail-on medium
   logtriage scan logs/ --since 2h --app api --app tws-bridge
   logtriage scan logs/ --baseline last-good.json --format markdown >> \"$GITHUB_STEP_SUMMARY\"
@@ -125,6 +127,25 @@ pub struct RulesFlags {
     pub no_builtin_rules: bool,
 }
 
+/// How files are named, as in `scan` and `watch`.
+#[derive(Debug, clap::Args)]
+pub struct NamingFlags {
+    /// pm2 ecosystem file that names the apps' log files (repeatable; default: one found beside the logs).
+    #[arg(long = "ecosystem", value_name = "PATH")]
+    pub ecosystems: Vec<PathBuf>,
+
+    /// Name files from the running pm2's own list (`pm2 jlist`).
+    #[arg(long)]
+    pub pm2: bool,
+}
+
+impl NamingFlags {
+    /// The library's naming options, with the file stdin plays.
+    pub fn options(&self, stdin_as: Option<String>) -> NamingOptions {
+        NamingOptions { ecosystems: self.ecosystems.clone(), pm2: self.pm2, stdin_as }
+    }
+}
+
 /// `logtriage rules list`.
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
@@ -211,6 +232,13 @@ pub struct ScanArgs {
     #[arg(long = "app", value_name = "NAME")]
     pub apps: Vec<String>,
 
+    #[command(flatten)]
+    pub naming: NamingFlags,
+
+    /// The pm2 file stdin plays (e.g. api-error.log): its app and stream.
+    #[arg(long = "as", value_name = "FILENAME")]
+    pub stdin_as: Option<String>,
+
     /// Leave out incidents (same rule and key) found in this previous --format json/ndjson output.
     #[arg(long, value_name = "PREVIOUS.json")]
     pub baseline: Option<PathBuf>,
@@ -241,6 +269,9 @@ pub struct WatchArgs {
     /// Read files that have no checkpoint from their start (default: from their end).
     #[arg(long)]
     pub from_start: bool,
+
+    #[command(flatten)]
+    pub naming: NamingFlags,
 
     /// Zone of timestamps written without one (pm2 writes local time): utc, local, or +HH:MM.
     #[arg(long, value_name = "ZONE", default_value = "utc", value_parser = parse_zone)]

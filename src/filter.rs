@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::baseline::Baseline;
 use crate::incidents::Incident;
-use crate::input::SourceMeta;
+use crate::input::{SourceMeta, pm2_file_name};
 use crate::matcher::Event;
 
 /// The narrowing asked for; the default keeps everything.
@@ -25,7 +25,9 @@ pub struct Filters {
     pub until: Option<i64>,
     /// What to do with matches that have no time.
     pub untimed: Untimed,
-    /// Keep incidents of these apps (empty: all).
+    /// Keep incidents of these apps (empty: all). A name matches an app by
+    /// its raw pm2 name or by the form pm2 gives it in file names
+    /// (`my_app.v2` and `my-app.v2` are one app).
     pub apps: Vec<String>,
     /// Leave out incidents this previous run already had.
     pub baseline: Option<Arc<Baseline>>,
@@ -57,7 +59,14 @@ impl Filters {
     /// Returns true if and only if a file should be read at all: a file
     /// named for another app cannot give an incident of the wanted ones.
     pub fn keeps_source(&self, meta: &SourceMeta) -> bool {
-        self.apps.is_empty() || meta.app.as_ref().is_none_or(|a| self.apps.contains(a))
+        self.apps.is_empty() || meta.app.as_ref().is_none_or(|a| self.wants(a))
+    }
+
+    /// Returns true if and only if `app` is one of the apps asked for, by
+    /// its raw name or its file-name form.
+    fn wants(&self, app: &str) -> bool {
+        let form = pm2_file_name(app);
+        self.apps.iter().any(|w| w == app || pm2_file_name(w) == form)
     }
 
     fn timed(&self) -> bool {
@@ -103,7 +112,7 @@ impl Filters {
     pub fn incidents(&self, incidents: &mut Vec<Incident>, notes: &mut Vec<String>) -> Option<BaselineStats> {
         if !self.apps.is_empty() {
             let unnamed = incidents.iter().filter(|i| i.app.is_none()).count();
-            incidents.retain(|i| i.app.as_ref().is_some_and(|a| self.apps.contains(a)));
+            incidents.retain(|i| i.app.as_ref().is_some_and(|a| self.wants(a)));
             if unnamed > 0 {
                 notes.push(format!("--app left out {unnamed} incident(s) that name no app"));
             }
@@ -121,14 +130,7 @@ mod tests {
     use crate::input::Stream;
 
     fn meta(app: Option<&str>) -> SourceMeta {
-        SourceMeta {
-            path: "x".into(),
-            app: app.map(String::from),
-            stream: Stream::Out,
-            instance: None,
-            rotated: false,
-            compressed: false,
-        }
+        SourceMeta { app: app.map(String::from), stream: Stream::Out, ..SourceMeta::unnamed("x") }
     }
 
     #[test]
@@ -176,6 +178,16 @@ mod tests {
         let (mut left, mut notes) = (log(), Vec::new());
         only_drop.events(&mut left, &mut notes);
         assert_eq!(left[0].iter().map(|e| e.line).collect::<Vec<_>>(), [1, 3]);
+    }
+
+    #[test]
+    fn an_app_is_wanted_by_its_raw_name_or_its_file_name_form() {
+        let f = Filters { apps: vec!["my_app.v2".into()], ..Filters::default() };
+        assert!(f.keeps_source(&meta(Some("my-app.v2"))));
+        assert!(f.keeps_source(&meta(Some("my_app.v2"))));
+        assert!(!f.keeps_source(&meta(Some("my-app"))));
+        let f = Filters { apps: vec!["my-app.v2".into()], ..Filters::default() };
+        assert!(f.wants("my_app.v2"));
     }
 
     #[test]

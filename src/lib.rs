@@ -3,10 +3,10 @@
 //! The pipeline runs one way, one module per stage:
 //!
 //! ```text
-//! input ──► records ──► matcher ──► correlate ──► incidents ──► report
-//! files,    lines →     Aho-Corasick  windows per   stable ids,    text /
-//! mmap, gz  records,    prefilter +   rule and key  fixes, order   json / ndjson /
-//!           timestamps  regex confirm                              markdown
+//! input ──►  records ──► matcher ──►    names ──► correlate ──► incidents ──► report
+//! files,     lines →     Aho-Corasick   one name  windows per   stable ids,   text /
+//! mmap, gz,  records,    prefilter +    per app   rule and key  fixes, order  json / ndjson /
+//! naming     timestamps  regex confirm                                        markdown
 //! ```
 //!
 //! [`rules`] holds the compiled rule packs every stage reads; [`scan`] joins
@@ -31,6 +31,7 @@ pub mod input;
 pub mod lint;
 pub mod matcher;
 pub mod memory;
+pub mod names;
 pub mod pool;
 pub mod records;
 pub mod report;

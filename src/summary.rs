@@ -6,16 +6,20 @@ use serde::Serialize;
 
 use crate::filter::BaselineStats;
 use crate::incidents::{Incident, by_severity};
-use crate::input::{Skip, Stream};
+use crate::input::{AppFrom, EcosystemUse, Skip, Stream};
 
 /// One file that was scanned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileStats {
     /// Path as shown everywhere else.
     pub path: String,
-    /// App from the file name.
+    /// The app (its raw pm2 name when known).
     pub app: Option<String>,
-    /// Stream from the file name.
+    /// Where the app name came from: `ecosystem`, `pm2` (`--pm2`),
+    /// `pm2.log` (the file name, renamed to the raw name `pm2.log` gave),
+    /// `file-name`; `null` when there is no app.
+    pub app_from: Option<AppFrom>,
+    /// The stream.
     pub stream: Stream,
     /// Bytes read (after decompression).
     pub bytes: u64,
@@ -168,6 +172,9 @@ pub struct Summary {
     /// With `--baseline`: the file and how many of this run's incidents it
     /// already had (they are not reported); `null` without one.
     pub baseline: Option<BaselineStats>,
+    /// The ecosystem files that named apps: given with `--ecosystem` or
+    /// found beside the logs, with what was read from them.
+    pub ecosystems: Vec<EcosystemUse>,
     /// Wall time of the scan in milliseconds (the one field that differs
     /// between identical runs).
     pub elapsed_ms: u64,

@@ -47,3 +47,7 @@ mod fuzz_regressions;
 // Recorded logs of real software (lab/record) and public excerpts: exactly
 // the incidents each scenario's expect.toml lists (README, "Recorded lab").
 mod recorded;
+
+// Apps named as the user configured them: ecosystem files, `--pm2`, `--as`,
+// one name per app (issue 13).
+mod naming;

@@ -106,7 +106,33 @@ pub struct Summary {
     pub skipped: Vec<Skip>,
     pub notes: Vec<String>,
     pub baseline: Option<BaselineStats>,
+    pub ecosystems: Vec<EcosystemUse>,
     pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EcosystemUse {
+    pub path: String,
+    pub how: String,
+    pub apps: Vec<EcosystemApp>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EcosystemApp {
+    pub name: String,
+    pub files: Vec<EcosystemFile>,
+    pub log_date_format: Option<String>,
+    pub log_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EcosystemFile {
+    pub path: String,
+    pub stream: String,
+    pub per_instance: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,6 +147,7 @@ pub struct BaselineStats {
 pub struct FileStats {
     pub path: String,
     pub app: Option<String>,
+    pub app_from: Option<String>,
     pub stream: String,
     pub bytes: u64,
     pub lines: u64,

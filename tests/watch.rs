@@ -421,3 +421,31 @@ fn untimed_logs_agree_with_scan_then_go_by_arrival() {
     assert_eq!(lp.title, "worker is crash-looping: 5 exits in a log without timestamps");
     assert!(w.incident(Duration::from_millis(800)).is_none(), "nothing more");
 }
+
+/// `watch` names files as `scan` does: the ecosystem file beside the logs
+/// (`logs/pm2-error.log` is `market-bridge`'s), and an app's raw name from
+/// `pm2.log` for its sanitised file names.
+#[test]
+fn files_are_named_as_the_ecosystem_and_pm2_log_say() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("ecosystem.config.cjs"),
+        "module.exports = { apps: [{ name: 'market-bridge', script: 'bridge.js', \
+         error_file: 'logs/pm2-error.log', out_file: 'logs/pm2-out.log' }] };\n",
+    )
+    .expect("ecosystem");
+    let logs = pm2_logs(dir.path());
+    let w = Watch::start(dir.path(), &["logs"]);
+    append(&logs.join("pm2-error.log"), EADDRINUSE);
+    let got = w.incidents_until(Duration::from_secs(5), |got| has_rules(got, &CRASH_RULES));
+    assert!(has_rules(&got, &CRASH_RULES), "{got:?}");
+    assert!(got.iter().all(|i| i.app.as_deref() == Some("market-bridge")), "{got:?}");
+    // The daemon names `my_app.v2`; its files say `my-app.v2`.
+    append(&logs.join("pm2.log"), "PM2 log: App [my_app.v2:3] exited with code [0] via signal [SIGKILL]");
+    let killed = w.incidents_until(Duration::from_secs(5), |got| has_rules(got, &["pm2.restart-on-signal"]));
+    assert_eq!(killed.iter().map(|i| i.app.as_deref()).collect::<Vec<_>>(), vec![Some("my_app.v2")]);
+    append(&logs.join("my-app.v2-error.log"), EADDRINUSE);
+    let got = w.incidents_until(Duration::from_secs(5), |got| has_rules(got, &CRASH_RULES));
+    assert!(has_rules(&got, &CRASH_RULES), "{got:?}");
+    assert!(got.iter().all(|i| i.app.as_deref() == Some("my_app.v2")), "{got:?}");
+}

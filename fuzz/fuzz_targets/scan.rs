@@ -128,6 +128,7 @@ fn check_reports(events: Vec<Event>, stats: FileStats, spec: &SourceSpec) {
         skipped: Vec::new(),
         notes,
         baseline: None,
+        ecosystems: Vec::new(),
         elapsed_ms: 0,
     };
     let out = ScanOutput { incidents, summary };

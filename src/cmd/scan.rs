@@ -22,6 +22,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     };
     let filters = filters(&args)?;
     let report_opts = report_options(&args, &rules)?;
+    if args.stdin_as.is_some() && !args.paths.iter().any(|p| p == "-") {
+        anyhow::bail!(
+            "--as names what stdin holds: give `-` among the paths (e.g. `logtriage scan - --as api-error.log`)"
+        );
+    }
     let opts = ScanOptions {
         paths: args.paths.clone(),
         mmap: args.mmap.into(),
@@ -29,6 +34,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         threads: args.threads.map(usize::from),
         no_prefilter: args.no_prefilter,
         filters,
+        naming: args.naming.options(args.stdin_as.clone()),
     };
     let out = scan::scan(Arc::new(rules), &opts).context("scan failed")?;
     let stdout = std::io::stdout().lock();

@@ -28,6 +28,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         zone: args.log_tz,
         state: args.state.clone(),
         from_start: args.from_start,
+        naming: args.naming.options(None),
     };
     let mut watcher = Watcher::start(Arc::new(rules), opts)?;
     for note in watcher.take_notes() {

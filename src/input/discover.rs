@@ -1,17 +1,17 @@
 //! Turns the paths a user gave into a sorted list of sources. Directories
 //! are walked (following symlinks, each real directory once); files found
 //! by walking are kept only if they look like logs, files named explicitly
-//! are always read.
+//! are always read. Each source is named by the [`Naming`].
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::naming::{classify, looks_like_log};
-use super::{Origin, Skip, SkipReason, SourceMeta, SourceSpec, Stream};
+use super::naming::looks_like_log;
+use super::{Naming, Origin, Skip, SkipReason, SourceSpec};
 
 /// Expands `paths` (`-` is stdin) into sources in a stable order (by path;
 /// stdin first) plus the paths that could not be listed.
-pub fn discover(paths: &[String]) -> (Vec<SourceSpec>, Vec<Skip>) {
+pub fn discover(paths: &[String], naming: &mut Naming) -> (Vec<SourceSpec>, Vec<Skip>) {
     let mut files: BTreeSet<PathBuf> = BTreeSet::new();
     let mut skips = Vec::new();
     let mut stdin = false;
@@ -32,20 +32,10 @@ pub fn discover(paths: &[String]) -> (Vec<SourceSpec>, Vec<Skip>) {
     }
     let mut specs = Vec::new();
     if stdin {
-        let meta = SourceMeta {
-            path: "<stdin>".into(),
-            app: None,
-            stream: Stream::Unknown,
-            instance: None,
-            rotated: false,
-            compressed: false,
-        };
-        specs.push(SourceSpec { id: 0, meta, origin: Origin::Stdin });
+        specs.push(SourceSpec { id: 0, meta: naming.name_stdin(), origin: Origin::Stdin });
     }
     for f in files {
-        let display = f.display().to_string();
-        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let meta = classify(&display, &name);
+        let meta = naming.name_file(&f);
         specs.push(SourceSpec { id: specs.len(), meta, origin: Origin::File(f) });
     }
     skips.sort_by(|a, b| a.path.cmp(&b.path));
@@ -130,6 +120,12 @@ fn symlink_loop(path: &Path) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::NamingOptions;
+
+    fn discover(paths: &[String]) -> (Vec<SourceSpec>, Vec<Skip>) {
+        let mut naming = Naming::new(&NamingOptions::default()).expect("naming");
+        super::discover(paths, &mut naming)
+    }
 
     #[test]
     fn walks_sorted_and_filters_non_logs() {

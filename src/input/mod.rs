@@ -3,10 +3,17 @@
 //! order), their bytes as a [`Haystack`] or a [`ChunkStream`] (read in
 //! order, or at offsets for a split scan), and [`Skip`]s (what was not
 //! read, and why). A file's bytes are never assumed to be UTF-8.
+//!
+//! Which app and stream a file is ([`Naming`]): pm2's own list (`--pm2`),
+//! else the ecosystem file that configures it ([`ecosystem`]), else its
+//! file name ([`classify`]); [`NamingReport`] says what was used.
 
 mod discover;
+pub mod ecosystem;
 mod haystack;
+mod namer;
 mod naming;
+pub mod pm2;
 
 use std::path::PathBuf;
 
@@ -14,7 +21,8 @@ use serde::Serialize;
 
 pub use discover::discover;
 pub use haystack::{ChunkStream, Haystack, MmapChoice, Opened, Positional, ShortRead, open_source};
-pub use naming::classify;
+pub use namer::{EcosystemApp, EcosystemFile, EcosystemUse, Naming, NamingError, NamingOptions, NamingReport};
+pub use naming::{classify, is_file_name_form, pm2_file_name};
 
 /// Which pm2 stream a file (or a record) belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -45,15 +53,38 @@ impl Stream {
     }
 }
 
-/// What the file name says about a log.
+/// Where a file's app name came from (`summary.files[].app_from`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum AppFrom {
+    /// An ecosystem file configures this file for the app (or names the
+    /// app whose file-name form the file's name carries).
+    #[serde(rename = "ecosystem")]
+    Ecosystem,
+    /// The running pm2 writes this file for the app (`--pm2`), or names
+    /// the app whose file-name form the file's name carries.
+    #[serde(rename = "pm2")]
+    Pm2,
+    /// The file name gives the app, in the form pm2 writes file names;
+    /// `pm2.log`'s `App [NAME:ID]` lines gave its raw name.
+    #[serde(rename = "pm2.log")]
+    Pm2Log,
+    /// The file name (or `--as`), as pm2 names files by default.
+    #[serde(rename = "file-name")]
+    FileName,
+}
+
+/// What is known about a log before reading it: its app and stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceMeta {
     /// The path as the user will recognise it (`-` is shown as `<stdin>`).
     pub path: String,
-    /// App name from the file name (pm2 replaces characters outside
-    /// `[A-Za-z0-9.-]` with `-` when it names files).
+    /// The app (raw, as pm2 knows it, when the ecosystem file or pm2 said
+    /// so; from a file name, in the form pm2 writes file names: characters
+    /// outside `[A-Za-z0-9.-]` replaced with `-`).
     pub app: Option<String>,
-    /// Stream from the file name.
+    /// Where `app` came from (`None` when there is no app).
+    pub app_from: Option<AppFrom>,
+    /// Stream.
     pub stream: Stream,
     /// Cluster instance id (`APP-out-3.log`).
     pub instance: Option<u32>,
@@ -61,6 +92,21 @@ pub struct SourceMeta {
     pub rotated: bool,
     /// True for `.gz` files.
     pub compressed: bool,
+}
+
+impl SourceMeta {
+    /// A source nothing names (stdin without `--as`, a rule's example).
+    pub fn unnamed(path: &str) -> SourceMeta {
+        SourceMeta {
+            path: path.to_string(),
+            app: None,
+            app_from: None,
+            stream: Stream::Unknown,
+            instance: None,
+            rotated: false,
+            compressed: false,
+        }
+    }
 }
 
 /// Where a source's bytes come from.

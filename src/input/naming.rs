@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{SourceMeta, Stream};
+use super::{AppFrom, SourceMeta, Stream};
 
 // Both patterns are constants, compiled by every test that classifies a
 // name: `expect` cannot fire on any input.
@@ -20,6 +20,9 @@ static APP_FILE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
+static ROTATION_DATE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}$").expect("static regex"));
+
 static OTHER_FILE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?P<app>.+?)(?P<rot>__\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})?",
@@ -27,6 +30,66 @@ static OTHER_FILE: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .expect("static regex")
 });
+
+/// The name pm2 gives an app's files: every character outside
+/// `[A-Za-z0-9.-]` becomes `-` (`lib/Common.js`, `formated_app_name`; its
+/// class `[^a-zA-Z0-9\\.\\-]` also spares the backslash, which each `\\`
+/// of the JS regex literal stands for): `my_app.v2` writes
+/// `my-app.v2-out.log`.
+pub fn pm2_file_name(app: &str) -> String {
+    let mut out = String::with_capacity(app.len());
+    for c in app.chars() {
+        if is_file_name_char(c) {
+            out.push(c);
+        } else {
+            // JavaScript strings are UTF-16: a character outside the BMP
+            // is two code units, each replaced.
+            (0..c.len_utf16()).for_each(|_| out.push('-'));
+        }
+    }
+    out
+}
+
+/// Returns true if and only if `app` is already in the form pm2 gives it
+/// in file names (no character pm2 would replace).
+pub fn is_file_name_form(app: &str) -> bool {
+    app.chars().all(is_file_name_char)
+}
+
+fn is_file_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '\\')
+}
+
+/// The live file a rotated copy was taken from: `api-out__DATE.log.gz`,
+/// `api-out.log.2` and `api-out.log.2.gz` are copies of `api-out.log`.
+pub fn live_name(file_name: &str) -> String {
+    let base = file_name.strip_suffix(".gz").unwrap_or(file_name);
+    // logrotate's `.N` after an extension.
+    let base = match base.rsplit_once('.') {
+        Some((head, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && head.contains('.') => head,
+        _ => base,
+    };
+    // pm2-logrotate's `__YYYY-MM-DD_HH-mm-ss` before `.log`.
+    match base.strip_suffix(".log").and_then(|stem| stem.rsplit_once("__")) {
+        Some((stem, date)) if ROTATION_DATE.is_match(date) => format!("{stem}.log"),
+        _ => base.to_string(),
+    }
+}
+
+/// The process id in `name` if it is `configured` with pm2's `-ID` suffix
+/// (`lib/God.js` replaces `-N.log` or `.log` at the end by `-ID.log`).
+pub fn instance_of(configured: &str, name: &str) -> Option<u32> {
+    let stem = configured.strip_suffix(".log")?;
+    let stem = match stem.rsplit_once('-') {
+        Some((head, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => head,
+        _ => stem,
+    };
+    let id = name.strip_prefix(stem)?.strip_prefix('-')?.strip_suffix(".log")?;
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    id.parse().ok()
+}
 
 /// Derives metadata from a file name. `path` is kept for display.
 pub fn classify(path: &str, file_name: &str) -> SourceMeta {
@@ -38,6 +101,7 @@ pub fn classify(path: &str, file_name: &str) -> SourceMeta {
         return SourceMeta {
             path: path.to_string(),
             app: Some(c["app"].to_string()),
+            app_from: Some(AppFrom::FileName),
             stream,
             instance: c.name("id").and_then(|m| m.as_str().parse().ok()),
             rotated: c.name("rot").is_some() || c.name("n").is_some(),
@@ -51,6 +115,7 @@ pub fn classify(path: &str, file_name: &str) -> SourceMeta {
             let meta = SourceMeta {
                 path: path.to_string(),
                 app: None,
+                app_from: None,
                 stream: Stream::Daemon,
                 instance: None,
                 rotated,
@@ -61,20 +126,14 @@ pub fn classify(path: &str, file_name: &str) -> SourceMeta {
         return SourceMeta {
             path: path.to_string(),
             app: Some(name.to_string()),
+            app_from: Some(AppFrom::FileName),
             stream: Stream::Combined,
             instance: None,
             rotated,
             compressed: gz,
         };
     }
-    SourceMeta {
-        path: path.to_string(),
-        app: None,
-        stream: Stream::Unknown,
-        instance: None,
-        rotated: false,
-        compressed: gz,
-    }
+    SourceMeta { compressed: gz, ..SourceMeta::unnamed(path) }
 }
 
 /// Returns true if and only if a file found by walking a directory looks
@@ -125,6 +184,37 @@ mod tests {
     fn app_names_with_dashes_keep_them() {
         assert_eq!(c("my-app.v2-out.log").0.as_deref(), Some("my-app.v2"));
         assert_eq!(c("next-web-error-12.log").0.as_deref(), Some("next-web"));
+    }
+
+    #[test]
+    fn pm2_file_names_of_raw_names() {
+        assert_eq!(pm2_file_name("my_app.v2"), "my-app.v2");
+        assert_eq!(pm2_file_name("api v2:blue"), "api-v2-blue");
+        assert_eq!(pm2_file_name("prefix:app"), "prefix-app");
+        assert_eq!(pm2_file_name("ünï"), "-n-");
+        assert_eq!(pm2_file_name("bot🚀"), "bot--");
+        assert!(is_file_name_form("my-app.v2") && !is_file_name_form("my_app.v2"));
+    }
+
+    #[test]
+    fn live_names_of_rotated_copies() {
+        assert_eq!(live_name("api-out.log"), "api-out.log");
+        assert_eq!(live_name("api-out__2026-11-20_00-00-00.log.gz"), "api-out.log");
+        assert_eq!(live_name("pm2-error.log.3.gz"), "pm2-error.log");
+        assert_eq!(live_name("app.err.1"), "app.err");
+        assert_eq!(live_name("bridge-out-1.log"), "bridge-out-1.log");
+        assert_eq!(live_name("my__notes.log"), "my__notes.log");
+    }
+
+    #[test]
+    fn process_ids_pm2_appends() {
+        assert_eq!(instance_of("api-out.log", "api-out-3.log"), Some(3));
+        assert_eq!(instance_of("err.log", "err-12.log"), Some(12));
+        // pm2 replaces a configured `-N.log` by `-ID.log`.
+        assert_eq!(instance_of("api-out-0.log", "api-out-7.log"), Some(7));
+        assert_eq!(instance_of("api-out.log", "api-out.log"), None);
+        assert_eq!(instance_of("api-out.log", "api-out-x.log"), None);
+        assert_eq!(instance_of("app.err", "app-1.err"), None);
     }
 
     #[test]

@@ -160,6 +160,7 @@ references = ["https://pm2.keymetrics.io/docs/usage/restart-strategies/"]
             skipped: vec![],
             notes: vec![],
             baseline: None,
+            ecosystems: vec![],
             elapsed_ms: 3,
         }
     }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::incidents::Incident;
-use crate::input::{self, MmapChoice, Origin, SourceMeta, SourceSpec, Stream};
+use crate::input::{self, MmapChoice, Origin, SourceMeta, SourceSpec};
 use crate::rules::{Example, RuleSet};
 use crate::scan::{self, ScanOptions};
 use expect::Expect;
@@ -189,14 +189,7 @@ fn example(rules: &Arc<RuleSet>, id: &str, ex: &Example) -> Case {
     let name = format!("example at {}", ex.origin);
     let meta = match &ex.plays {
         Some(plays) => input::classify(&name, plays),
-        None => SourceMeta {
-            path: name.clone(),
-            app: None,
-            stream: Stream::Unknown,
-            instance: None,
-            rotated: false,
-            compressed: false,
-        },
+        None => SourceMeta::unnamed(&name),
     };
     let bytes: Arc<[u8]> = Arc::from(ex.log.as_bytes());
     let spec = SourceSpec { id: 0, meta, origin: Origin::Memory(bytes) };

@@ -1,7 +1,8 @@
-//! Orchestration: discover sources, scan them in parallel (rayon, one
-//! matcher clone per worker), merge per-source events in source order,
-//! correlate, build incidents, account. The merge order never depends on
-//! scheduling, so output is identical for every thread count.
+//! Orchestration: discover and name sources, scan them in parallel (rayon,
+//! one matcher clone per worker), merge per-source events in source order,
+//! give each app one name ([`crate::names`]), correlate, build incidents,
+//! account. The merge order never depends on scheduling, so output is
+//! identical for every thread count.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,9 +17,10 @@ pub use source::follow::{Checkpoint, Follow};
 use crate::correlate;
 use crate::filter::Filters;
 use crate::incidents::{self, Incident};
-use crate::input::{self, MmapChoice, Skip, SourceSpec};
+use crate::input::{self, MmapChoice, Naming, NamingError, NamingOptions, NamingReport, Skip, SourceSpec};
 use crate::matcher::{Event, Matcher};
 use crate::memory;
+use crate::names;
 use crate::records::Zone;
 use crate::rules::{Correlation, Role, RuleSet, UnitId};
 use crate::summary::{FileStats, SeverityCounts, Summary};
@@ -39,6 +41,8 @@ pub struct ScanOptions {
     pub no_prefilter: bool,
     /// Time range, apps, baseline.
     pub filters: Filters,
+    /// How files are named: ecosystem files, pm2, stdin's file name.
+    pub naming: NamingOptions,
 }
 
 /// The result of a scan, ready for a reporter.
@@ -62,13 +66,17 @@ pub enum ScanError {
         #[source]
         source: rayon::ThreadPoolBuildError,
     },
+    /// A given `--ecosystem` file cannot be read.
+    #[error(transparent)]
+    Naming(#[from] NamingError),
 }
 
 /// Scans `opts.paths` with `rules`.
 pub fn scan(rules: Arc<RuleSet>, opts: &ScanOptions) -> Result<ScanOutput, ScanError> {
     let started = Instant::now();
-    let (specs, skipped) = input::discover(&opts.paths);
-    scan_sources(rules, specs, skipped, opts, started)
+    let mut naming = Naming::new(&opts.naming)?;
+    let (specs, skipped) = input::discover(&opts.paths, &mut naming);
+    scan_named(rules, specs, skipped, naming.report(), opts, started)
 }
 
 /// Scans sources already chosen (`opts.paths` is not read): `rules test`
@@ -76,8 +84,21 @@ pub fn scan(rules: Arc<RuleSet>, opts: &ScanOptions) -> Result<ScanOutput, ScanE
 /// examples from memory. `skipped` is what discovery could not list.
 pub fn scan_sources(
     rules: Arc<RuleSet>,
+    specs: Vec<SourceSpec>,
+    skipped: Vec<Skip>,
+    opts: &ScanOptions,
+    started: Instant,
+) -> Result<ScanOutput, ScanError> {
+    scan_named(rules, specs, skipped, NamingReport::default(), opts, started)
+}
+
+/// [`scan_sources`] with what naming found: its notes and ecosystem files
+/// go to the summary, its raw app names to the name table.
+fn scan_named(
+    rules: Arc<RuleSet>,
     mut specs: Vec<SourceSpec>,
     mut skipped: Vec<Skip>,
+    naming: NamingReport,
     opts: &ScanOptions,
     started: Instant,
 ) -> Result<ScanOutput, ScanError> {
@@ -85,7 +106,7 @@ pub fn scan_sources(
     specs.retain(|s| opts.filters.keeps_source(&s.meta));
     // Source ids index the paths below: keep them dense.
     specs.iter_mut().enumerate().for_each(|(i, s)| s.id = i);
-    let mut notes = Vec::new();
+    let mut notes = naming.notes;
     if specs.len() < listed {
         notes.push(format!("--app: {} file(s) of other apps were not read", listed - specs.len()));
     }
@@ -123,6 +144,7 @@ pub fn scan_sources(
         }
     }
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    notes.extend(names::unify(&naming.raw_names, &mut events, &mut files));
     opts.filters.events(&mut events, &mut notes);
     let matches = events.iter().map(|evs| evs.len() as u64).sum();
     // Files are not always in time order (a saved `pm2 logs` capture has
@@ -156,6 +178,7 @@ pub fn scan_sources(
         skipped,
         notes,
         baseline,
+        ecosystems: naming.ecosystems,
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
     Ok(ScanOutput { incidents, summary })

@@ -231,6 +231,7 @@ impl<'a> SourceScan<'a> {
         let stats = FileStats {
             path: spec.meta.path.clone(),
             app: spec.meta.app.clone(),
+            app_from: spec.meta.app_from,
             stream: spec.meta.stream,
             bytes: 0,
             lines: 0,

@@ -29,6 +29,10 @@
 //! - On a restart, a file with a checkpoint is resumed from it (found by
 //!   device and inode, whatever its name now), and any other live file is
 //!   read from its start: it was created while the watcher was down.
+//! - Files are named as `scan` names them ([`input::Naming`]: pm2, ecosystem
+//!   files, file names), and events get one name per app
+//!   ([`crate::names`]); a raw name learned from `pm2.log` renames the
+//!   events that follow it.
 //!
 //! Delivery is at least once: an incident is written before the state that
 //! records it, so a crash in between repeats it on restart; an alerting
@@ -45,8 +49,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::incidents::Incident;
-use crate::input::{self, Origin, SourceSpec};
+use crate::input::{self, Naming, NamingError, NamingOptions, Origin, SourceSpec};
 use crate::matcher::{Event, Matcher};
+use crate::names::NameTable;
 use crate::records::Zone;
 use crate::report::Reporter;
 use crate::rules::RuleSet;
@@ -78,6 +83,8 @@ pub struct WatchOptions {
     pub state: Option<PathBuf>,
     /// Read files without a checkpoint from their start on a first start.
     pub from_start: bool,
+    /// How files are named: ecosystem files, pm2.
+    pub naming: NamingOptions,
 }
 
 /// Why `watch` cannot start or go on.
@@ -127,6 +134,9 @@ pub enum WatchError {
         #[source]
         source: std::io::Error,
     },
+    /// A given `--ecosystem` file cannot be read.
+    #[error(transparent)]
+    Naming(#[from] NamingError),
     /// The reporter could not write an incident.
     #[error("cannot write incidents: {0}")]
     Output(#[source] std::io::Error),
@@ -138,6 +148,8 @@ pub struct Watcher {
     matcher: Matcher,
     live: Live,
     opts: WatchOptions,
+    naming: Naming,
+    names: NameTable,
     tails: Vec<Tail>,
     /// Display path per source id (a file gets a new id when it starts over).
     paths: Vec<String>,
@@ -161,11 +173,14 @@ impl Watcher {
             Some(path) => state::load(path)?,
             None => None,
         };
+        let naming = Naming::new(&opts.naming)?;
         let mut w = Watcher {
             matcher: Matcher::new(rules.clone()),
             live: Live::new(&rules, opts.zone),
             rules,
             opts,
+            naming,
+            names: NameTable::default(),
             tails: Vec::new(),
             paths: Vec::new(),
             resume: BTreeMap::new(),
@@ -238,6 +253,8 @@ impl Watcher {
             self.tails.remove(i);
             self.unsaved = true;
         }
+        self.names.learn(&events);
+        self.names.apply(&mut events);
         let incidents = self.live.advance(events, &self.paths, wall_ms());
         self.notes.extend(self.live.take_notes());
         incidents
@@ -331,8 +348,7 @@ impl Watcher {
         let path = self.tails[i].path().to_path_buf();
         let shown = path.display().to_string();
         self.note(format!("{shown}: renamed or removed (rotation); reading the old file to its end"));
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let spec = SourceSpec { id: 0, meta: input::classify(&shown, &name), origin: Origin::File(path) };
+        let spec = SourceSpec { id: 0, meta: self.naming.name_file(&path), origin: Origin::File(path) };
         if let Some(start) = self.start_for(&spec, true) {
             self.open(spec, start, now);
         }
@@ -342,9 +358,14 @@ impl Watcher {
     fn discover(&mut self, now: Instant) {
         let first = self.discovered.is_none();
         self.discovered = Some(now);
-        let (specs, skips) = input::discover(&self.opts.paths);
+        let (specs, skips) = input::discover(&self.opts.paths, &mut self.naming);
         for skip in skips {
             self.note_once(format!("{}; following it once it appears", skip.detail));
+        }
+        let report = self.naming.report();
+        self.names.add_known(&report.raw_names);
+        for note in report.notes {
+            self.note_once(note);
         }
         for spec in specs {
             if let Some(start) = self.start_for(&spec, !first) {
