@@ -12,7 +12,7 @@ loopback address, fake TWS and PM2_HOME):
 2. a pm2 daemon with PM2_HOME=/tmp/logtriage-lab/<fixture>/pm2 and the client
    (copied to /tmp/logtriage-lab/<fixture>/app/ so paths in the logs are
    stable) started under it;
-3. after the scenario's duration, `pm2 kill`, and the logs as pm2 wrote them
+3. at the script's `end` step, `pm2 kill` (then the fake TWS stops), and the logs as pm2 wrote them
    copied to fixtures/recorded/<fixture>/ (pm2.log, logs/*.log), with the
    fake TWS's own event log (fake-tws.events), versions.toml, README.md and
    expect.toml (the scenario's template with the app name filled in).
@@ -26,6 +26,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -72,6 +73,11 @@ VARIANTS: dict[str, dict] = {
     "ibapi": dict(app="ib-recorder", lang="ibapi", script="ibapi_recorder.py", server=200),
     "ibapi-sv176": dict(app="ib-recorder", lang="ibapi", script="ibapi_recorder.py", server=176),
     "ibapi-time": dict(app="ib-recorder", lang="ibapi", script="ibapi_recorder.py", server=200, time=True),
+    # Appended, never inserted: a variant's index is part of its fixtures' loopback address.
+    "nodeib-time": dict(app="md-bridge", lang="node", script="node-ib.js", time=True),
+    "ib-insync-time": dict(
+        app="ib-recorder", lang="insync", script="ib_async_recorder.py", args=["ib_insync", "console"], time=True
+    ),
 }
 VARIANT_INDEX = {name: i for i, name in enumerate(VARIANTS)}
 
@@ -117,11 +123,11 @@ def versions(variant: dict, server_version: int) -> dict[str, str]:
             text=True,
         ).stdout.strip()
         if venv == "ibapi":
-            v["ibapi-stable (IB's Python client)"] = py_version("ibapi", "ibapi-stable")
+            v["ibapi-stable"] = py_version("ibapi", "ibapi-stable")  # IB's own TWS API Python client
         else:
             lib = variant["args"][0]
             v[lib] = py_version("insync", lib.replace("_", "-"))
-    v["fake-tws server version"] = str(server_version)
+    v["fake-tws-max-server-version"] = str(server_version)
     return v
 
 
@@ -187,8 +193,7 @@ def record(scenario: str, meta: dict, vname: str) -> str:
     (lab / "app").mkdir(parents=True)
     shutil.copy(HERE / "clients" / variant["script"], lab / "app" / variant["script"])
 
-    host = f"127.0.{10 + meta['index']}.{10 + VARIANT_INDEX[vname]}"
-    port = NODE_PORT if variant["lang"] == "node" else PY_PORT
+    host, port = address(meta, vname)
     server_version = variant.get("server", 200)
     events = open(lab / "fake-tws.events", "w")
     server = subprocess.Popen(
@@ -241,18 +246,38 @@ def record(scenario: str, meta: dict, vname: str) -> str:
     shutil.copy(lab / "fake-tws.events", out / "fake-tws.events")
     if variant.get("json"):
         shutil.copy(lab / "ecosystem.config.cjs", out / "ecosystem.config.cjs")
-    write_versions(out, variant, server_version, scenario)
-    write_readme(out, meta, vname, variant, host, port)
-    write_expect(out, sdir, vname, variant)
+    write_meta(out, scenario, meta, vname)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     say(f"{fixture}: recorded ({size} bytes)")
     return fixture
 
 
+def negotiated(out: Path) -> str:
+    m = re.search(r"server version (\d+)$", (out / "fake-tws.events").read_text(), re.M)
+    return m.group(1) if m else "none (never connected)"
+
+
+def address(meta: dict, vname: str) -> tuple[str, int]:
+    """The fixture's fixed loopback address and the port its client uses."""
+    host = f"127.0.{10 + meta['index']}.{10 + VARIANT_INDEX[vname]}"
+    return host, NODE_PORT if VARIANTS[vname]["lang"] == "node" else PY_PORT
+
+
+def write_meta(out: Path, scenario: str, meta: dict, vname: str) -> None:
+    variant = VARIANTS[vname]
+    host, port = address(meta, vname)
+    write_versions(out, variant, variant.get("server", 200), scenario)
+    write_readme(out, meta, vname, variant, host, port)
+    write_expect(out, SCENARIOS / scenario, vname, variant)
+
+
 def write_versions(out: Path, variant: dict, server_version: int, scenario: str) -> None:
-    lines = [f"{json.dumps(k) if not k.replace('-', '').isalnum() else k} = {json.dumps(v)}" for k, v in
+    lines = [f"{k if re.fullmatch(r'[A-Za-z0-9_-]+', k) else json.dumps(k)} = {json.dumps(v)}" for k, v in
              versions(variant, server_version).items()]
-    lines.append(f'recorded = "{datetime.date.today().isoformat()}"')
+    lines.append(f'fake-tws-negotiated-server-version = "{negotiated(out)}"')
+    first = (out / "pm2.log").read_text()[:10]
+    day = first if re.fullmatch(r"\d{4}-\d{2}-\d{2}", first) else datetime.date.today().isoformat()
+    lines.append(f'recorded = "{day}"')
     lines.append(f'script = "lab/scenarios/{scenario}/run"')
     out.joinpath("versions.toml").write_text("\n".join(lines) + "\n")
 
@@ -284,7 +309,8 @@ def write_readme(out: Path, meta: dict, vname: str, variant: dict, host: str, po
         f"# {out.name}\n\n"
         f"{meta['summary']}\n\n"
         f"Client: {client}, app `{variant['app']}` under {pm2_mode}, connecting to the fake TWS "
-        f"(lab/tws/fake_tws.py, server version up to {variant.get('server', 200)}) on {host}:{port}.\n"
+        f"(lab/tws/fake_tws.py, server version up to {variant.get('server', 200)}, negotiated {negotiated(out)}) "
+        f"on {host}:{port}.\n"
         f"Script: `lab/scenarios/{meta['name']}/tws.script`; what the fake TWS did and when: `fake-tws.events`.\n"
     )
     out.joinpath("README.md").write_text(text)
@@ -300,9 +326,13 @@ def write_expect(out: Path, sdir: Path, vname: str, variant: dict) -> None:
         say(f"{out.name}: no expect template in {sdir}")
         return
     text = path.read_text()
-    extra = HERE / "expect-extra" / f"{variant['lang']}.toml"
-    if extra.exists():
-        text += extra.read_text()
+    # What this particular recording shows beyond the scenario: read from
+    # the recorded pm2.log, so the expectation follows what really happened.
+    pm2_log = (out / "pm2.log").read_text()
+    if "still alive after" in pm2_log:
+        text += (HERE / "expect-extra" / "kill-timeout.toml").read_text()
+    if variant["lang"] != "node" and "exited with code [1]" in pm2_log:
+        text += (HERE / "expect-extra" / "python-crash.toml").read_text()
     text = text.replace("@APP@", variant["app"])
     out.joinpath("expect.toml").write_text(text)
 
@@ -312,9 +342,9 @@ def main() -> None:
     ap.add_argument("scenarios", nargs="+")
     ap.add_argument("--only", nargs="*", help="record only these variants")
     ap.add_argument(
-        "--expect-only",
+        "--meta-only",
         action="store_true",
-        help="do not record: rewrite each existing fixture's expect.toml from the scenario's template",
+        help="do not record: rewrite each existing fixture's expect.toml, versions.toml and README.md",
     )
     args = ap.parse_args()
     if not PM2.exists():
@@ -330,11 +360,11 @@ def main() -> None:
             if args.only and vname not in args.only:
                 continue
             jobs.append((scenario, meta, vname))
-    if args.expect_only:
-        for scenario, _meta, vname in jobs:
+    if args.meta_only:
+        for scenario, meta, vname in jobs:
             out = FIXTURES / f"tws-{vname}-{scenario.removeprefix('tws-')}"
             if out.exists():
-                write_expect(out, SCENARIOS / scenario, vname, VARIANTS[vname])
+                write_meta(out, scenario, meta, vname)
         return
     failures = []
 
