@@ -17,7 +17,8 @@ loopback address, fake TWS and PM2_HOME):
    fake TWS's own event log (fake-tws.events), versions.toml, README.md and
    expect.toml (the scenario's template with the app name filled in).
 
-Needs `lab/tws/setup` first. Recorded lines are never edited.
+Runs `lab/tws/setup` first when its environment is missing (unless
+LAB_SKIP_INSTALL=1). Recorded lines are never edited.
 """
 
 from __future__ import annotations
@@ -347,6 +348,8 @@ def main() -> None:
         help="do not record: rewrite each existing fixture's expect.toml, versions.toml and README.md",
     )
     args = ap.parse_args()
+    if not PM2.exists() and os.environ.get("LAB_SKIP_INSTALL") != "1":
+        subprocess.run([str(HERE / "setup")], check=True)
     if not PM2.exists():
         raise SystemExit(f"{PM2} is missing: run lab/tws/setup first")
     names = sorted(p.name for p in SCENARIOS.glob("tws-*") if p.is_dir())
