@@ -32,8 +32,6 @@ through startApi), or from the server's start when it starts refusing:
     at 300s end                  # the recording stops (the recorder stops pm2, then this server)
     reject 2 326 "Unable to connect as the client id is already in use. ..."
                                  # the next 2 sessions get 326 at startApi and are closed
-    hist 162 "Historical Market Data Service error message:Historical data request pacing violation"
-                                 # answer every historical-data request with this error
     startup refuse               # start without a listener (the Gateway is down)
 
 `send` goes to every open API session. A farm notice also updates the farm's
@@ -70,7 +68,6 @@ OUT_REQ_EXECUTIONS = 7
 OUT_REQ_IDS = 8
 OUT_REQ_AUTO_OPEN_ORDERS = 15
 OUT_REQ_ALL_OPEN_ORDERS = 16
-OUT_REQ_HISTORICAL_DATA = 20
 OUT_REQ_CURRENT_TIME = 49
 OUT_REQ_POSITIONS = 61
 OUT_START_API = 71
@@ -129,7 +126,6 @@ class Step:
 class Script:
     steps: list[Step] = field(default_factory=list)
     rejects: list[tuple[int, int, str]] = field(default_factory=list)
-    hist: tuple[int, str] | None = None
     startup_refuse: bool = False
     farms: list[tuple[str, str, str]] = field(default_factory=list)
 
@@ -155,8 +151,6 @@ def parse_script(path: str) -> Script:
                     script.steps.append(Step(parse_duration(words[1]), words[2], words[3:]))
                 elif words[0] == "reject":
                     script.rejects.append([int(words[1]), int(words[2]), words[3]])
-                elif words[0] == "hist":
-                    script.hist = (int(words[1]), words[2])
                 elif words[0] == "startup" and words[1:] == ["refuse"]:
                     script.startup_refuse = True
                 elif words[0] == "farm":
@@ -320,12 +314,6 @@ class Session:
             self.send_fields([IN_ACCOUNT_UPDATE_MULTI_END, 1, int(fields[2])])
         elif msg_id == OUT_REQ_EXECUTIONS:
             self.send_fields([IN_EXECUTION_DATA_END, 1, int(fields[2])])
-        elif msg_id == OUT_REQ_HISTORICAL_DATA:
-            req_id = int(fields[1])
-            if self.server.script.hist is not None:
-                code, text = self.server.script.hist
-                log(f"client {self.client_id}: historical request {req_id} -> {code}")
-                self.send_error(req_id, code, text)
         # Anything else (market data type, server log level, ...) needs no answer.
         await self.writer.drain()
 

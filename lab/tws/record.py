@@ -83,9 +83,9 @@ VARIANTS: dict[str, dict] = {
 VARIANT_INDEX = {name: i for i, name in enumerate(VARIANTS)}
 
 LIB_OF = {
-    "stoqey-ibapi.js": ("@stoqey/ib", "npm"),
-    "stoqey-next.js": ("@stoqey/ib", "npm"),
-    "node-ib.js": ("ib", "npm"),
+    "stoqey-ibapi.js": "@stoqey/ib",
+    "stoqey-next.js": "@stoqey/ib",
+    "node-ib.js": "ib",
 }
 
 
@@ -114,7 +114,7 @@ def versions(variant: dict, server_version: int) -> dict[str, str]:
         "node": subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip().lstrip("v"),
     }
     if variant["lang"] == "node":
-        pkg = LIB_OF[variant["script"]][0]
+        pkg = LIB_OF[variant["script"]]
         v[pkg] = npm_version(pkg)
     else:
         venv = variant["lang"]
