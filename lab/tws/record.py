@@ -4,7 +4,7 @@
     lab/tws/record.py tws-nightly-reset [tws-gateway-down ...] [--only VARIANT ...]
 
 For each scenario `lab/scenarios/<scenario>/` (scenario.toml, tws.script,
-expect.toml and optional expect.<variant>.toml) and each client variant the
+expect.toml, optional expect.<variant>.toml and expect.untimed.toml) and each client variant the
 scenario lists, it runs one fixture, all of them in parallel (each has its own
 loopback address, fake TWS and PM2_HOME):
 
@@ -52,9 +52,10 @@ PY_PORT = 7497  # TWS paper: ib_insync / ib_async's default
 # Every client variant: what runs under pm2 and how it prints.
 #   script: file in lab/tws/clients; lang: node | insync | ibapi
 #   args: argv after the script; env: extra environment; time: pm2 --time;
-#   json: pm2 log_type json (ecosystem file); server: the fake's max version
+#   json: pm2 log_type json (ecosystem file); server: the fake's max version;
+#   untimed: no time anywhere on its lines (IB ibapi's errorTime aside)
 VARIANTS: dict[str, dict] = {
-    "stoqey": dict(app="tws-bridge", lang="node", script="stoqey-ibapi.js"),
+    "stoqey": dict(app="tws-bridge", lang="node", script="stoqey-ibapi.js", untimed=True),
     "stoqey-time": dict(app="tws-bridge", lang="node", script="stoqey-ibapi.js", time=True),
     "stoqey-next": dict(app="tws-bridge", lang="node", script="stoqey-next.js", env={"IBAPINEXT_CONSOLE": "1"}),
     "stoqey-next-quiet": dict(app="tws-bridge", lang="node", script="stoqey-next.js"),
@@ -64,15 +65,17 @@ VARIANTS: dict[str, dict] = {
     "stoqey-next-json": dict(
         app="tws-bridge", lang="node", script="stoqey-next.js", env={"IBAPINEXT_CONSOLE": "1"}, json=True
     ),
-    "nodeib": dict(app="md-bridge", lang="node", script="node-ib.js"),
+    "nodeib": dict(app="md-bridge", lang="node", script="node-ib.js", untimed=True),
     "ib-async": dict(app="ib-recorder", lang="insync", script="ib_async_recorder.py", args=["ib_async", "console"]),
-    "ib-async-basic": dict(app="ib-recorder", lang="insync", script="ib_async_recorder.py", args=["ib_async", "basic"]),
+    "ib-async-basic": dict(
+        app="ib-recorder", lang="insync", script="ib_async_recorder.py", args=["ib_async", "basic"], untimed=True
+    ),
     "ib-async-basic-time": dict(
         app="ib-recorder", lang="insync", script="ib_async_recorder.py", args=["ib_async", "basic"], time=True
     ),
     "ib-insync": dict(app="ib-recorder", lang="insync", script="ib_async_recorder.py", args=["ib_insync", "console"]),
-    "ibapi": dict(app="ib-recorder", lang="ibapi", script="ibapi_recorder.py", server=200),
-    "ibapi-sv176": dict(app="ib-recorder", lang="ibapi", script="ibapi_recorder.py", server=176),
+    "ibapi": dict(app="ib-recorder", lang="ibapi", script="ibapi_recorder.py", server=200, untimed=True),
+    "ibapi-sv176": dict(app="ib-recorder", lang="ibapi", script="ibapi_recorder.py", server=176, untimed=True),
     "ibapi-time": dict(app="ib-recorder", lang="ibapi", script="ibapi_recorder.py", server=200, time=True),
     # Appended, never inserted: a variant's index is part of its fixtures' loopback address.
     "nodeib-time": dict(app="md-bridge", lang="node", script="node-ib.js", time=True),
@@ -318,11 +321,14 @@ def write_readme(out: Path, meta: dict, vname: str, variant: dict, host: str, po
 
 
 def write_expect(out: Path, sdir: Path, vname: str, variant: dict) -> None:
+    # expect.<variant>.toml, else expect.untimed.toml for a client whose
+    # lines carry no time at all (a person cannot tell how long anything
+    # lasted), else expect.toml.
     path = sdir / f"expect.{vname}.toml"
+    if not path.exists() and variant.get("untimed"):
+        path = sdir / "expect.untimed.toml"
     if not path.exists():
-        # a family template (expect.stoqey-next.toml serves stoqey-next-time, ...)
-        family = [p for p in sdir.glob("expect.*.toml") if vname.startswith(p.name[7:-5] + "-")]
-        path = max(family, key=lambda p: len(p.name)) if family else sdir / "expect.toml"
+        path = sdir / "expect.toml"
     if not path.exists():
         say(f"{out.name}: no expect template in {sdir}")
         return
