@@ -46,6 +46,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use crate::correlate::context::Resolver;
 use crate::correlate::{self, Finding};
 use crate::incidents::{self, Incident};
 use crate::matcher::Event;
@@ -93,7 +94,12 @@ struct Group {
 /// The correlation state of a running `watch`.
 #[derive(Debug)]
 pub struct Live {
+    /// Marked [`RuleSet::with_context_resolved`]: matches are read against
+    /// their rule's context as they arrive, by `context`.
     rules: Arc<RuleSet>,
+    /// Context events still within their window, and start events waiting
+    /// for an `after` context.
+    context: Resolver,
     horizon: Vec<i64>,
     zone: Zone,
     groups: BTreeMap<GroupKey, Group>,
@@ -114,9 +120,13 @@ impl Live {
             Some(w) => rules.with_default_suppress(w),
             None => rules.clone(),
         };
+        // A start event is keyed by fields its context may lend (pm2's
+        // errored line names no app): context is read before grouping, once.
+        let rules = rules.with_context_resolved();
         let horizon = spans.iter().map(|&s| if s == 0 { longest } else { s }).collect();
         Live {
             rules: Arc::new(rules),
+            context: Resolver::default(),
             horizon,
             zone,
             groups: BTreeMap::new(),
@@ -137,6 +147,11 @@ impl Live {
         }
         let log_now = self.latest_ts.map(|t| t.min(now + SKEW));
         let end = log_now.map_or(now, |t| t.max(now));
+        let mut decided = Vec::new();
+        self.context.release(&self.rules, end, now, &mut |e, at| decided.push((e, at)));
+        for (ev, arrived) in decided {
+            self.add_decided(ev, paths, arrived);
+        }
         let mut fresh = Vec::new();
         let judge = Judge { rules: &self.rules, paths, end, now, zone: self.zone };
         for (key, g) in self.groups.iter_mut() {
@@ -150,7 +165,10 @@ impl Live {
 
     /// Matches held, for the state file.
     pub fn kept(&self) -> Vec<Kept> {
-        let mut out = Vec::new();
+        // Context events and start events still waiting for theirs come
+        // first; see [`Live::restore`].
+        let mut out: Vec<Kept> =
+            self.context.held().into_iter().map(|(event, arrived)| Kept { event, arrived, known: false }).collect();
         for g in self.groups.values() {
             for (event, arrived) in &g.held {
                 let known = g.known.contains(&mark(event));
@@ -172,6 +190,13 @@ impl Live {
     pub fn restore(&mut self, kept: Vec<Kept>, emitted: Vec<(String, i64)>, paths: &[String]) {
         self.known_ids.extend(emitted);
         for k in kept {
+            // A start event that was waiting for an `after` context comes
+            // back as decided, without it: the state file does not tell the
+            // two apart, and the pair straddling a restart is rare.
+            if let Role::Context(_) = k.event.role {
+                self.context.restore(&self.rules, k.event, k.arrived);
+                continue;
+            }
             let key = correlate::group_key(&self.rules.rules()[k.event.rule as usize], &k.event, paths);
             self.latest_ts = self.latest_ts.max(k.event.ts);
             let g = self.groups.entry((k.event.rule, key)).or_default();
@@ -189,8 +214,9 @@ impl Live {
         std::mem::take(&mut self.notes)
     }
 
+    /// Reads a new match against its rule's context; what that decides is
+    /// grouped.
     fn add(&mut self, ev: Event, paths: &[String], now: i64) {
-        let rule = &self.rules.rules()[ev.rule as usize];
         if let Some(ts) = ev.ts
             && ts > now + SKEW
             && !std::mem::replace(&mut self.skew_noted, true)
@@ -204,6 +230,17 @@ impl Live {
             ));
         }
         self.latest_ts = self.latest_ts.max(ev.ts);
+        let mut decided = Vec::new();
+        self.context.push(&self.rules, ev, now, &mut |e, at| decided.push((e, at)));
+        for (ev, arrived) in decided {
+            self.add_decided(ev, paths, arrived);
+        }
+    }
+
+    /// Groups a match its context has decided on; `arrived` is when it was
+    /// read (the time of matches whose log has no timestamps).
+    fn add_decided(&mut self, ev: Event, paths: &[String], arrived: i64) {
+        let rule = &self.rules.rules()[ev.rule as usize];
         let key = correlate::group_key(rule, &ev, paths);
         let follows = follows_within(&rule.correlate, rule.suppress.as_ref());
         let g = self.groups.entry((ev.rule, key)).or_default();
@@ -211,11 +248,11 @@ impl Live {
         let same_lane = g.held.iter().filter(|h| lane(&h.0) == lane(&ev));
         if let (Some(w), Some(last)) = (follows, same_lane.max_by_key(|h| time_of(h)))
             && g.known.contains(&mark(&last.0))
-            && time(&ev, now) - time_of(last) < w
+            && time(&ev, arrived) - time_of(last) < w
         {
             g.known.insert(mark(&ev));
         }
-        g.held.push((ev, now));
+        g.held.push((ev, arrived));
         g.dirty = true;
     }
 
@@ -224,6 +261,9 @@ impl Live {
     /// `single` groups; then ids not seen for a long time. Each clock of a
     /// group (log times; each untimed file's reads) is pruned on its own.
     fn prune(&mut self, log_now: Option<i64>, now: i64) {
+        if let Some(t) = log_now {
+            self.context.prune(&self.rules, t);
+        }
         for ((rule, _), g) in self.groups.iter_mut() {
             // An open absence window keeps everything until it is decided.
             if g.deadline.is_some() {
