@@ -66,8 +66,9 @@ fn apply_source(rules: &RuleSet, events: Vec<Event>) -> Vec<Event> {
     }
     let mut out = Vec::with_capacity(events.len());
     let mut resolver = Resolver::default();
+    // One source: its events pair among themselves whatever it is called.
     for ev in events {
-        resolver.push(rules, ev, 0, &mut |e, _| out.push(e));
+        resolver.push(rules, "", ev, 0, &mut |e, _| out.push(e));
     }
     resolver.finish(rules, &mut |e, _| out.push(e));
     out
@@ -97,8 +98,12 @@ pub fn describe(rules: &RuleSet, findings: &mut [Finding]) {
 }
 
 /// `lo` to `hi` for people: `0.5–0.7s`, `2s–1m 5s`, or one value when
-/// both read the same.
+/// both read the same. Nothing but zeros is "under 1s": pm2's default stamp
+/// has whole seconds, so 0 means a run that began and ended in one second.
 fn range(lo: i64, hi: i64) -> String {
+    if hi == 0 {
+        return "under 1s".to_string();
+    }
     let (lo, hi) = (human(lo), human(hi));
     if lo == hi {
         return lo;
@@ -139,14 +144,16 @@ fn close(earlier: Option<i64>, later: Option<i64>, w: i64) -> bool {
 /// A held event and the wall-clock ms it arrived at.
 type Held = (Event, i64);
 
-/// Context read incrementally: events go in per source in the source's
-/// order, and come out once decided. `scan` pushes a whole source then
-/// calls [`Resolver::finish`]; `watch` pushes each poll's matches and calls
-/// [`Resolver::release`] as time passes.
+/// Context read incrementally: events go in per file in the file's order,
+/// and come out once decided. `scan` pushes a whole source then calls
+/// [`Resolver::finish`]; `watch` pushes each poll's matches and calls
+/// [`Resolver::release`] as time passes. Files are told apart by path, not
+/// source id: `watch` gives a file a new id when it restarts or the file is
+/// truncated, and its lines go on pairing with what came before.
 #[derive(Debug, Default)]
 pub struct Resolver {
-    /// (source, rule) → what that rule's context holds in that source.
-    states: BTreeMap<(usize, u32), State>,
+    /// (file, rule) → what that rule's context holds in that file.
+    states: BTreeMap<(String, u32), State>,
 }
 
 #[derive(Debug, Default)]
@@ -168,15 +175,15 @@ struct Waiting {
 }
 
 impl Resolver {
-    /// Takes the next event of its source; passes on (to `emit`, with its
+    /// Takes the next event of `file`; passes on (to `emit`, with its
     /// arrival time) every event decided by it. Events of rules without
     /// context pass at once.
-    pub fn push(&mut self, rules: &RuleSet, ev: Event, arrived: i64, emit: &mut impl FnMut(Event, i64)) {
+    pub fn push(&mut self, rules: &RuleSet, file: &str, ev: Event, arrived: i64, emit: &mut impl FnMut(Event, i64)) {
         let rule = &rules.rules()[ev.rule as usize];
         if rule.context.is_empty() || ev.role == Role::End {
             return emit(ev, arrived);
         }
-        let state = self.states.entry((ev.source, ev.rule)).or_default();
+        let state = self.states.entry((file.to_string(), ev.rule)).or_default();
         match ev.role {
             Role::Context(n) => state.context(&rule.context, n, ev, arrived, emit),
             _ => state.start(&rule.context, ev, arrived, emit),
@@ -228,14 +235,14 @@ impl Resolver {
         context.chain(waiting).collect()
     }
 
-    /// Takes back a context event a previous run held.
-    pub fn restore(&mut self, rules: &RuleSet, ev: Event, arrived: i64) {
+    /// Takes back a context event of `file` a previous run held.
+    pub fn restore(&mut self, rules: &RuleSet, file: &str, ev: Event, arrived: i64) {
         let Role::Context(n) = ev.role else { return };
         let Some(c) = rules.rules().get(ev.rule as usize).and_then(|r| r.context.get(usize::from(n))) else {
             return;
         };
         if let Some(key) = key_of(&ev, &c.key) {
-            let state = self.states.entry((ev.source, ev.rule)).or_default();
+            let state = self.states.entry((file.to_string(), ev.rule)).or_default();
             state.latest.insert((n, key), (ev, arrived));
         }
     }
@@ -610,7 +617,7 @@ fix = "f"
             for chunk in all.chunks(poll) {
                 let now = chunk.last().and_then(|e| e.ts).unwrap_or(0);
                 for e in chunk {
-                    r.push(&rules, e.clone(), now, &mut |e, _| got.push(e));
+                    r.push(&rules, "pm2.log", e.clone(), now, &mut |e, _| got.push(e));
                 }
                 r.release(&rules, now, now, &mut |e, _| got.push(e));
                 r.prune(&rules, now);
@@ -626,15 +633,22 @@ fix = "f"
     fn held_context_is_restored() {
         let rules = rules();
         let mut r = Resolver::default();
-        r.push(&rules, ev(ONLINE, 1, Some(0), &api("0")), 0, &mut |_, _| panic!("a context event passed on"));
-        r.push(&rules, ev(STOP, 2, Some(1), &api("0")), 0, &mut |_, _| panic!("a context event passed on"));
+        let fail = &mut |_, _| panic!("a context event passed on");
+        r.push(&rules, "pm2.log", ev(ONLINE, 1, Some(0), &api("0")), 0, fail);
+        r.push(&rules, "pm2.log", ev(STOP, 2, Some(1), &api("0")), 0, fail);
         let held = r.held();
         assert_eq!(held.len(), 2);
         let mut again = Resolver::default();
-        held.into_iter().for_each(|(e, at)| again.restore(&rules, e, at));
+        held.into_iter().for_each(|(e, at)| again.restore(&rules, "pm2.log", e, at));
+        // `watch` gives the file a new source id after a restart.
+        let later = |what, line, ts| {
+            let mut e = ev(what, line, Some(ts), &api("0"));
+            e.source = 3;
+            e
+        };
         let mut got = Vec::new();
-        again.push(&rules, ev(EXIT, 3, Some(2), &api("0")), 0, &mut |e, _| got.push(e));
-        again.push(&rules, ev(EXIT, 4, Some(3), &api("0")), 0, &mut |e, _| got.push(e));
+        again.push(&rules, "pm2.log", later(EXIT, 3, 2), 0, &mut |e, _| got.push(e));
+        again.push(&rules, "pm2.log", later(EXIT, 4, 3), 0, &mut |e, _| got.push(e));
         assert_eq!(lines(&got), [4], "the stop excused the first exit, the online timed the second");
         // Pruned once its window has passed.
         again.prune(&rules, 60 * S);
@@ -646,6 +660,7 @@ fix = "f"
         assert_eq!(range(500, 700), "0.5–0.7s");
         assert_eq!(range(520, 540), "0.5s");
         assert_eq!(range(0, 1000), "0–1s");
+        assert_eq!(range(0, 0), "under 1s");
         assert_eq!(range(2000, 65_000), "2s–1m 5s");
         let rules = rules();
         let mut f = Finding {

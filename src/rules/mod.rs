@@ -249,6 +249,25 @@ pub struct Context {
     pub kind: ContextKind,
 }
 
+impl Context {
+    /// One phrase for `rules explain`: `unless: within 10s, same app,
+    /// pm_id` or `context: nearest before within 1m, ...`.
+    pub fn describe(&self) -> String {
+        let key = if self.key.is_empty() { "any".to_string() } else { self.key.join(", ") };
+        match &self.kind {
+            ContextKind::Unless { within } => {
+                format!("unless: excuses the next match of its key ({key}) within {within}")
+            }
+            ContextKind::Lend { side, span, since, require } => {
+                let side = if *side == Side::Before { "before" } else { "after" };
+                let since = since.as_ref().map(|s| format!(", time since it as {{{s}}}")).unwrap_or_default();
+                let require = if *require { ", required" } else { "" };
+                format!("context: nearest {side} within {span}, same {key}{since}{require}")
+            }
+        }
+    }
+}
+
 /// What a [`Context`] entry does.
 #[derive(Debug, Clone)]
 pub enum ContextKind {

@@ -194,7 +194,8 @@ impl Live {
             // back as decided, without it: the state file does not tell the
             // two apart, and the pair straddling a restart is rare.
             if let Role::Context(_) = k.event.role {
-                self.context.restore(&self.rules, k.event, k.arrived);
+                let file = paths.get(k.event.source).map_or("", String::as_str);
+                self.context.restore(&self.rules, file, k.event, k.arrived);
                 continue;
             }
             let key = correlate::group_key(&self.rules.rules()[k.event.rule as usize], &k.event, paths);
@@ -231,7 +232,8 @@ impl Live {
         }
         self.latest_ts = self.latest_ts.max(ev.ts);
         let mut decided = Vec::new();
-        self.context.push(&self.rules, ev, now, &mut |e, at| decided.push((e, at)));
+        let file = paths.get(ev.source).map_or("", String::as_str);
+        self.context.push(&self.rules, file, ev, now, &mut |e, at| decided.push((e, at)));
         for (ev, arrived) in decided {
             self.add_decided(ev, paths, arrived);
         }
@@ -711,5 +713,95 @@ fix = "f"
         let mut names = rules_of(&got);
         names.sort();
         assert_eq!(names, vec![("t.loop".to_string(), 3), ("t.lost".to_string(), 1)]);
+    }
+}
+
+#[cfg(test)]
+mod context_tests {
+    use super::*;
+    use crate::input::Stream;
+    use crate::rules::compile_all;
+
+    const S: i64 = 1000;
+    const T0: i64 = 1_795_168_800_000;
+
+    fn rules() -> RuleSet {
+        let pack = r#"
+[[rule]]
+id = "t.loop"
+title = "{app} loops, {uptime}"
+severity = "critical"
+regex = 'exit (?P<app>\w+):(?P<pm_id>\d+)'
+unless = { regex = 'stop (?P<app>\w+):(?P<pm_id>\d+)', within = "10s", key = ["app", "pm_id"] }
+context = { regex = 'online (?P<app>\w+):(?P<pm_id>\d+)', before = "1m", key = ["app", "pm_id"], since = "uptime", require = true }
+correlate = { kind = "threshold", count = 3, window = "5m" }
+fix = "f"
+"#;
+        compile_all(&[("t.toml".into(), pack.into())]).expect("rules")
+    }
+
+    fn ev(role: Role, t: i64, line: u64) -> Event {
+        let fields: Vec<(Arc<str>, Arc<str>)> = vec![("app".into(), "api".into()), ("pm_id".into(), "0".into())];
+        Event {
+            rule: 0,
+            role,
+            source: 0,
+            line,
+            ts: Some(T0 + t * S),
+            app: Some("api".into()),
+            stream: Stream::Daemon,
+            fields: fields.into_boxed_slice(),
+            text: format!("line {line}").into(),
+        }
+    }
+
+    const EXIT: Role = Role::Start;
+    const STOP: Role = Role::Context(0);
+    const ONLINE: Role = Role::Context(1);
+
+    fn paths() -> Vec<String> {
+        vec!["logs/pm2.log".into()]
+    }
+
+    /// A loop read over several polls: the exits excused by a stop do not
+    /// count, the others carry their uptime, and the incident comes once.
+    #[test]
+    fn context_is_read_as_matches_arrive() {
+        let mut live = Live::new(&rules(), Zone::Utc);
+        let polls = [
+            vec![ev(ONLINE, 0, 1), ev(STOP, 5, 2)],
+            vec![ev(EXIT, 6, 3), ev(ONLINE, 7, 4), ev(EXIT, 8, 5)],
+            vec![ev(ONLINE, 9, 6), ev(EXIT, 10, 7), ev(ONLINE, 11, 8)],
+        ];
+        let got: Vec<Incident> = polls
+            .into_iter()
+            .enumerate()
+            .flat_map(|(i, p)| live.advance(p, &paths(), T0 + 20 * S * i as i64))
+            .collect();
+        assert!(got.is_empty(), "two counted exits, one excused: {got:?}");
+        let got = live.advance(vec![ev(EXIT, 12, 9)], &paths(), T0 + 60 * S);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].count, 3);
+        assert_eq!(got[0].title, "api loops, 1s");
+        assert_eq!(got[0].evidence[0].line, 5);
+    }
+
+    /// The `online` read before a restart times the exit read after it.
+    #[test]
+    fn context_survives_a_restart() {
+        let mut live = Live::new(&rules(), Zone::Utc);
+        let first = vec![ev(ONLINE, 0, 1), ev(EXIT, 1, 2), ev(ONLINE, 2, 3), ev(EXIT, 3, 4), ev(ONLINE, 4, 5)];
+        assert!(live.advance(first, &paths(), T0 + 5 * S).is_empty());
+        let kept = live.kept();
+        assert!(kept.iter().any(|k| k.event.role == ONLINE), "{kept:?}");
+        let emitted: Vec<(String, i64)> = live.emitted().map(|(i, s)| (i.to_string(), s)).collect();
+        let mut again = Live::new(&rules(), Zone::Utc);
+        again.restore(kept, emitted, &paths());
+        // `watch` gives the file a new source id when it starts again.
+        let mut exit = ev(EXIT, 5, 6);
+        exit.source = 1;
+        let two = vec!["logs/pm2.log".to_string(), "logs/pm2.log".to_string()];
+        let got = again.advance(vec![exit], &two, T0 + 6 * S);
+        assert_eq!(got.iter().map(|i| i.count).collect::<Vec<_>>(), [3]);
     }
 }
