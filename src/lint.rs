@@ -137,6 +137,16 @@ mod tests {
     }
 
     #[test]
+    fn context_regex_without_literal_is_a_warning_naming_it() {
+        let d = lint_pack(
+            "regex = 'exited (?P<app>\\w+)'\nunless = { regex = '\\d+ms', within = \"5s\" }\n\
+             context = { regex = 'online (?P<app>\\w+)', before = \"1m\", key = [\"app\"] }\n",
+        );
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].contains("rule 'x.y': its `unless` regex has no literal"), "{d:?}");
+    }
+
+    #[test]
     fn regex_without_literal_is_a_warning() {
         let d = lint_pack("regex = '\\d+ms'\n");
         assert_eq!(d.len(), 1, "{d:?}");

@@ -420,6 +420,24 @@ fix = "f"
         assert!(units.contains(&0) && units.contains(&B), "{hits:?}");
     }
 
+    /// A rule's `unless` and `context` regexes are units of their own: the
+    /// records they match are found, and hit their unit, not the start's.
+    #[test]
+    fn context_regexes_are_units() {
+        let pack = TWO.replace(
+            "regex = 'ECONNREFUSED'",
+            "regex = 'ECONNREFUSED'\nunless = { regex = 'reconnecting', within = \"5s\" }\n\
+             context = { regex = 'pool (?P<pool>\\w+) opened', before = \"1m\" }",
+        );
+        let pf = Prefilter::build(&set(&pack));
+        let mut hits = Vec::new();
+        pf.hits(b"reconnecting\npool main opened\nECONNREFUSED", &mut hits);
+        let got: Vec<(usize, u32)> = hits.iter().map(|h| (h.at, h.unit)).collect();
+        let unit = |role| UnitId::new(1, role).0;
+        // ` opened` is the literal of `pool (?P<pool>\w+) opened`.
+        assert_eq!(got, vec![(0, unit(Role::Context(0))), (22, unit(Role::Context(1))), (30, unit(Role::Start))]);
+    }
+
     #[test]
     fn every_literal_on_every_line_is_found() {
         // The leftmost search stops at the first literal of a line; the
