@@ -191,14 +191,16 @@ impl Resolver {
     }
 
     /// Decides the start events waiting for an `after` entry whose window
-    /// has passed: timed ones at log time `end`, untimed ones at wall-clock
-    /// `now` (a window after they arrived).
-    pub fn release(&mut self, rules: &RuleSet, end: i64, now: i64, emit: &mut impl FnMut(Event, i64)) {
+    /// has passed: by the log's time `log_now` (a history read fast), or by
+    /// the wall clock `now` a window after they arrived (a quiet log, or
+    /// one without times).
+    pub fn release(&mut self, rules: &RuleSet, log_now: Option<i64>, now: i64, emit: &mut impl FnMut(Event, i64)) {
         for ((_, rule), state) in self.states.iter_mut() {
             let context = &rules.rules()[*rule as usize].context;
             for w in state.waiting.iter_mut() {
-                let due = w.event.ts.map_or(now >= w.arrived + w.longest(context), |t| end >= t + w.longest(context));
-                if due {
+                let span = w.longest(context);
+                let by_log = w.event.ts.zip(log_now).is_some_and(|(t, log)| log >= t + span);
+                if by_log || now >= w.arrived + span {
                     w.give_up(context);
                 }
             }
@@ -619,7 +621,7 @@ fix = "f"
                 for e in chunk {
                     r.push(&rules, "pm2.log", e.clone(), now, &mut |e, _| got.push(e));
                 }
-                r.release(&rules, now, now, &mut |e, _| got.push(e));
+                r.release(&rules, Some(now), now, &mut |e, _| got.push(e));
                 r.prune(&rules, now);
             }
             r.finish(&rules, &mut |e, _| got.push(e));

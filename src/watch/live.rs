@@ -148,7 +148,7 @@ impl Live {
         let log_now = self.latest_ts.map(|t| t.min(now + SKEW));
         let end = log_now.map_or(now, |t| t.max(now));
         let mut decided = Vec::new();
-        self.context.release(&self.rules, end, now, &mut |e, at| decided.push((e, at)));
+        self.context.release(&self.rules, log_now, now, &mut |e, at| decided.push((e, at)));
         for (ev, arrived) in decided {
             self.add_decided(ev, paths, arrived);
         }
@@ -784,6 +784,52 @@ fix = "f"
         assert_eq!(got[0].count, 3);
         assert_eq!(got[0].title, "api loops, 1s");
         assert_eq!(got[0].evidence[0].line, 5);
+    }
+
+    fn named_rules() -> RuleSet {
+        let pack = r#"
+[[rule]]
+id = "t.memory"
+title = "{app} restarted"
+severity = "medium"
+regex = 'restart process (?P<pm_id>\d+)'
+context = { regex = 'stop (?P<app>\w+):(?P<pm_id>\d+)', after = "10s", key = ["pm_id"] }
+fix = "f"
+"#;
+        compile_all(&[("t.toml".into(), pack.into())]).expect("rules")
+    }
+
+    fn memory(role: Role, t: i64, line: u64, app: Option<&str>) -> Event {
+        let mut e = ev(role, t, line);
+        e.app = app.map(Arc::from);
+        e.fields = match app {
+            Some(a) => vec![("app".into(), a.into()), ("pm_id".into(), "0".into())],
+            None => vec![("pm_id".into(), "0".into())],
+        }
+        .into_boxed_slice();
+        e
+    }
+
+    /// An old log read in chunks while the clock is far ahead: the line
+    /// that names the app comes in the next poll, within the log's window.
+    #[test]
+    fn a_match_waits_for_its_after_context_by_the_log_time() {
+        let mut live = Live::new(&named_rules(), Zone::Utc);
+        let now = T0 + 86_400 * S;
+        assert!(live.advance(vec![memory(Role::Start, 0, 1, None)], &paths(), now).is_empty());
+        let got = live.advance(vec![memory(Role::Context(0), 1, 2, Some("md"))], &paths(), now + 10);
+        assert_eq!(got.iter().map(|i| i.app.as_deref()).collect::<Vec<_>>(), [Some("md")]);
+    }
+
+    /// Nothing names it: it is reported without, once its window has passed
+    /// on the clock (the log went quiet).
+    #[test]
+    fn a_match_whose_after_context_never_comes_is_released() {
+        let mut live = Live::new(&named_rules(), Zone::Utc);
+        assert!(live.advance(vec![memory(Role::Start, 0, 1, None)], &paths(), T0).is_empty());
+        assert!(live.advance(vec![], &paths(), T0 + 9 * S).is_empty());
+        let got = live.advance(vec![], &paths(), T0 + 10 * S);
+        assert_eq!(got.iter().map(|i| i.app.as_deref()).collect::<Vec<_>>(), [None]);
     }
 
     /// The `online` read before a restart times the exit read after it.
