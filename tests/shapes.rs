@@ -88,9 +88,16 @@ fn no_timestamps() {
     );
     let find = |rule: &str| doc.incidents.iter().find(|i| i.rule == rule).expect(rule);
     let crash = find("pm2.crash-loop");
-    assert_eq!(crash.title, "telegram-bot is crash-looping: 6 exits in a log without timestamps");
+    // Each run's length is unknown too: an exit's `online` is found by order.
+    assert_eq!(
+        crash.title,
+        "telegram-bot is crash-looping: 6 exits in a log without timestamps, each run of unknown length"
+    );
     assert_eq!(crash.window.as_deref(), Some("5m"), "the JSON window is still the rule's");
-    assert!(crash.fix.starts_with("pm2 restarted telegram-bot 6 times in a log without timestamps (exit codes: 1;"));
+    assert!(crash.fix.starts_with(
+        "pm2 restarted telegram-bot 6 times in a log without timestamps, from line 3 of pm2.log to line 18 of \
+         pm2.log; each run lasted an unknown time (exit codes: 1;"
+    ));
     let restored = find("tws.connectivity-restored");
     assert_eq!(restored.title, "md-bridge: TWS connectivity lost and restored (outage: unknown)");
     assert_eq!(restored.fields["gap"], vec!["unknown"]);
@@ -134,7 +141,7 @@ fn no_timestamps_unrecovered_loss() {
 #[test]
 fn no_timestamps_in_every_format() {
     let dir = "fixtures/pm2/no-timestamps";
-    let title = "telegram-bot is crash-looping: 6 exits in a log without timestamps";
+    let title = "telegram-bot is crash-looping: 6 exits in a log without timestamps, each run of unknown length";
     let when = "no timestamps in the log (6×, window 5m not checked)";
     let out = |format: &str| {
         let r = run(&["scan", "--format", format, "--instance", "h", dir]);

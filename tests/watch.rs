@@ -390,10 +390,10 @@ fn a_state_file_it_cannot_read_is_exit_2_naming_it() {
 /// pm2's default writes no timestamps. A first `--from-start` read of such
 /// logs gives the incidents `scan` gives on the same files, with the same
 /// ids (their windows judged by file order in both; watch prints the crash
-/// loop at its fifth exit, as it does with times, since a file's last line
-/// is read a moment later); lines written after that are judged by when
-/// they are read: five exits written at once are a crash loop, reported
-/// with no time.
+/// loop as soon as it is one, at its third exit, as it does with times: the
+/// same incident, anchored at the same first exit); lines written after that are judged by when
+/// they are read: three runs (`online`, exit) written at once are a crash
+/// loop, reported with no time.
 #[test]
 fn untimed_logs_agree_with_scan_then_go_by_arrival() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -416,13 +416,13 @@ fn untimed_logs_agree_with_scan_then_go_by_arrival() {
     got.sort();
     assert_eq!(got, want);
 
-    let exit = "App [worker:7] exited with code [1] via signal [SIGINT]\n";
+    let run = "App [worker:7] online\nApp [worker:7] exited with code [1] via signal [SIGINT]\n";
     let mut f = OpenOptions::new().append(true).open(logs.join("pm2.log")).expect("open pm2.log");
-    f.write_all(exit.repeat(5).as_bytes()).expect("append");
+    f.write_all(run.repeat(3).as_bytes()).expect("append");
     let lp = w.incident(Duration::from_secs(3)).expect("the live loop");
-    assert_eq!((lp.rule.as_str(), lp.app.as_deref(), lp.count), ("pm2.crash-loop", Some("worker"), 5));
+    assert_eq!((lp.rule.as_str(), lp.app.as_deref(), lp.count), ("pm2.crash-loop", Some("worker"), 3));
     assert!(lp.first_seen.is_none() && lp.last_seen.is_none());
-    assert_eq!(lp.title, "worker is crash-looping: 5 exits in a log without timestamps");
+    assert_eq!(lp.title, "worker is crash-looping: 3 exits in a log without timestamps, each run of unknown length");
     assert!(w.incident(Duration::from_millis(800)).is_none(), "nothing more");
 }
 
