@@ -15,6 +15,7 @@ use crate::baseline::Baseline;
 use crate::incidents::Incident;
 use crate::input::{SourceMeta, pm2_file_name};
 use crate::matcher::Event;
+use crate::rules::Role;
 
 /// The narrowing asked for; the default keeps everything.
 #[derive(Debug, Clone, Default)]
@@ -89,8 +90,12 @@ impl Filters {
             return;
         }
         let in_range = |t: i64| self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u);
-        sources.iter_mut().for_each(|events| events.retain(|e| e.ts.is_none_or(in_range)));
-        let untimed = sources.iter().flatten().filter(|e| e.ts.is_none()).count();
+        // A rule's context events are not counted, only read: the `Stopping
+        // app:` line a second before `--since` still excuses the exit after it.
+        let keep = |e: &Event| matches!(e.role, Role::Context(_)) || e.ts.is_none_or(in_range);
+        sources.iter_mut().for_each(|events| events.retain(keep));
+        let untimed =
+            sources.iter().flatten().filter(|e| e.ts.is_none() && !matches!(e.role, Role::Context(_))).count();
         if untimed > 0 {
             notes.push(format!(
                 "{untimed} match(es) have no timestamp, so --since/--until could not place them; they were kept \

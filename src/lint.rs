@@ -9,7 +9,7 @@ use std::fmt;
 
 use crate::matcher::literals;
 use crate::matcher::prefilter;
-use crate::rules::{Correlation, Role, Rule, RuleError, RuleSet, UnitId};
+use crate::rules::{ContextKind, Correlation, Role, Rule, RuleError, RuleSet, UnitId};
 
 /// How serious a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -48,7 +48,7 @@ pub fn lint(rules: &RuleSet) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (idx, rule) in rules.rules().iter().enumerate() {
         out.extend(literal_errors(rule));
-        for role in [Role::Start, Role::End] {
+        for role in rule.roles() {
             if unfiltered.contains(&UnitId::new(idx, role).0) {
                 out.push(no_literal_warning(rule, role));
             }
@@ -93,6 +93,10 @@ fn no_literal_warning(rule: &Rule, role: Role) -> Diagnostic {
         (Role::Start, _) => "its regex".to_string(),
         (Role::End, Correlation::Sequence { .. }) => "its `then` regex".to_string(),
         (Role::End, _) => "its `until` regex".to_string(),
+        (Role::Context(n), _) => match rule.context.get(usize::from(n)).map(|c| &c.kind) {
+            Some(ContextKind::Unless { .. }) => "its `unless` regex".to_string(),
+            _ => "its `context` regex".to_string(),
+        },
     };
     let message = format!(
         "rule '{}': {which} has no literal of 3 or more bytes that every match contains, so it runs on every \
@@ -130,6 +134,16 @@ mod tests {
             lint_pack("literals = [\"ECONNREFUSED\", \"ETIMEDOUT\"]\nregex = '(?:ECONNREFUSED|ETIMEDOUT)'\n")
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn context_regex_without_literal_is_a_warning_naming_it() {
+        let d = lint_pack(
+            "regex = 'exited (?P<app>\\w+)'\nunless = { regex = '\\d+ms', within = \"5s\" }\n\
+             context = { regex = 'online (?P<app>\\w+)', before = \"1m\", key = [\"app\"] }\n",
+        );
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].contains("rule 'x.y': its `unless` regex has no literal"), "{d:?}");
     }
 
     #[test]

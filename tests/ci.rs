@@ -19,8 +19,8 @@ fn rules_check_reports_every_problem_at_file_line_col() {
         format!("{p}/a-syntax.toml:3:22: invalid basic string, expected `\"`"),
         format!(
             "{p}/b-unknown-key.toml:7:1: unknown field `colour`, expected one of `id`, `title`, `description`, \
-             `severity`, `streams`, `literals`, `regex`, `group_by`, `correlate`, `suppress`, `fix`, `references`, \
-             `example`"
+             `severity`, `streams`, `literals`, `regex`, `group_by`, `correlate`, `suppress`, `unless`, `context`, \
+             `fix`, `references`, `example`"
         ),
         format!(
             "{p}/c-semantic.toml:4:12: unknown severity \"urgent\": must be one of info, low, medium, high, critical"
@@ -38,6 +38,22 @@ fn rules_check_reports_every_problem_at_file_line_col() {
             "{p}/c-semantic.toml:30:1: duplicate rule id 'pm2.crash-loop' (first defined at builtin:pm2.toml:5); \
              rule ids must be unique across packs"
         ),
+        // `unless` and `context` entries are checked like the rest of a rule.
+        format!("{p}/d-context.toml:6:10: unless needs within = \"10s\": how soon after it a start event is excused"),
+        format!(
+            "{p}/d-context.toml:14:69: context key field \"pm_id\" is not captured by the context regex (named \
+             groups: [app]); a key field must be in both events, or be `app`"
+        ),
+        format!("{p}/d-context.toml:22:72: context takes before or after, not both: write two entries"),
+        format!("{p}/d-context.toml:30:86: since \"uptime\" would hide the field \"uptime\": choose another name"),
+        format!(
+            "{p}/d-context.toml:35:25: title uses {{owner}}, which the regex does not capture; named groups: \
+             [script, team], always available: [app, count, window, first_seen, last_seen, rule, file, key]"
+        ),
+        format!(
+            "{p}/e-context-unknown-key.toml:6:48: unknown field `befor`, expected one of `regex`, `before`, \
+             `after`, `key`, `since`, `require`"
+        ),
         format!(
             "{p}/c-semantic.toml:41:12: literals [\"ETIMEDOUT\"] are not required by regex \
              '(?:ECONNREFUSED|ETIMEDOUT) (?P<host>\\S+)': a record it matches may hold none of them, and the \
@@ -52,7 +68,7 @@ fn rules_check_reports_every_problem_at_file_line_col() {
     ];
     assert_eq!(located, want);
     assert!(r.stdout.contains("error: unclosed group"), "{}", r.stdout);
-    assert!(r.stdout.ends_with("36 rule(s) compiled; 8 error(s), 1 warning(s)\n"), "{}", r.stdout);
+    assert!(r.stdout.ends_with("36 rule(s) compiled; 14 error(s), 1 warning(s)\n"), "{}", r.stdout);
     // scan refuses the same pack, lint error included, and runs nothing.
     let s = run(&["scan", "--rules", "fixtures/packs/broken/c-semantic.toml", "fixtures/pm2"]);
     assert_eq!(s.code, 2);
@@ -116,7 +132,7 @@ fn rules_list_and_explain() {
     assert_eq!(r.code, 0);
     let crash = r.stdout.lines().find(|l| l.starts_with("pm2.crash-loop ")).expect("listed");
     let cols: Vec<&str> = crash.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
-    assert_eq!(cols, ["pm2.crash-loop", "critical", "daemon", "threshold: 5 within 5m"]);
+    assert_eq!(cols, ["pm2.crash-loop", "critical", "daemon", "threshold: 3 within 5m"]);
     let j = run(&["rules", "list", "--format", "json", "--rules", "fixtures/packs/acme"]);
     let doc: serde_json::Value = serde_json::from_str(&j.stdout).expect("json");
     assert_eq!(doc["schema_version"], 1);

@@ -110,8 +110,8 @@ fn unfiltered_rules_still_match_and_are_named() {
     let (_, doc) = scan_json(&["fixtures/pm2/daemon"], &["--no-builtin-rules", "--rules", p]);
     assert_eq!(doc.summary.unfiltered_rules, vec!["x.any-exit"]);
     assert_eq!(doc.summary.candidates, doc.summary.records);
-    // Every exit line: 16 + 1 + 5 reload + 4 + 5 + SIGKILL + SIGABRT.
-    assert_eq!(doc.incidents[0].count, 33);
+    // Every exit line: 16 + 1 + 5 reload + 4 + 5 + SIGKILL + max-memory + SIGABRT.
+    assert_eq!(doc.incidents[0].count, 34);
     let text = run(&["scan", "--no-builtin-rules", "--rules", p, "fixtures/pm2/daemon"]);
     assert!(text.stdout.contains("note: no prefilter literal, so these rules ran on every record: x.any-exit"));
 }
@@ -196,14 +196,15 @@ fn no_rules_at_all_is_a_usage_error() {
 fn text_output_has_evidence_and_fix_and_colour_only_on_request() {
     let r = run(&["scan", "fixtures/pm2/daemon"]);
     assert!(
-        r.stdout.starts_with("[CRITICAL] pm2.crash-loop  api is crash-looping: 16 exits within 5m\n"),
+        r.stdout
+            .starts_with("[CRITICAL] pm2.crash-loop  api is crash-looping: 16 exits within 5m, each run under 1s\n"),
         "{}",
         r.stdout
     );
     assert!(r.stdout.contains(
-        "    fixtures/pm2/daemon/pm2.log:78\n      PM2 log: App [api:0] exited with code [0] via signal [SIGINT]\n"
+        "    fixtures/pm2/daemon/pm2.log:83\n      PM2 log: App [api:0] exited with code [0] via signal [SIGINT]\n"
     ));
-    assert!(r.stdout.contains("  fix       pm2 restarted api 16 times within 5m (exit codes: 0; signals: SIGINT). The cause is the\n            first error before the loop"), "{}", r.stdout);
+    assert!(r.stdout.contains("  fix       pm2 restarted api 16 times within 5m, from 2026-11-20T17:05:30Z to 2026-11-20T17:05:33Z;\n            each run lasted under 1s (exit codes: 0; signals: SIGINT). The cause is the first error\n"), "{}", r.stdout);
     assert!(!r.stdout.contains('\x1b'), "no colour when piped");
     let coloured = run(&["scan", "--color", "always", "fixtures/pm2/daemon"]);
     assert!(coloured.stdout.starts_with("\x1b[1;97;41m[CRITICAL]\x1b[0m"), "{}", coloured.stdout);

@@ -305,12 +305,15 @@ fn a_restart_neither_repeats_nor_drops() {
     let state = dir.path().join("watch.json");
     let state_arg = state.display().to_string();
     let exit = |n: u32| format!("PM2 log: App [worker:{n}] exited with code [1] via signal [SIGINT]");
+    let online = |n: u32| format!("PM2 log: App [worker:{n}] online");
 
     let w = Watch::start(dir.path(), &["logs", "--state", &state_arg]);
-    // Three of the five exits a crash loop needs (held in the state as an
-    // open window: the crash below is read in the same poll or a later one).
-    let first_exit = line_count(&logs.join("pm2.log")) + 1;
-    append(&logs.join("pm2.log"), &[exit(6), exit(6), exit(6)].join("\n"));
+    // Two of the three exits a crash loop needs, each a moment after the
+    // worker came online (held in the state as an open window: the crash
+    // below is read in the same poll or a later one), then the `online` of
+    // its next run (held as the context the next exit is read with).
+    let first_exit = line_count(&logs.join("pm2.log")) + 2;
+    append(&logs.join("pm2.log"), &[online(6), exit(6), online(6), exit(6), online(6)].join("\n"));
     append(&logs.join("api-error.log"), EADDRINUSE);
     let crash = w.incidents_until(Duration::from_secs(5), |got| has_rules(got, &CRASH_RULES));
     assert_eq!(crash.len(), 2);
@@ -318,10 +321,11 @@ fn a_restart_neither_repeats_nor_drops() {
     assert_eq!(code, 0);
     assert!(rest.is_empty(), "{rest:?}");
 
-    // While it is down: the crash goes on (the same incident), two more
-    // exits complete the loop, and an app started meanwhile runs out of heap.
+    // While it is down: the crash goes on (the same incident), one more
+    // exit completes the loop (its run began before the restart), and an
+    // app started meanwhile runs out of heap.
     append(&logs.join("api-error.log"), EADDRINUSE);
-    append(&logs.join("pm2.log"), &[exit(6), exit(6)].join("\n"));
+    append(&logs.join("pm2.log"), &[exit(6), online(6)].join("\n"));
     let oom = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/node.heap-oom/fires-node12-ineffective.log"),
     )
@@ -337,7 +341,7 @@ fn a_restart_neither_repeats_nor_drops() {
     let mut rules: Vec<(&str, Option<&str>, usize)> =
         got.iter().map(|i| (i.rule.as_str(), i.app.as_deref(), i.count)).collect();
     rules.sort();
-    assert_eq!(rules, vec![("node.heap-oom", Some("web"), 1), ("pm2.crash-loop", Some("worker"), 5)]);
+    assert_eq!(rules, vec![("node.heap-oom", Some("web"), 1), ("pm2.crash-loop", Some("worker"), 3)]);
     let lp = got.iter().find(|i| i.rule == "pm2.crash-loop").expect("loop");
     assert_eq!(lp.evidence[0].line, first_exit, "the loop counts the exits read before the restart");
     assert!(got.iter().all(|i| crash.iter().all(|c| c.id != i.id)), "the crash incidents were repeated");
@@ -386,10 +390,10 @@ fn a_state_file_it_cannot_read_is_exit_2_naming_it() {
 /// pm2's default writes no timestamps. A first `--from-start` read of such
 /// logs gives the incidents `scan` gives on the same files, with the same
 /// ids (their windows judged by file order in both; watch prints the crash
-/// loop at its fifth exit, as it does with times, since a file's last line
-/// is read a moment later); lines written after that are judged by when
-/// they are read: five exits written at once are a crash loop, reported
-/// with no time.
+/// loop as soon as it is one, at its third exit, as it does with times: the
+/// same incident, anchored at the same first exit); lines written after that are judged by when
+/// they are read: three runs (`online`, exit) written at once are a crash
+/// loop, reported with no time.
 #[test]
 fn untimed_logs_agree_with_scan_then_go_by_arrival() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -412,13 +416,13 @@ fn untimed_logs_agree_with_scan_then_go_by_arrival() {
     got.sort();
     assert_eq!(got, want);
 
-    let exit = "App [worker:7] exited with code [1] via signal [SIGINT]\n";
+    let run = "App [worker:7] online\nApp [worker:7] exited with code [1] via signal [SIGINT]\n";
     let mut f = OpenOptions::new().append(true).open(logs.join("pm2.log")).expect("open pm2.log");
-    f.write_all(exit.repeat(5).as_bytes()).expect("append");
+    f.write_all(run.repeat(3).as_bytes()).expect("append");
     let lp = w.incident(Duration::from_secs(3)).expect("the live loop");
-    assert_eq!((lp.rule.as_str(), lp.app.as_deref(), lp.count), ("pm2.crash-loop", Some("worker"), 5));
+    assert_eq!((lp.rule.as_str(), lp.app.as_deref(), lp.count), ("pm2.crash-loop", Some("worker"), 3));
     assert!(lp.first_seen.is_none() && lp.last_seen.is_none());
-    assert_eq!(lp.title, "worker is crash-looping: 5 exits in a log without timestamps");
+    assert_eq!(lp.title, "worker is crash-looping: 3 exits in a log without timestamps, each run of unknown length");
     assert!(w.incident(Duration::from_millis(800)).is_none(), "nothing more");
 }
 

@@ -205,6 +205,12 @@ fn write_explanation(rule: &Rule, out: &mut impl Write) -> io::Result<()> {
     for re in rule.correlate.follow().unwrap_or(&[]) {
         writeln!(out, "  {follow} {}", re.as_str())?;
     }
+    for c in &rule.context {
+        writeln!(out, "  {}", c.describe())?;
+        for re in &c.regexes {
+            writeln!(out, "    regex  {}", re.as_str())?;
+        }
+    }
     section(out, "Fix (template: {fields} are filled from the matched lines)", rule.fix.source())?;
     if let Some(ex) = rule.examples.iter().find(|e| e.expect > 0).or(rule.examples.first()) {
         let plays = ex.plays.as_deref().map(|p| format!(" as {p}")).unwrap_or_default();

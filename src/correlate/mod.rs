@@ -3,7 +3,9 @@
 //! bursts of at least N events within a window (see [`window`]);
 //! `sequence` and `absence` pair a start event with a closing one (see
 //! [`pairs`]). `suppress` folds matches that follow an incident closely
-//! into it. Hands on [`Finding`]s, ordered by rule then key.
+//! into it. A rule's `unless` / `context` events are read first and never
+//! grouped (see [`context`]). Hands on [`Finding`]s, ordered by rule then
+//! key.
 //!
 //! Windows run on a [`Clock`]. Matches with log times are judged on them,
 //! together across files. Matches without a time are judged apart, one
@@ -13,6 +15,7 @@
 //! only order counts; `watch` passes the time each was read
 //! ([`correlate_arrived`]).
 
+pub mod context;
 pub mod pairs;
 pub mod window;
 
@@ -75,9 +78,12 @@ pub fn correlate(
     paths: &[String],
     end: Option<i64>,
 ) -> (Vec<Finding>, Vec<String>) {
+    let sources = context::apply(rules, sources);
     let groups = group(rules, sources, paths);
     let per_group = pool::map_in_order(groups, |(key, evs)| correlate_group(rules, key, evs, end, None));
-    (per_group.into_iter().flatten().collect(), Vec::new())
+    let mut findings: Vec<Finding> = per_group.into_iter().flatten().collect();
+    context::describe(rules, &mut findings);
+    (findings, Vec::new())
 }
 
 /// [`correlate`] for `watch`: each match with the wall-clock ms it was
@@ -87,8 +93,12 @@ pub fn correlate_arrived(rules: &RuleSet, held: Vec<(Event, i64)>, paths: &[Stri
     let read: HashMap<(usize, u64), i64> =
         held.iter().filter(|(e, _)| e.ts.is_none()).map(|(e, at)| ((e.source, e.line), *at)).collect();
     let events = held.into_iter().map(|(e, _)| e).collect();
-    let groups = group(rules, vec![events], paths);
-    groups.into_iter().flat_map(|(key, evs)| correlate_group(rules, key, evs, end, Some(&read))).collect()
+    let sources = context::apply(rules, vec![events]);
+    let groups = group(rules, sources, paths);
+    let mut findings: Vec<Finding> =
+        groups.into_iter().flat_map(|(key, evs)| correlate_group(rules, key, evs, end, Some(&read))).collect();
+    context::describe(rules, &mut findings);
+    findings
 }
 
 /// One group's findings. Timed events are judged together; untimed ones

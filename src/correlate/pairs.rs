@@ -100,7 +100,8 @@ pub fn sequence(events: Vec<Event>, w: i64, clock: Clock) -> Vec<Pair> {
                 };
                 out.push((evs, facts));
             }
-            Role::End => {}
+            // Context events never get here: correlation reads them first.
+            Role::End | Role::Context(_) => {}
         }
     }
     out
@@ -148,7 +149,7 @@ pub fn absence(events: Vec<Event>, w: i64, end: Option<i64>, clock: Clock) -> Ve
                     out.push((evs, facts));
                 }
             }
-            Role::End => {}
+            Role::End | Role::Context(_) => {}
         }
     }
     if let Some(first) = open.first().map(ts) {

@@ -1,6 +1,7 @@
 //! Matcher: prefilter over whole buffers, then each candidate record's
 //! regexes, then captures. Works on units: a rule's own regexes (the start
-//! event) and, for sequence and absence rules, the closing event's. Hands
+//! event), for sequence and absence rules the closing event's, and those of
+//! each `unless` / `context` entry. Hands
 //! on [`Event`]s: one per (record, unit) that matched, with named captures
 //! as fields.
 //!
@@ -17,7 +18,7 @@ use std::sync::Arc;
 
 use crate::input::Stream;
 use crate::records::Record;
-use crate::rules::{Role, RuleSet, UnitId};
+use crate::rules::{Role, RuleSet, UNITS_PER_RULE, UnitId};
 pub use intern::Interner;
 pub use prefilter::{Hit, HitCursor, Prefilter};
 
@@ -99,10 +100,12 @@ impl Matcher {
                 .map(|re| Unit { re: re.clone(), names: re.capture_names().map(|n| n.map(Arc::from)).collect() })
                 .collect()
         };
+        // Indexed by unit id: every slot of every rule, empty where the rule
+        // has no regex for that role.
         let regexes = rules
             .rules()
             .iter()
-            .flat_map(|r| [unit(r.regexes_for(Role::Start)), unit(r.regexes_for(Role::End))])
+            .flat_map(|r| (0..UNITS_PER_RULE).map(|slot| unit(r.regexes_for(UnitId(slot).role()))))
             .collect();
         Matcher { rules, prefilter, regexes }
     }

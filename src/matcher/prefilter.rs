@@ -24,8 +24,8 @@ use super::hidden;
 use super::literals::{self, Literal};
 use crate::rules::{Role, Rule, RuleSet, UnitId};
 
-/// A literal of a matcher unit (a rule's start or end regexes, see
-/// [`UnitId`]) starts at byte `at`.
+/// A literal of a matcher unit (a rule's start, end or context regexes,
+/// see [`UnitId`]) starts at byte `at`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Hit {
     /// Offset in the buffer.
@@ -234,10 +234,7 @@ fn literal_table(rules: &RuleSet) -> (BTreeMap<Literal, Vec<u32>>, Vec<u32>) {
     let mut by_literal: BTreeMap<Literal, Vec<u32>> = BTreeMap::new();
     let mut unfiltered = Vec::new();
     for (idx, rule) in rules.rules().iter().enumerate() {
-        for role in [Role::Start, Role::End] {
-            if rule.regexes_for(role).is_empty() {
-                continue;
-            }
+        for role in rule.roles() {
             let unit = UnitId::new(idx, role).0;
             match unit_literals(rule, role) {
                 Some(set) => {
@@ -395,6 +392,9 @@ mod tests {
         compile_all(&[("t.toml".to_string(), rules.to_string())]).expect("rules")
     }
 
+    /// The start unit of the second rule.
+    const B: u32 = crate::rules::UNITS_PER_RULE;
+
     const TWO: &str = r#"
 [[rule]]
 id = "a.refused"
@@ -417,7 +417,25 @@ fix = "f"
         let mut hits = Vec::new();
         pf.hits(b"Error: connect ECONNREFUSED 127.0.0.1:7497", &mut hits);
         let units: Vec<u32> = hits.iter().map(|h| h.unit).collect();
-        assert!(units.contains(&0) && units.contains(&2), "{hits:?}");
+        assert!(units.contains(&0) && units.contains(&B), "{hits:?}");
+    }
+
+    /// A rule's `unless` and `context` regexes are units of their own: the
+    /// records they match are found, and hit their unit, not the start's.
+    #[test]
+    fn context_regexes_are_units() {
+        let pack = TWO.replace(
+            "regex = 'ECONNREFUSED'",
+            "regex = 'ECONNREFUSED'\nunless = { regex = 'reconnecting', within = \"5s\" }\n\
+             context = { regex = 'pool (?P<pool>\\w+) opened', before = \"1m\" }",
+        );
+        let pf = Prefilter::build(&set(&pack));
+        let mut hits = Vec::new();
+        pf.hits(b"reconnecting\npool main opened\nECONNREFUSED", &mut hits);
+        let got: Vec<(usize, u32)> = hits.iter().map(|h| (h.at, h.unit)).collect();
+        let unit = |role| UnitId::new(1, role).0;
+        // ` opened` is the literal of `pool (?P<pool>\w+) opened`.
+        assert_eq!(got, vec![(0, unit(Role::Context(0))), (22, unit(Role::Context(1))), (30, unit(Role::Start))]);
     }
 
     #[test]
@@ -428,7 +446,7 @@ fix = "f"
         let mut hits = Vec::new();
         pf.hits(b"x ECONNREFUSED y connect ECONNREFUSED 1.2.3.4\nplain\nconnect ECONNREFUSED ::1", &mut hits);
         let got: Vec<(usize, u32)> = hits.iter().map(|h| (h.at, h.unit)).collect();
-        assert_eq!(got, vec![(2, 2), (17, 0), (25, 2), (52, 0), (60, 2)]);
+        assert_eq!(got, vec![(2, B), (17, 0), (25, B), (52, 0), (60, B)]);
     }
 
     #[test]
@@ -450,11 +468,11 @@ fix = "f"
     #[test]
     fn case_insensitive_and_unfiltered_rules() {
         let pf = Prefilter::build(&set(&TWO.replace("'ECONNREFUSED'", r"'(?i)econnrefused|\d{5}'")));
-        assert_eq!(pf.unfiltered(), &[2]);
+        assert_eq!(pf.unfiltered(), &[B]);
         let pf = Prefilter::build(&set(&TWO.replace("'ECONNREFUSED'", "'(?i)econnrefused'")));
         let mut hits = Vec::new();
         pf.hits(b"EconnRefused", &mut hits);
-        assert_eq!(hits, vec![Hit { at: 0, unit: 2 }]);
+        assert_eq!(hits, vec![Hit { at: 0, unit: B }]);
     }
 
     #[test]
@@ -462,7 +480,7 @@ fix = "f"
         let pf = Prefilter::build(&set(&TWO.replace("'ECONNREFUSED'", r#"'Script "(?P<s>\w+)" died'"#)));
         let mut hits = Vec::new();
         pf.hits(br#"{"message":"Script \"api\" died\n"}"#, &mut hits);
-        assert!(hits.iter().any(|h| h.unit == 2), "{hits:?}");
+        assert!(hits.iter().any(|h| h.unit == B), "{hits:?}");
     }
 
     /// Found by `fuzz/run.sh` (target `scan`): a colour code inside a

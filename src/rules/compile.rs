@@ -5,10 +5,13 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use super::schema::{RawExample, RawPack, RawRule};
+use super::schema::{RawContext, RawExample, RawPack, RawRule, RawUnless};
 use std::sync::Arc;
 
-use super::{Correlation, Example, Rule, RuleError, Severity, StreamFilter, Template, Window};
+use super::{
+    Context, ContextKind, Correlation, Example, MAX_CONTEXT, Rule, RuleError, Severity, Side, StreamFilter, Template,
+    Window,
+};
 
 /// Placeholders every template may use besides the regexes' named groups.
 pub(super) const BUILTIN_FIELDS: &[&str] =
@@ -108,7 +111,11 @@ fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule>
     let follow: &[regex::bytes::Regex] = correlate.as_ref().and_then(Correlation::follow).unwrap_or(&[]);
     let start_names = capture_names(&regexes);
     let end_names = capture_names(follow);
-    let mut names: Vec<String> = start_names.iter().chain(&end_names).cloned().collect();
+    let errors_before_context = ctx.errors.len();
+    let context = check_context(ctx, &raw, &start_names);
+    let context_ok = ctx.errors.len() == errors_before_context;
+    let lent = context.as_deref().map(lent_names).unwrap_or_default();
+    let mut names: Vec<String> = start_names.iter().chain(&end_names).chain(&lent).cloned().collect();
     let special: &[&[&str]] = match &correlate {
         Some(Correlation::Sequence { .. }) => &[SEQUENCE_FIELDS],
         Some(Correlation::Absence { .. }) => &[ABSENCE_FIELDS],
@@ -118,11 +125,14 @@ fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule>
         None => &[SEQUENCE_FIELDS, ABSENCE_FIELDS],
     };
     names.extend(special.iter().flat_map(|f| f.iter()).map(|f| f.to_string()));
-    let key_names: Vec<String> = match correlate.as_ref().and_then(Correlation::follow) {
+    let mut key_names: Vec<String> = match correlate.as_ref().and_then(Correlation::follow) {
         // Both events must yield the key, or they could never pair.
         Some(_) => start_names.iter().filter(|n| end_names.contains(n)).cloned().collect(),
         None => start_names.clone(),
     };
+    // A field a context entry lends is the start event's own from then on.
+    key_names.extend(lent.iter().filter(|n| !n.ends_with("_ms")).cloned());
+    let regex_ok = regex_ok && context_ok;
     let group_by = check_group_by(ctx, raw.group_by.as_ref(), &key_names, regex_ok);
     let title = check_template(ctx, &raw.title, &names, "title", regex_ok);
     let fix = check_template(ctx, &raw.fix, &names, "fix", regex_ok);
@@ -145,6 +155,7 @@ fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule>
         examples: examples?,
         origin,
         literals_at,
+        context: context?,
     })
 }
 
@@ -456,6 +467,167 @@ fn threshold(ctx: &mut Ctx, span: Range<usize>, table: &toml::Table) -> Option<C
     Some(Correlation::Threshold { count, window })
 }
 
+/// `unless` and `context` entries, in that order.
+fn check_context(ctx: &mut Ctx, raw: &RawRule, start_names: &[String]) -> Option<Vec<Context>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    if let Some(unless) = &raw.unless {
+        for (table, span) in unless.get_ref().tables(unless.span()) {
+            match check_unless(ctx, table, span, start_names) {
+                Some(c) => out.push(c),
+                None => ok = false,
+            }
+        }
+    }
+    if let Some(context) = &raw.context {
+        let taken = reserved_names(start_names);
+        for (table, span) in context.get_ref().tables(context.span()) {
+            match check_lend(ctx, table, span, start_names, &taken) {
+                Some(c) => out.push(c),
+                None => ok = false,
+            }
+        }
+    }
+    if out.len() > MAX_CONTEXT {
+        let at = raw.context.as_ref().map(Spanned::span).or_else(|| raw.unless.as_ref().map(Spanned::span));
+        ctx.err_at(
+            at.map_or(0, |s| s.start),
+            format!("a rule may have at most {MAX_CONTEXT} unless and context entries together"),
+        );
+        return None;
+    }
+    ok.then_some(out)
+}
+
+/// Names a `since` field may not take: captures and built-in fields.
+fn reserved_names(start_names: &[String]) -> Vec<String> {
+    let builtin = BUILTIN_FIELDS.iter().chain(SEQUENCE_FIELDS).chain(ABSENCE_FIELDS).map(|f| f.to_string());
+    start_names.iter().cloned().chain(builtin).collect()
+}
+
+fn check_unless(ctx: &mut Ctx, t: &RawUnless, span: Range<usize>, start_names: &[String]) -> Option<Context> {
+    let before = ctx.errors.len();
+    let regexes = regexes_from(ctx, t.regex.get_ref(), t.regex.span(), "unless regex");
+    let key = check_key(ctx, t.key.as_ref(), &regexes, start_names, "unless");
+    let within = match &t.within {
+        Some(w) => span_of(ctx, w, "within"),
+        None => {
+            ctx.err_at(span.start, "unless needs within = \"10s\": how soon after it a start event is excused".into());
+            None
+        }
+    };
+    let within = within?;
+    (ctx.errors.len() == before).then(|| Context { regexes, key, kind: ContextKind::Unless { within } })
+}
+
+fn check_lend(
+    ctx: &mut Ctx,
+    t: &RawContext,
+    span: Range<usize>,
+    start_names: &[String],
+    taken: &[String],
+) -> Option<Context> {
+    let before = ctx.errors.len();
+    let regexes = regexes_from(ctx, t.regex.get_ref(), t.regex.span(), "context regex");
+    let key = check_key(ctx, t.key.as_ref(), &regexes, start_names, "context");
+    let (side, span) = match (&t.before, &t.after) {
+        (Some(w), None) => (Side::Before, span_of(ctx, w, "before")),
+        (None, Some(w)) => (Side::After, span_of(ctx, w, "after")),
+        (Some(_), Some(w)) => {
+            ctx.err_at(w.span().start, "context takes before or after, not both: write two entries".into());
+            (Side::Before, None)
+        }
+        (None, None) => {
+            let msg = "context needs before = \"1m\" or after = \"5s\": where to look for the event, and how far";
+            ctx.err_at(span.start, msg.into());
+            (Side::Before, None)
+        }
+    };
+    let since = t.since.as_ref().and_then(|s| check_since(ctx, s, side, taken, &capture_names(&regexes)));
+    if t.since.is_some() && since.is_none() {
+        return None;
+    }
+    let span = span?;
+    let kind = ContextKind::Lend { side, span, since, require: t.require };
+    (ctx.errors.len() == before).then_some(Context { regexes, key, kind })
+}
+
+fn span_of(ctx: &mut Ctx, w: &Spanned<String>, what: &str) -> Option<Window> {
+    match Window::parse(w.get_ref()) {
+        Ok(w) => Some(w),
+        Err(msg) => {
+            ctx.err_at(w.span().start, format!("{what}: {msg}"));
+            None
+        }
+    }
+}
+
+/// `key`: fields both events must capture (`app` is every event's).
+fn check_key(
+    ctx: &mut Ctx,
+    key: Option<&Spanned<Vec<String>>>,
+    regexes: &[regex::bytes::Regex],
+    start_names: &[String],
+    what: &str,
+) -> Vec<String> {
+    let Some(key) = key else { return Vec::new() };
+    let own = capture_names(regexes);
+    for name in key.get_ref().iter().filter(|n| *n != "app") {
+        let missing = if !own.contains(name) {
+            Some((format!("the {what} regex"), own.join(", ")))
+        } else if !start_names.contains(name) {
+            Some(("the rule's regex".to_string(), start_names.join(", ")))
+        } else {
+            None
+        };
+        // A regex that did not compile captures nothing: its error is enough.
+        if let Some((in_what, groups)) = missing.filter(|_| !regexes.is_empty()) {
+            let msg = format!(
+                "{what} key field {name:?} is not captured by {in_what} (named groups: [{groups}]); a key field \
+                 must be in both events, or be `app`"
+            );
+            ctx.err_at(key.span().start, msg);
+        }
+    }
+    key.get_ref().clone()
+}
+
+/// `since = "uptime"`: a new field name, for a `before` entry.
+fn check_since(ctx: &mut Ctx, since: &Spanned<String>, side: Side, taken: &[String], own: &[String]) -> Option<String> {
+    let name = since.get_ref();
+    let at = since.span().start;
+    if side == Side::After {
+        ctx.err_at(at, "since needs before: it is the time from the context event to the start event".into());
+        return None;
+    }
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        ctx.err_at(at, format!("since {name:?} must be a field name: letters, digits and _"));
+        return None;
+    }
+    if let Some(clash) = [name.clone(), format!("{name}_ms")].into_iter().find(|n| taken.contains(n) || own.contains(n))
+    {
+        ctx.err_at(at, format!("since {name:?} would hide the field {clash:?}: choose another name"));
+        return None;
+    }
+    Some(name.clone())
+}
+
+/// Fields `context` entries add to a start event: their captures and their
+/// `since` fields.
+fn lent_names(context: &[Context]) -> Vec<String> {
+    let mut names = Vec::new();
+    for c in context {
+        let ContextKind::Lend { since, .. } = &c.kind else { continue };
+        names.extend(capture_names(&c.regexes));
+        if let Some(s) = since {
+            names.push(s.clone());
+            names.push(format!("{s}_ms"));
+        }
+    }
+    names.dedup();
+    names
+}
+
 fn check_group_by(
     ctx: &mut Ctx,
     group_by: Option<&Spanned<Vec<String>>>,
@@ -629,6 +801,91 @@ group_by = ["code"]"#,
         }
         let used = REGEX_BUDGET - budget.left;
         assert!(used < 16 << 20, "built-in packs charged {} KiB", used >> 10);
+    }
+
+    /// A loop rule with context, as the pm2 pack writes it.
+    const CONTEXT: &str = r#"
+[[rule]]
+id = "pm2.test"
+title = "{app} {uptime}"
+severity = "high"
+regex = 'App \[(?P<app>.+):(?P<pm_id>\d+)\] exited with code \[(?P<code>\d+)\]'
+unless = { regex = 'Stopping app:(?P<app>.+) id:(?P<pm_id>\d+)', within = "10s", key = ["app", "pm_id"] }
+context = { regex = 'App \[(?P<app>.+):(?P<pm_id>\d+)\] online', before = "1m", key = ["app", "pm_id"], since = "uptime", require = true }
+correlate = { kind = "threshold", count = 3, window = "5m" }
+fix = "code {code}, uptime {uptime} ({uptime_ms} ms)"
+"#;
+
+    #[test]
+    fn context_entries_compile_in_order() {
+        let (rules, errs) = compile_pack("p.toml", CONTEXT, &mut RegexBudget::default());
+        assert!(errs.is_empty(), "{errs:?}");
+        let c = &rules[0].context;
+        assert_eq!(c.len(), 2);
+        assert!(matches!(&c[0].kind, ContextKind::Unless { within } if within.ms() == 10_000));
+        assert!(matches!(
+            &c[1].kind,
+            ContextKind::Lend { side: Side::Before, since: Some(s), require: true, .. } if s == "uptime"
+        ));
+        assert_eq!(c[1].key, ["app", "pm_id"]);
+        // An array of tables, `after`, and a lent field as the group key.
+        let arr = CONTEXT
+            .replace("context = {", "context = [{")
+            .replace("require = true }", "require = true }, { regex = 'owner (?P<owner>\\w+)', after = \"5s\" }]")
+            .replace("{app} {uptime}", "{app} {owner}")
+            .replace("fix =", "group_by = [\"owner\"]\nfix =");
+        let (rules, errs) = compile_pack("p.toml", &arr, &mut RegexBudget::default());
+        assert!(errs.is_empty(), "{errs:?}");
+        assert!(matches!(rules[0].context[2].kind, ContextKind::Lend { side: Side::After, .. }));
+    }
+
+    #[test]
+    fn context_errors_are_located() {
+        let cases: [(&str, &str, &str); 7] = [
+            // (replace, with, error wanted: position and message start)
+            (", within = \"10s\"", "", "p.toml:7:10: unless needs within"),
+            ("within = \"10s\"", "within = \"10 s\"", "p.toml:7:75: within: bad window \"10 s\""),
+            ("before = \"1m\"", "before = \"1m\", after = \"5s\"", "p.toml:8:89: context takes before or after"),
+            ("before = \"1m\", ", "", "p.toml:8:11: context needs before = \"1m\" or after"),
+            ("since = \"uptime\"", "since = \"code\"", "p.toml:8:113: since \"code\" would hide the field \"code\""),
+            (
+                "key = [\"app\", \"pm_id\"] }\ncontext",
+                "key = [\"app\", \"id\"] }\ncontext",
+                "p.toml:7:88: unless key field \"id\" is not captured by the unless regex",
+            ),
+            (
+                "{uptime} ({uptime_ms} ms)",
+                "{since}",
+                "p.toml:10:28: fix uses {since}, which the regex does not capture",
+            ),
+        ];
+        for (from, to, want) in cases {
+            let text = CONTEXT.replace(from, to);
+            assert_ne!(text, CONTEXT, "{from}");
+            let errs = errors_of(&text);
+            assert_eq!(errs.len(), 1, "{from}: {errs:?}");
+            assert!(errs[0].starts_with(want), "{from}: {errs:?}");
+        }
+        let errs = errors_of(&CONTEXT.replace("within", "withn"));
+        assert!(
+            errs[0].starts_with("p.toml:7:66: unknown field `withn`, expected one of `regex`, `within`, `key`"),
+            "{errs:?}"
+        );
+        let errs = errors_of(
+            &CONTEXT.replace("since = \"uptime\", ", "").replace("before = \"1m\"", "after = \"1m\", since = \"x\""),
+        );
+        assert!(errs.iter().any(|e| e.contains("since needs before")), "{errs:?}");
+    }
+
+    #[test]
+    fn too_many_context_entries() {
+        let entry = "{ regex = 'x(?P<app>y)', before = \"1m\" }";
+        let many = CONTEXT
+            .replace("context = {", &format!("context = [{}, {{", [entry; 5].join(", ")))
+            .replace("require = true }", "require = true }]");
+        let errs = errors_of(&many);
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].starts_with("p.toml:8:11: a rule may have at most 6"), "{errs:?}");
     }
 
     #[test]

@@ -181,35 +181,124 @@ impl Correlation {
     }
 }
 
-/// Which of a rule's two events a match is.
+/// Which of a rule's regexes a match is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
     /// The rule's own regex: the event that opens an incident.
     Start,
     /// The `then` / `until` regex of a sequence or absence rule.
     End,
+    /// The regex of the rule's n-th [`Context`] entry (`unless` entries
+    /// first, then `context` ones, as written): not an incident itself, it
+    /// changes how the start events around it are read.
+    Context(u8),
 }
 
+/// Most context entries (`unless` and `context` together) a rule may have:
+/// each is a matcher unit, and a rule owns [`UNITS_PER_RULE`] unit ids.
+pub const MAX_CONTEXT: usize = 6;
+
+/// Unit ids per rule: start, end and the context entries.
+pub const UNITS_PER_RULE: u32 = 2 + MAX_CONTEXT as u32;
+
 /// A rule's regexes for one role: the unit the prefilter and the matcher
-/// work on. Its id is `rule * 2 + role`.
+/// work on. Its id is `rule * UNITS_PER_RULE + slot`, where the slot is 0
+/// for the start, 1 for the end and `2 + n` for context entry `n`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UnitId(pub u32);
 
 impl UnitId {
     /// The unit of `rule` in `role`.
     pub fn new(rule: usize, role: Role) -> UnitId {
-        UnitId(rule as u32 * 2 + u32::from(role == Role::End))
+        let slot = match role {
+            Role::Start => 0,
+            Role::End => 1,
+            Role::Context(n) => 2 + u32::from(n),
+        };
+        UnitId(rule as u32 * UNITS_PER_RULE + slot)
     }
 
     /// The dense rule index.
     pub fn rule(self) -> usize {
-        (self.0 / 2) as usize
+        (self.0 / UNITS_PER_RULE) as usize
     }
 
     /// The role.
     pub fn role(self) -> Role {
-        if self.0 % 2 == 1 { Role::End } else { Role::Start }
+        match self.0 % UNITS_PER_RULE {
+            0 => Role::Start,
+            1 => Role::End,
+            slot => Role::Context((slot - 2) as u8),
+        }
     }
+}
+
+/// Another regex of a rule whose matches are not incidents but change how
+/// the rule's start events are read (`unless` and `context` in a pack; see
+/// `correlate::context`). Events pair with start events of the same source
+/// whose `key` fields hold the same values.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The regexes, tried in order; the first that matches decides the
+    /// fields.
+    pub regexes: Vec<regex::bytes::Regex>,
+    /// Fields both events must have, with equal values (`app` is the
+    /// event's app); empty pairs any two events of the rule.
+    pub key: Vec<String>,
+    /// What a match does to the start events around it.
+    pub kind: ContextKind,
+}
+
+impl Context {
+    /// One phrase for `rules explain`: `unless: within 10s, same app,
+    /// pm_id` or `context: nearest before within 1m, ...`.
+    pub fn describe(&self) -> String {
+        let key = if self.key.is_empty() { "any".to_string() } else { self.key.join(", ") };
+        match &self.kind {
+            ContextKind::Unless { within } => {
+                format!("unless: excuses the next match of its key ({key}) within {within}")
+            }
+            ContextKind::Lend { side, span, since, require } => {
+                let side = if *side == Side::Before { "before" } else { "after" };
+                let since = since.as_ref().map(|s| format!(", time since it as {{{s}}}")).unwrap_or_default();
+                let require = if *require { ", required" } else { "" };
+                format!("context: nearest {side} within {span}, same {key}{since}{require}")
+            }
+        }
+    }
+}
+
+/// What a [`Context`] entry does.
+#[derive(Debug, Clone)]
+pub enum ContextKind {
+    /// `unless`: the next start event of its key is not counted, if it
+    /// comes less than `within` after it.
+    Unless {
+        /// How soon the start event must follow.
+        within: Window,
+    },
+    /// `context`: the nearest such event on `side` of a start event, less
+    /// than `span` away, lends it the fields it lacks.
+    Lend {
+        /// Where to look.
+        side: Side,
+        /// How far to look.
+        span: Window,
+        /// A field to hold the time from the context event to the start
+        /// event: `NAME_ms` on each event, `NAME` (a range) on incidents.
+        since: Option<String>,
+        /// A start event with no such context event is not counted.
+        require: bool,
+    },
+}
+
+/// Which side of a start event a [`ContextKind::Lend`] entry looks on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The nearest event before it.
+    Before,
+    /// The nearest event after it.
+    After,
 }
 
 /// A compiled, validated rule.
@@ -248,6 +337,8 @@ pub struct Rule {
     /// Where its `literals` key is, as (line, column), for diagnostics
     /// that need the matcher's view of the rule.
     pub literals_at: Option<(usize, usize)>,
+    /// `unless` entries, then `context` entries, as written.
+    pub context: Vec<Context>,
 }
 
 /// An inline example: a log excerpt and the number of incidents of its
@@ -266,12 +357,34 @@ pub struct Example {
 }
 
 impl Rule {
-    /// The regexes of `role` (empty for `End` on rules without one).
+    /// The regexes of `role` (empty for a role the rule does not have).
     pub fn regexes_for(&self, role: Role) -> &[regex::bytes::Regex] {
         match role {
             Role::Start => &self.regexes,
             Role::End => self.correlate.follow().unwrap_or(&[]),
+            Role::Context(n) => self.context.get(usize::from(n)).map_or(&[], |c| &c.regexes),
         }
+    }
+
+    /// The roles the rule has regexes for, in unit order.
+    pub fn roles(&self) -> impl Iterator<Item = Role> + '_ {
+        let context = (0..self.context.len()).map(|n| Role::Context(n as u8));
+        [Role::Start, Role::End].into_iter().chain(context).filter(|&role| !self.regexes_for(role).is_empty())
+    }
+
+    /// How diagnostics and the summary name the regexes of `role`: the
+    /// rule's id, with `(then)`, `(until)`, `(unless)` or `(context)`.
+    pub fn unit_name(&self, role: Role) -> String {
+        let what = match role {
+            Role::Start => return self.id.clone(),
+            Role::End if matches!(self.correlate, Correlation::Sequence { .. }) => "then",
+            Role::End => "until",
+            Role::Context(n) => match self.context.get(usize::from(n)).map(|c| &c.kind) {
+                Some(ContextKind::Unless { .. }) => "unless",
+                _ => "context",
+            },
+        };
+        format!("{} ({what})", self.id)
     }
 }
 
@@ -280,6 +393,9 @@ impl Rule {
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    /// The matches correlated with these rules have been through the rules'
+    /// context already (`watch` does that as they arrive).
+    context_resolved: bool,
 }
 
 impl RuleSet {
@@ -301,7 +417,27 @@ impl RuleSet {
     /// The rules at `indices` alone (`rules test` runs each rule by
     /// itself, so one rule's bug cannot hide in another's results).
     pub fn subset(&self, indices: &[usize]) -> RuleSet {
-        RuleSet { rules: indices.iter().filter_map(|&i| self.rules.get(i).cloned()).collect() }
+        let rules = indices.iter().filter_map(|&i| self.rules.get(i).cloned()).collect();
+        RuleSet { rules, context_resolved: self.context_resolved }
+    }
+
+    /// Every unit id of every rule, in order.
+    pub fn units(&self) -> Vec<u32> {
+        let units = self.rules.iter().enumerate().flat_map(|(i, r)| r.roles().map(move |role| UnitId::new(i, role).0));
+        units.collect()
+    }
+
+    /// A copy that tells correlation its matches have been through the
+    /// rules' context already: `watch` resolves context as matches arrive
+    /// (it must, to key them) and correlates them again each poll.
+    pub fn with_context_resolved(&self) -> RuleSet {
+        RuleSet { rules: self.rules.clone(), context_resolved: true }
+    }
+
+    /// Returns true if and only if matches come with their context applied
+    /// (see [`RuleSet::with_context_resolved`]).
+    pub fn context_resolved(&self) -> bool {
+        self.context_resolved
     }
 
     /// The rule with id `id`.
@@ -317,7 +453,7 @@ impl RuleSet {
         for r in rules.iter_mut().filter(|r| matches!(r.correlate, Correlation::Single) && r.suppress.is_none()) {
             r.suppress = Some(w.clone());
         }
-        RuleSet { rules }
+        RuleSet { rules, context_resolved: self.context_resolved }
     }
 }
 
@@ -397,7 +533,7 @@ fn compile_texts(texts: &[(String, String)]) -> (RuleSet, Vec<RuleError>) {
             rules.push(rule);
         }
     }
-    (RuleSet { rules }, errors)
+    (RuleSet { rules, context_resolved: false }, errors)
 }
 
 fn origin_line(origin: &str) -> (usize, usize) {

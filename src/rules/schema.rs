@@ -2,7 +2,10 @@
 //! semantic error (bad severity, regex that does not compile) points at the
 //! offending value, not only at the rule.
 
-use serde::Deserialize;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
 /// A whole pack: `[[rule]]` tables and nothing else.
@@ -40,6 +43,14 @@ pub(super) struct RawRule {
     /// fold into that incident.
     #[serde(default)]
     pub suppress: Option<Spanned<String>>,
+    /// Events that excuse the next start event of their key: one table or
+    /// an array of them.
+    #[serde(default)]
+    pub unless: Option<Spanned<OneOrMany<RawUnless>>>,
+    /// Events whose captures the start events near them take: one table or
+    /// an array of them.
+    #[serde(default)]
+    pub context: Option<Spanned<OneOrMany<RawContext>>>,
     pub fix: Spanned<String>,
     #[serde(default)]
     pub references: Vec<String>,
@@ -59,4 +70,75 @@ pub(super) struct RawExample {
     /// `"pm2.log"` or `"api-error.log"`.
     #[serde(default, rename = "as")]
     pub plays: Option<String>,
+}
+
+/// `unless = { regex = '...', within = "10s", key = ["app"] }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawUnless {
+    /// A string or an array of strings.
+    pub regex: Spanned<toml::Value>,
+    pub within: Option<Spanned<String>>,
+    #[serde(default)]
+    pub key: Option<Spanned<Vec<String>>>,
+}
+
+/// `context = { regex = '...', before = "1m", key = ["app"], since = "uptime", require = true }`
+/// (or `after = "5s"` instead of `before`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawContext {
+    /// A string or an array of strings.
+    pub regex: Spanned<toml::Value>,
+    pub before: Option<Spanned<String>>,
+    pub after: Option<Spanned<String>>,
+    #[serde(default)]
+    pub key: Option<Spanned<Vec<String>>>,
+    pub since: Option<Spanned<String>>,
+    #[serde(default)]
+    pub require: bool,
+}
+
+/// One table, or an array of tables. Each table of an array keeps its own
+/// span; a lone table has the span of the key's value (the caller's).
+#[derive(Debug)]
+pub(super) enum OneOrMany<T> {
+    One(T),
+    Many(Vec<Spanned<T>>),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // By hand, not `#[serde(untagged)]`: an untagged enum buffers the
+        // value, which loses the spans inside it and turns "unknown field
+        // `withn`" into "did not match any variant".
+        struct Tables<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Tables<T> {
+            type Value = OneOrMany<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a table or an array of tables")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(OneOrMany::One)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut all = Vec::new();
+                while let Some(t) = seq.next_element()? {
+                    all.push(t);
+                }
+                Ok(OneOrMany::Many(all))
+            }
+        }
+        d.deserialize_any(Tables(PhantomData))
+    }
+}
+
+impl<T> OneOrMany<T> {
+    /// The tables with their spans; `span` is the span of the whole value.
+    pub fn tables(&self, span: std::ops::Range<usize>) -> Vec<(&T, std::ops::Range<usize>)> {
+        match self {
+            OneOrMany::One(t) => vec![(t, span)],
+            OneOrMany::Many(all) => all.iter().map(|t| (t.get_ref(), t.span())).collect(),
+        }
+    }
 }

@@ -22,7 +22,7 @@ use crate::matcher::{Event, Matcher};
 use crate::memory;
 use crate::names;
 use crate::records::Zone;
-use crate::rules::{Correlation, Role, RuleSet, UnitId};
+use crate::rules::{RuleSet, UnitId};
 use crate::summary::{FileStats, SeverityCounts, Summary};
 
 /// What to scan and how.
@@ -207,19 +207,14 @@ pub fn scan_source_in_chunks(
     source::scan_with(matcher, spec, opts, chunk, None)
 }
 
-/// Rule ids of units without a prefilter literal; a closing event is
-/// named `id (then)` / `id (until)`.
+/// Rule ids of units without a prefilter literal; another regex of the
+/// rule is named `id (then)`, `id (until)`, `id (unless)`, `id (context)`.
 fn unfiltered_names(rules: &RuleSet, units: &[u32]) -> Vec<String> {
     units
         .iter()
         .map(|u| {
             let id = UnitId(*u);
-            let rule = &rules.rules()[id.rule()];
-            match (id.role(), &rule.correlate) {
-                (Role::Start, _) => rule.id.clone(),
-                (Role::End, Correlation::Sequence { .. }) => format!("{} (then)", rule.id),
-                (Role::End, _) => format!("{} (until)", rule.id),
-            }
+            rules.rules()[id.rule()].unit_name(id.role())
         })
         .collect()
 }

@@ -227,7 +227,7 @@ pub(super) struct Checkpoint {
 
 impl<'a> SourceScan<'a> {
     pub(super) fn new(m: &'a Matcher, spec: &'a SourceSpec, opts: &'a ScanOptions) -> SourceScan<'a> {
-        let every_unit = if opts.no_prefilter { (0..m.rules().len() as u32 * 2).collect() } else { Vec::new() };
+        let every_unit = if opts.no_prefilter { m.rules().units() } else { Vec::new() };
         let stats = FileStats {
             path: spec.meta.path.clone(),
             app: spec.meta.app.clone(),

@@ -46,6 +46,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use crate::correlate::context::Resolver;
 use crate::correlate::{self, Finding};
 use crate::incidents::{self, Incident};
 use crate::matcher::Event;
@@ -93,7 +94,12 @@ struct Group {
 /// The correlation state of a running `watch`.
 #[derive(Debug)]
 pub struct Live {
+    /// Marked [`RuleSet::with_context_resolved`]: matches are read against
+    /// their rule's context as they arrive, by `context`.
     rules: Arc<RuleSet>,
+    /// Context events still within their window, and start events waiting
+    /// for an `after` context.
+    context: Resolver,
     horizon: Vec<i64>,
     zone: Zone,
     groups: BTreeMap<GroupKey, Group>,
@@ -114,9 +120,13 @@ impl Live {
             Some(w) => rules.with_default_suppress(w),
             None => rules.clone(),
         };
+        // A start event is keyed by fields its context may lend (pm2's
+        // errored line names no app): context is read before grouping, once.
+        let rules = rules.with_context_resolved();
         let horizon = spans.iter().map(|&s| if s == 0 { longest } else { s }).collect();
         Live {
             rules: Arc::new(rules),
+            context: Resolver::default(),
             horizon,
             zone,
             groups: BTreeMap::new(),
@@ -137,6 +147,11 @@ impl Live {
         }
         let log_now = self.latest_ts.map(|t| t.min(now + SKEW));
         let end = log_now.map_or(now, |t| t.max(now));
+        let mut decided = Vec::new();
+        self.context.release(&self.rules, log_now, now, &mut |e, at| decided.push((e, at)));
+        for (ev, arrived) in decided {
+            self.add_decided(ev, paths, arrived);
+        }
         let mut fresh = Vec::new();
         let judge = Judge { rules: &self.rules, paths, end, now, zone: self.zone };
         for (key, g) in self.groups.iter_mut() {
@@ -150,7 +165,10 @@ impl Live {
 
     /// Matches held, for the state file.
     pub fn kept(&self) -> Vec<Kept> {
-        let mut out = Vec::new();
+        // Context events and start events still waiting for theirs come
+        // first; see [`Live::restore`].
+        let mut out: Vec<Kept> =
+            self.context.held().into_iter().map(|(event, arrived)| Kept { event, arrived, known: false }).collect();
         for g in self.groups.values() {
             for (event, arrived) in &g.held {
                 let known = g.known.contains(&mark(event));
@@ -172,6 +190,14 @@ impl Live {
     pub fn restore(&mut self, kept: Vec<Kept>, emitted: Vec<(String, i64)>, paths: &[String]) {
         self.known_ids.extend(emitted);
         for k in kept {
+            // A start event that was waiting for an `after` context comes
+            // back as decided, without it: the state file does not tell the
+            // two apart, and the pair straddling a restart is rare.
+            if let Role::Context(_) = k.event.role {
+                let file = paths.get(k.event.source).map_or("", String::as_str);
+                self.context.restore(&self.rules, file, k.event, k.arrived);
+                continue;
+            }
             let key = correlate::group_key(&self.rules.rules()[k.event.rule as usize], &k.event, paths);
             self.latest_ts = self.latest_ts.max(k.event.ts);
             let g = self.groups.entry((k.event.rule, key)).or_default();
@@ -189,8 +215,9 @@ impl Live {
         std::mem::take(&mut self.notes)
     }
 
+    /// Reads a new match against its rule's context; what that decides is
+    /// grouped.
     fn add(&mut self, ev: Event, paths: &[String], now: i64) {
-        let rule = &self.rules.rules()[ev.rule as usize];
         if let Some(ts) = ev.ts
             && ts > now + SKEW
             && !std::mem::replace(&mut self.skew_noted, true)
@@ -204,6 +231,18 @@ impl Live {
             ));
         }
         self.latest_ts = self.latest_ts.max(ev.ts);
+        let mut decided = Vec::new();
+        let file = paths.get(ev.source).map_or("", String::as_str);
+        self.context.push(&self.rules, file, ev, now, &mut |e, at| decided.push((e, at)));
+        for (ev, arrived) in decided {
+            self.add_decided(ev, paths, arrived);
+        }
+    }
+
+    /// Groups a match its context has decided on; `arrived` is when it was
+    /// read (the time of matches whose log has no timestamps).
+    fn add_decided(&mut self, ev: Event, paths: &[String], arrived: i64) {
+        let rule = &self.rules.rules()[ev.rule as usize];
         let key = correlate::group_key(rule, &ev, paths);
         let follows = follows_within(&rule.correlate, rule.suppress.as_ref());
         let g = self.groups.entry((ev.rule, key)).or_default();
@@ -211,11 +250,11 @@ impl Live {
         let same_lane = g.held.iter().filter(|h| lane(&h.0) == lane(&ev));
         if let (Some(w), Some(last)) = (follows, same_lane.max_by_key(|h| time_of(h)))
             && g.known.contains(&mark(&last.0))
-            && time(&ev, now) - time_of(last) < w
+            && time(&ev, arrived) - time_of(last) < w
         {
             g.known.insert(mark(&ev));
         }
-        g.held.push((ev, now));
+        g.held.push((ev, arrived));
         g.dirty = true;
     }
 
@@ -224,6 +263,9 @@ impl Live {
     /// `single` groups; then ids not seen for a long time. Each clock of a
     /// group (log times; each untimed file's reads) is pruned on its own.
     fn prune(&mut self, log_now: Option<i64>, now: i64) {
+        if let Some(t) = log_now {
+            self.context.prune(&self.rules, t);
+        }
         for ((rule, _), g) in self.groups.iter_mut() {
             // An open absence window keeps everything until it is decided.
             if g.deadline.is_some() {
@@ -671,5 +713,141 @@ fix = "f"
         let mut names = rules_of(&got);
         names.sort();
         assert_eq!(names, vec![("t.loop".to_string(), 3), ("t.lost".to_string(), 1)]);
+    }
+}
+
+#[cfg(test)]
+mod context_tests {
+    use super::*;
+    use crate::input::Stream;
+    use crate::rules::compile_all;
+
+    const S: i64 = 1000;
+    const T0: i64 = 1_795_168_800_000;
+
+    fn rules() -> RuleSet {
+        let pack = r#"
+[[rule]]
+id = "t.loop"
+title = "{app} loops, {uptime}"
+severity = "critical"
+regex = 'exit (?P<app>\w+):(?P<pm_id>\d+)'
+unless = { regex = 'stop (?P<app>\w+):(?P<pm_id>\d+)', within = "10s", key = ["app", "pm_id"] }
+context = { regex = 'online (?P<app>\w+):(?P<pm_id>\d+)', before = "1m", key = ["app", "pm_id"], since = "uptime", require = true }
+correlate = { kind = "threshold", count = 3, window = "5m" }
+fix = "f"
+"#;
+        compile_all(&[("t.toml".into(), pack.into())]).expect("rules")
+    }
+
+    fn ev(role: Role, t: i64, line: u64) -> Event {
+        let fields: Vec<(Arc<str>, Arc<str>)> = vec![("app".into(), "api".into()), ("pm_id".into(), "0".into())];
+        Event {
+            rule: 0,
+            role,
+            source: 0,
+            line,
+            ts: Some(T0 + t * S),
+            app: Some("api".into()),
+            stream: Stream::Daemon,
+            fields: fields.into_boxed_slice(),
+            text: format!("line {line}").into(),
+        }
+    }
+
+    const EXIT: Role = Role::Start;
+    const STOP: Role = Role::Context(0);
+    const ONLINE: Role = Role::Context(1);
+
+    fn paths() -> Vec<String> {
+        vec!["logs/pm2.log".into()]
+    }
+
+    /// A loop read over several polls: the exits excused by a stop do not
+    /// count, the others carry their uptime, and the incident comes once.
+    #[test]
+    fn context_is_read_as_matches_arrive() {
+        let mut live = Live::new(&rules(), Zone::Utc);
+        let polls = [
+            vec![ev(ONLINE, 0, 1), ev(STOP, 5, 2)],
+            vec![ev(EXIT, 6, 3), ev(ONLINE, 7, 4), ev(EXIT, 8, 5)],
+            vec![ev(ONLINE, 9, 6), ev(EXIT, 10, 7), ev(ONLINE, 11, 8)],
+        ];
+        let got: Vec<Incident> = polls
+            .into_iter()
+            .enumerate()
+            .flat_map(|(i, p)| live.advance(p, &paths(), T0 + 20 * S * i as i64))
+            .collect();
+        assert!(got.is_empty(), "two counted exits, one excused: {got:?}");
+        let got = live.advance(vec![ev(EXIT, 12, 9)], &paths(), T0 + 60 * S);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].count, 3);
+        assert_eq!(got[0].title, "api loops, 1s");
+        assert_eq!(got[0].evidence[0].line, 5);
+    }
+
+    fn named_rules() -> RuleSet {
+        let pack = r#"
+[[rule]]
+id = "t.memory"
+title = "{app} restarted"
+severity = "medium"
+regex = 'restart process (?P<pm_id>\d+)'
+context = { regex = 'stop (?P<app>\w+):(?P<pm_id>\d+)', after = "10s", key = ["pm_id"] }
+fix = "f"
+"#;
+        compile_all(&[("t.toml".into(), pack.into())]).expect("rules")
+    }
+
+    fn memory(role: Role, t: i64, line: u64, app: Option<&str>) -> Event {
+        let mut e = ev(role, t, line);
+        e.app = app.map(Arc::from);
+        e.fields = match app {
+            Some(a) => vec![("app".into(), a.into()), ("pm_id".into(), "0".into())],
+            None => vec![("pm_id".into(), "0".into())],
+        }
+        .into_boxed_slice();
+        e
+    }
+
+    /// An old log read in chunks while the clock is far ahead: the line
+    /// that names the app comes in the next poll, within the log's window.
+    #[test]
+    fn a_match_waits_for_its_after_context_by_the_log_time() {
+        let mut live = Live::new(&named_rules(), Zone::Utc);
+        let now = T0 + 86_400 * S;
+        assert!(live.advance(vec![memory(Role::Start, 0, 1, None)], &paths(), now).is_empty());
+        let got = live.advance(vec![memory(Role::Context(0), 1, 2, Some("md"))], &paths(), now + 10);
+        assert_eq!(got.iter().map(|i| i.app.as_deref()).collect::<Vec<_>>(), [Some("md")]);
+    }
+
+    /// Nothing names it: it is reported without, once its window has passed
+    /// on the clock (the log went quiet).
+    #[test]
+    fn a_match_whose_after_context_never_comes_is_released() {
+        let mut live = Live::new(&named_rules(), Zone::Utc);
+        assert!(live.advance(vec![memory(Role::Start, 0, 1, None)], &paths(), T0).is_empty());
+        assert!(live.advance(vec![], &paths(), T0 + 9 * S).is_empty());
+        let got = live.advance(vec![], &paths(), T0 + 10 * S);
+        assert_eq!(got.iter().map(|i| i.app.as_deref()).collect::<Vec<_>>(), [None]);
+    }
+
+    /// The `online` read before a restart times the exit read after it.
+    #[test]
+    fn context_survives_a_restart() {
+        let mut live = Live::new(&rules(), Zone::Utc);
+        let first = vec![ev(ONLINE, 0, 1), ev(EXIT, 1, 2), ev(ONLINE, 2, 3), ev(EXIT, 3, 4), ev(ONLINE, 4, 5)];
+        assert!(live.advance(first, &paths(), T0 + 5 * S).is_empty());
+        let kept = live.kept();
+        assert!(kept.iter().any(|k| k.event.role == ONLINE), "{kept:?}");
+        let emitted: Vec<(String, i64)> = live.emitted().map(|(i, s)| (i.to_string(), s)).collect();
+        let mut again = Live::new(&rules(), Zone::Utc);
+        again.restore(kept, emitted, &paths());
+        // `watch` gives the file a new source id when it starts again.
+        let mut exit = ev(EXIT, 5, 6);
+        exit.source = 1;
+        let two = vec!["logs/pm2.log".to_string(), "logs/pm2.log".to_string()];
+        let got = again.advance(vec![exit], &two, T0 + 6 * S);
+        assert_eq!(got.iter().map(|i| i.count).collect::<Vec<_>>(), [3]);
     }
 }

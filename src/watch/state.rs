@@ -73,7 +73,8 @@ pub struct FileState {
 pub struct SavedEvent {
     /// Rule id.
     pub rule: String,
-    /// `start` or `end`.
+    /// `start`, `end`, or `context:N` (the rule's N-th `unless` /
+    /// `context` entry; older versions drop such events).
     pub role: String,
     /// Index into [`State::sources`].
     pub source: usize,
@@ -169,7 +170,11 @@ pub fn save_events(kept: &[Kept], rules: &RuleSet, paths: &[String]) -> (Vec<Str
         });
         out.push(SavedEvent {
             rule: rules.rules()[e.rule as usize].id.clone(),
-            role: if e.role == Role::End { "end" } else { "start" }.to_string(),
+            role: match e.role {
+                Role::Start => "start".to_string(),
+                Role::End => "end".to_string(),
+                Role::Context(n) => format!("context:{n}"),
+            },
             source,
             line: e.line,
             ts: e.ts,
@@ -192,10 +197,16 @@ pub fn restore_events(saved: Vec<SavedEvent>, rules: &RuleSet) -> Vec<Kept> {
         .into_iter()
         .filter_map(|s| {
             let idx = rules.rules().iter().position(|r| r.id == s.rule)?;
+            let rule = &rules.rules()[idx];
             let role = match s.role.as_str() {
                 "start" => Role::Start,
-                "end" if rules.rules()[idx].correlate.follow().is_some() => Role::End,
-                _ => return None,
+                "end" if rule.correlate.follow().is_some() => Role::End,
+                other => {
+                    // `context:N` while the rule still has entry N.
+                    let n: u8 = other.strip_prefix("context:")?.parse().ok()?;
+                    rule.context.get(usize::from(n))?;
+                    Role::Context(n)
+                }
             };
             let event = Event {
                 rule: idx as u32,
