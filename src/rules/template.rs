@@ -28,7 +28,11 @@ enum Piece {
     Field(String, Option<String>, Option<String>),
     /// `{name?one|other}`: `one` when the value is 1, `other` otherwise
     /// (also when the field has no value); `#` in either is the value.
-    Plural { name: String, one: String, other: String },
+    Plural {
+        name: String,
+        one: String,
+        other: String,
+    },
 }
 
 /// Prepositions a [`Value::phrase`] replaces when written right before the
@@ -336,7 +340,8 @@ mod tests {
 
     #[test]
     fn plural_agrees_with_the_value() {
-        let t = Arc::new(Template::parse("({count?# error|# errors}, {count?once|#×}, {n?one|other})").expect("parses"));
+        let t =
+            Arc::new(Template::parse("({count?# error|# errors}, {count?once|#×}, {n?one|other})").expect("parses"));
         assert_eq!(t.fields().collect::<Vec<_>>(), vec!["count", "count", "n"]);
         let with = |count: &'static str| move |f: &str| (f == "count").then(|| Value::from(count.to_string()));
         assert_eq!(t.render(with("1")), "(1 error, once, other)");
