@@ -8,7 +8,7 @@
 //! two. So a closer whose key has a field it did not capture (`-`) matches
 //! any value there, and a captured value listing names separated by `;` or
 //! `,` matches each name. The other fields (the app) must still agree.
-//! [`super::group`] copies such a closer into every group it closes;
+//! The correlation stage copies such a closer into every group it closes;
 //! `watch` does the same as events arrive.
 
 /// The value a key field has when the event did not capture it.
