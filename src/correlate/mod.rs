@@ -15,6 +15,7 @@
 //! only order counts; `watch` passes the time each was read
 //! ([`correlate_arrived`]).
 
+pub mod closers;
 pub mod context;
 pub mod pairs;
 pub mod window;
@@ -22,7 +23,7 @@ pub mod window;
 use std::collections::HashMap;
 
 use crate::matcher::{Event, field};
-use crate::rules::{Correlation, Rule, RuleSet};
+use crate::rules::{Correlation, Role, Rule, RuleSet};
 use crate::{memory, pool};
 
 /// Where a run of matches stands on the time line when windows are judged.
@@ -224,7 +225,27 @@ fn group(rules: &RuleSet, sources: Vec<Vec<Event>>, paths: &[String]) -> Vec<(Gr
     memory::release_freed();
     let mut out: Vec<(GroupKey, Vec<Event>)> = keys.into_iter().zip(groups).collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
+    spread_closers(&mut out);
     out
+}
+
+/// Copies each closing event that speaks for several groups (see
+/// [`closers`]) into every other group of its rule it closes. Groups are
+/// sorted by rule, so each rule's groups are one run.
+fn spread_closers(groups: &mut [(GroupKey, Vec<Event>)]) {
+    let mut copies: Vec<(usize, Event)> = Vec::new();
+    for (from, ((rule, key), evs)) in groups.iter().enumerate() {
+        if !closers::is_wide(key) {
+            continue;
+        }
+        let same_rule = groups.partition_point(|g| g.0.0 < *rule)..groups.partition_point(|g| g.0.0 <= *rule);
+        for to in same_rule.filter(|&to| to != from && closers::closes(key, &groups[to].0.1)) {
+            copies.extend(evs.iter().filter(|e| e.role == Role::End).map(|e| (to, e.clone())));
+        }
+    }
+    for (to, ev) in copies {
+        groups[to].1.push(ev);
+    }
 }
 
 /// The distinct group keys of one source's events, in order of first
@@ -272,7 +293,7 @@ fn key_value(ev: &Event, name: &str, paths: &[String]) -> String {
         "file" => paths.get(ev.source).cloned(),
         _ => field(&ev.fields, name).map(str::to_string),
     };
-    value.unwrap_or_else(|| "-".to_string())
+    value.unwrap_or_else(|| closers::MISSING.to_string())
 }
 
 #[cfg(test)]
@@ -523,5 +544,41 @@ fix = "f"
         let late = vec![(start(1, 0, 5), 0), (end(1, 0, 6), 5 * m)];
         let found = correlate_arrived(&rules, late, &[], None);
         assert_eq!(found[0].facts[0].1, "recovered after more than 2m; times unknown");
+    }
+    /// `scan`'s side of the same: a closer with no farm, and one listing
+    /// farms, reach the groups they name and no other.
+    #[test]
+    fn wide_closers_reach_the_groups_they_close() {
+        let pack = r#"
+[[rule]]
+id = "t.farm"
+title = "t"
+severity = "medium"
+regex = 'broken:(?P<farm>\w+)'
+group_by = ["app", "farm"]
+correlate = { kind = "absence", until = ['OK:(?P<farm>\w+)', 'farms: (?P<farm>\w+(?:; \w+)*)', 'All farms OK'], window = "2m" }
+fix = "f"
+"#;
+        let rules = compile_all(&[("t.toml".into(), pack.into())]).expect("rules");
+        let farm = |role: Role, farm: Option<&str>, app: &str, ts: i64, line: u64| Event {
+            role,
+            fields: farm.map(|f| vec![("farm".into(), f.into())].into_boxed_slice()).unwrap_or_default(),
+            ..ev(0, app, Some(ts), line)
+        };
+        let events = vec![
+            farm(Role::Start, Some("usfarm"), "a", 0, 1),
+            farm(Role::Start, Some("ushmds"), "a", 0, 2),
+            farm(Role::Start, Some("secdefnj"), "a", 0, 3),
+            farm(Role::Start, Some("usfarm"), "b", 0, 4),
+            // App a: a list closes usfarm and secdefnj, not ushmds.
+            farm(Role::End, Some("usfarm; secdefnj"), "a", 30_000, 5),
+            // App b's "all farms" does not reach app a.
+            farm(Role::End, None, "b", 40_000, 6),
+        ];
+        let (findings, _) = correlate(&rules, vec![events], &["p".into()], Some(3_600_000));
+        let open: Vec<Vec<(String, String)>> = findings.into_iter().map(|f| f.key).collect();
+        let key =
+            |app: &str, farm: &str| vec![("app".to_string(), app.to_string()), ("farm".to_string(), farm.to_string())];
+        assert_eq!(open, vec![key("a", "ushmds")]);
     }
 }

@@ -1,7 +1,8 @@
 //! Title and fix templates: text with `{field}` placeholders, `{{` and `}}`
-//! for literal braces, and `{field|fallback text}` for a field that only
-//! some of a rule's regexes capture. Parsed once at load so an unknown
-//! placeholder is a rule error, not a blank in a report. A fix is kept
+//! for literal braces, `{field|fallback text}` for a field that only
+//! some of a rule's regexes capture, and `{field?one|other}` to agree with
+//! a number (`{count?# error|# errors}`: `#` is the value). Parsed once at
+//! load so an unknown placeholder is a rule error, not a blank in a report. A fix is kept
 //! per incident as [`Filled`]: the template and its values, not the text.
 //!
 //! A value may stand in for its placeholder together with the preposition
@@ -25,6 +26,13 @@ enum Piece {
     /// A placeholder: its name, its fallback, and the preposition before it
     /// (with the space that follows it), taken out of the text before.
     Field(String, Option<String>, Option<String>),
+    /// `{name?one|other}`: `one` when the value is 1, `other` otherwise
+    /// (also when the field has no value); `#` in either is the value.
+    Plural {
+        name: String,
+        one: String,
+        other: String,
+    },
 }
 
 /// Prepositions a [`Value::phrase`] replaces when written right before the
@@ -71,22 +79,18 @@ impl Template {
                         return Err((i, "unclosed '{' in template; write '{{' for a literal brace".into()));
                     };
                     let inner = &rest[..end];
-                    let (name, fallback) = match inner.split_once('|') {
-                        Some((n, f)) => (n, Some(f.to_string())),
-                        None => (inner, None),
-                    };
-                    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                        let msg = format!("bad placeholder {{{inner}}}: use {{field_name}} or {{field_name|fallback}}");
-                        return Err((i, msg));
+                    let mut piece = placeholder(inner).map_err(|msg| (i, msg))?;
+                    if let Piece::Field(_, _, lead) = &mut piece {
+                        *lead = take_lead(&mut buf);
                     }
-                    let lead = take_lead(&mut buf);
                     if !buf.is_empty() {
                         pieces.push(Piece::Text(std::mem::take(&mut buf)));
                     }
-                    pieces.push(Piece::Field(name.to_string(), fallback, lead));
-                    for _ in 0..=end {
-                        chars.next();
-                    }
+                    pieces.push(piece);
+                    // Skip to the closing brace by byte offset: a placeholder
+                    // may hold multi-byte text (`{count?once|#×}`).
+                    let close = i + 1 + end;
+                    while chars.next_if(|&(j, _)| j <= close).is_some() {}
                 }
                 '}' => return Err((i, "unmatched '}' in template; write '}}' for a literal brace".into())),
                 _ => buf.push(c),
@@ -106,7 +110,7 @@ impl Template {
     /// The placeholder names, in order of appearance.
     pub fn fields(&self) -> impl Iterator<Item = &str> {
         self.pieces.iter().filter_map(|p| match p {
-            Piece::Field(f, ..) => Some(f.as_str()),
+            Piece::Field(f, ..) | Piece::Plural { name: f, .. } => Some(f.as_str()),
             Piece::Text(_) => None,
         })
     }
@@ -119,6 +123,7 @@ impl Template {
             match piece {
                 Piece::Text(t) => out.push_str(t),
                 Piece::Field(f, fallback, lead) => push_value(&mut out, &lookup, f, fallback, lead),
+                Piece::Plural { name, one, other } => out.push_str(&plural(&lookup, name, one, other)),
             }
         }
         out.shrink_to_fit();
@@ -130,10 +135,12 @@ impl Template {
         let mut values = String::new();
         let mut ends = Vec::new();
         for piece in &self.pieces {
-            if let Piece::Field(f, fallback, lead) = piece {
-                push_value(&mut values, &lookup, f, fallback, lead);
-                ends.push(values.len());
+            match piece {
+                Piece::Text(_) => continue,
+                Piece::Field(f, fallback, lead) => push_value(&mut values, &lookup, f, fallback, lead),
+                Piece::Plural { name, one, other } => values.push_str(&plural(&lookup, name, one, other)),
             }
+            ends.push(values.len());
         }
         Filled { template: self.clone(), values: values.into_boxed_str(), ends: ends.into_boxed_slice() }
     }
@@ -159,6 +166,40 @@ fn push_value(
             }
         }
     }
+}
+
+/// Parses what stands between `{` and `}`: `name`, `name|fallback` or
+/// `name?one|other`. A `?` before the first `|` makes it plural, so a
+/// fallback text may hold a `?` (`{port|which port?}`).
+fn placeholder(inner: &str) -> Result<Piece, String> {
+    let (head, tail) = match inner.split_once('|') {
+        Some((h, t)) => (h, Some(t)),
+        None => (inner, None),
+    };
+    let (name, one) = match head.split_once('?') {
+        Some((n, one)) => (n, Some(one)),
+        None => (head, None),
+    };
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(format!(
+            "bad placeholder {{{inner}}}: use {{field_name}}, {{field_name|fallback}} or {{field_name?one|other}}"
+        ));
+    }
+    match (one, tail) {
+        (Some(one), Some(other)) => Ok(Piece::Plural { name: name.into(), one: one.into(), other: other.into() }),
+        (Some(_), None) => Err(format!(
+            "bad placeholder {{{inner}}}: a plural needs both forms, {{{name}?# error|# errors}} (`#` is the value)"
+        )),
+        (None, fallback) => Ok(Piece::Field(name.into(), fallback.map(str::to_string), None)),
+    }
+}
+
+/// The form of a plural placeholder that agrees with the field's value,
+/// `#` replaced by the value (`?` when there is none).
+fn plural(lookup: impl Fn(&str) -> Option<Value>, name: &str, one: &str, other: &str) -> String {
+    let value = lookup(name).map(|v| v.text);
+    let form = if value.as_deref().map(str::trim) == Some("1") { one } else { other };
+    form.replace('#', value.as_deref().unwrap_or("?"))
 }
 
 /// Takes one of [`LEADS`] and the space after it off the end of `text`,
@@ -198,7 +239,7 @@ impl fmt::Display for Filled {
         for piece in &self.template.pieces {
             match piece {
                 Piece::Text(t) => f.write_str(t)?,
-                Piece::Field(..) => {
+                Piece::Field(..) | Piece::Plural { .. } => {
                     let to = self.ends.get(field).copied().unwrap_or(from);
                     f.write_str(self.values.get(from..to).unwrap_or_default())?;
                     (field, from) = (field + 1, to);
@@ -298,7 +339,31 @@ mod tests {
     }
 
     #[test]
+    fn plural_agrees_with_the_value() {
+        let t =
+            Arc::new(Template::parse("({count?# error|# errors}, {count?once|#×}, {n?one|other})").expect("parses"));
+        assert_eq!(t.fields().collect::<Vec<_>>(), vec!["count", "count", "n"]);
+        let with = |count: &'static str| move |f: &str| (f == "count").then(|| Value::from(count.to_string()));
+        assert_eq!(t.render(with("1")), "(1 error, once, other)");
+        assert_eq!(t.render(with("3")), "(3 errors, 3×, other)");
+        assert_eq!(t.render(with("0")), "(0 errors, 0×, other)");
+        assert_eq!(t.fill(with("1")).to_string(), "(1 error, once, other)");
+        assert_eq!(t.fill(with("12")).to_string(), "(12 errors, 12×, other)");
+        // A field with several values is plural; no value shows `?`.
+        assert_eq!(t.render(|_| Some(Value::from("1, 2".to_string()))), "(1, 2 errors, 1, 2×, other)");
+        assert_eq!(t.render(|_| None), "(? errors, ?×, other)");
+    }
+
+    #[test]
+    fn fallback_may_hold_a_question_mark_and_multibyte_text() {
+        let t = Template::parse("{port|which port?} – {app|ünknown} ok").expect("parses");
+        assert_eq!(t.render(|_| None), "which port? – ünknown ok");
+    }
+
+    #[test]
     fn rejects_unclosed_and_bad_names() {
+        assert!(Template::parse("x {count?# error}").is_err());
+        assert!(Template::parse("x {?a|b}").is_err());
         assert_eq!(Template::parse("x {app").map_err(|e| e.0), Err(2));
         assert!(Template::parse("x {a b}").is_err());
         assert!(Template::parse("x }").is_err());

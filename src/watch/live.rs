@@ -47,7 +47,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::correlate::context::Resolver;
-use crate::correlate::{self, Finding};
+use crate::correlate::{self, Finding, closers};
 use crate::incidents::{self, Incident};
 use crate::matcher::Event;
 use crate::records::Zone;
@@ -189,6 +189,7 @@ impl Live {
     /// again, and absence windows that closed meanwhile are decided.
     pub fn restore(&mut self, kept: Vec<Kept>, emitted: Vec<(String, i64)>, paths: &[String]) {
         self.known_ids.extend(emitted);
+        let mut wide = Vec::new();
         for k in kept {
             // A start event that was waiting for an `after` context comes
             // back as decided, without it: the state file does not tell the
@@ -200,12 +201,39 @@ impl Live {
             }
             let key = correlate::group_key(&self.rules.rules()[k.event.rule as usize], &k.event, paths);
             self.latest_ts = self.latest_ts.max(k.event.ts);
-            let g = self.groups.entry((k.event.rule, key)).or_default();
+            let spreads = k.event.role == Role::End && closers::is_wide(&key);
+            let g = self.groups.entry((k.event.rule, key.clone())).or_default();
+            // A closer for several groups was saved once per group it
+            // joined: keep one, and let it join them again below.
+            if spreads && g.held.iter().any(|(e, _)| mark(e) == mark(&k.event)) {
+                continue;
+            }
             if k.known {
                 g.known.insert(mark(&k.event));
             }
+            if spreads {
+                wide.push((key, k.event.clone(), k.arrived));
+            }
             g.held.push((k.event, k.arrived));
             g.dirty = true;
+        }
+        for (key, ev, arrived) in wide {
+            self.spread(&key, &ev, arrived);
+        }
+    }
+
+    /// A closing event that speaks for several groups of its rule (TWS's
+    /// "All data farms are connected"; see [`closers`]) joins every open
+    /// group it closes, once.
+    fn spread(&mut self, key: &[String], ev: &Event, arrived: i64) {
+        for ((rule, k), g) in self.groups.range_mut((ev.rule, Vec::new())..) {
+            if *rule != ev.rule {
+                break;
+            }
+            if k.as_slice() != key && closers::closes(key, k) && !g.held.iter().any(|(e, _)| mark(e) == mark(ev)) {
+                g.held.push((ev.clone(), arrived));
+                g.dirty = true;
+            }
         }
     }
 
@@ -244,6 +272,10 @@ impl Live {
     fn add_decided(&mut self, ev: Event, paths: &[String], arrived: i64) {
         let rule = &self.rules.rules()[ev.rule as usize];
         let key = correlate::group_key(rule, &ev, paths);
+        if ev.role == Role::End && closers::is_wide(&key) {
+            self.spread(&key, &ev, arrived);
+        }
+        let rule = &self.rules.rules()[ev.rule as usize];
         let follows = follows_within(&rule.correlate, rule.suppress.as_ref());
         let g = self.groups.entry((ev.rule, key)).or_default();
         // The last match on the same clock: log times, or this file's reads.
@@ -573,6 +605,44 @@ fix = "f"
         assert!(live.advance(vec![start(2, "tws", T0, 1)], &paths(), T0).is_empty());
         assert!(live.advance(vec![ev(2, Role::End, "tws", T0 + 30 * S, 2)], &paths(), T0 + 30 * S).is_empty());
         assert!(live.advance(vec![], &paths(), T0 + 3600 * S).is_empty());
+    }
+
+    /// TWS's 1102 "All data farms are connected" names no farm: it closes
+    /// every farm of the app that is open, in `watch` as in `scan`, and it
+    /// does so again after a restart from the saved state.
+    #[test]
+    fn a_closer_without_the_key_field_closes_every_open_group() {
+        let pack = r#"
+[[rule]]
+id = "t.farm"
+title = "{farm} broken: {status}"
+severity = "medium"
+regex = 'broken:(?P<farm>\w+)'
+group_by = ["app", "farm"]
+correlate = { kind = "absence", until = ['OK:(?P<farm>\w+)', 'All farms OK'], window = "2m" }
+fix = "f"
+"#;
+        let rules = compile_all(&[("t.toml".into(), pack.into())]).expect("rules");
+        let farm = |role: Role, farm: Option<&str>, ts: i64, line: u64| Event {
+            fields: farm.map(|f| vec![("farm".into(), f.into())].into_boxed_slice()).unwrap_or_default(),
+            ..ev(0, role, "tws", ts, line)
+        };
+        let mut live = Live::new(&rules, Zone::Utc);
+        let opened = vec![farm(Role::Start, Some("usfarm"), T0, 1), farm(Role::Start, Some("ushmds"), T0, 2)];
+        assert!(live.advance(opened, &paths(), T0).is_empty());
+        assert!(live.advance(vec![farm(Role::End, None, T0 + 60 * S, 3)], &paths(), T0 + 60 * S).is_empty());
+        let mut restarted = Live::new(&rules, Zone::Utc);
+        restarted.restore(live.kept(), Vec::new(), &paths());
+        assert!(live.advance(vec![], &paths(), T0 + 3600 * S).is_empty());
+        assert!(restarted.advance(vec![], &paths(), T0 + 3600 * S).is_empty());
+        // Without the closer both farms would have been reported.
+        let mut unclosed = Live::new(&rules, Zone::Utc);
+        unclosed.advance(
+            vec![farm(Role::Start, Some("usfarm"), T0, 1), farm(Role::Start, Some("ushmds"), T0, 2)],
+            &paths(),
+            T0,
+        );
+        assert_eq!(unclosed.advance(vec![], &paths(), T0 + 3600 * S).len(), 2);
     }
 
     /// A line from another file arrives late with an earlier time: the
