@@ -1,7 +1,9 @@
-//! Timestamps at the start of a line (pm2 `--time`, `log_date_format`s, the
-//! daemon's prefix, old bracketed daemon prefixes) and inside pm2 JSON logs.
-//! Recognising the shape is cheap and done for every line (to strip it);
-//! turning it into an instant is done only for records that matched.
+//! pm2's timestamps: the prefix at the start of a line (pm2 `--time`,
+//! `log_date_format`s, the daemon's prefix, old bracketed daemon prefixes)
+//! and the `timestamp` of pm2 JSON logs; also the zone policy and the
+//! date-time parsing that the applications' own stamps ([`super::time`])
+//! share. Recognising the shape is cheap and done for every line (to strip
+//! it); turning it into an instant is done only for records that matched.
 
 use chrono::{FixedOffset, Local, NaiveDate, NaiveDateTime, Offset, TimeZone};
 
@@ -47,12 +49,15 @@ struct Parsed {
     offset: Option<i32>,
 }
 
-fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
+/// The `n` digits at `at` as a number; None unless all are digits.
+pub(crate) fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
     let part = s.get(at..at + n)?;
     part.iter().try_fold(0u32, |acc, b| b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0')))
 }
 
-/// `YYYY-MM-DD[T ]HH:mm:ss[.fff][ ][Z|±HH:MM|±HHMM]`
+/// `YYYY-MM-DD[T ]HH:mm:ss[.fff][ ][Z|±HH:MM|±HHMM]`; the fraction may
+/// also follow a comma (Python's `%(asctime)s`, log4j) and have 1 to 9
+/// digits (milliseconds are kept).
 fn parse_datetime(s: &[u8]) -> Option<Parsed> {
     let year = digits(s, 0, 4)?;
     // `-` everywhere; `/` in Caddy's console encoder.
@@ -67,14 +72,13 @@ fn parse_datetime(s: &[u8]) -> Option<Parsed> {
     let (h, mi, sec) = (digits(s, 11, 2)?, digits(s, 14, 2)?, digits(s, 17, 2)?);
     let mut i = 19;
     let mut millis = 0;
-    if s.get(i) == Some(&b'.') {
+    if matches!(s.get(i), Some(b'.' | b',')) {
         let start = i + 1;
         let n = s[start..].iter().take_while(|b| b.is_ascii_digit()).count();
         if n == 0 {
             return None;
         }
-        let take = n.min(3);
-        millis = digits(s, start, take)? * 10u32.pow(3 - take as u32);
+        millis = fraction_ms(s, start, n)?;
         i = start + n;
     }
     let (offset, _) = zone_at(s, i);
@@ -82,7 +86,15 @@ fn parse_datetime(s: &[u8]) -> Option<Parsed> {
     Some(Parsed { naive, offset })
 }
 
-fn zone_at(s: &[u8], i: usize) -> (Option<i32>, usize) {
+/// Milliseconds of the `n` fraction digits at `at` (the first three).
+pub(crate) fn fraction_ms(s: &[u8], at: usize, n: usize) -> Option<u32> {
+    let take = n.min(3);
+    Some(digits(s, at, take)? * 10u32.pow(3 - take as u32))
+}
+
+/// A zone at `i` (`Z`, `±HH:MM`, `±HHMM`, after at most one space): its
+/// offset in seconds and its length (0 when there is none).
+pub(crate) fn zone_at(s: &[u8], i: usize) -> (Option<i32>, usize) {
     let space = usize::from(s.get(i) == Some(&b' '));
     let at = i + space;
     match s.get(at) {
@@ -99,7 +111,8 @@ fn zone_at(s: &[u8], i: usize) -> (Option<i32>, usize) {
     }
 }
 
-fn parse_offset(s: &[u8]) -> Option<i32> {
+/// `+HH:MM` / `-HHMM` (the whole of `s`) in seconds.
+pub(crate) fn parse_offset(s: &[u8]) -> Option<i32> {
     let sign = match s.first()? {
         b'+' => 1,
         b'-' => -1,
@@ -142,8 +155,9 @@ pub fn stamp_prefix(line: &[u8]) -> Option<(usize, usize)> {
 }
 
 /// Length of a `YYYY-MM-DD[T ]HH:mm:ss[.fff][ ][zone]` shape at the start
-/// of `s`, without building a date.
-fn shape_len(s: &[u8]) -> Option<usize> {
+/// of `s` (`/` may separate the date, `,` may start the fraction), without
+/// building a date.
+pub(crate) fn shape_len(s: &[u8]) -> Option<usize> {
     const SHAPE: &[u8; 19] = b"0000-00-00T00:00:00";
     let head = s.get(..19)?;
     let sep = *head.get(4)?;
@@ -162,7 +176,7 @@ fn shape_len(s: &[u8]) -> Option<usize> {
         }
     }
     let mut i = 19;
-    if s.get(i) == Some(&b'.') {
+    if matches!(s.get(i), Some(b'.' | b',')) {
         let n = s[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
         if n == 0 {
             return None;
@@ -177,16 +191,28 @@ fn shape_len(s: &[u8]) -> Option<usize> {
 pub fn to_epoch_ms(stamp: &[u8], zone: Zone) -> Option<i64> {
     let s = stamp.strip_prefix(b"[").unwrap_or(stamp);
     let Some(p) = parse_datetime(s) else { return epoch_seconds(s) };
-    if let Some(secs) = p.offset {
+    localize(p.naive, p.offset, zone)
+}
+
+/// The instant of a date-time as written: at its own offset (seconds) if
+/// it names one, else in `zone`.
+pub(crate) fn localize(naive: NaiveDateTime, offset: Option<i32>, zone: Zone) -> Option<i64> {
+    if let Some(secs) = offset {
         let off = FixedOffset::east_opt(secs)?;
-        return off.from_local_datetime(&p.naive).single().map(|dt| dt.timestamp_millis());
+        return off.from_local_datetime(&naive).single().map(|dt| dt.timestamp_millis());
     }
     match zone {
-        Zone::Utc => Some(p.naive.and_utc().timestamp_millis()),
-        Zone::Fixed(off) => off.from_local_datetime(&p.naive).single().map(|dt| dt.timestamp_millis()),
+        Zone::Utc => Some(naive.and_utc().timestamp_millis()),
+        Zone::Fixed(off) => off.from_local_datetime(&naive).single().map(|dt| dt.timestamp_millis()),
         // In the repeated hour of a DST change, take the earlier reading.
-        Zone::Local => Local.from_local_datetime(&p.naive).earliest().map(|dt| dt.timestamp_millis()),
+        Zone::Local => Local.from_local_datetime(&naive).earliest().map(|dt| dt.timestamp_millis()),
     }
+}
+
+/// The naive date-time and offset of an ISO-like stamp at the start of
+/// `s` (see [`shape_len`]).
+pub(crate) fn parse_iso(s: &[u8]) -> Option<(NaiveDateTime, Option<i32>)> {
+    parse_datetime(s).map(|p| (p.naive, p.offset))
 }
 
 /// Seconds since the epoch with an optional fraction (Caddy's `ts`):
@@ -194,7 +220,7 @@ pub fn to_epoch_ms(stamp: &[u8], zone: Zone) -> Option<i64> {
 /// Only digits and one point: `f64` parsing alone would take an exponent
 /// (`413116492e14` from a JSON `timestamp`), and a time past chrono's
 /// range saturates to `i64::MAX`, which window arithmetic overflows on.
-fn epoch_seconds(s: &[u8]) -> Option<i64> {
+pub(crate) fn epoch_seconds(s: &[u8]) -> Option<i64> {
     let int = s.iter().take_while(|b| b.is_ascii_digit()).count();
     if !(9..=11).contains(&int) {
         return None;

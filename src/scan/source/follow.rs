@@ -5,7 +5,7 @@
 //! until more lines arrive or the tail says the file has been quiet
 //! ([`Follow::flush`]). Hands on events and a [`Checkpoint`]: the offset of
 //! the first byte not yet scanned (always a record boundary) with the line
-//! number and carried time a restart needs to go on from there.
+//! number, carried time and clock a restart needs to go on from there.
 //!
 //! It drives the same `SourceScan::chunk` the batch scan streams with, so a
 //! followed file gives the events a batch scan of the same bytes gives,
@@ -13,7 +13,7 @@
 
 use crate::input::SourceSpec;
 use crate::matcher::{Event, Matcher};
-use crate::records::{self, FileShape, Zone};
+use crate::records::{self, Clock, FileShape, Segmenter, Zone};
 use crate::scan::ScanOptions;
 
 use super::SourceScan;
@@ -33,6 +33,8 @@ pub struct Checkpoint {
     /// Time of the last stamped line before `offset`, for raw lines (a
     /// cluster-mode crash text) written after it.
     pub carried_ts: Option<i64>,
+    /// In a file of times of day, the date they belong to at `offset`.
+    pub clock: Clock,
 }
 
 /// One live source being scanned as it grows.
@@ -70,13 +72,22 @@ impl Follow {
         self.at
     }
 
-    /// Sets the carried time from `before`, the bytes just before the
-    /// checkpoint (a follow that starts at the end of a file has not read
-    /// them).
+    /// Sets the carried time (and clock) from `before`, the bytes just
+    /// before the checkpoint (a follow that starts at the end of a file has
+    /// not read them).
     pub fn carry_time_from(&mut self, before: &[u8]) {
-        if let Some(shape) = self.shape {
+        let Some(shape) = self.shape else { return };
+        if !shape.time.keeps_clock() {
             self.at.carried_ts = last_stamp(before, shape, self.opts.zone).or(self.at.carried_ts);
+            return;
         }
+        // Times of day: every stamp of `before` moves the clock on.
+        let mut seg = Segmenter::new(before, shape).with_clock(self.at.clock);
+        seg.by_ref().for_each(drop);
+        let clock = seg.clock();
+        let stamp = seg.last_stamp().and_then(|at| records::stamp_at(before, at, shape, self.opts.zone, clock));
+        self.at.carried_ts = stamp.or(self.at.carried_ts);
+        self.at.clock = clock;
     }
 
     /// Returns true if and only if a complete record is held back.
@@ -152,14 +163,21 @@ impl Follow {
         st.shape = Some(shape);
         st.line_base = self.at.line;
         st.carried_ts = self.at.carried_ts;
+        st.carried_clock = self.at.clock;
         let buf = &self.pending[..cut];
         let keep = st.chunk(buf, eof);
         if eof {
             self.at.line = st.stats.lines;
-            self.at.carried_ts = last_stamp(buf, shape, self.opts.zone).or(self.at.carried_ts);
+            // Raw lines written next take the time of the last stamped
+            // line, as in a batch scan.
+            if let Some(ts) = st.buffer_stamp {
+                self.at.carried_ts = ts;
+            }
+            self.at.clock = st.clock_after;
         } else {
             self.at.line = st.line_base;
             self.at.carried_ts = st.carried_ts;
+            self.at.clock = st.carried_clock;
         }
         self.at.offset += keep as u64;
         self.pending.drain(..keep);
@@ -167,12 +185,13 @@ impl Follow {
     }
 }
 
-/// The time of the last stamped line of `buf`.
+/// The time of the last stamped line of `buf` that has one (not for a
+/// file of times of day: those need the clock of the lines before).
 fn last_stamp(buf: &[u8], shape: FileShape, zone: Zone) -> Option<i64> {
     let mut end = buf.len();
     while end > 0 {
         let start = memchr::memrchr(b'\n', &buf[..end - 1]).map_or(0, |i| i + 1);
-        if let Some(ts) = records::stamp_at(buf, start, shape, zone) {
+        if let Some(ts) = records::stamp_at(buf, start, shape, zone, Clock::default()) {
             return Some(ts);
         }
         end = start;
