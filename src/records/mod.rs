@@ -447,6 +447,56 @@ mod tests {
         assert_eq!(rec.body, b"Error: boom\n    at x (/a.js:1:1)");
     }
 
+    /// Each record's time, in line order.
+    fn times(text: &str, stream: Stream) -> Vec<Option<i64>> {
+        let shape = FileShape::sniff(text.as_bytes(), stream);
+        Segmenter::new(text.as_bytes(), shape).map(|s| build(text.as_bytes(), s, shape, Zone::Utc).ts).collect()
+    }
+
+    /// An application's own time dates its record, and the unstamped
+    /// records after it (a traceback's last line) take it too.
+    #[test]
+    fn app_times_at_column_0_date_the_lines_after_them() {
+        let text = "2026-11-20 10:00:00,250 recorder ERROR flush failed\nTraceback (most recent call last):\n  File \"x.py\", line 1\nsqlite3.OperationalError: database is locked\n2026-11-20 10:00:01,000 recorder INFO ok\n";
+        let shape = FileShape::sniff(text.as_bytes(), Stream::Out);
+        assert_eq!((shape.time, shape.stamped, shape.timed()), (TimeFormat::Text(time::Shape::Iso), false, true));
+        let t = 1_795_168_800_250;
+        assert_eq!(times(text, Stream::Out), vec![Some(t), Some(t), Some(t), Some(t + 750)]);
+    }
+
+    /// Behind `[LEVEL]`, `LEVEL`, `LEVEL:`: the same instant.
+    #[test]
+    fn app_times_behind_level_tags() {
+        let text = "[ERROR] 2026-11-20 10:00:00 a\nERROR 2026-11-20 10:00:01 b\nERROR:2026-11-20 10:00:02,000:c\n";
+        let t = 1_795_168_800_000;
+        assert_eq!(times(text, Stream::Err), vec![Some(t), Some(t + 1000), Some(t + 2000)]);
+    }
+
+    /// Where pm2's prefix and the app's time are both on a line, pm2's is
+    /// the record's time; after a `pm2 logs` column, the app's is found.
+    #[test]
+    fn pm2_prefixes_win_and_columns_are_skipped() {
+        let text = "2026-11-20T10:00:09: 2026-11-20 10:00:00,250 app INFO x\n";
+        assert_eq!(FileShape::sniff(text.as_bytes(), Stream::Out).time, TimeFormat::Pm2Prefix);
+        assert_eq!(times(text, Stream::Out), vec![Some(1_795_168_809_000)]);
+        let capture =
+            "0|api      | 2026-11-20 10:00:00,250 app INFO x\n1|web      | [2026-11-20T10:00:01.000] [INFO] y\n";
+        let shape = FileShape::sniff(capture.as_bytes(), Stream::Unknown);
+        assert!(shape.pm2_logs);
+        assert_eq!(times(capture, Stream::Unknown), vec![Some(1_795_168_800_250), Some(1_795_168_801_000)]);
+    }
+
+    /// A file of times of day is dated from its first full date on, and
+    /// is not split across workers.
+    #[test]
+    fn times_of_day_wait_for_a_date() {
+        let text = "[10:00:00] a\n2026-11-20T10:00:01 b\n[10:00:02] c\n";
+        let shape = FileShape::sniff(text.as_bytes(), Stream::Out);
+        assert_eq!(shape.time, TimeFormat::Text(time::Shape::TimeOfDay));
+        assert!(!shape.splits() && !shape.timed());
+        assert_eq!(times(text, Stream::Out), vec![None, Some(1_795_168_801_000), Some(1_795_168_802_000)]);
+    }
+
     #[test]
     fn tail_section_headers_name_the_file() {
         let text = "\x1b[1m\x1b[90m/home/deploy/.pm2/logs/tws-bridge-error.log last 15 lines:\x1b[39m\x1b[22m\n1|tws-brid | Error: boom\n\n1|tws-brid | after the section\n";

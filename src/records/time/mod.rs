@@ -15,6 +15,8 @@
 
 pub mod json;
 pub mod position;
+#[cfg(test)]
+mod props;
 pub mod shapes;
 
 use std::fmt;

@@ -22,7 +22,7 @@ use super::shapes::{self, Mask, Shape};
 pub const WINDOW: usize = 64;
 
 /// At most this many tags stand before a stamp.
-const MAX_TAGS: usize = 6;
+pub const MAX_TAGS: usize = 6;
 
 /// A bracketed tag closes within this many bytes, or is not one.
 const MAX_GROUP: usize = 48;
@@ -73,9 +73,15 @@ pub fn find(msg: &[u8], mask: Mask) -> Option<Found> {
         let object = msg[start..].starts_with(b"{\"");
         return object.then_some(Found { start, end: msg.len(), shape: Shape::Json });
     }
-    if mask == Shape::Clf.bit() {
+    let found = after_tags(msg, mask);
+    if found.is_none() && mask.has(Shape::Clf) {
         return clf(msg);
     }
+    found
+}
+
+/// The first stamp at the start of `msg` or after tags.
+fn after_tags(msg: &[u8], mask: Mask) -> Option<Found> {
     let mut i = 0;
     for _ in 0..=MAX_TAGS {
         i = skip_free(msg, i);
@@ -102,7 +108,8 @@ fn stamp_at(msg: &[u8], at: usize, mask: Mask) -> Option<Found> {
     shapes::at(msg, at, mask).map(|(shape, len)| Found { start: at, end: at + len, shape })
 }
 
-/// The stamp of a Common Log Format line: in the first `[` of the window.
+/// The stamp of a Common Log Format line (`host ident user [stamp]`): in
+/// the first `[` of the window.
 fn clf(msg: &[u8]) -> Option<Found> {
     let open = memchr::memchr(b'[', &msg[..msg.len().min(WINDOW)])?;
     stamp_at(msg, open + 1, Shape::Clf.bit())

@@ -229,21 +229,21 @@ fn syslog_len(s: &[u8]) -> Option<usize> {
     syslog(s).map(|(.., n)| n)
 }
 
-/// `DD/Mon/YYYY:HH:MM:SS[ ±HHMM]` (on a line, closed by `]`): (date,
-/// time, offset, length).
-fn clf(s: &[u8]) -> Option<(NaiveDate, (u32, u32, u32), Option<i32>, usize)> {
+/// `DD/Mon/YYYY:HH:MM:SS[ ±HHMM]` (on a line, closed by `]`): (date-time,
+/// offset, length).
+fn clf(s: &[u8]) -> Option<(NaiveDateTime, Option<i32>, usize)> {
     let day = digits(s, 0, 2)?;
     if s.get(2) != Some(&b'/') || s.get(6) != Some(&b'/') || s.get(11) != Some(&b':') {
         return None;
     }
     let m = month(s.get(3..)?)?;
     let year = digits(s, 7, 4)?;
-    let time = hms(s, 12, 2)?;
+    let (h, min, sec) = hms(s, 12, 2)?;
     let (offset, len) = match s.get(20) {
         Some(b' ') => (Some(parse_offset(s.get(21..26)?)?), 26),
         _ => (None, 20),
     };
-    Some((NaiveDate::from_ymd_opt(year as i32, m, day)?, time, offset, len))
+    Some((NaiveDate::from_ymd_opt(year as i32, m, day)?.and_hms_opt(h, min, sec)?, offset, len))
 }
 
 fn clf_len(s: &[u8]) -> Option<usize> {
@@ -308,8 +308,8 @@ pub fn read(s: &[u8], shape: Shape) -> Option<Reading> {
     match shape {
         Shape::Iso => parse_iso(s).map(|(naive, off)| Reading::Full(naive, off)),
         Shape::Clf => {
-            let (date, (h, m, sec), off, _) = clf(s)?;
-            Some(Reading::Full(date.and_hms_opt(h, m, sec)?, off))
+            let (naive, off, _) = clf(s)?;
+            Some(Reading::Full(naive, off))
         }
         Shape::LocaleUs => {
             let (date, time, _) = locale_us(s)?;

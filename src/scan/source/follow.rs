@@ -144,11 +144,30 @@ impl Follow {
         }
         let room = SAMPLE_MAX.saturating_sub(self.sample.len());
         self.sample.extend_from_slice(&bytes[..bytes.len().min(room)]);
-        self.shape = Some(FileShape::sniff(&self.sample, self.spec.meta.stream));
+        let spec = &self.spec;
+        let shape = FileShape::sniff(&self.sample, spec.meta.stream).with_reference(|| super::modified(spec));
+        let was = self.shape.replace(shape);
+        if was.is_some_and(|w| w.time != shape.time) {
+            self.retime(shape);
+        }
         if self.sample.len() >= SAMPLE_MAX || FileShape::can_sniff(&self.sample) {
             self.sniffed = true;
             self.sample = Vec::new();
         }
+    }
+
+    /// A short file's time format changed as it grew (its first line had a
+    /// date, the next ones only times of day): the carried time and clock
+    /// are worked out again from what was scanned, under the new format.
+    fn retime(&mut self, shape: FileShape) {
+        let Some(done) = usize::try_from(self.at.offset).ok().and_then(|n| self.sample.get(..n)) else { return };
+        let mut seg = Segmenter::new(done, shape);
+        seg.by_ref().for_each(drop);
+        let clock = seg.clock();
+        if let Some(at) = seg.last_stamp() {
+            self.at.carried_ts = records::stamp_at(done, at, shape, self.opts.zone, clock);
+        }
+        self.at.clock = clock;
     }
 
     /// Scans `pending[..cut]` (whole lines unless `eof`); unless `eof` the
@@ -224,14 +243,17 @@ mod tests {
     }
 
     /// The files the tests feed: stamped and raw cluster text, the daemon
-    /// log, JSON lines, multi-line crash dumps.
-    const FILES: [&str; 6] = [
+    /// log, JSON lines, multi-line crash dumps, an application's own times
+    /// (Python logging), times of day dated across midnight.
+    const FILES: [&str; 8] = [
         "fixtures/pm2/daemon/pm2.log",
         "fixtures/pm2/cluster/api-error-0.log",
         "fixtures/pm2/json/worker-error.log",
         "fixtures/pm2/fork-time/tws-bridge-out.log",
         "fixtures/rules/node.eaddrinuse/fires-cluster-bind.log",
         "fixtures/rules/tws.connectivity-lost/fires-recovered-after-10m.log",
+        "fixtures/times/iso/ib-recorder-out.log",
+        "fixtures/times/time-only/stoqey-bridge-out.log",
     ];
 
     fn batch(m: &Matcher, spec: &SourceSpec) -> Vec<Event> {
@@ -301,6 +323,29 @@ mod tests {
         let at = f.checkpoint();
         assert_eq!((at.offset, at.line), ((crash.len() + frames.len() + 38) as u64, 3));
         assert_eq!(at.carried_ts, Some(1_795_161_602_000));
+    }
+
+    /// A follow that starts part way into a file of times of day (watch
+    /// reads the end of a file first) learns their date from the bytes
+    /// before it, so the lines after are dated as in a batch scan.
+    #[test]
+    fn a_late_start_learns_the_date_of_times_of_day() {
+        let m = matcher();
+        let path = fixture("fixtures/times/time-only/stoqey-bridge-out.log");
+        let bytes = std::fs::read(&path).expect("fixture");
+        let spec = spec(&path);
+        let want = batch(&m, &spec);
+        // From the 1100 line on.
+        let at = memchr::memmem::find(&bytes, b"[11:58:01 PM]").expect("the 1100 line");
+        let line = memchr::memchr_iter(b'\n', &bytes[..at]).count() as u64;
+        let start = Checkpoint { offset: at as u64, line, ..Checkpoint::default() };
+        let mut f = Follow::new(m.clone(), spec.clone(), Zone::Utc, start, bytes.clone());
+        f.carry_time_from(&bytes[..at]);
+        let mut got = f.feed(&bytes[at..]);
+        got.extend(f.finish());
+        let later: Vec<_> = want.iter().filter(|e| e.line > line).collect();
+        assert!(!later.is_empty() && later.iter().all(|e| e.ts.is_some()));
+        assert_eq!(format!("{got:?}"), format!("{later:?}"));
     }
 
     #[test]
