@@ -13,7 +13,8 @@
 //! - rendering any i64 in any zone gives text;
 //! - an application stamp found lies inside the message, resolves to a
 //!   time chrono can represent, and seeing its line twice leaves a clock
-//!   as seeing it once.
+//!   as seeing it once; the ISO shape `prefix::view` hands on finds what
+//!   looking again finds.
 
 #![no_main]
 
@@ -21,7 +22,7 @@ use chrono::FixedOffset;
 use libfuzzer_sys::fuzz_target;
 use logtriage::records::time::{self, Clock, Context, Shape, TimeFormat, json};
 use logtriage::records::timestamp::{render, stamp_prefix, to_epoch_ms};
-use logtriage::records::Zone;
+use logtriage::records::{Zone, prefix};
 
 fuzz_target!(|data: &[u8]| {
     let [o, text @ ..] = data else { return };
@@ -95,7 +96,12 @@ fn check_app_times(msg: &[u8], fixed: FixedOffset) {
     // A clock with a date, and a reference, so every shape can resolve.
     let dated = Clock { day: Some(739_000), tod: Some(43_200_000) };
     for format in FORMATS {
-        let Some(found) = time::find(msg, format.mask()) else { continue };
+        let v = prefix::view(msg, false);
+        if v.stamp.is_none() && !v.json {
+            let body = &msg[v.body..];
+            assert_eq!(time::find(body, format.mask(), v.iso), time::find(body, format.mask(), None), "hint");
+        }
+        let Some(found) = time::find(msg, format.mask(), None) else { continue };
         assert!(found.start <= found.end && found.end <= msg.len(), "{found:?} outside {} bytes", msg.len());
         let clock = dated.seen(msg, found);
         assert_eq!(clock.seen(msg, found), clock, "seeing {found:?} twice moved the clock");

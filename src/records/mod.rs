@@ -220,7 +220,7 @@ impl Iterator for Segmenter<'_> {
             let joins = self.joiner.feed(facts);
             let clock = self.clock;
             let mut stamped = v.stamp.is_some() || v.json;
-            if !stamped && let Some(found) = time::find(msg, self.times) {
+            if !stamped && let Some(found) = time::find(msg, self.times, v.iso) {
                 stamped = true;
                 if self.shape.time.keeps_clock() {
                     self.clock = self.clock.seen(msg, found);
@@ -367,7 +367,7 @@ pub fn stamp_at(buf: &[u8], at: usize, shape: FileShape, zone: Zone, clock: Cloc
         return timestamp::to_epoch_ms(obj.timestamp?.as_bytes(), zone);
     }
     let msg = &line[v.body..];
-    let found = time::find(msg, shape.time.mask())?;
+    let found = time::find(msg, shape.time.mask(), v.iso)?;
     let clock = if shape.time.keeps_clock() { clock.seen(msg, found) } else { clock };
     let ctx = time::Context { format: shape.time, zone, clock, reference: shape.reference };
     time::resolve(msg, found, &ctx)

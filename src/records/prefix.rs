@@ -6,7 +6,7 @@
 
 use crate::input::Stream;
 
-use super::timestamp::stamp_prefix;
+use super::timestamp::{Lead, lead};
 
 /// Where the parts of one line are (offsets into the line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -21,6 +21,10 @@ pub struct LineView {
     pub coloured: Option<Stream>,
     /// The line is a pm2 JSON log object.
     pub json: bool,
+    /// The message starts with a date-time of pm2's stamp shape that is no
+    /// pm2 prefix (an application's own stamp): its length, so the
+    /// application's stamp is not looked for twice.
+    pub iso: Option<usize>,
 }
 
 /// Splits `line` (without its line terminator). `pm2_logs` enables the
@@ -42,9 +46,13 @@ pub fn view(line: &[u8], pm2_logs: bool) -> LineView {
         v.body = i;
         return v;
     }
-    if let Some((len, stamp_len)) = stamp_prefix(rest) {
-        v.stamp = Some((i, i + stamp_len));
-        i += len;
+    match lead(rest) {
+        Lead::Prefix(len, stamp_len) => {
+            v.stamp = Some((i, i + stamp_len));
+            i += len;
+        }
+        Lead::Shape(len) => v.iso = Some(len),
+        Lead::Neither => {}
     }
     v.body = i;
     v

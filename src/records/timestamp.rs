@@ -132,25 +132,46 @@ pub(crate) fn parse_offset(s: &[u8]) -> Option<i32> {
 /// separators); whether the date exists is checked by [`to_epoch_ms`],
 /// for the few records that need a time.
 pub fn stamp_prefix(line: &[u8]) -> Option<(usize, usize)> {
-    match line.first()? {
-        b'0'..=b'9' => {
-            let len = shape_len(line)?;
+    match lead(line) {
+        Lead::Prefix(len, stamp_len) => Some((len, stamp_len)),
+        _ => None,
+    }
+}
+
+/// What starts a line: pm2's stamp prefix, or a date-time of its shape
+/// that is no prefix (an application's `2026-11-21 02:10:05,644 name ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lead {
+    /// As [`stamp_prefix`] returns it.
+    Prefix(usize, usize),
+    /// The length of the date-time (see [`shape_len`]).
+    Shape(usize),
+    /// Neither.
+    Neither,
+}
+
+/// See [`Lead`]: one look at the line serves pm2's prefix and the
+/// application's stamp.
+pub(crate) fn lead(line: &[u8]) -> Lead {
+    match line.first() {
+        Some(b'0'..=b'9') => {
+            let Some(len) = shape_len(line) else { return Lead::Neither };
             match (line.get(len), line.get(len + 1)) {
-                (Some(b':'), Some(b' ')) => Some((len + 2, len)),
-                (Some(b':'), None) => Some((len + 1, len)),
+                (Some(b':'), Some(b' ')) => Lead::Prefix(len + 2, len),
+                (Some(b':'), None) => Lead::Prefix(len + 1, len),
                 // Caddy's console encoder: `2023/05/21 09:58:05.456\tERROR\t...`
-                (Some(b'\t'), _) => Some((len + 1, len)),
-                _ => None,
+                (Some(b'\t'), _) => Lead::Prefix(len + 1, len),
+                _ => Lead::Shape(len),
             }
         }
-        b'[' => {
-            let len = shape_len(&line[1..])?;
-            (line.get(len + 1) == Some(&b']')).then(|| {
+        Some(b'[') => match shape_len(&line[1..]) {
+            Some(len) if line.get(len + 1) == Some(&b']') => {
                 let sep = usize::from(line.get(len + 2) == Some(&b' '));
-                (len + 2 + sep, len + 2)
-            })
-        }
-        _ => None,
+                Lead::Prefix(len + 2 + sep, len + 2)
+            }
+            _ => Lead::Neither,
+        },
+        _ => Lead::Neither,
     }
 }
 
@@ -158,22 +179,21 @@ pub fn stamp_prefix(line: &[u8]) -> Option<(usize, usize)> {
 /// of `s` (`/` may separate the date, `,` may start the fraction), without
 /// building a date.
 pub(crate) fn shape_len(s: &[u8]) -> Option<usize> {
-    const SHAPE: &[u8; 19] = b"0000-00-00T00:00:00";
-    let head = s.get(..19)?;
-    let sep = *head.get(4)?;
-    if !matches!(sep, b'-' | b'/') {
+    // Every line of a stamped file comes here (twice, when the stamp is an
+    // application's): fixed offsets in a fixed-size array, so no bounds
+    // checks, and no branch per byte.
+    let h: &[u8; 19] = s.get(..19)?.try_into().ok()?;
+    let d = |b: u8| b.wrapping_sub(b'0') < 10;
+    let sep = h[4];
+    let seps = (sep == b'-' || sep == b'/')
+        & (h[7] == sep)
+        & (h[10] == b'T' || h[10] == b' ')
+        & (h[13] == b':')
+        & (h[16] == b':');
+    let date = d(h[0]) & d(h[1]) & d(h[2]) & d(h[3]) & d(h[5]) & d(h[6]) & d(h[8]) & d(h[9]);
+    let time = d(h[11]) & d(h[12]) & d(h[14]) & d(h[15]) & d(h[17]) & d(h[18]);
+    if !(seps & date & time) {
         return None;
-    }
-    for (b, want) in head.iter().zip(SHAPE) {
-        let ok = match want {
-            b'0' => b.is_ascii_digit(),
-            b'T' => *b == b'T' || *b == b' ',
-            b'-' => *b == sep,
-            _ => b == want,
-        };
-        if !ok {
-            return None;
-        }
     }
     let mut i = 19;
     if matches!(s.get(i), Some(b'.' | b',')) {

@@ -116,11 +116,11 @@ impl Tally {
     /// Counts the application stamp of a line without a pm2 one: `msg` is
     /// its message text.
     pub fn add_message(&mut self, msg: &[u8]) {
-        if let Some(f) = position::find(msg, Shape::Json.bit()) {
+        if let Some(f) = position::find(msg, Shape::Json.bit(), None) {
             if let Some((key, holds)) = json::sniff(&msg[f.start..]) {
                 self.add(TimeFormat::Json(key, holds));
             }
-        } else if let Some(f) = position::find(msg, shapes::ANY_TEXT) {
+        } else if let Some(f) = position::find(msg, shapes::ANY_TEXT, None) {
             self.add(TimeFormat::Text(f.shape));
         }
     }
@@ -140,11 +140,13 @@ impl Tally {
     }
 }
 
-/// The stamp of `format` on a line whose message text is `msg` (after
-/// any pm2 prefix or `pm2 logs` column).
+/// The stamp of a shape in `mask` on a line whose message text is `msg`
+/// (after any pm2 prefix or `pm2 logs` column). `iso`: the length of an
+/// ISO date-time already found at the start of `msg`, if any (see
+/// `prefix::LineView::iso`).
 #[inline]
-pub fn find(msg: &[u8], mask: Mask) -> Option<Found> {
-    if mask.is_empty() { None } else { position::find(msg, mask) }
+pub fn find(msg: &[u8], mask: Mask, iso: Option<usize>) -> Option<Found> {
+    if mask.is_empty() { None } else { position::find(msg, mask, iso) }
 }
 
 /// The date a time of day belongs to, kept line by line along a file
@@ -261,7 +263,7 @@ mod tests {
     }
 
     fn at(msg: &str, ctx: &Context) -> Option<i64> {
-        let found = find(msg.as_bytes(), ctx.format.mask())?;
+        let found = find(msg.as_bytes(), ctx.format.mask(), None)?;
         resolve(msg.as_bytes(), found, ctx)
     }
 
@@ -298,7 +300,7 @@ mod tests {
         let mut clock = Clock::default();
         let mut got = Vec::new();
         for line in lines {
-            let found = find(line.as_bytes(), format.mask()).expect("stamp");
+            let found = find(line.as_bytes(), format.mask(), None).expect("stamp");
             clock = clock.seen(line.as_bytes(), found);
             assert_eq!(clock.seen(line.as_bytes(), found), clock, "seeing a line twice changes nothing");
             got.push(resolve(line.as_bytes(), found, &Context { clock, ..ctx(format) }));

@@ -27,29 +27,36 @@ pub const MAX_TAGS: usize = 6;
 /// A bracketed tag closes within this many bytes, or is not one.
 const MAX_GROUP: usize = 48;
 
-/// Level names loggers print (compared without case).
-const LEVELS: [&[u8]; 20] = [
-    b"error",
-    b"err",
-    b"warn",
-    b"warning",
-    b"info",
-    b"debug",
-    b"dbg",
-    b"trace",
-    b"fatal",
-    b"crit",
-    b"critical",
-    b"notice",
-    b"severe",
-    b"verbose",
-    b"silly",
-    b"log",
-    b"alert",
-    b"emerg",
-    b"panic",
-    b"fine",
-];
+/// Returns true if and only if `word` is a level name loggers print
+/// (compared without case).
+fn is_level(word: &[u8]) -> bool {
+    let mut low = [0u8; 8];
+    let Some(low) = low.get_mut(..word.len()) else { return false };
+    low.iter_mut().zip(word).for_each(|(l, w)| *l = w.to_ascii_lowercase());
+    matches!(
+        &*low,
+        b"error"
+            | b"err"
+            | b"warn"
+            | b"warning"
+            | b"info"
+            | b"debug"
+            | b"dbg"
+            | b"trace"
+            | b"fatal"
+            | b"crit"
+            | b"critical"
+            | b"notice"
+            | b"severe"
+            | b"verbose"
+            | b"silly"
+            | b"log"
+            | b"alert"
+            | b"emerg"
+            | b"panic"
+            | b"fine"
+    )
+}
 
 /// A stamp found on a line: where it is (offsets into the message) and
 /// its shape.
@@ -64,14 +71,21 @@ pub struct Found {
 }
 
 /// The first stamp of a shape in `mask` at the start of `msg` (see the
-/// module doc).
-pub fn find(msg: &[u8], mask: Mask) -> Option<Found> {
+/// module doc). `iso`: the length of an ISO date-time known to start
+/// `msg`, if the caller has looked.
+pub fn find(msg: &[u8], mask: Mask, iso: Option<usize>) -> Option<Found> {
     if mask.has(Shape::Json) {
         // `{"`: a logger's object. Not `{` alone or `{ code: 'X' }`, which
         // Node's util.inspect prints under an error.
         let start = msg.iter().position(|b| *b != b' ')?;
         let object = msg[start..].starts_with(b"{\"");
         return object.then_some(Found { start, end: msg.len(), shape: Shape::Json });
+    }
+    if let Some(n) = iso
+        && mask.has(Shape::Iso)
+        && shapes::ends(msg, n)
+    {
+        return Some(Found { start: 0, end: n, shape: Shape::Iso });
     }
     let found = after_tags(msg, mask);
     if found.is_none() && mask.has(Shape::Clf) {
@@ -147,29 +161,32 @@ fn close(msg: &[u8], i: usize, open: u8) -> Option<usize> {
 /// message text.
 fn word_tag(msg: &[u8], i: usize) -> Option<usize> {
     let rest = &msg[i..];
-    let word = rest.iter().position(|b| matches!(b, b' ' | b'\t')).unwrap_or(rest.len());
-    let token = &rest[..word];
-    // A number (a pid), or a separator.
-    if token.iter().all(u8::is_ascii_digit) && word <= 10
-        || matches!(token, b"-" | b"--" | b"|" | b":" | b"::" | b">" | b"->" | b"=>" | b"\xc2\xbb")
-    {
-        return Some(i + word);
+    // The word's end, looked for only as far as a tag can go.
+    let word = || rest.iter().take(33).position(|b| matches!(b, b' ' | b'\t')).unwrap_or(rest.len().min(33));
+    if !rest.first()?.is_ascii_alphabetic() {
+        // A number (a pid), or a separator.
+        let w = word();
+        let token = &rest[..w];
+        let tag = token.iter().all(u8::is_ascii_digit) && w <= 10
+            || matches!(token, b"-" | b"--" | b"|" | b":" | b"::" | b">" | b"->" | b"=>" | b"\xc2\xbb");
+        return tag.then_some(i + w);
     }
     let alpha = rest.iter().take(9).take_while(|b| b.is_ascii_alphabetic()).count();
     let after = rest.get(alpha).copied();
-    let delimited = matches!(after, None | Some(b' ' | b'\t' | b':' | b',' | b'|' | b']'));
-    let level = LEVELS.iter().any(|l| l.eq_ignore_ascii_case(&rest[..alpha]));
+    let delimited = matches!(after, None | Some(b' ' | b'\t' | b':' | b',' | b'|' | b']' | 0x1b));
     let one_letter = alpha == 1 && rest[0].is_ascii_uppercase() && matches!(after, Some(b',' | b' '));
-    if delimited && (level || one_letter) {
+    if delimited && (one_letter || is_level(&rest[..alpha])) {
         let punct = usize::from(matches!(after, Some(b':' | b',' | b'|')));
         return Some(i + alpha + punct);
     }
     // `myapp: ` (Go's log prefix).
-    let named = word > 1
-        && word <= 32
+    let w = word();
+    let token = &rest[..w];
+    let named = w > 1
+        && w <= 32
         && token.ends_with(b":")
-        && token[..word - 1].iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/'));
-    named.then_some(i + word)
+        && token[..w - 1].iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/'));
+    named.then_some(i + w)
 }
 
 #[cfg(test)]
@@ -179,11 +196,16 @@ mod tests {
 
     /// The stamp text found in `msg` by any text shape.
     fn found(msg: &str) -> Option<&str> {
-        find(msg.as_bytes(), ANY_TEXT).map(|f| &msg[f.start..f.end])
+        find(msg.as_bytes(), ANY_TEXT, None).map(|f| &msg[f.start..f.end])
     }
 
     #[test]
     fn at_the_start() {
+        // The ISO shape `prefix::view` already measured is taken as is.
+        let line = b"2026-11-21 02:10:05,644 ib_insync.wrapper ERROR x";
+        let hinted = find(line, ANY_TEXT, crate::records::prefix::view(line, false).iso);
+        assert_eq!(hinted, find(line, ANY_TEXT, None));
+        assert_eq!(hinted.map(|f| f.end), Some(23));
         assert_eq!(
             found("2026-11-21 02:10:05,644 ib_insync.wrapper ERROR Error 1100"),
             Some("2026-11-21 02:10:05,644")
@@ -228,16 +250,17 @@ mod tests {
     #[test]
     fn common_log_format() {
         let line = b"127.0.0.1 - frank [20/Nov/2026:10:00:01 +0000] \"GET / HTTP/1.1\" 200 2326";
-        let f = find(line, Shape::Clf.bit()).expect("clf");
+        let f = find(line, Shape::Clf.bit(), None).expect("clf");
         assert_eq!(&line[f.start..f.end], b"20/Nov/2026:10:00:01 +0000");
     }
 
     #[test]
     fn json_objects() {
-        let f = find(br#"{"level":30,"time":1795168800000,"msg":"x"}"#, Shape::Json.bit()).expect("json");
+        let json = |line: &[u8]| find(line, Shape::Json.bit(), None);
+        let f = json(br#"{"level":30,"time":1795168800000,"msg":"x"}"#).expect("json");
         assert_eq!((f.start, f.shape), (0, Shape::Json));
-        assert_eq!(find(b"Traceback (most recent call last):", Shape::Json.bit()), None);
-        assert_eq!(find(b"{", Shape::Json.bit()), None, "util.inspect's block opener");
-        assert_eq!(find(b"{ code: 'ECONNRESET' }", Shape::Json.bit()), None);
+        assert_eq!(json(b"Traceback (most recent call last):"), None);
+        assert_eq!(json(b"{"), None, "util.inspect's block opener");
+        assert_eq!(json(b"{ code: 'ECONNRESET' }"), None);
     }
 }

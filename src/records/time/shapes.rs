@@ -117,7 +117,7 @@ pub fn at(s: &[u8], at: usize, mask: Mask) -> Option<(Shape, usize)> {
 /// Returns true if and only if a stamp may end at `i`: the text ends, or
 /// goes on with something that cannot continue a number (`10:00:01:02`,
 /// `2026-11-20 10:00:00.5.6`, `10:00:01Z9` are not stamps).
-fn ends(s: &[u8], i: usize) -> bool {
+pub fn ends(s: &[u8], i: usize) -> bool {
     match s.get(i) {
         None => true,
         Some(b) if b.is_ascii_alphanumeric() => false,
