@@ -66,13 +66,16 @@ fn parse_datetime(s: &[u8]) -> Option<Parsed> {
         return None;
     }
     let (month, day) = (digits(s, 5, 2)?, digits(s, 8, 2)?);
-    if s.get(13) != Some(&b':') || s.get(16) != Some(&b':') {
+    if s.get(13) != Some(&b':') {
         return None;
     }
-    let (h, mi, sec) = (digits(s, 11, 2)?, digits(s, 14, 2)?, digits(s, 17, 2)?);
-    let mut i = 19;
+    let (h, mi) = (digits(s, 11, 2)?, digits(s, 14, 2)?);
+    // Seconds are optional (`log_date_format: 'YYYY-MM-DD HH:mm Z'`).
+    let seconds = if s.get(16) == Some(&b':') { digits(s, 17, 2) } else { None };
+    let sec = seconds.unwrap_or(0);
+    let mut i = if seconds.is_some() { 19 } else { 16 };
     let mut millis = 0;
-    if matches!(s.get(i), Some(b'.' | b',')) {
+    if seconds.is_some() && matches!(s.get(i), Some(b'.' | b',')) {
         let start = i + 1;
         let n = s[start..].iter().take_while(|b| b.is_ascii_digit()).count();
         if n == 0 {
@@ -182,18 +185,20 @@ pub(crate) fn shape_len(s: &[u8]) -> Option<usize> {
     // Every line of a stamped file comes here (twice, when the stamp is an
     // application's): fixed offsets in a fixed-size array, so no bounds
     // checks, and no branch per byte.
-    let h: &[u8; 19] = s.get(..19)?.try_into().ok()?;
+    let h: &[u8; 16] = s.get(..16)?.try_into().ok()?;
     let d = |b: u8| b.wrapping_sub(b'0') < 10;
     let sep = h[4];
-    let seps = (sep == b'-' || sep == b'/')
-        & (h[7] == sep)
-        & (h[10] == b'T' || h[10] == b' ')
-        & (h[13] == b':')
-        & (h[16] == b':');
+    let seps = (sep == b'-' || sep == b'/') & (h[7] == sep) & (h[10] == b'T' || h[10] == b' ') & (h[13] == b':');
     let date = d(h[0]) & d(h[1]) & d(h[2]) & d(h[3]) & d(h[5]) & d(h[6]) & d(h[8]) & d(h[9]);
-    let time = d(h[11]) & d(h[12]) & d(h[14]) & d(h[15]) & d(h[17]) & d(h[18]);
+    let time = d(h[11]) & d(h[12]) & d(h[14]) & d(h[15]);
     if !(seps & date & time) {
         return None;
+    }
+    // Seconds are optional (`log_date_format: 'YYYY-MM-DD HH:mm Z'`); a
+    // fraction only follows them.
+    let seconds = s.get(16..19).is_some_and(|t| t[0] == b':' && d(t[1]) && d(t[2]));
+    if !seconds {
+        return Some(16 + zone_at(s, 16).1);
     }
     let mut i = 19;
     if matches!(s.get(i), Some(b'.' | b',')) {
@@ -291,6 +296,15 @@ mod tests {
         assert_eq!(ms("2026-11-20 11:00:00.250 +01:00: x"), Some(1_795_168_800_250));
         assert_eq!(ms("2026-11-20 11:00:00 +0100: x"), Some(1_795_168_800_000));
         assert_eq!(ms("2026-11-20 10:00:00: x"), Some(1_795_168_800_000));
+    }
+
+    /// `log_date_format: 'YYYY-MM-DD HH:mm Z'` has no seconds.
+    #[test]
+    fn stamps_to_the_minute() {
+        assert_eq!(stamp_prefix(b"2018-09-24 17:53 +00:00: You have triggered"), Some((25, 23)));
+        assert_eq!(ms("2026-11-20 11:00 +01:00: x"), Some(1_795_168_800_000));
+        assert_eq!(ms("2026-11-20 10:00: x"), Some(1_795_168_800_000));
+        assert_eq!(stamp_prefix(b"2026-11-20 10:00:5: x"), None);
     }
 
     #[test]

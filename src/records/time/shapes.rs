@@ -127,8 +127,24 @@ pub fn ends(s: &[u8], i: usize) -> bool {
 }
 
 fn iso_len(s: &[u8]) -> Option<usize> {
-    let n = shape_len(s)?;
+    let n = shape_len(s).or_else(|| compact(s).map(|(.., n)| n))?;
     ends(s, n).then_some(n)
+}
+
+/// `YYYYMMDD HH:MM:SS[.fff]` (also with `T`): QuantConnect LEAN's log
+/// stamps. The date must exist, so an 8-digit number is rarely one.
+fn compact(s: &[u8]) -> Option<(NaiveDateTime, usize)> {
+    let (year, month, day) = (digits(s, 0, 4)?, digits(s, 4, 2)?, digits(s, 6, 2)?);
+    if !matches!(s.get(8), Some(b' ' | b'T')) {
+        return None;
+    }
+    let (h, min, sec) = hms(s, 9, 2)?;
+    let mut i = 17;
+    let frac = fraction_at(s, i);
+    let ms = if frac > 0 { fraction_ms(s, i + 1, frac)? } else { 0 };
+    i += if frac > 0 { 1 + frac } else { 0 };
+    let date = NaiveDate::from_ymd_opt(year as i32, month, day)?;
+    Some((date.and_hms_milli_opt(h, min, sec.min(59), ms)?, i))
 }
 
 const MONTHS: [&[u8; 3]; 12] =
@@ -247,10 +263,11 @@ fn clf(s: &[u8]) -> Option<(NaiveDateTime, Option<i32>, usize)> {
 }
 
 fn clf_len(s: &[u8]) -> Option<usize> {
-    // The date must exist for the shape to count: the bracket and month
-    // name already make a look-alike rare, and this is one call per line.
+    // The date must exist for the shape to count: the month name already
+    // makes a look-alike rare, and this is one call per line. Usually in
+    // brackets; Caddy v1's error log starts its lines with it bare.
     let (.., n) = clf(s)?;
-    (s.get(n) == Some(&b']')).then_some(n)
+    ends(s, n).then_some(n)
 }
 
 /// `M/D/YYYY, h:mm:ss AM`: (date, time, length).
@@ -306,7 +323,10 @@ pub enum Reading {
 pub fn read(s: &[u8], shape: Shape) -> Option<Reading> {
     let naive_time = |(h, m, sec, ms): Hmsm| NaiveTime::from_hms_milli_opt(h, m, sec, ms);
     match shape {
-        Shape::Iso => parse_iso(s).map(|(naive, off)| Reading::Full(naive, off)),
+        Shape::Iso => match parse_iso(s) {
+            Some((naive, off)) => Some(Reading::Full(naive, off)),
+            None => compact(s).map(|(naive, _)| Reading::Full(naive, None)),
+        },
         Shape::Clf => {
             let (naive, off, _) = clf(s)?;
             Some(Reading::Full(naive, off))
@@ -344,6 +364,14 @@ mod tests {
         assert_eq!(len("2026-11-20 10:00:01 - y - ERROR"), Some((Shape::Iso, 19)));
         assert_eq!(len("2026-11-20 10:00:01.5.6"), None);
         assert_eq!(len("2026-11-20 is the day"), None);
+        // To the minute (a pm2 `log_date_format`, winston's `HH:mm`).
+        assert_eq!(len("2026-11-20 10:00 +00:00 x"), Some((Shape::Iso, 23)));
+        // QuantConnect LEAN's compact date.
+        assert_eq!(len("20180404 21:10:58 Trace:: x"), Some((Shape::Iso, 17)));
+        let Some(Reading::Full(dt, None)) = read(b"20180404 21:10:58.250", Shape::Iso) else { panic!() };
+        assert_eq!(dt.to_string(), "2018-04-04 21:10:58.250");
+        assert_eq!(len("20181399 21:10:58 x"), None, "no 99th of the 13th month");
+        assert_eq!(len("12345678 10:00:01 x"), None);
     }
 
     #[test]
@@ -369,6 +397,8 @@ mod tests {
         assert_eq!(len("Now 20 10:00:01"), None);
         assert_eq!(len("20/Nov/2026:10:00:01 +0000] \"GET /\""), Some((Shape::Clf, 26)));
         assert_eq!(len("31/Nov/2026:10:00:01 +0000]"), None, "no 31 November");
+        // Caddy v1's error log: no brackets.
+        assert_eq!(len("19/Dec/2018:09:11:08 +0000 [ERROR 502 /] dial tcp"), Some((Shape::Clf, 26)));
         assert_eq!(len("11/20/2026, 10:00:01 AM   ERROR"), Some((Shape::LocaleUs, 23)));
         assert_eq!(len("12/5/2026, 8:57:45 PM"), Some((Shape::LocaleUs, 21)));
         // en-GB: day first, 24 hours, no marker: the order is unknown.
