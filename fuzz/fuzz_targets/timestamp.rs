@@ -94,7 +94,7 @@ const FORMATS: [TimeFormat; 7] = [
 
 fn check_app_times(msg: &[u8], fixed: FixedOffset) {
     // A clock with a date, and a reference, so every shape can resolve.
-    let dated = Clock { day: Some(739_000), tod: Some(43_200_000) };
+    let dated = Clock::new(Some(739_000), Some(43_200_000));
     for format in FORMATS {
         let v = prefix::view(msg, false);
         if v.stamp.is_none() && !v.json {

@@ -32,8 +32,11 @@ pub struct FileShape {
     /// How lines carry their time (the format of most sampled lines).
     pub time: TimeFormat,
     /// The file's modification time (ms since the epoch), where the time
-    /// format needs it for a year; set by the caller ([`FileShape::with_reference`]).
-    pub reference: Option<i64>,
+    /// format needs it for a year; set by the caller
+    /// ([`FileShape::with_reference`]). Non-zero so the shape stays two
+    /// words: it is passed by value for every record (a file last modified
+    /// at the epoch's first millisecond has no usable time anyway).
+    pub reference: Option<std::num::NonZeroI64>,
 }
 
 impl FileShape {
@@ -84,7 +87,10 @@ impl FileShape {
     /// stamps without a year, if its time format has such stamps;
     /// `mtime` is asked only then.
     pub fn with_reference(self, mtime: impl FnOnce() -> Option<i64>) -> FileShape {
-        if self.time.needs_reference() { FileShape { reference: mtime(), ..self } } else { self }
+        if !self.time.needs_reference() {
+            return self;
+        }
+        FileShape { reference: mtime().and_then(std::num::NonZeroI64::new), ..self }
     }
 
     /// Returns true if and only if the file's records may be scanned in
@@ -369,7 +375,8 @@ pub fn stamp_at(buf: &[u8], at: usize, shape: FileShape, zone: Zone, clock: Cloc
     let msg = &line[v.body..];
     let found = time::find(msg, shape.time.mask(), v.iso)?;
     let clock = if shape.time.keeps_clock() { clock.seen(msg, found) } else { clock };
-    let ctx = time::Context { format: shape.time, zone, clock, reference: shape.reference };
+    let reference = shape.reference.map(std::num::NonZeroI64::get);
+    let ctx = time::Context { format: shape.time, zone, clock, reference };
     time::resolve(msg, found, &ctx)
 }
 
@@ -392,6 +399,16 @@ mod tests {
         assert_eq!(s[1].0, 3);
         let no_final_newline = spans("one\ntwo", Stream::Out);
         assert_eq!(no_final_newline, vec![(1, "one".to_string()), (2, "two".to_string())]);
+    }
+
+    /// Every record (and every line's view) is copied through the scan's
+    /// hot loop: the time state they carry must not grow them.
+    #[test]
+    fn spans_and_views_stay_small() {
+        assert!(std::mem::size_of::<RecordSpan>() <= 64, "{}", std::mem::size_of::<RecordSpan>());
+        assert_eq!(std::mem::size_of::<Clock>(), 8);
+        assert!(std::mem::size_of::<FileShape>() <= 16, "{}", std::mem::size_of::<FileShape>());
+        assert!(std::mem::size_of::<prefix::LineView>() <= 64, "{}", std::mem::size_of::<prefix::LineView>());
     }
 
     #[test]

@@ -22,9 +22,10 @@ pub struct LineView {
     /// The line is a pm2 JSON log object.
     pub json: bool,
     /// The message starts with a date-time of pm2's stamp shape that is no
-    /// pm2 prefix (an application's own stamp): its length, so the
-    /// application's stamp is not looked for twice.
-    pub iso: Option<usize>,
+    /// pm2 prefix (an application's own stamp): its length (a byte: every
+    /// line's view is copied), so the application's stamp is not looked for
+    /// twice.
+    pub iso: Option<u8>,
 }
 
 /// Splits `line` (without its line terminator). `pm2_logs` enables the
@@ -51,7 +52,7 @@ pub fn view(line: &[u8], pm2_logs: bool) -> LineView {
             v.stamp = Some((i, i + stamp_len));
             i += len;
         }
-        Lead::Shape(len) => v.iso = Some(len),
+        Lead::Shape(len) => v.iso = u8::try_from(len).ok(),
         Lead::Neither => {}
     }
     v.body = i;

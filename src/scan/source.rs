@@ -328,7 +328,7 @@ impl<'a> SourceScan<'a> {
         self.buffer_stamp = stamp;
         self.stats.lines = segmenter.lines_read();
         // Times of day are timed from the first full date on.
-        self.stats.timestamps |= self.clock_after.day.is_some();
+        self.stats.timestamps |= self.clock_after.day().is_some();
         let keep = match pending {
             Some(last) if !eof => {
                 let before = last.stamp_line.filter(|&at| at < last.start);

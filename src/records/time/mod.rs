@@ -145,7 +145,7 @@ impl Tally {
 /// ISO date-time already found at the start of `msg`, if any (see
 /// `prefix::LineView::iso`).
 #[inline]
-pub fn find(msg: &[u8], mask: Mask, iso: Option<usize>) -> Option<Found> {
+pub fn find(msg: &[u8], mask: Mask, iso: Option<u8>) -> Option<Found> {
     if mask.is_empty() { None } else { position::find(msg, mask, iso) }
 }
 
@@ -156,13 +156,48 @@ pub fn find(msg: &[u8], mask: Mask, iso: Option<usize>) -> Option<Found> {
 ///
 /// A silence of more than a day between two times of day cannot be seen;
 /// a full date in the file puts the date right again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+///
+/// Eight bytes (every record span carries one): "none" is a value out of
+/// each field's range. Serialised as `{"day": .., "tod": ..}` with nulls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ClockFields", into = "ClockFields")]
 pub struct Clock {
     /// Days since 0001-01-01 (chrono's `num_days_from_ce`) of the current
-    /// date, once a full date was seen.
-    pub day: Option<i32>,
-    /// Milliseconds since midnight of the last stamp.
-    pub tod: Option<u32>,
+    /// date; [`NO_DAY`] before any full date.
+    day: i32,
+    /// Milliseconds since midnight of the last stamp; [`NO_TOD`] before
+    /// any.
+    tod: u32,
+}
+
+/// No date yet: chrono's dates stay far inside `i32` days.
+const NO_DAY: i32 = i32::MIN;
+/// No time of day yet: a day has fewer milliseconds.
+const NO_TOD: u32 = u32::MAX;
+
+/// [`Clock`] as the `watch` state file holds it.
+#[derive(Serialize, Deserialize)]
+struct ClockFields {
+    day: Option<i32>,
+    tod: Option<u32>,
+}
+
+impl From<ClockFields> for Clock {
+    fn from(f: ClockFields) -> Clock {
+        Clock::new(f.day, f.tod)
+    }
+}
+
+impl From<Clock> for ClockFields {
+    fn from(c: Clock) -> ClockFields {
+        ClockFields { day: c.day(), tod: c.tod() }
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Clock {
+        Clock { day: NO_DAY, tod: NO_TOD }
+    }
 }
 
 /// Half a day: a time of day this much earlier than the one before it is
@@ -175,15 +210,30 @@ impl Clock {
     /// clock before its first line or after it.
     pub fn seen(self, msg: &[u8], found: Found) -> Clock {
         match shapes::read(&msg[found.start..found.end], found.shape) {
-            Some(Reading::Full(naive, _)) => {
-                Clock { day: Some(naive.date().num_days_from_ce()), tod: Some(ms_of_day(&naive)) }
-            }
+            Some(Reading::Full(naive, _)) => Clock::new(Some(naive.date().num_days_from_ce()), Some(ms_of_day(&naive))),
             Some(Reading::TimeOfDay(tod)) => {
-                let rolled = self.tod.is_some_and(|prev| tod + HALF_DAY_MS < prev);
-                Clock { day: self.day.map(|d| d.saturating_add(i32::from(rolled))), tod: Some(tod) }
+                let rolled = self.tod().is_some_and(|prev| tod + HALF_DAY_MS < prev);
+                Clock::new(self.day().map(|d| d.saturating_add(i32::from(rolled))), Some(tod))
             }
             _ => self,
         }
+    }
+
+    /// A clock at `day` (see [`Clock::day`]) whose last stamp was at `tod`
+    /// ms after midnight.
+    pub fn new(day: Option<i32>, tod: Option<u32>) -> Clock {
+        Clock { day: day.unwrap_or(NO_DAY), tod: tod.unwrap_or(NO_TOD) }
+    }
+
+    /// Days since 0001-01-01 of the current date, once a full date was
+    /// seen.
+    pub fn day(&self) -> Option<i32> {
+        (self.day != NO_DAY).then_some(self.day)
+    }
+
+    /// Milliseconds since midnight of the last stamp.
+    pub fn tod(&self) -> Option<u32> {
+        (self.tod != NO_TOD).then_some(self.tod)
     }
 
     /// Returns true if and only if nothing was seen yet.
@@ -226,7 +276,7 @@ pub fn resolve(msg: &[u8], found: Found, ctx: &Context) -> Option<i64> {
     match reading {
         Reading::Full(naive, offset) => localize(naive, offset, ctx.zone),
         Reading::TimeOfDay(tod) => {
-            let date = NaiveDate::from_num_days_from_ce_opt(ctx.clock.day?)?;
+            let date = NaiveDate::from_num_days_from_ce_opt(ctx.clock.day()?)?;
             let naive = date.and_hms_opt(0, 0, 0)?.checked_add_signed(chrono::TimeDelta::milliseconds(tod.into()))?;
             localize(naive, None, ctx.zone)
         }

@@ -73,7 +73,7 @@ pub struct Found {
 /// The first stamp of a shape in `mask` at the start of `msg` (see the
 /// module doc). `iso`: the length of an ISO date-time known to start
 /// `msg`, if the caller has looked.
-pub fn find(msg: &[u8], mask: Mask, iso: Option<usize>) -> Option<Found> {
+pub fn find(msg: &[u8], mask: Mask, iso: Option<u8>) -> Option<Found> {
     if mask.has(Shape::Json) {
         // `{"`: a logger's object. Not `{` alone or `{ code: 'X' }`, which
         // Node's util.inspect prints under an error.
@@ -81,7 +81,7 @@ pub fn find(msg: &[u8], mask: Mask, iso: Option<usize>) -> Option<Found> {
         let object = msg[start..].starts_with(b"{\"");
         return object.then_some(Found { start, end: msg.len(), shape: Shape::Json });
     }
-    if let Some(n) = iso
+    if let Some(n) = iso.map(usize::from)
         && mask.has(Shape::Iso)
         && shapes::ends(msg, n)
     {
