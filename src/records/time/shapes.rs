@@ -390,19 +390,33 @@ mod tests {
     }
 
     #[test]
-    fn syslog_clf_and_locale() {
+    fn syslog() {
         assert_eq!(len("Nov 20 10:00:01 host sshd[1]: x"), Some((Shape::Syslog, 15)));
         assert_eq!(len("Nov  5 10:00:01.123456 host"), Some((Shape::Syslog, 22)));
         assert_eq!(len("Nov 5 10:00:01 host"), Some((Shape::Syslog, 14)));
         assert_eq!(len("Now 20 10:00:01"), None);
+        assert_eq!(len("Nov 32 10:00:01 host"), None);
+        let t = NaiveTime::from_hms_milli_opt(10, 0, 1, 123).expect("time");
+        assert_eq!(read(b"Nov  5 10:00:01.123456", Shape::Syslog), Some(Reading::NoYear(11, 5, t)));
+    }
+
+    #[test]
+    fn common_log_format() {
         assert_eq!(len("20/Nov/2026:10:00:01 +0000] \"GET /\""), Some((Shape::Clf, 26)));
         assert_eq!(len("31/Nov/2026:10:00:01 +0000]"), None, "no 31 November");
         // Caddy v1's error log: no brackets.
         assert_eq!(len("19/Dec/2018:09:11:08 +0000 [ERROR 502 /] dial tcp"), Some((Shape::Clf, 26)));
+        let Some(Reading::Full(dt, Some(off))) = read(b"20/Nov/2026:11:00:01 +0100", Shape::Clf) else { panic!() };
+        assert_eq!((dt.to_string().as_str(), off), ("2026-11-20 11:00:01", 3600));
+    }
+
+    #[test]
+    fn en_us_locale() {
         assert_eq!(len("11/20/2026, 10:00:01 AM   ERROR"), Some((Shape::LocaleUs, 23)));
         assert_eq!(len("12/5/2026, 8:57:45 PM"), Some((Shape::LocaleUs, 21)));
         // en-GB: day first, 24 hours, no marker: the order is unknown.
         assert_eq!(len("05/12/2026, 08:57:45 x"), None);
+        assert_eq!(len("13/5/2026, 8:57:45 PM"), None, "no 13th month");
         let Some(Reading::Full(dt, None)) = read(b"12/5/2026, 8:57:45 PM", Shape::LocaleUs) else { panic!() };
         assert_eq!(dt.to_string(), "2026-12-05 20:57:45");
     }
