@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::filter::BaselineStats;
 use crate::incidents::{Incident, by_severity};
 use crate::input::{AppFrom, EcosystemUse, Skip, Stream};
+use crate::records::TimeFormat;
 
 /// One file that was scanned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,6 +33,11 @@ pub struct FileStats {
     pub candidates: u64,
     /// Whether the file's lines carry timestamps.
     pub timestamps: bool,
+    /// How its lines carry their time (`pm2-prefix`, `iso8601`,
+    /// `json:time(epoch-ms)`, ...; see `records::time`), `null` when no
+    /// time was found. A file of times of day (`time-only`) with no date
+    /// before them has a format but no `timestamps`.
+    pub time_format: Option<TimeFormat>,
     /// The last time the file speaks (ms since the epoch); where absence
     /// windows still open at the end are judged.
     #[serde(skip)]

@@ -7,6 +7,10 @@ mod util;
 // no timestamps, daemon, saved `pm2 logs`).
 mod shapes;
 
+// Times where applications put them: every stamp shape, where it may
+// stand, and the windowed rules they make work (issue 13).
+mod times;
+
 // Exit codes, formats, stdin, user rule packs, rule errors.
 mod cli;
 

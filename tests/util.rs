@@ -154,6 +154,7 @@ pub struct FileStats {
     pub records: u64,
     pub candidates: u64,
     pub timestamps: bool,
+    pub time_format: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -453,3 +453,32 @@ fn files_are_named_as_the_ecosystem_and_pm2_log_say() {
     assert!(has_rules(&got, &CRASH_RULES), "{got:?}");
     assert!(got.iter().all(|i| i.app.as_deref() == Some("my_app.v2")), "{got:?}");
 }
+
+/// Logs timed only by their applications (Python logging; @stoqey/ib's
+/// times of day across midnight, dated by the bridge's ISO line): watch
+/// reads the same times as scan, so the same incidents with the same ids
+/// and times (issue 13).
+#[test]
+fn app_timed_logs_agree_with_scan() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/times");
+    for rel in ["iso/ib-recorder-out.log", "time-only/stoqey-bridge-out.log"] {
+        let name = Path::new(rel).file_name().expect("name");
+        std::fs::copy(fixtures.join(rel), logs.join(name)).expect("copy fixture");
+    }
+    let scan = crate::util::run_in(dir.path(), &["scan", "--format", "json", "logs"], None);
+    let doc: crate::util::Doc = serde_json::from_str(&scan.stdout).expect("scan json");
+    let key = |i: &Incident| (i.rule.clone(), i.id.clone(), i.first_seen.clone());
+    let mut want: Vec<_> = doc.incidents.iter().map(key).collect();
+    want.sort();
+    assert!(want.iter().filter(|w| w.0 == "tws.connectivity-lost").count() == 2, "{want:?}");
+    assert!(want.iter().all(|w| w.2.is_some()), "{want:?}");
+
+    let w = Watch::start(dir.path(), &["logs", "--from-start"]);
+    let got = w.incidents_until(Duration::from_secs(5), |got| got.len() >= want.len());
+    let mut got: Vec<_> = got.iter().map(key).collect();
+    got.sort();
+    assert_eq!(got, want);
+}

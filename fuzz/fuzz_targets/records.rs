@@ -76,7 +76,7 @@ fn check_record(buf: &[u8], span: RecordSpan, shape: FileShape) {
         }
     }
     if let Some(at) = span.stamp_line
-        && let Some(ms) = records::stamp_at(buf, at, shape, Zone::Utc)
+        && let Some(ms) = records::stamp_at(buf, at, shape, Zone::Utc, span.clock)
     {
         assert!(chrono::DateTime::from_timestamp_millis(ms).is_some(), "stamp {ms} out of range at {at}");
     }

@@ -1,17 +1,20 @@
 //! Records: bytes → lines → records (a line plus its continuations), with
-//! the per-file shape (stamped? saved `pm2 logs` output? daemon log?) found
-//! by sniffing the start of the file. Hands on [`RecordSpan`]s (cheap: byte
-//! range and line number) for every record, and, on request, a [`Record`]
-//! (clean message text, timestamp, app and stream) for the few that matter.
+//! the per-file shape (saved `pm2 logs` output? daemon log? where do the
+//! times stand?) found by sniffing the start of the file. Hands on
+//! [`RecordSpan`]s (cheap: byte range and line number) for every record,
+//! and, on request, a [`Record`] (clean message text, timestamp, app and
+//! stream) for the few that matter.
 
 pub mod join;
 pub mod prefix;
+pub mod time;
 pub mod timestamp;
 
 use serde::Deserialize;
 
 use crate::input::Stream;
 pub use join::Joiner;
+pub use time::{Clock, TimeFormat};
 pub use timestamp::Zone;
 
 /// How many lines [`FileShape::sniff`] looks at.
@@ -22,10 +25,18 @@ const SNIFF_LINES: usize = 200;
 pub struct FileShape {
     /// Saved `pm2 logs` output: lines carry an `ID|NAME | ` column.
     pub pm2_logs: bool,
-    /// Lines carry timestamps (at least one in the sample).
+    /// Lines carry pm2's timestamps (at least one in the sample).
     pub stamped: bool,
     /// The source is the pm2 daemon log.
     pub daemon: bool,
+    /// How lines carry their time (the format of most sampled lines).
+    pub time: TimeFormat,
+    /// The file's modification time (ms since the epoch), where the time
+    /// format needs it for a year; set by the caller
+    /// ([`FileShape::with_reference`]). Non-zero so the shape stays two
+    /// words: it is passed by value for every record (a file last modified
+    /// at the epoch's first millisecond has no usable time anyway).
+    pub reference: Option<std::num::NonZeroI64>,
 }
 
 impl FileShape {
@@ -41,19 +52,59 @@ impl FileShape {
         let mut column_lines = 0;
         let mut text_lines = 0;
         let mut stamped = false;
+        let mut times = time::Tally::default();
         for line in buf.split(|b| *b == b'\n').take(SNIFF_LINES) {
             if line.is_empty() {
                 continue;
             }
             text_lines += 1;
-            let v = prefix::view(trim_cr(line), true);
+            let line = trim_cr(line);
+            let v = prefix::view(line, true);
             column_lines += usize::from(v.column.is_some());
             stamped |= v.stamp.is_some() || v.json;
+            match v.stamp {
+                // pm2 writes a bracketed stamp only in its own log, and
+                // never a tab: elsewhere these are the app's (log4js's
+                // `[2026-11-20T10:00:00.123] [INFO]`, Caddy's console
+                // encoder). Both are read (and stripped) like pm2's.
+                Some((s, e))
+                    if line.get(e) == Some(&b'\t') || (line.get(s) == Some(&b'[') && stream != Stream::Daemon) =>
+                {
+                    times.add(TimeFormat::Text(time::Shape::Iso))
+                }
+                Some(_) => times.add(TimeFormat::Pm2Prefix),
+                None if v.json => times.add(TimeFormat::Pm2Json),
+                None => times.add_message(&line[v.body..]),
+            }
         }
         // Saved captures are mostly column lines; a real log with a stray
         // "0|x | y" message is not.
         let pm2_logs = column_lines * 2 > text_lines;
-        FileShape { pm2_logs, stamped, daemon: stream == Stream::Daemon }
+        FileShape { pm2_logs, stamped, daemon: stream == Stream::Daemon, time: times.winner(), reference: None }
+    }
+
+    /// The shape with the file's modification time as the reference for
+    /// stamps without a year, if its time format has such stamps;
+    /// `mtime` is asked only then.
+    pub fn with_reference(self, mtime: impl FnOnce() -> Option<i64>) -> FileShape {
+        if !self.time.needs_reference() {
+            return self;
+        }
+        FileShape { reference: mtime().and_then(std::num::NonZeroI64::new), ..self }
+    }
+
+    /// Returns true if and only if the file's records may be scanned in
+    /// parts that start mid-file: not a `pm2 logs` capture (its section
+    /// headers name files far above their records), nor a file of times
+    /// of day (each is dated by every stamp before it; see [`Clock`]).
+    pub fn splits(&self) -> bool {
+        !self.pm2_logs && !self.time.keeps_clock()
+    }
+
+    /// Returns true if and only if the file's records carry times (a file
+    /// of times of day with no date in it has none: see [`Clock`]).
+    pub fn timed(&self) -> bool {
+        self.stamped || (self.time.timed() && !self.time.keeps_clock())
     }
 }
 
@@ -78,6 +129,11 @@ pub struct RecordSpan {
     /// header of the tail section holding the record: it names the file
     /// (the column truncates app names to 10 characters).
     pub section: Option<usize>,
+    /// In a file of times of day, the [`Clock`] before the record's first
+    /// line (also the clock after `stamp_line` when that is an earlier
+    /// line): what dates it, and what a scan resuming at the record
+    /// starts from.
+    pub clock: Clock,
 }
 
 /// Iterates the records of a buffer in order.
@@ -91,6 +147,9 @@ pub struct Segmenter<'h> {
     last_stamp: Option<usize>,
     section: Option<usize>,
     longest: (u64, usize),
+    /// The shapes of application stamps looked for on each line.
+    times: time::Mask,
+    clock: Clock,
 }
 
 impl<'h> Segmenter<'h> {
@@ -107,7 +166,20 @@ impl<'h> Segmenter<'h> {
             last_stamp: None,
             section: None,
             longest: (0, 0),
+            times: shape.time.mask(),
+            clock: Clock::default(),
         }
+    }
+
+    /// Starts from `clock` (the clock of the record a previous buffer left
+    /// over, see [`RecordSpan::clock`]).
+    pub fn with_clock(self, clock: Clock) -> Segmenter<'h> {
+        Segmenter { clock, ..self }
+    }
+
+    /// The clock after the lines read so far.
+    pub fn clock(&self) -> Clock {
+        self.clock
     }
 
     /// Starts at the beginning of `buf`, whose first line is line
@@ -149,9 +221,18 @@ impl Iterator for Segmenter<'_> {
             let line = trim_cr(&self.buf[start..end]);
             let v = prefix::view(line, self.shape.pm2_logs);
             let column = v.column.map_or(&b""[..], |(s, e)| &line[s..e]);
-            let facts = join::LineFacts { body: &line[v.body..], stamped: v.stamp.is_some(), json: v.json, column };
+            let msg = &line[v.body..];
+            let facts = join::LineFacts { body: msg, stamped: v.stamp.is_some(), json: v.json, column };
             let joins = self.joiner.feed(facts);
-            if v.stamp.is_some() || v.json {
+            let clock = self.clock;
+            let mut stamped = v.stamp.is_some() || v.json;
+            if !stamped && let Some(found) = time::find(msg, self.times, v.iso) {
+                stamped = true;
+                if self.shape.time.keeps_clock() {
+                    self.clock = self.clock.seen(msg, found);
+                }
+            }
+            if stamped {
                 self.last_stamp = Some(start);
             }
             if self.shape.pm2_logs && v.column.is_none() {
@@ -162,8 +243,14 @@ impl Iterator for Segmenter<'_> {
                 cur.end = end;
                 continue;
             }
-            let next =
-                RecordSpan { start, end, line: self.line_no, stamp_line: self.last_stamp, section: self.section };
+            let next = RecordSpan {
+                start,
+                end,
+                line: self.line_no,
+                stamp_line: self.last_stamp,
+                section: self.section,
+                clock,
+            };
             if let Some(done) = self.current.replace(next) {
                 return Some(done);
             }
@@ -227,7 +314,7 @@ pub fn build(buf: &[u8], span: RecordSpan, shape: FileShape, zone: Zone) -> Reco
         prefix::strip_ansi(&line[v.body..], &mut rec.body);
     }
     if rec.ts.is_none() {
-        rec.ts = span.stamp_line.and_then(|at| stamp_at(buf, at, shape, zone));
+        rec.ts = span.stamp_line.and_then(|at| stamp_at(buf, at, shape, zone, span.clock));
     }
     if let Some(path) = span.section.and_then(|at| tail_section_path(line_at(buf, at))) {
         let name = path.rsplit('/').next().unwrap_or(&path);
@@ -272,8 +359,10 @@ fn json_record(rec: &mut Record, text: &[u8], zone: Zone) -> bool {
     true
 }
 
-/// The time of the stamped (or JSON) line at offset `at`.
-pub fn stamp_at(buf: &[u8], at: usize, shape: FileShape, zone: Zone) -> Option<i64> {
+/// The time of the stamped (or JSON) line at offset `at`. `clock` is the
+/// clock just before that line or just after it (see [`Clock::seen`]);
+/// only a file of times of day reads it.
+pub fn stamp_at(buf: &[u8], at: usize, shape: FileShape, zone: Zone, clock: Clock) -> Option<i64> {
     let line = line_at(buf, at);
     let v = prefix::view(line, shape.pm2_logs);
     if let Some((s, e)) = v.stamp {
@@ -283,7 +372,12 @@ pub fn stamp_at(buf: &[u8], at: usize, shape: FileShape, zone: Zone) -> Option<i
         let obj: Pm2Json = serde_json::from_slice(&line[v.body..]).ok()?;
         return timestamp::to_epoch_ms(obj.timestamp?.as_bytes(), zone);
     }
-    None
+    let msg = &line[v.body..];
+    let found = time::find(msg, shape.time.mask(), v.iso)?;
+    let clock = if shape.time.keeps_clock() { clock.seen(msg, found) } else { clock };
+    let reference = shape.reference.map(std::num::NonZeroI64::get);
+    let ctx = time::Context { format: shape.time, zone, clock, reference };
+    time::resolve(msg, found, &ctx)
 }
 
 #[cfg(test)]
@@ -305,6 +399,16 @@ mod tests {
         assert_eq!(s[1].0, 3);
         let no_final_newline = spans("one\ntwo", Stream::Out);
         assert_eq!(no_final_newline, vec![(1, "one".to_string()), (2, "two".to_string())]);
+    }
+
+    /// Every record (and every line's view) is copied through the scan's
+    /// hot loop: the time state they carry must not grow them.
+    #[test]
+    fn spans_and_views_stay_small() {
+        assert!(std::mem::size_of::<RecordSpan>() <= 64, "{}", std::mem::size_of::<RecordSpan>());
+        assert_eq!(std::mem::size_of::<Clock>(), 8);
+        assert!(std::mem::size_of::<FileShape>() <= 16, "{}", std::mem::size_of::<FileShape>());
+        assert!(std::mem::size_of::<prefix::LineView>() <= 64, "{}", std::mem::size_of::<prefix::LineView>());
     }
 
     #[test]
@@ -358,6 +462,56 @@ mod tests {
         let rec = build(text.as_bytes(), spans[1], shape, Zone::Utc);
         assert_eq!(rec.app.as_deref(), Some("api"));
         assert_eq!(rec.body, b"Error: boom\n    at x (/a.js:1:1)");
+    }
+
+    /// Each record's time, in line order.
+    fn times(text: &str, stream: Stream) -> Vec<Option<i64>> {
+        let shape = FileShape::sniff(text.as_bytes(), stream);
+        Segmenter::new(text.as_bytes(), shape).map(|s| build(text.as_bytes(), s, shape, Zone::Utc).ts).collect()
+    }
+
+    /// An application's own time dates its record, and the unstamped
+    /// records after it (a traceback's last line) take it too.
+    #[test]
+    fn app_times_at_column_0_date_the_lines_after_them() {
+        let text = "2026-11-20 10:00:00,250 recorder ERROR flush failed\nTraceback (most recent call last):\n  File \"x.py\", line 1\nsqlite3.OperationalError: database is locked\n2026-11-20 10:00:01,000 recorder INFO ok\n";
+        let shape = FileShape::sniff(text.as_bytes(), Stream::Out);
+        assert_eq!((shape.time, shape.stamped, shape.timed()), (TimeFormat::Text(time::Shape::Iso), false, true));
+        let t = 1_795_168_800_250;
+        assert_eq!(times(text, Stream::Out), vec![Some(t), Some(t), Some(t), Some(t + 750)]);
+    }
+
+    /// Behind `[LEVEL]`, `LEVEL`, `LEVEL:`: the same instant.
+    #[test]
+    fn app_times_behind_level_tags() {
+        let text = "[ERROR] 2026-11-20 10:00:00 a\nERROR 2026-11-20 10:00:01 b\nERROR:2026-11-20 10:00:02,000:c\n";
+        let t = 1_795_168_800_000;
+        assert_eq!(times(text, Stream::Err), vec![Some(t), Some(t + 1000), Some(t + 2000)]);
+    }
+
+    /// Where pm2's prefix and the app's time are both on a line, pm2's is
+    /// the record's time; after a `pm2 logs` column, the app's is found.
+    #[test]
+    fn pm2_prefixes_win_and_columns_are_skipped() {
+        let text = "2026-11-20T10:00:09: 2026-11-20 10:00:00,250 app INFO x\n";
+        assert_eq!(FileShape::sniff(text.as_bytes(), Stream::Out).time, TimeFormat::Pm2Prefix);
+        assert_eq!(times(text, Stream::Out), vec![Some(1_795_168_809_000)]);
+        let capture =
+            "0|api      | 2026-11-20 10:00:00,250 app INFO x\n1|web      | [2026-11-20T10:00:01.000] [INFO] y\n";
+        let shape = FileShape::sniff(capture.as_bytes(), Stream::Unknown);
+        assert!(shape.pm2_logs);
+        assert_eq!(times(capture, Stream::Unknown), vec![Some(1_795_168_800_250), Some(1_795_168_801_000)]);
+    }
+
+    /// A file of times of day is dated from its first full date on, and
+    /// is not split across workers.
+    #[test]
+    fn times_of_day_wait_for_a_date() {
+        let text = "[10:00:00] a\n2026-11-20T10:00:01 b\n[10:00:02] c\n";
+        let shape = FileShape::sniff(text.as_bytes(), Stream::Out);
+        assert_eq!(shape.time, TimeFormat::Text(time::Shape::TimeOfDay));
+        assert!(!shape.splits() && !shape.timed());
+        assert_eq!(times(text, Stream::Out), vec![None, Some(1_795_168_801_000), Some(1_795_168_802_000)]);
     }
 
     #[test]

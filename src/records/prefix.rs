@@ -1,11 +1,12 @@
-//! What precedes the message on a line: the source column of saved
+//! What pm2 puts before the message on a line: the source column of saved
 //! `pm2 logs` output (`0|api      | `, `PM2        | `, with ANSI colour),
-//! a timestamp, or a pm2 JSON object. [`view`] finds them without
+//! its timestamp prefix, or a pm2 JSON object. (An application's own
+//! stamp is part of the message: see `time`.) [`view`] finds them without
 //! allocating; [`strip_ansi`] cleans message text for matching.
 
 use crate::input::Stream;
 
-use super::timestamp::stamp_prefix;
+use super::timestamp::{Lead, lead};
 
 /// Where the parts of one line are (offsets into the line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -20,6 +21,11 @@ pub struct LineView {
     pub coloured: Option<Stream>,
     /// The line is a pm2 JSON log object.
     pub json: bool,
+    /// The message starts with a date-time of pm2's stamp shape that is no
+    /// pm2 prefix (an application's own stamp): its length (a byte: every
+    /// line's view is copied), so the application's stamp is not looked for
+    /// twice.
+    pub iso: Option<u8>,
 }
 
 /// Splits `line` (without its line terminator). `pm2_logs` enables the
@@ -41,27 +47,16 @@ pub fn view(line: &[u8], pm2_logs: bool) -> LineView {
         v.body = i;
         return v;
     }
-    if rest.starts_with(b"{\"level\":") {
-        // Caddy's JSON logs: the line is the message; its time is the
-        // `"ts"` field (epoch seconds), near the start.
-        v.stamp = epoch_field(rest).map(|(s, e)| (i + s, i + e));
-        v.body = i;
-        return v;
-    }
-    if let Some((len, stamp_len)) = stamp_prefix(rest) {
-        v.stamp = Some((i, i + stamp_len));
-        i += len;
+    match lead(rest) {
+        Lead::Prefix(len, stamp_len) => {
+            v.stamp = Some((i, i + stamp_len));
+            i += len;
+        }
+        Lead::Shape(len) => v.iso = u8::try_from(len).ok(),
+        Lead::Neither => {}
     }
     v.body = i;
     v
-}
-
-/// The range of the number after `"ts":` in the first 96 bytes.
-fn epoch_field(rest: &[u8]) -> Option<(usize, usize)> {
-    let head = &rest[..rest.len().min(96)];
-    let start = memchr::memmem::find(head, b"\"ts\":")? + 5;
-    let len = rest[start..].iter().take_while(|b| b.is_ascii_digit() || **b == b'.').count();
-    (len > 0).then_some((start, start + len))
 }
 
 /// `PM2  | ` or `12|name  | ` at `at`: returns the column's range (name
@@ -159,17 +154,16 @@ mod tests {
         assert!(v.json);
     }
 
+    /// Caddy's console encoder writes its stamp like a pm2 prefix, with a
+    /// tab; its JSON lines are application JSON (see `time::json`).
     #[test]
-    fn caddy_json_and_console_times() {
-        let line = br#"{"level":"error","ts":1795413112.6492145,"logger":"http.log.error","msg":"dial tcp 127.0.0.1:3001: connect: connection refused"}"#;
-        let v = view(line, false);
-        let (s, e) = v.stamp.expect("ts");
-        assert_eq!(&line[s..e], b"1795413112.6492145");
-        assert_eq!(v.body, 0);
+    fn caddy_console_times() {
         assert_eq!(
             body("2023/05/21 09:58:05.456\tERROR\thttp.log.error\tdial tcp", false),
             "ERROR\thttp.log.error\tdial tcp"
         );
+        let json = br#"{"level":"error","ts":1795413112.6492145,"msg":"dial tcp"}"#;
+        assert_eq!(view(json, false), LineView::default());
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! Timestamps at the start of a line (pm2 `--time`, `log_date_format`s, the
-//! daemon's prefix, old bracketed daemon prefixes) and inside pm2 JSON logs.
-//! Recognising the shape is cheap and done for every line (to strip it);
-//! turning it into an instant is done only for records that matched.
+//! pm2's timestamps: the prefix at the start of a line (pm2 `--time`,
+//! `log_date_format`s, the daemon's prefix, old bracketed daemon prefixes)
+//! and the `timestamp` of pm2 JSON logs; also the zone policy and the
+//! date-time parsing that the applications' own stamps ([`super::time`])
+//! share. Recognising the shape is cheap and done for every line (to strip
+//! it); turning it into an instant is done only for records that matched.
 
 use chrono::{FixedOffset, Local, NaiveDate, NaiveDateTime, Offset, TimeZone};
 
@@ -47,12 +49,15 @@ struct Parsed {
     offset: Option<i32>,
 }
 
-fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
+/// The `n` digits at `at` as a number; None unless all are digits.
+pub(crate) fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
     let part = s.get(at..at + n)?;
     part.iter().try_fold(0u32, |acc, b| b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0')))
 }
 
-/// `YYYY-MM-DD[T ]HH:mm:ss[.fff][ ][Z|±HH:MM|±HHMM]`
+/// `YYYY-MM-DD[T ]HH:mm:ss[.fff][ ][Z|±HH:MM|±HHMM]`; the fraction may
+/// also follow a comma (Python's `%(asctime)s`, log4j) and have 1 to 9
+/// digits (milliseconds are kept).
 fn parse_datetime(s: &[u8]) -> Option<Parsed> {
     let year = digits(s, 0, 4)?;
     // `-` everywhere; `/` in Caddy's console encoder.
@@ -61,20 +66,22 @@ fn parse_datetime(s: &[u8]) -> Option<Parsed> {
         return None;
     }
     let (month, day) = (digits(s, 5, 2)?, digits(s, 8, 2)?);
-    if s.get(13) != Some(&b':') || s.get(16) != Some(&b':') {
+    if s.get(13) != Some(&b':') {
         return None;
     }
-    let (h, mi, sec) = (digits(s, 11, 2)?, digits(s, 14, 2)?, digits(s, 17, 2)?);
-    let mut i = 19;
+    let (h, mi) = (digits(s, 11, 2)?, digits(s, 14, 2)?);
+    // Seconds are optional (`log_date_format: 'YYYY-MM-DD HH:mm Z'`).
+    let seconds = if s.get(16) == Some(&b':') { digits(s, 17, 2) } else { None };
+    let sec = seconds.unwrap_or(0);
+    let mut i = if seconds.is_some() { 19 } else { 16 };
     let mut millis = 0;
-    if s.get(i) == Some(&b'.') {
+    if seconds.is_some() && matches!(s.get(i), Some(b'.' | b',')) {
         let start = i + 1;
         let n = s[start..].iter().take_while(|b| b.is_ascii_digit()).count();
         if n == 0 {
             return None;
         }
-        let take = n.min(3);
-        millis = digits(s, start, take)? * 10u32.pow(3 - take as u32);
+        millis = fraction_ms(s, start, n)?;
         i = start + n;
     }
     let (offset, _) = zone_at(s, i);
@@ -82,7 +89,15 @@ fn parse_datetime(s: &[u8]) -> Option<Parsed> {
     Some(Parsed { naive, offset })
 }
 
-fn zone_at(s: &[u8], i: usize) -> (Option<i32>, usize) {
+/// Milliseconds of the `n` fraction digits at `at` (the first three).
+pub(crate) fn fraction_ms(s: &[u8], at: usize, n: usize) -> Option<u32> {
+    let take = n.min(3);
+    Some(digits(s, at, take)? * 10u32.pow(3 - take as u32))
+}
+
+/// A zone at `i` (`Z`, `±HH:MM`, `±HHMM`, after at most one space): its
+/// offset in seconds and its length (0 when there is none).
+pub(crate) fn zone_at(s: &[u8], i: usize) -> (Option<i32>, usize) {
     let space = usize::from(s.get(i) == Some(&b' '));
     let at = i + space;
     match s.get(at) {
@@ -99,7 +114,8 @@ fn zone_at(s: &[u8], i: usize) -> (Option<i32>, usize) {
     }
 }
 
-fn parse_offset(s: &[u8]) -> Option<i32> {
+/// `+HH:MM` / `-HHMM` (the whole of `s`) in seconds.
+pub(crate) fn parse_offset(s: &[u8]) -> Option<i32> {
     let sign = match s.first()? {
         b'+' => 1,
         b'-' => -1,
@@ -119,50 +135,73 @@ fn parse_offset(s: &[u8]) -> Option<i32> {
 /// separators); whether the date exists is checked by [`to_epoch_ms`],
 /// for the few records that need a time.
 pub fn stamp_prefix(line: &[u8]) -> Option<(usize, usize)> {
-    match line.first()? {
-        b'0'..=b'9' => {
-            let len = shape_len(line)?;
-            match (line.get(len), line.get(len + 1)) {
-                (Some(b':'), Some(b' ')) => Some((len + 2, len)),
-                (Some(b':'), None) => Some((len + 1, len)),
-                // Caddy's console encoder: `2023/05/21 09:58:05.456\tERROR\t...`
-                (Some(b'\t'), _) => Some((len + 1, len)),
-                _ => None,
-            }
-        }
-        b'[' => {
-            let len = shape_len(&line[1..])?;
-            (line.get(len + 1) == Some(&b']')).then(|| {
-                let sep = usize::from(line.get(len + 2) == Some(&b' '));
-                (len + 2 + sep, len + 2)
-            })
-        }
+    match lead(line) {
+        Lead::Prefix(len, stamp_len) => Some((len, stamp_len)),
         _ => None,
     }
 }
 
+/// What starts a line: pm2's stamp prefix, or a date-time of its shape
+/// that is no prefix (an application's `2026-11-21 02:10:05,644 name ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lead {
+    /// As [`stamp_prefix`] returns it.
+    Prefix(usize, usize),
+    /// The length of the date-time (see [`shape_len`]).
+    Shape(usize),
+    /// Neither.
+    Neither,
+}
+
+/// See [`Lead`]: one look at the line serves pm2's prefix and the
+/// application's stamp.
+pub(crate) fn lead(line: &[u8]) -> Lead {
+    match line.first() {
+        Some(b'0'..=b'9') => {
+            let Some(len) = shape_len(line) else { return Lead::Neither };
+            match (line.get(len), line.get(len + 1)) {
+                (Some(b':'), Some(b' ')) => Lead::Prefix(len + 2, len),
+                (Some(b':'), None) => Lead::Prefix(len + 1, len),
+                // Caddy's console encoder: `2023/05/21 09:58:05.456\tERROR\t...`
+                (Some(b'\t'), _) => Lead::Prefix(len + 1, len),
+                _ => Lead::Shape(len),
+            }
+        }
+        Some(b'[') => match shape_len(&line[1..]) {
+            Some(len) if line.get(len + 1) == Some(&b']') => {
+                let sep = usize::from(line.get(len + 2) == Some(&b' '));
+                Lead::Prefix(len + 2 + sep, len + 2)
+            }
+            _ => Lead::Neither,
+        },
+        _ => Lead::Neither,
+    }
+}
+
 /// Length of a `YYYY-MM-DD[T ]HH:mm:ss[.fff][ ][zone]` shape at the start
-/// of `s`, without building a date.
-fn shape_len(s: &[u8]) -> Option<usize> {
-    const SHAPE: &[u8; 19] = b"0000-00-00T00:00:00";
-    let head = s.get(..19)?;
-    let sep = *head.get(4)?;
-    if !matches!(sep, b'-' | b'/') {
+/// of `s` (`/` may separate the date, `,` may start the fraction), without
+/// building a date.
+pub(crate) fn shape_len(s: &[u8]) -> Option<usize> {
+    // Every line of a stamped file comes here (twice, when the stamp is an
+    // application's): fixed offsets in a fixed-size array, so no bounds
+    // checks, and no branch per byte.
+    let h: &[u8; 16] = s.get(..16)?.try_into().ok()?;
+    let d = |b: u8| b.wrapping_sub(b'0') < 10;
+    let sep = h[4];
+    let seps = (sep == b'-' || sep == b'/') & (h[7] == sep) & (h[10] == b'T' || h[10] == b' ') & (h[13] == b':');
+    let date = d(h[0]) & d(h[1]) & d(h[2]) & d(h[3]) & d(h[5]) & d(h[6]) & d(h[8]) & d(h[9]);
+    let time = d(h[11]) & d(h[12]) & d(h[14]) & d(h[15]);
+    if !(seps & date & time) {
         return None;
     }
-    for (b, want) in head.iter().zip(SHAPE) {
-        let ok = match want {
-            b'0' => b.is_ascii_digit(),
-            b'T' => *b == b'T' || *b == b' ',
-            b'-' => *b == sep,
-            _ => b == want,
-        };
-        if !ok {
-            return None;
-        }
+    // Seconds are optional (`log_date_format: 'YYYY-MM-DD HH:mm Z'`); a
+    // fraction only follows them.
+    let seconds = s.get(16..19).is_some_and(|t| t[0] == b':' && d(t[1]) && d(t[2]));
+    if !seconds {
+        return Some(16 + zone_at(s, 16).1);
     }
     let mut i = 19;
-    if s.get(i) == Some(&b'.') {
+    if matches!(s.get(i), Some(b'.' | b',')) {
         let n = s[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
         if n == 0 {
             return None;
@@ -177,16 +216,28 @@ fn shape_len(s: &[u8]) -> Option<usize> {
 pub fn to_epoch_ms(stamp: &[u8], zone: Zone) -> Option<i64> {
     let s = stamp.strip_prefix(b"[").unwrap_or(stamp);
     let Some(p) = parse_datetime(s) else { return epoch_seconds(s) };
-    if let Some(secs) = p.offset {
+    localize(p.naive, p.offset, zone)
+}
+
+/// The instant of a date-time as written: at its own offset (seconds) if
+/// it names one, else in `zone`.
+pub(crate) fn localize(naive: NaiveDateTime, offset: Option<i32>, zone: Zone) -> Option<i64> {
+    if let Some(secs) = offset {
         let off = FixedOffset::east_opt(secs)?;
-        return off.from_local_datetime(&p.naive).single().map(|dt| dt.timestamp_millis());
+        return off.from_local_datetime(&naive).single().map(|dt| dt.timestamp_millis());
     }
     match zone {
-        Zone::Utc => Some(p.naive.and_utc().timestamp_millis()),
-        Zone::Fixed(off) => off.from_local_datetime(&p.naive).single().map(|dt| dt.timestamp_millis()),
+        Zone::Utc => Some(naive.and_utc().timestamp_millis()),
+        Zone::Fixed(off) => off.from_local_datetime(&naive).single().map(|dt| dt.timestamp_millis()),
         // In the repeated hour of a DST change, take the earlier reading.
-        Zone::Local => Local.from_local_datetime(&p.naive).earliest().map(|dt| dt.timestamp_millis()),
+        Zone::Local => Local.from_local_datetime(&naive).earliest().map(|dt| dt.timestamp_millis()),
     }
+}
+
+/// The naive date-time and offset of an ISO-like stamp at the start of
+/// `s` (see [`shape_len`]).
+pub(crate) fn parse_iso(s: &[u8]) -> Option<(NaiveDateTime, Option<i32>)> {
+    parse_datetime(s).map(|p| (p.naive, p.offset))
 }
 
 /// Seconds since the epoch with an optional fraction (Caddy's `ts`):
@@ -194,7 +245,7 @@ pub fn to_epoch_ms(stamp: &[u8], zone: Zone) -> Option<i64> {
 /// Only digits and one point: `f64` parsing alone would take an exponent
 /// (`413116492e14` from a JSON `timestamp`), and a time past chrono's
 /// range saturates to `i64::MAX`, which window arithmetic overflows on.
-fn epoch_seconds(s: &[u8]) -> Option<i64> {
+pub(crate) fn epoch_seconds(s: &[u8]) -> Option<i64> {
     let int = s.iter().take_while(|b| b.is_ascii_digit()).count();
     if !(9..=11).contains(&int) {
         return None;
@@ -245,6 +296,15 @@ mod tests {
         assert_eq!(ms("2026-11-20 11:00:00.250 +01:00: x"), Some(1_795_168_800_250));
         assert_eq!(ms("2026-11-20 11:00:00 +0100: x"), Some(1_795_168_800_000));
         assert_eq!(ms("2026-11-20 10:00:00: x"), Some(1_795_168_800_000));
+    }
+
+    /// `log_date_format: 'YYYY-MM-DD HH:mm Z'` has no seconds.
+    #[test]
+    fn stamps_to_the_minute() {
+        assert_eq!(stamp_prefix(b"2018-09-24 17:53 +00:00: You have triggered"), Some((25, 23)));
+        assert_eq!(ms("2026-11-20 11:00 +01:00: x"), Some(1_795_168_800_000));
+        assert_eq!(ms("2026-11-20 10:00: x"), Some(1_795_168_800_000));
+        assert_eq!(stamp_prefix(b"2026-11-20 10:00:5: x"), None);
     }
 
     #[test]

@@ -219,8 +219,19 @@ fn unfiltered_names(rules: &RuleSet, units: &[u32]) -> Vec<String> {
         .collect()
 }
 
+/// Names the files without times; a file whose stamps are times of day
+/// with no date before them says so (its times are known, not its day).
 fn untimed_notes(files: &[FileStats]) -> Vec<String> {
-    let untimed: Vec<&str> = files.iter().filter(|f| !f.timestamps).map(|f| f.path.as_str()).collect();
+    let untimed: Vec<String> = files
+        .iter()
+        .filter(|f| !f.timestamps)
+        .map(|f| match f.time_format {
+            Some(format) if format.keeps_clock() => {
+                format!("{} (times of day only, and no full date before them to date them)", f.path)
+            }
+            _ => f.path.clone(),
+        })
+        .collect();
     if untimed.is_empty() {
         return Vec::new();
     }

@@ -7,18 +7,20 @@
 //! in the next chunk, so it is carried over and segmented again there, from
 //! its first line (a record's first line starts the joiner afresh). The
 //! time of the last stamped line before it travels along, for records
-//! written raw between stamped lines.
+//! written raw between stamped lines, and so does the clock of a file of
+//! times of day (the date they belong to).
 //!
 //! On a pool of several workers a large source goes to `split` instead:
 //! a mapped one whole, a streamed regular file once its head has been read
 //! through the stream (binary probe, shape sniff). The stream stays open:
-//! when the split fails, it reads on from the head.
+//! when the split fails, it reads on from the head. A file of times of day
+//! is never split: each of its stamps is dated by all the stamps before it.
 
 use std::sync::Arc;
 
 use crate::input::{self, ChunkStream, Opened, Skip, SourceSpec};
 use crate::matcher::{self, Event, Hit, HitCursor, Interner, Matcher};
-use crate::records::{self, FileShape, RecordSpan, Segmenter};
+use crate::records::{self, Clock, FileShape, RecordSpan, Segmenter};
 use crate::summary::{FileStats, HELD_LINE};
 
 use super::ScanOptions;
@@ -56,11 +58,10 @@ pub fn scan_with(
 ) -> Result<(Vec<Event>, FileStats), Skip> {
     match input::open_source(spec, opts.mmap)? {
         Opened::Whole(hay) => {
-            let shape = FileShape::sniff(&hay, spec.meta.stream);
-            // A capture's section headers name files far above their records.
+            let shape = FileShape::sniff(&hay, spec.meta.stream).with_reference(|| modified(spec));
             let mapped = split::Mapped { spec, opts, shape, bytes: &hay };
             Ok(match parts.map(|p| p.mapped) {
-                Some(part) if hay.len() >= 2 * part && !shape.pm2_logs => mapped.scan(m, part),
+                Some(part) if hay.len() >= 2 * part && shape.splits() => mapped.scan(m, part),
                 _ => mapped.whole(m),
             })
         }
@@ -72,6 +73,20 @@ pub fn scan_with(
             streamed(SourceScan::new(m, spec, opts), stream, chunk.max(1), part)
         }
     }
+}
+
+/// When the source was last written, in ms since the epoch: a file's
+/// modification time, now for standard input (what is piped in was written
+/// before it is read), None for bytes in memory. Syslog stamps take their
+/// year from it.
+pub(super) fn modified(spec: &SourceSpec) -> Option<i64> {
+    let at = match &spec.origin {
+        input::Origin::File(path) => std::fs::metadata(path).and_then(|m| m.modified()).ok()?,
+        input::Origin::Stdin => std::time::SystemTime::now(),
+        input::Origin::Memory(_) => return None,
+    };
+    let ms = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis();
+    i64::try_from(ms).ok()
 }
 
 /// Reads a source in order, `chunk` bytes at a time, or, given a `part`
@@ -167,10 +182,10 @@ fn cut_long_line(
 }
 
 /// Scans a streamed file whose head has been sniffed in parts read at
-/// their offsets. None for a `pm2 logs` capture (its section headers name
-/// files far above their records), or when the split failed.
+/// their offsets. None for a file that does not split (see
+/// [`FileShape::splits`]), or when the split failed.
 fn split_after_head(st: &SourceScan<'_>, stream: &ChunkStream, part: usize) -> Option<(Vec<Event>, FileStats)> {
-    let shape = st.shape.filter(|s| !s.pm2_logs)?;
+    let shape = st.shape.filter(FileShape::splits)?;
     let parts = split::Streamed { spec: st.spec, opts: st.opts, shape, bytes: stream.positional()? };
     parts.scan(st.m, part)
 }
@@ -189,8 +204,14 @@ pub(super) struct SourceScan<'a> {
     pub(super) line_base: u64,
     /// Time of the last stamp before the current buffer.
     pub(super) carried_ts: Option<i64>,
-    /// Time of the last stamp in the last buffer scanned.
-    pub(super) buffer_stamp: Option<i64>,
+    /// The last stamped line of the last buffer scanned, if it had one:
+    /// its time (None when that line's time cannot be known, e.g. a date
+    /// that does not exist).
+    pub(super) buffer_stamp: Option<Option<i64>>,
+    /// The clock (times of day) before the current buffer.
+    pub(super) carried_clock: Clock,
+    /// The clock after the last buffer scanned.
+    pub(super) clock_after: Clock,
     hits: Vec<Hit>,
     candidates: Vec<u32>,
     /// Texts and values the source's events share.
@@ -238,6 +259,7 @@ impl<'a> SourceScan<'a> {
             records: 0,
             candidates: 0,
             timestamps: false,
+            time_format: None,
             last_ts: None,
             longest_line: (0, 0),
             cut_lines: (0, 0, 0),
@@ -255,6 +277,8 @@ impl<'a> SourceScan<'a> {
             line_base: 0,
             carried_ts: None,
             buffer_stamp: None,
+            carried_clock: Clock::default(),
+            clock_after: Clock::default(),
             hits: Vec::new(),
             candidates: Vec::new(),
             strings: Interner::default(),
@@ -263,11 +287,13 @@ impl<'a> SourceScan<'a> {
     }
 
     fn sniff(&mut self, first: &[u8]) {
-        self.set_shape(FileShape::sniff(first, self.spec.meta.stream));
+        let spec = self.spec;
+        self.set_shape(FileShape::sniff(first, spec.meta.stream).with_reference(|| modified(spec)));
     }
 
     pub(super) fn set_shape(&mut self, shape: FileShape) {
-        self.stats.timestamps = shape.stamped;
+        self.stats.timestamps = shape.timed();
+        self.stats.time_format = shape.time.timed().then_some(shape.time);
         self.shape = Some(shape);
     }
 
@@ -282,7 +308,7 @@ impl<'a> SourceScan<'a> {
         }
         let hits = std::mem::take(&mut self.hits);
         let mut cursor = HitCursor::new(&hits);
-        let mut segmenter = Segmenter::starting_at_line(buf, shape, self.line_base);
+        let mut segmenter = Segmenter::starting_at_line(buf, shape, self.line_base).with_clock(self.carried_clock);
         let mut pending: Option<RecordSpan> = None;
         for span in segmenter.by_ref() {
             if let Some(done) = pending.replace(span) {
@@ -291,19 +317,27 @@ impl<'a> SourceScan<'a> {
         }
         let (line, len) = segmenter.longest_line();
         self.stats.saw_line(line, len as u64);
-        let stamp = segmenter.last_stamp().and_then(|at| records::stamp_at(buf, at, shape, self.opts.zone));
-        // The file's last stamp (not its latest: logs can step back).
-        self.stats.last_ts = stamp.or(self.stats.last_ts);
+        let zone = self.opts.zone;
+        self.clock_after = segmenter.clock();
+        let stamp = segmenter.last_stamp().map(|at| records::stamp_at(buf, at, shape, zone, self.clock_after));
+        // The time of the file's last stamped line (not its latest: logs
+        // can step back), whatever buffer it is in.
+        if let Some(ts) = stamp {
+            self.stats.last_ts = ts;
+        }
         self.buffer_stamp = stamp;
         self.stats.lines = segmenter.lines_read();
+        // Times of day are timed from the first full date on.
+        self.stats.timestamps |= self.clock_after.day().is_some();
         let keep = match pending {
             Some(last) if !eof => {
                 let before = last.stamp_line.filter(|&at| at < last.start);
                 self.carried_ts = match before {
-                    Some(at) => records::stamp_at(buf, at, shape, self.opts.zone),
+                    Some(at) => records::stamp_at(buf, at, shape, zone, last.clock),
                     None if last.stamp_line.is_none() => self.carried_ts,
                     None => None,
                 };
+                self.carried_clock = last.clock;
                 self.line_base = last.line - 1;
                 last.start
             }

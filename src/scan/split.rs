@@ -18,6 +18,10 @@
 //! written raw before its first stamp: the merge gives them the last stamp
 //! of the parts before, as the chunked stream does.
 //!
+//! Files of times of day are not split (see `FileShape::splits`): each of
+//! their stamps is dated by every stamp before it, which a part starting
+//! mid-file cannot know.
+//!
 //! Where no hand-off is found within reach (a file of nothing but
 //! continuation lines, out of phase at every cut), a mapped source is
 //! scanned again in one pass: slower, never wrong. A streamed file goes
@@ -86,8 +90,8 @@ struct Part {
     stats: FileStats,
     /// Lines in the part's own range.
     lines: u64,
-    /// The last stamp in the part's own range.
-    stamp: Option<i64>,
+    /// The part's own range had a stamped line: the time of the last one.
+    stamp: Option<Option<i64>>,
     checkpoints: Vec<Checkpoint>,
     lead: usize,
     /// Where the next part takes over: `(part, offset)`; None when this
@@ -335,7 +339,7 @@ fn overrun(
     let mut next = i + 1;
     let mut fresh = fresh_starts(win, shape, cuts[next]);
     let mut seen = 0;
-    for span in Segmenter::starting_at_line(region, shape, st.line_base) {
+    for span in Segmenter::starting_at_line(region, shape, st.line_base).with_clock(st.carried_clock) {
         let at = carry + span.start;
         while next + 2 < cuts.len() && at >= cuts[next + 1] {
             next += 1;
@@ -411,7 +415,9 @@ fn merge(parts: Vec<Part>) -> Result<(Vec<Event>, FileStats), Stop> {
             longest = (line + lines, len);
         }
         lines += part.lines;
-        carried = part.stamp.or(carried);
+        if let Some(ts) = part.stamp {
+            carried = ts;
+        }
         // Copied into `events`: a one-pass file holds its events once.
         let bytes = part.events.capacity() * std::mem::size_of::<Event>();
         drop(std::mem::take(&mut part.events));
@@ -469,7 +475,7 @@ mod tests {
             let bytes = std::fs::read(&path).expect("fixture");
             let spec = spec_for(&path);
             let shape = FileShape::sniff(&bytes, spec.meta.stream);
-            if bytes.is_empty() || shape.pm2_logs {
+            if bytes.is_empty() || !shape.splits() {
                 continue;
             }
             split_files += 1;
@@ -560,7 +566,9 @@ mod tests {
     }
 
     /// Lines a pm2 log holds: stamped and raw, stack frames, crash dumps,
-    /// property blocks, lead-ins, OOM blocks, JSON lines, blank lines.
+    /// property blocks, lead-ins, OOM blocks, JSON lines, blank lines; and
+    /// applications' own stamps (Python logging, pino, times of day on
+    /// both sides of midnight and the full date that dates them).
     const PIECES: &[&str] = &[
         "2026-11-20T10:00:01: App [api:0] exited with code [1] via signal [SIGINT]\n",
         "2026-11-20T10:00:02: Error: listen EADDRINUSE: address already in use :::3000\n",
@@ -581,6 +589,11 @@ mod tests {
         "2026-11-20T10:00:03: IB error -1 1100 Connectivity between IB and Trader Workstation has been lost.\n",
         "{\"message\":\"Error: SQLITE_BUSY: database is locked\\n\",\"timestamp\":\"2026-11-20T10:00:04.000Z\",\"type\":\"err\",\"app_name\":\"api\"}\n",
         "(node:4242) UnhandledPromiseRejectionWarning: Error: boom\n",
+        "2026-11-21 02:10:05,644 ib_async.wrapper ERROR Error 1100, reqId -1: Connectivity between IB and Trader Workstation has been lost.\n",
+        "{\"level\":50,\"time\":1795168800118,\"pid\":1,\"msg\":\"SQLITE_BUSY: database is locked\"}\n",
+        "[11:58:01 PM] [INFO] [TWS]:  Connectivity between IB and Trader Workstation has been lost. - Code: 1100\n",
+        "[12:01:30 AM] [INFO] [TWS]:  Connectivity between IB and Trader Workstation has been restored - data maintained. - Code: 1102\n",
+        "2026-11-20T23:57:40.120Z bridge: starting\n",
         "no newline at the end",
     ];
 
@@ -613,9 +626,12 @@ mod tests {
             let shape = FileShape::sniff(text.as_bytes(), spec.meta.stream);
             let mapped = Mapped { spec: &spec, opts: &opts, shape, bytes: text.as_bytes() };
             let one = format!("{:?}", mapped.whole(m));
-            let split = mapped.try_scan(m, part).map(|r| format!("{r:?}"));
-            proptest::prop_assert!(split.is_ok(), "no hand-off in parts of {part}");
-            proptest::prop_assert_eq!(split.unwrap_or_default(), one.clone());
+            // A file of times of day is never split (`FileShape::splits`).
+            if shape.splits() {
+                let split = mapped.try_scan(m, part).map(|r| format!("{r:?}"));
+                proptest::prop_assert!(split.is_ok(), "no hand-off in parts of {part}");
+                proptest::prop_assert_eq!(split.unwrap_or_default(), one.clone());
+            }
             // Streaming needs a file: memory sources are always whole.
             let dir = tempfile::tempdir().expect("tempdir");
             let path = dir.path().join(name);
@@ -624,10 +640,17 @@ mod tests {
             let read = ScanOptions { mmap: crate::input::MmapChoice::Never, ..ScanOptions::default() };
             let streamed = crate::scan::source::scan_with(m, &file, &read, chunk, None).map(|r| format!("{r:?}"));
             proptest::prop_assert_eq!(streamed.unwrap_or_default(), one.clone());
-            // Parts read at their offsets, as a live log is split.
-            let split = try_streamed(m, &file, shape, part).map(|r| format!("{r:?}"));
-            proptest::prop_assert!(split.is_ok(), "no hand-off in streamed parts of {part}");
-            proptest::prop_assert_eq!(split.unwrap_or_default(), one);
+            // Parts read at their offsets, as a live log is split; a file
+            // that does not split is read as a stream in chunks instead.
+            if shape.splits() {
+                let split = try_streamed(m, &file, shape, part).map(|r| format!("{r:?}"));
+                proptest::prop_assert!(split.is_ok(), "no hand-off in streamed parts of {part}");
+                proptest::prop_assert_eq!(split.unwrap_or_default(), one);
+            } else {
+                let sizes = Some(PartSizes { mapped: part, streamed: part });
+                let scanned = crate::scan::source::scan_with(m, &file, &read, chunk, sizes).map(|r| format!("{r:?}"));
+                proptest::prop_assert_eq!(scanned.unwrap_or_default(), one);
+            }
         }
     }
 }

@@ -18,6 +18,7 @@ use super::live::Kept;
 use super::tail::{FileId, Head};
 use crate::input::Stream;
 use crate::matcher::Event;
+use crate::records::Clock;
 use crate::rules::{Role, RuleSet};
 use crate::scan::Checkpoint;
 
@@ -60,6 +61,10 @@ pub struct FileState {
     pub line: u64,
     /// Time of the last stamp before `offset` (ms since the epoch).
     pub carried_ts: Option<i64>,
+    /// In a file of times of day, the date they belong to at `offset`
+    /// (left out otherwise, and in state files written before it).
+    #[serde(default, skip_serializing_if = "Clock::is_unset")]
+    pub clock: Clock,
     /// How many of the file's first bytes `head_hash` covers.
     pub head_len: u64,
     /// FNV-1a of the file's first bytes: a file truncated and written again
@@ -106,6 +111,7 @@ impl FileState {
             offset: at.offset,
             line: at.line,
             carried_ts: at.carried_ts,
+            clock: at.clock,
             head_len: head.len,
             head_hash: format!("{:016x}", head.hash),
         }
@@ -114,7 +120,7 @@ impl FileState {
     /// Identity, checkpoint and head, or `None` if the hash is garbled.
     pub fn resume(&self) -> Option<(FileId, Checkpoint, Head)> {
         let hash = u64::from_str_radix(&self.head_hash, 16).ok()?;
-        let at = Checkpoint { offset: self.offset, line: self.line, carried_ts: self.carried_ts };
+        let at = Checkpoint { offset: self.offset, line: self.line, carried_ts: self.carried_ts, clock: self.clock };
         Some((FileId { dev: self.dev, ino: self.ino }, at, Head { len: self.head_len, hash }))
     }
 }
@@ -272,7 +278,7 @@ fix = "f"
         let paths = vec!["a.log".to_string(), "logs/tws-error.log".to_string()];
         let (sources, events) = save_events(&[kept(Role::Start, 1), kept(Role::End, 1)], &rules(), &paths);
         assert_eq!(sources, vec!["logs/tws-error.log".to_string()]);
-        let at = Checkpoint { offset: 120, line: 4, carried_ts: Some(5) };
+        let at = Checkpoint { offset: 120, line: 4, carried_ts: Some(5), ..Checkpoint::default() };
         let state = State {
             version: STATE_VERSION,
             saved_at: "2026-11-20T10:00:00Z".into(),

@@ -136,7 +136,7 @@ impl Tail {
                 let (offset, line) = last_line_end(&mut file)?;
                 let from = offset.saturating_sub(SAMPLE);
                 let before = read_at(&mut file, from, offset - from)?;
-                (Checkpoint { offset, line, carried_ts: None }, Head::of(&sample), before)
+                (Checkpoint { offset, line, ..Checkpoint::default() }, Head::of(&sample), before)
             }
         };
         let head_sample = if at.offset > 0 { sample } else { Vec::new() };

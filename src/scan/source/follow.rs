@@ -5,7 +5,7 @@
 //! until more lines arrive or the tail says the file has been quiet
 //! ([`Follow::flush`]). Hands on events and a [`Checkpoint`]: the offset of
 //! the first byte not yet scanned (always a record boundary) with the line
-//! number and carried time a restart needs to go on from there.
+//! number, carried time and clock a restart needs to go on from there.
 //!
 //! It drives the same `SourceScan::chunk` the batch scan streams with, so a
 //! followed file gives the events a batch scan of the same bytes gives,
@@ -13,7 +13,7 @@
 
 use crate::input::SourceSpec;
 use crate::matcher::{Event, Matcher};
-use crate::records::{self, FileShape, Zone};
+use crate::records::{self, Clock, FileShape, Segmenter, Zone};
 use crate::scan::ScanOptions;
 
 use super::SourceScan;
@@ -33,6 +33,8 @@ pub struct Checkpoint {
     /// Time of the last stamped line before `offset`, for raw lines (a
     /// cluster-mode crash text) written after it.
     pub carried_ts: Option<i64>,
+    /// In a file of times of day, the date they belong to at `offset`.
+    pub clock: Clock,
 }
 
 /// One live source being scanned as it grows.
@@ -70,13 +72,22 @@ impl Follow {
         self.at
     }
 
-    /// Sets the carried time from `before`, the bytes just before the
-    /// checkpoint (a follow that starts at the end of a file has not read
-    /// them).
+    /// Sets the carried time (and clock) from `before`, the bytes just
+    /// before the checkpoint (a follow that starts at the end of a file has
+    /// not read them).
     pub fn carry_time_from(&mut self, before: &[u8]) {
-        if let Some(shape) = self.shape {
+        let Some(shape) = self.shape else { return };
+        if !shape.time.keeps_clock() {
             self.at.carried_ts = last_stamp(before, shape, self.opts.zone).or(self.at.carried_ts);
+            return;
         }
+        // Times of day: every stamp of `before` moves the clock on.
+        let mut seg = Segmenter::new(before, shape).with_clock(self.at.clock);
+        seg.by_ref().for_each(drop);
+        let clock = seg.clock();
+        let stamp = seg.last_stamp().and_then(|at| records::stamp_at(before, at, shape, self.opts.zone, clock));
+        self.at.carried_ts = stamp.or(self.at.carried_ts);
+        self.at.clock = clock;
     }
 
     /// Returns true if and only if a complete record is held back.
@@ -133,11 +144,30 @@ impl Follow {
         }
         let room = SAMPLE_MAX.saturating_sub(self.sample.len());
         self.sample.extend_from_slice(&bytes[..bytes.len().min(room)]);
-        self.shape = Some(FileShape::sniff(&self.sample, self.spec.meta.stream));
+        let spec = &self.spec;
+        let shape = FileShape::sniff(&self.sample, spec.meta.stream).with_reference(|| super::modified(spec));
+        let was = self.shape.replace(shape);
+        if was.is_some_and(|w| w.time != shape.time) {
+            self.retime(shape);
+        }
         if self.sample.len() >= SAMPLE_MAX || FileShape::can_sniff(&self.sample) {
             self.sniffed = true;
             self.sample = Vec::new();
         }
+    }
+
+    /// A short file's time format changed as it grew (its first line had a
+    /// date, the next ones only times of day): the carried time and clock
+    /// are worked out again from what was scanned, under the new format.
+    fn retime(&mut self, shape: FileShape) {
+        let Some(done) = usize::try_from(self.at.offset).ok().and_then(|n| self.sample.get(..n)) else { return };
+        let mut seg = Segmenter::new(done, shape);
+        seg.by_ref().for_each(drop);
+        let clock = seg.clock();
+        if let Some(at) = seg.last_stamp() {
+            self.at.carried_ts = records::stamp_at(done, at, shape, self.opts.zone, clock);
+        }
+        self.at.clock = clock;
     }
 
     /// Scans `pending[..cut]` (whole lines unless `eof`); unless `eof` the
@@ -152,14 +182,21 @@ impl Follow {
         st.shape = Some(shape);
         st.line_base = self.at.line;
         st.carried_ts = self.at.carried_ts;
+        st.carried_clock = self.at.clock;
         let buf = &self.pending[..cut];
         let keep = st.chunk(buf, eof);
         if eof {
             self.at.line = st.stats.lines;
-            self.at.carried_ts = last_stamp(buf, shape, self.opts.zone).or(self.at.carried_ts);
+            // Raw lines written next take the time of the last stamped
+            // line, as in a batch scan.
+            if let Some(ts) = st.buffer_stamp {
+                self.at.carried_ts = ts;
+            }
+            self.at.clock = st.clock_after;
         } else {
             self.at.line = st.line_base;
             self.at.carried_ts = st.carried_ts;
+            self.at.clock = st.carried_clock;
         }
         self.at.offset += keep as u64;
         self.pending.drain(..keep);
@@ -167,12 +204,13 @@ impl Follow {
     }
 }
 
-/// The time of the last stamped line of `buf`.
+/// The time of the last stamped line of `buf` that has one (not for a
+/// file of times of day: those need the clock of the lines before).
 fn last_stamp(buf: &[u8], shape: FileShape, zone: Zone) -> Option<i64> {
     let mut end = buf.len();
     while end > 0 {
         let start = memchr::memrchr(b'\n', &buf[..end - 1]).map_or(0, |i| i + 1);
-        if let Some(ts) = records::stamp_at(buf, start, shape, zone) {
+        if let Some(ts) = records::stamp_at(buf, start, shape, zone, Clock::default()) {
             return Some(ts);
         }
         end = start;
@@ -205,14 +243,17 @@ mod tests {
     }
 
     /// The files the tests feed: stamped and raw cluster text, the daemon
-    /// log, JSON lines, multi-line crash dumps.
-    const FILES: [&str; 6] = [
+    /// log, JSON lines, multi-line crash dumps, an application's own times
+    /// (Python logging), times of day dated across midnight.
+    const FILES: [&str; 8] = [
         "fixtures/pm2/daemon/pm2.log",
         "fixtures/pm2/cluster/api-error-0.log",
         "fixtures/pm2/json/worker-error.log",
         "fixtures/pm2/fork-time/tws-bridge-out.log",
         "fixtures/rules/node.eaddrinuse/fires-cluster-bind.log",
         "fixtures/rules/tws.connectivity-lost/fires-recovered-after-10m.log",
+        "fixtures/times/iso/ib-recorder-out.log",
+        "fixtures/times/time-only/stoqey-bridge-out.log",
     ];
 
     fn batch(m: &Matcher, spec: &SourceSpec) -> Vec<Event> {
@@ -282,6 +323,29 @@ mod tests {
         let at = f.checkpoint();
         assert_eq!((at.offset, at.line), ((crash.len() + frames.len() + 38) as u64, 3));
         assert_eq!(at.carried_ts, Some(1_795_161_602_000));
+    }
+
+    /// A follow that starts part way into a file of times of day (watch
+    /// reads the end of a file first) learns their date from the bytes
+    /// before it, so the lines after are dated as in a batch scan.
+    #[test]
+    fn a_late_start_learns_the_date_of_times_of_day() {
+        let m = matcher();
+        let path = fixture("fixtures/times/time-only/stoqey-bridge-out.log");
+        let bytes = std::fs::read(&path).expect("fixture");
+        let spec = spec(&path);
+        let want = batch(&m, &spec);
+        // From the 1100 line on.
+        let at = memchr::memmem::find(&bytes, b"[11:58:01 PM]").expect("the 1100 line");
+        let line = memchr::memchr_iter(b'\n', &bytes[..at]).count() as u64;
+        let start = Checkpoint { offset: at as u64, line, ..Checkpoint::default() };
+        let mut f = Follow::new(m.clone(), spec.clone(), Zone::Utc, start, bytes.clone());
+        f.carry_time_from(&bytes[..at]);
+        let mut got = f.feed(&bytes[at..]);
+        got.extend(f.finish());
+        let later: Vec<_> = want.iter().filter(|e| e.line > line).collect();
+        assert!(!later.is_empty() && later.iter().all(|e| e.ts.is_some()));
+        assert_eq!(format!("{got:?}"), format!("{later:?}"));
     }
 
     #[test]
