@@ -193,9 +193,9 @@ const HIDDEN_BATCH: usize = 1 << 20;
 /// Fewer distinct anchors mean fewer packed passes over every byte (at most
 /// [`PACKED_LIMIT`] patterns a pass), so among the pieces nearly as rare as
 /// the rarest ([`SHARE_SLACK`]) the one most other literals also hold is
-/// taken: `code: 1100` and `Code: 1100` both give `de: 1100` rather than
-/// each its own capitalised piece (built-in pack: 198 anchors, four passes,
-/// without this; 174 and three with it).
+/// taken: `code: 1100` and `node: 1100` both give `de: 1100` rather than
+/// each its own first eight bytes (built-in pack: 198 anchors, four
+/// passes, without this; 174 and three with it).
 fn anchors(lits: &[Vec<u8>]) -> Vec<Vec<u8>> {
     let holders = window_holders(lits);
     let mut out: Vec<Vec<u8>> = lits.iter().map(|l| anchor_of(l, &holders).to_vec()).collect();
@@ -548,6 +548,15 @@ mod size {
         let pf = Prefilter::build(&rules);
         assert_eq!(pf.searchers.len(), 1, "no case-insensitive automaton for the built-in pack");
         assert!(pf.searchers[0].next.len() <= 3, "{} packed passes", pf.searchers[0].next.len());
+    }
+
+    #[test]
+    fn nearly_as_rare_anchors_are_shared() {
+        let lits = vec![b"code: 1100".to_vec(), b"node: 1100".to_vec()];
+        assert_eq!(anchors(&lits), vec![b"de: 1100".to_vec()]);
+        // A piece much more common than the rarest is not taken to share.
+        let lits = vec![b"READONLY You can't write".to_vec(), b"You can't write against".to_vec()];
+        assert_eq!(anchors(&lits).len(), 2, "{:?}", anchors(&lits));
     }
 
     #[test]

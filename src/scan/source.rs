@@ -422,6 +422,20 @@ pub(super) mod tests {
         }
     }
 
+    /// `sizes`, each raised so that a file of `len` bytes is cut into at
+    /// most [`MAX_CUTS`] pieces: the hand-written fixtures are cut at every
+    /// byte, and the recorded logs (up to a few hundred KiB each) still at
+    /// thousands of places, without a 1-byte pass over megabytes.
+    pub(in crate::scan) fn cut_sizes(len: usize, sizes: &[usize]) -> Vec<usize> {
+        let floor = len / MAX_CUTS;
+        let mut out: Vec<usize> = sizes.iter().map(|&s| s.max(floor).max(1)).collect();
+        out.dedup();
+        out
+    }
+
+    /// See [`cut_sizes`].
+    const MAX_CUTS: usize = 4096;
+
     /// Streaming in chunks of any size finds exactly the events and counts
     /// of one pass over the whole file: records cut by a chunk boundary
     /// are carried over, and times of raw lines travel with them.
@@ -439,15 +453,17 @@ pub(super) mod tests {
             let whole_opts = ScanOptions { mmap: MmapChoice::Always, ..ScanOptions::default() };
             let whole = scan_with(&m, &spec, &whole_opts, CHUNK, None);
             let read_opts = ScanOptions { mmap: MmapChoice::Never, ..ScanOptions::default() };
-            for chunk in [1, 5, 64, 1000] {
+            let len = std::fs::metadata(&path).map_or(0, |m| m.len() as usize);
+            for chunk in cut_sizes(len, &[1, 5, 64, 1000]) {
                 let chunked = scan_with(&m, &spec, &read_opts, chunk, None);
                 assert_eq!(format!("{chunked:?}"), format!("{whole:?}"), "{shown} in chunks of {chunk}");
             }
-            let parts = Some(PartSizes { mapped: 64, streamed: 64 });
+            let part = cut_sizes(len, &[64])[0];
+            let parts = Some(PartSizes { mapped: part, streamed: part });
             let split = scan_with(&m, &spec, &whole_opts, CHUNK, parts);
-            assert_eq!(format!("{split:?}"), format!("{whole:?}"), "{shown} in parts of 64");
-            let split = scan_with(&m, &spec, &read_opts, 64, parts);
-            assert_eq!(format!("{split:?}"), format!("{whole:?}"), "{shown} streamed in parts of 64");
+            assert_eq!(format!("{split:?}"), format!("{whole:?}"), "{shown} in parts of {part}");
+            let split = scan_with(&m, &spec, &read_opts, part, parts);
+            assert_eq!(format!("{split:?}"), format!("{whole:?}"), "{shown} streamed in parts of {part}");
         }
     }
 
@@ -460,13 +476,15 @@ pub(super) mod tests {
         SourceSpec { id: 0, meta: classify(&shown, "api-error.log"), origin: Origin::File(path.to_path_buf()) }
     }
 
-    /// The fixture logs but `pm2 logs` captures and binary files, one
-    /// after another, as a live `api-error.log`: far over 200 lines, so
-    /// its shape is known before its end and a scan may split it. Returns
-    /// its path and bytes.
+    /// The hand-written fixture logs but `pm2 logs` captures and binary
+    /// files, one after another, as a live `api-error.log`: far over 200
+    /// lines, so its shape is known before its end and a scan may split it.
+    /// (The recorded lab and the excerpts are left out: megabytes read a
+    /// byte at a time.) Returns its path and bytes.
     fn long_live_log(dir: &Path) -> (PathBuf, Vec<u8>) {
         let mut files = Vec::new();
         logs_under(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"), &mut files);
+        files.retain(|p| !p.components().any(|c| c.as_os_str() == "recorded" || c.as_os_str() == "excerpts"));
         let bytes: Vec<u8> = files
             .iter()
             .map(|p| std::fs::read(p).expect("fixture"))

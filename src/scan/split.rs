@@ -481,7 +481,7 @@ mod tests {
             split_files += 1;
             let mapped = Mapped { spec: &spec, opts: &opts, shape, bytes: &bytes };
             let one = mapped.whole(&m);
-            for part in [1, 7, 64, 300] {
+            for part in crate::scan::source::tests::cut_sizes(bytes.len(), &[1, 7, 64, 300]) {
                 let Ok(split) = mapped.try_scan(&m, part) else {
                     panic!("{}: no hand-off in parts of {part}", path.display());
                 };
