@@ -7,14 +7,15 @@
 //! resumes after a match and would lose it. But only a leftmost search can
 //! use aho-corasick's packed (SIMD) searcher: on the bench corpus it ran at
 //! 12-17 GB/s where the overlapping search walked every byte at 0.7 GB/s.
-//! So the search is two-step: a leftmost-first search finds the next line
-//! holding any literal (it reports the leftmost match start at or after
-//! the position, so it cannot skip such a line), then an overlapping
-//! search over that line alone reports every literal in it. Literals never
-//! contain a line break (see [`super::literals`]), so a line holds each hit
-//! whole. Identical literals are merged so one pattern carries every rule
-//! that uses it. Lines whose colour codes or JSON escapes split a literal
-//! are searched again as the regexes will see them (`matcher/hidden.rs`).
+//! So each literal is found by an anchor, a short piece of it (see
+//! `anchors`): a leftmost-first search reports every position where an
+//! anchor starts (it resumes one byte after each), and there the literals
+//! that anchor stands for are compared in place. Every occurrence of a
+//! literal holds its anchor at a known offset, so none is lost, and
+//! literals sharing an anchor cost one search. Identical literals are
+//! merged so one pattern carries every rule that uses it. Lines whose
+//! colour codes or JSON escapes split a literal are searched again as the
+//! regexes will see them (`matcher/hidden.rs`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -72,17 +73,29 @@ pub struct Prefilter {
     unfiltered: Vec<u32>,
 }
 
-/// One literal set (case-sensitive or not) in its automata, built from the
-/// same list so pattern ids agree.
+/// One literal set (case-sensitive or not): packed passes that find the
+/// literals' anchors, and what each anchor must be checked against.
 #[derive(Debug, Clone)]
 struct Searcher {
-    /// Leftmost-first, one per group of at most [`PACKED_LIMIT`] literals:
-    /// each finds the next line holding one of its literals.
-    next: Vec<LineFinder>,
-    /// Standard semantics: every literal in that line, overlapping.
-    all: AhoCorasick,
-    /// Pattern id → units that own the literal.
+    /// One per group of at most [`PACKED_LIMIT`] anchors.
+    passes: Vec<Pass>,
+    /// Literal id → its bytes.
+    lits: Vec<Vec<u8>>,
+    /// Literal id → units that own the literal.
     owners: Vec<Vec<u32>>,
+    /// Letters match either ASCII case.
+    ci: bool,
+}
+
+/// One pass over the haystack: every position where one of its anchors
+/// starts, and there each literal that anchor may stand for.
+#[derive(Debug, Clone)]
+struct Pass {
+    finder: AnchorFinder,
+    /// Pattern id → (literal id, offset of the anchor in the literal) of
+    /// every literal whose anchor (in this pass) starts the pattern: the
+    /// finder reports one anchor per position, the longest.
+    verify: Vec<Vec<(usize, usize)>>,
 }
 
 impl Prefilter {
@@ -97,20 +110,11 @@ impl Prefilter {
             if lits.is_empty() {
                 continue;
             }
-            let build = |kind, pats: &[Vec<u8>]| {
-                AhoCorasickBuilder::new().match_kind(kind).ascii_case_insensitive(ci).build(pats)
-            };
-            // Lines are found by an anchor piece of each literal (fewer,
-            // rarer patterns: fewer passes and fewer false starts inside
-            // Teddy); `all` then finds the whole literals in that line.
-            let finders = if ci { lits.clone() } else { anchors(&lits) };
-            let next: Result<Vec<LineFinder>, _> =
-                finders.chunks(PACKED_LIMIT).map(|group| LineFinder::new(group, ci)).collect();
-            match (next, build(MatchKind::Standard, &lits)) {
-                (Ok(next), Ok(all)) => searchers.push(Searcher { next, all, owners }),
+            match Searcher::new(lits, owners.clone(), ci) {
+                Ok(s) => searchers.push(s),
                 // Only absurd pattern sets fail to build; fall back to
                 // running their rules on every record rather than losing them.
-                _ => unfiltered.extend(owners.into_iter().flatten()),
+                Err(_) => unfiltered.extend(owners.into_iter().flatten()),
             }
         }
         unfiltered.sort_unstable();
@@ -187,8 +191,9 @@ const HIDDEN_BATCH: usize = 1 << 20;
 
 /// The piece of each literal that finds its lines: at most [`ANCHOR_LEN`]
 /// bytes, starting where the bytes Teddy fingerprints are rarest in logs.
-/// Every line holding a literal holds its anchor, so nothing is lost; a
-/// line holding only an anchor costs one overlapping scan of that line.
+/// Every occurrence of a literal holds its anchor, so nothing is lost; an
+/// anchor found without its literal costs a comparison per literal it
+/// stands for.
 ///
 /// Fewer distinct anchors mean fewer packed passes over every byte (at most
 /// [`PACKED_LIMIT`] patterns a pass), so among the pieces nearly as rare as
@@ -196,12 +201,9 @@ const HIDDEN_BATCH: usize = 1 << 20;
 /// taken: `code: 1100` and `node: 1100` both give `de: 1100` rather than
 /// each its own first eight bytes (built-in pack: 198 anchors, four
 /// passes, without this; 174 and three with it).
-fn anchors(lits: &[Vec<u8>]) -> Vec<Vec<u8>> {
+fn anchors(lits: &[Vec<u8>]) -> Vec<(&[u8], usize)> {
     let holders = window_holders(lits);
-    let mut out: Vec<Vec<u8>> = lits.iter().map(|l| anchor_of(l, &holders).to_vec()).collect();
-    out.sort();
-    out.dedup();
-    out
+    lits.iter().map(|l| anchor_of(l, &holders)).collect()
 }
 
 /// For every piece an anchor can be (each literal's windows of every anchor
@@ -218,18 +220,19 @@ fn window_holders(lits: &[Vec<u8>]) -> HashMap<&[u8], usize> {
     holders
 }
 
-/// `lit`'s anchor, given how many literals hold each piece (see [`anchors`]).
-fn anchor_of<'l>(lit: &'l [u8], holders: &HashMap<&[u8], usize>) -> &'l [u8] {
+/// `lit`'s anchor and where in `lit` it starts, given how many literals
+/// hold each piece (see [`anchors`]).
+fn anchor_of<'l>(lit: &'l [u8], holders: &HashMap<&[u8], usize>) -> (&'l [u8], usize) {
     let len = lit.len().min(ANCHOR_LEN);
     let cost = |i: usize| lit[i..].iter().take(FINGERPRINT).map(|&b| u32::from(rank(b))).sum::<u32>();
     let starts = 0..=lit.len() - len;
-    let Some(best) = starts.clone().map(cost).min() else { return lit };
+    let Some(best) = starts.clone().map(cost).min() else { return (lit, 0) };
     let shared = |i: usize| holders.get(&lit[i..i + len]).copied().unwrap_or(0);
     let start = starts
         .filter(|&i| cost(i) <= best + SHARE_SLACK)
         .max_by_key(|&i| (shared(i), std::cmp::Reverse(cost(i)), std::cmp::Reverse(i)))
         .unwrap_or(0);
-    &lit[start..start + len]
+    (&lit[start..start + len], start)
 }
 
 /// How much less rare (in [`rank`] units over the fingerprint) a shared
@@ -292,63 +295,100 @@ pub fn unfiltered_units(rules: &RuleSet) -> Vec<u32> {
 /// Most patterns aho-corasick's packed searcher (Teddy) takes.
 const PACKED_LIMIT: usize = 64;
 
-/// Finds the next occurrence of any literal of a group. Teddy (the packed
+/// Finds the next occurrence of any anchor of a group. Teddy (the packed
 /// SIMD searcher) where the CPU has it: `AhoCorasick` itself prefers a
 /// rare-byte prefilter once a set has more than 16 patterns, and its byte
 /// frequency table does not fit log text (measured with the full rule pack:
 /// 0.3 GB/s for the automaton against several GB/s for Teddy).
 #[derive(Debug, Clone)]
-enum LineFinder {
+enum AnchorFinder {
     Packed(aho_corasick::packed::Searcher),
     Automaton(AhoCorasick),
 }
 
-impl LineFinder {
-    fn new(group: &[Vec<u8>], ci: bool) -> Result<LineFinder, aho_corasick::BuildError> {
+impl AnchorFinder {
+    /// Leftmost-first over `group`: where several anchors start at one
+    /// position, the first given wins.
+    fn new(group: &[&[u8]], ci: bool) -> Result<AnchorFinder, aho_corasick::BuildError> {
         if !ci {
             let mut b = aho_corasick::packed::Config::new()
                 .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
                 .builder();
             if let Some(s) = b.extend(group).build() {
-                return Ok(LineFinder::Packed(s));
+                return Ok(AnchorFinder::Packed(s));
             }
         }
         let ac =
             AhoCorasickBuilder::new().match_kind(MatchKind::LeftmostFirst).ascii_case_insensitive(ci).build(group)?;
-        Ok(LineFinder::Automaton(ac))
+        Ok(AnchorFinder::Automaton(ac))
     }
 
-    /// Start of the leftmost match at or after `pos`.
-    fn find(&self, hay: &[u8], pos: usize) -> Option<usize> {
-        match self {
-            LineFinder::Packed(s) => s.find_in(hay, aho_corasick::Span::from(pos..hay.len())).map(|m| m.start()),
-            LineFinder::Automaton(ac) => ac.find(Input::new(hay).span(pos..hay.len())).map(|m| m.start()),
-        }
+    /// Start and pattern id of the leftmost match at or after `pos`.
+    fn find(&self, hay: &[u8], pos: usize) -> Option<(usize, usize)> {
+        let m = match self {
+            AnchorFinder::Packed(s) => s.find_in(hay, aho_corasick::Span::from(pos..hay.len())),
+            AnchorFinder::Automaton(ac) => ac.find(Input::new(hay).span(pos..hay.len())),
+        }?;
+        Some((m.start(), m.pattern().as_usize()))
     }
 }
 
 impl Searcher {
+    /// Anchors `lits` (see [`anchors`]; a case-insensitive literal is its
+    /// own anchor) and packs the anchors into passes.
+    fn new(lits: Vec<Vec<u8>>, owners: Vec<Vec<u32>>, ci: bool) -> Result<Searcher, aho_corasick::BuildError> {
+        let placed: Vec<(&[u8], usize)> = if ci { lits.iter().map(|l| (&l[..], 0)).collect() } else { anchors(&lits) };
+        let mut by_anchor: BTreeMap<&[u8], Vec<(usize, usize)>> = BTreeMap::new();
+        for (lit, &(anchor, off)) in placed.iter().enumerate() {
+            by_anchor.entry(anchor).or_default().push((lit, off));
+        }
+        let distinct: Vec<&[u8]> = by_anchor.keys().copied().collect();
+        let mut passes = Vec::new();
+        for group in distinct.chunks(PACKED_LIMIT) {
+            // Longest first: the finder then reports, at a position where
+            // several anchors start, the one all the others are prefixes of.
+            let mut group = group.to_vec();
+            group.sort_by_key(|a| std::cmp::Reverse(a.len()));
+            let is_prefix = |short: &[u8], long: &[u8]| {
+                long.get(..short.len()).is_some_and(|p| if ci { p.eq_ignore_ascii_case(short) } else { p == short })
+            };
+            let verify = group
+                .iter()
+                .map(|a| group.iter().filter(|b| is_prefix(b, a)).flat_map(|b| by_anchor[b].iter().copied()).collect())
+                .collect();
+            passes.push(Pass { finder: AnchorFinder::new(&group, ci)?, verify });
+        }
+        Ok(Searcher { passes, lits, owners, ci })
+    }
+
     fn hits(&self, hay: &[u8], out: &mut Vec<Hit>) {
-        // A line found by two groups is searched twice; `Prefilter::hits`
-        // removes the duplicate hits.
-        for next in &self.next {
-            self.hits_with(next, hay, out);
+        // A literal is found by the one pass holding its anchor.
+        for pass in &self.passes {
+            self.hits_with(pass, hay, out);
         }
     }
 
-    fn hits_with(&self, next: &LineFinder, hay: &[u8], out: &mut Vec<Hit>) {
+    /// Every position where an anchor of `pass` starts, then the literals
+    /// that anchor stands for, checked in place.
+    fn hits_with(&self, pass: &Pass, hay: &[u8], out: &mut Vec<Hit>) {
         let mut pos = 0;
-        while pos < hay.len() {
-            let Some(at) = next.find(hay, pos) else { return };
-            let start = memchr::memrchr(b'\n', &hay[..at]).map_or(0, |i| i + 1);
-            let end = memchr::memchr(b'\n', &hay[at..]).map_or(hay.len(), |i| at + i);
-            for hit in self.all.find_overlapping_iter(&hay[start..end]) {
-                for &unit in &self.owners[hit.pattern().as_usize()] {
-                    out.push(Hit { at: start + hit.start(), unit });
+        while let Some((at, anchor)) = pass.finder.find(hay, pos) {
+            for &(lit, off) in &pass.verify[anchor] {
+                if let Some(start) = at.checked_sub(off)
+                    && self.holds(hay, start, lit)
+                {
+                    out.extend(self.owners[lit].iter().map(|&unit| Hit { at: start, unit }));
                 }
             }
-            pos = end + 1;
+            pos = at + 1;
         }
+    }
+
+    /// Whether literal `lit` occurs in `hay` at `start`.
+    fn holds(&self, hay: &[u8], start: usize, lit: usize) -> bool {
+        let want = &self.lits[lit];
+        let Some(seen) = hay.get(start..start + want.len()) else { return false };
+        if self.ci { seen.eq_ignore_ascii_case(want) } else { seen == &want[..] }
     }
 }
 
@@ -547,23 +587,112 @@ mod size {
         let rules = crate::rules::load(&crate::rules::LoadOptions { builtin: true, paths: vec![] }).expect("builtin");
         let pf = Prefilter::build(&rules);
         assert_eq!(pf.searchers.len(), 1, "no case-insensitive automaton for the built-in pack");
-        assert!(pf.searchers[0].next.len() <= 3, "{} packed passes", pf.searchers[0].next.len());
+        assert!(pf.searchers[0].passes.len() <= 3, "{} packed passes", pf.searchers[0].passes.len());
+    }
+
+    /// The distinct anchors of `lits`, sorted.
+    fn distinct(lits: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        let set: BTreeSet<Vec<u8>> = anchors(lits).into_iter().map(|(a, _)| a.to_vec()).collect();
+        set.into_iter().collect()
     }
 
     #[test]
     fn nearly_as_rare_anchors_are_shared() {
         let lits = vec![b"code: 1100".to_vec(), b"node: 1100".to_vec()];
-        assert_eq!(anchors(&lits), vec![b"de: 1100".to_vec()]);
+        assert_eq!(distinct(&lits), vec![b"de: 1100".to_vec()]);
         // A piece much more common than the rarest is not taken to share.
         let lits = vec![b"READONLY You can't write".to_vec(), b"You can't write against".to_vec()];
-        assert_eq!(anchors(&lits).len(), 2, "{:?}", anchors(&lits));
+        assert_eq!(distinct(&lits).len(), 2, "{:?}", distinct(&lits));
     }
 
     #[test]
     fn anchors_are_pieces_of_their_literals() {
         let lits = vec![b"the ERROR 1100 lost".to_vec(), b"an ERROR 1100 restored".to_vec(), b"abc".to_vec()];
-        let a = anchors(&lits);
-        assert!(lits.iter().all(|l| a.iter().any(|x| l.windows(x.len()).any(|w| w == x.as_slice()))));
-        assert!(a.len() < lits.len(), "{a:?}");
+        for (lit, (anchor, off)) in lits.iter().zip(anchors(&lits)) {
+            assert_eq!(&lit[off..off + anchor.len()], anchor);
+        }
+        assert!(distinct(&lits).len() < lits.len(), "{:?}", distinct(&lits));
+    }
+}
+
+/// The anchored search against a plain overlapping search for the whole
+/// literals: the same hits, whatever the literals share.
+#[cfg(test)]
+mod oracle {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Every occurrence of every literal of `lits` (unit = literal index),
+    /// by aho-corasick's overlapping search: no anchors, no passes.
+    fn overlapping(lits: &[Vec<u8>], ci: bool, hay: &[u8]) -> Vec<Hit> {
+        let ac = AhoCorasickBuilder::new().ascii_case_insensitive(ci).build(lits).expect("automaton");
+        let mut out: Vec<Hit> =
+            ac.find_overlapping_iter(hay).map(|m| Hit { at: m.start(), unit: m.pattern().as_u32() }).collect();
+        out.sort_unstable();
+        out
+    }
+
+    fn anchored(lits: &[Vec<u8>], ci: bool, hay: &[u8]) -> Vec<Hit> {
+        let owners = (0..lits.len() as u32).map(|i| vec![i]).collect();
+        let s = Searcher::new(lits.to_vec(), owners, ci).expect("searcher");
+        let mut out = Vec::new();
+        s.hits(hay, &mut out);
+        out.sort_unstable();
+        out
+    }
+
+    /// The built-in pack over every fixture log, recorded ones included.
+    #[test]
+    fn builtin_pack_finds_every_literal_in_every_fixture() {
+        let rules = crate::rules::load(&crate::rules::LoadOptions { builtin: true, paths: vec![] }).expect("builtin");
+        let (table, _) = literal_table(&rules);
+        let lits: Vec<Vec<u8>> = table.keys().filter(|l| !l.ci()).map(|l| l.bytes.clone()).collect();
+        assert!(lits.len() > 300, "{} literals", lits.len());
+        let mut hay = Vec::new();
+        logs_under(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"), &mut hay);
+        let want = overlapping(&lits, false, &hay);
+        assert!(want.len() > 5_000, "{} hits", want.len());
+        assert_eq!(anchored(&lits, false, &hay), want);
+    }
+
+    fn logs_under(dir: &std::path::Path, out: &mut Vec<u8>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir).expect("fixtures").map(|e| e.expect("entry").path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                logs_under(&p, out);
+            } else if p.extension().is_some_and(|e| e == "log") {
+                out.extend(std::fs::read(&p).expect("fixture"));
+            }
+        }
+    }
+
+    /// Literals from a few bytes collide everywhere: one inside another,
+    /// several sharing an anchor, anchors prefixes of others, more than
+    /// one pass.
+    fn literals(ci: bool) -> impl Strategy<Value = Vec<Vec<u8>>> {
+        let one = if ci { "[ab:1 ]{3,10}" } else { "[aAb:1 ]{3,10}" };
+        proptest::collection::btree_set(proptest::string::string_regex(one).expect("regex"), 1..120)
+            .prop_map(|set| set.into_iter().map(String::into_bytes).collect())
+    }
+
+    proptest! {
+        #[test]
+        fn anchored_search_finds_what_overlapping_search_finds(
+            (ci, lits, picks) in any::<bool>().prop_flat_map(|ci| (
+                Just(ci),
+                literals(ci),
+                proptest::collection::vec((0..1000usize, "[aAbB:1 \n]{0,3}"), 0..60),
+            )),
+        ) {
+            // The haystack: literals and bits of them, joined by a few bytes.
+            let mut hay = Vec::new();
+            for (i, sep) in &picks {
+                let lit = &lits[i % lits.len()];
+                hay.extend_from_slice(&lit[i % 3..]);
+                hay.extend_from_slice(sep.as_bytes());
+            }
+            prop_assert_eq!(anchored(&lits, ci, &hay), overlapping(&lits, ci, &hay));
+        }
     }
 }
