@@ -153,6 +153,7 @@ mod tests {
             .map(|(i, &ts)| Event {
                 rule: 0,
                 role: crate::rules::Role::Start,
+                shape: 0,
                 source: 0,
                 line: i as u64 + 1,
                 ts,

@@ -165,6 +165,7 @@ mod tests {
         Event {
             rule: 0,
             role: Role::Start,
+            shape: 0,
             source: 0,
             line: 1,
             ts: None,

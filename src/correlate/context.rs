@@ -1,23 +1,31 @@
 //! Context: the regexes of a rule's `unless` and `context` entries (see
 //! [`crate::rules::Context`]) match records that are not incidents
 //! themselves but change how the rule's start events are read. Owns that
-//! reading: takes each source's events in the source's order, drops the
-//! context events, drops the start events they excuse (or that lack a
-//! required context), and lends the rest the fields of their context.
-//! Hands on events as the matcher would have made them, so grouping and
-//! the correlation modes never see a context event.
+//! reading: drops the context events, drops the start events they excuse
+//! (or that lack a required context), and lends the rest the fields of
+//! their context. Hands on events as the matcher would have made them, so
+//! grouping and the correlation modes never see a context event.
 //!
-//! The rules, per source (events pair only within one file: pm2.log holds
-//! every line pm2 writes about its processes, and a pair split by a
-//! rotation is the one thing lost):
+//! The rules:
 //!
+//! - An entry applies to the start events of the regexes its `for_regex`
+//!   names (all by default).
 //! - An event pairs with a start event when every `key` field has the same
 //!   value in both (`app` is the event's app); a start event without one of
 //!   the fields pairs with nothing. An empty key pairs any two.
+//! - `scope = "file"` (default): events pair only within one file, in the
+//!   file's order (pm2.log holds every line pm2 writes about its
+//!   processes). `scope = "app"`: also across the files of the start
+//!   event's app (their apps must be equal), judged by log time; lines
+//!   without a time still pair only within their own file. Files are not
+//!   stamped alike (pm2.log to the second, an app's logger to the
+//!   millisecond), so two lines of different files in the same second are
+//!   taken as simultaneous: each counts as before and as after the other.
 //! - `unless`: each event excuses the next start event of its key, and only
 //!   that one, if it comes less than `within` after it (window semantics of
-//!   [`super::window`]: `0 <= t_start - t_unless < within`). A start event
-//!   excused is not counted at all.
+//!   [`super::window`]: `0 <= t_start - t_unless < within`). With
+//!   `every = true` it excuses every start event of its key within
+//!   `within`. A start event excused is not counted at all.
 //! - `context` with `before`: the nearest event of its key before the start
 //!   event, if less than `before` before it, lends the start event every
 //!   field the start event does not capture (an `app` capture becomes its
@@ -29,53 +37,139 @@
 //! - `require = true`: a start event that found no such event is dropped.
 //! - Without times (either event untimed), windows cannot be measured, so
 //!   order alone decides: the nearest event by position in the file, as
-//!   above, however far.
+//!   above, however far (an `every` unless excuses every later start event
+//!   of its key in the file).
 //!
-//! The same reading runs in `scan` ([`apply`], over each source's complete
-//! list) and in `watch` ([`Resolver`], as matches arrive, holding context
-//! events while their window is open and start events that wait for an
-//! `after` entry). [`describe`] turns a finding's `NAME_ms` values into the
-//! fact `NAME`: the range of times, "0.1s–0.4s".
+//! It runs in two stages. The file stage reads each file in its order
+//! (file-scoped entries, and app-scoped ones for untimed lines); the app
+//! stage then reads the timed start events of rules with app-scoped
+//! entries, together with those entries' timed events, per rule in one
+//! order for all files: by second, then the events that look back
+//! (`unless`, `before`) before the start events and those that look ahead
+//! (`after`) after them, then by time, file and line.
+//!
+//! The same reading runs in `scan` ([`apply`], over complete lists) and in
+//! `watch` ([`Resolver`], as matches arrive, holding context events while
+//! their window is open, start events that wait for an `after` entry, and
+//! app-stage events until [`SETTLE`] has passed). [`describe`] turns a
+//! finding's `NAME_ms` values into the fact `NAME`: the range of times,
+//! "0.1s–0.4s".
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::matcher::{Event, field};
 use crate::pool;
-use crate::rules::{Context, ContextKind, Role, Rule, RuleSet, Side};
+use crate::rules::{Context, ContextKind, Role, Rule, RuleSet, Scope, Side};
 
 use super::Finding;
 use super::pairs::human;
 use super::window::within;
 
-/// Reads every source's context (the `scan` path). Sources are independent
-/// and each is read in its own order, so the result does not depend on the
-/// thread count. A no-op for rules whose matches were read already
-/// ([`RuleSet::context_resolved`]) and for sources with no event of a rule
-/// that has context.
-pub fn apply(rules: &RuleSet, sources: Vec<Vec<Event>>) -> Vec<Vec<Event>> {
+/// How long (log time, or wall clock for a quiet log) `watch` holds an
+/// event of the app stage before reading it: lines of one second reach
+/// their files at slightly different moments, and the app stage reads them
+/// in one order.
+pub const SETTLE: i64 = 2_000;
+
+/// Reads every source's context (the `scan` path); `paths` names the
+/// sources (the app stage orders lines of one second by file). Sources are
+/// independent in the file stage and read in their own order; the app
+/// stage reads its events in one order of its own, so the result does not
+/// depend on the thread count. A no-op for rules whose matches were read
+/// already ([`RuleSet::context_resolved`]) and for sources with no event of
+/// a rule that has context.
+pub fn apply(rules: &RuleSet, sources: Vec<Vec<Event>>, paths: &[String]) -> Vec<Vec<Event>> {
     if rules.context_resolved() || rules.rules().iter().all(|r| r.context.is_empty()) {
         return sources;
     }
-    pool::map_in_order(sources, |events| apply_source(rules, events))
+    let staged = pool::map_in_order(sources, |events| file_stage(rules, events));
+    let mut app = AppStage::default();
+    // Which list each source's events live in (skipped files leave gaps
+    // between source ids).
+    let mut home: HashMap<usize, usize> = HashMap::new();
+    let mut out = Vec::with_capacity(staged.len());
+    for (i, (decided, later)) in staged.into_iter().enumerate() {
+        for ev in later {
+            home.insert(ev.source, i);
+            let file = paths.get(ev.source).map_or("", String::as_str);
+            app.insert(rules, file, ev, 0);
+        }
+        out.push(decided);
+    }
+    let mut touched = vec![false; out.len()];
+    app.finish(rules, &mut |e, _| {
+        if let Some(&i) = home.get(&e.source) {
+            touched[i] = true;
+            out[i].push(e);
+        }
+    });
+    // Back in file order: ties in time are broken by line later.
+    for (list, _) in out.iter_mut().zip(&touched).filter(|(_, t)| **t) {
+        list.sort_by_key(|e| (e.line, e.role));
+    }
+    out
 }
 
-fn apply_source(rules: &RuleSet, events: Vec<Event>) -> Vec<Event> {
+/// One source through the file stage: the events decided, and those the
+/// app stage reads.
+fn file_stage(rules: &RuleSet, events: Vec<Event>) -> (Vec<Event>, Vec<Event>) {
     if !events.iter().any(|e| has_context(rules, e)) {
-        return events;
+        return (events, Vec::new());
     }
     let mut out = Vec::with_capacity(events.len());
-    let mut resolver = Resolver::default();
+    let mut later = Vec::new();
+    let mut context = Vec::new();
+    let mut files = FileStage::default();
+    let mut route = |e: Event, _| if needs_app(rules, &e) { later.push(e) } else { out.push(e) };
     // One source: its events pair among themselves whatever it is called.
     for ev in events {
-        resolver.push(rules, "", ev, 0, &mut |e, _| out.push(e));
+        match first_stage(rules, &ev) {
+            Stage::Pass => route(ev, 0),
+            Stage::App => context.push(ev),
+            Stage::File => files.push(rules, "", ev, 0, &mut route),
+        }
     }
-    resolver.finish(rules, &mut |e, _| out.push(e));
-    out
+    files.finish(rules, &mut |_, e, at| route(e, at));
+    later.append(&mut context);
+    (out, later)
 }
 
 fn has_context(rules: &RuleSet, e: &Event) -> bool {
     !rules.rules()[e.rule as usize].context.is_empty()
+}
+
+/// Where a new event goes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Nowhere: its rule has no context, or it closes a window.
+    Pass,
+    /// The file stage: start events, and the events of file-scoped
+    /// entries (or of app-scoped ones without a time).
+    File,
+    /// The app stage: timed events of app-scoped entries.
+    App,
+}
+
+fn first_stage(rules: &RuleSet, ev: &Event) -> Stage {
+    let rule = &rules.rules()[ev.rule as usize];
+    match ev.role {
+        _ if rule.context.is_empty() => Stage::Pass,
+        Role::End => Stage::Pass,
+        Role::Start => Stage::File,
+        Role::Context(n) => match rule.context.get(usize::from(n)) {
+            Some(c) if c.scope == Scope::App && ev.ts.is_some() => Stage::App,
+            _ => Stage::File,
+        },
+    }
+}
+
+/// Whether a start event the file stage has decided goes on to the app
+/// stage: it has a time and an app-scoped entry applies to it.
+fn needs_app(rules: &RuleSet, ev: &Event) -> bool {
+    ev.role == Role::Start
+        && ev.ts.is_some()
+        && rules.rules()[ev.rule as usize].context.iter().any(|c| c.scope == Scope::App && c.applies_to(ev.shape))
 }
 
 /// Sets each finding's `NAME` fact for every `since = NAME` of its rule:
@@ -122,20 +216,30 @@ fn since_names(rule: &Rule) -> impl Iterator<Item = &str> {
     })
 }
 
-/// The values of `key` in `e`, or `None` if it lacks one of them.
-fn key_of(e: &Event, key: &[String]) -> Option<Vec<Arc<str>>> {
-    key.iter()
+/// The values of entry `c`'s key in `e` (with its app, for an app-scoped
+/// entry), or `None` if it lacks one of them.
+fn entry_key(c: &Context, e: &Event) -> Option<Vec<Arc<str>>> {
+    let mut key: Vec<Arc<str>> = c
+        .key
+        .iter()
         .map(|name| match name.as_str() {
             "app" => e.app.clone(),
             _ => e.fields.iter().find(|(n, _)| &**n == name).map(|(_, v)| v.clone()),
         })
-        .collect()
+        .collect::<Option<_>>()?;
+    if c.scope == Scope::App {
+        key.push(e.app.clone()?);
+    }
+    Some(key)
 }
 
 /// Whether `later` is less than `w` after `earlier`; without both times,
-/// order alone decides (see the module doc).
-fn close(earlier: Option<i64>, later: Option<i64>, w: i64) -> bool {
+/// order alone decides (see the module doc). `across`: the app stage,
+/// where the events already stand in order and two of one second are
+/// simultaneous, so `later` may read a little earlier than `earlier`.
+fn close(earlier: Option<i64>, later: Option<i64>, w: i64, across: bool) -> bool {
     match (earlier, later) {
+        (Some(a), Some(b)) if across => b - a < w,
         (Some(a), Some(b)) => within(a, b, w),
         _ => true,
     }
@@ -145,17 +249,262 @@ fn close(earlier: Option<i64>, later: Option<i64>, w: i64) -> bool {
 type Held = (Event, i64);
 
 /// Context read incrementally: events go in per file in the file's order,
-/// and come out once decided. `scan` pushes a whole source then calls
-/// [`Resolver::finish`]; `watch` pushes each poll's matches and calls
-/// [`Resolver::release`] as time passes. Files are told apart by path, not
-/// source id: `watch` gives a file a new id when it restarts or the file is
-/// truncated, and its lines go on pairing with what came before.
+/// and come out once decided. `watch` pushes each poll's matches and calls
+/// [`Resolver::release`] as time passes (`scan` uses the two stages
+/// directly, see [`apply`]). Files are told apart by path, not source id:
+/// `watch` gives a file a new id when it restarts or the file is truncated,
+/// and its lines go on pairing with what came before.
 #[derive(Debug, Default)]
 pub struct Resolver {
-    /// (file, rule) → what that rule's context holds in that file.
+    files: FileStage,
+    apps: AppStage,
+}
+
+impl Resolver {
+    /// Takes the next event of `file`; passes on (to `emit`, with its
+    /// arrival time) every event decided by it. Events of rules without
+    /// context pass at once.
+    pub fn push(&mut self, rules: &RuleSet, file: &str, ev: Event, arrived: i64, emit: &mut impl FnMut(Event, i64)) {
+        let Resolver { files, apps } = self;
+        match first_stage(rules, &ev) {
+            Stage::Pass => emit(ev, arrived),
+            Stage::App => apps.insert(rules, file, ev, arrived),
+            Stage::File => files.push(rules, file, ev, arrived, &mut |e, at| {
+                if needs_app(rules, &e) {
+                    apps.insert(rules, file, e, at);
+                } else {
+                    emit(e, at);
+                }
+            }),
+        }
+    }
+
+    /// Decides what time has settled: start events waiting for an `after`
+    /// entry whose window has passed, and the app stage's events, by the
+    /// log's time `log_now` (a history read fast), or by the wall clock
+    /// `now` once as long has passed since they arrived (a quiet log, or
+    /// one without times).
+    pub fn release(&mut self, rules: &RuleSet, log_now: Option<i64>, now: i64, emit: &mut impl FnMut(Event, i64)) {
+        let Resolver { files, apps } = self;
+        files.release(rules, log_now, now, &mut |file, e, at| {
+            if needs_app(rules, &e) {
+                apps.insert(rules, file, e, at);
+            } else {
+                emit(e, at);
+            }
+        });
+        apps.release(rules, log_now, now, emit);
+    }
+
+    /// Decides everything held: the input has ended.
+    pub fn finish(&mut self, rules: &RuleSet, emit: &mut impl FnMut(Event, i64)) {
+        let Resolver { files, apps } = self;
+        files.finish(rules, &mut |file, e, at| {
+            if needs_app(rules, &e) {
+                apps.insert(rules, file, e, at);
+            } else {
+                emit(e, at);
+            }
+        });
+        apps.finish(rules, emit);
+    }
+
+    /// Forgets timed context events that can no longer reach a start event:
+    /// their window has passed at log time `log_now`.
+    pub fn prune(&mut self, rules: &RuleSet, log_now: i64) {
+        self.files.prune(rules, log_now);
+        self.apps.prune(rules, log_now);
+    }
+
+    /// What it holds, in a fixed order (for `watch`'s state file): context
+    /// events, then start events not decided yet.
+    pub fn held(&self) -> Vec<Held> {
+        let (mut context, mut starts) = self.files.held();
+        let (app_context, app_starts) = self.apps.held();
+        context.extend(app_context);
+        starts.extend(app_starts);
+        context.extend(starts);
+        context
+    }
+
+    /// Takes back an event of `file` a previous run held ([`Resolver::held`]):
+    /// a context event is held again, a start event is read again (decided
+    /// ones go to `emit`).
+    pub fn restore(&mut self, rules: &RuleSet, file: &str, ev: Event, arrived: i64, emit: &mut impl FnMut(Event, i64)) {
+        match ev.role {
+            Role::Context(_) if first_stage(rules, &ev) == Stage::App => self.apps.insert(rules, file, ev, arrived),
+            Role::Context(_) => self.files.restore(rules, file, ev, arrived),
+            Role::Start => self.push(rules, file, ev, arrived, emit),
+            Role::End => emit(ev, arrived),
+        }
+    }
+}
+
+/// The file stage: per (file, rule), what that rule's context holds in that
+/// file.
+#[derive(Debug, Default)]
+struct FileStage {
     states: BTreeMap<(String, u32), State>,
 }
 
+impl FileStage {
+    /// A start event, or a context event of a file-scoped entry (or of an
+    /// app-scoped one without a time).
+    fn push(&mut self, rules: &RuleSet, file: &str, ev: Event, arrived: i64, emit: &mut impl FnMut(Event, i64)) {
+        let context = &rules.rules()[ev.rule as usize].context;
+        let state = self.states.entry((file.to_string(), ev.rule)).or_default();
+        match ev.role {
+            Role::Context(n) => state.context(context, n, ev, arrived, false, emit),
+            _ => {
+                let untimed = ev.ts.is_none();
+                let shape = ev.shape;
+                let here = |c: &Context| c.applies_to(shape) && (c.scope == Scope::File || untimed);
+                state.start(context, ev, arrived, here, false, emit);
+            }
+        }
+    }
+
+    /// Releases what time has decided; `emit` learns each event's file.
+    fn release(&mut self, rules: &RuleSet, log_now: Option<i64>, now: i64, emit: &mut impl FnMut(&str, Event, i64)) {
+        for ((file, rule), state) in self.states.iter_mut() {
+            let context = &rules.rules()[*rule as usize].context;
+            state.release(context, log_now, now, 0, &mut |e, at| emit(file, e, at));
+        }
+    }
+
+    fn finish(&mut self, rules: &RuleSet, emit: &mut impl FnMut(&str, Event, i64)) {
+        for ((file, rule), state) in self.states.iter_mut() {
+            state.give_up_all(&rules.rules()[*rule as usize].context, &mut |e, at| emit(file, e, at));
+        }
+    }
+
+    fn prune(&mut self, rules: &RuleSet, log_now: i64) {
+        for ((_, rule), state) in self.states.iter_mut() {
+            state.prune(&rules.rules()[*rule as usize].context, log_now, 0);
+        }
+        self.states.retain(|_, s| !s.is_empty());
+    }
+
+    fn held(&self) -> (Vec<Held>, Vec<Held>) {
+        let context = self.states.values().flat_map(|s| s.latest.values().cloned()).collect();
+        let starts = self.states.values().flat_map(State::waiting).collect();
+        (context, starts)
+    }
+
+    fn restore(&mut self, rules: &RuleSet, file: &str, ev: Event, arrived: i64) {
+        let Role::Context(n) = ev.role else { return };
+        let Some(c) = rules.rules().get(ev.rule as usize).and_then(|r| r.context.get(usize::from(n))) else {
+            return;
+        };
+        if let Some(key) = entry_key(c, &ev) {
+            let state = self.states.entry((file.to_string(), ev.rule)).or_default();
+            state.latest.insert((n, key), (ev, arrived));
+        }
+    }
+}
+
+/// The app stage: per rule, its timed events of app-scoped entries and its
+/// timed start events those apply to, read in one order across files.
+#[derive(Debug, Default)]
+struct AppStage {
+    rules: BTreeMap<u32, AppRule>,
+}
+
+#[derive(Debug, Default)]
+struct AppRule {
+    /// Events not read yet, in the order they are read.
+    pending: BTreeMap<Order, Held>,
+    /// What the rule's app-scoped entries hold.
+    state: State,
+    /// Breaks ties between events that would sort alike (a file read
+    /// again after a truncation numbers its lines from 1 again).
+    seq: u64,
+}
+
+/// Where an event stands in the app stage: second, what it does (events
+/// that look back, then start events, then events that look ahead), time,
+/// file, source, line, role, arrival.
+type Order = (i64, u8, i64, String, usize, u64, Role, u64);
+
+impl AppStage {
+    fn insert(&mut self, rules: &RuleSet, file: &str, ev: Event, arrived: i64) {
+        let ts = ev.ts.unwrap_or_default();
+        let r = self.rules.entry(ev.rule).or_default();
+        r.seq += 1;
+        let order = (ts.div_euclid(1000), rank(rules, &ev), ts, file.to_string(), ev.source, ev.line, ev.role, r.seq);
+        r.pending.insert(order, (ev, arrived));
+    }
+
+    fn release(&mut self, rules: &RuleSet, log_now: Option<i64>, now: i64, emit: &mut impl FnMut(Event, i64)) {
+        let settled = |(ev, arrived): &Held| {
+            ev.ts.zip(log_now).is_some_and(|(t, log)| log >= t + SETTLE) || now >= arrived + SETTLE
+        };
+        for (rule, r) in self.rules.iter_mut() {
+            let context = &rules.rules()[*rule as usize].context;
+            let ready: Vec<Order> = r.pending.iter().filter(|(_, h)| settled(h)).map(|(o, _)| o.clone()).collect();
+            for order in ready {
+                if let Some((ev, arrived)) = r.pending.remove(&order) {
+                    r.state.read(context, ev, arrived, emit);
+                }
+            }
+            r.state.release(context, log_now, now, SETTLE, emit);
+        }
+    }
+
+    fn finish(&mut self, rules: &RuleSet, emit: &mut impl FnMut(Event, i64)) {
+        for (rule, r) in self.rules.iter_mut() {
+            let context = &rules.rules()[*rule as usize].context;
+            for (_, (ev, arrived)) in std::mem::take(&mut r.pending) {
+                r.state.read(context, ev, arrived, emit);
+            }
+            r.state.give_up_all(context, emit);
+        }
+    }
+
+    fn prune(&mut self, rules: &RuleSet, log_now: i64) {
+        for (rule, r) in self.rules.iter_mut() {
+            r.state.prune(&rules.rules()[*rule as usize].context, log_now, SETTLE);
+        }
+        self.rules.retain(|_, r| !r.pending.is_empty() || !r.state.is_empty());
+    }
+
+    fn held(&self) -> (Vec<Held>, Vec<Held>) {
+        let mut context: Vec<Held> = Vec::new();
+        let mut starts: Vec<Held> = Vec::new();
+        for r in self.rules.values() {
+            context.extend(r.state.latest.values().cloned());
+            for held in r.pending.values() {
+                match held.0.role {
+                    Role::Start => starts.push(held.clone()),
+                    _ => context.push(held.clone()),
+                }
+            }
+            starts.extend(r.state.waiting());
+        }
+        (context, starts)
+    }
+}
+
+/// Where an event of the app stage sorts within its second: events that
+/// look back (`unless`, `before`) first, start events, then events that
+/// look ahead (`after`).
+fn rank(rules: &RuleSet, ev: &Event) -> u8 {
+    let Role::Context(n) = ev.role else { return 1 };
+    match rules.rules()[ev.rule as usize].context.get(usize::from(n)).map(|c| &c.kind) {
+        Some(ContextKind::Lend { side: Side::After, .. }) => 2,
+        _ => 0,
+    }
+}
+
+/// How long an entry's event can still matter after it was written.
+fn reach(c: &Context) -> i64 {
+    match &c.kind {
+        ContextKind::Unless { within, .. } => within.ms(),
+        ContextKind::Lend { span, .. } => span.ms(),
+    }
+}
+
+/// What one rule's context holds in one stage (one file, or the app stage).
 #[derive(Debug, Default)]
 struct State {
     /// Per entry: the latest `unless` / `before` event of each key.
@@ -174,102 +523,47 @@ struct Waiting {
     dropped: bool,
 }
 
-impl Resolver {
-    /// Takes the next event of `file`; passes on (to `emit`, with its
-    /// arrival time) every event decided by it. Events of rules without
-    /// context pass at once.
-    pub fn push(&mut self, rules: &RuleSet, file: &str, ev: Event, arrived: i64, emit: &mut impl FnMut(Event, i64)) {
-        let rule = &rules.rules()[ev.rule as usize];
-        if rule.context.is_empty() || ev.role == Role::End {
-            return emit(ev, arrived);
-        }
-        let state = self.states.entry((file.to_string(), ev.rule)).or_default();
-        match ev.role {
-            Role::Context(n) => state.context(&rule.context, n, ev, arrived, emit),
-            _ => state.start(&rule.context, ev, arrived, emit),
-        }
-    }
-
-    /// Decides the start events waiting for an `after` entry whose window
-    /// has passed: by the log's time `log_now` (a history read fast), or by
-    /// the wall clock `now` a window after they arrived (a quiet log, or
-    /// one without times).
-    pub fn release(&mut self, rules: &RuleSet, log_now: Option<i64>, now: i64, emit: &mut impl FnMut(Event, i64)) {
-        for ((_, rule), state) in self.states.iter_mut() {
-            let context = &rules.rules()[*rule as usize].context;
-            for w in state.waiting.iter_mut() {
-                let span = w.longest(context);
-                let by_log = w.event.ts.zip(log_now).is_some_and(|(t, log)| log >= t + span);
-                if by_log || now >= w.arrived + span {
-                    w.give_up(context);
-                }
-            }
-            state.emit_decided(emit);
-        }
-    }
-
-    /// Decides every waiting start event: the input has ended.
-    pub fn finish(&mut self, rules: &RuleSet, emit: &mut impl FnMut(Event, i64)) {
-        for ((_, rule), state) in self.states.iter_mut() {
-            let context = &rules.rules()[*rule as usize].context;
-            state.waiting.iter_mut().for_each(|w| w.give_up(context));
-            state.emit_decided(emit);
-        }
-    }
-
-    /// Forgets timed context events that can no longer reach a start event:
-    /// their window has passed at log time `log_now`.
-    pub fn prune(&mut self, rules: &RuleSet, log_now: i64) {
-        for ((_, rule), state) in self.states.iter_mut() {
-            let context = &rules.rules()[*rule as usize].context;
-            state.latest.retain(|(n, _), (ev, _)| {
-                ev.ts.is_none_or(|t| context.get(usize::from(*n)).is_some_and(|c| log_now < t + reach(c)))
-            });
-        }
-        self.states.retain(|_, s| !s.latest.is_empty() || !s.waiting.is_empty());
-    }
-
-    /// What it holds, in a fixed order (for `watch`'s state file): context
-    /// events, then start events still waiting.
-    pub fn held(&self) -> Vec<Held> {
-        let context = self.states.values().flat_map(|s| s.latest.values().cloned());
-        let waiting = self.states.values().flat_map(|s| s.waiting.iter().map(|w| (w.event.clone(), w.arrived)));
-        context.chain(waiting).collect()
-    }
-
-    /// Takes back a context event of `file` a previous run held.
-    pub fn restore(&mut self, rules: &RuleSet, file: &str, ev: Event, arrived: i64) {
-        let Role::Context(n) = ev.role else { return };
-        let Some(c) = rules.rules().get(ev.rule as usize).and_then(|r| r.context.get(usize::from(n))) else {
-            return;
-        };
-        if let Some(key) = key_of(&ev, &c.key) {
-            let state = self.states.entry((file.to_string(), ev.rule)).or_default();
-            state.latest.insert((n, key), (ev, arrived));
-        }
-    }
-}
-
-/// How long an entry's event can still matter after it was written.
-fn reach(c: &Context) -> i64 {
-    match &c.kind {
-        ContextKind::Unless { within } => within.ms(),
-        ContextKind::Lend { span, .. } => span.ms(),
-    }
-}
-
 impl State {
-    fn context(&mut self, context: &[Context], n: u8, ev: Event, arrived: i64, emit: &mut impl FnMut(Event, i64)) {
+    fn is_empty(&self) -> bool {
+        self.latest.is_empty() && self.waiting.is_empty()
+    }
+
+    /// The start events still waiting.
+    fn waiting(&self) -> impl Iterator<Item = Held> + '_ {
+        self.waiting.iter().map(|w| (w.event.clone(), w.arrived))
+    }
+
+    /// An event of the app stage, in its turn.
+    fn read(&mut self, context: &[Context], ev: Event, arrived: i64, emit: &mut impl FnMut(Event, i64)) {
+        match ev.role {
+            Role::Context(n) => self.context(context, n, ev, arrived, true, emit),
+            _ => {
+                let shape = ev.shape;
+                let here = |c: &Context| c.applies_to(shape) && c.scope == Scope::App;
+                self.start(context, ev, arrived, here, true, emit);
+            }
+        }
+    }
+
+    fn context(
+        &mut self,
+        context: &[Context],
+        n: u8,
+        ev: Event,
+        arrived: i64,
+        across: bool,
+        emit: &mut impl FnMut(Event, i64),
+    ) {
         let Some(c) = context.get(usize::from(n)) else { return };
-        let Some(key) = key_of(&ev, &c.key) else { return };
+        let Some(key) = entry_key(c, &ev) else { return };
         match &c.kind {
             ContextKind::Lend { side: Side::After, span, require, .. } => {
                 for w in self.waiting.iter_mut().filter(|w| w.open.contains(&n)) {
-                    if key_of(&w.event, &c.key).as_ref() != Some(&key) {
+                    if entry_key(c, &w.event).as_ref() != Some(&key) {
                         continue;
                     }
                     w.open.retain(|&o| o != n);
-                    if close(w.event.ts, ev.ts, span.ms()) {
+                    if close(w.event.ts, ev.ts, span.ms(), across) {
                         lend(&mut w.event, &ev, None);
                     } else if *require {
                         w.dropped = true;
@@ -285,22 +579,36 @@ impl State {
         }
     }
 
-    fn start(&mut self, context: &[Context], mut ev: Event, arrived: i64, emit: &mut impl FnMut(Event, i64)) {
+    /// A start event, read against the entries `here` selects.
+    fn start(
+        &mut self,
+        context: &[Context],
+        mut ev: Event,
+        arrived: i64,
+        here: impl Fn(&Context) -> bool,
+        across: bool,
+        emit: &mut impl FnMut(Event, i64),
+    ) {
         let mut excused = false;
         let mut dropped = false;
         let mut open = Vec::new();
-        for (n, c) in context.iter().enumerate() {
+        for (n, c) in context.iter().enumerate().filter(|(_, c)| here(c)) {
             let n = n as u8;
-            let key = key_of(&ev, &c.key);
+            let key = entry_key(c, &ev);
             match &c.kind {
-                ContextKind::Unless { within } => {
+                ContextKind::Unless { within, every: false } => {
                     // Used up by the next start event of its key, excused or not.
                     let unless = key.and_then(|k| self.latest.remove(&(n, k)));
-                    excused |= unless.is_some_and(|(u, _)| close(u.ts, ev.ts, within.ms()));
+                    excused |= unless.is_some_and(|(u, _)| close(u.ts, ev.ts, within.ms(), across));
+                }
+                ContextKind::Unless { within, every: true } => {
+                    let unless = key.and_then(|k| self.latest.get(&(n, k)));
+                    excused |= unless.is_some_and(|(u, _)| close(u.ts, ev.ts, within.ms(), across));
                 }
                 ContextKind::Lend { side: Side::Before, span, since, require } => {
-                    let found =
-                        key.and_then(|k| self.latest.get(&(n, k))).filter(|(c, _)| close(c.ts, ev.ts, span.ms()));
+                    let found = key
+                        .and_then(|k| self.latest.get(&(n, k)))
+                        .filter(|(c, _)| close(c.ts, ev.ts, span.ms(), across));
                     match found {
                         Some((c, _)) => lend(&mut ev, c, since.as_deref()),
                         None => dropped |= *require,
@@ -319,6 +627,40 @@ impl State {
             return emit(ev, arrived);
         }
         self.waiting.push(Waiting { event: ev, arrived, open, dropped: false });
+    }
+
+    /// Gives up on the `after` entries of waiting start events whose window
+    /// (plus `margin`) has passed by the log's time or the wall clock, and
+    /// passes on what that decides.
+    fn release(
+        &mut self,
+        context: &[Context],
+        log_now: Option<i64>,
+        now: i64,
+        margin: i64,
+        emit: &mut impl FnMut(Event, i64),
+    ) {
+        for w in self.waiting.iter_mut() {
+            let span = w.longest(context) + margin;
+            let by_log = w.event.ts.zip(log_now).is_some_and(|(t, log)| log >= t + span);
+            if by_log || now >= w.arrived + span {
+                w.give_up(context);
+            }
+        }
+        self.emit_decided(emit);
+    }
+
+    fn give_up_all(&mut self, context: &[Context], emit: &mut impl FnMut(Event, i64)) {
+        self.waiting.iter_mut().for_each(|w| w.give_up(context));
+        self.emit_decided(emit);
+    }
+
+    /// Forgets timed context events whose window (plus `margin`) has
+    /// passed at `log_now`.
+    fn prune(&mut self, context: &[Context], log_now: i64, margin: i64) {
+        self.latest.retain(|(n, _), (ev, _)| {
+            ev.ts.is_none_or(|t| context.get(usize::from(*n)).is_some_and(|c| log_now < t + reach(c) + margin))
+        });
     }
 
     /// Passes on, in order, the waiting events with no entry left open.
@@ -353,7 +695,9 @@ impl Waiting {
 }
 
 /// Gives `start` the fields of `from` it does not capture itself, and with
-/// `since` the time between them.
+/// `since` the time between them (never below 0: two files' lines of one
+/// second may read in either order). Lending again what it holds changes
+/// nothing (a start event read again after a restart of `watch`).
 fn lend(start: &mut Event, from: &Event, since: Option<&str>) {
     let mut fields: Vec<(Arc<str>, Arc<str>)> = start.fields.to_vec();
     for (name, value) in from.fields.iter() {
@@ -366,7 +710,10 @@ fn lend(start: &mut Event, from: &Event, since: Option<&str>) {
         fields.push((name.clone(), value.clone()));
     }
     if let (Some(name), Some(t0), Some(t)) = (since, from.ts, start.ts) {
-        fields.push((Arc::from(format!("{name}_ms")), Arc::from((t - t0).to_string())));
+        let ms_name = format!("{name}_ms");
+        if !fields.iter().any(|(n, _)| **n == *ms_name) {
+            fields.push((Arc::from(ms_name), Arc::from((t - t0).max(0).to_string())));
+        }
     }
     start.fields = fields.into_boxed_slice();
 }
@@ -423,6 +770,7 @@ fix = "f"
         Event {
             rule: what.0,
             role: what.1,
+            shape: 0,
             source: 0,
             line,
             ts: ts.map(|t| t * S),
@@ -443,7 +791,7 @@ fix = "f"
     }
 
     fn one_source(events: Vec<Event>) -> Vec<Event> {
-        apply(&rules(), vec![events]).pop().unwrap_or_default()
+        apply(&rules(), vec![events], &[]).pop().unwrap_or_default()
     }
 
     #[test]
@@ -578,7 +926,7 @@ fix = "f"
     fn sources_do_not_pair() {
         let mut exit = ev(EXIT, 1, Some(1), &api("0"));
         exit.source = 1;
-        let out = apply(&rules(), vec![vec![ev(ONLINE, 1, Some(0), &api("0"))], vec![exit]]);
+        let out = apply(&rules(), vec![vec![ev(ONLINE, 1, Some(0), &api("0"))], vec![exit]], &[]);
         assert!(out.iter().all(Vec::is_empty), "{out:?}");
     }
 
@@ -587,7 +935,7 @@ fix = "f"
         let events = vec![ev(EXIT, 2, Some(1), &api("0"))];
         assert!(one_source(events.clone()).is_empty());
         let resolved = rules().with_context_resolved();
-        assert_eq!(apply(&resolved, vec![events.clone()]), vec![events]);
+        assert_eq!(apply(&resolved, vec![events.clone()], &[]), vec![events]);
     }
 
     /// `watch` pushes matches a poll at a time and releases waiting ones
@@ -641,7 +989,7 @@ fix = "f"
         let held = r.held();
         assert_eq!(held.len(), 2);
         let mut again = Resolver::default();
-        held.into_iter().for_each(|(e, at)| again.restore(&rules, "pm2.log", e, at));
+        held.into_iter().for_each(|(e, at)| again.restore(&rules, "pm2.log", e, at, fail));
         // `watch` gives the file a new source id after a restart.
         let later = |what, line, ts| {
             let mut e = ev(what, line, Some(ts), &api("0"));

@@ -79,7 +79,7 @@ pub fn correlate(
     paths: &[String],
     end: Option<i64>,
 ) -> (Vec<Finding>, Vec<String>) {
-    let sources = context::apply(rules, sources);
+    let sources = context::apply(rules, sources, paths);
     let groups = group(rules, sources, paths);
     let per_group = pool::map_in_order(groups, |(key, evs)| correlate_group(rules, key, evs, end, None));
     let mut findings: Vec<Finding> = per_group.into_iter().flatten().collect();
@@ -94,7 +94,7 @@ pub fn correlate_arrived(rules: &RuleSet, held: Vec<(Event, i64)>, paths: &[Stri
     let read: HashMap<(usize, u64), i64> =
         held.iter().filter(|(e, _)| e.ts.is_none()).map(|(e, at)| ((e.source, e.line), *at)).collect();
     let events = held.into_iter().map(|(e, _)| e).collect();
-    let sources = context::apply(rules, vec![events]);
+    let sources = context::apply(rules, vec![events], paths);
     let groups = group(rules, sources, paths);
     let mut findings: Vec<Finding> =
         groups.into_iter().flat_map(|(key, evs)| correlate_group(rules, key, evs, end, Some(&read))).collect();
@@ -327,6 +327,7 @@ fix = "f"
         Event {
             rule,
             role: crate::rules::Role::Start,
+            shape: 0,
             source: 0,
             line,
             ts,

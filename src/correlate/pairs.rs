@@ -178,6 +178,7 @@ mod tests {
         Event {
             rule: 0,
             role,
+            shape: 0,
             source: 0,
             line: t as u64,
             ts: Some(t),

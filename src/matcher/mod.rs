@@ -3,7 +3,8 @@
 //! event), for sequence and absence rules the closing event's, and those of
 //! each `unless` / `context` entry. Hands
 //! on [`Event`]s: one per (record, unit) that matched, with named captures
-//! as fields.
+//! as fields, less the start events of rules that another rule matching
+//! the same record supersedes (`supersedes`).
 //!
 //! Build once with [`Matcher::new`] and clone per worker thread: clones
 //! share the compiled automata and regex programs but not the regex
@@ -41,6 +42,9 @@ pub struct Event {
     pub rule: u32,
     /// Whether the record opened the rule's incident or closed it.
     pub role: Role,
+    /// Which of its unit's regexes matched (0-based): context entries may
+    /// apply to some of a rule's regexes only (`for_regex`).
+    pub shape: u8,
     /// Source id (input order).
     pub source: usize,
     /// 1-based line of the record's first line.
@@ -69,6 +73,9 @@ pub struct Matcher {
     rules: Arc<RuleSet>,
     prefilter: Arc<Prefilter>,
     regexes: Vec<Vec<Unit>>,
+    /// Per rule, the rules (dense indices) its start matches supersede on
+    /// the same record; all empty for most packs.
+    supersedes: Arc<[Vec<u32>]>,
 }
 
 /// One regex of a unit and its capture group names.
@@ -107,7 +114,8 @@ impl Matcher {
             .iter()
             .flat_map(|r| (0..UNITS_PER_RULE).map(|slot| unit(r.regexes_for(UnitId(slot).role()))))
             .collect();
-        Matcher { rules, prefilter, regexes }
+        let supersedes = supersedes_of(&rules);
+        Matcher { rules, prefilter, regexes, supersedes }
     }
 
     /// The prefilter (to search buffers and list unfiltered rules).
@@ -134,14 +142,18 @@ impl Matcher {
     ) {
         let stream = record.stream.unwrap_or(origin.stream);
         let mut text: Option<Arc<str>> = None;
+        let first = out.len();
         for &unit in candidates {
             let id = UnitId(unit);
             let rule = &self.rules.rules()[id.rule()];
             if !rule.streams.accepts(stream) {
                 continue;
             }
-            let Some(fields) = self.regexes[unit as usize].iter().find_map(|u| capture(u, &record.body, strings))
-            else {
+            let found = self.regexes[unit as usize]
+                .iter()
+                .enumerate()
+                .find_map(|(shape, u)| Some((shape, capture(u, &record.body, strings)?)));
+            let Some((shape, fields)) = found else {
                 continue;
             };
             let app = field_arc(&fields, "app")
@@ -150,6 +162,7 @@ impl Matcher {
             out.push(Event {
                 rule: id.rule() as u32,
                 role: id.role(),
+                shape: u8::try_from(shape).unwrap_or(u8::MAX),
                 source: origin.source,
                 line: origin.line,
                 ts: record.ts,
@@ -159,7 +172,36 @@ impl Matcher {
                 text: text.get_or_insert_with(|| strings.get(&evidence_text(&record.body))).clone(),
             });
         }
+        if out.len() - first > 1 {
+            drop_superseded(&self.supersedes, out, first);
+        }
     }
+}
+
+/// Drops from `out[first..]` (the events of one record) the start events
+/// of rules that a rule with a start event among them supersedes. Which
+/// events go depends only on which rules matched, not on their order.
+fn drop_superseded(supersedes: &[Vec<u32>], out: &mut Vec<Event>, first: usize) {
+    let starts = out[first..].iter().filter(|e| e.role == Role::Start);
+    let gone: Vec<u32> = starts.flat_map(|e| supersedes.get(e.rule as usize).into_iter().flatten().copied()).collect();
+    if gone.is_empty() {
+        return;
+    }
+    let mut keep = first;
+    for i in first..out.len() {
+        if !(out[i].role == Role::Start && gone.contains(&out[i].rule)) {
+            out.swap(keep, i);
+            keep += 1;
+        }
+    }
+    out.truncate(keep);
+}
+
+/// Per rule, the dense indices of the rules it supersedes that are in
+/// `rules` (a subset run by `rules test` may lack them: nothing to drop).
+fn supersedes_of(rules: &RuleSet) -> Arc<[Vec<u32>]> {
+    let index = |id: &String| rules.rules().iter().position(|r| &r.id == id).map(|i| i as u32);
+    rules.rules().iter().map(|r| r.supersedes.iter().filter_map(index).collect()).collect()
 }
 
 fn capture(unit: &Unit, body: &[u8], strings: &mut Interner) -> Option<Fields> {

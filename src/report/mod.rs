@@ -125,6 +125,7 @@ references = ["https://pm2.keymetrics.io/docs/usage/restart-strategies/"]
         let ev = |line: u64, ts: i64, text: &str| Event {
             rule: 0,
             role: Role::Start,
+            shape: 0,
             source: 0,
             line,
             ts: Some(ts),

@@ -9,8 +9,8 @@ use super::schema::{RawContext, RawExample, RawPack, RawRule, RawUnless};
 use std::sync::Arc;
 
 use super::{
-    Context, ContextKind, Correlation, Example, MAX_CONTEXT, Rule, RuleError, Severity, Side, StreamFilter, Template,
-    Window,
+    Context, ContextKind, Correlation, Example, MAX_CONTEXT, Rule, RuleError, Scope, Severity, Side, StreamFilter,
+    Template, Window,
 };
 
 /// Placeholders every template may use besides the regexes' named groups.
@@ -112,7 +112,7 @@ fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule>
     let start_names = capture_names(&regexes);
     let end_names = capture_names(follow);
     let errors_before_context = ctx.errors.len();
-    let context = check_context(ctx, &raw, &start_names);
+    let context = check_context(ctx, &raw, &start_names, regexes.len());
     let context_ok = ctx.errors.len() == errors_before_context;
     let lent = context.as_deref().map(lent_names).unwrap_or_default();
     let mut names: Vec<String> = start_names.iter().chain(&end_names).chain(&lent).cloned().collect();
@@ -139,6 +139,8 @@ fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule>
     let suppress = check_suppress(ctx, raw.suppress.as_ref());
     let examples = check_examples(ctx, &raw.example);
     let literals_at = raw.literals.as_ref().map(|l| crate::error::line_col(ctx.text, l.span().start));
+    let supersedes = check_supersedes(ctx, raw.supersedes.as_ref(), id.as_deref());
+    let supersedes_at = raw.supersedes.as_ref().map(|s| crate::error::line_col(ctx.text, s.span().start));
     Some(Rule {
         id: id?,
         title: title?,
@@ -156,7 +158,34 @@ fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule>
         origin,
         literals_at,
         context: context?,
+        supersedes: supersedes?,
+        supersedes_at,
     })
+}
+
+/// `supersedes = ["node.uncaught-exception"]`: rule ids, not this rule's.
+/// Whether they exist is known only once every pack is loaded (`rules
+/// check` says so, see `lint`).
+fn check_supersedes(ctx: &mut Ctx, value: Option<&Spanned<Vec<String>>>, own: Option<&str>) -> Option<Vec<String>> {
+    let Some(v) = value else { return Some(Vec::new()) };
+    let at = v.span().start;
+    if v.get_ref().is_empty() {
+        ctx.err_at(at, "supersedes is empty: list rule ids, or leave the key out".into());
+        return None;
+    }
+    for id in v.get_ref() {
+        if Some(id.as_str()) == own {
+            ctx.err_at(at, format!("supersedes lists the rule itself ({id:?}): list the rules that step back for it"));
+            return None;
+        }
+        let well_formed =
+            id.contains('.') && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+        if !well_formed {
+            ctx.err_at(at, format!("supersedes: {id:?} is not a rule id ('area.name' in lower case)"));
+            return None;
+        }
+    }
+    Some(v.get_ref().clone())
 }
 
 fn check_examples(ctx: &mut Ctx, raw: &[Spanned<RawExample>]) -> Option<Vec<Example>> {
@@ -467,13 +496,14 @@ fn threshold(ctx: &mut Ctx, span: Range<usize>, table: &toml::Table) -> Option<C
     Some(Correlation::Threshold { count, window })
 }
 
-/// `unless` and `context` entries, in that order.
-fn check_context(ctx: &mut Ctx, raw: &RawRule, start_names: &[String]) -> Option<Vec<Context>> {
+/// `unless` and `context` entries, in that order. `shapes` is how many
+/// regexes the rule has (`for_regex` numbers them).
+fn check_context(ctx: &mut Ctx, raw: &RawRule, start_names: &[String], shapes: usize) -> Option<Vec<Context>> {
     let mut out = Vec::new();
     let mut ok = true;
     if let Some(unless) = &raw.unless {
         for (table, span) in unless.get_ref().tables(unless.span()) {
-            match check_unless(ctx, table, span, start_names) {
+            match check_unless(ctx, table, span, start_names, shapes) {
                 Some(c) => out.push(c),
                 None => ok = false,
             }
@@ -482,7 +512,7 @@ fn check_context(ctx: &mut Ctx, raw: &RawRule, start_names: &[String]) -> Option
     if let Some(context) = &raw.context {
         let taken = reserved_names(start_names);
         for (table, span) in context.get_ref().tables(context.span()) {
-            match check_lend(ctx, table, span, start_names, &taken) {
+            match check_lend(ctx, table, span, start_names, &taken, shapes) {
                 Some(c) => out.push(c),
                 None => ok = false,
             }
@@ -505,10 +535,18 @@ fn reserved_names(start_names: &[String]) -> Vec<String> {
     start_names.iter().cloned().chain(builtin).collect()
 }
 
-fn check_unless(ctx: &mut Ctx, t: &RawUnless, span: Range<usize>, start_names: &[String]) -> Option<Context> {
+fn check_unless(
+    ctx: &mut Ctx,
+    t: &RawUnless,
+    span: Range<usize>,
+    start_names: &[String],
+    shapes: usize,
+) -> Option<Context> {
     let before = ctx.errors.len();
     let regexes = regexes_from(ctx, t.regex.get_ref(), t.regex.span(), "unless regex");
     let key = check_key(ctx, t.key.as_ref(), &regexes, start_names, "unless");
+    let scope = check_scope(ctx, t.scope.as_ref(), "unless");
+    let for_regex = check_for_regex(ctx, t.for_regex.as_ref(), shapes, "unless");
     let within = match &t.within {
         Some(w) => span_of(ctx, w, "within"),
         None => {
@@ -516,8 +554,53 @@ fn check_unless(ctx: &mut Ctx, t: &RawUnless, span: Range<usize>, start_names: &
             None
         }
     };
-    let within = within?;
-    (ctx.errors.len() == before).then(|| Context { regexes, key, kind: ContextKind::Unless { within } })
+    let (within, scope, shapes) = (within?, scope?, for_regex?);
+    let kind = ContextKind::Unless { within, every: t.every };
+    (ctx.errors.len() == before).then_some(Context { regexes, key, kind, scope, shapes })
+}
+
+/// `scope = "file"` (the default) or `"app"`.
+fn check_scope(ctx: &mut Ctx, value: Option<&Spanned<String>>, what: &str) -> Option<Scope> {
+    match value.map(|v| (v.get_ref().as_str(), v.span().start)) {
+        None | Some(("file", _)) => Some(Scope::File),
+        Some(("app", _)) => Some(Scope::App),
+        Some((other, at)) => {
+            let msg = format!(
+                "{what} scope {other:?} must be \"file\" (the start event's own file) or \"app\" (any file of its app)"
+            );
+            ctx.err_at(at, msg);
+            None
+        }
+    }
+}
+
+/// `for_regex = [2, 3]`: 1-based numbers of the rule's regexes, as listed;
+/// returned 0-based.
+fn check_for_regex(ctx: &mut Ctx, value: Option<&Spanned<Vec<i64>>>, shapes: usize, what: &str) -> Option<Vec<u8>> {
+    let Some(v) = value else { return Some(Vec::new()) };
+    let at = v.span().start;
+    if v.get_ref().is_empty() {
+        ctx.err_at(at, format!("{what} for_regex is empty: leave it out to apply to every regex of the rule"));
+        return None;
+    }
+    // A regex that did not compile leaves the count short: its own error
+    // is enough.
+    if shapes == 0 {
+        return Some(Vec::new());
+    }
+    let mut out = Vec::new();
+    for &n in v.get_ref() {
+        let shape = usize::try_from(n).ok().filter(|n| (1..=shapes).contains(n)).and_then(|n| u8::try_from(n - 1).ok());
+        let Some(shape) = shape else {
+            ctx.err_at(at, format!("{what} for_regex {n}: the rule has {shapes} regex(es), numbered from 1 as listed"));
+            return None;
+        };
+        if !out.contains(&shape) {
+            out.push(shape);
+        }
+    }
+    out.sort_unstable();
+    Some(out)
 }
 
 fn check_lend(
@@ -526,10 +609,13 @@ fn check_lend(
     span: Range<usize>,
     start_names: &[String],
     taken: &[String],
+    shapes: usize,
 ) -> Option<Context> {
     let before = ctx.errors.len();
     let regexes = regexes_from(ctx, t.regex.get_ref(), t.regex.span(), "context regex");
     let key = check_key(ctx, t.key.as_ref(), &regexes, start_names, "context");
+    let scope = check_scope(ctx, t.scope.as_ref(), "context");
+    let for_regex = check_for_regex(ctx, t.for_regex.as_ref(), shapes, "context");
     let (side, span) = match (&t.before, &t.after) {
         (Some(w), None) => (Side::Before, span_of(ctx, w, "before")),
         (None, Some(w)) => (Side::After, span_of(ctx, w, "after")),
@@ -547,9 +633,9 @@ fn check_lend(
     if t.since.is_some() && since.is_none() {
         return None;
     }
-    let span = span?;
+    let (span, scope, shapes) = (span?, scope?, for_regex?);
     let kind = ContextKind::Lend { side, span, since, require: t.require };
-    (ctx.errors.len() == before).then_some(Context { regexes, key, kind })
+    (ctx.errors.len() == before).then_some(Context { regexes, key, kind, scope, shapes })
 }
 
 fn span_of(ctx: &mut Ctx, w: &Spanned<String>, what: &str) -> Option<Window> {
@@ -822,7 +908,7 @@ fix = "code {code}, uptime {uptime} ({uptime_ms} ms)"
         assert!(errs.is_empty(), "{errs:?}");
         let c = &rules[0].context;
         assert_eq!(c.len(), 2);
-        assert!(matches!(&c[0].kind, ContextKind::Unless { within } if within.ms() == 10_000));
+        assert!(matches!(&c[0].kind, ContextKind::Unless { within, every: false } if within.ms() == 10_000));
         assert!(matches!(
             &c[1].kind,
             ContextKind::Lend { side: Side::Before, since: Some(s), require: true, .. } if s == "uptime"

@@ -235,8 +235,9 @@ impl UnitId {
 
 /// Another regex of a rule whose matches are not incidents but change how
 /// the rule's start events are read (`unless` and `context` in a pack; see
-/// `correlate::context`). Events pair with start events of the same source
-/// whose `key` fields hold the same values.
+/// `correlate::context`). Events pair with start events whose `key` fields
+/// hold the same values, in the same file or (with [`Scope::App`]) in any
+/// file of the same app.
 #[derive(Debug, Clone)]
 pub struct Context {
     /// The regexes, tried in order; the first that matches decides the
@@ -247,6 +248,11 @@ pub struct Context {
     pub key: Vec<String>,
     /// What a match does to the start events around it.
     pub kind: ContextKind,
+    /// Where the paired line may come from.
+    pub scope: Scope,
+    /// The rule's regexes (0-based) whose matches the entry applies to;
+    /// empty: all of them.
+    pub shapes: Vec<u8>,
 }
 
 impl Context {
@@ -254,28 +260,50 @@ impl Context {
     /// pm_id` or `context: nearest before within 1m, ...`.
     pub fn describe(&self) -> String {
         let key = if self.key.is_empty() { "any".to_string() } else { self.key.join(", ") };
+        let scope = match self.scope {
+            Scope::File => "",
+            Scope::App => ", in any file of the app",
+        };
+        let shapes = if self.shapes.is_empty() {
+            String::new()
+        } else {
+            let n: Vec<String> = self.shapes.iter().map(|s| (u32::from(*s) + 1).to_string()).collect();
+            format!(", for regex {}", n.join(", "))
+        };
         match &self.kind {
-            ContextKind::Unless { within } => {
-                format!("unless: excuses the next match of its key ({key}) within {within}")
+            ContextKind::Unless { within, every: false } => {
+                format!("unless: excuses the next match of its key ({key}) within {within}{scope}{shapes}")
+            }
+            ContextKind::Unless { within, every: true } => {
+                format!("unless: excuses every match of its key ({key}) within {within}{scope}{shapes}")
             }
             ContextKind::Lend { side, span, since, require } => {
                 let side = if *side == Side::Before { "before" } else { "after" };
                 let since = since.as_ref().map(|s| format!(", time since it as {{{s}}}")).unwrap_or_default();
                 let require = if *require { ", required" } else { "" };
-                format!("context: nearest {side} within {span}, same {key}{since}{require}")
+                format!("context: nearest {side} within {span}, same {key}{since}{require}{scope}{shapes}")
             }
         }
+    }
+
+    /// Returns true if and only if the entry applies to a start event
+    /// matched by the rule's regex number `shape` (0-based).
+    pub fn applies_to(&self, shape: u8) -> bool {
+        self.shapes.is_empty() || self.shapes.contains(&shape)
     }
 }
 
 /// What a [`Context`] entry does.
 #[derive(Debug, Clone)]
 pub enum ContextKind {
-    /// `unless`: the next start event of its key is not counted, if it
-    /// comes less than `within` after it.
+    /// `unless`: the next start event of its key (with `every`, each one)
+    /// is not counted, if it comes less than `within` after it.
     Unless {
         /// How soon the start event must follow.
         within: Window,
+        /// Excuses every start event of its key within `within`, not only
+        /// the next one.
+        every: bool,
     },
     /// `context`: the nearest such event on `side` of a start event, less
     /// than `span` away, lends it the fields it lacks.
@@ -299,6 +327,18 @@ pub enum Side {
     Before,
     /// The nearest event after it.
     After,
+}
+
+/// Where a [`Context`] entry's events may come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The start event's own file, in the file's order (the default).
+    File,
+    /// Any file whose app is the start event's app, judged by log time
+    /// (pm2 writes an app's exit to `pm2.log`, the app its error to
+    /// `APP-error.log`). Lines without a time still pair only within their
+    /// own file.
+    App,
 }
 
 /// A compiled, validated rule.
@@ -339,6 +379,12 @@ pub struct Rule {
     pub literals_at: Option<(usize, usize)>,
     /// `unless` entries, then `context` entries, as written.
     pub context: Vec<Context>,
+    /// Ids of rules whose matches on a record this rule matches are
+    /// dropped (`supersedes`): the specific cause names the incident, the
+    /// generic rule steps back.
+    pub supersedes: Vec<String>,
+    /// Where its `supersedes` key is, as (line, column).
+    pub supersedes_at: Option<(usize, usize)>,
 }
 
 /// An inline example: a log excerpt and the number of incidents of its

@@ -51,6 +51,9 @@ pub(super) struct RawRule {
     /// an array of them.
     #[serde(default)]
     pub context: Option<Spanned<OneOrMany<RawContext>>>,
+    /// Ids of rules whose matches on the same record this rule drops.
+    #[serde(default)]
+    pub supersedes: Option<Spanned<Vec<String>>>,
     pub fix: Spanned<String>,
     #[serde(default)]
     pub references: Vec<String>,
@@ -72,7 +75,8 @@ pub(super) struct RawExample {
     pub plays: Option<String>,
 }
 
-/// `unless = { regex = '...', within = "10s", key = ["app"] }`.
+/// `unless = { regex = '...', within = "10s", key = ["app"], every = true,
+/// scope = "app", for_regex = [2] }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawUnless {
@@ -81,6 +85,13 @@ pub(super) struct RawUnless {
     pub within: Option<Spanned<String>>,
     #[serde(default)]
     pub key: Option<Spanned<Vec<String>>>,
+    /// Excuse every start event within `within`, not only the next.
+    #[serde(default)]
+    pub every: bool,
+    /// `"file"` (default) or `"app"`.
+    pub scope: Option<Spanned<String>>,
+    /// 1-based numbers of the rule's regexes the entry applies to.
+    pub for_regex: Option<Spanned<Vec<i64>>>,
 }
 
 /// `context = { regex = '...', before = "1m", key = ["app"], since = "uptime", require = true }`
@@ -97,6 +108,10 @@ pub(super) struct RawContext {
     pub since: Option<Spanned<String>>,
     #[serde(default)]
     pub require: bool,
+    /// `"file"` (default) or `"app"`.
+    pub scope: Option<Spanned<String>>,
+    /// 1-based numbers of the rule's regexes the entry applies to.
+    pub for_regex: Option<Spanned<Vec<i64>>>,
 }
 
 /// One table, or an array of tables. Each table of an array keeps its own

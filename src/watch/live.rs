@@ -72,6 +72,9 @@ pub struct Kept {
     pub arrived: i64,
     /// Whether it belongs to an incident already emitted.
     pub known: bool,
+    /// A start event its rule's context had not decided yet (it waited for
+    /// an `after` entry, or for the app stage): read again on restore.
+    pub waiting: bool,
 }
 
 type GroupKey = (u32, Vec<String>);
@@ -167,12 +170,14 @@ impl Live {
     pub fn kept(&self) -> Vec<Kept> {
         // Context events and start events still waiting for theirs come
         // first; see [`Live::restore`].
-        let mut out: Vec<Kept> =
-            self.context.held().into_iter().map(|(event, arrived)| Kept { event, arrived, known: false }).collect();
+        let held = self.context.held().into_iter();
+        let mut out: Vec<Kept> = held
+            .map(|(event, arrived)| Kept { waiting: event.role == Role::Start, event, arrived, known: false })
+            .collect();
         for g in self.groups.values() {
             for (event, arrived) in &g.held {
                 let known = g.known.contains(&mark(event));
-                out.push(Kept { event: event.clone(), arrived: *arrived, known });
+                out.push(Kept { event: event.clone(), arrived: *arrived, known, waiting: false });
             }
         }
         out
@@ -190,13 +195,14 @@ impl Live {
     pub fn restore(&mut self, kept: Vec<Kept>, emitted: Vec<(String, i64)>, paths: &[String]) {
         self.known_ids.extend(emitted);
         let mut wide = Vec::new();
+        let mut decided = Vec::new();
         for k in kept {
-            // A start event that was waiting for an `after` context comes
-            // back as decided, without it: the state file does not tell the
-            // two apart, and the pair straddling a restart is rare.
-            if let Role::Context(_) = k.event.role {
+            // Context events are held again, and start events their context
+            // had not decided are read again (after the context events, which
+            // come first).
+            if matches!(k.event.role, Role::Context(_)) || k.waiting {
                 let file = paths.get(k.event.source).map_or("", String::as_str);
-                self.context.restore(&self.rules, file, k.event, k.arrived);
+                self.context.restore(&self.rules, file, k.event, k.arrived, &mut |e, at| decided.push((e, at)));
                 continue;
             }
             let key = correlate::group_key(&self.rules.rules()[k.event.rule as usize], &k.event, paths);
@@ -219,6 +225,10 @@ impl Live {
         }
         for (key, ev, arrived) in wide {
             self.spread(&key, &ev, arrived);
+        }
+        for (ev, arrived) in decided {
+            self.latest_ts = self.latest_ts.max(ev.ts);
+            self.add_decided(ev, paths, arrived);
         }
     }
 
@@ -504,6 +514,7 @@ fix = "f"
         Event {
             rule,
             role,
+            shape: 0,
             source: 0,
             line,
             ts: Some(ts),
@@ -815,6 +826,7 @@ fix = "f"
         Event {
             rule: 0,
             role,
+            shape: 0,
             source: 0,
             line,
             ts: Some(T0 + t * S),

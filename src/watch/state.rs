@@ -99,6 +99,17 @@ pub struct SavedEvent {
     pub arrived: i64,
     /// Part of an incident already emitted.
     pub known: bool,
+    /// Which of its rule's regexes matched (0-based; left out when 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shape: u8,
+    /// A start event its rule's context had not decided yet (left out when
+    /// false, and in state files written before it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub waiting: bool,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 impl FileState {
@@ -190,6 +201,8 @@ pub fn save_events(kept: &[Kept], rules: &RuleSet, paths: &[String]) -> (Vec<Str
             text: e.text.to_string(),
             arrived: k.arrived,
             known: k.known,
+            shape: e.shape,
+            waiting: k.waiting,
         });
     }
     (sources, out)
@@ -217,6 +230,7 @@ pub fn restore_events(saved: Vec<SavedEvent>, rules: &RuleSet) -> Vec<Kept> {
             let event = Event {
                 rule: idx as u32,
                 role,
+                shape: s.shape,
                 source: s.source,
                 line: s.line,
                 ts: s.ts,
@@ -225,7 +239,7 @@ pub fn restore_events(saved: Vec<SavedEvent>, rules: &RuleSet) -> Vec<Kept> {
                 fields: s.fields.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
                 text: s.text.into(),
             };
-            Some(Kept { event, arrived: s.arrived, known: s.known })
+            Some(Kept { event, arrived: s.arrived, known: s.known, waiting: s.waiting })
         })
         .collect()
 }
@@ -259,6 +273,7 @@ fix = "f"
         let event = Event {
             rule: 0,
             role,
+            shape: 0,
             source,
             line: 7,
             ts: Some(1_795_168_800_000),
@@ -267,7 +282,7 @@ fix = "f"
             fields: vec![("code".into(), "1100".into())].into(),
             text: "lost \u{fffd}".into(),
         };
-        Kept { event, arrived: 1_795_168_800_100, known: true }
+        Kept { event, arrived: 1_795_168_800_100, known: true, waiting: false }
     }
 
     #[test]
