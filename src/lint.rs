@@ -1,9 +1,11 @@
-//! Checks on loaded rules that need the matcher's view of them: whether
-//! hand-written prefilter literals are ones the regex requires (an error:
-//! the prefilter would skip records the regex matches), and which rules
-//! have no usable prefilter literal at all (a warning: they run their regex
-//! on every record). Hands on [`Diagnostic`]s; `rules check` prints them,
-//! `scan` refuses to run on errors.
+//! Checks on loaded rules that need the matcher's view of them, or every
+//! pack at once: whether hand-written prefilter literals are ones the regex
+//! requires (an error: the prefilter would skip records the regex matches),
+//! whether `supersedes` names loaded rules and forms no cycle (errors: a
+//! typo would silently drop nothing, a cycle would drop both rules), and
+//! which rules have no usable prefilter literal at all (a warning: they run
+//! their regex on every record). Hands on [`Diagnostic`]s; `rules check`
+//! prints them, `scan` refuses to run on errors.
 
 use std::fmt;
 
@@ -48,6 +50,7 @@ pub fn lint(rules: &RuleSet) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (idx, rule) in rules.rules().iter().enumerate() {
         out.extend(literal_errors(rule));
+        out.extend(supersedes_errors(rules, idx));
         for role in rule.roles() {
             if unfiltered.contains(&UnitId::new(idx, role).0) {
                 out.push(no_literal_warning(rule, role));
@@ -85,6 +88,61 @@ fn literal_errors(rule: &Rule) -> Vec<Diagnostic> {
             ))
         })
         .collect()
+}
+
+/// `supersedes` ids that name no loaded rule, and a cycle through this
+/// rule (reported at each rule on it).
+fn supersedes_errors(rules: &RuleSet, idx: usize) -> Vec<Diagnostic> {
+    let rule = &rules.rules()[idx];
+    let (line, col) = rule.supersedes_at.unwrap_or_else(|| rule_line(rule));
+    let error =
+        |message: String| Diagnostic { level: Level::Error, at: RuleError { file: file_of(rule), line, col, message } };
+    let mut out = Vec::new();
+    for id in rule.supersedes.iter().filter(|id| rules.get(id).is_none()) {
+        out.push(error(format!(
+            "rule '{}' supersedes '{id}', which is not a loaded rule: check the id (`logtriage rules list`)",
+            rule.id
+        )));
+    }
+    if let Some(cycle) = supersedes_cycle(rules, idx) {
+        out.push(error(format!(
+            "supersedes forms a cycle ({}): on a record both match, each would drop the other; keep one direction",
+            cycle.join(" -> ")
+        )));
+    }
+    out
+}
+
+/// The ids on a `supersedes` path from rule `idx` back to itself, if any
+/// (depth first, in the order the lists are written).
+fn supersedes_cycle(rules: &RuleSet, idx: usize) -> Option<Vec<String>> {
+    let start = &rules.rules()[idx].id;
+    let mut path = vec![start.clone()];
+    let mut seen = std::collections::BTreeSet::new();
+    fn walk(
+        rules: &RuleSet,
+        id: &str,
+        start: &str,
+        path: &mut Vec<String>,
+        seen: &mut std::collections::BTreeSet<String>,
+    ) -> bool {
+        let Some(rule) = rules.get(id) else { return false };
+        for next in &rule.supersedes {
+            if next == start {
+                path.push(next.clone());
+                return true;
+            }
+            if seen.insert(next.clone()) {
+                path.push(next.clone());
+                if walk(rules, next, start, path, seen) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+        false
+    }
+    walk(rules, start, start, &mut path, &mut seen).then_some(path)
 }
 
 fn no_literal_warning(rule: &Rule, role: Role) -> Diagnostic {
@@ -144,6 +202,41 @@ mod tests {
         );
         assert_eq!(d.len(), 1, "{d:?}");
         assert!(d[0].contains("rule 'x.y': its `unless` regex has no literal"), "{d:?}");
+    }
+
+    fn lint_packs(rules: &[(&str, &str)]) -> Vec<String> {
+        let pack: String = rules
+            .iter()
+            .map(|(id, body)| {
+                format!("[[rule]]\nid = \"{id}\"\ntitle = \"t\"\nseverity = \"low\"\nregex = 'fixed {id}'\nfix = \"f\"\n{body}\n")
+            })
+            .collect();
+        let set = compile_all(&[("p.toml".into(), pack)]).expect("compiles");
+        lint(&set).iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn supersedes_must_name_loaded_rules() {
+        let d = lint_packs(&[("a.b", "supersedes = [\"a.c\", \"a.typo\"]"), ("a.c", "")]);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].starts_with("p.toml:7:14: rule 'a.b' supersedes 'a.typo', which is not a loaded rule"), "{d:?}");
+    }
+
+    #[test]
+    fn supersedes_cycles_are_errors_at_each_rule_on_them() {
+        let d = lint_packs(&[
+            ("a.b", "supersedes = [\"a.c\"]"),
+            ("a.c", "supersedes = [\"a.d\"]"),
+            ("a.d", "supersedes = [\"a.b\"]"),
+            ("a.e", "supersedes = [\"a.b\"]"),
+        ]);
+        assert_eq!(d.len(), 3, "{d:?}");
+        assert!(d[0].contains("supersedes forms a cycle (a.b -> a.c -> a.d -> a.b)"), "{d:?}");
+        assert!(d[2].contains("(a.d -> a.b -> a.c -> a.d)"), "{d:?}");
+        // A chain without a cycle is fine.
+        assert!(
+            lint_packs(&[("a.b", "supersedes = [\"a.c\"]"), ("a.c", "supersedes = [\"a.d\"]"), ("a.d", "")]).is_empty()
+        );
     }
 
     #[test]

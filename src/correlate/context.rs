@@ -1005,6 +1005,256 @@ fix = "f"
         assert!(again.held().is_empty());
     }
 
+    /// Rule 0: a crash header (regex 1) counts alone; an error print
+    /// (regex 2) only with a non-zero exit of its app within 3 s after it,
+    /// in any file, and not within 5 s of a deliberate stop. Rule 1: farm
+    /// breaks within a minute of an 1100 of their file are the 1100's.
+    const APP_PACK: &str = r#"
+[[rule]]
+id = "t.crash"
+title = "{app} {error}"
+severity = "high"
+regex = ['^crash-header (?P<error>\w+)', '^(?P<error>\w*Error): ']
+unless = { regex = 'Stopping app:(?P<app>\w+)', within = "5s", every = true, scope = "app", for_regex = [2] }
+context = { regex = 'App \[(?P<app>\w+):(?P<pm_id>\d+)\] exited with code \[(?P<code>[1-9]\d*)\]', after = "3s", scope = "app", require = true, for_regex = [2] }
+fix = "f"
+
+[[rule]]
+id = "t.farm"
+title = "{farm}"
+severity = "medium"
+regex = 'broken:(?P<farm>\w+)'
+unless = { regex = 'lost 1100', within = "1m", every = true }
+fix = "f"
+"#;
+
+    fn app_rules() -> RuleSet {
+        compile_all(&[("t.toml".into(), APP_PACK.into())]).expect("rules")
+    }
+
+    const PM2: usize = 0;
+    const API_ERR: usize = 1;
+    const WEB_ERR: usize = 2;
+    const PATHS: [&str; 3] = ["pm2.log", "logs/api-error.log", "logs/web-error.log"];
+
+    fn paths() -> Vec<String> {
+        PATHS.iter().map(|p| p.to_string()).collect()
+    }
+
+    /// An event of rule `rule` in `role` (shape `shape`), in `source` at
+    /// `line`, at `ms` (None: untimed), of app `app`, with `fields`.
+    fn at(rule: u32, role: Role, shape: u8, source: usize, line: u64, ms: Option<i64>, app: &str) -> Event {
+        Event {
+            rule,
+            role,
+            shape,
+            source,
+            line,
+            ts: ms,
+            app: Some(Arc::from(app)),
+            stream: Stream::Err,
+            fields: Box::default(),
+            text: Arc::from(""),
+        }
+    }
+
+    /// `api` prints an error (regex 2) at `ms` in its error log.
+    fn print(line: u64, ms: Option<i64>) -> Event {
+        at(0, Role::Start, 1, API_ERR, line, ms, "api")
+    }
+
+    /// pm2.log: `app` exited with code 1 at `ms`.
+    fn exit(line: u64, ms: i64, app: &str) -> Event {
+        let mut e = at(0, Role::Context(1), 0, PM2, line, Some(ms), app);
+        e.fields = vec![
+            (Arc::from("app"), Arc::from(app)),
+            (Arc::from("pm_id"), Arc::from("0")),
+            (Arc::from("code"), Arc::from("1")),
+        ]
+        .into_boxed_slice();
+        e
+    }
+
+    fn stop(line: u64, ms: i64, app: &str) -> Event {
+        at(0, Role::Context(0), 0, PM2, line, Some(ms), app)
+    }
+
+    /// Scans `events` as `scan` would: one list per source.
+    fn scan(events: Vec<Event>) -> Vec<Event> {
+        let mut sources: Vec<Vec<Event>> = vec![Vec::new(); PATHS.len()];
+        for e in events {
+            sources[e.source].push(e);
+        }
+        let mut out: Vec<Event> = apply(&app_rules(), sources, &paths()).into_iter().flatten().collect();
+        out.sort_by_key(|e| (e.source, e.line));
+        out
+    }
+
+    fn places(events: &[Event]) -> Vec<(usize, u64)> {
+        events.iter().map(|e| (e.source, e.line)).collect()
+    }
+
+    /// pm2.log stamps whole seconds, the app's logger milliseconds: the
+    /// exit "at 55" was written after the print at 55.804, and counts as
+    /// after it.
+    #[test]
+    fn an_error_print_counts_with_an_exit_of_its_app_in_another_file() {
+        let got = scan(vec![exit(1, 55_000, "api"), print(7, Some(55_804))]);
+        assert_eq!(places(&got), [(API_ERR, 7)]);
+        assert_eq!(field(&got[0].fields, "code"), Some("1"), "the exit lends its code");
+        assert_eq!(field(&got[0].fields, "pm_id"), Some("0"));
+        // The exit comes 2.9 s later: still its crash.
+        assert_eq!(places(&scan(vec![print(7, Some(55_804)), exit(1, 58_700, "api")])), [(API_ERR, 7)]);
+    }
+
+    #[test]
+    fn an_error_print_without_a_close_exit_of_its_app_is_dropped() {
+        // No exit at all: the app kept running.
+        assert!(scan(vec![print(7, Some(55_804))]).is_empty());
+        // The exit came 3 s or more later, or long before.
+        assert!(scan(vec![print(7, Some(55_000)), exit(1, 58_000, "api")]).is_empty());
+        assert!(scan(vec![exit(1, 20_000, "api"), print(7, Some(55_804))]).is_empty());
+        // Another app exited.
+        assert!(scan(vec![print(7, Some(55_804)), exit(1, 56_000, "web")]).is_empty());
+        // A print in a log without times cannot be placed against pm2.log.
+        assert!(scan(vec![print(7, None), exit(1, 56_000, "api")]).is_empty());
+    }
+
+    /// `for_regex = [2]`: the crash header counts without an exit, and is
+    /// not excused by a stop.
+    #[test]
+    fn entries_apply_to_the_regexes_they_name() {
+        let header = at(0, Role::Start, 0, API_ERR, 3, Some(10_000), "api");
+        let got = scan(vec![stop(1, 9_000, "api"), header.clone()]);
+        assert_eq!(places(&got), [(API_ERR, 3)]);
+        assert!(got[0].fields.is_empty(), "nothing lent");
+    }
+
+    /// A deliberate stop excuses every print of its app in the 5 s after
+    /// it (`every = true`), not the one after, nor another app's.
+    #[test]
+    fn a_stop_excuses_every_print_within_its_window() {
+        let web_print = at(0, Role::Start, 1, WEB_ERR, 2, Some(11_500), "web");
+        let got = scan(vec![
+            stop(1, 10_000, "api"),
+            exit(2, 11_000, "api"),
+            exit(3, 11_000, "web"),
+            print(4, Some(10_400)),
+            print(5, Some(10_900)),
+            web_print,
+            print(6, Some(15_100)),
+            exit(4, 16_000, "api"),
+        ]);
+        assert_eq!(places(&got), [(API_ERR, 6), (WEB_ERR, 2)]);
+    }
+
+    /// The app stage reads every file of the app in one order: the result
+    /// does not depend on the order the sources are listed in.
+    #[test]
+    fn the_order_of_sources_does_not_matter() {
+        let events = vec![
+            stop(1, 10_000, "api"),
+            exit(2, 12_000, "api"),
+            print(3, Some(11_000)),
+            print(4, Some(30_200)),
+            exit(3, 30_000, "api"),
+            print(5, Some(40_000)),
+        ];
+        let want = scan(events.clone());
+        assert_eq!(places(&want), [(API_ERR, 4)]);
+        let mut sources: Vec<Vec<Event>> = vec![Vec::new(); PATHS.len()];
+        for e in events {
+            sources[e.source].push(e);
+        }
+        sources.reverse();
+        let mut got: Vec<Event> = apply(&app_rules(), sources, &paths()).into_iter().flatten().collect();
+        got.sort_by_key(|e| (e.source, e.line));
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn an_every_unless_excuses_every_match_of_its_window() {
+        let farm = |line, ms: Option<i64>| at(1, Role::Start, 0, API_ERR, line, ms, "ib");
+        let lost = |line, ms: Option<i64>| at(1, Role::Context(0), 0, API_ERR, line, ms, "ib");
+        let got = scan(vec![
+            farm(1, Some(0)),
+            lost(2, Some(1_000)),
+            farm(3, Some(3_000)),
+            farm(4, Some(3_000)),
+            farm(5, Some(60_999)),
+            farm(6, Some(61_000)),
+        ]);
+        assert_eq!(places(&got), [(API_ERR, 1), (API_ERR, 6)]);
+        // Without times, every later match of the file.
+        let got = scan(vec![farm(1, None), lost(2, None), farm(3, None), farm(4, None)]);
+        assert_eq!(places(&got), [(API_ERR, 1)]);
+    }
+
+    /// `watch` reads the files as they are written, a poll at a time, the
+    /// pm2.log lines of a second often before the app's: whatever the
+    /// polls, it decides what `scan` does.
+    #[test]
+    fn the_app_stage_decides_in_watch_as_in_scan() {
+        let events = vec![
+            exit(1, 55_000, "api"),
+            print(1, Some(55_804)),
+            stop(2, 60_000, "api"),
+            print(2, Some(60_300)),
+            exit(3, 61_000, "api"),
+            print(3, Some(70_000)),
+            exit(4, 75_000, "api"),
+            print(4, Some(80_100)),
+            exit(5, 80_000, "web"),
+            at(0, Role::Start, 0, API_ERR, 5, Some(81_000), "api"),
+        ];
+        let want = scan(events.clone());
+        assert_eq!(places(&want), [(API_ERR, 1), (API_ERR, 5)]);
+        let rules = app_rules();
+        let paths = paths();
+        for poll in 1..=events.len() {
+            let mut r = Resolver::default();
+            let mut got = Vec::new();
+            for chunk in events.chunks(poll) {
+                let now = chunk.iter().filter_map(|e| e.ts).max().unwrap_or(0);
+                for e in chunk {
+                    r.push(&rules, &paths[e.source], e.clone(), now, &mut |e, _| got.push(e));
+                }
+                r.release(&rules, Some(now), now, &mut |e, _| got.push(e));
+                r.prune(&rules, now);
+            }
+            r.finish(&rules, &mut |e, _| got.push(e));
+            got.sort_by_key(|e| (e.source, e.line));
+            assert_eq!(got, want, "polls of {poll}");
+        }
+    }
+
+    /// A print read just before `watch` stopped, and the exit read after it
+    /// started again: the print waits in the state file.
+    #[test]
+    fn a_print_waiting_for_its_exit_survives_a_restart() {
+        let rules = app_rules();
+        let paths = paths();
+        let mut r = Resolver::default();
+        let fail = &mut |e: Event, _| panic!("decided too early: {e:?}");
+        r.push(&rules, &paths[API_ERR], print(7, Some(55_804)), 55_900, fail);
+        r.release(&rules, Some(55_900), 55_900, fail);
+        let held = r.held();
+        assert_eq!(places(&held.iter().map(|h| h.0.clone()).collect::<Vec<_>>()), [(API_ERR, 7)]);
+        let mut again = Resolver::default();
+        for (e, at) in held {
+            again.restore(&rules, &paths[e.source], e, at, fail);
+        }
+        let mut got = Vec::new();
+        again.push(&rules, &paths[PM2], exit(1, 56_000, "api"), 56_100, &mut |e, _| got.push(e));
+        again.release(&rules, Some(60_000), 60_000, &mut |e, _| got.push(e));
+        assert_eq!(places(&got), [(API_ERR, 7)]);
+        // Without the exit it is dropped once its window has settled.
+        let mut alone = Resolver::default();
+        alone.push(&rules, &paths[API_ERR], print(7, Some(55_804)), 55_900, fail);
+        alone.release(&rules, Some(60_805), 60_805, fail);
+        assert!(alone.held().is_empty());
+    }
+
     #[test]
     fn uptimes_are_described_as_a_range() {
         assert_eq!(range(500, 700), "0.5–0.7s");

@@ -304,6 +304,51 @@ mod tests {
         assert_eq!(evidence_text(wide.as_bytes()).chars().count(), EVIDENCE_LINE_CHARS + 1);
     }
 
+    /// The rule naming the cause drops the generic rule's start match on
+    /// the same record, whatever order the units run in; the generic rule
+    /// alone (`rules test`) still matches, and closing matches stay.
+    #[test]
+    fn a_superseding_rule_drops_the_generic_start_on_its_record() {
+        let pack = r#"
+[[rule]]
+id = "x.generic"
+title = "t"
+severity = "high"
+regex = 'Error: (?P<error>.+)'
+correlate = { kind = "absence", until = 'EADDRINUSE cleared', window = "1m" }
+fix = "f"
+
+[[rule]]
+id = "x.port"
+title = "t"
+severity = "high"
+regex = 'EADDRINUSE'
+supersedes = ["x.generic"]
+fix = "f"
+"#;
+        let rules = crate::rules::compile_all(&[("t.toml".into(), pack.into())]).expect("rules");
+        let record = |body: &str| Record { body: body.as_bytes().to_vec(), ts: None, app: None, stream: None };
+        let origin = Origin { source: 0, line: 1, app: None, stream: Stream::Err };
+        let run = |rules: &RuleSet, body: &str, units: &[u32]| {
+            let m = Matcher::new(Arc::new(rules.clone()));
+            let mut out = Vec::new();
+            m.confirm(&record(body), units, origin, &mut Interner::default(), &mut out);
+            out.iter().map(|e| (rules.rules()[e.rule as usize].id.clone(), e.role)).collect::<Vec<_>>()
+        };
+        let all = rules.units();
+        let port = || ("x.port".to_string(), Role::Start);
+        assert_eq!(run(&rules, "Error: listen EADDRINUSE :::3000", &all), [port()]);
+        let mut reversed = all.clone();
+        reversed.reverse();
+        assert_eq!(run(&rules, "Error: listen EADDRINUSE :::3000", &reversed), [port()]);
+        assert_eq!(run(&rules, "Error: ECONNREFUSED", &all), [("x.generic".to_string(), Role::Start)]);
+        // A closing match of the superseded rule is not a report: it stays.
+        let closed = run(&rules, "Error: EADDRINUSE cleared", &all);
+        assert_eq!(closed, [("x.generic".to_string(), Role::End), port()]);
+        let alone = rules.subset(&[0]);
+        assert_eq!(run(&alone, "Error: listen EADDRINUSE", &alone.units()), [("x.generic".to_string(), Role::Start)]);
+    }
+
     #[test]
     fn captured_fields_carry_no_control_characters() {
         let re = regex::bytes::Regex::new(r"in use (?P<address>\S*?):(?P<port>\d+)").expect("regex");

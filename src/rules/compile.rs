@@ -964,6 +964,62 @@ fix = "code {code}, uptime {uptime} ({uptime_ms} ms)"
     }
 
     #[test]
+    fn scope_every_and_for_regex_compile() {
+        let text = CONTEXT
+            .replace(
+                "key = [\"app\", \"pm_id\"] }\ncontext",
+                "key = [\"app\", \"pm_id\"], every = true, scope = \"app\", for_regex = [1] }\ncontext",
+            )
+            .replace("require = true }", "require = true, scope = \"file\" }");
+        let (rules, errs) = compile_pack("p.toml", &text, &mut RegexBudget::default());
+        assert!(errs.is_empty(), "{errs:?}");
+        let c = &rules[0].context;
+        assert!(matches!(c[0].kind, ContextKind::Unless { every: true, .. }));
+        assert_eq!((c[0].scope, c[0].shapes.as_slice()), (Scope::App, [0u8].as_slice()));
+        assert_eq!((c[1].scope, c[1].shapes.is_empty()), (Scope::File, true));
+        assert!(c[0].applies_to(0) && !c[0].applies_to(1) && c[1].applies_to(1));
+    }
+
+    #[test]
+    fn scope_for_regex_and_supersedes_errors_are_located() {
+        let cases: [(&str, &str, &str); 6] = [
+            (
+                "within = \"10s\",",
+                "within = \"10s\", scope = \"host\",",
+                "p.toml:7:90: unless scope \"host\" must be \"file\"",
+            ),
+            (
+                "require = true }",
+                "require = true, for_regex = [2] }",
+                "p.toml:8:151: context for_regex 2: the rule has 1 regex(es), numbered from 1",
+            ),
+            ("require = true }", "require = true, for_regex = [0] }", "p.toml:8:151: context for_regex 0:"),
+            ("require = true }", "require = true, for_regex = [] }", "p.toml:8:151: context for_regex is empty"),
+            ("fix =", "supersedes = [\"pm2.test\"]\nfix =", "p.toml:10:14: supersedes lists the rule itself"),
+            (
+                "fix =",
+                "supersedes = [\"Node.Crash\"]\nfix =",
+                "p.toml:10:14: supersedes: \"Node.Crash\" is not a rule id",
+            ),
+        ];
+        for (from, to, want) in cases {
+            let text = CONTEXT.replacen(from, to, 1);
+            assert_ne!(text, CONTEXT, "{from}");
+            let errs = errors_of(&text);
+            assert_eq!(errs.len(), 1, "{to}: {errs:?}");
+            assert!(errs[0].starts_with(want), "{to}: {errs:?}");
+        }
+        let (rules, errs) = compile_pack(
+            "p.toml",
+            &CONTEXT.replace("fix =", "supersedes = [\"node.uncaught-exception\"]\nfix ="),
+            &mut RegexBudget::default(),
+        );
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!(rules[0].supersedes, ["node.uncaught-exception"]);
+        assert_eq!(rules[0].supersedes_at, Some((10, 14)));
+    }
+
+    #[test]
     fn too_many_context_entries() {
         let entry = "{ regex = 'x(?P<app>y)', before = \"1m\" }";
         let many = CONTEXT
