@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use crate::input::Stream;
 use crate::records::Record;
-use crate::rules::{Role, RuleSet, UNITS_PER_RULE, UnitId};
+use crate::rules::{Role, RuleSet, Scope, StreamFilter, UNITS_PER_RULE, UnitId};
 pub use intern::Interner;
 pub use prefilter::{Hit, HitCursor, Prefilter};
 
@@ -73,6 +73,10 @@ pub struct Matcher {
     rules: Arc<RuleSet>,
     prefilter: Arc<Prefilter>,
     regexes: Vec<Vec<Unit>>,
+    /// Per unit id, the streams it reads: its rule's, except for app-scoped
+    /// context entries, whose lines are in the app's other files and
+    /// streams (a daemon rule's entry reads the app's error log).
+    streams: Vec<StreamFilter>,
     /// Per rule, the rules (dense indices) its start matches supersede on
     /// the same record; all empty for most packs.
     supersedes: Arc<[Vec<u32>]>,
@@ -114,8 +118,20 @@ impl Matcher {
             .iter()
             .flat_map(|r| (0..UNITS_PER_RULE).map(|slot| unit(r.regexes_for(UnitId(slot).role()))))
             .collect();
+        let streams = rules
+            .rules()
+            .iter()
+            .flat_map(|r| {
+                (0..UNITS_PER_RULE).map(|slot| match UnitId(slot).role() {
+                    Role::Context(n) if r.context.get(usize::from(n)).is_some_and(|c| c.scope == Scope::App) => {
+                        StreamFilter::ANY
+                    }
+                    _ => r.streams,
+                })
+            })
+            .collect();
         let supersedes = supersedes_of(&rules);
-        Matcher { rules, prefilter, regexes, supersedes }
+        Matcher { rules, prefilter, regexes, streams, supersedes }
     }
 
     /// The prefilter (to search buffers and list unfiltered rules).
@@ -145,8 +161,7 @@ impl Matcher {
         let first = out.len();
         for &unit in candidates {
             let id = UnitId(unit);
-            let rule = &self.rules.rules()[id.rule()];
-            if !rule.streams.accepts(stream) {
+            if !self.streams[unit as usize].accepts(stream) {
                 continue;
             }
             let found = self.regexes[unit as usize]
