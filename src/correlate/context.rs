@@ -39,9 +39,13 @@
 //!   order alone decides: the nearest event by position in the file, as
 //!   above, however far (an `every` unless excuses every later start event
 //!   of its key in the file).
+//! - Across files where one side has no times at all, `scan` pairs an
+//!   app-scoped entry's events with the start events one to one, by count
+//!   from the end of the logs (the `clockless` module); `watch` does not.
 //!
-//! It runs in two stages. The file stage reads each file in its order
-//! (file-scoped entries, and app-scoped ones for untimed lines); the app
+//! In `scan`, that clockless pairing comes first; then two stages. The
+//! file stage reads each file in its order (file-scoped entries, and
+//! app-scoped ones for untimed lines); the app
 //! stage then reads the timed start events of rules with app-scoped
 //! entries, together with those entries' timed events, per rule in one
 //! order for all files: by second, then the events that look back
@@ -66,6 +70,9 @@ use super::Finding;
 use super::pairs::human;
 use super::window::within;
 
+mod clockless;
+use clockless::Decided;
+
 /// How long (log time, or wall clock for a quiet log) `watch` holds an
 /// event of the app stage before reading it: lines of one second reach
 /// their files at slightly different moments, and the app stage reads them
@@ -79,12 +86,15 @@ pub const SETTLE: i64 = 2_000;
 /// depend on the thread count. A no-op for rules whose matches were read
 /// already ([`RuleSet::context_resolved`]) and for sources with no event of
 /// a rule that has context.
-pub fn apply(rules: &RuleSet, sources: Vec<Vec<Event>>, paths: &[String]) -> Vec<Vec<Event>> {
+pub fn apply(rules: &RuleSet, mut sources: Vec<Vec<Event>>, paths: &[String]) -> Vec<Vec<Event>> {
     if rules.context_resolved() || rules.rules().iter().all(|r| r.context.is_empty()) {
         return sources;
     }
-    let staged = pool::map_in_order(sources, |events| file_stage(rules, events));
-    let mut app = AppStage::default();
+    // Files without a shared clock first: what they decide, the stages
+    // leave alone.
+    let decided = Arc::new(clockless::pair(rules, &mut sources));
+    let staged = pool::map_in_order(sources, |events| file_stage(rules, events, &decided));
+    let mut app = AppStage { decided, ..AppStage::default() };
     // Which list each source's events live in (skipped files leave gaps
     // between source ids).
     let mut home: HashMap<usize, usize> = HashMap::new();
@@ -113,14 +123,14 @@ pub fn apply(rules: &RuleSet, sources: Vec<Vec<Event>>, paths: &[String]) -> Vec
 
 /// One source through the file stage: the events decided, and those the
 /// app stage reads.
-fn file_stage(rules: &RuleSet, events: Vec<Event>) -> (Vec<Event>, Vec<Event>) {
+fn file_stage(rules: &RuleSet, events: Vec<Event>, decided: &Arc<Decided>) -> (Vec<Event>, Vec<Event>) {
     if !events.iter().any(|e| has_context(rules, e)) {
         return (events, Vec::new());
     }
     let mut out = Vec::with_capacity(events.len());
     let mut later = Vec::new();
     let mut context = Vec::new();
-    let mut files = FileStage::default();
+    let mut files = FileStage { decided: decided.clone(), ..FileStage::default() };
     let mut route = |e: Event, _| if needs_app(rules, &e) { later.push(e) } else { out.push(e) };
     // One source: its events pair among themselves whatever it is called.
     for ev in events {
@@ -133,6 +143,14 @@ fn file_stage(rules: &RuleSet, events: Vec<Event>) -> (Vec<Event>, Vec<Event>) {
     files.finish(rules, &mut |_, e, at| route(e, at));
     later.append(&mut context);
     (out, later)
+}
+
+/// The entries decided already for start event `ev` (bit n: entry n).
+fn skipped(decided: &Decided, ev: &Event) -> u8 {
+    match ev.role {
+        Role::Start => decided.get(&(ev.source, ev.line, ev.rule)).copied().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 fn has_context(rules: &RuleSet, e: &Event) -> bool {
@@ -345,6 +363,9 @@ impl Resolver {
 #[derive(Debug, Default)]
 struct FileStage {
     states: BTreeMap<(String, u32), State>,
+    /// Entries decided already per start event (`scan` only; see
+    /// [`clockless`]).
+    decided: Arc<Decided>,
 }
 
 impl FileStage {
@@ -352,13 +373,16 @@ impl FileStage {
     /// app-scoped one without a time).
     fn push(&mut self, rules: &RuleSet, file: &str, ev: Event, arrived: i64, emit: &mut impl FnMut(Event, i64)) {
         let context = &rules.rules()[ev.rule as usize].context;
+        let skip = skipped(&self.decided, &ev);
         let state = self.states.entry((file.to_string(), ev.rule)).or_default();
         match ev.role {
             Role::Context(n) => state.context(context, n, ev, arrived, false, emit),
             _ => {
                 let untimed = ev.ts.is_none();
                 let shape = ev.shape;
-                let here = |c: &Context| c.applies_to(shape) && (c.scope == Scope::File || untimed);
+                let here = |n: usize, c: &Context| {
+                    skip & (1 << n) == 0 && c.applies_to(shape) && (c.scope == Scope::File || untimed)
+                };
                 state.start(context, ev, arrived, here, false, emit);
             }
         }
@@ -408,6 +432,9 @@ impl FileStage {
 #[derive(Debug, Default)]
 struct AppStage {
     rules: BTreeMap<u32, AppRule>,
+    /// Entries decided already per start event (`scan` only; see
+    /// [`clockless`]).
+    decided: Arc<Decided>,
 }
 
 #[derive(Debug, Default)]
@@ -444,7 +471,8 @@ impl AppStage {
             let ready: Vec<Order> = r.pending.iter().filter(|(_, h)| settled(h)).map(|(o, _)| o.clone()).collect();
             for order in ready {
                 if let Some((ev, arrived)) = r.pending.remove(&order) {
-                    r.state.read(context, ev, arrived, emit);
+                    let skip = skipped(&self.decided, &ev);
+                    r.state.read(context, ev, arrived, skip, emit);
                 }
             }
             r.state.release(context, log_now, now, SETTLE, emit);
@@ -455,7 +483,8 @@ impl AppStage {
         for (rule, r) in self.rules.iter_mut() {
             let context = &rules.rules()[*rule as usize].context;
             for (_, (ev, arrived)) in std::mem::take(&mut r.pending) {
-                r.state.read(context, ev, arrived, emit);
+                let skip = skipped(&self.decided, &ev);
+                r.state.read(context, ev, arrived, skip, emit);
             }
             r.state.give_up_all(context, emit);
         }
@@ -534,12 +563,13 @@ impl State {
     }
 
     /// An event of the app stage, in its turn.
-    fn read(&mut self, context: &[Context], ev: Event, arrived: i64, emit: &mut impl FnMut(Event, i64)) {
+    /// `skip`: the entries decided for it already (bit n: entry n).
+    fn read(&mut self, context: &[Context], ev: Event, arrived: i64, skip: u8, emit: &mut impl FnMut(Event, i64)) {
         match ev.role {
             Role::Context(n) => self.context(context, n, ev, arrived, true, emit),
             _ => {
                 let shape = ev.shape;
-                let here = |c: &Context| c.applies_to(shape) && c.scope == Scope::App;
+                let here = |n: usize, c: &Context| skip & (1 << n) == 0 && c.applies_to(shape) && c.scope == Scope::App;
                 self.start(context, ev, arrived, here, true, emit);
             }
         }
@@ -585,14 +615,14 @@ impl State {
         context: &[Context],
         mut ev: Event,
         arrived: i64,
-        here: impl Fn(&Context) -> bool,
+        here: impl Fn(usize, &Context) -> bool,
         across: bool,
         emit: &mut impl FnMut(Event, i64),
     ) {
         let mut excused = false;
         let mut dropped = false;
         let mut open = Vec::new();
-        for (n, c) in context.iter().enumerate().filter(|(_, c)| here(c)) {
+        for (n, c) in context.iter().enumerate().filter(|(n, c)| here(*n, c)) {
             let n = n as u8;
             let key = entry_key(c, &ev);
             match &c.kind {
@@ -1026,6 +1056,14 @@ severity = "medium"
 regex = 'broken:(?P<farm>\w+)'
 unless = { regex = 'lost 1100', within = "1m", every = true }
 fix = "f"
+
+[[rule]]
+id = "t.abort"
+title = "{app}"
+severity = "high"
+regex = 'App \[(?P<app>\w+):\d+\] exited via SIGABRT'
+unless = { regex = 'heap out of memory', within = "5s", scope = "app" }
+fix = "f"
 "#;
 
     fn app_rules() -> RuleSet {
@@ -1116,8 +1154,6 @@ fix = "f"
         assert!(scan(vec![exit(1, 20_000, "api"), print(7, Some(55_804))]).is_empty());
         // Another app exited.
         assert!(scan(vec![print(7, Some(55_804)), exit(1, 56_000, "web")]).is_empty());
-        // A print in a log without times cannot be placed against pm2.log.
-        assert!(scan(vec![print(7, None), exit(1, 56_000, "api")]).is_empty());
     }
 
     /// `for_regex = [2]`: the crash header counts without an exit, and is
@@ -1188,6 +1224,54 @@ fix = "f"
         // Without times, every later match of the file.
         let got = scan(vec![farm(1, None), lost(2, None), farm(3, None), farm(4, None)]);
         assert_eq!(places(&got), [(API_ERR, 1)]);
+    }
+
+    /// pm2.log has times, the app's log (pm2's default) none: the prints
+    /// pair with the app's exits one to one, from the end of the logs.
+    #[test]
+    fn untimed_prints_pair_with_exits_by_count_from_the_end() {
+        let prints = || vec![print(4, None), print(5, None), print(6, None)];
+        // One exit: the last print is its crash, the earlier ones had none.
+        let got = scan([prints(), vec![exit(9, 50_000, "api")]].concat());
+        assert_eq!(places(&got), [(API_ERR, 6)]);
+        assert_eq!(field(&got[0].fields, "code"), Some("1"), "the exit lends its code");
+        // Three exits, three crashes; another app's exits pair with nothing.
+        let exits = vec![exit(1, 10_000, "api"), exit(2, 20_000, "api"), exit(3, 30_000, "api")];
+        assert_eq!(places(&scan([prints(), exits].concat())), [(API_ERR, 4), (API_ERR, 5), (API_ERR, 6)]);
+        assert!(scan([prints(), vec![exit(9, 50_000, "web")]].concat()).is_empty());
+        // An `every` unless needs a window: a stop cannot excuse an untimed
+        // print.
+        let got = scan([prints(), vec![stop(8, 49_000, "api"), exit(9, 50_000, "api")]].concat());
+        assert_eq!(places(&got), [(API_ERR, 6)]);
+    }
+
+    /// A file holding both the prints and the exits (a `pm2 logs` capture
+    /// without times) pairs them by its own order, whatever other files
+    /// hold.
+    #[test]
+    fn a_file_holding_both_pairs_them_itself() {
+        let mut own_exit = exit(2, 0, "api");
+        own_exit.source = API_ERR;
+        own_exit.ts = None;
+        let got = scan(vec![print(1, None), own_exit, print(3, None), exit(9, 50_000, "api")]);
+        assert_eq!(places(&got), [(API_ERR, 1)]);
+    }
+
+    /// V8's heap OOM in an untimed error log excuses one SIGABRT of its app
+    /// in pm2.log: the last.
+    #[test]
+    fn an_untimed_unless_excuses_one_start_event_of_another_file() {
+        let abort = |line, ms| {
+            let mut e = at(2, Role::Start, 0, PM2, line, Some(ms), "api");
+            e.fields = vec![(Arc::from("app"), Arc::from("api"))].into_boxed_slice();
+            e
+        };
+        let oom = |line, ms| at(2, Role::Context(0), 0, API_ERR, line, ms, "api");
+        let got = scan(vec![abort(1, 10_000), abort(2, 90_000), oom(7, None)]);
+        assert_eq!(places(&got), [(PM2, 1)]);
+        // With times on both sides, time decides.
+        let got = scan(vec![abort(1, 10_000), abort(2, 90_000), oom(7, Some(9_500))]);
+        assert_eq!(places(&got), [(PM2, 2)]);
     }
 
     /// `watch` reads the files as they are written, a poll at a time, the
