@@ -20,7 +20,7 @@ fn rules_check_reports_every_problem_at_file_line_col() {
         format!(
             "{p}/b-unknown-key.toml:7:1: unknown field `colour`, expected one of `id`, `title`, `description`, \
              `severity`, `streams`, `literals`, `regex`, `group_by`, `correlate`, `suppress`, `unless`, `context`, \
-             `fix`, `references`, `example`"
+             `supersedes`, `fix`, `references`, `example`"
         ),
         format!(
             "{p}/c-semantic.toml:4:12: unknown severity \"urgent\": must be one of info, low, medium, high, critical"
@@ -52,7 +52,7 @@ fn rules_check_reports_every_problem_at_file_line_col() {
         ),
         format!(
             "{p}/e-context-unknown-key.toml:6:48: unknown field `befor`, expected one of `regex`, `before`, \
-             `after`, `key`, `since`, `require`"
+             `after`, `key`, `since`, `require`, `scope`, `for_regex`"
         ),
         format!(
             "{p}/c-semantic.toml:41:12: literals [\"ETIMEDOUT\"] are not required by regex \

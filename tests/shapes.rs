@@ -196,7 +196,10 @@ fn daemon_log() {
 /// Saved `pm2 logs` output with colours: the PM2 column is the daemon, and
 /// the tail-section header restores the app name the column truncates. The
 /// tail starts with an exit whose `online` it does not show: how long that
-/// run lasted is unknown, so the loop counts the four after it.
+/// run lasted is unknown, so the loop counts the four after it. The two
+/// error prints of the error-log section (@pm2/io's form: the error and its
+/// stack) are followed in the same second by an exit with code 1: the
+/// crashes' cause.
 #[test]
 fn saved_pm2_logs_output() {
     assert_eq!(
@@ -204,6 +207,7 @@ fn saved_pm2_logs_output() {
         vec![
             "pm2.crash-loop critical app=tws-bridge count=4 2026-11-21T06:02:13Z..2026-11-21T06:02:19Z at pm2-logs-prod-1.log:6,pm2-logs-prod-1.log:9,pm2-logs-prod-1.log:15",
             "tws.connectivity-lost high app=tws-bridge count=1 2026-11-21T06:01:58Z..2026-11-21T06:01:58Z at pm2-logs-prod-1.log:26",
+            "node.uncaught-exception high app=tws-bridge count=2 2026-11-21T06:02:11Z..2026-11-21T06:02:13Z at pm2-logs-prod-1.log:20,pm2-logs-prod-1.log:22",
         ]
     );
 }
@@ -211,7 +215,8 @@ fn saved_pm2_logs_output() {
 /// The whole fixture tree, as an SRE reads it after a bad day: most severe
 /// first, then earliest. It holds the crash loops, the bridge's unrecovered
 /// disconnect with its start time, the recovered one with its outage length,
-/// the 326 zombie after the crash, the unhandled rejections and the OOM; and
+/// the 326 zombie after the crash, the unhandled rejections and the OOM
+/// (whose SIGABRT in pm2.log is the OOM's, not a second incident); and
 /// nothing for the single restarts or the farm "OK" notices.
 #[test]
 fn mixed_tree_tells_the_story() {
@@ -233,9 +238,9 @@ fn mixed_tree_tells_the_story() {
             "node.unhandled-rejection worker",
             "node.unhandled-rejection tws-bridge",
             "tws.client-id-in-use tws-bridge",
-            "pm2.restart-on-signal next-web",
             "tws.connectivity-lost tws-bridge",
             "tws.connectivity-lost tws-bridge",
+            "node.uncaught-exception tws-bridge",
             "node.unhandled-rejection telegram-bot",
             "pm2.kill-timeout tws-bridge",
             "pm2.max-memory-restart worker",
