@@ -565,6 +565,14 @@ impl State {
     /// An event of the app stage, in its turn.
     /// `skip`: the entries decided for it already (bit n: entry n).
     fn read(&mut self, context: &[Context], ev: Event, arrived: i64, skip: u8, emit: &mut impl FnMut(Event, i64)) {
+        // The app stage reads in time order (within a second, a little
+        // out of it): start events whose window closed more than SETTLE
+        // before this event can no longer pair, so they are decided now.
+        // Without this a scan holds every print that waits for an exit
+        // to the end of the input, and each exit walks all of them.
+        if !self.waiting.is_empty() {
+            self.release(context, ev.ts, i64::MIN, SETTLE, emit);
+        }
         match ev.role {
             Role::Context(n) => self.context(context, n, ev, arrived, true, emit),
             _ => {
