@@ -426,6 +426,7 @@ fix = "f"
             source: 0,
             line,
             ts: ts.map(|t| t * S),
+            day_time: None,
             app: field(&fields, "app").map(Arc::from),
             stream: Stream::Daemon,
             fields: fields.into_boxed_slice(),
