@@ -336,14 +336,12 @@ pub fn build(buf: &[u8], span: RecordSpan, shape: FileShape, zone: Zone) -> Reco
         prefix::strip_ansi(&line[v.body..], &mut rec.body);
     }
     if rec.ts.is_none() {
-        rec.ts = span.stamp_line.and_then(|at| stamp_at(buf, at, shape, zone, span.clock));
-    }
-    if rec.ts.is_none() && shape.time.keeps_clock() {
-        rec.day_time = match span.stamp_line {
-            Some(at) => day_time_at(buf, at, shape, span.clock),
+        (rec.ts, rec.day_time) = match span.stamp_line {
+            Some(at) => times_at(buf, at, shape, zone, span.clock),
             // Dated by a stamp in an earlier buffer: the clock carried from
-            // there is the clock after it.
-            None => span.clock.day_time(),
+            // there is the clock after it (the instant comes with the
+            // buffer, see `scan`).
+            None => (None, span.clock.day_time()),
         };
     }
     if let Some(path) = span.section.and_then(|at| tail_section_path(line_at(buf, at))) {
@@ -393,35 +391,36 @@ fn json_record(rec: &mut Record, text: &[u8], zone: Zone) -> bool {
 /// clock just before that line or just after it (see [`Clock::seen`]);
 /// only a file of times of day reads it.
 pub fn stamp_at(buf: &[u8], at: usize, shape: FileShape, zone: Zone, clock: Clock) -> Option<i64> {
+    times_at(buf, at, shape, zone, clock).0
+}
+
+/// [`stamp_at`], and where the line's time is a time of day with no date
+/// before it, its time on the file's own clock instead. One reading of
+/// the stamp decides which, so a record never gets both nor neither where
+/// its stamp reads.
+fn times_at(buf: &[u8], at: usize, shape: FileShape, zone: Zone, clock: Clock) -> (Option<i64>, Option<DayTime>) {
     let line = line_at(buf, at);
     let v = prefix::view(line, shape.pm2_logs);
     if let Some((s, e)) = v.stamp {
-        return timestamp::to_epoch_ms(&line[s..e], zone);
+        return (timestamp::to_epoch_ms(&line[s..e], zone), None);
     }
     if v.json {
-        let obj: Pm2Json = serde_json::from_slice(&line[v.body..]).ok()?;
-        return timestamp::to_epoch_ms(obj.timestamp?.as_bytes(), zone);
+        let obj: Option<Pm2Json> = serde_json::from_slice(&line[v.body..]).ok();
+        return (obj.and_then(|o| timestamp::to_epoch_ms(o.timestamp?.as_bytes(), zone)), None);
     }
     let msg = &line[v.body..];
-    let found = time::find(msg, shape.time.mask(), v.iso)?;
-    let clock = if shape.time.keeps_clock() { clock.seen(msg, found) } else { clock };
+    let Some(found) = time::find(msg, shape.time.mask(), v.iso) else { return (None, None) };
+    let clock = match shape.time.keeps_clock() {
+        false => clock,
+        true => match clock.read(msg, found) {
+            Some(after) if after.day_time().is_some() => return (None, after.day_time()),
+            Some(after) => after,
+            None => return (None, None),
+        },
+    };
     let reference = shape.reference.map(std::num::NonZeroI64::get);
     let ctx = time::Context { format: shape.time, zone, clock, reference };
-    time::resolve(msg, found, &ctx)
-}
-
-/// The time on the file's own clock of the stamped line at offset `at`
-/// (a time of day before any full date; see [`Clock`]), for a file of
-/// times of day; `clock` as for [`stamp_at`].
-pub fn day_time_at(buf: &[u8], at: usize, shape: FileShape, clock: Clock) -> Option<DayTime> {
-    let line = line_at(buf, at);
-    let v = prefix::view(line, shape.pm2_logs);
-    if v.stamp.is_some() || v.json {
-        return None;
-    }
-    let msg = &line[v.body..];
-    let found = time::find(msg, shape.time.mask(), v.iso)?;
-    clock.read(msg, found)?.day_time()
+    (time::resolve(msg, found, &ctx), None)
 }
 
 #[cfg(test)]
