@@ -166,7 +166,7 @@ pub fn find(msg: &[u8], mask: Mask, iso: Option<u8>) -> Option<Found> {
 /// a full date in the file puts the date right again.
 ///
 /// Eight bytes (every record span carries one): "none" is a value out of
-/// each field's range, and a counted day is [`COUNTED`] plus its number,
+/// each field's range, and a counted day is 2^30 plus its number,
 /// far above any date's. Serialised as `{"day": .., "tod": ..}` with
 /// nulls, plus `"counted_day"` for a counted day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
