@@ -551,6 +551,36 @@ mod tests {
         assert_eq!(std::mem::size_of::<Option<DayTime>>(), 8);
     }
 
+    /// The clock's edges. Only a time *more* than 12 hours earlier than
+    /// the one before it is past midnight; the file's own count of days
+    /// and dates never turn into each other, however many midnights pass;
+    /// a time of day is under a day, and a time on the file's clock ends
+    /// its day at the day's last millisecond.
+    #[test]
+    fn clocks_keep_their_edges() {
+        let format = TimeFormat::Text(Shape::TimeOfDay);
+        let read = |clock: Clock, line: &str| {
+            let found = find(line.as_bytes(), format.mask(), None).expect("stamp");
+            clock.read(line.as_bytes(), found).expect("reads")
+        };
+        let noon = read(Clock::default(), "[12:00:00] a");
+        assert_eq!(read(noon, "[00:00:00] b").day_time(), Some(DayTime::new(0, 0)), "12 h earlier: the same day");
+        assert_eq!(read(noon, "[23:59:59] c").day_time(), Some(DayTime::new(0, 86_399_000)));
+        let counted = Clock::counted(0, 5000);
+        assert_eq!((counted.day(), counted.counted_day()), (None, Some(0)));
+        // The last date a clock can hold, rolled past midnight: still a
+        // date (that reads as none), never day 0 of a count.
+        let last_date = Clock::new(Some(COUNTED - 1), Some(23 * 3_600_000));
+        let rolled = read(last_date, "[01:00:00] d");
+        assert_eq!((rolled.day(), rolled.counted_day(), rolled.day_time()), (Some(COUNTED - 1), None, None));
+        let day_ms = DAY_MS as u32;
+        assert_eq!(Clock::counted(0, day_ms).tod(), None);
+        assert_eq!(Clock::counted(0, day_ms - 1).tod(), Some(day_ms - 1));
+        let last_ms = DayTime::new(0, day_ms - 1);
+        assert_eq!((last_ms.day(), last_ms.ms_of_day()), (0, day_ms - 1));
+        assert_eq!((DayTime::new(1, 0).day(), DayTime::new(0, day_ms).day()), (1, 0));
+    }
+
     /// The state file's clocks: a counted day round-trips, and a clock
     /// saved before days were counted (times of day, no date) is day 0.
     #[test]
