@@ -623,6 +623,14 @@ fix = "f"
         End { log: None, days: days.iter().copied().collect() }
     }
 
+    /// A bare log end (what `correlate`'s callers without files of their
+    /// own clock pass) is the log's end, and no file's own clock.
+    #[test]
+    fn a_log_end_alone_is_the_logs_end() {
+        assert_eq!(End::from(Some(5)), End { log: Some(5), days: BTreeMap::new() });
+        assert_eq!(End::from(None), End::default());
+    }
+
     /// Times of day without a date are spans within their file: an
     /// absence closed 5.5 minutes later is an outage with its length, one
     /// closed within the window is nothing, and one never closed is judged
