@@ -280,6 +280,7 @@ fn synthetic_events(rules: &RuleSet, n: usize) -> Vec<Event> {
             source: 0,
             line,
             ts: Some(ts),
+            day_time: None,
             app: Some(app.into()),
             stream,
             fields: fields.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),

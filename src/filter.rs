@@ -157,6 +157,7 @@ mod tests {
                 source: 0,
                 line: i as u64 + 1,
                 ts,
+                day_time: None,
                 app: None,
                 stream: Stream::Out,
                 fields: Default::default(),

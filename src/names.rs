@@ -169,6 +169,7 @@ mod tests {
             source: 0,
             line: 1,
             ts: None,
+            day_time: None,
             app: Some(app.into()),
             stream,
             fields: Box::default(),

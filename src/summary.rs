@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::filter::BaselineStats;
 use crate::incidents::{Incident, by_severity};
 use crate::input::{AppFrom, EcosystemUse, Skip, Stream};
-use crate::records::TimeFormat;
+use crate::records::{DayTime, TimeFormat};
 
 /// One file that was scanned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,6 +42,12 @@ pub struct FileStats {
     /// windows still open at the end are judged.
     #[serde(skip)]
     pub last_ts: Option<i64>,
+    /// A file of times of day without a date before them: the last of
+    /// those times, on the file's own clock (`records::DayTime`). Where its
+    /// absence windows still open are judged, and what says the file was
+    /// read that way.
+    #[serde(skip)]
+    pub day_end: Option<DayTime>,
     /// The longest line: (1-based line number, bytes). Lines from
     /// [`LONG_LINE`] up are named in a note.
     #[serde(skip)]

@@ -63,6 +63,21 @@ fn ndjson_is_one_incident_per_line_then_the_summary() {
     let _: crate::util::Summary = serde_json::from_value(last["data"].clone()).expect("summary shape");
 }
 
+/// `time_of_day` (added in schema 1 for times of day without a date) is
+/// in every incident: `null` for logs with instants and logs without
+/// times (`fixtures/pm2` has both), so a consumer reads one shape
+/// whatever the log.
+#[test]
+fn every_incident_has_time_of_day_null_unless_times_of_day_without_a_date() {
+    let r = run(&["scan", "--format", "json", "fixtures/pm2"]);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    let incidents = doc["incidents"].as_array().expect("incidents");
+    assert!(!incidents.is_empty());
+    for i in incidents {
+        assert_eq!(i.get("time_of_day"), Some(&serde_json::Value::Null), "{i}");
+    }
+}
+
 #[test]
 fn invalid_utf8_stays_valid_json() {
     let dir = tempfile::tempdir().expect("tempdir");

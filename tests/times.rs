@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use crate::util::{Doc, Incident, root, scan_json};
+use crate::util::{Doc, Incident, TimesOfDay, root, scan_json};
 
 const MARKER: &str = "fixtures/times/marker.toml";
 
@@ -182,18 +182,152 @@ fn syslog_years_from_the_file_mtime() {
 }
 
 /// A file whose stamps are times of day with no date before them: its
-/// format is known, its records are left untimed (never dated by a guess),
-/// and the note says why.
+/// format is known, its records get no instant (never dated by a guess),
+/// the incident carries the times of day it knows, and the note says why.
 #[test]
-fn times_of_day_without_a_date_stay_untimed() {
+fn times_of_day_without_a_date_keep_their_own_clock() {
     let path = "fixtures/times/time-only/pino-pretty-api-out.log";
     check(path, Some("time-only"), vec![None, None]);
     let doc = scan(path, &[]);
+    let inc = incident(&doc, "times.marker");
+    assert_eq!(inc.time_of_day, Some(tod("10:00:03.502", "10:01:10.777", 0)));
     assert!(
-        doc.summary.notes.iter().any(|n| n.contains("pino-pretty-api-out.log (times of day only")),
+        doc.summary
+            .notes
+            .iter()
+            .any(|n| n.contains("times of day but no date") && n.ends_with("pino-pretty-api-out.log")),
         "{:?}",
         doc.summary.notes
     );
+}
+
+fn tod(first: &str, last: &str, midnights: u32) -> TimesOfDay {
+    TimesOfDay { first: first.into(), last: last.into(), midnights }
+}
+
+/// The recording of issue 13, round 2: @stoqey/ib's IBApiNext under pm2
+/// with no prefix, no date anywhere. usfarm is broken at [9:23:43 AM] and
+/// OK at [9:29:13 AM], 5.5 minutes, past `tws.farm-broken`'s 5-minute
+/// window; ushmds flaps for 8 s. The window is judged on the file's own
+/// clock; the incident has no instant (`first_seen`, `last_seen`, the
+/// evidence), says the times of day, and its id is anchored at file:line
+/// and the same on every read path.
+#[test]
+fn a_farm_outage_in_a_log_without_a_date() {
+    let dir = "fixtures/recorded/tws-stoqey-next-farm-broken";
+    let (_, doc) = scan_json(&[dir], &[]);
+    let broken: Vec<&Incident> = doc.incidents.iter().filter(|i| i.rule == "tws.farm-broken").collect();
+    assert_eq!(broken.len(), 1, "{:#?}", doc.incidents);
+    let i = broken[0];
+    assert_eq!(i.key.get("farm").map(String::as_str), Some("usfarm"));
+    assert_eq!((&i.first_seen, &i.last_seen), (&None, &None));
+    assert_eq!(i.time_of_day, Some(tod("09:23:43", "09:29:13", 0)));
+    assert_eq!(i.fields["status"], vec!["recovered after 5m 30s"]);
+    assert_eq!(i.title, "tws-bridge: IB Market data farm usfarm broken, recovered after 5m 30s");
+    assert!(i.fix.contains("broken at 09:23:43 (date unknown)"), "{}", i.fix);
+    assert!(i.evidence.iter().all(|e| e.timestamp.is_none()));
+    assert_eq!(i.evidence.iter().map(|e| e.line).collect::<Vec<_>>(), [10, 13]);
+    let file = doc.summary.files.iter().find(|f| f.path.ends_with("tws-bridge-out.log")).expect("the bridge's log");
+    assert_eq!((file.time_format.as_deref(), file.timestamps), (Some("time-only"), false));
+    for extra in [["--threads", "1", "--mmap", "never"], ["--threads", "2", "--mmap", "always"]] {
+        let (_, again) = scan_json(&[dir], &extra);
+        let ids: Vec<&str> = again.incidents.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, doc.incidents.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), "{extra:?}");
+    }
+}
+
+/// Every output format says the times of day of such an incident, that
+/// its date is unknown, and never an instant.
+#[test]
+fn every_format_shows_times_of_day_without_a_date() {
+    let dir = "fixtures/recorded/tws-stoqey-next-farm-broken";
+    let run = |format: &str| crate::util::run(&["scan", "--format", format, dir]).stdout;
+    let text = run("text");
+    assert!(text.contains("  when      09:23:43 → 09:29:13 (date unknown) (2×, window 5m)\n"), "{text}");
+    assert!(text.contains("Market data farm usfarm broken at 09:23:43 (date unknown)"), "{text}");
+    let md = run("markdown");
+    assert!(md.contains("| 2 | 09:23:43 (date unknown) | [tws-bridge: IB Market data farm usfarm broken"), "{md}");
+    assert!(md.contains("- **When:** 09:23:43 → 09:29:13 (date unknown) (2×, window 5m)"), "{md}");
+    let nd = run("ndjson");
+    let line: serde_json::Value = serde_json::from_str(nd.lines().next().expect("a line")).expect("json");
+    let data = &line["data"];
+    assert_eq!((&data["first_seen"], &data["last_seen"]), (&serde_json::Value::Null, &serde_json::Value::Null));
+    assert_eq!(data["time_of_day"], serde_json::json!({"first": "09:23:43", "last": "09:29:13", "midnights": 0}));
+    let am: serde_json::Value = serde_json::from_str(&run("alertmanager")).expect("alerts");
+    let alert = &am[0];
+    assert!(alert.get("startsAt").is_none() && alert.get("endsAt").is_none(), "{alert}");
+    let desc = alert["annotations"]["description"].as_str().expect("description");
+    assert!(desc.starts_with("09:23:43 → 09:29:13 (date unknown) (2×, window 5m)"), "{desc}");
+    // No output has a date made up from a time of day.
+    for out in [&text, &md, &nd] {
+        assert!(!out.contains("T09:23:43") && !out.contains("T09:29:13"), "{out}");
+    }
+}
+
+/// Past midnight without a date: the 1100 at [11:58:01 PM] restored at
+/// [12:01:30 AM] is 3m 29s on the file's own clock, the next day of it.
+#[test]
+fn times_of_day_without_a_date_roll_over_midnight() {
+    let (_, doc) = scan_json(&["fixtures/times/time-only/midnight-bridge-out.log"], &[]);
+    let lost = incident(&doc, "tws.connectivity-lost");
+    assert_eq!(lost.fields["status"], vec!["recovered after 3m 29s"]);
+    assert_eq!(lost.time_of_day, Some(tod("23:58:01", "00:01:30", 1)));
+    let restored = incident(&doc, "tws.connectivity-restored");
+    assert_eq!(restored.fields["gap"], vec!["3m 29s"]);
+    assert_eq!(restored.first_seen, None);
+}
+
+/// A full date later in the file dates the lines from there on; the lines
+/// before it keep times on the file's own clock (they are not dated
+/// backwards: `watch` may have reported them before the date came). Each
+/// part's windows are judged on its own clock.
+#[test]
+fn a_date_later_in_the_file_dates_what_follows_it() {
+    let (_, doc) = scan_json(&["fixtures/times/time-only/late-date-bridge-out.log"], &[]);
+    let farm = |f: &str| {
+        doc.incidents.iter().find(|i| i.key.get("farm").map(String::as_str) == Some(f)).expect("the farm's outage")
+    };
+    let (before, after) = (farm("usfarm"), farm("cashfarm"));
+    assert_eq!((&before.first_seen, &before.time_of_day), (&None, &Some(tod("09:23:43", "09:29:13", 0))));
+    assert_eq!(before.fields["status"], vec!["recovered after 5m 30s"]);
+    assert_eq!(after.first_seen.as_deref(), Some("2026-11-20T10:00:05Z"));
+    assert_eq!((after.last_seen.as_deref(), &after.time_of_day), (Some("2026-11-20T10:06:05Z"), &None));
+    let file = &doc.summary.files[0];
+    assert_eq!((file.time_format.as_deref(), file.timestamps), (Some("time-only"), true));
+    assert!(doc.summary.notes.iter().any(|n| n.ends_with("late-date-bridge-out.log (until its first full date)")));
+}
+
+/// Two files' own clocks are never compared: a farm broken in one file
+/// is not closed by an OK in another file of the same app.
+#[test]
+fn two_files_without_dates_are_judged_apart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    let broken = "[9:23:43 AM] [INFO] [TWS]:  Market data farm connection is broken:usfarm - Code: 2103\n\
+                  [9:40:00 AM] [INFO] [TWS]:  Market data farm connection is OK:cashfarm - Code: 2104\n";
+    let ok = "[9:23:50 AM] [ERROR] [TWS]:  Market data farm connection is OK:usfarm - Code: 2104\n";
+    std::fs::write(logs.join("tws-bridge-out.log"), broken).expect("write");
+    std::fs::write(logs.join("tws-bridge-error.log"), ok).expect("write");
+    let r = crate::util::run_in(dir.path(), &["scan", "--format", "json", "logs"], None);
+    let doc: crate::util::Doc = serde_json::from_str(&r.stdout).expect("json");
+    let i = incident(&doc, "tws.farm-broken");
+    assert_eq!(i.fields["status"], vec!["not recovered by end of log"]);
+    assert_eq!(i.time_of_day, Some(tod("09:23:43", "09:23:43", 0)));
+}
+
+/// `--since` / `--until` cannot place a time of day without a date: its
+/// matches are kept as untimed ones are (a note says how many), and
+/// `--untimed drop` leaves them out.
+#[test]
+fn time_ranges_treat_times_of_day_without_a_date_as_untimed() {
+    let dir = "fixtures/recorded/tws-stoqey-next-farm-broken";
+    let (_, kept) = scan_json(&[dir], &["--since", "2026-01-01T00:00:00Z", "--until", "2026-01-02T00:00:00Z"]);
+    assert!(kept.incidents.iter().any(|i| i.rule == "tws.farm-broken"), "{:#?}", kept.incidents);
+    assert!(kept.summary.notes.iter().any(|n| n.contains("have no timestamp, so --since/--until could not place")));
+    let (_, dropped) = scan_json(&[dir], &["--untimed", "drop"]);
+    assert!(dropped.incidents.is_empty(), "{:#?}", dropped.incidents);
+    assert!(dropped.summary.notes.iter().any(|n| n.starts_with("--untimed drop left out")));
 }
 
 /// Versions, ports, counts, durations, addresses, dates in URLs and in

@@ -75,12 +75,21 @@ pub struct Incident {
     pub key: BTreeMap<String, String>,
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
+    pub time_of_day: Option<TimesOfDay>,
     pub count: usize,
     pub window: Option<String>,
     pub evidence: Vec<Evidence>,
     pub fields: BTreeMap<String, Vec<String>>,
     pub fix: String,
     pub references: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimesOfDay {
+    pub first: String,
+    pub last: String,
+    pub midnights: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -484,3 +484,39 @@ fn app_timed_logs_agree_with_scan() {
     got.sort();
     assert_eq!(got, want);
 }
+
+/// A log of times of day with no date (@stoqey/ib's IBApiNext under pm2,
+/// recorded): a first `--from-start` read gives what `scan` gives (the
+/// farm outage measured on the file's own clock, same id and times of
+/// day); lines written after that run on the same clock, so a farm broken
+/// at [9:40:00 AM] is an outage as soon as a line at [9:46:00 AM] shows
+/// the file's clock past the 5-minute window.
+#[test]
+fn times_of_day_without_a_date_agree_with_scan() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    let recorded = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/recorded/tws-stoqey-next-farm-broken/logs");
+    let log = logs.join("tws-bridge-out.log");
+    std::fs::copy(recorded.join("tws-bridge-out.log"), &log).expect("copy recording");
+    let scan = crate::util::run_in(dir.path(), &["scan", "--format", "json", "logs"], None);
+    let doc: crate::util::Doc = serde_json::from_str(&scan.stdout).expect("scan json");
+    let key = |i: &Incident| (i.rule.clone(), i.id.clone(), i.time_of_day.clone(), i.fields.get("status").cloned());
+    let want: Vec<_> = doc.incidents.iter().map(key).collect();
+    assert_eq!(want.len(), 1, "{want:?}");
+    assert_eq!(want[0].3, Some(vec!["recovered after 5m 30s".to_string()]));
+
+    let w = Watch::start(dir.path(), &["logs", "--from-start"]);
+    let got = w.incidents_until(Duration::from_secs(5), |got| !got.is_empty());
+    assert_eq!(got.iter().map(key).collect::<Vec<_>>(), want);
+
+    let mut f = OpenOptions::new().append(true).open(&log).expect("open log");
+    f.write_all(b"[9:40:00 AM] [INFO] [TWS]:  Market data farm connection is broken:cashfarm - Code: 2103\n")
+        .expect("append");
+    assert!(w.incident(Duration::from_millis(800)).is_none(), "the window is open on the file's clock");
+    f.write_all(b"[9:46:00 AM] [INFO] [TWS]:  HMDS data farm connection is OK:ushmds - Code: 2106\n").expect("append");
+    let lost = w.incident(Duration::from_secs(3)).expect("the cashfarm outage");
+    assert_eq!((lost.rule.as_str(), lost.key.get("farm").map(String::as_str)), ("tws.farm-broken", Some("cashfarm")));
+    assert_eq!(lost.fields["status"], vec!["not recovered by end of log"]);
+    assert_eq!((lost.first_seen, lost.time_of_day.map(|t| t.first)), (None, Some("09:40:00".to_string())));
+}

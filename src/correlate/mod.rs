@@ -13,16 +13,20 @@
 //! never against timed ones: in `scan` a source's untimed matches all
 //! stand at one instant in file order, so a window holds all of them and
 //! only order counts; `watch` passes the time each was read
-//! ([`correlate_arrived`]).
+//! ([`correlate_arrived`]). Matches whose file has times of day but no
+//! date ([`Event::day_time`]) are judged one source at a time too, on that
+//! file's own clock ([`Clock::Day`]): their spans are facts within the
+//! file, and mean nothing against another file's times.
 
 pub mod closers;
 pub mod context;
 pub mod pairs;
 pub mod window;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::matcher::{Event, field};
+use crate::records::DayTime;
 use crate::rules::{Correlation, Role, Rule, RuleSet};
 use crate::{memory, pool};
 
@@ -37,6 +41,9 @@ pub enum Clock<'a> {
     /// One untimed source in `watch`: when each record was read, by
     /// (source, line).
     Arrival(&'a HashMap<(usize, u64), i64>),
+    /// One source's times of day with no date: the file's own clock
+    /// ([`Event::day_time`]). Spans are facts, as with log times.
+    Day,
 }
 
 impl Clock<'_> {
@@ -46,13 +53,32 @@ impl Clock<'_> {
             Clock::Log => e.ts.unwrap_or_default(),
             Clock::Order => 0,
             Clock::Arrival(read) => read.get(&(e.source, e.line)).copied().unwrap_or_default(),
+            Clock::Day => e.day_time.map_or(0, DayTime::ms),
         }
     }
 
     /// Returns true if and only if spans on this clock are times the log
     /// states (a `gap`, "recovered after 5m").
     pub fn measures(&self) -> bool {
-        matches!(self, Clock::Log)
+        matches!(self, Clock::Log | Clock::Day)
+    }
+}
+
+/// Where the input ends, on each clock: absence windows still open are
+/// judged there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct End {
+    /// The latest log time of the input (ms since the epoch).
+    pub log: Option<i64>,
+    /// Per source id, where that file's own clock ends (see
+    /// [`Event::day_time`]): its last time of day before any date, as
+    /// [`DayTime::ms`]. `watch` puts the clock's now here.
+    pub days: BTreeMap<usize, i64>,
+}
+
+impl From<Option<i64>> for End {
+    fn from(log: Option<i64>) -> End {
+        End { log, days: BTreeMap::new() }
     }
 }
 
@@ -70,18 +96,20 @@ pub struct Finding {
 }
 
 /// Groups `events` and applies each rule's correlation. `paths` resolves
-/// source ids for the `file` key; `end` is the latest time in the input
-/// (where absence windows still open are judged). Also returns notes for
-/// the summary (none from correlation itself today).
+/// source ids for the `file` key; `end` is where the input ends (the
+/// latest log time, and each file's own clock: where absence windows still
+/// open are judged). Also returns notes for the summary (none from
+/// correlation itself today).
 pub fn correlate(
     rules: &RuleSet,
     sources: Vec<Vec<Event>>,
     paths: &[String],
-    end: Option<i64>,
+    end: impl Into<End>,
 ) -> (Vec<Finding>, Vec<String>) {
+    let end = end.into();
     let sources = context::apply(rules, sources, paths);
     let groups = group(rules, sources, paths);
-    let per_group = pool::map_in_order(groups, |(key, evs)| correlate_group(rules, key, evs, end, None));
+    let per_group = pool::map_in_order(groups, |(key, evs)| correlate_group(rules, key, evs, &end, None));
     let mut findings: Vec<Finding> = per_group.into_iter().flatten().collect();
     context::describe(rules, &mut findings);
     (findings, Vec::new())
@@ -90,32 +118,43 @@ pub fn correlate(
 /// [`correlate`] for `watch`: each match with the wall-clock ms it was
 /// read, which is where a match without a log time stands (per source, as
 /// in `scan`).
-pub fn correlate_arrived(rules: &RuleSet, held: Vec<(Event, i64)>, paths: &[String], end: Option<i64>) -> Vec<Finding> {
-    let read: HashMap<(usize, u64), i64> =
-        held.iter().filter(|(e, _)| e.ts.is_none()).map(|(e, at)| ((e.source, e.line), *at)).collect();
+pub fn correlate_arrived(
+    rules: &RuleSet,
+    held: Vec<(Event, i64)>,
+    paths: &[String],
+    end: impl Into<End>,
+) -> Vec<Finding> {
+    let end = end.into();
+    let read: HashMap<(usize, u64), i64> = held
+        .iter()
+        .filter(|(e, _)| e.ts.is_none() && e.day_time.is_none())
+        .map(|(e, at)| ((e.source, e.line), *at))
+        .collect();
     let events = held.into_iter().map(|(e, _)| e).collect();
     let sources = context::apply(rules, vec![events], paths);
     let groups = group(rules, sources, paths);
     let mut findings: Vec<Finding> =
-        groups.into_iter().flat_map(|(key, evs)| correlate_group(rules, key, evs, end, Some(&read))).collect();
+        groups.into_iter().flat_map(|(key, evs)| correlate_group(rules, key, evs, &end, Some(&read))).collect();
     context::describe(rules, &mut findings);
     findings
 }
 
-/// One group's findings. Timed events are judged together; untimed ones
-/// one source at a time, on `read` (arrival times) or else file order.
+/// One group's findings. Timed events are judged together; the others one
+/// source at a time: times of day without a date on the file's own clock,
+/// untimed ones on `read` (arrival times) or else file order.
 fn correlate_group(
     rules: &RuleSet,
     (rule_idx, key): GroupKey,
     mut evs: Vec<Event>,
-    end: Option<i64>,
+    end: &End,
     read: Option<&HashMap<(usize, u64), i64>>,
 ) -> Vec<Finding> {
     let rule = &rules.rules()[rule_idx as usize];
     let key: Vec<(String, String)> = rule.group_by.iter().cloned().zip(key).collect();
     let finding = |(events, facts)| Finding { rule: rule_idx, key: key.clone(), events, facts };
-    // Time order, ties in file order; untimed events last, by source.
-    evs.sort_by_key(|e| (e.ts.is_none(), e.ts, e.source, e.line));
+    // Time order, ties in file order; then each source's other matches:
+    // its times of day without a date in their order, its untimed ones.
+    evs.sort_by_key(|e| (e.ts.is_none(), e.ts, e.source, e.day_time.is_none(), e.day_time, e.line));
     if let Correlation::Single = rule.correlate {
         let runs = match &rule.suppress {
             Some(w) => split_quiet(evs, w.ms()),
@@ -124,15 +163,20 @@ fn correlate_group(
         return runs.into_iter().map(|events| finding((events, vec![]))).collect();
     }
     let untimed = evs.split_off(evs.partition_point(|e| e.ts.is_some()));
-    let mut found = judge(rule, evs, end, Clock::Log);
-    let clock = read.map_or(Clock::Order, Clock::Arrival);
-    for mut run in by_source(untimed) {
-        // Already in file order; reads come in order too, but a file
-        // truncated by rotation numbers its lines from 1 again.
-        if read.is_some() {
+    let mut found = judge(rule, evs, end.log, Clock::Log);
+    let arrival = read.map_or(Clock::Order, Clock::Arrival);
+    for mut run in lanes(untimed) {
+        let (clock, run_end) = match run[0].day_time {
+            Some(_) => (Clock::Day, end.days.get(&run[0].source).copied()),
+            None => (arrival, end.log),
+        };
+        // Sorted already (untimed ones in file order); reads come in order
+        // too, but a file truncated by rotation numbers its lines from 1
+        // again.
+        if let Clock::Arrival(_) = clock {
             run.sort_by_key(|e| (clock.at(e), e.line));
         }
-        found.extend(judge(rule, run, end, clock));
+        found.extend(judge(rule, run, run_end, clock));
     }
     found.into_iter().map(finding).collect()
 }
@@ -161,12 +205,15 @@ fn judge(rule: &Rule, events: Vec<Event>, end: Option<i64>, clock: Clock) -> Vec
     }
 }
 
-/// Splits events sorted by source into one run per source.
-fn by_source(events: Vec<Event>) -> Vec<Vec<Event>> {
+/// Splits events without a log time, sorted as [`correlate_group`] sorts
+/// them, into one run per clock: a source's times of day without a date,
+/// and its untimed matches.
+fn lanes(events: Vec<Event>) -> Vec<Vec<Event>> {
+    let lane = |e: &Event| (e.source, e.day_time.is_some());
     let mut runs: Vec<Vec<Event>> = Vec::new();
     for e in events {
         match runs.last_mut() {
-            Some(run) if run.last().is_some_and(|l| l.source == e.source) => run.push(e),
+            Some(run) if run.last().is_some_and(|l| lane(l) == lane(&e)) => run.push(e),
             _ => runs.push(vec![e]),
         }
     }
@@ -266,19 +313,33 @@ fn source_keys(rules: &RuleSet, evs: &[Event], paths: &[String]) -> (Vec<GroupKe
     (keys, ids)
 }
 
-/// Splits time-ordered events where the key was quiet for `w` or longer.
-/// Events without a time stay with the run before them.
+/// Splits events sorted as [`correlate_group`] sorts them where the key
+/// was quiet for `w` or longer, each on its own clock: log times, or a
+/// file's times of day without a date against the same file's. Events
+/// without a time, and the first of a file's own clock, stay with the run
+/// before them.
 fn split_quiet(events: Vec<Event>, w: i64) -> Vec<Vec<Event>> {
     let mut runs: Vec<Vec<Event>> = Vec::new();
     for e in events {
-        let last_ts = runs.last().and_then(|r| r.iter().rev().find_map(|x| x.ts));
-        match (last_ts, e.ts, runs.last_mut()) {
+        let t = e.ts.or(e.day_time.map(DayTime::ms));
+        let prev = t.and_then(|_| runs.last()?.iter().rev().find_map(|x| on_clock_of(&e, x)));
+        match (prev, t, runs.last_mut()) {
             (Some(prev), Some(t), Some(run)) if window::within(prev, t, w) => run.push(e),
             (_, None, Some(run)) | (None, _, Some(run)) => run.push(e),
             _ => runs.push(vec![e]),
         }
     }
     runs
+}
+
+/// The time of `x` on `e`'s clock, if it has one there: a log time for a
+/// timed `e`, a time of the same file's own clock for one of those.
+fn on_clock_of(e: &Event, x: &Event) -> Option<i64> {
+    match (e.ts, e.day_time) {
+        (Some(_), _) => x.ts,
+        (None, Some(_)) if x.source == e.source => x.day_time.map(DayTime::ms),
+        _ => None,
+    }
 }
 
 /// The values of `rule`'s group key for `ev` (`-` for a field it does not
@@ -331,6 +392,7 @@ fix = "f"
             source: 0,
             line,
             ts,
+            day_time: None,
             app: Some(app.into()),
             stream: Stream::Daemon,
             fields: Default::default(),
@@ -546,6 +608,117 @@ fix = "f"
         let found = correlate_arrived(&rules, late, &[], None);
         assert_eq!(found[0].facts[0].1, "recovered after more than 2m; times unknown");
     }
+
+    /// A match at `ms` on source `source`'s own clock (times of day
+    /// without a date).
+    fn day(rule: u32, role: crate::rules::Role, source: usize, line: u64, ms: i64) -> Event {
+        let day_time = DayTime::from_ms(ms);
+        Event { day_time, ..at(rule, role, source, line) }
+    }
+
+    const M: i64 = 60_000;
+    /// 09:23:43 on day 0 of a file's count.
+    const T923: i64 = (9 * 3600 + 23 * 60 + 43) * 1000;
+
+    fn ends(days: &[(usize, i64)]) -> End {
+        End { log: None, days: days.iter().copied().collect() }
+    }
+
+    /// A bare log end (what `correlate`'s callers without files of their
+    /// own clock pass) is the log's end, and no file's own clock.
+    #[test]
+    fn a_log_end_alone_is_the_logs_end() {
+        assert_eq!(End::from(Some(5)), End { log: Some(5), days: BTreeMap::new() });
+        assert_eq!(End::from(None), End::default());
+    }
+
+    /// Times of day without a date are spans within their file: an
+    /// absence closed 5.5 minutes later is an outage with its length, one
+    /// closed within the window is nothing, and one never closed is judged
+    /// where the file's clock ends.
+    #[test]
+    fn a_files_own_clock_measures_its_windows() {
+        let rules = windowed();
+        let (s, e) = (crate::rules::Role::Start, crate::rules::Role::End);
+        let late = vec![day(1, s, 0, 10, T923), day(1, e, 0, 13, T923 + 330_000)];
+        let found = correlate(&rules, vec![late], &[], ends(&[(0, T923 + 330_000)])).0;
+        let facts = vec![("status".to_string(), "recovered after 5m 30s".to_string()), ("gap".into(), "5m 30s".into())];
+        assert_eq!(shapes(&found), vec![(vec![(0, 10), (0, 13)], facts)]);
+        let quick = vec![day(1, s, 0, 10, T923), day(1, e, 0, 11, T923 + 8000)];
+        assert!(correlate(&rules, vec![quick], &[], ends(&[(0, T923 + 8000)])).0.is_empty());
+        let open = vec![day(1, s, 0, 10, T923)];
+        let found = correlate(&rules, vec![open.clone()], &[], ends(&[(0, T923 + M)])).0;
+        let status = "not recovered by end of log (the log ends 1m after the first event, before the 2m window closed)";
+        assert_eq!(found[0].facts, vec![("status".to_string(), status.to_string())]);
+        let found = correlate(&rules, vec![open], &[], ends(&[(0, T923 + 3 * M)])).0;
+        assert_eq!(found[0].facts, vec![("status".to_string(), "not recovered by end of log".to_string())]);
+        // A pair's gap is known.
+        let pair = vec![day(2, s, 0, 1, T923), day(2, e, 0, 2, T923 + 40_000)];
+        let found = correlate(&rules, vec![pair], &[], End::default()).0;
+        assert_eq!(found[0].facts, vec![("gap".to_string(), "40s".to_string()), ("gap_ms".into(), "40000".into())]);
+    }
+
+    /// Past midnight the file's clock goes on (day 1 of its count): three
+    /// exits across midnight within the minute are a burst, in time order
+    /// whatever the line order.
+    #[test]
+    fn a_files_own_clock_runs_past_midnight() {
+        let rules = windowed();
+        let s = crate::rules::Role::Start;
+        let day_ms = 86_400_000;
+        let exits = vec![day(0, s, 0, 1, day_ms - 20_000), day(0, s, 0, 3, day_ms + 10_000), day(0, s, 0, 2, day_ms)];
+        let found = correlate(&rules, vec![exits], &[], End::default()).0;
+        assert_eq!(shapes(&found), vec![(vec![(0, 1), (0, 2), (0, 3)], vec![])]);
+        let spread = vec![day(0, s, 0, 1, day_ms - 20_000), day(0, s, 0, 2, day_ms), day(0, s, 0, 3, day_ms + M)];
+        assert!(correlate(&rules, vec![spread], &[], End::default()).0.is_empty());
+    }
+
+    /// Two files' own clocks are never compared: a loss in one is not
+    /// closed by the other's restore, their exits do not add up, and a
+    /// file's untimed matches are not on its clock either.
+    #[test]
+    fn own_clocks_are_never_compared() {
+        let rules = windowed();
+        let (s, e) = (crate::rules::Role::Start, crate::rules::Role::End);
+        let a = vec![day(1, s, 0, 1, T923)];
+        let b = vec![day(1, e, 1, 1, T923 + 1000)];
+        let found = correlate(&rules, vec![a, b], &[], ends(&[(0, T923 + 3 * M), (1, T923 + 1000)])).0;
+        assert_eq!(shapes(&found).len(), 1, "the loss stays open");
+        let a = vec![day(0, s, 0, 1, T923), day(0, s, 0, 2, T923 + 1000)];
+        let b = vec![day(0, s, 1, 1, T923 + 2000)];
+        assert!(correlate(&rules, vec![a, b], &[], End::default()).0.is_empty());
+        let mixed = vec![day(1, s, 0, 1, T923), end(1, 0, 2)];
+        let found = correlate(&rules, vec![mixed], &[], ends(&[(0, T923)])).0;
+        assert_eq!(shapes(&found).len(), 1, "an untimed restore is on no clock of the loss");
+        // Timed matches neither: a timed burst is not completed by them.
+        let timed = vec![ev(0, "api", Some(0), 1), ev(0, "api", Some(1), 2)];
+        assert!(correlate(&rules, vec![timed, vec![day(0, s, 1, 1, 2)]], &[], End::default()).0.is_empty());
+    }
+
+    /// `suppress` on a `single` rule splits a file's own clock at its quiet
+    /// gaps; the first match of that clock joins the incident before it, as
+    /// an untimed one does (its distance to it is unknown).
+    #[test]
+    fn suppress_splits_a_files_own_clock() {
+        let pack = r#"
+[[rule]]
+id = "x.flap"
+title = "t"
+severity = "low"
+regex = 'boom'
+suppress = "10m"
+fix = "f"
+"#;
+        let rules = compile_all(&[("t.toml".into(), pack.into())]).expect("rules");
+        let s = crate::rules::Role::Start;
+        let own = vec![day(0, s, 0, 1, 0), day(0, s, 0, 2, 9 * M), day(0, s, 0, 3, 30 * M)];
+        let sizes = |found: Vec<Finding>| found.iter().map(|f| f.events.len()).collect::<Vec<_>>();
+        assert_eq!(sizes(correlate(&rules, vec![own.clone()], &[], None).0), vec![2, 1]);
+        let timed = vec![ev(0, "api", Some(0), 1)];
+        let found = correlate(&rules, vec![timed, own], &[], None).0;
+        assert_eq!(sizes(found), vec![3, 1], "the first of the file's own clock joins the timed run");
+    }
+
     /// `scan`'s side of the same: a closer with no farm, and one listing
     /// farms, reach the groups they name and no other.
     #[test]

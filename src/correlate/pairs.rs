@@ -182,6 +182,7 @@ mod tests {
             source: 0,
             line: t as u64,
             ts: Some(t),
+            day_time: None,
             app: None,
             stream: Stream::Out,
             fields: Default::default(),

@@ -3,6 +3,11 @@
 //! count, evidence with file and line, captured fields and the rendered
 //! fix. Hands on incidents in the one report order: most severe first, then
 //! earliest, then rule id and key.
+//!
+//! An incident from a file whose times are times of day with no date
+//! (`records::DayTime`) has no instant to show: `first_seen` and
+//! `last_seen` stay null, and [`TimesOfDay`] says what is known, in its
+//! own field and wherever a template asks for a time.
 
 mod id;
 
@@ -24,6 +29,10 @@ const MAX_VALUES: usize = 10;
 /// whose log has no times, where the rule counts or pairs within a window
 /// (see [`Value::phrase`]).
 pub const UNTIMED_WINDOW: &str = "in a log without timestamps";
+
+/// What follows a time of day wherever one is shown for a date: the date
+/// is not known.
+pub const DATE_UNKNOWN: &str = "(date unknown)";
 
 /// One evidence record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -59,6 +68,9 @@ pub struct Incident {
     pub first_seen: Option<String>,
     /// Last matching record's time (RFC 3339).
     pub last_seen: Option<String>,
+    /// Where the log has times of day but no date: the first and last
+    /// matching record's (`first_seen` and `last_seen` are then null).
+    pub time_of_day: Option<TimesOfDay>,
     /// Matching records folded into this incident.
     pub count: usize,
     /// The rule's window (threshold, sequence and absence rules).
@@ -74,6 +86,71 @@ pub struct Incident {
     pub references: Arc<[String]>,
     #[serde(skip)]
     first_ms: Option<i64>,
+    /// Without an instant: the first match's source and time on that
+    /// file's own clock, which orders incidents of one rule and key in a
+    /// file (two outages of one farm) as the file does.
+    #[serde(skip)]
+    first_day: Option<(usize, i64)>,
+}
+
+/// The times of day an incident knows when its file has no date (see
+/// `records::DayTime`): its first and last match's, on that file's own
+/// clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimesOfDay {
+    /// The first match's time of day: `09:23:43`, or `09:23:43.250` when
+    /// the log writes milliseconds.
+    pub first: String,
+    /// The last match's.
+    pub last: String,
+    /// How many midnights the log passed from the first to the last (0:
+    /// the same day).
+    pub midnights: u32,
+}
+
+impl TimesOfDay {
+    /// The times of `events` on the clock of the first one's file, if it
+    /// has one.
+    fn of(events: &[Event]) -> Option<TimesOfDay> {
+        let first = events.first()?;
+        let start = first.day_time?;
+        let same_file = events.iter().filter(|e| e.source == first.source).filter_map(|e| e.day_time);
+        let end = same_file.max().unwrap_or(start).max(start);
+        Some(TimesOfDay {
+            first: start.time_of_day(),
+            last: end.time_of_day(),
+            midnights: end.day().saturating_sub(start.day()),
+        })
+    }
+
+    /// `09:23:43 (date unknown)`.
+    pub fn first_text(&self) -> String {
+        format!("{} {DATE_UNKNOWN}", self.first)
+    }
+
+    /// `09:29:13 (date unknown)`; `00:01:30 the next day (date unknown)`
+    /// past midnight.
+    pub fn last_text(&self) -> String {
+        format!("{}{} {DATE_UNKNOWN}", self.last, self.later())
+    }
+
+    /// `09:23:43 → 09:29:13 (date unknown)`, or one time when first and
+    /// last are one: the "when" of text, Markdown and Alertmanager output.
+    pub fn span(&self) -> String {
+        if self.first == self.last && self.midnights == 0 {
+            return self.first_text();
+        }
+        format!("{} → {}{} {DATE_UNKNOWN}", self.first, self.last, self.later())
+    }
+
+    /// What follows the last time when it is on a later day.
+    fn later(&self) -> String {
+        match self.midnights {
+            0 => String::new(),
+            1 => " the next day".to_string(),
+            n => format!(" {n} days later"),
+        }
+    }
 }
 
 /// Turns findings into ordered incidents. `paths` names sources by id;
@@ -91,6 +168,7 @@ pub fn build(rules: &RuleSet, findings: &[Finding], paths: &[String], zone: Zone
             .then_with(|| (a.first_ms.is_none(), a.first_ms).cmp(&(b.first_ms.is_none(), b.first_ms)))
             .then_with(|| a.rule.cmp(&b.rule))
             .then_with(|| a.key.cmp(&b.key))
+            .then_with(|| a.first_day.cmp(&b.first_day))
             .then_with(|| a.id.cmp(&b.id))
     });
     out
@@ -100,6 +178,9 @@ fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Inciden
     let first = f.events.first();
     let first_ms = first.and_then(|e| e.ts);
     let last_ms = f.events.iter().filter_map(|e| e.ts).max();
+    // Only where there is no instant: a finding of timed matches that an
+    // untimed one joined (a `single` rule) shows its instants.
+    let time_of_day = if first_ms.is_none() { TimesOfDay::of(&f.events) } else { None };
     let mut fields = collect_fields(&f.events);
     // Facts replace any capture of the same name; a folded finding has
     // several (`gap` of each pair), kept in order.
@@ -131,6 +212,7 @@ fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Inciden
         key: f.key.iter().cloned().collect(),
         first_seen: first_ms.map(|ms| timestamp::render(ms, zone)),
         last_seen: last_ms.map(|ms| timestamp::render(ms, zone)),
+        time_of_day,
         count: f.events.len(),
         window,
         evidence: pick_evidence(&f.events).map(|e| evidence(e, path_of(e), zone)).collect(),
@@ -138,29 +220,39 @@ fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Inciden
         fix: Filled::default(),
         references: rule.references.clone(),
         first_ms,
+        first_day: first.filter(|_| first_ms.is_none()).and_then(|e| Some((e.source, e.day_time?.ms()))),
     };
     let file = first.map(path_of).unwrap_or_default();
-    // Without times, {first_seen} and {last_seen} say where instead of when.
+    // Without times, {first_seen} and {last_seen} say where instead of
+    // when; with times of day and no date, those times.
     let place = |e: Option<&Event>| e.map(|e| format!("line {} of {}", e.line, file_name(&path_of(e))));
-    let untimed = first_ms.is_none().then(|| Untimed {
-        first: place(first),
-        last: place(f.events.last()),
-        window: matches!(rule.correlate, Correlation::Threshold { .. } | Correlation::Sequence { .. }),
-    });
+    let untimed = match (&inc.time_of_day, first_ms) {
+        (_, Some(_)) => None,
+        (Some(tod), None) => {
+            Some(Untimed { first: Some(tod.first_text()), last: Some(tod.last_text()), window: false })
+        }
+        (None, None) => Some(Untimed {
+            first: place(first),
+            last: place(f.events.last()),
+            window: matches!(rule.correlate, Correlation::Threshold { .. } | Correlation::Sequence { .. }),
+        }),
+    };
     inc.title = rule.title.render(|name| lookup(&inc, &file, untimed.as_ref(), name));
     inc.fix = rule.fix.fill(|name| lookup(&inc, &file, untimed.as_ref(), name));
     inc
 }
 
-/// How an incident whose events have no times renders the time
+/// How an incident whose events have no instants renders the time
 /// placeholders.
 struct Untimed {
-    /// `line N of FILE` of the first and last events.
+    /// `line N of FILE` of the first and last events, or their times of
+    /// day (`09:23:43 (date unknown)`) where the file has those.
     first: Option<String>,
     last: Option<String>,
     /// Whether the rule's window claims a span (a count or a pair within
     /// it) that the log cannot show. An absence keeps its window: nothing
     /// closed the loss at all, so nothing closed it within the window.
+    /// Times of day without a date show spans: the window was checked.
     window: bool,
 }
 
@@ -257,6 +349,7 @@ fix = "no restore within {window} ({status})"
                 source: 0,
                 line: 3 + 4 * i as u64,
                 ts,
+                day_time: None,
                 app: Some("api".into()),
                 stream: Stream::Daemon,
                 fields: Default::default(),
@@ -286,6 +379,61 @@ fix = "no restore within {window} ({status})"
         assert_eq!(inc.id, id::stable_id("t.loop", &[("app".into(), "api".into())], "logs/pm2.log:3"));
         let timed = built(finding(0, &[Some(0), Some(1000)], &[]));
         assert_eq!(timed.title, "api: 2 exits within 5m, first at 1970-01-01T00:00:00Z");
+    }
+
+    /// `finding` with its events on the file's own clock at `ms` (times of
+    /// day without a date), and no instants.
+    fn on_own_clock(rule: u32, ms: &[i64], facts: &[(&str, &str)]) -> Finding {
+        let mut f = finding(rule, &vec![None; ms.len()], facts);
+        for (e, &t) in f.events.iter_mut().zip(ms) {
+            e.day_time = crate::records::DayTime::from_ms(t);
+        }
+        f
+    }
+
+    /// Times of day without a date: no instant anywhere (`first_seen`,
+    /// `last_seen`, evidence), the times of day in their own field and in
+    /// every template, the window claimed as checked, and the id anchored
+    /// where untimed incidents anchor it.
+    #[test]
+    fn times_of_day_render_without_a_date() {
+        let t = (9 * 3600 + 23 * 60 + 43) * 1000;
+        let inc = built(on_own_clock(0, &[t, t + 330_000], &[]));
+        assert_eq!((&inc.first_seen, &inc.last_seen), (&None, &None));
+        assert!(inc.evidence.iter().all(|e| e.timestamp.is_none()));
+        let tod = inc.time_of_day.clone().expect("times of day");
+        assert_eq!((tod.first.as_str(), tod.last.as_str(), tod.midnights), ("09:23:43", "09:29:13", 0));
+        assert_eq!(tod.span(), "09:23:43 → 09:29:13 (date unknown)");
+        assert_eq!(inc.title, "api: 2 exits within 5m, first at 09:23:43 (date unknown)");
+        assert_eq!(inc.fix.to_string(), "restarted 2 times over 5m; a 5m window; last at 09:29:13 (date unknown)");
+        assert_eq!(inc.id, id::stable_id("t.loop", &[("app".into(), "api".into())], "logs/pm2.log:3"));
+        let lost = built(on_own_clock(1, &[t], &[("status", "recovered after 5m 30s")]));
+        assert_eq!(lost.title, "api lost at 09:23:43 (date unknown): recovered after 5m 30s");
+        assert_eq!(lost.time_of_day.expect("tod").span(), "09:23:43 (date unknown)");
+    }
+
+    /// Past midnight the last time says on which day after the first.
+    #[test]
+    fn times_of_day_past_midnight_say_the_day() {
+        let day = 86_400_000;
+        let inc = built(on_own_clock(0, &[day - 119_000, day + 90_250], &[]));
+        let tod = inc.time_of_day.clone().expect("times of day");
+        assert_eq!((tod.first.as_str(), tod.last.as_str(), tod.midnights), ("23:58:01", "00:01:30.250", 1));
+        assert_eq!(tod.span(), "23:58:01 → 00:01:30.250 the next day (date unknown)");
+        assert!(inc.fix.to_string().ends_with("last at 00:01:30.250 the next day (date unknown)"), "{}", inc.fix);
+        let later = built(on_own_clock(0, &[0, 3 * day + 1000], &[])).time_of_day.expect("tod");
+        assert_eq!(later.span(), "00:00:00 → 00:00:01 3 days later (date unknown)");
+    }
+
+    /// A `single` finding whose first match has an instant shows
+    /// instants only: times of day of another file are not its times.
+    #[test]
+    fn an_instant_leaves_no_times_of_day() {
+        let mut f = on_own_clock(0, &[1000, 2000], &[]);
+        f.events[0].day_time = None;
+        f.events[0].ts = Some(5000);
+        let inc = built(f);
+        assert!(inc.first_seen.is_some() && inc.time_of_day.is_none());
     }
 
     /// An absence keeps its window: nothing closed the loss at all.

@@ -18,7 +18,7 @@ pub mod prefilter;
 use std::sync::Arc;
 
 use crate::input::Stream;
-use crate::records::Record;
+use crate::records::{DayTime, Record};
 use crate::rules::{Role, RuleSet, Scope, StreamFilter, UNITS_PER_RULE, UnitId};
 pub use intern::Interner;
 pub use prefilter::{Hit, HitCursor, Prefilter};
@@ -51,6 +51,11 @@ pub struct Event {
     pub line: u64,
     /// When, in ms since the epoch (None: the file has no timestamps).
     pub ts: Option<i64>,
+    /// Where `ts` is None because the file's times are times of day with
+    /// no date before them: the time on that file's own clock. Windows
+    /// apply among the matches of its file only; it is never compared with
+    /// another file's times nor shown as a date (see `records::DayTime`).
+    pub day_time: Option<DayTime>,
     /// App: the `app` capture, else the record's own, else the file's.
     pub app: Option<Arc<str>>,
     /// Stream the record came from.
@@ -181,6 +186,7 @@ impl Matcher {
                 source: origin.source,
                 line: origin.line,
                 ts: record.ts,
+                day_time: record.day_time,
                 app,
                 stream,
                 fields,
@@ -342,7 +348,8 @@ supersedes = ["x.generic"]
 fix = "f"
 "#;
         let rules = crate::rules::compile_all(&[("t.toml".into(), pack.into())]).expect("rules");
-        let record = |body: &str| Record { body: body.as_bytes().to_vec(), ts: None, app: None, stream: None };
+        let record =
+            |body: &str| Record { body: body.as_bytes().to_vec(), ts: None, day_time: None, app: None, stream: None };
         let origin = Origin { source: 0, line: 1, app: None, stream: Stream::Err };
         let run = |rules: &RuleSet, body: &str, units: &[u32]| {
             let m = Matcher::new(Arc::new(rules.clone()));

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::input::Stream;
 pub use join::Joiner;
-pub use time::{Clock, TimeFormat};
+pub use time::{Clock, DayTime, TimeFormat};
 pub use timestamp::Zone;
 
 /// How many lines [`FileShape::sniff`] looks at.
@@ -102,7 +102,8 @@ impl FileShape {
     }
 
     /// Returns true if and only if the file's records carry times (a file
-    /// of times of day with no date in it has none: see [`Clock`]).
+    /// of times of day with no date in it has none, only times on its own
+    /// clock: see [`Clock`]).
     pub fn timed(&self) -> bool {
         self.stamped || (self.time.timed() && !self.time.keeps_clock())
     }
@@ -150,6 +151,9 @@ pub struct Segmenter<'h> {
     /// The shapes of application stamps looked for on each line.
     times: time::Mask,
     clock: Clock,
+    /// The last time on the file's own clock (times of day before any
+    /// date), see [`Segmenter::last_day_time`].
+    last_day: Option<DayTime>,
 }
 
 impl<'h> Segmenter<'h> {
@@ -168,6 +172,7 @@ impl<'h> Segmenter<'h> {
             longest: (0, 0),
             times: shape.time.mask(),
             clock: Clock::default(),
+            last_day: None,
         }
     }
 
@@ -203,6 +208,13 @@ impl<'h> Segmenter<'h> {
     pub fn last_stamp(&self) -> Option<usize> {
         self.last_stamp
     }
+
+    /// The time of the last stamp read so far that has a time on the
+    /// file's own clock only (a time of day before any full date): where
+    /// that clock's part of the file ends.
+    pub fn last_day_time(&self) -> Option<DayTime> {
+        self.last_day
+    }
 }
 
 impl Iterator for Segmenter<'_> {
@@ -227,9 +239,16 @@ impl Iterator for Segmenter<'_> {
             let clock = self.clock;
             let mut stamped = v.stamp.is_some() || v.json;
             if !stamped && let Some(found) = time::find(msg, self.times, v.iso) {
-                stamped = true;
-                if self.shape.time.keeps_clock() {
-                    self.clock = self.clock.seen(msg, found);
+                if !self.shape.time.keeps_clock() {
+                    stamped = true;
+                } else if let Some(clock) = self.clock.read(msg, found) {
+                    // A file of times of day reads every stamp anyway: one
+                    // that does not read as a time (`2026-13-45 ...`) is no
+                    // stamp, so a record is dated by a line whose time is
+                    // known, the same from any buffer (see `stamp_at`).
+                    stamped = true;
+                    self.clock = clock;
+                    self.last_day = clock.day_time().or(self.last_day);
                 }
             }
             if stamped {
@@ -278,6 +297,9 @@ pub struct Record {
     pub body: Vec<u8>,
     /// When it was written, in ms since the epoch.
     pub ts: Option<i64>,
+    /// In a file of times of day with no full date before the record: its
+    /// time on the file's own clock (`ts` is then None). Never both.
+    pub day_time: Option<DayTime>,
     /// App named by the record itself (JSON `app_name`, `pm2 logs` column).
     pub app: Option<String>,
     /// Stream named by the record itself (JSON `type`, column colour).
@@ -299,7 +321,7 @@ struct Pm2Json {
 /// Builds the [`Record`] for `span`.
 pub fn build(buf: &[u8], span: RecordSpan, shape: FileShape, zone: Zone) -> Record {
     let text = &buf[span.start..span.end];
-    let mut rec = Record { body: Vec::with_capacity(text.len()), ts: None, app: None, stream: None };
+    let mut rec = Record { body: Vec::with_capacity(text.len()), ts: None, day_time: None, app: None, stream: None };
     for (i, raw) in text.split(|b| *b == b'\n').enumerate() {
         let line = trim_cr(raw);
         let v = prefix::view(line, shape.pm2_logs);
@@ -314,7 +336,13 @@ pub fn build(buf: &[u8], span: RecordSpan, shape: FileShape, zone: Zone) -> Reco
         prefix::strip_ansi(&line[v.body..], &mut rec.body);
     }
     if rec.ts.is_none() {
-        rec.ts = span.stamp_line.and_then(|at| stamp_at(buf, at, shape, zone, span.clock));
+        (rec.ts, rec.day_time) = match span.stamp_line {
+            Some(at) => times_at(buf, at, shape, zone, span.clock),
+            // Dated by a stamp in an earlier buffer: the clock carried from
+            // there is the clock after it (the instant comes with the
+            // buffer, see `scan`).
+            None => (None, span.clock.day_time()),
+        };
     }
     if let Some(path) = span.section.and_then(|at| tail_section_path(line_at(buf, at))) {
         let name = path.rsplit('/').next().unwrap_or(&path);
@@ -363,21 +391,36 @@ fn json_record(rec: &mut Record, text: &[u8], zone: Zone) -> bool {
 /// clock just before that line or just after it (see [`Clock::seen`]);
 /// only a file of times of day reads it.
 pub fn stamp_at(buf: &[u8], at: usize, shape: FileShape, zone: Zone, clock: Clock) -> Option<i64> {
+    times_at(buf, at, shape, zone, clock).0
+}
+
+/// [`stamp_at`], and where the line's time is a time of day with no date
+/// before it, its time on the file's own clock instead. One reading of
+/// the stamp decides which, so a record never gets both nor neither where
+/// its stamp reads.
+fn times_at(buf: &[u8], at: usize, shape: FileShape, zone: Zone, clock: Clock) -> (Option<i64>, Option<DayTime>) {
     let line = line_at(buf, at);
     let v = prefix::view(line, shape.pm2_logs);
     if let Some((s, e)) = v.stamp {
-        return timestamp::to_epoch_ms(&line[s..e], zone);
+        return (timestamp::to_epoch_ms(&line[s..e], zone), None);
     }
     if v.json {
-        let obj: Pm2Json = serde_json::from_slice(&line[v.body..]).ok()?;
-        return timestamp::to_epoch_ms(obj.timestamp?.as_bytes(), zone);
+        let obj: Option<Pm2Json> = serde_json::from_slice(&line[v.body..]).ok();
+        return (obj.and_then(|o| timestamp::to_epoch_ms(o.timestamp?.as_bytes(), zone)), None);
     }
     let msg = &line[v.body..];
-    let found = time::find(msg, shape.time.mask(), v.iso)?;
-    let clock = if shape.time.keeps_clock() { clock.seen(msg, found) } else { clock };
+    let Some(found) = time::find(msg, shape.time.mask(), v.iso) else { return (None, None) };
+    let clock = match shape.time.keeps_clock() {
+        false => clock,
+        true => match clock.read(msg, found) {
+            Some(after) if after.day_time().is_some() => return (None, after.day_time()),
+            Some(after) => after,
+            None => return (None, None),
+        },
+    };
     let reference = shape.reference.map(std::num::NonZeroI64::get);
     let ctx = time::Context { format: shape.time, zone, clock, reference };
-    time::resolve(msg, found, &ctx)
+    (time::resolve(msg, found, &ctx), None)
 }
 
 #[cfg(test)]
@@ -504,7 +547,8 @@ mod tests {
     }
 
     /// A file of times of day is dated from its first full date on, and
-    /// is not split across workers.
+    /// is not split across workers; before that date its records have
+    /// times on the file's own clock only.
     #[test]
     fn times_of_day_wait_for_a_date() {
         let text = "[10:00:00] a\n2026-11-20T10:00:01 b\n[10:00:02] c\n";
@@ -512,6 +556,53 @@ mod tests {
         assert_eq!(shape.time, TimeFormat::Text(time::Shape::TimeOfDay));
         assert!(!shape.splits() && !shape.timed());
         assert_eq!(times(text, Stream::Out), vec![None, Some(1_795_168_801_000), Some(1_795_168_802_000)]);
+        assert_eq!(day_times(text), vec![Some(DayTime::new(0, 36_000_000)), None, None]);
+    }
+
+    /// Each record's time on its file's own clock, in line order.
+    fn day_times(text: &str) -> Vec<Option<DayTime>> {
+        let shape = FileShape::sniff(text.as_bytes(), Stream::Out);
+        Segmenter::new(text.as_bytes(), shape).map(|s| build(text.as_bytes(), s, shape, Zone::Utc).day_time).collect()
+    }
+
+    /// Without a date, times of day keep their order and spacing on the
+    /// file's own clock, past midnight too; a line without a stamp takes
+    /// the stamp's before it, a line before any stamp has none, and the
+    /// segmenter says where that clock ends.
+    #[test]
+    fn times_of_day_without_a_date_run_on_the_files_clock() {
+        let text = "bridge starting\n[11:58:01 PM] a\nraw text\n[12:01:30 AM] b\n[12:01:29 AM] c\n";
+        let s = 1000;
+        assert_eq!(
+            day_times(text),
+            vec![
+                None,
+                Some(DayTime::new(0, 86_281 * s)),
+                Some(DayTime::new(0, 86_281 * s)),
+                Some(DayTime::new(1, 90 * s)),
+                Some(DayTime::new(1, 89 * s)),
+            ]
+        );
+        assert_eq!(times(text, Stream::Out), vec![None; 5], "never an instant");
+        let shape = FileShape::sniff(text.as_bytes(), Stream::Out);
+        let mut seg = Segmenter::new(text.as_bytes(), shape);
+        seg.by_ref().for_each(drop);
+        assert_eq!(seg.last_day_time(), Some(DayTime::new(1, 89 * s)));
+    }
+
+    /// A stamp of the shape whose date does not exist is no stamp in a
+    /// file of times of day: the line takes the time before it, from one
+    /// buffer or from a clock carried over.
+    #[test]
+    fn a_stamp_that_does_not_read_dates_nothing() {
+        let text = "[10:00:00] a\n[10:00:01] b\n2026-13-45 10:00:02 c\n";
+        let shape = FileShape::sniff(text.as_bytes(), Stream::Out);
+        let spans: Vec<RecordSpan> = Segmenter::new(text.as_bytes(), shape).collect();
+        assert_eq!(spans[2].stamp_line, Some(spans[1].start));
+        assert_eq!(day_times(text)[2], Some(DayTime::new(0, 36_001_000)));
+        let tail = &text.as_bytes()[spans[2].start..];
+        let carried = Segmenter::new(tail, shape).with_clock(spans[2].clock).next().expect("record");
+        assert_eq!(build(tail, carried, shape, Zone::Utc).day_time, Some(DayTime::new(0, 36_001_000)));
     }
 
     #[test]

@@ -404,6 +404,23 @@ mod tests {
         assert!(got[0].get("startsAt").is_none() && got[0].get("endsAt").is_none(), "{}", got[0]);
     }
 
+    /// A recovered outage in a log of times of day without a date is
+    /// closed, but has no instant to send: neither `startsAt` nor `endsAt`
+    /// (never a date made up from a time of day); the description says
+    /// the times of day it knows.
+    #[test]
+    fn times_of_day_without_a_date_send_no_instants() {
+        let log = "[9:23:43 AM] [INFO] [TWS]:  Market data farm connection is broken:usfarm - Code: 2103\n\
+                   [9:29:13 AM] [INFO] [TWS]:  Market data farm connection is OK:usfarm - Code: 2104\n";
+        let (endings, incidents) = scan_log("tws-bridge-out.log", log);
+        let got = alerts(&incidents, endings);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].get("startsAt").is_none() && got[0].get("endsAt").is_none(), "{}", got[0]);
+        let desc = got[0]["annotations"]["description"].as_str().expect("description");
+        assert!(desc.starts_with("09:23:43 → 09:29:13 (date unknown) (2×, window 5m)"), "{desc}");
+        assert!(desc.contains("status=recovered after 5m 30s"), "{desc}");
+    }
+
     #[test]
     fn annotations_carry_title_fix_and_capped_evidence() {
         let mut i = crash_loop();

@@ -128,7 +128,7 @@ fn table(incidents: &[Incident], anchors: &[String], linked: usize) -> String {
             code_span(&i.rule).replace('|', "\\|"),
             i.app.as_deref().map_or_else(|| "—".to_string(), escape),
             i.count,
-            i.first_seen.as_deref().map_or_else(|| "—".to_string(), escape),
+            first_seen(i),
             title
         );
         if out.len() + row.len() > TABLE_BYTES {
@@ -147,6 +147,16 @@ fn table(incidents: &[Incident], anchors: &[String], linked: usize) -> String {
         );
     }
     out
+}
+
+/// The table's "First seen": the instant, or the time of day where the
+/// log has no date.
+fn first_seen(i: &Incident) -> String {
+    match (&i.first_seen, &i.time_of_day) {
+        (Some(t), _) => escape(t),
+        (None, Some(tod)) => escape(&tod.first_text()),
+        (None, None) => "—".to_string(),
+    }
 }
 
 /// Rendered sections, as many as the caps allow.
@@ -277,7 +287,7 @@ mod tests {
     use super::*;
     use crate::filter::BaselineStats;
     use crate::input::{Skip, SkipReason};
-    use crate::report::test_support::{crash_loop, summary};
+    use crate::report::test_support::{crash_loop, crash_loop_without_a_date, summary};
 
     /// `n` incidents differing in id and title.
     fn many(n: usize, base: &Incident) -> Vec<Incident> {
@@ -302,6 +312,17 @@ mod tests {
         incidents[1].id = "c9d4".into();
         incidents[2].id = "c9d4\"><x".into();
         assert_eq!(anchors(&incidents), ["incident-c9d4", "incident-c9d4-2", "incident-c9d4x"]);
+    }
+
+    /// Times of day without a date: the table and the section say them,
+    /// and that the date is unknown.
+    #[test]
+    fn times_of_day_without_a_date() {
+        let i = crash_loop_without_a_date();
+        let doc = render(std::slice::from_ref(&i), &summary(std::slice::from_ref(&i)));
+        assert!(doc.contains("| critical | `pm2.crash-loop` | api | 2 | 09:23:43 (date unknown) | ["), "{doc}");
+        assert!(doc.contains("- **When:** 09:23:43 → 09:23:46 (date unknown) (2×, window 5m)\n"), "{doc}");
+        assert!(doc.contains("`logs/pm2.log:78`\n"), "evidence has no time: {doc}");
     }
 
     #[test]

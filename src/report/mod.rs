@@ -82,18 +82,39 @@ pub fn reporter<'w>(format: Format, w: Box<dyn Write + 'w>, opts: ReportOptions)
 
 /// First and last seen, count and window, in the words people read (text,
 /// Markdown and Alertmanager say it the same way). Without times the
-/// window could not be checked, and the line says so.
+/// window could not be checked, and the line says so; with times of day
+/// and no date, it says those times and that the date is unknown.
 fn when(i: &Incident) -> String {
-    let span = match (&i.first_seen, &i.last_seen) {
-        (Some(a), Some(b)) if a != b => format!("{a} → {b}"),
-        (Some(a), _) => a.clone(),
+    let span = match (&i.first_seen, &i.last_seen, &i.time_of_day) {
+        (Some(a), Some(b), _) if a != b => format!("{a} → {b}"),
+        (Some(a), ..) => a.clone(),
+        (None, _, Some(tod)) => tod.span(),
         _ => "no timestamps in the log".to_string(),
     };
     let times = if i.count == 1 { "once".to_string() } else { format!("{}×", i.count) };
-    match (&i.window, &i.first_seen) {
-        (Some(w), Some(_)) => format!("{span} ({times}, window {w})"),
-        (Some(w), None) => format!("{span} ({times}, window {w} not checked)"),
+    let checked = i.first_seen.is_some() || i.time_of_day.is_some();
+    match (&i.window, checked) {
+        (Some(w), true) => format!("{span} ({times}, window {w})"),
+        (Some(w), false) => format!("{span} ({times}, window {w} not checked)"),
         (None, _) => format!("{span} ({times})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::{crash_loop, crash_loop_without_a_date};
+    use super::when;
+
+    /// The "when" of every format: instants, times of day without a date
+    /// (the window was checked on them), or nothing.
+    #[test]
+    fn when_says_what_times_are_known() {
+        assert_eq!(when(&crash_loop()), "2026-11-26T17:05:30Z → 2026-11-26T17:05:33Z (2×, window 5m)");
+        let tod = crash_loop_without_a_date();
+        assert_eq!(when(&tod), "09:23:43 → 09:23:46 (date unknown) (2×, window 5m)");
+        let mut untimed = tod;
+        untimed.time_of_day = None;
+        assert_eq!(when(&untimed), "no timestamps in the log (2×, window 5m not checked)");
     }
 }
 
@@ -129,6 +150,7 @@ references = ["https://pm2.keymetrics.io/docs/usage/restart-strategies/"]
             source: 0,
             line,
             ts: Some(ts),
+            day_time: None,
             app: Some("api".into()),
             stream: Stream::Daemon,
             fields: vec![("app".into(), "api".into()), ("pm_id".into(), "0".into()), ("code".into(), "1".into())]
@@ -146,6 +168,17 @@ references = ["https://pm2.keymetrics.io/docs/usage/restart-strategies/"]
         };
         let mut out = incidents::build(&rules, &[finding], &["logs/pm2.log".to_string()], Zone::Utc);
         out.remove(0)
+    }
+
+    /// [`crash_loop`] from a log with times of day and no date: its
+    /// exits at 09:23:43 and 09:23:46 on the file's own clock.
+    pub fn crash_loop_without_a_date() -> Incident {
+        let mut i = crash_loop();
+        i.first_seen = None;
+        i.last_seen = None;
+        i.evidence.iter_mut().for_each(|e| e.timestamp = None);
+        i.time_of_day = Some(incidents::TimesOfDay { first: "09:23:43".into(), last: "09:23:46".into(), midnights: 0 });
+        i
     }
 
     pub fn summary(incidents: &[Incident]) -> Summary {

@@ -4,6 +4,7 @@
 //! account. The merge order never depends on scheduling, so output is
 //! identical for every thread count.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -132,9 +133,14 @@ fn scan_named(
     // into their groups and frees each list as it goes.
     let mut events: Vec<Vec<Event>> = Vec::new();
     let mut files = Vec::new();
-    for r in results {
+    // Where each file of times of day without a date ends on its own clock.
+    let mut days = BTreeMap::new();
+    for (spec, r) in specs.iter().zip(results) {
         match r {
             Ok((evs, mut stats)) => {
+                if let Some(day_end) = stats.day_end {
+                    days.insert(spec.id, day_end.ms());
+                }
                 events.push(evs);
                 // Read in part: scanned, and listed with the skips.
                 skipped.extend(stats.partial.take());
@@ -150,8 +156,8 @@ fn scan_named(
     // Files are not always in time order (a saved `pm2 logs` capture has
     // its sections one after another): the end is the latest time seen.
     let end = files.iter().filter_map(|f| f.last_ts).chain(events.iter().flatten().filter_map(|e| e.ts)).max();
-    let (findings, correlate_notes) =
-        on(pool.as_ref(), || correlate::correlate(&rules, events, &paths, opts.filters.end(end)));
+    let end = correlate::End { log: opts.filters.end(end), days };
+    let (findings, correlate_notes) = on(pool.as_ref(), || correlate::correlate(&rules, events, &paths, end));
     notes.extend(correlate_notes);
     // Correlation has emptied the per-source lists and dropped the events
     // no finding keeps; give those pages back before incidents are
@@ -219,25 +225,33 @@ fn unfiltered_names(rules: &RuleSet, units: &[u32]) -> Vec<String> {
         .collect()
 }
 
-/// Names the files without times; a file whose stamps are times of day
-/// with no date before them says so (its times are known, not its day).
+/// Names the files without times, and the files whose stamps are times
+/// of day with no date before them (their times are known within the
+/// file, not their day).
 fn untimed_notes(files: &[FileStats]) -> Vec<String> {
-    let untimed: Vec<String> = files
+    let untimed: Vec<&str> =
+        files.iter().filter(|f| !f.timestamps && f.day_end.is_none()).map(|f| f.path.as_str()).collect();
+    let days: Vec<String> = files
         .iter()
-        .filter(|f| !f.timestamps)
-        .map(|f| match f.time_format {
-            Some(format) if format.keeps_clock() => {
-                format!("{} (times of day only, and no full date before them to date them)", f.path)
-            }
-            _ => f.path.clone(),
-        })
+        .filter(|f| f.day_end.is_some())
+        .map(|f| if f.timestamps { format!("{} (until its first full date)", f.path) } else { f.path.clone() })
         .collect();
-    if untimed.is_empty() {
-        return Vec::new();
+    let mut notes = Vec::new();
+    if !untimed.is_empty() {
+        notes.push(format!(
+            "{} file(s) have no timestamps, so their incidents carry no times: {}",
+            untimed.len(),
+            untimed.join(", ")
+        ));
     }
-    vec![format!(
-        "{} file(s) have no timestamps, so their incidents carry no times: {}",
-        untimed.len(),
-        untimed.join(", ")
-    )]
+    if !days.is_empty() {
+        notes.push(format!(
+            "{} file(s) have times of day but no date before them: windows are judged on each file's own clock, \
+             and their incidents carry times of day (`time_of_day`) but no date (`first_seen` and `last_seen` are \
+             null): {}",
+            days.len(),
+            days.join(", ")
+        ));
+    }
+    notes
 }

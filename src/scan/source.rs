@@ -261,6 +261,7 @@ impl<'a> SourceScan<'a> {
             timestamps: false,
             time_format: None,
             last_ts: None,
+            day_end: None,
             longest_line: (0, 0),
             cut_lines: (0, 0, 0),
             partial: None,
@@ -326,6 +327,7 @@ impl<'a> SourceScan<'a> {
             self.stats.last_ts = ts;
         }
         self.buffer_stamp = stamp;
+        self.stats.day_end = segmenter.last_day_time().or(self.stats.day_end);
         self.stats.lines = segmenter.lines_read();
         // Times of day are timed from the first full date on.
         self.stats.timestamps |= self.clock_after.day().is_some();

@@ -26,6 +26,12 @@
 //! agree on them; lines read as they are written are judged by when they
 //! came, which `scan` cannot know.
 //!
+//! A match whose log has times of day but no date stands at that time on
+//! its file's own clock ([`Event::day_time`]), as in `scan`, against the
+//! matches of its file only. That clock's now is the latest such time read
+//! from the file plus the wall-clock time since it was read, so an absence
+//! window on it passes while the log is quiet, as on log times.
+//!
 //! An incident that grows after it was emitted keeps its id (rule, key,
 //! first match) and is not emitted again. When its first match moves (a
 //! line from another file arrives late with an earlier time), the finding
@@ -50,7 +56,7 @@ use crate::correlate::context::Resolver;
 use crate::correlate::{self, Finding, closers};
 use crate::incidents::{self, Incident};
 use crate::matcher::Event;
-use crate::records::Zone;
+use crate::records::{DayTime, Zone};
 use crate::rules::{Correlation, Role, RuleSet, Window};
 
 const HOUR: i64 = 3_600_000;
@@ -111,6 +117,13 @@ pub struct Live {
     id_ttl: i64,
     skew_noted: bool,
     notes: Vec<String>,
+    /// Per source with times of day but no date: the largest time on its
+    /// own clock minus the wall-clock ms it was read; that clock's now is
+    /// this plus the wall clock's.
+    day_offsets: BTreeMap<usize, i64>,
+    /// Sources whose offset grew in this poll: their clock jumped, so
+    /// their open windows are judged again.
+    days_moved: BTreeSet<usize>,
 }
 
 impl Live {
@@ -138,6 +151,8 @@ impl Live {
             id_ttl: (2 * longest).max(MIN_ID_TTL),
             skew_noted: false,
             notes: Vec::new(),
+            day_offsets: BTreeMap::new(),
+            days_moved: BTreeSet::new(),
         }
     }
 
@@ -156,9 +171,11 @@ impl Live {
             self.add_decided(ev, paths, arrived);
         }
         let mut fresh = Vec::new();
-        let judge = Judge { rules: &self.rules, paths, end, now, zone: self.zone };
+        let judge = Judge { rules: &self.rules, paths, end, now, zone: self.zone, day_offsets: &self.day_offsets };
+        let moved = std::mem::take(&mut self.days_moved);
         for (key, g) in self.groups.iter_mut() {
-            if g.dirty || g.deadline.is_some_and(|d| d <= end) {
+            let jumped = || g.deadline.is_some() && g.held.iter().any(|(e, _)| moved.contains(&e.source));
+            if g.dirty || g.deadline.is_some_and(|d| d <= end) || (!moved.is_empty() && jumped()) {
                 fresh.extend(judge.evaluate(key.0, g, &mut self.known_ids));
             }
         }
@@ -207,6 +224,7 @@ impl Live {
             }
             let key = correlate::group_key(&self.rules.rules()[k.event.rule as usize], &k.event, paths);
             self.latest_ts = self.latest_ts.max(k.event.ts);
+            self.saw_day_time(&k.event, k.arrived);
             let spreads = k.event.role == Role::End && closers::is_wide(&key);
             let g = self.groups.entry((k.event.rule, key.clone())).or_default();
             // A closer for several groups was saved once per group it
@@ -277,9 +295,23 @@ impl Live {
         }
     }
 
+    /// Moves the clock of `ev`'s file on, if it is a file of times of day
+    /// without a date; `arrived` is when `ev` was read.
+    fn saw_day_time(&mut self, ev: &Event, arrived: i64) {
+        if let Some(t) = ev.day_time {
+            let offset = t.ms() - arrived;
+            let known = self.day_offsets.entry(ev.source).or_insert(i64::MIN);
+            if offset > *known {
+                *known = offset;
+                self.days_moved.insert(ev.source);
+            }
+        }
+    }
+
     /// Groups a match its context has decided on; `arrived` is when it was
     /// read (the time of matches whose log has no timestamps).
     fn add_decided(&mut self, ev: Event, paths: &[String], arrived: i64) {
+        self.saw_day_time(&ev, arrived);
         let rule = &self.rules.rules()[ev.rule as usize];
         let key = correlate::group_key(rule, &ev, paths);
         if ev.role == Role::End && closers::is_wide(&key) {
@@ -315,11 +347,11 @@ impl Live {
             }
             let h = self.horizon[*rule as usize];
             let correlation = &self.rules.rules()[*rule as usize].correlate;
-            let lanes: Vec<(Option<usize>, Vec<Held>)> = match g.held.first().map(|h| lane(&h.0)) {
+            let lanes: Vec<(Lane, Vec<Held>)> = match g.held.first().map(|h| lane(&h.0)) {
                 // Most groups have one clock: no regrouping.
                 Some(one) if g.held.iter().all(|h| lane(&h.0) == one) => vec![(one, std::mem::take(&mut g.held))],
                 _ => {
-                    let mut by_lane: BTreeMap<Option<usize>, Vec<Held>> = BTreeMap::new();
+                    let mut by_lane: BTreeMap<Lane, Vec<Held>> = BTreeMap::new();
                     for held in g.held.drain(..) {
                         by_lane.entry(lane(&held.0)).or_default().push(held);
                     }
@@ -327,7 +359,11 @@ impl Live {
                 }
             };
             for (lane, mut held) in lanes {
-                let reference = if lane.is_none() { log_now } else { Some(now) };
+                let reference = match lane {
+                    Lane::Log => log_now,
+                    Lane::Day(source) => self.day_offsets.get(&source).map(|o| o + now),
+                    Lane::Read(_) => Some(now),
+                };
                 for (e, _) in prune_lane(correlation, h, reference, &mut held) {
                     g.known.remove(&mark(&e));
                 }
@@ -335,6 +371,11 @@ impl Live {
             }
         }
         self.groups.retain(|_, g| !g.held.is_empty());
+        if !self.day_offsets.is_empty() {
+            let held: BTreeSet<usize> =
+                self.groups.values().flat_map(|g| g.held.iter()).filter_map(|(e, _)| lane(e).day_source()).collect();
+            self.day_offsets.retain(|source, _| held.contains(source));
+        }
         let ttl = self.id_ttl;
         self.known_ids.retain(|_, seen| now - *seen < ttl);
     }
@@ -364,6 +405,8 @@ struct Judge<'a> {
     /// Wall-clock ms, for the ids' last-seen times.
     now: i64,
     zone: Zone,
+    /// See [`Live::day_offsets`].
+    day_offsets: &'a BTreeMap<usize, i64>,
 }
 
 impl Judge<'_> {
@@ -372,14 +415,26 @@ impl Judge<'_> {
     fn evaluate(&self, rule: u32, g: &mut Group, known_ids: &mut BTreeMap<String, i64>) -> Vec<Finding> {
         g.dirty = false;
         g.deadline = None;
-        let findings = correlate::correlate_arrived(self.rules, g.held.clone(), self.paths, Some(self.end));
+        let days = g.held.iter().filter_map(|(e, _)| lane(e).day_source());
+        let days = days.filter_map(|s| Some((s, self.day_offsets.get(&s)? + self.now))).collect();
+        let end = correlate::End { log: Some(self.end), days };
+        let findings = correlate::correlate_arrived(self.rules, g.held.clone(), self.paths, end);
         let mut fresh = Vec::new();
         for f in findings {
             let at = |e: &Event| time_in(g, e);
             // An untimed window runs on the clock alone: log times ahead of
-            // it must not close it early.
-            let end = if f.events.first().is_some_and(|e| e.ts.is_none()) { self.now } else { self.end };
+            // it must not close it early. A file's own clock runs `offset`
+            // ahead of the wall clock.
+            let offset = match f.events.first().map(lane) {
+                Some(Lane::Day(source)) => self.day_offsets.get(&source).copied().unwrap_or_default(),
+                _ => 0,
+            };
+            let end = match f.events.first().map(lane) {
+                Some(Lane::Log) | None => self.end,
+                Some(_) => self.now + offset,
+            };
             if let Some(due) = open_until(&self.rules.rules()[rule as usize].correlate, &f, end, at) {
+                let due = due - offset;
                 g.deadline = Some(g.deadline.map_or(due, |d| d.min(due)));
                 continue;
             }
@@ -414,9 +469,12 @@ fn open_until(c: &Correlation, f: &Finding, end: i64, at: impl Fn(&Event) -> i64
     (due > end).then_some(due)
 }
 
-/// Where `e` of group `g` stands: its log time, or when it was read.
+/// Where `e` of group `g` stands: its log time, its time on its file's
+/// own clock, or when it was read.
 fn time_in(g: &Group, e: &Event) -> i64 {
-    e.ts.or_else(|| g.held.iter().find(|(h, _)| mark(h) == mark(e)).map(|(_, arrived)| *arrived)).unwrap_or_default()
+    e.ts.or(e.day_time.map(DayTime::ms))
+        .or_else(|| g.held.iter().find(|(h, _)| mark(h) == mark(e)).map(|(_, arrived)| *arrived))
+        .unwrap_or_default()
 }
 
 /// Drops the matches of a decided, time-sorted group that cannot change
@@ -454,18 +512,41 @@ fn span(c: &Correlation, suppress: Option<&Window>) -> i64 {
     c.window().map_or(0, Window::ms) + suppress.map_or(0, Window::ms)
 }
 
-/// The clock a match is judged on: log times (`None`), or the reads of its
-/// own untimed file.
-fn lane(e: &Event) -> Option<usize> {
-    e.ts.is_none().then_some(e.source)
+/// The clock a match is judged on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Lane {
+    /// Log times, every file together.
+    Log,
+    /// The own clock of this file of times of day without a date.
+    Day(usize),
+    /// The reads of this untimed file.
+    Read(usize),
+}
+
+impl Lane {
+    fn day_source(self) -> Option<usize> {
+        match self {
+            Lane::Day(source) => Some(source),
+            _ => None,
+        }
+    }
+}
+
+fn lane(e: &Event) -> Lane {
+    match (e.ts, e.day_time) {
+        (Some(_), _) => Lane::Log,
+        (None, Some(_)) => Lane::Day(e.source),
+        (None, None) => Lane::Read(e.source),
+    }
 }
 
 fn mark(e: &Event) -> Mark {
     (e.source, e.line, e.role)
 }
 
+/// Where a match stands on its lane's clock (see [`lane`]).
 fn time(e: &Event, arrived: i64) -> i64 {
-    e.ts.unwrap_or(arrived)
+    e.ts.or(e.day_time.map(DayTime::ms)).unwrap_or(arrived)
 }
 
 fn time_of(held: &(Event, i64)) -> i64 {
@@ -518,6 +599,7 @@ fix = "f"
             source: 0,
             line,
             ts: Some(ts),
+            day_time: None,
             app: Some(app.into()),
             stream: Stream::Out,
             fields: Default::default(),
@@ -773,6 +855,59 @@ fix = "f"
         assert!(live.take_notes().is_empty(), "no note that untimed matches were not counted");
     }
 
+    /// A match of `rule` on source 0's own clock at `ms` (times of day
+    /// without a date).
+    fn own_clock(rule: u32, role: Role, line: u64, ms: i64) -> Event {
+        Event { day_time: DayTime::from_ms(ms), ..untimed(rule, role, 0, line) }
+    }
+
+    /// 09:23:43 on day 0 of a file's count.
+    const T923: i64 = (9 * 3600 + 23 * 60 + 43) * S;
+
+    /// A file of times of day without a date, read whole at once: its
+    /// windows are judged on its own clock, as `scan` judges them, with
+    /// the same ids, spans and statuses; an unrecovered loss then waits
+    /// for its window to pass on that clock, as a timed one does.
+    #[test]
+    fn times_of_day_read_at_once_agree_with_scan() {
+        let log = vec![
+            own_clock(2, Role::Start, 10, T923),
+            own_clock(1, Role::Start, 11, T923 + S),
+            own_clock(1, Role::Start, 12, T923 + 2 * S),
+            own_clock(2, Role::End, 13, T923 + 330 * S),
+            own_clock(1, Role::Start, 14, T923 + 3 * S),
+            own_clock(2, Role::Start, 15, T923 + 400 * S),
+        ];
+        let end = correlate::End { log: None, days: [(0, T923 + 520 * S)].into_iter().collect() };
+        let (findings, _) = correlate::correlate(&rules(), vec![log.clone()], &paths(), end);
+        let scan = incidents::build(&rules(), &findings, &paths(), Zone::Utc);
+        assert_eq!(rules_of(&scan), vec![("t.loop".to_string(), 3), ("t.lost".into(), 2), ("t.lost".into(), 1)]);
+        let mut live = Live::new(&rules(), Zone::Utc);
+        let mut got = live.advance(log, &paths(), T0);
+        // The loss at line 15 is open: 2 minutes from 09:30:23, on a
+        // clock that stands at 09:30:23 when the poll reads it.
+        assert_eq!(rules_of(&got), vec![("t.loop".to_string(), 3), ("t.lost".into(), 2)]);
+        assert!(live.advance(vec![], &paths(), T0 + 119 * S).is_empty());
+        got.extend(live.advance(vec![], &paths(), T0 + 120 * S));
+        assert_eq!(got[..2], scan[..2]);
+        assert_eq!((&got[2].id, &got[2].time_of_day), (&scan[2].id, &scan[2].time_of_day));
+        assert_eq!(got[1].fields["status"], vec!["recovered after 5m 30s".to_string()]);
+        assert_eq!(got[2].fields["status"], vec!["not recovered by end of log".to_string()]);
+        assert!(got.iter().all(|i| i.first_seen.is_none() && i.time_of_day.is_some()));
+    }
+
+    /// A later line of the file moves its clock on: a window open on it
+    /// closes when a time of day past it is read, not only as the wall
+    /// clock passes.
+    #[test]
+    fn a_later_time_of_day_closes_an_open_window() {
+        let mut live = Live::new(&rules(), Zone::Utc);
+        assert!(live.advance(vec![own_clock(2, Role::Start, 1, T923)], &paths(), T0).is_empty());
+        assert!(live.advance(vec![], &paths(), T0 + S).is_empty());
+        let got = live.advance(vec![own_clock(0, Role::Start, 2, T923 + 200 * S)], &paths(), T0 + 2 * S);
+        assert_eq!(rules_of(&got), vec![("t.lost".to_string(), 1), ("t.single".into(), 1)]);
+    }
+
     #[test]
     fn restored_state_neither_repeats_nor_forgets() {
         let mut live = Live::new(&rules(), Zone::Utc);
@@ -830,6 +965,7 @@ fix = "f"
             source: 0,
             line,
             ts: Some(T0 + t * S),
+            day_time: None,
             app: Some("api".into()),
             stream: Stream::Daemon,
             fields: fields.into_boxed_slice(),

@@ -18,7 +18,7 @@ use super::live::Kept;
 use super::tail::{FileId, Head};
 use crate::input::Stream;
 use crate::matcher::Event;
-use crate::records::Clock;
+use crate::records::{Clock, DayTime};
 use crate::rules::{Role, RuleSet};
 use crate::scan::Checkpoint;
 
@@ -87,6 +87,11 @@ pub struct SavedEvent {
     pub line: u64,
     /// Time (ms since the epoch).
     pub ts: Option<i64>,
+    /// Time on its file's own clock (times of day with no date; see
+    /// `records::DayTime`), left out otherwise and in state files written
+    /// before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub day_time: Option<DayTime>,
     /// App.
     pub app: Option<String>,
     /// Stream name.
@@ -195,6 +200,7 @@ pub fn save_events(kept: &[Kept], rules: &RuleSet, paths: &[String]) -> (Vec<Str
             source,
             line: e.line,
             ts: e.ts,
+            day_time: e.day_time,
             app: e.app.as_deref().map(str::to_string),
             stream: e.stream.as_str().to_string(),
             fields: e.fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
@@ -234,6 +240,7 @@ pub fn restore_events(saved: Vec<SavedEvent>, rules: &RuleSet) -> Vec<Kept> {
                 source: s.source,
                 line: s.line,
                 ts: s.ts,
+                day_time: s.day_time,
                 app: s.app.map(Into::into),
                 stream: stream(&s.stream),
                 fields: s.fields.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
@@ -277,6 +284,7 @@ fix = "f"
             source,
             line: 7,
             ts: Some(1_795_168_800_000),
+            day_time: None,
             app: Some("tws".into()),
             stream: Stream::Err,
             fields: vec![("code".into(), "1100".into())].into(),
@@ -309,6 +317,24 @@ fix = "f"
         let restored = restore_events(back.events, &rules());
         assert_eq!(restored, vec![kept(Role::Start, 0), kept(Role::End, 0)]);
         assert!(!dir.path().join("watch.json.tmp").exists());
+    }
+
+    /// A match of a file of times of day without a date keeps its time
+    /// on the file's own clock through the file; one saved before such
+    /// times existed has none.
+    #[test]
+    fn times_on_a_files_clock_are_kept() {
+        let mut k = kept(Role::Start, 0);
+        k.event.ts = None;
+        k.event.day_time = DayTime::from_ms(33_823_000);
+        let (_, saved) = save_events(std::slice::from_ref(&k), &rules(), &["x.log".to_string()]);
+        let text = serde_json::to_string(&saved).expect("json");
+        assert!(text.contains(r#""ts":null,"day_time":33823000,"#), "{text}");
+        let back: Vec<SavedEvent> = serde_json::from_str(&text).expect("back");
+        assert_eq!(restore_events(back, &rules()), vec![k]);
+        let old = text.replace(r#""day_time":33823000,"#, "");
+        let back: Vec<SavedEvent> = serde_json::from_str(&old).expect("an older state");
+        assert_eq!(back[0].day_time, None);
     }
 
     #[test]

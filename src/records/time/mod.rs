@@ -10,8 +10,9 @@
 //!
 //! Shapes and where they may stand are in [`shapes`] and [`position`];
 //! JSON fields in [`json`]. A time of day alone is dated by the last full
-//! date before it in the file ([`Clock`]); with none, it is left untimed,
-//! never guessed.
+//! date before it in the file ([`Clock`]); with none, its date is never
+//! guessed: it gets a time on the file's own clock ([`DayTime`]), which
+//! orders and spaces the file's records but names no day.
 
 pub mod json;
 pub mod position;
@@ -20,6 +21,7 @@ mod props;
 pub mod shapes;
 
 use std::fmt;
+use std::num::NonZeroU64;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -154,16 +156,25 @@ pub fn find(msg: &[u8], mask: Mask, iso: Option<u8>) -> Option<Found> {
 /// more than 12 hours earlier than the one before it starts the next day
 /// (the log went past midnight).
 ///
+/// Before any full date the clock still counts: the file's first time of
+/// day starts *day 0* of a count of its own, and each midnight passed adds
+/// one. Such a day names no date; the times on it ([`DayTime`]) are right
+/// within the file only. A full date later in the file switches the clock
+/// to dates for the lines from there on.
+///
 /// A silence of more than a day between two times of day cannot be seen;
 /// a full date in the file puts the date right again.
 ///
 /// Eight bytes (every record span carries one): "none" is a value out of
-/// each field's range. Serialised as `{"day": .., "tod": ..}` with nulls.
+/// each field's range, and a counted day is 2^30 plus its number,
+/// far above any date's. Serialised as `{"day": .., "tod": ..}` with
+/// nulls, plus `"counted_day"` for a counted day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "ClockFields", into = "ClockFields")]
 pub struct Clock {
     /// Days since 0001-01-01 (chrono's `num_days_from_ce`) of the current
-    /// date; [`NO_DAY`] before any full date.
+    /// date; [`COUNTED`] + n on day n of a file with no date yet;
+    /// [`NO_DAY`] before any stamp.
     day: i32,
     /// Milliseconds since midnight of the last stamp; [`NO_TOD`] before
     /// any.
@@ -174,23 +185,34 @@ pub struct Clock {
 const NO_DAY: i32 = i32::MIN;
 /// No time of day yet: a day has fewer milliseconds.
 const NO_TOD: u32 = u32::MAX;
+/// Day 0 of a file's own count of days: the dates stamps can write (years
+/// 0000-9999) are days -366 to 3,652,059, so every value from here up is
+/// a counted day.
+const COUNTED: i32 = 1 << 30;
 
 /// [`Clock`] as the `watch` state file holds it.
 #[derive(Serialize, Deserialize)]
 struct ClockFields {
     day: Option<i32>,
     tod: Option<u32>,
+    /// Day n of the file's own count (see [`Clock`]); left out when the
+    /// clock has a date or nothing (and in state files written before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    counted_day: Option<u32>,
 }
 
 impl From<ClockFields> for Clock {
     fn from(f: ClockFields) -> Clock {
-        Clock::new(f.day, f.tod)
+        match (f.day, f.tod, f.counted_day) {
+            (None, Some(tod), counted) => Clock::counted(counted.unwrap_or(0), tod),
+            (day, tod, _) => Clock::new(day, tod),
+        }
     }
 }
 
 impl From<Clock> for ClockFields {
     fn from(c: Clock) -> ClockFields {
-        ClockFields { day: c.day(), tod: c.tod() }
+        ClockFields { day: c.day(), tod: c.tod(), counted_day: c.counted_day() }
     }
 }
 
@@ -204,31 +226,68 @@ impl Default for Clock {
 /// on the next day.
 const HALF_DAY_MS: u32 = 12 * 3600 * 1000;
 
+/// Milliseconds in a day.
+const DAY_MS: u64 = 24 * 3600 * 1000;
+
 impl Clock {
-    /// The clock after a line whose message `msg` holds `found`. Seeing the
-    /// same line twice changes nothing, so a record can be dated from the
-    /// clock before its first line or after it.
-    pub fn seen(self, msg: &[u8], found: Found) -> Clock {
-        match shapes::read(&msg[found.start..found.end], found.shape) {
-            Some(Reading::Full(naive, _)) => Clock::new(Some(naive.date().num_days_from_ce()), Some(ms_of_day(&naive))),
-            Some(Reading::TimeOfDay(tod)) => {
-                let rolled = self.tod().is_some_and(|prev| tod + HALF_DAY_MS < prev);
-                Clock::new(self.day().map(|d| d.saturating_add(i32::from(rolled))), Some(tod))
+    /// The clock after a line whose message `msg` holds `found`; None when
+    /// the stamp does not read as a time (a date that does not exist,
+    /// `2026-13-45 10:00:00`), which a file of times of day does not count
+    /// as a stamp. Reading the same line twice changes nothing, so a record
+    /// can be dated from the clock before its first line or after it.
+    pub fn read(self, msg: &[u8], found: Found) -> Option<Clock> {
+        match shapes::read(msg.get(found.start..found.end)?, found.shape)? {
+            Reading::Full(naive, _) => Some(Clock::new(Some(naive.date().num_days_from_ce()), Some(ms_of_day(&naive)))),
+            Reading::TimeOfDay(tod) => {
+                let rolled = i32::from(self.tod().is_some_and(|prev| tod + HALF_DAY_MS < prev));
+                let day = match self.day {
+                    NO_DAY => COUNTED,
+                    counted if counted >= COUNTED => counted.saturating_add(rolled),
+                    // A date run past 9999 by roll-overs stays a date (and
+                    // reads as none: chrono has no such day).
+                    date => (date + rolled).min(COUNTED - 1),
+                };
+                Some(Clock { day, tod })
             }
-            _ => self,
+            Reading::NoYear(..) => None,
         }
+    }
+
+    /// [`Clock::read`], keeping the clock as it was for a stamp that does
+    /// not read.
+    pub fn seen(self, msg: &[u8], found: Found) -> Clock {
+        self.read(msg, found).unwrap_or(self)
     }
 
     /// A clock at `day` (see [`Clock::day`]) whose last stamp was at `tod`
     /// ms after midnight.
     pub fn new(day: Option<i32>, tod: Option<u32>) -> Clock {
-        Clock { day: day.unwrap_or(NO_DAY), tod: tod.unwrap_or(NO_TOD) }
+        let day = day.filter(|d| *d < COUNTED).unwrap_or(NO_DAY);
+        Clock { day, tod: tod.filter(|t| u64::from(*t) < DAY_MS).unwrap_or(NO_TOD) }
+    }
+
+    /// A clock on day `n` of a file's own count whose last stamp was at
+    /// `tod` ms after midnight.
+    pub fn counted(n: u32, tod: u32) -> Clock {
+        let day = COUNTED.saturating_add(i32::try_from(n).unwrap_or(i32::MAX));
+        Clock { day, tod: if u64::from(tod) < DAY_MS { tod } else { NO_TOD } }
     }
 
     /// Days since 0001-01-01 of the current date, once a full date was
     /// seen.
     pub fn day(&self) -> Option<i32> {
-        (self.day != NO_DAY).then_some(self.day)
+        (self.day != NO_DAY && self.day < COUNTED).then_some(self.day)
+    }
+
+    /// The day of the file's own count, while no full date was seen.
+    pub fn counted_day(&self) -> Option<u32> {
+        (self.day >= COUNTED).then(|| (self.day - COUNTED) as u32)
+    }
+
+    /// The time of the last stamp on the file's own clock, while no full
+    /// date was seen.
+    pub fn day_time(&self) -> Option<DayTime> {
+        Some(DayTime::new(self.counted_day()?, self.tod()?))
     }
 
     /// Milliseconds since midnight of the last stamp.
@@ -239,6 +298,75 @@ impl Clock {
     /// Returns true if and only if nothing was seen yet.
     pub fn is_unset(&self) -> bool {
         *self == Clock::default()
+    }
+}
+
+/// A time known only within its file: a stamp's time of day in a file
+/// with no full date before it, on the day of the file's own count (see
+/// [`Clock`]). Two of one file are ordered and spaced as the log says, so
+/// windows apply to them; one is never compared with another file's times
+/// (its day is the file's count, not a date), and never shown as a date:
+/// it renders its time of day alone ([`DayTime::time_of_day`]).
+///
+/// Held as milliseconds on the file's clock (day × 86,400,000 + the time
+/// of day) plus one, so that an `Option<DayTime>` takes eight bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DayTime(NonZeroU64);
+
+impl DayTime {
+    /// The time `ms_of_day` ms after midnight on day `day` of the count
+    /// (a time past the day's end is its last millisecond).
+    pub fn new(day: u32, ms_of_day: u32) -> DayTime {
+        let ms = u64::from(day) * DAY_MS + u64::from(ms_of_day).min(DAY_MS - 1);
+        DayTime(NonZeroU64::MIN.saturating_add(ms))
+    }
+
+    /// The time [`DayTime::ms`] returns, back (the `watch` state file);
+    /// None when negative or past the count's range.
+    pub fn from_ms(ms: i64) -> Option<DayTime> {
+        let ms = u64::try_from(ms).ok()?;
+        let day = u32::try_from(ms / DAY_MS).ok()?;
+        Some(DayTime::new(day, (ms % DAY_MS) as u32))
+    }
+
+    /// Milliseconds on the file's clock: spans between two times of one
+    /// file are differences of these.
+    pub fn ms(self) -> i64 {
+        // At most (2^32 - 1) days: far inside i64 milliseconds.
+        (self.0.get() - 1) as i64
+    }
+
+    /// The day of the file's count.
+    pub fn day(self) -> u32 {
+        ((self.0.get() - 1) / DAY_MS) as u32
+    }
+
+    /// Milliseconds since midnight.
+    pub fn ms_of_day(self) -> u32 {
+        ((self.0.get() - 1) % DAY_MS) as u32
+    }
+
+    /// `09:23:43`, or `09:23:43.250` when the stamp had milliseconds.
+    pub fn time_of_day(self) -> String {
+        let ms = self.ms_of_day();
+        let (h, m, s, frac) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+        match frac {
+            0 => format!("{h:02}:{m:02}:{s:02}"),
+            f => format!("{h:02}:{m:02}:{s:02}.{f:03}"),
+        }
+    }
+}
+
+impl Serialize for DayTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(self.ms())
+    }
+}
+
+impl<'de> Deserialize<'de> for DayTime {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<DayTime, D::Error> {
+        let ms = i64::deserialize(d)?;
+        DayTime::from_ms(ms).ok_or_else(|| serde::de::Error::custom(format!("{ms} is not a time on a file's clock")))
     }
 }
 
@@ -367,6 +495,105 @@ mod tests {
                 Some(day + 86_400 * s + s),
             ]
         );
+    }
+
+    /// Before any full date the clock counts days of its own: times of
+    /// day get a time on the file's clock, with its midnights, and no
+    /// instant; from the first full date on, dates.
+    #[test]
+    fn clocks_count_their_own_days_until_a_date() {
+        let format = TimeFormat::Text(Shape::TimeOfDay);
+        let lines =
+            ["[11:59:58 PM] a", "[12:00:02 AM] b", "[1:00:00 AM] c", "2026-11-20T10:00:00 full", "[10:00:01 AM] d"];
+        let mut clock = Clock::default();
+        let mut got = Vec::new();
+        for line in lines {
+            let found = find(line.as_bytes(), format.mask(), None).expect("stamp");
+            clock = clock.read(line.as_bytes(), found).expect("reads");
+            let at = resolve(line.as_bytes(), found, &Context { clock, ..ctx(format) });
+            got.push((clock.day_time(), at));
+        }
+        let s = 1000;
+        let day = 1_795_132_800_000; // 2026-11-20T00:00:00Z
+        assert_eq!(
+            got,
+            vec![
+                (Some(DayTime::new(0, 86_398 * s as u32)), None),
+                (Some(DayTime::new(1, 2000)), None),
+                (Some(DayTime::new(1, 3_600_000)), None),
+                (None, Some(day + 36_000 * s)),
+                (None, Some(day + 36_001 * s)),
+            ]
+        );
+        assert_eq!(DayTime::new(1, 2000).ms() - DayTime::new(0, 86_398_000).ms(), 4000, "4 s across midnight");
+    }
+
+    /// A stamp of the shape whose date does not exist is no stamp to a
+    /// clock: it neither moves it nor dates a line.
+    #[test]
+    fn stamps_that_do_not_read_leave_the_clock() {
+        let format = TimeFormat::Text(Shape::TimeOfDay);
+        let line = "2026-13-45 10:00:00 not a date";
+        let found = find(line.as_bytes(), format.mask(), None).expect("the shape is there");
+        let clock = Clock::counted(3, 1000);
+        assert_eq!(clock.read(line.as_bytes(), found), None);
+        assert_eq!(clock.seen(line.as_bytes(), found), clock);
+    }
+
+    #[test]
+    fn times_on_a_files_clock_render_as_times_of_day() {
+        assert_eq!(DayTime::new(0, 33_823_000).time_of_day(), "09:23:43");
+        assert_eq!(DayTime::new(2, 33_823_250).time_of_day(), "09:23:43.250");
+        let t = DayTime::new(2, 33_823_250);
+        assert_eq!((t.day(), t.ms_of_day(), DayTime::from_ms(t.ms())), (2, 33_823_250, Some(t)));
+        assert_eq!(DayTime::new(0, 0).ms(), 0);
+        assert_eq!(DayTime::from_ms(-1), None);
+        assert_eq!(std::mem::size_of::<Option<DayTime>>(), 8);
+    }
+
+    /// The clock's edges. Only a time *more* than 12 hours earlier than
+    /// the one before it is past midnight; the file's own count of days
+    /// and dates never turn into each other, however many midnights pass;
+    /// a time of day is under a day, and a time on the file's clock ends
+    /// its day at the day's last millisecond.
+    #[test]
+    fn clocks_keep_their_edges() {
+        let format = TimeFormat::Text(Shape::TimeOfDay);
+        let read = |clock: Clock, line: &str| {
+            let found = find(line.as_bytes(), format.mask(), None).expect("stamp");
+            clock.read(line.as_bytes(), found).expect("reads")
+        };
+        let noon = read(Clock::default(), "[12:00:00] a");
+        assert_eq!(read(noon, "[00:00:00] b").day_time(), Some(DayTime::new(0, 0)), "12 h earlier: the same day");
+        assert_eq!(read(noon, "[23:59:59] c").day_time(), Some(DayTime::new(0, 86_399_000)));
+        let counted = Clock::counted(0, 5000);
+        assert_eq!((counted.day(), counted.counted_day()), (None, Some(0)));
+        // The last date a clock can hold, rolled past midnight: still a
+        // date (that reads as none), never day 0 of a count.
+        let last_date = Clock::new(Some(COUNTED - 1), Some(23 * 3_600_000));
+        let rolled = read(last_date, "[01:00:00] d");
+        assert_eq!((rolled.day(), rolled.counted_day(), rolled.day_time()), (Some(COUNTED - 1), None, None));
+        let day_ms = DAY_MS as u32;
+        assert_eq!(Clock::counted(0, day_ms).tod(), None);
+        assert_eq!(Clock::counted(0, day_ms - 1).tod(), Some(day_ms - 1));
+        let last_ms = DayTime::new(0, day_ms - 1);
+        assert_eq!((last_ms.day(), last_ms.ms_of_day()), (0, day_ms - 1));
+        assert_eq!((DayTime::new(1, 0).day(), DayTime::new(0, day_ms).day()), (1, 0));
+    }
+
+    /// The state file's clocks: a counted day round-trips, and a clock
+    /// saved before days were counted (times of day, no date) is day 0.
+    #[test]
+    fn clocks_in_the_state_file() {
+        let counted = Clock::counted(2, 5000);
+        let text = serde_json::to_string(&counted).expect("json");
+        assert_eq!(text, r#"{"day":null,"tod":5000,"counted_day":2}"#);
+        assert_eq!(serde_json::from_str::<Clock>(&text).expect("back"), counted);
+        let old: Clock = serde_json::from_str(r#"{"day":null,"tod":5000}"#).expect("old");
+        assert_eq!(old, Clock::counted(0, 5000));
+        let dated = Clock::new(Some(739_000), Some(5000));
+        assert_eq!(serde_json::to_string(&dated).expect("json"), r#"{"day":739000,"tod":5000}"#);
+        assert!(serde_json::from_str::<Clock>(r#"{"day":null,"tod":null}"#).expect("unset").is_unset());
     }
 
     #[test]

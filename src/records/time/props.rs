@@ -1,13 +1,20 @@
 //! Properties of the whole records stage on generated logs: a stamp of any
 //! shape, anywhere in the allowed prefix (behind any tags, within the
 //! window), is found with its exact instant; lines whose only times are
-//! message text leave the file untimed. Never a wrong time.
+//! message text leave the file untimed. Never a wrong time. Times of day
+//! with no date before them keep their exact spans on the file's own clock
+//! and never become an instant, down to the incidents built on them.
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Offset, TimeDelta, Timelike};
 use proptest::prelude::*;
 
-use crate::input::Stream;
-use crate::records::{FileShape, Segmenter, Zone, build};
+use std::sync::{Arc, OnceLock};
+
+use crate::correlate::window;
+use crate::input::{Origin, SourceSpec, Stream, classify};
+use crate::records::{DayTime, FileShape, Segmenter, Zone, build};
+use crate::rules::{RuleSet, compile_all};
+use crate::scan::{ScanOptions, scan_sources};
 
 /// Tags loggers put before a time (see `position`), each ending where the
 /// next part starts, and how many tags each counts for (colour codes are
@@ -230,5 +237,165 @@ proptest! {
             .collect();
         let got = times(&text, Zone::Utc, 1_795_168_800_000);
         prop_assert!(got.iter().all(|(_, t)| t.is_none()), "{:?}\n{}", got, text);
+    }
+}
+
+/// A file of times of day: `style` (12-hour or 24-hour with a fraction)
+/// from `first` on, one step (under 12 hours, so midnight is seen) per
+/// line, each behind `tags` and holding `MARK-i`; with `date_at`, a full
+/// date line at line `date_at`'s instant before it. Returns the text, each
+/// marked line's instant as written, and the index of the first dated one;
+/// None when the tags are too many, or when the file would be as much
+/// full dates as times of day (one of each: the first line's shape wins
+/// the sniff, see `Tally::winner`, and the file is not one of times of
+/// day).
+fn own_clock_log(
+    style: Style,
+    first: NaiveDateTime,
+    steps: &[i64],
+    tags: &[Vec<usize>],
+    date_at: Option<usize>,
+) -> Option<(String, Vec<i64>, usize)> {
+    let mut dts = vec![first];
+    for s in steps {
+        let last = dts[dts.len() - 1];
+        dts.push(last + TimeDelta::milliseconds(*s));
+    }
+    let dated = date_at.map_or(dts.len(), |k| k.min(dts.len()));
+    if dated < dts.len() && dts.len() < 2 {
+        return None;
+    }
+    let mut text = String::new();
+    let mut instants = Vec::new();
+    for (i, dt) in dts.iter().enumerate() {
+        if i == dated {
+            text.push_str(&format!("{} bridge: restarted\n", dt.format("%Y-%m-%dT%H:%M:%S%.3f")));
+        }
+        let stamp = render(style, *dt, 0);
+        let mut l: String = tags[i].iter().map(|&t| TAGS[t].0).collect();
+        if tags[i].iter().map(|&t| TAGS[t].1).sum::<usize>() > super::position::MAX_TAGS || l.len() >= 40 {
+            return None;
+        }
+        l.push_str(&stamp);
+        text.push_str(&format!("{l} MARK-{i} order accepted\n"));
+        instants.push(instant(style, *dt, 0, 0));
+    }
+    Some((text, instants, dated))
+}
+
+fn time_of_day_style() -> impl Strategy<Value = Style> {
+    (any::<bool>(), 0usize..=3).prop_map(|(twelve, frac)| Style::TimeOfDay { twelve, frac })
+}
+
+/// A threshold over the marked lines of a file (two within 90 s) and a
+/// marker with every marked line.
+fn marker_rules() -> Arc<RuleSet> {
+    static RULES: OnceLock<Arc<RuleSet>> = OnceLock::new();
+    RULES
+        .get_or_init(|| {
+            let pack = r#"
+[[rule]]
+id = "p.burst"
+title = "{count} marks within {window}, from {first_seen} to {last_seen}"
+severity = "high"
+regex = 'MARK-(?P<n>\d+)'
+group_by = ["file"]
+correlate = { kind = "threshold", count = 2, window = "90s" }
+fix = "f {first_seen}"
+
+[[rule]]
+id = "p.marks"
+title = "marks from {first_seen} to {last_seen}"
+severity = "low"
+regex = 'MARK-\d+'
+group_by = ["file"]
+fix = "f"
+"#;
+            Arc::new(compile_all(&[("p.toml".into(), pack.into())]).unwrap_or_else(|e| panic!("{e:?}")))
+        })
+        .clone()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Before any full date, times of day are exact spans on the file's
+    /// own clock (its first time of day, then every step, across
+    /// midnights) and never an instant; from the date on, instants only.
+    #[test]
+    fn times_of_day_before_a_date_are_spans_on_the_files_clock(
+        style in time_of_day_style(),
+        first in start(),
+        steps in proptest::collection::vec(0i64..43_000_000, 0..12),
+        tags in proptest::collection::vec(proptest::collection::vec(0..TAGS.len(), 0..=2), 13),
+        date_at in proptest::option::of(0usize..14),
+    ) {
+        let Some((text, instants, dated)) = own_clock_log(style, first, &steps, &tags, date_at) else {
+            return Err(TestCaseError::reject("too many tags, or not a file of times of day"));
+        };
+        let shape = FileShape::sniff(text.as_bytes(), Stream::Out);
+        let records: Vec<_> =
+            Segmenter::new(text.as_bytes(), shape).map(|s| build(text.as_bytes(), s, shape, Zone::Utc)).collect();
+        let marked: Vec<_> = records.iter().filter(|r| r.body.windows(5).any(|w| w == b"MARK-")).collect();
+        prop_assert_eq!(marked.len(), instants.len(), "\n{}", text);
+        let day = 86_400_000;
+        let origin = instants[0].rem_euclid(day);
+        for (i, r) in marked.iter().enumerate() {
+            prop_assert!(r.ts.is_none() || r.day_time.is_none(), "line {} has both\n{}", i, text);
+            if i < dated {
+                let want = DayTime::from_ms(origin + instants[i] - instants[0]);
+                prop_assert_eq!((r.ts, r.day_time), (None, want), "line {}\n{}", i, text);
+            } else {
+                prop_assert_eq!((r.ts, r.day_time), (Some(instants[i]), None), "line {}\n{}", i, text);
+            }
+        }
+    }
+
+    /// A time on a file's own clock never becomes an instant in an
+    /// incident: an incident of the lines before the date has no
+    /// `first_seen`, `last_seen` or evidence time, and its times of day;
+    /// one with an instant has only dated lines. Bursts before the date
+    /// are those of the true spans.
+    #[test]
+    fn a_time_on_a_files_clock_never_becomes_an_instant(
+        style in time_of_day_style(),
+        first in start(),
+        steps in proptest::collection::vec(0i64..400_000, 1..12),
+        tags in proptest::collection::vec(proptest::collection::vec(0..TAGS.len(), 0..=1), 13),
+        date_at in proptest::option::of(0usize..14),
+    ) {
+        let Some((text, instants, dated)) = own_clock_log(style, first, &steps, &tags, date_at) else {
+            return Err(TestCaseError::reject("too many tags, or not a file of times of day"));
+        };
+        let spec = SourceSpec {
+            id: 0,
+            meta: classify("logs/api-out.log", "api-out.log"),
+            origin: Origin::Memory(Arc::from(text.as_bytes())),
+        };
+        let opts = ScanOptions { threads: Some(1), ..ScanOptions::default() };
+        let out = scan_sources(marker_rules(), vec![spec], vec![], &opts, std::time::Instant::now())
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        for i in &out.incidents {
+            let marks: Vec<usize> = i.fields.get("n").map_or(Vec::new(), |n| n.iter().filter_map(|v| v.parse().ok()).collect());
+            match &i.time_of_day {
+                Some(tod) => {
+                    prop_assert!(i.first_seen.is_none() && i.last_seen.is_none(), "{:?}\n{}", i, text);
+                    prop_assert!(i.evidence.iter().all(|e| e.timestamp.is_none()), "{:?}", i);
+                    let from = format!("from {} (date unknown) to {}", tod.first, tod.last);
+                    prop_assert!(i.title.contains(&from), "{} lacks {}", i.title, from);
+                }
+                None => prop_assert!(i.first_seen.is_some() || dated == 0, "{:?}\n{}", i, text),
+            }
+            if i.rule == "p.burst" && i.time_of_day.is_some() {
+                prop_assert!(marks.iter().all(|&m| m < dated), "{:?}\n{}", i, text);
+            }
+            if i.rule == "p.burst" && i.first_seen.is_some() {
+                prop_assert!(marks.iter().all(|&m| m >= dated), "{:?}\n{}", i, text);
+            }
+        }
+        let before: Vec<i64> = instants[..dated].to_vec();
+        let want = window::bursts(&before, 2, 90_000).len();
+        let got = out.incidents.iter().filter(|i| i.rule == "p.burst" && i.time_of_day.is_some()).count();
+        prop_assert_eq!(got, want, "\n{}", text);
     }
 }
