@@ -99,6 +99,14 @@ pub struct LineFacts<'a> {
     pub body: &'a [u8],
     /// The line had a timestamp prefix.
     pub stamped: bool,
+    /// That prefix's time as written (empty without one).
+    pub stamp: &'a [u8],
+    /// The stamp of the line before, as written (empty without one). pm2
+    /// stamps every line of one write alike, so a traceback that
+    /// `logging.exception` wrote with its message carries the message
+    /// line's stamp, while one printed later (the `KeyboardInterrupt` of
+    /// `pm2 stop`) does not.
+    pub stamp_above: &'a [u8],
     /// The line is a pm2 JSON object (always a record of its own).
     pub json: bool,
     /// The `pm2 logs` source column, if any (lines of another source never
@@ -189,7 +197,7 @@ impl Joiner {
                     !body.starts_with(TRACEBACK) && self.generic(body)
                 }
             }
-            Block::PyChain => self.traceback_joins(body) || is_blank(body),
+            Block::PyChain => self.traceback_joins(body, None) || is_blank(body),
             Block::PyAsyncio => {
                 if is_asyncio_context(body) {
                     true
@@ -197,12 +205,12 @@ impl Joiner {
                     self.block = Block::PyDone;
                     true
                 } else {
-                    self.traceback_joins(body) || self.generic(body)
+                    self.traceback_joins(body, Some(line)) || self.generic(body)
                 }
             }
             // `logging.exception` writes its message, then the traceback
             // under it with no prefix: one record, dated by the message.
-            Block::Normal => self.generic(body) || self.traceback_joins(body),
+            Block::Normal => self.generic(body) || self.traceback_joins(body, Some(line)),
         };
         by_block || (self.daemon_stamped && !line.stamped)
     }
@@ -220,9 +228,10 @@ impl Joiner {
     }
 
     /// A traceback's first line joins the record above it (the message of
-    /// `logging.exception`, `Exception in thread ...:`, asyncio's report).
-    fn traceback_joins(&mut self, body: &[u8]) -> bool {
-        let joins = body.starts_with(TRACEBACK);
+    /// `logging.exception`, `Exception in thread ...:`, asyncio's report);
+    /// with `stamps`, only if pm2 stamped both lines alike.
+    fn traceback_joins(&mut self, body: &[u8], stamps: Option<LineFacts<'_>>) -> bool {
+        let joins = body.starts_with(TRACEBACK) && stamps.is_none_or(|l| l.stamp == l.stamp_above);
         if joins {
             self.block = Block::PyFrames;
         }
@@ -347,16 +356,24 @@ fn is_rejection_tail(body: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    /// Splits `text` into records (by first line) with a fresh joiner.
+    /// Splits `text` into records (by first line) with a fresh joiner; a
+    /// line may start with pm2's `--time` stamp (`2026-11-20T10:00:00: `).
     fn records(text: &str, daemon: bool) -> Vec<String> {
         let mut j = Joiner::new(daemon);
         let mut out: Vec<Vec<&str>> = Vec::new();
+        let mut above = "";
         for line in text.lines() {
-            let (stamped, body) = match line.strip_prefix("2026-11-20T10:00:00: ") {
-                Some(b) => (true, b),
-                None => (false, line),
+            let pm2 = line.len() >= 21 && line.as_bytes()[10] == b'T' && &line[19..21] == ": ";
+            let (stamp, body) = if pm2 { (&line[..19], &line[21..]) } else { ("", line) };
+            let facts = LineFacts {
+                body: body.as_bytes(),
+                stamped: pm2,
+                stamp: stamp.as_bytes(),
+                stamp_above: above.as_bytes(),
+                json: false,
+                column: b"",
             };
-            let facts = LineFacts { body: body.as_bytes(), stamped, json: false, column: b"" };
+            above = stamp;
             if j.feed(facts) {
                 if let Some(last) = out.last_mut() {
                     last.push(body);
@@ -491,6 +508,19 @@ ConnectionError: Socket disconnect
     fn python_traceback_joins_alike_when_pm2_stamps_every_line() {
         let stamped: String = INSYNC_CRASH.lines().map(|l| format!("2026-11-20T10:00:00: {l}\n")).collect();
         assert_eq!(records(&stamped, false), records(INSYNC_CRASH, false));
+    }
+
+    /// Under pm2 `--time` a traceback joins the line above only when pm2
+    /// stamped both alike (one write): the `KeyboardInterrupt` that `pm2
+    /// stop` causes half a minute after the last log line is its own record
+    /// with its own time (recording `tws-ib-async-basic-time-socket-closed`).
+    #[test]
+    fn a_later_pm2_stamp_keeps_a_traceback_off_the_line_above() {
+        let text = "2026-12-05T09:38:20: INFO:ib_async.ib:Synchronization complete\n2026-12-05T09:38:51: Traceback (most recent call last):\n2026-12-05T09:38:51:   File \"/usr/lib/python3.11/asyncio/runners.py\", line 123, in run\n2026-12-05T09:38:51:     raise KeyboardInterrupt()\n2026-12-05T09:38:51: KeyboardInterrupt\n";
+        let r = records(text, false);
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert!(r[1].starts_with("Traceback") && r[1].ends_with("|KeyboardInterrupt"), "{r:?}");
+        assert_eq!(records(&text.replace("09:38:20", "09:38:51"), false).len(), 1);
     }
 
     #[test]

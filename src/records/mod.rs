@@ -147,6 +147,8 @@ pub struct Segmenter<'h> {
     last_stamp: Option<usize>,
     section: Option<usize>,
     longest: (u64, usize),
+    /// Where the last line's pm2 stamp is in `buf`, if it had one.
+    stamp_above: Option<(usize, usize)>,
     /// The shapes of application stamps looked for on each line.
     times: time::Mask,
     clock: Clock,
@@ -166,6 +168,7 @@ impl<'h> Segmenter<'h> {
             last_stamp: None,
             section: None,
             longest: (0, 0),
+            stamp_above: None,
             times: shape.time.mask(),
             clock: Clock::default(),
         }
@@ -222,7 +225,11 @@ impl Iterator for Segmenter<'_> {
             let v = prefix::view(line, self.shape.pm2_logs);
             let column = v.column.map_or(&b""[..], |(s, e)| &line[s..e]);
             let msg = &line[v.body..];
-            let facts = join::LineFacts { body: msg, stamped: v.stamp.is_some(), json: v.json, column };
+            let stamp = v.stamp.map_or(&b""[..], |(s, e)| &line[s..e]);
+            let stamp_above = self.stamp_above.map_or(&b""[..], |(s, e)| &self.buf[s..e]);
+            self.stamp_above = v.stamp.map(|(s, e)| (start + s, start + e));
+            let facts =
+                join::LineFacts { body: msg, stamped: v.stamp.is_some(), stamp, stamp_above, json: v.json, column };
             let joins = self.joiner.feed(facts);
             let clock = self.clock;
             let mut stamped = v.stamp.is_some() || v.json;
