@@ -17,7 +17,10 @@
 //! - `unless`: each event excuses the next start event of its key, and only
 //!   that one, if it comes less than `within` after it (window semantics of
 //!   [`super::window`]: `0 <= t_start - t_unless < within`). A start event
-//!   excused is not counted at all.
+//!   excused is not counted at all. With `count = N`, it takes N or more
+//!   events of the entry since the previous start event of that key (the
+//!   latest of them within `within`): a client announcing a second retry
+//!   before it got back had its first retry fail.
 //! - `context` with `before`: the nearest event of its key before the start
 //!   event, if less than `before` before it, lends the start event every
 //!   field the start event does not capture (an `app` capture becomes its
@@ -160,6 +163,9 @@ pub struct Resolver {
 struct State {
     /// Per entry: the latest `unless` / `before` event of each key.
     latest: BTreeMap<(u8, Vec<Arc<str>>), Held>,
+    /// Per `unless` entry with `count` > 1: how many of its events of each
+    /// key came since that key's previous start event (capped at `count`).
+    tally: BTreeMap<(u8, Vec<Arc<str>>), u32>,
     /// Start events waiting for `after` entries, in order.
     waiting: Vec<Waiting>,
 }
@@ -225,14 +231,23 @@ impl Resolver {
             state.latest.retain(|(n, _), (ev, _)| {
                 ev.ts.is_none_or(|t| context.get(usize::from(*n)).is_some_and(|c| log_now < t + reach(c)))
             });
+            let latest = &state.latest;
+            state.tally.retain(|k, _| latest.contains_key(k));
         }
         self.states.retain(|_, s| !s.latest.is_empty() || !s.waiting.is_empty());
     }
 
     /// What it holds, in a fixed order (for `watch`'s state file): context
-    /// events, then start events still waiting.
+    /// events, then start events still waiting. A counted `unless` event is
+    /// held as many times as it was counted, so [`Resolver::restore`]
+    /// counts it again.
     pub fn held(&self) -> Vec<Held> {
-        let context = self.states.values().flat_map(|s| s.latest.values().cloned());
+        let context = self.states.values().flat_map(|s| {
+            s.latest.iter().flat_map(|(k, held)| {
+                let times = s.tally.get(k).copied().unwrap_or(1) as usize;
+                std::iter::repeat_n(held.clone(), times)
+            })
+        });
         let waiting = self.states.values().flat_map(|s| s.waiting.iter().map(|w| (w.event.clone(), w.arrived)));
         context.chain(waiting).collect()
     }
@@ -245,7 +260,7 @@ impl Resolver {
         };
         if let Some(key) = key_of(&ev, &c.key) {
             let state = self.states.entry((file.to_string(), ev.rule)).or_default();
-            state.latest.insert((n, key), (ev, arrived));
+            state.keep(c, n, key, ev, arrived);
         }
     }
 }
@@ -253,7 +268,7 @@ impl Resolver {
 /// How long an entry's event can still matter after it was written.
 fn reach(c: &Context) -> i64 {
     match &c.kind {
-        ContextKind::Unless { within } => within.ms(),
+        ContextKind::Unless { within, .. } => within.ms(),
         ContextKind::Lend { span, .. } => span.ms(),
     }
 }
@@ -277,12 +292,21 @@ impl State {
                 }
                 self.emit_decided(emit);
             }
-            // The latest of its key replaces the one before: a start event
-            // pairs with the nearest.
-            _ => {
-                self.latest.insert((n, key), (ev, arrived));
-            }
+            _ => self.keep(c, n, key, ev, arrived),
         }
+    }
+
+    /// Holds an `unless` / `before` event: the latest of its key replaces
+    /// the one before (a start event pairs with the nearest), and a counted
+    /// `unless` counts it.
+    fn keep(&mut self, c: &Context, n: u8, key: Vec<Arc<str>>, ev: Event, arrived: i64) {
+        if let ContextKind::Unless { count, .. } = c.kind
+            && count > 1
+        {
+            let seen = self.tally.entry((n, key.clone())).or_default();
+            *seen = (*seen + 1).min(count);
+        }
+        self.latest.insert((n, key), (ev, arrived));
     }
 
     fn start(&mut self, context: &[Context], mut ev: Event, arrived: i64, emit: &mut impl FnMut(Event, i64)) {
@@ -293,10 +317,11 @@ impl State {
             let n = n as u8;
             let key = key_of(&ev, &c.key);
             match &c.kind {
-                ContextKind::Unless { within } => {
+                ContextKind::Unless { within, count } => {
                     // Used up by the next start event of its key, excused or not.
+                    let seen = key.as_ref().and_then(|k| self.tally.remove(&(n, k.clone()))).unwrap_or(1);
                     let unless = key.and_then(|k| self.latest.remove(&(n, k)));
-                    excused |= unless.is_some_and(|(u, _)| close(u.ts, ev.ts, within.ms()));
+                    excused |= seen >= *count && unless.is_some_and(|(u, _)| close(u.ts, ev.ts, within.ms()));
                 }
                 ContextKind::Lend { side: Side::Before, span, since, require } => {
                     let found =
@@ -403,6 +428,14 @@ context = [
   { regex = 'owner (?P<owner>\w+) of (?P<script>\S+)', after = "5s", key = ["script"], require = true },
 ]
 fix = "f"
+
+[[rule]]
+id = "t.back"
+title = "{app}"
+severity = "low"
+regex = 'connected (?P<app>\w+)'
+unless = { regex = 'retrying (?P<app>\w+)', within = "1m", count = 2 }
+fix = "f"
 "#;
 
     fn rules() -> RuleSet {
@@ -415,6 +448,8 @@ fix = "f"
     const GAVE_UP: (u32, Role) = (1, Role::Start);
     const NAMED_BY_EXIT: (u32, Role) = (1, Role::Context(0));
     const OWNER: (u32, Role) = (1, Role::Context(1));
+    const BACK: (u32, Role) = (2, Role::Start);
+    const RETRY: (u32, Role) = (2, Role::Context(0));
 
     /// An event of `what` at line `line`, time `ts` (seconds), with fields
     /// `name=value`; `app` also sets its app.
@@ -655,6 +690,52 @@ fix = "f"
         // Pruned once its window has passed.
         again.prune(&rules, 60 * S);
         assert!(again.held().is_empty());
+    }
+
+    /// `count = 2`: one retry announced before the reconnect is a reconnect
+    /// at the first attempt; two or more mean a retry failed. The count
+    /// starts again after each start event, and only the latest retry's
+    /// time is held against `within`.
+    #[test]
+    fn a_counted_unless_excuses_only_after_enough_events_since_the_last_match() {
+        let app = [("app", "api")];
+        let got = one_source(vec![
+            ev(RETRY, 1, Some(0), &app),
+            ev(BACK, 2, Some(10), &app),
+            ev(RETRY, 3, Some(20), &app),
+            ev(RETRY, 4, Some(30), &app),
+            ev(RETRY, 5, Some(40), &app),
+            ev(BACK, 6, Some(50), &app),
+            // The count started again at line 6: one retry is not enough.
+            ev(RETRY, 7, Some(60), &app),
+            ev(BACK, 8, Some(70), &app),
+            // Two retries, but the latest a minute or more before.
+            ev(RETRY, 9, Some(80), &app),
+            ev(RETRY, 10, Some(90), &app),
+            ev(BACK, 11, Some(150), &app),
+        ]);
+        assert_eq!(lines(&got), [2, 8, 11]);
+        // Without times, order alone: two retries before the reconnect excuse it.
+        let untimed = one_source(vec![ev(RETRY, 1, None, &app), ev(RETRY, 2, None, &app), ev(BACK, 3, None, &app)]);
+        assert!(untimed.is_empty());
+    }
+
+    /// A counted `unless` keeps its count across a restart of `watch`.
+    #[test]
+    fn a_counted_unless_is_restored_with_its_count() {
+        let rules = rules();
+        let app = [("app", "api")];
+        let mut r = Resolver::default();
+        let fail = &mut |_, _| panic!("a context event passed on");
+        r.push(&rules, "out.log", ev(RETRY, 1, Some(0), &app), 0, fail);
+        r.push(&rules, "out.log", ev(RETRY, 2, Some(10), &app), 0, fail);
+        let held = r.held();
+        assert_eq!(held.len(), 2, "held once per count");
+        let mut again = Resolver::default();
+        held.into_iter().for_each(|(e, at)| again.restore(&rules, "out.log", e, at));
+        let mut got = Vec::new();
+        again.push(&rules, "out.log", ev(BACK, 3, Some(20), &app), 0, &mut |e, _| got.push(e));
+        assert!(got.is_empty(), "two retries before the restart still excuse the reconnect");
     }
 
     #[test]

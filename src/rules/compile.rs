@@ -516,8 +516,21 @@ fn check_unless(ctx: &mut Ctx, t: &RawUnless, span: Range<usize>, start_names: &
             None
         }
     };
-    let within = within?;
-    (ctx.errors.len() == before).then(|| Context { regexes, key, kind: ContextKind::Unless { within } })
+    let count = match &t.count {
+        None => Some(1),
+        Some(c) => match u32::try_from(*c.get_ref()) {
+            Ok(n @ 1..=100) => Some(n),
+            _ => {
+                ctx.err_at(
+                    c.span().start,
+                    "unless count must be 1 to 100: how many of its events excuse one match".into(),
+                );
+                None
+            }
+        },
+    };
+    let (within, count) = (within?, count?);
+    (ctx.errors.len() == before).then(|| Context { regexes, key, kind: ContextKind::Unless { within, count } })
 }
 
 fn check_lend(
@@ -822,7 +835,7 @@ fix = "code {code}, uptime {uptime} ({uptime_ms} ms)"
         assert!(errs.is_empty(), "{errs:?}");
         let c = &rules[0].context;
         assert_eq!(c.len(), 2);
-        assert!(matches!(&c[0].kind, ContextKind::Unless { within } if within.ms() == 10_000));
+        assert!(matches!(&c[0].kind, ContextKind::Unless { within, count: 1 } if within.ms() == 10_000));
         assert!(matches!(
             &c[1].kind,
             ContextKind::Lend { side: Side::Before, since: Some(s), require: true, .. } if s == "uptime"

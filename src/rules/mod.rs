@@ -255,8 +255,13 @@ impl Context {
     pub fn describe(&self) -> String {
         let key = if self.key.is_empty() { "any".to_string() } else { self.key.join(", ") };
         match &self.kind {
-            ContextKind::Unless { within } => {
+            ContextKind::Unless { within, count: 1 } => {
                 format!("unless: excuses the next match of its key ({key}) within {within}")
+            }
+            ContextKind::Unless { within, count } => {
+                format!(
+                    "unless: {count} or more since the last match excuse the next match of its key ({key}) within {within}"
+                )
             }
             ContextKind::Lend { side, span, since, require } => {
                 let side = if *side == Side::Before { "before" } else { "after" };
@@ -272,10 +277,15 @@ impl Context {
 #[derive(Debug, Clone)]
 pub enum ContextKind {
     /// `unless`: the next start event of its key is not counted, if it
-    /// comes less than `within` after it.
+    /// comes less than `within` after the latest of them and at least
+    /// `count` of them came since the previous start event of that key.
     Unless {
         /// How soon the start event must follow.
         within: Window,
+        /// How many events it takes (1 unless the rule says more): "the
+        /// client announced a second retry" tells a failed retry from a
+        /// reconnect at the first attempt.
+        count: u32,
     },
     /// `context`: the nearest such event on `side` of a start event, less
     /// than `span` away, lends it the fields it lacks.

@@ -72,7 +72,7 @@ pub(super) struct RawExample {
     pub plays: Option<String>,
 }
 
-/// `unless = { regex = '...', within = "10s", key = ["app"] }`.
+/// `unless = { regex = '...', within = "10s", key = ["app"], count = 2 }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawUnless {
@@ -81,6 +81,10 @@ pub(super) struct RawUnless {
     pub within: Option<Spanned<String>>,
     #[serde(default)]
     pub key: Option<Spanned<Vec<String>>>,
+    /// How many of its events since the previous start event of its key
+    /// it takes to excuse the next one (default 1).
+    #[serde(default)]
+    pub count: Option<Spanned<i64>>,
 }
 
 /// `context = { regex = '...', before = "1m", key = ["app"], since = "uptime", require = true }`
