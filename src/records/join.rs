@@ -175,6 +175,11 @@ impl Joiner {
             }
             Block::Oom => is_oom_line(body),
             Block::LeadIn => {
+                // A second banner right under the first announces its own
+                // error (a paste or a tail that kept only the banners).
+                if LEAD_INS.iter().any(|l| body.ends_with(l)) {
+                    return false;
+                }
                 if !is_blank(body) {
                     self.block = Block::Normal;
                 }
@@ -448,6 +453,15 @@ mod tests {
     fn trace_warnings_hint_stays_with_its_warning() {
         let text = "(node:5120) UnhandledPromiseRejectionWarning: Error: x\n    at f (/a.js:1:1)\n(Use `node --trace-warnings ...` to show where the warning was created)\n(node:5120) UnhandledPromiseRejectionWarning: Unhandled promise rejection. This error originated either by throwing inside of an async function without a catch block. (rejection id: 1)\n";
         assert_eq!(records(text, false).len(), 1);
+    }
+
+    #[test]
+    fn a_banner_under_a_banner_is_a_record_of_its_own() {
+        let banner = "You have triggered an unhandledRejection, you may have forgotten to catch a Promise rejection:";
+        let text = format!("{banner}\n{banner}\n{banner}\nError: boom\n    at f (/srv/app/u.js:2:35)\n");
+        let r = records(&text, false);
+        assert_eq!(r.len(), 3, "{r:?}");
+        assert!(r[2].ends_with("(/srv/app/u.js:2:35)") || r[2].contains("Error: boom"), "{r:?}");
     }
 
     #[test]
