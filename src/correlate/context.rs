@@ -25,7 +25,11 @@
 //!   that one, if it comes less than `within` after it (window semantics of
 //!   [`super::window`]: `0 <= t_start - t_unless < within`). With
 //!   `every = true` it excuses every start event of its key within
-//!   `within`. A start event excused is not counted at all.
+//!   `within`. A start event excused is not counted at all. With
+//!   `count = N`, it takes N or more events of the entry since the
+//!   previous start event of that key (the latest of them within
+//!   `within`): a client announcing a second retry before it got back had
+//!   its first retry fail.
 //! - `context` with `before`: the nearest event of its key before the start
 //!   event, if less than `before` before it, lends the start event every
 //!   field the start event does not capture (an `app` capture becomes its
@@ -410,7 +414,7 @@ impl FileStage {
     }
 
     fn held(&self) -> (Vec<Held>, Vec<Held>) {
-        let context = self.states.values().flat_map(|s| s.latest.values().cloned()).collect();
+        let context = self.states.values().flat_map(State::held_context).collect();
         let starts = self.states.values().flat_map(State::waiting).collect();
         (context, starts)
     }
@@ -422,7 +426,7 @@ impl FileStage {
         };
         if let Some(key) = entry_key(c, &ev) {
             let state = self.states.entry((file.to_string(), ev.rule)).or_default();
-            state.latest.insert((n, key), (ev, arrived));
+            state.keep(c, n, key, ev, arrived);
         }
     }
 }
@@ -501,7 +505,7 @@ impl AppStage {
         let mut context: Vec<Held> = Vec::new();
         let mut starts: Vec<Held> = Vec::new();
         for r in self.rules.values() {
-            context.extend(r.state.latest.values().cloned());
+            context.extend(r.state.held_context());
             for held in r.pending.values() {
                 match held.0.role {
                     Role::Start => starts.push(held.clone()),
@@ -538,6 +542,9 @@ fn reach(c: &Context) -> i64 {
 struct State {
     /// Per entry: the latest `unless` / `before` event of each key.
     latest: BTreeMap<(u8, Vec<Arc<str>>), Held>,
+    /// Per `unless` entry with `count` > 1: how many of its events of each
+    /// key came since that key's previous start event (capped at `count`).
+    tally: BTreeMap<(u8, Vec<Arc<str>>), u32>,
     /// Start events waiting for `after` entries, in order.
     waiting: Vec<Waiting>,
 }
@@ -555,6 +562,16 @@ struct Waiting {
 impl State {
     fn is_empty(&self) -> bool {
         self.latest.is_empty() && self.waiting.is_empty()
+    }
+
+    /// The context events it holds, a counted `unless` event as many times
+    /// as it was counted, so that reading them again (`watch`'s restore)
+    /// counts it again.
+    fn held_context(&self) -> impl Iterator<Item = Held> + '_ {
+        self.latest.iter().flat_map(|(k, held)| {
+            let times = self.tally.get(k).copied().unwrap_or(1) as usize;
+            std::iter::repeat_n(held.clone(), times)
+        })
     }
 
     /// The start events still waiting.
@@ -609,12 +626,21 @@ impl State {
                 }
                 self.emit_decided(emit);
             }
-            // The latest of its key replaces the one before: a start event
-            // pairs with the nearest.
-            _ => {
-                self.latest.insert((n, key), (ev, arrived));
-            }
+            _ => self.keep(c, n, key, ev, arrived),
         }
+    }
+
+    /// Holds an `unless` / `before` event: the latest of its key replaces
+    /// the one before (a start event pairs with the nearest), and a counted
+    /// `unless` counts it.
+    fn keep(&mut self, c: &Context, n: u8, key: Vec<Arc<str>>, ev: Event, arrived: i64) {
+        if let ContextKind::Unless { count, .. } = c.kind
+            && count > 1
+        {
+            let seen = self.tally.entry((n, key.clone())).or_default();
+            *seen = (*seen + 1).min(count);
+        }
+        self.latest.insert((n, key), (ev, arrived));
     }
 
     /// A start event, read against the entries `here` selects.
@@ -634,12 +660,13 @@ impl State {
             let n = n as u8;
             let key = entry_key(c, &ev);
             match &c.kind {
-                ContextKind::Unless { within, every: false } => {
+                ContextKind::Unless { within, every: false, count } => {
                     // Used up by the next start event of its key, excused or not.
+                    let seen = key.as_ref().and_then(|k| self.tally.remove(&(n, k.clone()))).unwrap_or(1);
                     let unless = key.and_then(|k| self.latest.remove(&(n, k)));
-                    excused |= unless.is_some_and(|(u, _)| close(u.ts, ev.ts, within.ms(), across));
+                    excused |= seen >= *count && unless.is_some_and(|(u, _)| close(u.ts, ev.ts, within.ms(), across));
                 }
-                ContextKind::Unless { within, every: true } => {
+                ContextKind::Unless { within, every: true, .. } => {
                     let unless = key.and_then(|k| self.latest.get(&(n, k)));
                     excused |= unless.is_some_and(|(u, _)| close(u.ts, ev.ts, within.ms(), across));
                 }
@@ -699,6 +726,8 @@ impl State {
         self.latest.retain(|(n, _), (ev, _)| {
             ev.ts.is_none_or(|t| context.get(usize::from(*n)).is_some_and(|c| log_now < t + reach(c) + margin))
         });
+        let latest = &self.latest;
+        self.tally.retain(|k, _| latest.contains_key(k));
     }
 
     /// Passes on, in order, the waiting events with no entry left open.
@@ -788,6 +817,14 @@ context = [
   { regex = 'owner (?P<owner>\w+) of (?P<script>\S+)', after = "5s", key = ["script"], require = true },
 ]
 fix = "f"
+
+[[rule]]
+id = "t.back"
+title = "{app}"
+severity = "low"
+regex = 'connected (?P<app>\w+)'
+unless = { regex = 'retrying (?P<app>\w+)', within = "1m", count = 2 }
+fix = "f"
 "#;
 
     fn rules() -> RuleSet {
@@ -800,6 +837,8 @@ fix = "f"
     const GAVE_UP: (u32, Role) = (1, Role::Start);
     const NAMED_BY_EXIT: (u32, Role) = (1, Role::Context(0));
     const OWNER: (u32, Role) = (1, Role::Context(1));
+    const BACK: (u32, Role) = (2, Role::Start);
+    const RETRY: (u32, Role) = (2, Role::Context(0));
 
     /// An event of `what` at line `line`, time `ts` (seconds), with fields
     /// `name=value`; `app` also sets its app.
@@ -1347,6 +1386,52 @@ fix = "f"
         alone.push(&rules, &paths[API_ERR], print(7, Some(55_804)), 55_900, fail);
         alone.release(&rules, Some(60_805), 60_805, fail);
         assert!(alone.held().is_empty());
+    }
+
+    /// `count = 2`: one retry announced before the reconnect is a reconnect
+    /// at the first attempt; two or more mean a retry failed. The count
+    /// starts again after each start event, and only the latest retry's
+    /// time is held against `within`.
+    #[test]
+    fn a_counted_unless_excuses_only_after_enough_events_since_the_last_match() {
+        let app = [("app", "api")];
+        let got = one_source(vec![
+            ev(RETRY, 1, Some(0), &app),
+            ev(BACK, 2, Some(10), &app),
+            ev(RETRY, 3, Some(20), &app),
+            ev(RETRY, 4, Some(30), &app),
+            ev(RETRY, 5, Some(40), &app),
+            ev(BACK, 6, Some(50), &app),
+            // The count started again at line 6: one retry is not enough.
+            ev(RETRY, 7, Some(60), &app),
+            ev(BACK, 8, Some(70), &app),
+            // Two retries, but the latest a minute or more before.
+            ev(RETRY, 9, Some(80), &app),
+            ev(RETRY, 10, Some(90), &app),
+            ev(BACK, 11, Some(150), &app),
+        ]);
+        assert_eq!(lines(&got), [2, 8, 11]);
+        // Without times, order alone: two retries before the reconnect excuse it.
+        let untimed = one_source(vec![ev(RETRY, 1, None, &app), ev(RETRY, 2, None, &app), ev(BACK, 3, None, &app)]);
+        assert!(untimed.is_empty());
+    }
+
+    /// A counted `unless` keeps its count across a restart of `watch`.
+    #[test]
+    fn a_counted_unless_is_restored_with_its_count() {
+        let rules = rules();
+        let app = [("app", "api")];
+        let mut r = Resolver::default();
+        let fail = &mut |_, _| panic!("a context event passed on");
+        r.push(&rules, "out.log", ev(RETRY, 1, Some(0), &app), 0, fail);
+        r.push(&rules, "out.log", ev(RETRY, 2, Some(10), &app), 0, fail);
+        let held = r.held();
+        assert_eq!(held.len(), 2, "held once per count");
+        let mut again = Resolver::default();
+        held.into_iter().for_each(|(e, at)| again.restore(&rules, "out.log", e, at, fail));
+        let mut got = Vec::new();
+        again.push(&rules, "out.log", ev(BACK, 3, Some(20), &app), 0, &mut |e, _| got.push(e));
+        assert!(got.is_empty(), "two retries before the restart still excuse the reconnect");
     }
 
     #[test]

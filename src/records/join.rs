@@ -2,7 +2,10 @@
 //! Node stack frames, `{ ... }` property blocks, crash dumps (source header,
 //! caret, error, frames, `Node.js vX` trailer), the V8 OOM block, Node's
 //! two-line unhandled-rejection warnings, pm2's rejection banner and the
-//! error under it, and, in `pm2.log`, unstamped lines under a stamped one.
+//! error under it, Python tracebacks (frames, the exception line, chained
+//! tracebacks, the log line `logging.exception` writes above one, asyncio's
+//! "exception was never retrieved" report), and, in `pm2.log`, unstamped
+//! lines under a stamped one.
 //! Decisions look only at message text (after prefixes), so a block that
 //! pm2 `--time` stamped line by line joins exactly like an unstamped one.
 
@@ -29,6 +32,22 @@ static CRASH_HEADER: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
+/// The first line of every Python traceback (`traceback.print_exception`,
+/// `sys.excepthook`, `logging.exception`).
+const TRACEBACK: &[u8] = b"Traceback (most recent call last):";
+
+/// The lines Python prints between the tracebacks of a chain (`raise ...
+/// from e`, an exception raised while handling another).
+const CHAIN_MARKERS: [&[u8]; 2] = [
+    b"During handling of the above exception, another exception occurred:",
+    b"The above exception was the direct cause of the following exception:",
+];
+
+/// asyncio's default exception handler logs `Task exception was never
+/// retrieved` / `Future exception was never retrieved`, then `future: <...>`
+/// (and `task:`, `handle:`, ... lines), then the traceback.
+const ASYNCIO_REPORT: &[u8] = b"exception was never retrieved";
+
 const LEAD_INS: [&[u8]; 2] =
     [b"you may have forgotten to catch a Promise rejection:", b"The promise rejected with the reason:"];
 
@@ -50,6 +69,17 @@ enum Block {
     /// `(node:PID) UnhandledPromiseRejectionWarning: <reason>`; Node's
     /// second warning line and DEP0018 belong to it.
     RejectionWarning,
+    /// `Traceback (most recent call last):` read: indented frames, source
+    /// lines and `^^^` markers, then the exception line (not indented).
+    PyFrames,
+    /// A traceback's exception line read: a blank line and a chain marker
+    /// may follow (then another traceback); any other line ends it.
+    PyDone,
+    /// A chain marker read: a blank line, then the next traceback.
+    PyChain,
+    /// asyncio's never-retrieved report: `key: <...>` lines, then the
+    /// traceback, or only the exception line when it has no frames.
+    PyAsyncio,
 }
 
 /// The joining state machine. Feed it each line's message text in order.
@@ -69,6 +99,14 @@ pub struct LineFacts<'a> {
     pub body: &'a [u8],
     /// The line had a timestamp prefix.
     pub stamped: bool,
+    /// That prefix's time as written (empty without one).
+    pub stamp: &'a [u8],
+    /// The stamp of the line before, as written (empty without one). pm2
+    /// stamps every line of one write alike, so a traceback that
+    /// `logging.exception` wrote with its message carries the message
+    /// line's stamp, while one printed later (the `KeyboardInterrupt` of
+    /// `pm2 stop`) does not.
+    pub stamp_above: &'a [u8],
     /// The line is a pm2 JSON object (always a record of its own).
     pub json: bool,
     /// The `pm2 logs` source column, if any (lines of another source never
@@ -137,13 +175,47 @@ impl Joiner {
             }
             Block::Oom => is_oom_line(body),
             Block::LeadIn => {
+                // A second banner right under the first announces its own
+                // error (a paste or a tail that kept only the banners).
+                if LEAD_INS.iter().any(|l| body.ends_with(l)) {
+                    return false;
+                }
                 if !is_blank(body) {
                     self.block = Block::Normal;
                 }
                 true
             }
             Block::RejectionWarning => is_rejection_tail(body) || self.generic(body),
-            Block::Normal => self.generic(body),
+            Block::PyFrames => {
+                if !body.first().is_some_and(|b| *b == b' ' || *b == b'\t') && !is_blank(body) {
+                    self.block = Block::PyDone;
+                }
+                true
+            }
+            Block::PyDone => {
+                if CHAIN_MARKERS.iter().any(|m| body.starts_with(m)) {
+                    self.block = Block::PyChain;
+                    true
+                } else {
+                    // A second traceback right under the exception line is
+                    // another report (asyncio's, then the uncaught one).
+                    !body.starts_with(TRACEBACK) && self.generic(body)
+                }
+            }
+            Block::PyChain => self.traceback_joins(body, None) || is_blank(body),
+            Block::PyAsyncio => {
+                if is_asyncio_context(body) {
+                    true
+                } else if is_exception_line(body) {
+                    self.block = Block::PyDone;
+                    true
+                } else {
+                    self.traceback_joins(body, Some(line)) || self.generic(body)
+                }
+            }
+            // `logging.exception` writes its message, then the traceback
+            // under it with no prefix: one record, dated by the message.
+            Block::Normal => self.generic(body) || self.traceback_joins(body, Some(line)),
         };
         by_block || (self.daemon_stamped && !line.stamped)
     }
@@ -158,6 +230,17 @@ impl Joiner {
             Some(b'(') => body.starts_with(b"(Use `node --trace-"),
             _ => body.starts_with(b"Emitted 'error' event") || is_trailer(body),
         }
+    }
+
+    /// A traceback's first line joins the record above it (the message of
+    /// `logging.exception`, `Exception in thread ...:`, asyncio's report);
+    /// with `stamps`, only if pm2 stamped both lines alike.
+    fn traceback_joins(&mut self, body: &[u8], stamps: Option<LineFacts<'_>>) -> bool {
+        let joins = body.starts_with(TRACEBACK) && stamps.is_none_or(|l| l.stamp == l.stamp_above);
+        if joins {
+            self.block = Block::PyFrames;
+        }
+        joins
     }
 
     fn start(&mut self, line: LineFacts<'_>) {
@@ -179,6 +262,10 @@ impl Joiner {
             Block::LeadIn
         } else if body.starts_with(b"(node:") && memmem::find(body, b"UnhandledPromiseRejectionWarning: ").is_some() {
             Block::RejectionWarning
+        } else if body.starts_with(TRACEBACK) {
+            Block::PyFrames
+        } else if body.trim_ascii_end().ends_with(ASYNCIO_REPORT) {
+            Block::PyAsyncio
         } else {
             Block::Normal
         };
@@ -245,6 +332,23 @@ fn is_oom_line(body: &[u8]) -> bool {
     }
 }
 
+/// asyncio's report lines: `future: <Task finished ...>`, `task: <...>`,
+/// `handle: <...>`, `protocol: <...>`, `transport: <...>`.
+fn is_asyncio_context(body: &[u8]) -> bool {
+    let key = body.iter().take_while(|b| b.is_ascii_lowercase() || **b == b'_').count();
+    key > 0 && body[key..].starts_with(b": <")
+}
+
+/// A Python exception line: a dotted class name alone, or followed by
+/// `: ` and the message (`ConnectionError: Socket disconnect`,
+/// `asyncio.exceptions.CancelledError`).
+fn is_exception_line(body: &[u8]) -> bool {
+    let name = body.iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'.').count();
+    name > 0
+        && body[0].is_ascii_alphabetic()
+        && (body[name..].trim_ascii_end().is_empty() || body[name..].starts_with(b": "))
+}
+
 /// Node ≤ 14 prints a generic second warning and a one-time DEP0018 line
 /// after the reason; both belong to the rejection they follow.
 fn is_rejection_tail(body: &[u8]) -> bool {
@@ -257,16 +361,24 @@ fn is_rejection_tail(body: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    /// Splits `text` into records (by first line) with a fresh joiner.
+    /// Splits `text` into records (by first line) with a fresh joiner; a
+    /// line may start with pm2's `--time` stamp (`2026-11-20T10:00:00: `).
     fn records(text: &str, daemon: bool) -> Vec<String> {
         let mut j = Joiner::new(daemon);
         let mut out: Vec<Vec<&str>> = Vec::new();
+        let mut above = "";
         for line in text.lines() {
-            let (stamped, body) = match line.strip_prefix("2026-11-20T10:00:00: ") {
-                Some(b) => (true, b),
-                None => (false, line),
+            let pm2 = line.len() >= 21 && line.as_bytes()[10] == b'T' && &line[19..21] == ": ";
+            let (stamp, body) = if pm2 { (&line[..19], &line[21..]) } else { ("", line) };
+            let facts = LineFacts {
+                body: body.as_bytes(),
+                stamped: pm2,
+                stamp: stamp.as_bytes(),
+                stamp_above: above.as_bytes(),
+                json: false,
+                column: b"",
             };
-            let facts = LineFacts { body: body.as_bytes(), stamped, json: false, column: b"" };
+            above = stamp;
             if j.feed(facts) {
                 if let Some(last) = out.last_mut() {
                     last.push(body);
@@ -344,6 +456,15 @@ mod tests {
     }
 
     #[test]
+    fn a_banner_under_a_banner_is_a_record_of_its_own() {
+        let banner = "You have triggered an unhandledRejection, you may have forgotten to catch a Promise rejection:";
+        let text = format!("{banner}\n{banner}\n{banner}\nError: boom\n    at f (/srv/app/u.js:2:35)\n");
+        let r = records(&text, false);
+        assert_eq!(r.len(), 3, "{r:?}");
+        assert!(r[2].ends_with("(/srv/app/u.js:2:35)") || r[2].contains("Error: boom"), "{r:?}");
+    }
+
+    #[test]
     fn pm2_banner_takes_the_error_under_it() {
         let text = "You have triggered an unhandledRejection, you may have forgotten to catch a Promise rejection:\nError: cluster unhandled rejection\n    at Timeout._onTimeout (/srv/app/u.js:2:35)\nError: cluster uncaught\n    at Timeout._onTimeout (/srv/app/u.js:3:26)\n";
         let r = records(text, false);
@@ -363,6 +484,123 @@ mod tests {
         let text = "2026-11-20T10:00:00: PM2 error: Trace: Error: boom\nat Object.<anonymous> (/x.js:1:1)\n2026-11-20T10:00:00: PM2 log: App [api:0] online\n";
         assert_eq!(records(text, true).len(), 2);
         assert_eq!(records(text, false).len(), 3);
+    }
+
+    /// Python 3.11's uncaught chained traceback, as ib_insync's `util.run()`
+    /// prints it when TWS closes the socket (recording
+    /// `tws-ib-insync-socket-closed`), under the log line before it.
+    const INSYNC_CRASH: &str = "2026-12-05 09:27:54,877 ib_insync.client ERROR Peer closed connection.
+Traceback (most recent call last):
+  File \"/venv/lib/python3.11/site-packages/ib_insync/util.py\", line 341, in run
+    result = loop.run_until_complete(task)
+             ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  File \"/app/ib_async_recorder.py\", line 43, in main
+    await asyncio.sleep(10)
+asyncio.exceptions.CancelledError
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File \"/app/ib_async_recorder.py\", line 47, in <module>
+    lib.util.run(main())
+  File \"/venv/lib/python3.11/site-packages/ib_insync/util.py\", line 343, in run
+    raise globalErrorEvent.value() or e
+ConnectionError: Socket disconnect
+2026-12-05 09:27:56,137 recorder INFO recorder starting (pid 25995), 127.0.21.20:7497 clientId 7
+";
+
+    #[test]
+    fn python_chained_traceback_is_one_record_with_the_line_above() {
+        let r = records(INSYNC_CRASH, false);
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert!(r[0].starts_with("2026-12-05 09:27:54,877 ib_insync.client ERROR Peer closed"));
+        assert!(r[0].ends_with("|ConnectionError: Socket disconnect"), "{}", r[0]);
+        assert!(r[1].contains("recorder starting"));
+    }
+
+    #[test]
+    fn python_traceback_joins_alike_when_pm2_stamps_every_line() {
+        let stamped: String = INSYNC_CRASH.lines().map(|l| format!("2026-11-20T10:00:00: {l}\n")).collect();
+        assert_eq!(records(&stamped, false), records(INSYNC_CRASH, false));
+    }
+
+    /// Under pm2 `--time` a traceback joins the line above only when pm2
+    /// stamped both alike (one write): the `KeyboardInterrupt` that `pm2
+    /// stop` causes half a minute after the last log line is its own record
+    /// with its own time (recording `tws-ib-async-basic-time-socket-closed`).
+    #[test]
+    fn a_later_pm2_stamp_keeps_a_traceback_off_the_line_above() {
+        let text = "2026-12-05T09:38:20: INFO:ib_async.ib:Synchronization complete\n2026-12-05T09:38:51: Traceback (most recent call last):\n2026-12-05T09:38:51:   File \"/usr/lib/python3.11/asyncio/runners.py\", line 123, in run\n2026-12-05T09:38:51:     raise KeyboardInterrupt()\n2026-12-05T09:38:51: KeyboardInterrupt\n";
+        let r = records(text, false);
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert!(r[1].starts_with("Traceback") && r[1].ends_with("|KeyboardInterrupt"), "{r:?}");
+        assert_eq!(records(&text.replace("09:38:20", "09:38:51"), false).len(), 1);
+    }
+
+    #[test]
+    fn python_direct_cause_chain_is_one_record() {
+        // Python 3.11, `raise ValueError(...) from e`, uncaught.
+        let text = "Traceback (most recent call last):\n  File \"/tmp/pytb/chained.py\", line 3, in g\n    {}[\"x\"]\n    ~~^^^^^\nKeyError: 'x'\n\nThe above exception was the direct cause of the following exception:\n\nTraceback (most recent call last):\n  File \"/tmp/pytb/chained.py\", line 6, in <module>\n    g()\nValueError: bad config\nworker 2 starting\n";
+        let r = records(text, false);
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert!(r[0].ends_with("ValueError: bad config"));
+    }
+
+    #[test]
+    fn logging_exception_message_and_traceback_are_one_record() {
+        // `log.exception(...)` with basicConfig's default format and with
+        // an asctime format: the prefix is on the message line only.
+        for (first, next) in [
+            ("ERROR:recorder:could not parse the price", "INFO:recorder:still running"),
+            (
+                "2026-12-05 11:37:26,451 recorder ERROR could not parse the price",
+                "2026-12-05 11:37:26,453 recorder INFO still running",
+            ),
+        ] {
+            let text = format!(
+                "{first}\nTraceback (most recent call last):\n  File \"/tmp/pytb/logexc.py\", line 5, in <module>\n    int(\"abc\")\nValueError: invalid literal for int() with base 10: 'abc'\n{next}\n"
+            );
+            let r = records(&text, false);
+            assert_eq!(r.len(), 2, "{r:?}");
+            assert!(r[0].starts_with(first) && r[0].ends_with("'abc'"), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn a_traceback_under_a_finished_one_is_another_record() {
+        // asyncio logs a task's exception, then the main coroutine's
+        // uncaught one follows at once (Python 3.11).
+        let text = "ERROR:asyncio:Task exception was never retrieved\nfuture: <Task finished name='Task-2' coro=<boom() done, defined at /tmp/pytb/asyncio_task.py:3> exception=ConnectionError('Socket disconnect')>\nTraceback (most recent call last):\n  File \"/tmp/pytb/asyncio_task.py\", line 4, in boom\n    raise ConnectionError(\"Socket disconnect\")\nConnectionError: Socket disconnect\nTraceback (most recent call last):\n  File \"/tmp/pytb/asyncio_task.py\", line 12, in <module>\n    asyncio.run(main())\nRuntimeError: main failed\n";
+        let r = records(text, false);
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert!(r[0].ends_with("ConnectionError: Socket disconnect"));
+        assert!(r[1].starts_with("Traceback") && r[1].ends_with("RuntimeError: main failed"));
+    }
+
+    #[test]
+    fn asyncio_future_report_without_frames_is_one_record() {
+        let text = "ERROR:asyncio:Future exception was never retrieved\nfuture: <Future finished exception=ConnectionError('Socket disconnect')>\nConnectionError: Socket disconnect\nINFO:recorder:still running\n";
+        let r = records(text, false);
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert!(r[0].ends_with("ConnectionError: Socket disconnect"));
+    }
+
+    #[test]
+    fn thread_exception_header_takes_its_traceback() {
+        let text = "Exception in thread Thread-1 (w):\nTraceback (most recent call last):\n  File \"/usr/lib/python3.11/threading.py\", line 1045, in _bootstrap_inner\n    self.run()\nConnectionResetError: [Errno 104] Connection reset by peer\nmain continues\n";
+        let r = records(text, false);
+        assert_eq!(r.len(), 2, "{r:?}");
+    }
+
+    #[test]
+    fn a_blank_line_after_a_traceback_does_not_take_the_next_one() {
+        let text = "Traceback (most recent call last):\n  File \"a.py\", line 1, in <module>\nKeyboardInterrupt\n\nnext run\nTraceback (most recent call last):\n  File \"a.py\", line 2, in <module>\nKeyError: 'x'\n";
+        let r = records(text, false);
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert_eq!(
+            r[1],
+            "next run|Traceback (most recent call last):|  File \"a.py\", line 2, in <module>|KeyError: 'x'"
+        );
     }
 
     #[test]

@@ -148,6 +148,8 @@ pub struct Segmenter<'h> {
     last_stamp: Option<usize>,
     section: Option<usize>,
     longest: (u64, usize),
+    /// Where the last line's pm2 stamp is in `buf`, if it had one.
+    stamp_above: Option<(usize, usize)>,
     /// The shapes of application stamps looked for on each line.
     times: time::Mask,
     clock: Clock,
@@ -170,6 +172,7 @@ impl<'h> Segmenter<'h> {
             last_stamp: None,
             section: None,
             longest: (0, 0),
+            stamp_above: None,
             times: shape.time.mask(),
             clock: Clock::default(),
             last_day: None,
@@ -234,7 +237,11 @@ impl Iterator for Segmenter<'_> {
             let v = prefix::view(line, self.shape.pm2_logs);
             let column = v.column.map_or(&b""[..], |(s, e)| &line[s..e]);
             let msg = &line[v.body..];
-            let facts = join::LineFacts { body: msg, stamped: v.stamp.is_some(), json: v.json, column };
+            let stamp = v.stamp.map_or(&b""[..], |(s, e)| &line[s..e]);
+            let stamp_above = self.stamp_above.map_or(&b""[..], |(s, e)| &self.buf[s..e]);
+            self.stamp_above = v.stamp.map(|(s, e)| (start + s, start + e));
+            let facts =
+                join::LineFacts { body: msg, stamped: v.stamp.is_some(), stamp, stamp_above, json: v.json, column };
             let joins = self.joiner.feed(facts);
             let clock = self.clock;
             let mut stamped = v.stamp.is_some() || v.json;
@@ -513,15 +520,16 @@ mod tests {
         Segmenter::new(text.as_bytes(), shape).map(|s| build(text.as_bytes(), s, shape, Zone::Utc).ts).collect()
     }
 
-    /// An application's own time dates its record, and the unstamped
-    /// records after it (a traceback's last line) take it too.
+    /// An application's own time dates its record (a `logging.exception`
+    /// message with its traceback), and the unstamped records after it
+    /// take it too.
     #[test]
     fn app_times_at_column_0_date_the_lines_after_them() {
-        let text = "2026-11-20 10:00:00,250 recorder ERROR flush failed\nTraceback (most recent call last):\n  File \"x.py\", line 1\nsqlite3.OperationalError: database is locked\n2026-11-20 10:00:01,000 recorder INFO ok\n";
+        let text = "2026-11-20 10:00:00,250 recorder ERROR flush failed\nTraceback (most recent call last):\n  File \"x.py\", line 1\nsqlite3.OperationalError: database is locked\nretrying in 1 s\n2026-11-20 10:00:01,000 recorder INFO ok\n";
         let shape = FileShape::sniff(text.as_bytes(), Stream::Out);
         assert_eq!((shape.time, shape.stamped, shape.timed()), (TimeFormat::Text(time::Shape::Iso), false, true));
         let t = 1_795_168_800_250;
-        assert_eq!(times(text, Stream::Out), vec![Some(t), Some(t), Some(t), Some(t + 750)]);
+        assert_eq!(times(text, Stream::Out), vec![Some(t), Some(t), Some(t + 750)]);
     }
 
     /// Behind `[LEVEL]`, `LEVEL`, `LEVEL:`: the same instant.

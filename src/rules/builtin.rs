@@ -6,6 +6,7 @@ pub(super) const PACKS: &[(&str, &str)] = &[
     ("pm2.toml", include_str!("../../rules/pm2.toml")),
     ("node.toml", include_str!("../../rules/node.toml")),
     ("tws.toml", include_str!("../../rules/tws.toml")),
+    ("python.toml", include_str!("../../rules/python.toml")),
     ("sqlite.toml", include_str!("../../rules/sqlite.toml")),
     ("postgres.toml", include_str!("../../rules/postgres.toml")),
     ("redis.toml", include_str!("../../rules/redis.toml")),

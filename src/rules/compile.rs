@@ -554,8 +554,9 @@ fn check_unless(
             None
         }
     };
-    let (within, scope, shapes) = (within?, scope?, for_regex?);
-    let kind = ContextKind::Unless { within, every: t.every };
+    let count = check_unless_count(ctx, t);
+    let (within, scope, shapes, count) = (within?, scope?, for_regex?, count?);
+    let kind = ContextKind::Unless { within, every: t.every, count };
     (ctx.errors.len() == before).then_some(Context { regexes, key, kind, scope, shapes })
 }
 
@@ -601,6 +602,28 @@ fn check_for_regex(ctx: &mut Ctx, value: Option<&Spanned<Vec<i64>>>, shapes: usi
     }
     out.sort_unstable();
     Some(out)
+}
+
+/// `count = N` of an unless entry: 1 to 100, 1 when left out; it counts
+/// towards the next start event, so `every = true` (each start event in the
+/// window) cannot take it.
+fn check_unless_count(ctx: &mut Ctx, t: &RawUnless) -> Option<u32> {
+    let Some(c) = t.count.as_ref() else { return Some(1) };
+    let at = c.span().start;
+    if t.every {
+        ctx.err_at(
+            at,
+            "unless count cannot go with every = true: count excuses the next match, every excuses each one".into(),
+        );
+        return None;
+    }
+    match u32::try_from(*c.get_ref()) {
+        Ok(n @ 1..=100) => Some(n),
+        _ => {
+            ctx.err_at(at, "unless count must be 1 to 100: how many of its events excuse one match".into());
+            None
+        }
+    }
 }
 
 fn check_lend(
@@ -908,7 +931,7 @@ fix = "code {code}, uptime {uptime} ({uptime_ms} ms)"
         assert!(errs.is_empty(), "{errs:?}");
         let c = &rules[0].context;
         assert_eq!(c.len(), 2);
-        assert!(matches!(&c[0].kind, ContextKind::Unless { within, every: false } if within.ms() == 10_000));
+        assert!(matches!(&c[0].kind, ContextKind::Unless { within, every: false, count: 1 } if within.ms() == 10_000));
         assert!(matches!(
             &c[1].kind,
             ContextKind::Lend { side: Side::Before, since: Some(s), require: true, .. } if s == "uptime"

@@ -271,11 +271,16 @@ impl Context {
             format!(", for regex {}", n.join(", "))
         };
         match &self.kind {
-            ContextKind::Unless { within, every: false } => {
+            ContextKind::Unless { within, every: true, .. } => {
+                format!("unless: excuses every match of its key ({key}) within {within}{scope}{shapes}")
+            }
+            ContextKind::Unless { within, count: 1, .. } => {
                 format!("unless: excuses the next match of its key ({key}) within {within}{scope}{shapes}")
             }
-            ContextKind::Unless { within, every: true } => {
-                format!("unless: excuses every match of its key ({key}) within {within}{scope}{shapes}")
+            ContextKind::Unless { within, count, .. } => {
+                format!(
+                    "unless: {count} or more since the last match excuse the next match of its key ({key}) within {within}{scope}{shapes}"
+                )
             }
             ContextKind::Lend { side, span, since, require } => {
                 let side = if *side == Side::Before { "before" } else { "after" };
@@ -297,13 +302,19 @@ impl Context {
 #[derive(Debug, Clone)]
 pub enum ContextKind {
     /// `unless`: the next start event of its key (with `every`, each one)
-    /// is not counted, if it comes less than `within` after it.
+    /// is not counted, if it comes less than `within` after the latest of
+    /// its events and (without `every`) at least `count` of them came since
+    /// the previous start event of that key.
     Unless {
         /// How soon the start event must follow.
         within: Window,
         /// Excuses every start event of its key within `within`, not only
         /// the next one.
         every: bool,
+        /// How many events it takes (1 unless the rule says more): "the
+        /// client announced a second retry" tells a failed retry from a
+        /// reconnect at the first attempt.
+        count: u32,
     },
     /// `context`: the nearest such event on `side` of a start event, less
     /// than `span` away, lends it the fields it lacks.

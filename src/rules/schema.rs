@@ -76,7 +76,7 @@ pub(super) struct RawExample {
 }
 
 /// `unless = { regex = '...', within = "10s", key = ["app"], every = true,
-/// scope = "app", for_regex = [2] }`.
+/// scope = "app", for_regex = [2], count = 2 }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawUnless {
@@ -92,6 +92,10 @@ pub(super) struct RawUnless {
     pub scope: Option<Spanned<String>>,
     /// 1-based numbers of the rule's regexes the entry applies to.
     pub for_regex: Option<Spanned<Vec<i64>>>,
+    /// How many of its events since the previous start event of its key
+    /// it takes to excuse the next one (default 1).
+    #[serde(default)]
+    pub count: Option<Spanned<i64>>,
 }
 
 /// `context = { regex = '...', before = "1m", key = ["app"], since = "uptime", require = true }`
