@@ -25,7 +25,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 
 use logtriage::correlate;
 use logtriage::input::{self, MmapChoice, SourceMeta, Stream};
-use logtriage::matcher::{Event, Hit, HitCursor, Interner, Matcher, Origin};
+use logtriage::matcher::{Event, Hit, HitCursor, Matcher, Origin, Scratch};
 use logtriage::records::{self, FileShape, Record, RecordSpan, Segmenter, Zone, timestamp};
 use logtriage::rules::{self, LoadOptions, RuleSet};
 use logtriage::scan::{self, ScanOptions};
@@ -248,9 +248,9 @@ fn confirm(c: &mut Criterion, fx: &Fixture) {
         b.iter(|| {
             events.clear();
             // Fresh per pass, as per source in a scan.
-            let mut strings = Interner::default();
+            let mut scratch = Scratch::default();
             for cand in &built {
-                fx.matcher.confirm(&cand.record, &cand.rules, cand.origin, &mut strings, &mut events);
+                fx.matcher.confirm(&cand.record, &cand.rules, cand.origin, &mut scratch, &mut events);
             }
             black_box(events.len())
         })

@@ -60,6 +60,14 @@ pub fn lint(rules: &RuleSet) -> Vec<Diagnostic> {
     out
 }
 
+/// The errors [`lint`] finds, without the warnings: what loading refuses.
+/// Cheaper than [`lint`] (no literal extraction for every regex; the
+/// matcher does that once when it builds its prefilter), which every
+/// `scan` pays for at start-up.
+pub fn errors(rules: &RuleSet) -> Vec<Diagnostic> {
+    rules.rules().iter().flat_map(literal_errors).collect()
+}
+
 /// Hand-written literals every match of every regex must contain.
 fn literal_errors(rule: &Rule) -> Vec<Diagnostic> {
     if rule.literals.is_empty() {
@@ -244,5 +252,19 @@ mod tests {
         let d = lint_pack("regex = '\\d+ms'\n");
         assert_eq!(d.len(), 1, "{d:?}");
         assert!(d[0].starts_with("p.toml:1:1: warning: rule 'x.y': its regex has no literal"), "{d:?}");
+    }
+
+    /// What `scan` refuses to load on is exactly lint's errors: `errors`
+    /// skips only the warnings.
+    #[test]
+    fn errors_are_lints_errors() {
+        let pack = "[[rule]]\nid = \"x.y\"\ntitle = \"t\"\nseverity = \"low\"\nfix = \"f\"\n\
+                    literals = [\"ETIMEDOUT\"]\nregex = '(?:ECONNREFUSED|ETIMEDOUT) \\d+'\n\
+                    [[rule]]\nid = \"x.z\"\ntitle = \"t\"\nseverity = \"low\"\nfix = \"f\"\nregex = '\\d+ms'\n";
+        let set = compile_all(&[("p.toml".into(), pack.into())]).expect("compiles");
+        let all = lint(&set);
+        assert_eq!(all.len(), 2, "{all:?}");
+        let refused: Vec<_> = all.into_iter().filter(|d| d.level == Level::Error).collect();
+        assert_eq!(errors(&set), refused);
     }
 }

@@ -10,7 +10,7 @@ pub mod watch;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use logtriage::lint::{self, Level};
+use logtriage::lint;
 use logtriage::rules::{LoadOptions, RuleSet, load_all};
 
 /// Exit status for a usage, rule or input error.
@@ -21,7 +21,7 @@ pub const EXIT_ERROR: u8 = 2;
 pub fn load_rules(builtin: bool, paths: &[PathBuf]) -> Result<RuleSet, ExitCode> {
     let (set, mut errors) = load_all(&LoadOptions { builtin, paths: paths.to_vec() });
     // Lint what did compile too: one run shows every problem, as `rules check` does.
-    errors.extend(lint::lint(&set).into_iter().filter(|d| d.level == Level::Error).map(|d| d.at));
+    errors.extend(lint::errors(&set).into_iter().map(|d| d.at));
     if !errors.is_empty() {
         for e in &errors {
             eprintln!("{e}");

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use crate::input::Stream;
 use crate::records::{DayTime, Record};
 use crate::rules::{Role, RuleSet, Scope, StreamFilter, UNITS_PER_RULE, UnitId};
-pub use intern::Interner;
+use intern::Interner;
 pub use prefilter::{Hit, HitCursor, Prefilter};
 
 /// Longest captured field value kept (characters).
@@ -92,6 +92,20 @@ pub struct Matcher {
 struct Unit {
     re: regex::bytes::Regex,
     names: Arc<[Option<Arc<str>>]>,
+    /// Where its capture slots are in a [`Scratch`] (numbered across all
+    /// units' regexes).
+    slot: usize,
+}
+
+/// What one scan of a source reuses from record to record: the strings
+/// its events share, and each regex's capture slots (filled in place
+/// rather than allocated per match).
+#[derive(Debug, Default)]
+pub struct Scratch {
+    /// Texts and values the source's events share.
+    strings: Interner,
+    /// Capture slots by [`Unit::slot`], made on a regex's first match.
+    locations: Vec<Option<regex::bytes::CaptureLocations>>,
 }
 
 /// Where a record came from, for building events.
@@ -111,9 +125,15 @@ impl Matcher {
     /// Compiles the prefilter for `rules`.
     pub fn new(rules: Arc<RuleSet>) -> Matcher {
         let prefilter = Arc::new(Prefilter::build(&rules));
+        let mut slots = 0..;
         let unit = |res: &[regex::bytes::Regex]| -> Vec<Unit> {
             res.iter()
-                .map(|re| Unit { re: re.clone(), names: re.capture_names().map(|n| n.map(Arc::from)).collect() })
+                .zip(slots.by_ref())
+                .map(|(re, slot)| Unit {
+                    re: re.clone(),
+                    names: re.capture_names().map(|n| n.map(Arc::from)).collect(),
+                    slot,
+                })
                 .collect()
         };
         // Indexed by unit id: every slot of every rule, empty where the rule
@@ -121,7 +141,8 @@ impl Matcher {
         let regexes = rules
             .rules()
             .iter()
-            .flat_map(|r| (0..UNITS_PER_RULE).map(|slot| unit(r.regexes_for(UnitId(slot).role()))))
+            .flat_map(|r| (0..UNITS_PER_RULE).map(|slot| r.regexes_for(UnitId(slot).role())))
+            .map(unit)
             .collect();
         let streams = rules
             .rules()
@@ -152,13 +173,13 @@ impl Matcher {
     /// Runs the candidate units on `record`, pushing one event per unit
     /// that matches (the first of its regexes that matches decides the
     /// fields).
-    /// Repeated texts and values share one copy through `strings`.
+    /// Repeated texts and values share one copy through `scratch`.
     pub fn confirm(
         &self,
         record: &Record,
         candidates: &[u32],
         origin: Origin<'_>,
-        strings: &mut Interner,
+        scratch: &mut Scratch,
         out: &mut Vec<Event>,
     ) {
         let stream = record.stream.unwrap_or(origin.stream);
@@ -172,10 +193,11 @@ impl Matcher {
             let found = self.regexes[unit as usize]
                 .iter()
                 .enumerate()
-                .find_map(|(shape, u)| Some((shape, capture(u, &record.body, strings)?)));
+                .find_map(|(shape, u)| Some((shape, capture(u, &record.body, scratch)?)));
             let Some((shape, fields)) = found else {
                 continue;
             };
+            let strings = &mut scratch.strings;
             let app = field_arc(&fields, "app")
                 .or_else(|| record.app.as_deref().map(|a| strings.get(a)))
                 .or_else(|| origin.app.cloned());
@@ -225,21 +247,43 @@ fn supersedes_of(rules: &RuleSet) -> Arc<[Vec<u32>]> {
     rules.rules().iter().map(|r| r.supersedes.iter().filter_map(index).collect()).collect()
 }
 
-fn capture(unit: &Unit, body: &[u8], strings: &mut Interner) -> Option<Fields> {
+fn capture(unit: &Unit, body: &[u8], scratch: &mut Scratch) -> Option<Fields> {
     if unit.names.len() == 1 {
         return unit.re.is_match(body).then(Fields::default);
     }
-    let caps = unit.re.captures(body)?;
+    if scratch.locations.len() <= unit.slot {
+        scratch.locations.resize_with(unit.slot + 1, || None);
+    }
+    let locs = scratch.locations[unit.slot].get_or_insert_with(|| unit.re.capture_locations());
+    unit.re.captures_read(locs, body)?;
+    let strings = &mut scratch.strings;
     let fields = unit
         .names
         .iter()
         .enumerate()
-        .filter_map(|(i, name)| Some((name.as_ref()?, caps.get(i)?)))
-        .map(|(name, m)| {
-            (name.clone(), strings.get(&clip(&printable(&String::from_utf8_lossy(m.as_bytes())), MAX_FIELD)))
-        })
+        .filter_map(|(i, name)| Some((name.as_ref()?, locs.get(i)?)))
+        .map(|(name, (start, end))| (name.clone(), field_value(&body[start..end], strings)))
         .collect();
     Some(fields)
+}
+
+/// A captured value as kept: trimmed, printable, clipped to [`MAX_FIELD`]
+/// characters. Most values are short plain ASCII, taken as they are
+/// without a copy on the way to the shared one.
+fn field_value(value: &[u8], strings: &mut Interner) -> Arc<str> {
+    if let Some(plain) = plain_ascii(value) {
+        let plain = plain.trim_ascii();
+        if plain.len() <= MAX_FIELD {
+            return strings.get(plain);
+        }
+    }
+    strings.get(&clip(&printable(&String::from_utf8_lossy(value)), MAX_FIELD))
+}
+
+/// `bytes` as text if they are all printable ASCII or tabs: text that
+/// decoding and [`shown`] leave as it is, one character per byte.
+fn plain_ascii(bytes: &[u8]) -> Option<&str> {
+    if bytes.iter().all(|&b| matches!(b, b' '..=b'~' | b'\t')) { std::str::from_utf8(bytes).ok() } else { None }
 }
 
 /// The value of field `name`, if captured.
@@ -274,7 +318,7 @@ fn shown(c: char) -> char {
 /// at most [`EVIDENCE_LINE_BYTES`] of each line and the first
 /// [`EVIDENCE_LINES`] lines, whatever the record's size.
 fn evidence_text(body: &[u8]) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(body.len().min(EVIDENCE_CHARS) + 4);
     // As `str::lines`: a final line break ends the last line, not opens one.
     let body = body.strip_suffix(b"\n").unwrap_or(body);
     let mut lines = body.split(|b| *b == b'\n');
@@ -284,10 +328,8 @@ fn evidence_text(body: &[u8]) -> String {
         }
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         // A line cut here still has more than EVIDENCE_LINE_CHARS
-        // characters, so `clip` marks it.
-        let head = String::from_utf8_lossy(&line[..line.len().min(EVIDENCE_LINE_BYTES)]);
-        let clean: String = head.chars().map(shown).collect();
-        out.push_str(&clip(&clean, EVIDENCE_LINE_CHARS));
+        // characters, so it is marked as cut.
+        push_evidence_line(&mut out, &line[..line.len().min(EVIDENCE_LINE_BYTES)]);
         if out.len() > EVIDENCE_CHARS {
             out = clip(&out, EVIDENCE_CHARS);
             break;
@@ -298,6 +340,30 @@ fn evidence_text(body: &[u8]) -> String {
         out.push_str(&format!("\n… {rest} more line{}", if rest == 1 { "" } else { "s" }));
     }
     out
+}
+
+/// Appends the first [`EVIDENCE_LINE_CHARS`] characters of `head` (lossily
+/// decoded, control characters [`shown`]), and `…` if more follow. Every
+/// matched record comes here: a plain ASCII start (most log lines) is
+/// copied as it is, without decoding it character by character.
+fn push_evidence_line(out: &mut String, head: &[u8]) {
+    // The characters kept and one more, to know whether any follow.
+    let probe = &head[..head.len().min(EVIDENCE_LINE_CHARS + 1)];
+    let cut = match plain_ascii(probe) {
+        Some(plain) => {
+            out.push_str(&plain[..plain.len().min(EVIDENCE_LINE_CHARS)]);
+            head.len() > EVIDENCE_LINE_CHARS
+        }
+        None => {
+            let text = String::from_utf8_lossy(head);
+            let mut chars = text.chars();
+            out.extend(chars.by_ref().take(EVIDENCE_LINE_CHARS).map(shown));
+            chars.next().is_some()
+        }
+    };
+    if cut {
+        out.push('…');
+    }
 }
 
 #[cfg(test)]
@@ -354,7 +420,7 @@ fix = "f"
         let run = |rules: &RuleSet, body: &str, units: &[u32]| {
             let m = Matcher::new(Arc::new(rules.clone()));
             let mut out = Vec::new();
-            m.confirm(&record(body), units, origin, &mut Interner::default(), &mut out);
+            m.confirm(&record(body), units, origin, &mut Scratch::default(), &mut out);
             out.iter().map(|e| (rules.rules()[e.rule as usize].id.clone(), e.role)).collect::<Vec<_>>()
         };
         let all = rules.units();
@@ -371,12 +437,43 @@ fix = "f"
         assert_eq!(run(&alone, "Error: listen EADDRINUSE", &alone.units()), [("x.generic".to_string(), Role::Start)]);
     }
 
+    /// The plain-ASCII shortcuts give what decoding every character gives:
+    /// at the cut (300 characters, 240 for a field), with DEL and other
+    /// controls, tabs, edge spaces and non-ASCII text before or after it.
+    #[test]
+    fn ascii_shortcuts_agree_with_decoding() {
+        let decoded_line = |head: &[u8]| {
+            let clean: String = String::from_utf8_lossy(head).chars().map(shown).collect();
+            clip(&clean, EVIDENCE_LINE_CHARS)
+        };
+        let decoded_field = |v: &[u8]| clip(&printable(&String::from_utf8_lossy(v)), MAX_FIELD);
+        let mut cases: Vec<Vec<u8>> = vec![b"".to_vec(), b"\tx \x7f".to_vec(), b" a\tb ".to_vec(), "é x".into()];
+        for n in [239, 240, 241, 242, 299, 300, 301, 302, 1300] {
+            cases.push(vec![b'x'; n]);
+            for tail in [&b"\x01"[..], "é".as_bytes(), b"\xff", b" "] {
+                let mut c = vec![b'x'; n];
+                c.extend_from_slice(tail);
+                cases.push(c.clone());
+                c.insert(0, b' ');
+                cases.push(c);
+            }
+        }
+        let mut strings = Interner::default();
+        for c in &cases {
+            let head = &c[..c.len().min(EVIDENCE_LINE_BYTES)];
+            let mut line = String::new();
+            push_evidence_line(&mut line, head);
+            assert_eq!(line, decoded_line(head), "{c:?}");
+            assert_eq!(&*field_value(c, &mut strings), decoded_field(c), "{c:?}");
+        }
+    }
+
     #[test]
     fn captured_fields_carry_no_control_characters() {
         let re = regex::bytes::Regex::new(r"in use (?P<address>\S*?):(?P<port>\d+)").expect("regex");
-        let unit = Unit { names: re.capture_names().map(|n| n.map(Arc::from)).collect(), re };
+        let unit = Unit { names: re.capture_names().map(|n| n.map(Arc::from)).collect(), re, slot: 3 };
         let fields =
-            capture(&unit, b"listen EADDRINUSE: address already in use \x1b[31m:::3001", &mut Interner::default())
+            capture(&unit, b"listen EADDRINUSE: address already in use \x1b[31m:::3001", &mut Scratch::default())
                 .expect("match");
         assert_eq!(fields[0], ("address".into(), "\u{FFFD}[31m::".into()));
     }

@@ -17,7 +17,7 @@
 //! colour codes or JSON escapes split a literal are searched again as the
 //! regexes will see them (`matcher/hidden.rs`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
 
@@ -208,18 +208,26 @@ fn anchors(lits: &[Vec<u8>]) -> Vec<(&[u8], usize)> {
     lits.iter().map(|l| anchor_of(l, &holders)).collect()
 }
 
-/// For every piece an anchor can be (each literal's windows of every anchor
-/// length in use), how many literals hold it.
+/// For every piece of [`ANCHOR_LEN`] bytes, how many literals hold it.
+/// Only a literal longer than that has a choice of anchor, and all its
+/// candidates are that long (a shorter literal is its own anchor), so
+/// shorter pieces are not counted: counting every length in use, each
+/// literal's pieces gathered in a set first, was most of the matcher's
+/// build time (4.7 ms of 7.5 with the built-in pack, at every start).
 fn window_holders(lits: &[Vec<u8>]) -> HashMap<&[u8], usize> {
-    let lens: BTreeSet<usize> = lits.iter().map(|l| l.len().min(ANCHOR_LEN)).collect();
-    let mut holders: HashMap<&[u8], usize> = HashMap::new();
-    for lit in lits {
-        let mine: BTreeSet<&[u8]> = lens.iter().filter(|&&n| n <= lit.len()).flat_map(|&n| lit.windows(n)).collect();
-        for w in mine {
-            *holders.entry(w).or_default() += 1;
+    // Piece → (literals holding it, the last literal counted), so a piece
+    // twice in one literal counts once.
+    let mut holders: HashMap<&[u8], (usize, usize)> = HashMap::new();
+    for (id, lit) in lits.iter().enumerate() {
+        for w in lit.windows(ANCHOR_LEN) {
+            let (count, last) = holders.entry(w).or_insert((0, usize::MAX));
+            if *last != id {
+                *count += 1;
+                *last = id;
+            }
         }
     }
-    holders
+    holders.into_iter().map(|(w, (count, _))| (w, count)).collect()
 }
 
 /// `lit`'s anchor and where in `lit` it starts, given how many literals
@@ -615,6 +623,8 @@ fix = "f"
 
 #[cfg(test)]
 mod size {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     /// Each packed group is one pass over every byte: the built-in pack

@@ -329,18 +329,10 @@ fn regexes_from(ctx: &mut Ctx, value: &toml::Value, span: Range<usize>, what: &s
 /// [`REGEX_BUDGET`]); the error carries the offset inside the pattern (when
 /// the parser knows it) and the regex crate's own caret rendering.
 fn compile_regex(pattern: &str, budget: &mut RegexBudget) -> Result<regex::bytes::Regex, (usize, String)> {
-    let parsed = regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern);
-    if let Err(e) = parsed {
-        let offset = match &e {
-            regex_syntax::Error::Parse(p) => p.span().start.offset,
-            regex_syntax::Error::Translate(t) => t.span().start.offset,
-            _ => 0,
-        };
-        return Err((offset, format!("regex does not compile:\n{e}")));
-    }
     let mut too_big = None;
     for tier in SIZE_TIERS {
         if tier > budget.left {
+            syntax_error(pattern)?;
             return Err((0, over_budget(budget)));
         }
         match regex::bytes::RegexBuilder::new(pattern).size_limit(tier).build() {
@@ -349,10 +341,27 @@ fn compile_regex(pattern: &str, budget: &mut RegexBudget) -> Result<regex::bytes
                 return Ok(re);
             }
             Err(e @ regex::Error::CompiledTooBig(_)) => too_big = Some(e),
-            Err(e) => return Err((0, format!("regex does not compile: {e}"))),
+            Err(e) => {
+                syntax_error(pattern)?;
+                return Err((0, format!("regex does not compile: {e}")));
+            }
         }
     }
     Err((0, format!("regex does not compile: {}", too_big.map_or_else(String::new, |e| e.to_string()))))
+}
+
+/// The parse error of `pattern`, located in it, if it has one. Asked only
+/// once a pattern is refused: the regex crate parses with the same
+/// settings, so a pattern it compiles parses, and every rule loaded at
+/// every start is not parsed twice.
+fn syntax_error(pattern: &str) -> Result<(), (usize, String)> {
+    let Err(e) = regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern) else { return Ok(()) };
+    let offset = match &e {
+        regex_syntax::Error::Parse(p) => p.span().start.offset,
+        regex_syntax::Error::Translate(t) => t.span().start.offset,
+        _ => 0,
+    };
+    Err((offset, format!("regex does not compile:\n{e}")))
 }
 
 fn over_budget(budget: &mut RegexBudget) -> String {

@@ -19,7 +19,7 @@
 use std::sync::Arc;
 
 use crate::input::{self, ChunkStream, Opened, Skip, SourceSpec};
-use crate::matcher::{self, Event, Hit, HitCursor, Interner, Matcher};
+use crate::matcher::{self, Event, Hit, HitCursor, Matcher, Scratch};
 use crate::records::{self, Clock, FileShape, RecordSpan, Segmenter};
 use crate::summary::{FileStats, HELD_LINE};
 
@@ -214,8 +214,9 @@ pub(super) struct SourceScan<'a> {
     pub(super) clock_after: Clock,
     hits: Vec<Hit>,
     candidates: Vec<u32>,
-    /// Texts and values the source's events share.
-    strings: Interner,
+    /// Texts and values the source's events share, and the regexes'
+    /// capture slots.
+    scratch: Scratch,
     /// What a part of a split file records for the merge (see `split`).
     pub(super) part: PartLog,
 }
@@ -282,7 +283,7 @@ impl<'a> SourceScan<'a> {
             clock_after: Clock::default(),
             hits: Vec::new(),
             candidates: Vec::new(),
-            strings: Interner::default(),
+            scratch: Scratch::default(),
             part: PartLog::default(),
         }
     }
@@ -374,7 +375,7 @@ impl<'a> SourceScan<'a> {
             app: self.app.as_ref(),
             stream: self.spec.meta.stream,
         };
-        self.m.confirm(&record, &self.candidates, origin, &mut self.strings, &mut self.events);
+        self.m.confirm(&record, &self.candidates, origin, &mut self.scratch, &mut self.events);
         if self.part.unstamped {
             self.part.lead = self.events.len();
         }
