@@ -1,0 +1,173 @@
+//! Stories (issue 14): incidents folded into the few things that are
+//! wrong, each with its probable cause, in every format; against the
+//! recorded lab scenarios and logs written here.
+
+use std::path::Path;
+
+use crate::util::{Doc, Story, root, run, run_in, scan_json};
+
+/// The JSON document of a scan run in `dir`.
+fn doc_in(dir: &Path, args: &[&str]) -> Doc {
+    let mut all = vec!["scan", "--format", "json", "--fail-on", "never"];
+    all.extend_from_slice(args);
+    let r = run_in(dir, &all, None);
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.stderr))
+}
+
+/// A recorded scenario, scanned as its expect.toml says.
+fn recorded(name: &str) -> Doc {
+    let dir = root().join("fixtures/recorded").join(name);
+    let text = std::fs::read_to_string(dir.join("expect.toml")).expect("expect.toml");
+    let expect: toml::Value = toml::from_str(&text).expect("toml");
+    let list = |key: &str| -> Vec<String> {
+        expect
+            .get(key)
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+            .map(String::from)
+            .collect()
+    };
+    let (paths, args) = (list("paths"), list("args"));
+    let all: Vec<&str> = args.iter().chain(&paths).map(String::as_str).collect();
+    doc_in(&dir, &all)
+}
+
+fn restart_story<'a>(doc: &'a Doc, app: &str) -> &'a Story {
+    doc.stories
+        .iter()
+        .find(|s| s.kind == "restart" && s.apps.iter().any(|a| a == app))
+        .unwrap_or_else(|| panic!("no restart story of {app}: {:#?}", doc.stories))
+}
+
+/// Every crash loop whose app wrote an error before each exit names that
+/// error, how often, and where it was first written; the cause comes first
+/// among the story's incidents when a rule matched it.
+#[test]
+fn a_crash_loop_names_the_error_written_before_each_exit() {
+    for (scenario, app, text, count, file) in [
+        ("crash-loop-fork-time", "api", "Error: DATABASE_URL is not set: refusing to start", 16, "logs/api-error.log"),
+        ("slow-crash-loop", "worker", "SyntaxError: Unexpected end of JSON input", 11, "logs/worker-error.log"),
+    ] {
+        let doc = recorded(scenario);
+        let story = restart_story(&doc, app);
+        let cause = story.cause.as_ref().unwrap_or_else(|| panic!("{scenario}: no cause"));
+        assert_eq!((cause.text.as_str(), cause.count, cause.line), (text, count, 1), "{scenario}");
+        assert_eq!((cause.file.as_str(), cause.incident.as_deref()), (file, None), "{scenario}");
+        assert!(story.headline.contains("is crash-looping"), "{scenario}: {}", story.headline);
+    }
+    // A rule matched the error: that incident is the cause, and leads.
+    let doc = recorded("eaddrinuse");
+    let story = restart_story(&doc, "web");
+    let cause = story.cause.as_ref().expect("cause");
+    let lead = doc.incidents.iter().find(|i| Some(&i.id) == cause.incident.as_ref()).expect("cause incident");
+    assert_eq!((lead.rule.as_str(), story.incidents[0].as_str()), ("node.eaddrinuse", lead.id.as_str()));
+    assert_eq!(cause.count, 5, "one EADDRINUSE before each of the 5 exits");
+    // The app's log has no times: its heap OOM, which precedes an exit by
+    // definition, is the cause of the SIGABRT restart.
+    let doc = recorded("heap-oom");
+    let story = restart_story(&doc, "cache");
+    let cause = story.cause.as_ref().expect("cause");
+    assert!(cause.text.contains("V8 ran out of heap"), "{}", cause.text);
+    assert_eq!(story.incidents.len(), 2, "the OOM and pm2's restart are one story");
+    // A saved `pm2 logs` capture: every app in one file.
+    let (_, doc) = scan_json(&["fixtures/pm2/pm2-logs-capture"], &["--fail-on", "never"]);
+    let cause = restart_story(&doc, "tws-bridge").cause.as_ref().expect("cause");
+    assert_eq!((cause.text.as_str(), cause.line), ("Error: connect ECONNREFUSED 127.0.0.1:4002", 20));
+}
+
+/// `pm2 restart` / `reload`: the exits follow `Stopping app:`; nothing is
+/// wrong and no story says otherwise.
+#[test]
+fn a_deliberate_restart_is_never_a_story() {
+    let doc = recorded("cluster-restart-reload");
+    assert!(doc.stories.is_empty() && doc.incidents.is_empty(), "{:#?}", doc.stories);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut log = String::new();
+    for n in 0..5 {
+        log += &format!(
+            "2026-11-20T10:0{n}:00: PM2 log: Stopping app:api id:0\n\
+             2026-11-20T10:0{n}:00: PM2 log: App [api:0] exited with code [0] via signal [SIGINT]\n\
+             2026-11-20T10:0{n}:01: PM2 log: App [api:0] online\n"
+        );
+    }
+    std::fs::write(dir.path().join("pm2.log"), log).expect("write");
+    std::fs::write(dir.path().join("api-error.log"), "2026-11-20T10:00:00: Error: shutting down on SIGINT\n")
+        .expect("write");
+    let doc = doc_in(dir.path(), &["."]);
+    assert!(doc.stories.is_empty(), "{:#?}", doc.stories);
+}
+
+/// Redis down for two apps at once, and again an hour later: one story
+/// naming both apps; its incidents each point back at it.
+#[test]
+fn a_shared_dependency_outage_is_one_story_listing_each_app() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let refused = |t: &str| format!("{t}: Error: connect ECONNREFUSED 127.0.0.1:6379\n");
+    std::fs::write(dir.path().join("api-error.log"), refused("2026-11-20T10:00:05") + &refused("2026-11-20T11:00:00"))
+        .expect("write");
+    std::fs::write(dir.path().join("worker-error.log"), refused("2026-11-20T10:02:40")).expect("write");
+    std::fs::write(dir.path().join("web-out.log"), "2026-11-20T10:01:00: listening on :3000\n").expect("write");
+    let doc = doc_in(dir.path(), &["."]);
+    assert_eq!(doc.stories.len(), 1, "{:#?}", doc.stories);
+    let story = &doc.stories[0];
+    assert_eq!((story.kind.as_str(), story.apps.clone()), ("dependency:redis", vec!["api".into(), "worker".into()]));
+    assert_eq!(story.incidents.len(), doc.incidents.len());
+    assert!(doc.incidents.iter().all(|i| i.story.as_ref() == Some(&story.id)));
+    // Two outages far apart are two stories, unless one rule and key
+    // repeats (the api's second outage is a repeat of its first).
+    std::fs::write(dir.path().join("worker-error.log"), refused("2026-11-20T18:00:00")).expect("write");
+    let apart = doc_in(dir.path(), &["."]);
+    assert_eq!(apart.stories.len(), 2, "{:#?}", apart.stories);
+}
+
+/// One record firing two rules (an unhandled rejection whose reason is a
+/// PostgreSQL error) feeds one story, not two headlines.
+#[test]
+fn one_record_feeds_one_story() {
+    let (_, doc) = scan_json(&["fixtures/pm2"], &["--fail-on", "never"]);
+    let story_of = |rule: &str| {
+        doc.incidents.iter().find(|i| i.rule == rule && i.app.as_deref() == Some("api")).and_then(|i| i.story.clone())
+    };
+    let pg = story_of("postgres.connection-lost");
+    assert!(pg.is_some());
+    assert_eq!(pg, story_of("node.unhandled-rejection"));
+}
+
+/// The text report of the shipped fixture tree: one line per story first
+/// (every headline within the first 25 lines), then a short block per
+/// story; `--details` brings back every incident's full block.
+#[test]
+fn every_story_headline_is_on_the_first_screen() {
+    let (_, doc) = scan_json(&["fixtures/pm2"], &[]);
+    let text = run(&["scan", "fixtures/pm2"]).stdout;
+    let first: Vec<&str> = text.lines().take(25).collect();
+    for s in &doc.stories {
+        assert!(first.iter().any(|l| l.contains(&s.headline)), "{} not in the first 25 lines:\n{text}", s.headline);
+    }
+    assert!(first[0].starts_with("[CRITICAL] tws-bridge  "), "{}", first[0]);
+    assert!(first[0].ends_with("  ← cause: Error: connect ECONNREFUSED 127.0.0.1:4002"), "{}", first[0]);
+    // Each story block says its incidents once; no incident block repeats them.
+    assert_eq!(text.matches("\n  id        ").count(), 0);
+    assert_eq!(text.matches("\n  story     ").count(), doc.stories.len());
+    let details = run(&["scan", "--details", "fixtures/pm2"]).stdout;
+    assert_eq!(details.matches("\n  id        ").count(), doc.incidents.len());
+    // The totals line says how long the run took: compare the rest.
+    let short = run(&["scan", "-v", "fixtures/pm2"]).stdout;
+    let without_totals = |t: &str| t.lines().filter(|l| !l.contains(" ms")).collect::<Vec<_>>().join("\n");
+    assert_eq!(without_totals(&short), without_totals(&details));
+}
+
+/// Alertmanager: every alert carries its story, so `group_by: [story]`
+/// sends one notification per story.
+#[test]
+fn alerts_carry_their_story() {
+    let (_, doc) = scan_json(&["fixtures/pm2"], &[]);
+    let r = run(&["scan", "--format", "alertmanager", "--instance", "h", "fixtures/pm2"]);
+    let alerts: Vec<serde_json::Value> = serde_json::from_str(&r.stdout).expect("alerts");
+    assert_eq!(alerts.len(), doc.incidents.len());
+    for (a, i) in alerts.iter().zip(&doc.incidents) {
+        assert_eq!(a["labels"]["story"].as_str(), i.story.as_deref(), "{a}");
+    }
+}
