@@ -42,39 +42,80 @@ fn restart_story<'a>(doc: &'a Doc, app: &str) -> &'a Story {
 }
 
 /// Every crash loop whose app wrote an error before each exit names that
-/// error, how often, and where it was first written; the cause comes first
-/// among the story's incidents when a rule matched it.
+/// error, how often, and where it was first written. A rule matched each of
+/// the recorded ones: that incident is the cause, and leads its story.
 #[test]
 fn a_crash_loop_names_the_error_written_before_each_exit() {
-    for (scenario, app, text, count, file) in [
-        ("crash-loop-fork-time", "api", "Error: DATABASE_URL is not set: refusing to start", 16, "logs/api-error.log"),
-        ("slow-crash-loop", "worker", "SyntaxError: Unexpected end of JSON input", 11, "logs/worker-error.log"),
+    for (scenario, app, rule, text, count, file) in [
+        (
+            "crash-loop-fork-time",
+            "api",
+            "node.uncaught-exception",
+            "Error: DATABASE_URL is not set: refusing to start",
+            16,
+            "logs/api-error.log",
+        ),
+        (
+            "slow-crash-loop",
+            "worker",
+            "node.uncaught-exception",
+            "SyntaxError: Unexpected end of JSON input",
+            11,
+            "logs/worker-error.log",
+        ),
+        ("eaddrinuse", "web", "node.eaddrinuse", "port 18085 is already in use", 5, "logs/web-error.log"),
+        // No times in the app's log: its uncaught exceptions precede the
+        // exits by definition (count: the incident's records).
+        (
+            "crash-loop-sre-layout",
+            "api",
+            "node.uncaught-exception",
+            "Error: DATABASE_URL is not set",
+            3,
+            "logs/pm2-error.log",
+        ),
+        // The untimed heap OOM explains the SIGABRT restart.
+        ("heap-oom", "cache", "node.heap-oom", "V8 ran out of heap", 1, "logs/cache-error.log"),
     ] {
         let doc = recorded(scenario);
         let story = restart_story(&doc, app);
         let cause = story.cause.as_ref().unwrap_or_else(|| panic!("{scenario}: no cause"));
-        assert_eq!((cause.text.as_str(), cause.count, cause.line), (text, count, 1), "{scenario}");
-        assert_eq!((cause.file.as_str(), cause.incident.as_deref()), (file, None), "{scenario}");
-        assert!(story.headline.contains("is crash-looping"), "{scenario}: {}", story.headline);
+        let lead = doc.incidents.iter().find(|i| Some(&i.id) == cause.incident.as_ref()).expect("cause incident");
+        assert_eq!((lead.rule.as_str(), story.incidents[0].as_str()), (rule, lead.id.as_str()), "{scenario}");
+        assert!(cause.text.contains(text), "{scenario}: {}", cause.text);
+        assert_eq!((cause.count, cause.file.as_str()), (count, file), "{scenario}");
     }
-    // A rule matched the error: that incident is the cause, and leads.
-    let doc = recorded("eaddrinuse");
-    let story = restart_story(&doc, "web");
-    let cause = story.cause.as_ref().expect("cause");
-    let lead = doc.incidents.iter().find(|i| Some(&i.id) == cause.incident.as_ref()).expect("cause incident");
-    assert_eq!((lead.rule.as_str(), story.incidents[0].as_str()), ("node.eaddrinuse", lead.id.as_str()));
-    assert_eq!(cause.count, 5, "one EADDRINUSE before each of the 5 exits");
-    // The app's log has no times: its heap OOM, which precedes an exit by
-    // definition, is the cause of the SIGABRT restart.
-    let doc = recorded("heap-oom");
-    let story = restart_story(&doc, "cache");
-    let cause = story.cause.as_ref().expect("cause");
-    assert!(cause.text.contains("V8 ran out of heap"), "{}", cause.text);
-    assert_eq!(story.incidents.len(), 2, "the OOM and pm2's restart are one story");
     // A saved `pm2 logs` capture: every app in one file.
     let (_, doc) = scan_json(&["fixtures/pm2/pm2-logs-capture"], &["--fail-on", "never"]);
     let cause = restart_story(&doc, "tws-bridge").cause.as_ref().expect("cause");
-    assert_eq!((cause.text.as_str(), cause.line), ("Error: connect ECONNREFUSED 127.0.0.1:4002", 20));
+    assert!(cause.text.ends_with("Error: connect ECONNREFUSED 127.0.0.1:4002"), "{}", cause.text);
+    assert_eq!((cause.line, cause.count), (20, 2));
+}
+
+/// An error no rule knows: the shape of the records written just before
+/// the exits (paths and numbers masked, Node's warnings passed over), its
+/// first place and how many.
+#[test]
+fn an_error_no_rule_knows_is_named_by_its_shape() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut pm2, mut err) = (String::new(), String::new());
+    for i in 0..4 {
+        let (up, down) = (2 * i, 2 * i + 1);
+        pm2 += &format!("2026-11-20T10:00:0{up}: PM2 log: App [api:0] online\n");
+        pm2 += &format!("2026-11-20T10:00:0{down}: PM2 log: App [api:0] exited with code [1] via signal [SIGINT]\n");
+        err += &format!("2026-11-20T10:00:0{up}: (node:1{i}) [DEP0040] DeprecationWarning: punycode is deprecated.\n");
+        err += &format!("2026-11-20T10:00:0{down}: config /etc/api/{i}.yml is unreadable: refusing to start\n");
+    }
+    // Before the first exit's window: not a cause.
+    err = format!("2026-11-20T09:00:00: config /etc/api/x.yml is unreadable: refusing to start\n{err}");
+    std::fs::write(dir.path().join("pm2.log"), pm2).expect("write");
+    std::fs::write(dir.path().join("api-error.log"), err).expect("write");
+    let doc = doc_in(dir.path(), &["."]);
+    let cause = restart_story(&doc, "api").cause.clone().expect("cause");
+    assert_eq!(
+        (cause.text.as_str(), cause.file.as_str(), cause.line, cause.count, cause.incident),
+        ("config /etc/api/0.yml is unreadable: refusing to start", "./api-error.log", 3, 4, None)
+    );
 }
 
 /// `pm2 restart` / `reload`: the exits follow `Stopping app:`; nothing is
@@ -147,7 +188,13 @@ fn every_story_headline_is_on_the_first_screen() {
         assert!(first.iter().any(|l| l.contains(&s.headline)), "{} not in the first 25 lines:\n{text}", s.headline);
     }
     assert!(first[0].starts_with("[CRITICAL] tws-bridge  "), "{}", first[0]);
-    assert!(first[0].ends_with("  ← cause: Error: connect ECONNREFUSED 127.0.0.1:4002"), "{}", first[0]);
+    assert!(
+        first[0].ends_with(
+            "  ← cause: tws-bridge: uncaught exception crashed the process: Error: connect ECONNREFUSED 127.0.0.1:4002"
+        ),
+        "{}",
+        first[0]
+    );
     // Each story block says its incidents once; no incident block repeats them.
     assert_eq!(text.matches("\n  id        ").count(), 0);
     assert_eq!(text.matches("\n  story     ").count(), doc.stories.len());

@@ -78,7 +78,8 @@ impl<W: Write> Text<W> {
     fn story_line(&mut self, s: &Story) -> io::Result<()> {
         let apps = if s.apps.is_empty() { "-".to_string() } else { s.apps.join(",") };
         let mut line = format!("{} {}  {}  {}", self.label(s.severity), self.paint(BOLD, &apps), span(s), s.headline);
-        if let Some(c) = &s.cause {
+        // A story of one crash is its own cause: say it once.
+        if let Some(c) = s.cause.as_ref().filter(|c| c.text != s.headline) {
             line.push_str(&format!("  ← cause: {}", c.text));
         }
         writeln!(self.w, "{line}")
