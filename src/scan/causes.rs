@@ -202,7 +202,14 @@ fn windows_of(
     let file = FileReader { bytes, shape, zone: opts.zone };
     let mut from = 0;
     for &(start, end) in spans {
-        let at = file.seek(start - SEEK_SLACK_MS).max(from);
+        let target = start - SEEK_SLACK_MS;
+        // A crash loop's windows follow each other closely: where the last
+        // one stopped is often already at the next, and one probe saves the
+        // dozen of a search (each a read, for a file that is not mapped).
+        let at = match file.first_stamp_after(from) {
+            Some(ts) if from > 0 && ts >= target => from,
+            _ => file.seek(target).max(from),
+        };
         from = file.read_window(at, (start, end), |offset, ts, first| {
             c.observe(app, &spec.meta.path, ts, first, err, Place::Offset(offset as u64));
         });
