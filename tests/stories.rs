@@ -218,3 +218,31 @@ fn alerts_carry_their_story() {
         assert_eq!(a["labels"]["story"].as_str(), i.story.as_deref(), "{a}");
     }
 }
+
+/// A farm that breaks all day is one story: its headline says how many
+/// times, and its block lists a screenful of them (Markdown a few more).
+#[test]
+fn repeats_are_one_story_of_one_screen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pack = r#"
+[[rule]]
+id = "acme.feed-stalled"
+title = "{app}: feed {feed} stalled"
+severity = "medium"
+regex = 'feed (?P<feed>\w+) stalled'
+group_by = ["app", "feed"]
+suppress = "1m"
+fix = "Restart feed {feed}."
+"#;
+    std::fs::write(dir.path().join("pack.toml"), pack).expect("write");
+    let log: String =
+        (0..12).map(|n| format!("2026-11-20T1{}:{:02}:00: feed quotes stalled\n", n / 6, n % 6 * 10)).collect();
+    std::fs::write(dir.path().join("md-out.log"), log).expect("write");
+    let args = ["--no-builtin-rules", "--rules", "pack.toml", "md-out.log"];
+    let doc = doc_in(dir.path(), &args);
+    assert_eq!((doc.incidents.len(), doc.stories.len()), (12, 1));
+    assert!(doc.stories[0].headline.starts_with("md: feed quotes stalled; 12 times"), "{}", doc.stories[0].headline);
+    let text = run_in(dir.path(), &[&["scan", "--fail-on", "never"][..], &args].concat(), None).stdout;
+    assert_eq!(text.matches("\n    medium   acme.feed-stalled").count(), 8, "{text}");
+    assert!(text.contains("\n    … and 4 more (`--details` shows every incident)\n"), "{text}");
+}

@@ -97,68 +97,49 @@ fn heading(c: &SeverityCounts) -> String {
     format!("## logtriage: {} ({})\n\n", plural(total, "incident"), by_sev.join(", "))
 }
 
-/// Stories this many at most get a section (they come most severe first).
+/// Stories this many at most get a section (they come most severe first)...
 const MAX_STORIES: usize = 100;
+/// ...each listing this many of its incidents at most (a farm that flaps
+/// all day is thousands; the table has them all, up to its own cap).
+const MAX_STORY_MEMBERS: usize = 20;
 
 /// One section per story: headline, apps, span, cause, and its incidents in
 /// causal order, each linked to its own section where it has one.
 fn story_sections(stories: &[Story], incidents: &[Incident], anchors: &[String], linked: usize) -> String {
     let mut out = String::new();
     for st in stories.iter().take(MAX_STORIES) {
-        out += &format!(
-            "### {} {}
-
-",
-            st.severity.as_str().to_uppercase(),
-            escape(&st.headline)
-        );
+        out += &format!("### {} {}\n\n", st.severity.as_str().to_uppercase(), escape(&st.headline));
         let apps = if st.apps.is_empty() { "—".to_string() } else { escape(&st.apps.join(", ")) };
         let when = match (&st.first_seen, &st.last_seen) {
             (Some(a), Some(b)) if a != b => format!("{a} → {b}"),
             (Some(a), _) => a.clone(),
             _ => "no timestamps in the log".to_string(),
         };
-        out += &format!(
-            "- **Apps:** {apps}
-- **When:** {}
-",
-            escape(&when)
-        );
+        out += &format!("- **Apps:** {apps}\n- **When:** {}\n", escape(&when));
         if let Some(c) = &st.cause {
             let text = if c.incident.is_some() { escape(&c.text) } else { code_span(&c.text) };
-            out += &format!(
-                "- **Cause:** {text} ({}× just before the exits, first at {})
-",
-                c.count,
-                code_span(&format!("{}:{}", c.file, c.line))
-            );
+            let at = code_span(&format!("{}:{}", c.file, c.line));
+            out += &format!("- **Cause:** {text} ({}× just before the exits, first at {at})\n", c.count);
         }
-        out += "- **Incidents:**
-";
-        for &m in &st.members {
+        out += "- **Incidents:**\n";
+        for &m in st.members.iter().take(MAX_STORY_MEMBERS) {
             let Some(i) = incidents.get(m) else { continue };
             let title = match anchors.get(m) {
                 Some(a) if m < linked => format!("[{}](#{a})", escape(&i.title)),
                 _ => escape(&i.title),
             };
-            out += &format!(
-                "  - {} {}: {}
-",
-                i.severity.as_str(),
-                code_span(&i.rule).replace('|', "\\|"),
-                title
-            );
+            let rule = code_span(&i.rule).replace('|', "\\|");
+            out += &format!("  - {} {rule}: {title}\n", i.severity.as_str());
         }
-        out += &format!(
-            "- **Story:** {}
-
-",
-            code_span(&st.id)
-        );
+        if st.members.len() > MAX_STORY_MEMBERS {
+            out += &format!("  - … and {} more\n", st.members.len() - MAX_STORY_MEMBERS);
+        }
+        out += &format!("- **Story:** {}\n\n", code_span(&st.id));
     }
     if stories.len() > MAX_STORIES {
         out += &format!(
-            "{} more stories are left out to stay inside GitHub's 1 MiB limit: run with `--format json` for all of them.\n\n",
+            "{} more stories are left out to stay inside GitHub's 1 MiB limit: \
+             run with `--format json` for all of them.\n\n",
             stories.len() - MAX_STORIES
         );
     }

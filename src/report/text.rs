@@ -38,6 +38,10 @@ pub struct Text<W> {
     stories: Option<usize>,
 }
 
+/// A story block lists this many of its incidents (a farm that flaps all
+/// day is hundreds): the block stays one screen.
+const MAX_MEMBERS: usize = 8;
+
 /// Evidence lines in a story block are cut at this many characters.
 const EVIDENCE_WIDTH: usize = 160;
 
@@ -105,9 +109,12 @@ impl<W: Write> Text<W> {
             writeln!(self.w, "            {times} just before the exits, first at {}:{}", c.file, c.line)?;
         }
         writeln!(self.w, "  incidents")?;
-        for i in &members {
+        for i in members.iter().take(MAX_MEMBERS) {
             let times = if i.count == 1 { "once".to_string() } else { format!("{}×", i.count) };
             writeln!(self.w, "    {:<8} {:<26} {} ({times})", i.severity.as_str(), rule(i), i.title)?;
+        }
+        if members.len() > MAX_MEMBERS {
+            writeln!(self.w, "    … and {} more (`--details` shows every incident)", members.len() - MAX_MEMBERS)?;
         }
         let shown = cause_inc.copied().unwrap_or(lead);
         writeln!(self.w, "  evidence")?;
