@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::incidents::Incident;
-use crate::report::schema::SCHEMA_VERSION;
+use crate::report::schema::{READABLE_VERSIONS, SCHEMA_VERSION};
 
 /// A rule id and a group key: what "the same incident" means across runs.
 pub type Key = (String, BTreeMap<String, String>);
@@ -51,7 +51,7 @@ pub enum BaselineError {
         message: String,
     },
     /// Written by a schema this build does not read.
-    #[error("baseline {path} has schema_version {found}; this logtriage reads {SCHEMA_VERSION}: regenerate it")]
+    #[error("baseline {path} has schema_version {found}; this logtriage reads 1 and {SCHEMA_VERSION}: regenerate it")]
     Version {
         /// The path as given.
         path: String,
@@ -142,7 +142,11 @@ impl Baseline {
 }
 
 fn check_version(path: &str, found: u32) -> Result<(), BaselineError> {
-    if found == SCHEMA_VERSION { Ok(()) } else { Err(BaselineError::Version { path: path.to_string(), found }) }
+    if READABLE_VERSIONS.contains(&found) {
+        Ok(())
+    } else {
+        Err(BaselineError::Version { path: path.to_string(), found })
+    }
 }
 
 #[cfg(test)]
@@ -158,6 +162,14 @@ mod tests {
                   {\"schema_version\":1,\"type\":\"summary\",\"data\":{}}\n";
         let b = Baseline::parse("b.ndjson", nd).expect("ndjson");
         assert!(b.keys.contains(&("x.y".to_string(), BTreeMap::new())));
+        // Version 2 adds stories (lines of their own in NDJSON) and each
+        // incident's `story`; the keys read the same.
+        let v2 = "{\"schema_version\":2,\"type\":\"story\",\"data\":{\"id\":\"s\",\"incidents\":[\"i\"]}}\n\
+                  {\"schema_version\":2,\"type\":\"incident\",\"data\":{\"rule\":\"x.y\",\"key\":{},\"story\":\"s\"}}\n";
+        let b = Baseline::parse("b.ndjson", v2).expect("ndjson v2");
+        assert_eq!(b.len(), 1);
+        let doc = r#"{"schema_version":2,"stories":[{"id":"s"}],"incidents":[{"rule":"x.y","key":{},"story":"s"}]}"#;
+        assert_eq!(Baseline::parse("b.json", doc).expect("json v2").len(), 1);
     }
 
     #[test]

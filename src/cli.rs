@@ -187,6 +187,12 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
+    /// Text: after the story lines, every incident's full block (fields,
+    /// evidence, the whole fix, links, id) instead of one short block per
+    /// story.
+    #[arg(long, short = 'v')]
+    pub details: bool,
+
     #[command(flatten)]
     pub packs: RulesFlags,
 

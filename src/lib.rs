@@ -3,14 +3,16 @@
 //! The pipeline runs one way, one module per stage:
 //!
 //! ```text
-//! input ──►  records ──► matcher ──►    names ──► correlate ──► incidents ──► report
-//! files,     lines →     Aho-Corasick   one name  windows per   stable ids,   text /
-//! mmap, gz,  records,    prefilter +    per app   rule and key  fixes, order  json / ndjson /
-//! naming     timestamps  regex confirm                                        markdown
+//! input ──►  records ──► matcher ──►    names ──► correlate ──► incidents ──► stories ──►   report
+//! files,     lines →     Aho-Corasick   one name  windows per   stable ids,   related       text /
+//! mmap, gz,  records,    prefilter +    per app   rule and key  fixes, order  incidents     json / ndjson /
+//! naming     timestamps  regex confirm                                        as one, cause markdown
 //! ```
 //!
 //! [`rules`] holds the compiled rule packs every stage reads; [`scan`] joins
-//! the stages (files in parallel, results merged in a fixed order) and hands a
+//! the stages (files in parallel, results merged in a fixed order; then a
+//! second, targeted read of the crashing apps' logs before their exits for
+//! [`stories`]) and hands a
 //! [`scan::ScanOutput`] to a [`report::Reporter`]. [`filter`] narrows a run
 //! to a time range, apps, and incidents a [`baseline`] does not know.
 //! [`watch`] runs the same stages on logs as they are written: files
@@ -38,5 +40,6 @@ pub mod report;
 pub mod rules;
 pub mod ruletest;
 pub mod scan;
+pub mod stories;
 pub mod summary;
 pub mod watch;

@@ -20,7 +20,7 @@ fn rules_check_reports_every_problem_at_file_line_col() {
         format!(
             "{p}/b-unknown-key.toml:7:1: unknown field `colour`, expected one of `id`, `title`, `description`, \
              `severity`, `streams`, `literals`, `regex`, `group_by`, `correlate`, `suppress`, `unless`, `context`, \
-             `supersedes`, `fix`, `references`, `example`"
+             `supersedes`, `fix`, `references`, `story`, `example`"
         ),
         format!(
             "{p}/c-semantic.toml:4:12: unknown severity \"urgent\": must be one of info, low, medium, high, critical"
@@ -135,7 +135,7 @@ fn rules_list_and_explain() {
     assert_eq!(cols, ["pm2.crash-loop", "critical", "daemon", "threshold: 3 within 5m"]);
     let j = run(&["rules", "list", "--format", "json", "--rules", "fixtures/packs/acme"]);
     let doc: serde_json::Value = serde_json::from_str(&j.stdout).expect("json");
-    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["schema_version"], 1, "`rules list` has its own schema");
     let rules = doc["rules"].as_array().expect("rules");
     assert_eq!(rules.len(), r.stdout.lines().count() + 2);
     let acme = rules.iter().find(|r| r["id"] == "acme.bridge-stale-quotes").expect("user rule listed");

@@ -194,10 +194,10 @@ fn no_rules_at_all_is_a_usage_error() {
 
 #[test]
 fn text_output_has_evidence_and_fix_and_colour_only_on_request() {
-    let r = run(&["scan", "fixtures/pm2/daemon"]);
+    // `--details`: the story lines, then every incident's full block.
+    let r = run(&["scan", "--details", "fixtures/pm2/daemon"]);
     assert!(
-        r.stdout
-            .starts_with("[CRITICAL] pm2.crash-loop  api is crash-looping: 16 exits within 5m, each run under 1s\n"),
+        r.stdout.contains("\n[CRITICAL] pm2.crash-loop  api is crash-looping: 16 exits within 5m, each run under 1s\n"),
         "{}",
         r.stdout
     );
@@ -206,7 +206,7 @@ fn text_output_has_evidence_and_fix_and_colour_only_on_request() {
     ));
     assert!(r.stdout.contains("  fix       pm2 restarted api 16 times within 5m, from 2026-11-20T17:05:30Z to 2026-11-20T17:05:33Z;\n            each run lasted under 1s (exit codes: 0; signals: SIGINT). The cause is the first error\n"), "{}", r.stdout);
     assert!(!r.stdout.contains('\x1b'), "no colour when piped");
-    let coloured = run(&["scan", "--color", "always", "fixtures/pm2/daemon"]);
+    let coloured = run(&["scan", "--details", "--color", "always", "fixtures/pm2/daemon"]);
     assert!(coloured.stdout.starts_with("\x1b[1;97;41m[CRITICAL]\x1b[0m"), "{}", coloured.stdout);
 }
 

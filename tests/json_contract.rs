@@ -5,7 +5,7 @@ const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
 #[test]
 fn document_shape_and_version() {
     let (_, doc) = scan_json(&["fixtures/pm2"], &[]);
-    assert_eq!(doc.schema_version, 1);
+    assert_eq!(doc.schema_version, 2);
     assert_eq!(doc.tool.name, "logtriage");
     assert!(!doc.tool.version.is_empty());
     let placeholder = regex::Regex::new(r"\{[a-z_]+\}").expect("regex");
@@ -46,16 +46,24 @@ fn ids_are_stable_across_runs_and_inputs() {
     assert_eq!(id_a, Some(b.incidents[0].id.clone()));
 }
 
+/// NDJSON: the stories first, one per line, then one incident per line,
+/// then the summary; the same stories and incidents as the document.
 #[test]
-fn ndjson_is_one_incident_per_line_then_the_summary() {
+fn ndjson_is_stories_then_one_incident_per_line_then_the_summary() {
     let r = run(&["scan", "--format", "ndjson", "fixtures/pm2"]);
     let lines: Vec<serde_json::Value> =
         r.stdout.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
-    let (last, incidents) = lines.split_last().expect("lines");
+    let (last, rest) = lines.split_last().expect("lines");
     let (_, doc) = scan_json(&["fixtures/pm2"], &[]);
+    let (stories, incidents) = rest.split_at(doc.stories.len());
     assert_eq!(incidents.len(), doc.incidents.len());
+    for (l, s) in stories.iter().zip(&doc.stories) {
+        assert_eq!((l["schema_version"].as_u64(), l["type"].as_str()), (Some(2), Some("story")));
+        let line: crate::util::Story = serde_json::from_value(l["data"].clone()).expect("story shape");
+        assert_eq!(line.id, s.id);
+    }
     for l in incidents {
-        assert_eq!(l["schema_version"], 1);
+        assert_eq!(l["schema_version"], 2);
         assert_eq!(l["type"], "incident");
         let _: crate::util::Incident = serde_json::from_value(l["data"].clone()).expect("incident shape");
     }

@@ -29,6 +29,10 @@ mod rule_fixtures;
 // `--format markdown`: heading, table and sections against the JSON run.
 mod markdown;
 
+// Stories (issue 14): what folds into one, the probable cause, the first
+// screen of the text report.
+mod stories;
+
 // Inputs an SRE cannot choose (issue 6): logs truncated or growing while
 // read, binary, invalid UTF-8, huge lines, unreadable paths, symlink loops,
 // broken gzip, CRLF; rule packs that must not half-run; a closed stdout.

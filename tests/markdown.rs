@@ -44,7 +44,17 @@ fn markdown_has_a_row_and_a_section_per_incident() {
 
     let rows: Vec<&str> =
         md.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| Severity") && !l.starts_with("| ---")).collect();
-    let sections: Vec<&str> = md.lines().filter(|l| l.starts_with("### ")).collect();
+    let sections: Vec<&str> = md.lines().filter(|l| l.starts_with("### <a id=")).collect();
+    // Stories come first, each a section naming its incidents, linked.
+    let stories: Vec<&str> = md.lines().filter(|l| l.starts_with("### ") && !l.starts_with("### <a id=")).collect();
+    assert_eq!(stories.len(), doc.stories.len());
+    for (line, s) in stories.iter().zip(&doc.stories) {
+        assert!(line.starts_with(&format!("### {} ", s.severity.to_uppercase())), "{line}");
+        for id in &s.incidents {
+            assert!(md.contains(&format!("](#incident-{id})\n")), "story {} links {id}", s.id);
+        }
+    }
+    assert!(md.find(stories[0]) < md.find("| Severity"), "stories before the table");
     assert_eq!(rows.len(), doc.incidents.len());
     assert_eq!(sections.len(), doc.incidents.len());
     for ((row, section), i) in rows.iter().zip(&sections).zip(&doc.incidents) {

@@ -149,14 +149,18 @@ fn no_timestamps_in_every_format() {
         r.stdout
     };
     let text = out("text");
-    assert!(text.starts_with(&format!("[CRITICAL] pm2.crash-loop  {title}\n")), "{text}");
-    assert!(text.contains(&format!("\n  when      {when}\n")), "{text}");
+    assert!(text.starts_with(&format!("[CRITICAL] telegram-bot  no timestamps  {title}\n")), "{text}");
+    assert!(text.contains(&format!("\n    critical pm2.crash-loop             {title} (6×)\n")), "{text}");
+    let details = run(&["scan", "--details", dir]).stdout;
+    assert!(details.contains(&format!("\n  when      {when}\n")), "{details}");
     let json: serde_json::Value = serde_json::from_str(&out("json")).expect("json");
     let first = &json["incidents"][0];
     assert_eq!((first["title"].as_str(), first["window"].as_str()), (Some(title), Some("5m")));
     assert!(first["first_seen"].is_null() && first["last_seen"].is_null(), "{first}");
     let ndjson = out("ndjson");
-    let line: serde_json::Value = serde_json::from_str(ndjson.lines().next().expect("a line")).expect("ndjson");
+    let line: serde_json::Value =
+        serde_json::from_str(ndjson.lines().find(|l| l.contains("\"type\":\"incident\"")).expect("a line"))
+            .expect("ndjson");
     assert_eq!(line["data"], *first);
     let markdown = out("markdown");
     assert!(markdown.contains(&format!("| critical | `pm2.crash-loop` | telegram-bot | 6 | — | [{title}](#incident-")));

@@ -242,14 +242,16 @@ fn a_farm_outage_in_a_log_without_a_date() {
 fn every_format_shows_times_of_day_without_a_date() {
     let dir = "fixtures/recorded/tws-stoqey-next-farm-broken";
     let run = |format: &str| crate::util::run(&["scan", "--format", format, dir]).stdout;
-    let text = run("text");
+    // The incident blocks (after the story lines) with `--details`.
+    let text = crate::util::run(&["scan", "--details", dir]).stdout;
     assert!(text.contains("  when      09:23:43 → 09:29:13 (date unknown) (2×, window 5m)\n"), "{text}");
     assert!(text.contains("Market data farm usfarm broken at 09:23:43 (date unknown)"), "{text}");
     let md = run("markdown");
     assert!(md.contains("| 2 | 09:23:43 (date unknown) | [tws-bridge: IB Market data farm usfarm broken"), "{md}");
     assert!(md.contains("- **When:** 09:23:43 → 09:29:13 (date unknown) (2×, window 5m)"), "{md}");
     let nd = run("ndjson");
-    let line: serde_json::Value = serde_json::from_str(nd.lines().next().expect("a line")).expect("json");
+    let first = nd.lines().find(|l| l.contains("\"type\":\"incident\"")).expect("an incident line");
+    let line: serde_json::Value = serde_json::from_str(first).expect("json");
     let data = &line["data"];
     assert_eq!((&data["first_seen"], &data["last_seen"]), (&serde_json::Value::Null, &serde_json::Value::Null));
     assert_eq!(data["time_of_day"], serde_json::json!({"first": "09:23:43", "last": "09:29:13", "midnights": 0}));

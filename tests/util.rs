@@ -53,6 +53,7 @@ pub fn run_in(dir: &Path, args: &[&str], input: Option<&[u8]>) -> Run {
 pub struct Doc {
     pub schema_version: u32,
     pub tool: Tool,
+    pub stories: Vec<Story>,
     pub incidents: Vec<Incident>,
     pub summary: Summary,
 }
@@ -82,6 +83,33 @@ pub struct Incident {
     pub fields: BTreeMap<String, Vec<String>>,
     pub fix: String,
     pub references: Vec<String>,
+    pub story: Option<String>,
+}
+
+/// A story (schema version 2), as the README documents it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Story {
+    pub id: String,
+    pub kind: String,
+    pub headline: String,
+    pub severity: String,
+    pub apps: Vec<String>,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub incidents: Vec<String>,
+    pub cause: Option<Cause>,
+}
+
+/// A story's probable cause.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cause {
+    pub text: String,
+    pub file: String,
+    pub line: u64,
+    pub count: usize,
+    pub incident: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

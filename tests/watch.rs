@@ -57,7 +57,7 @@ impl Watch {
         match self.stdout.recv_timeout(within) {
             Ok(text) => {
                 let line: Line = serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad line ({e}): {text}"));
-                assert_eq!((line.schema_version, line.kind.as_str()), (1, "incident"));
+                assert_eq!((line.schema_version, line.kind.as_str()), (2, "incident"));
                 Some(line.data)
             }
             Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,

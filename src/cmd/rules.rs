@@ -9,9 +9,12 @@ use serde::Serialize;
 
 use crate::cli::{ExplainArgs, ListArgs, ListFormat, PackArgs, RulesCommand, TestArgs};
 use logtriage::lint::{self, Level};
-use logtriage::report::schema::SCHEMA_VERSION;
 use logtriage::rules::{self, LoadOptions, Rule, RuleSet};
 use logtriage::ruletest;
+
+/// Version of the `rules list --format json` listing: its own, as the
+/// listing did not change when the scan output went to version 2 (stories).
+const LISTING_VERSION: u32 = 1;
 
 /// Width of wrapped prose in `explain`.
 const WIDTH: usize = 100;
@@ -146,7 +149,7 @@ fn list(args: &ListArgs, out: &mut impl Write) -> io::Result<ExitCode> {
                     examples: r.examples.len(),
                 })
                 .collect();
-            serde_json::to_writer_pretty(&mut *out, &Listing { schema_version: SCHEMA_VERSION, rules })?;
+            serde_json::to_writer_pretty(&mut *out, &Listing { schema_version: LISTING_VERSION, rules })?;
             writeln!(out)?;
         }
         ListFormat::Text => {

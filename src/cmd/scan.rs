@@ -64,13 +64,13 @@ fn report_options(args: &ScanArgs, rules: &RuleSet) -> anyhow::Result<ReportOpti
         Color::Auto => std::io::stdout().is_terminal(),
     };
     if args.format != Format::Alertmanager {
-        return Ok(ReportOptions { color, ..ReportOptions::default() });
+        return Ok(ReportOptions { color, details: args.details, ..ReportOptions::default() });
     }
     let instance = match &args.instance {
         Some(name) => name.clone(),
         None => super::host::hostname()?,
     };
-    Ok(ReportOptions { color, instance: Some(instance), endings: Endings::of(rules) })
+    Ok(ReportOptions { color, instance: Some(instance), endings: Endings::of(rules), details: false })
 }
 
 fn filters(args: &ScanArgs) -> anyhow::Result<Filters> {

@@ -9,7 +9,7 @@
 //! `last_seen` stay null, and [`TimesOfDay`] says what is known, in its
 //! own field and wherever a template asks for a time.
 
-mod id;
+pub mod id;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,10 +17,12 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::correlate::Finding;
+use crate::input::Stream;
 use crate::matcher::Event;
+use crate::matcher::field;
 use crate::pool;
 use crate::records::{Zone, timestamp};
-use crate::rules::{Correlation, Filled, Rule, RuleSet, Severity, Value};
+use crate::rules::{Correlation, Family, Filled, Role, Rule, RuleSet, Severity, Value};
 
 /// At most this many distinct values are kept per captured field.
 const MAX_VALUES: usize = 10;
@@ -84,6 +86,16 @@ pub struct Incident {
     pub fix: Filled,
     /// Links for the reader (the rule's, shared).
     pub references: Arc<[String]>,
+    /// The id of the story it belongs to (`crate::stories`); None where
+    /// no stories were built (`watch`).
+    pub story: Option<String>,
+    /// The rule's story family.
+    #[serde(skip)]
+    pub family: Option<Family>,
+    /// Where each of its records is: what the stories stage needs of the
+    /// findings, which are freed before it runs.
+    #[serde(skip)]
+    pub marks: Box<[Mark]>,
     #[serde(skip)]
     first_ms: Option<i64>,
     /// Without an instant: the first match's source and time on that
@@ -91,6 +103,8 @@ pub struct Incident {
     /// file (two outages of one farm) as the file does.
     #[serde(skip)]
     first_day: Option<(usize, i64)>,
+    #[serde(skip)]
+    last_ms: Option<i64>,
 }
 
 /// The times of day an incident knows when its file has no date (see
@@ -150,6 +164,37 @@ impl TimesOfDay {
             1 => " the next day".to_string(),
             n => format!(" {n} days later"),
         }
+    }
+}
+
+/// One record of an incident: its place, its time, and whether pm2's
+/// daemon wrote it (an exit or restart line) and for which `pm_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    /// Source id.
+    pub source: usize,
+    /// 1-based line.
+    pub line: u64,
+    /// When (ms since the epoch), if known.
+    pub ts: Option<i64>,
+    /// Written by pm2's daemon.
+    pub daemon: bool,
+    /// The `pm_id` the record names, if any.
+    pub pm_id: Option<u32>,
+    /// It opened the incident (not a sequence's or absence's closing
+    /// record).
+    pub start: bool,
+}
+
+impl Incident {
+    /// First record's time (ms since the epoch).
+    pub fn first_ms(&self) -> Option<i64> {
+        self.first_ms
+    }
+
+    /// Latest record's time (ms since the epoch).
+    pub fn last_ms(&self) -> Option<i64> {
+        self.last_ms
     }
 }
 
@@ -219,8 +264,12 @@ fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Inciden
         fields,
         fix: Filled::default(),
         references: rule.references.clone(),
+        story: None,
+        family: rule.story.clone(),
+        marks: f.events.iter().map(mark).collect(),
         first_ms,
         first_day: first.filter(|_| first_ms.is_none()).and_then(|e| Some((e.source, e.day_time?.ms()))),
+        last_ms,
     };
     let file = first.map(path_of).unwrap_or_default();
     // Without times, {first_seen} and {last_seen} say where instead of
@@ -297,6 +346,17 @@ fn collect_fields(events: &[Event]) -> BTreeMap<String, Vec<String>> {
     fields
 }
 
+fn mark(e: &Event) -> Mark {
+    Mark {
+        source: e.source,
+        line: e.line,
+        ts: e.ts,
+        daemon: e.stream == Stream::Daemon,
+        pm_id: field(&e.fields, "pm_id").and_then(|v| v.parse().ok()),
+        start: e.role == Role::Start,
+    }
+}
+
 fn pick_evidence(events: &[Event]) -> impl Iterator<Item = &Event> {
     let n = events.len();
     events.iter().enumerate().filter(move |(i, _)| n <= 3 || *i < 2 || *i == n - 1).map(|(_, e)| e)
@@ -314,8 +374,7 @@ pub fn by_severity(incidents: &[Incident]) -> Vec<(Severity, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::Stream;
-    use crate::rules::{Role, compile_all};
+    use crate::rules::compile_all;
 
     fn rules() -> RuleSet {
         let pack = r#"

@@ -19,7 +19,7 @@ use crate::summary::Summary;
 
 /// Labels this reporter sets itself; a group-key field with one of these
 /// names is renamed `key_NAME` rather than overwrite it.
-const RESERVED: [&str; 5] = ["alertname", "severity", "app", "instance", "incident_id"];
+const RESERVED: [&str; 6] = ["alertname", "severity", "app", "instance", "incident_id", "story"];
 
 /// Label values come from logs (a key can be a script path); routing and
 /// grouping need them short. The `incident_id` label keeps two alerts apart
@@ -154,8 +154,8 @@ impl<W: Write> Reporter for Alertmanager<W> {
     }
 }
 
-/// alertname (the rule id), severity, app, instance, incident_id, then the
-/// group key's fields under label names Alertmanager accepts.
+/// alertname (the rule id), severity, app, instance, incident_id, story,
+/// then the group key's fields under label names Alertmanager accepts.
 fn labels(i: &Incident, instance: Option<&str>, id: &str) -> BTreeMap<String, String> {
     let mut labels = BTreeMap::new();
     let fixed = [
@@ -164,6 +164,9 @@ fn labels(i: &Incident, instance: Option<&str>, id: &str) -> BTreeMap<String, St
         ("app", i.app.as_deref()),
         ("instance", instance),
         ("incident_id", Some(id)),
+        // Alertmanager's `group_by: [story]` sends one notification per
+        // story.
+        ("story", i.story.as_deref()),
     ];
     for (name, value) in fixed {
         if let Some(v) = value.filter(|v| !v.is_empty()) {
@@ -325,6 +328,8 @@ mod tests {
     #[test]
     fn labels_name_rule_severity_app_host_id_and_key() {
         let mut i = crash_loop();
+        i.story = Some("5e1f".into());
+        i.key.insert("story".into(), "x".into());
         i.key.insert("farm.name".into(), "usfarm".into());
         i.key.insert("severity".into(), "loud".into());
         i.key.insert("pm_id".into(), String::new());
@@ -336,7 +341,9 @@ mod tests {
             ("incident_id", "abc"),
             ("instance", "web-1"),
             ("key_severity", "loud"),
+            ("key_story", "x"),
             ("severity", "critical"),
+            ("story", "5e1f"),
         ]
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .into();

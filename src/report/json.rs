@@ -10,11 +10,14 @@ use serde::Serialize;
 use super::Reporter;
 use super::schema::{SCHEMA_VERSION, TOOL};
 use crate::incidents::Incident;
+use crate::stories::Story;
 use crate::summary::Summary;
 
 /// Streams the document to `w`.
 pub struct Json<W> {
     w: W,
+    /// Whether the head (up to the incidents' `[`) is written.
+    headed: bool,
     /// Incidents written so far.
     written: usize,
 }
@@ -22,12 +25,19 @@ pub struct Json<W> {
 impl<W: Write> Json<W> {
     /// Writes to `w`.
     pub fn new(w: W) -> Json<W> {
-        Json { w, written: 0 }
+        Json { w, headed: false, written: 0 }
     }
 
-    fn head(&mut self) -> io::Result<()> {
+    /// Writes the document up to the incidents' `[`, with `stories`.
+    fn head(&mut self, stories: &[Story]) -> io::Result<()> {
+        if self.headed {
+            return Ok(());
+        }
+        self.headed = true;
         write!(self.w, "{{\n  \"schema_version\": {SCHEMA_VERSION},\n  \"tool\": ")?;
         nested(&mut self.w, &TOOL, 1)?;
+        self.w.write_all(b",\n  \"stories\": ")?;
+        nested(&mut self.w, &stories, 1)?;
         self.w.write_all(b",\n  \"incidents\": [")
     }
 }
@@ -45,10 +55,12 @@ pub(super) fn nested(w: &mut impl Write, value: &impl Serialize, depth: usize) -
 }
 
 impl<W: Write> Reporter for Json<W> {
+    fn stories(&mut self, stories: &[Story], _: &[Incident]) -> io::Result<()> {
+        self.head(stories)
+    }
+
     fn incident(&mut self, incident: &Incident) -> io::Result<()> {
-        if self.written == 0 {
-            self.head()?;
-        }
+        self.head(&[])?;
         self.w.write_all(if self.written == 0 { b"\n    " } else { b",\n    " })?;
         nested(&mut self.w, incident, 2)?;
         self.written += 1;
@@ -57,7 +69,7 @@ impl<W: Write> Reporter for Json<W> {
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         if self.written == 0 {
-            self.head()?;
+            self.head(&[])?;
             self.w.write_all(b"]")?;
         } else {
             self.w.write_all(b"\n  ]")?;
@@ -87,8 +99,13 @@ mod tests {
                 r.incident(i).expect("write");
             }
             r.finish(&summary).expect("finish");
-            let doc =
-                Document { schema_version: SCHEMA_VERSION, tool: &TOOL, incidents: &incidents, summary: &summary };
+            let doc = Document {
+                schema_version: SCHEMA_VERSION,
+                tool: &TOOL,
+                stories: &[],
+                incidents: &incidents,
+                summary: &summary,
+            };
             let mut whole = serde_json::to_vec_pretty(&doc).expect("json");
             whole.push(b'\n');
             assert_eq!(String::from_utf8_lossy(&streamed), String::from_utf8_lossy(&whole), "{n} incidents");

@@ -1,6 +1,7 @@
 //! `--format markdown`: GitHub-flavoured Markdown for `$GITHUB_STEP_SUMMARY`
-//! or a pull-request comment. Owns the layout (a heading with the counts, a
-//! table with one row per incident linking to its section, one section per
+//! or a pull-request comment. Owns the layout (a heading with the counts,
+//! one section per story (its cause and its incidents, linked), a table
+//! with one row per incident linking to its section, one section per
 //! incident with its evidence folded in `<details>`, then skips, notes and
 //! totals) and the size caps that keep it inside GitHub's limit. Text
 //! goes through `escape`: titles, fields and records come from logs and
@@ -13,6 +14,7 @@ use std::io::{self, Write};
 
 use super::Reporter;
 use crate::incidents::Incident;
+use crate::stories::Story;
 use crate::summary::{SeverityCounts, Summary};
 use escape::{code_span, escape, fenced, prose};
 
@@ -35,33 +37,40 @@ const MAX_SKIPS: usize = 100;
 /// needs the counts, which come with the summary).
 pub struct Markdown<W> {
     w: W,
+    stories: Vec<Story>,
     incidents: Vec<Incident>,
 }
 
 impl<W: Write> Markdown<W> {
     /// Writes to `w`.
     pub fn new(w: W) -> Markdown<W> {
-        Markdown { w, incidents: Vec::new() }
+        Markdown { w, stories: Vec::new(), incidents: Vec::new() }
     }
 }
 
 impl<W: Write> Reporter for Markdown<W> {
+    fn stories(&mut self, stories: &[Story], _: &[Incident]) -> io::Result<()> {
+        self.stories = stories.to_vec();
+        Ok(())
+    }
+
     fn incident(&mut self, incident: &Incident) -> io::Result<()> {
         self.incidents.push(incident.clone());
         Ok(())
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        self.w.write_all(render(&self.incidents, summary).as_bytes())?;
+        self.w.write_all(render(&self.stories, &self.incidents, summary).as_bytes())?;
         self.w.flush()
     }
 }
 
 /// The whole document.
-fn render(incidents: &[Incident], s: &Summary) -> String {
+fn render(stories: &[Story], incidents: &[Incident], s: &Summary) -> String {
     let anchors = anchors(incidents);
     let sections = sections(incidents, &anchors);
     let mut out = heading(&s.incidents);
+    out += &story_sections(stories, incidents, &anchors, sections.len());
     out += &table(incidents, &anchors, sections.len());
     if sections.len() < incidents.len() {
         out += &format!(
@@ -86,6 +95,55 @@ fn heading(c: &SeverityCounts) -> String {
         return "## logtriage: no incidents\n\n".to_string();
     }
     format!("## logtriage: {} ({})\n\n", plural(total, "incident"), by_sev.join(", "))
+}
+
+/// Stories this many at most get a section (they come most severe first)...
+const MAX_STORIES: usize = 100;
+/// ...each listing this many of its incidents at most (a farm that flaps
+/// all day is thousands; the table has them all, up to its own cap).
+const MAX_STORY_MEMBERS: usize = 20;
+
+/// One section per story: headline, apps, span, cause, and its incidents in
+/// causal order, each linked to its own section where it has one.
+fn story_sections(stories: &[Story], incidents: &[Incident], anchors: &[String], linked: usize) -> String {
+    let mut out = String::new();
+    for st in stories.iter().take(MAX_STORIES) {
+        out += &format!("### {} {}\n\n", st.severity.as_str().to_uppercase(), escape(&st.headline));
+        let apps = if st.apps.is_empty() { "—".to_string() } else { escape(&st.apps.join(", ")) };
+        let when = match (&st.first_seen, &st.last_seen) {
+            (Some(a), Some(b)) if a != b => format!("{a} → {b}"),
+            (Some(a), _) => a.clone(),
+            _ => "no timestamps in the log".to_string(),
+        };
+        out += &format!("- **Apps:** {apps}\n- **When:** {}\n", escape(&when));
+        if let Some(c) = &st.cause {
+            let text = if c.incident.is_some() { escape(&c.text) } else { code_span(&c.text) };
+            let at = code_span(&format!("{}:{}", c.file, c.line));
+            out += &format!("- **Cause:** {text} ({}× just before the exits, first at {at})\n", c.count);
+        }
+        out += "- **Incidents:**\n";
+        for &m in st.members.iter().take(MAX_STORY_MEMBERS) {
+            let Some(i) = incidents.get(m) else { continue };
+            let title = match anchors.get(m) {
+                Some(a) if m < linked => format!("[{}](#{a})", escape(&i.title)),
+                _ => escape(&i.title),
+            };
+            let rule = code_span(&i.rule).replace('|', "\\|");
+            out += &format!("  - {} {rule}: {title}\n", i.severity.as_str());
+        }
+        if st.members.len() > MAX_STORY_MEMBERS {
+            out += &format!("  - … and {} more\n", st.members.len() - MAX_STORY_MEMBERS);
+        }
+        out += &format!("- **Story:** {}\n\n", code_span(&st.id));
+    }
+    if stories.len() > MAX_STORIES {
+        out += &format!(
+            "{} more stories are left out to stay inside GitHub's 1 MiB limit: \
+             run with `--format json` for all of them.\n\n",
+            stories.len() - MAX_STORIES
+        );
+    }
+    out
 }
 
 /// One anchor per incident, unique even if two ids collide, made of
@@ -319,7 +377,7 @@ mod tests {
     #[test]
     fn times_of_day_without_a_date() {
         let i = crash_loop_without_a_date();
-        let doc = render(std::slice::from_ref(&i), &summary(std::slice::from_ref(&i)));
+        let doc = render(&[], std::slice::from_ref(&i), &summary(std::slice::from_ref(&i)));
         assert!(doc.contains("| critical | `pm2.crash-loop` | api | 2 | 09:23:43 (date unknown) | ["), "{doc}");
         assert!(doc.contains("- **When:** 09:23:43 → 09:23:46 (date unknown) (2×, window 5m)\n"), "{doc}");
         assert!(doc.contains("`logs/pm2.log:78`\n"), "evidence has no time: {doc}");
@@ -328,7 +386,7 @@ mod tests {
     #[test]
     fn renders_an_incident() {
         let i = crash_loop();
-        let doc = render(std::slice::from_ref(&i), &summary(std::slice::from_ref(&i)));
+        let doc = render(&[], std::slice::from_ref(&i), &summary(std::slice::from_ref(&i)));
         let id = &i.id;
         let expected = format!(
             "## logtriage: 1 incident (1 critical)
@@ -386,7 +444,7 @@ at <anonymous>
         s.notes.push("3 file(s) have no timestamps".into());
         s.unfiltered_rules.push("x.any".into());
         s.baseline = Some(BaselineStats { file: "known.json".into(), known: 2 });
-        let doc = render(&[], &s);
+        let doc = render(&[], &[], &s);
         assert!(doc.starts_with("## logtriage: no incidents\n\n---\n\n**Skipped:**\n\n- logs/core-out.log"), "{doc}");
         assert!(
             doc.contains(
@@ -401,7 +459,7 @@ at <anonymous>
     #[test]
     fn caps_rows_and_sections_and_says_so() {
         let incidents = many(MAX_ROWS + 20, &crash_loop());
-        let doc = render(&incidents, &summary(&incidents));
+        let doc = render(&[], &incidents, &summary(&incidents));
         assert!(doc.starts_with(&format!("## logtriage: {} incidents ({} critical)", MAX_ROWS + 20, MAX_ROWS + 20)));
         assert_eq!(count_lines(&doc, "| critical |"), MAX_ROWS);
         assert_eq!(count_lines(&doc, "### <a id="), MAX_SECTIONS);
@@ -424,7 +482,7 @@ at <anonymous>
         for i in &mut incidents {
             i.title = format!("{} {}", i.title, "<".repeat(2_000));
         }
-        let doc = render(&incidents, &summary(&incidents));
+        let doc = render(&[], &incidents, &summary(&incidents));
         assert!(doc.len() < 1024 * 1024, "{} bytes", doc.len());
         let sections = count_lines(&doc, "### <a id=");
         assert!(sections > 0 && sections < MAX_SECTIONS);

@@ -14,6 +14,7 @@ use std::io::{self, Write};
 
 use crate::incidents::Incident;
 use crate::scan::ScanOutput;
+use crate::stories::Story;
 use crate::summary::Summary;
 
 pub use alertmanager::{Alertmanager, Endings};
@@ -24,6 +25,13 @@ pub use text::{Color, Text};
 
 /// Receives a scan's results in order.
 pub trait Reporter {
+    /// The stories, in report order, first (with every incident, which
+    /// the stories name by index). `watch` builds no stories and does not
+    /// call it.
+    fn stories(&mut self, stories: &[Story], incidents: &[Incident]) -> io::Result<()> {
+        let _ = (stories, incidents);
+        Ok(())
+    }
     /// One incident, in report order.
     fn incident(&mut self, incident: &Incident) -> io::Result<()>;
     /// The summary, last.
@@ -59,10 +67,14 @@ pub struct ReportOptions {
     /// Alertmanager: which rules' incidents end, deciding `endsAt`. By
     /// default none do.
     pub endings: Endings,
+    /// Text: every incident's full block after the story lines (`--details`)
+    /// rather than one short block per story. This is disabled by default.
+    pub details: bool,
 }
 
 /// Pushes `out` through `reporter`.
 pub fn emit(reporter: &mut dyn Reporter, out: &ScanOutput) -> io::Result<()> {
+    reporter.stories(&out.stories, &out.incidents)?;
     for incident in &out.incidents {
         reporter.incident(incident)?;
     }
@@ -72,7 +84,7 @@ pub fn emit(reporter: &mut dyn Reporter, out: &ScanOutput) -> io::Result<()> {
 /// A reporter for `format` writing to `w`.
 pub fn reporter<'w>(format: Format, w: Box<dyn Write + 'w>, opts: ReportOptions) -> Box<dyn Reporter + 'w> {
     match format {
-        Format::Text => Box::new(Text::new(w, opts.color)),
+        Format::Text => Box::new(Text::new(w, opts.color).with_details(opts.details)),
         Format::Json => Box::new(Json::new(w)),
         Format::Ndjson => Box::new(Ndjson::new(w)),
         Format::Markdown => Box::new(Markdown::new(w)),

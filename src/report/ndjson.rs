@@ -1,11 +1,13 @@
-//! `--format ndjson`: one incident per line as it comes, the summary last,
-//! each line `{"schema_version":1,"type":...,"data":{...}}`.
+//! `--format ndjson`: the stories first, one per line, then one incident
+//! per line as it comes, the summary last, each line
+//! `{"schema_version":2,"type":...,"data":{...}}`.
 
 use std::io::{self, Write};
 
 use super::Reporter;
 use super::schema::{Envelope, Line, SCHEMA_VERSION};
 use crate::incidents::Incident;
+use crate::stories::Story;
 use crate::summary::Summary;
 
 /// Streams lines to `w`.
@@ -26,6 +28,13 @@ impl<W: Write> Ndjson<W> {
 }
 
 impl<W: Write> Reporter for Ndjson<W> {
+    fn stories(&mut self, stories: &[Story], _: &[Incident]) -> io::Result<()> {
+        for s in stories {
+            self.line(Line::Story(s))?;
+        }
+        Ok(())
+    }
+
     fn incident(&mut self, incident: &Incident) -> io::Result<()> {
         self.line(Line::Incident(incident))?;
         // Alerting pipelines read line by line: do not hold lines back.

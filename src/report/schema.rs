@@ -1,13 +1,25 @@
 //! The JSON output contract. Bump [`SCHEMA_VERSION`] on any change that
 //! removes or changes the meaning of a field; adding a field does not.
+//!
+//! Version 2 (stories): the document gains `stories` before `incidents`,
+//! each incident gains `story`, NDJSON gains `"type":"story"` lines before
+//! the incident lines. Version 1's fields are all there with their
+//! meaning; the version changed because a reader that took every line of
+//! an NDJSON stream for an incident or the summary would misread the story
+//! lines.
 
 use serde::Serialize;
 
 use crate::incidents::Incident;
+use crate::stories::Story;
 use crate::summary::Summary;
 
 /// Version of the JSON / NDJSON output schema.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Versions of the schema `--baseline` reads (their incidents' `rule` and
+/// `key` mean the same in each).
+pub const READABLE_VERSIONS: [u32; 2] = [1, 2];
 
 /// Names the producer.
 #[derive(Debug, Serialize)]
@@ -28,16 +40,21 @@ pub struct Document<'a> {
     pub schema_version: u32,
     /// Producer.
     pub tool: &'a Tool,
+    /// Stories in report order.
+    pub stories: &'a [Story],
     /// Incidents in report order.
     pub incidents: &'a [Incident],
     /// Accounting.
     pub summary: &'a Summary,
 }
 
-/// `--format ndjson`: one line per incident, then one for the summary.
+/// `--format ndjson`: one line per story, one per incident, then one for
+/// the summary.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", content = "data", rename_all = "lowercase")]
 pub enum Line<'a> {
+    /// A story (all come before the first incident).
+    Story(&'a Story),
     /// An incident.
     Incident(&'a Incident),
     /// The summary (last line).

@@ -1,12 +1,16 @@
-//! Human output: each incident as a block (what, where, when, evidence,
-//! fix), then skips, notes and totals. Colour only where asked for (the CLI
-//! decides `auto` from whether stdout is a terminal).
+//! Human output: one line per story (severity, apps, time span, headline,
+//! cause), then one short block per story (its incidents in causal order,
+//! up to three evidence lines, the fix), or with `--details` every
+//! incident's full block (what, where, when, evidence, fix), then skips,
+//! notes and totals. Colour only where asked for (the CLI decides `auto`
+//! from whether stdout is a terminal).
 
 use std::io::{self, Write};
 
 use super::Reporter;
 use crate::incidents::Incident;
 use crate::rules::Severity;
+use crate::stories::Story;
 use crate::summary::Summary;
 
 /// `--color`.
@@ -25,7 +29,21 @@ pub enum Color {
 pub struct Text<W> {
     w: W,
     color: bool,
+    /// `--details`: full incident blocks after the story lines.
+    details: bool,
+    /// The story blocks stand for the incidents: their own blocks are not
+    /// written.
+    told: bool,
+    /// Stories told, for the totals line (None: no stories were built).
+    stories: Option<usize>,
 }
+
+/// A story block lists this many of its incidents (a farm that flaps all
+/// day is hundreds): the block stays one screen.
+const MAX_MEMBERS: usize = 8;
+
+/// Evidence lines in a story block are cut at this many characters.
+const EVIDENCE_WIDTH: usize = 160;
 
 /// Width of the wrapped fix paragraph, indentation included.
 const FIX_WIDTH: usize = 100;
@@ -47,7 +65,70 @@ fn severity_style(s: Severity) -> &'static str {
 impl<W: Write> Text<W> {
     /// Writes to `w`, with ANSI colour if `color`.
     pub fn new(w: W, color: bool) -> Text<W> {
-        Text { w, color }
+        Text { w, color, details: false, told: false, stories: None }
+    }
+
+    /// With `details`, every incident's full block follows the story
+    /// lines. This is disabled by default.
+    pub fn with_details(self, details: bool) -> Text<W> {
+        Text { details, ..self }
+    }
+
+    fn label(&self, s: Severity) -> String {
+        self.paint(severity_style(s), &format!("[{}]", s.as_str().to_uppercase()))
+    }
+
+    /// One line: severity, apps, span, headline, cause.
+    fn story_line(&mut self, s: &Story) -> io::Result<()> {
+        let apps = if s.apps.is_empty() { "-".to_string() } else { s.apps.join(",") };
+        let mut line = format!("{} {}  {}  {}", self.label(s.severity), self.paint(BOLD, &apps), span(s), s.headline);
+        // A story of one crash is its own cause: say it once.
+        if let Some(c) = s.cause.as_ref().filter(|c| c.text != s.headline) {
+            line.push_str(&format!("  ← cause: {}", c.text));
+        }
+        writeln!(self.w, "{line}")
+    }
+
+    /// A story's block: its incidents in causal order, the cause, up to
+    /// three evidence records (one line each), and the fix of the cause
+    /// (or of the worst incident).
+    fn story_block(&mut self, s: &Story, incidents: &[Incident]) -> io::Result<()> {
+        let members: Vec<&Incident> = s.members.iter().filter_map(|&i| incidents.get(i)).collect();
+        let Some(lead) = members.iter().copied().max_by_key(|i| (i.severity, std::cmp::Reverse(i.first_ms()))) else {
+            return Ok(());
+        };
+        let rule = |i: &Incident| i.rule.clone();
+        writeln!(self.w, "{} {}", self.label(s.severity), self.paint(BOLD, &s.headline))?;
+        writeln!(self.w, "  when      {}", span(s))?;
+        let cause_inc =
+            s.cause.as_ref().and_then(|c| c.incident.as_ref()).and_then(|id| members.iter().find(|i| &i.id == id));
+        if let Some(c) = &s.cause {
+            let text = if c.incident.is_some() { c.text.clone() } else { format!("`{}`", c.text) };
+            writeln!(self.w, "  cause     {text}")?;
+            let times = if c.count == 1 { "once".to_string() } else { format!("{}×", c.count) };
+            writeln!(self.w, "            {times} just before the exits, first at {}:{}", c.file, c.line)?;
+        }
+        writeln!(self.w, "  incidents")?;
+        for i in members.iter().take(MAX_MEMBERS) {
+            let times = if i.count == 1 { "once".to_string() } else { format!("{}×", i.count) };
+            writeln!(self.w, "    {:<8} {:<26} {} ({times})", i.severity.as_str(), rule(i), i.title)?;
+        }
+        if members.len() > MAX_MEMBERS {
+            writeln!(self.w, "    … and {} more (`--details` shows every incident)", members.len() - MAX_MEMBERS)?;
+        }
+        let shown = cause_inc.copied().unwrap_or(lead);
+        writeln!(self.w, "  evidence")?;
+        for e in shown.evidence.iter().take(3) {
+            let first = e.text.lines().next().unwrap_or("");
+            let at = self.paint(DIM, &format!("{}:{}", e.file, e.line));
+            writeln!(self.w, "    {at}  {}", cut(first, EVIDENCE_WIDTH))?;
+        }
+        let opts = textwrap::Options::new(FIX_WIDTH).initial_indent("  fix       ").subsequent_indent("            ");
+        for line in textwrap::wrap(&shown.fix.to_string(), opts) {
+            writeln!(self.w, "{line}")?;
+        }
+        writeln!(self.w, "  story     {} ({}; `--details` shows every incident)", s.id, s.kind)?;
+        writeln!(self.w)
     }
 
     fn paint(&self, style: &str, text: &str) -> String {
@@ -56,7 +137,29 @@ impl<W: Write> Text<W> {
 }
 
 impl<W: Write> Reporter for Text<W> {
+    fn stories(&mut self, stories: &[Story], incidents: &[Incident]) -> io::Result<()> {
+        self.stories = Some(stories.len());
+        if stories.is_empty() {
+            return Ok(());
+        }
+        for s in stories {
+            self.story_line(s)?;
+        }
+        writeln!(self.w)?;
+        if self.details {
+            return Ok(());
+        }
+        for s in stories {
+            self.story_block(s, incidents)?;
+        }
+        self.told = true;
+        Ok(())
+    }
+
     fn incident(&mut self, i: &Incident) -> io::Result<()> {
+        if self.told {
+            return Ok(());
+        }
         let label = self.paint(severity_style(i.severity), &format!("[{}]", i.severity.as_str().to_uppercase()));
         let rule = self.paint(BOLD, &i.rule);
         writeln!(self.w, "{label} {rule}  {}", i.title)?;
@@ -87,6 +190,9 @@ impl<W: Write> Reporter for Text<W> {
             writeln!(self.w, "  see       {r}")?;
         }
         writeln!(self.w, "  id        {}", i.id)?;
+        if let Some(story) = &i.story {
+            writeln!(self.w, "  story     {story}")?;
+        }
         writeln!(self.w)
     }
 
@@ -107,6 +213,9 @@ impl<W: Write> Reporter for Text<W> {
         }
         let c = s.incidents;
         let total = c.total();
+        if let Some(n) = self.stories {
+            write!(self.w, "{n} stor{} from ", if n == 1 { "y" } else { "ies" })?;
+        }
         let by_sev = c.present();
         let detail = if by_sev.is_empty() { String::new() } else { format!(" ({})", by_sev.join(", ")) };
         writeln!(
@@ -122,5 +231,25 @@ impl<W: Write> Reporter for Text<W> {
             s.elapsed_ms
         )?;
         self.w.flush()
+    }
+}
+
+/// A story's time span in few characters: the end's date is left out when
+/// it is the start's.
+fn span(s: &Story) -> String {
+    match (&s.first_seen, &s.last_seen) {
+        (Some(a), Some(b)) if a == b => a.clone(),
+        (Some(a), Some(b)) if a.get(..11) == b.get(..11) => format!("{a} → {}", b.get(11..).unwrap_or(b)),
+        (Some(a), Some(b)) => format!("{a} → {b}"),
+        (Some(a), None) | (None, Some(a)) => a.clone(),
+        (None, None) => "no timestamps".to_string(),
+    }
+}
+
+/// `text` cut at `max` characters, with an ellipsis when cut.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
     }
 }

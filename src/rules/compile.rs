@@ -9,8 +9,8 @@ use super::schema::{RawContext, RawExample, RawPack, RawRule, RawUnless};
 use std::sync::Arc;
 
 use super::{
-    Context, ContextKind, Correlation, Example, MAX_CONTEXT, Rule, RuleError, Scope, Severity, Side, StreamFilter,
-    Template, Window,
+    Context, ContextKind, Correlation, Example, Family, MAX_CONTEXT, Rule, RuleError, Scope, Severity, Side,
+    StreamFilter, Template, Window,
 };
 
 /// Placeholders every template may use besides the regexes' named groups.
@@ -138,6 +138,7 @@ fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule>
     let fix = check_template(ctx, &raw.fix, &names, "fix", regex_ok);
     let suppress = check_suppress(ctx, raw.suppress.as_ref());
     let examples = check_examples(ctx, &raw.example);
+    let story = check_story(ctx, raw.story.as_ref());
     let literals_at = raw.literals.as_ref().map(|l| crate::error::line_col(ctx.text, l.span().start));
     let supersedes = check_supersedes(ctx, raw.supersedes.as_ref(), id.as_deref());
     let supersedes_at = raw.supersedes.as_ref().map(|s| crate::error::line_col(ctx.text, s.span().start));
@@ -160,7 +161,24 @@ fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule>
         context: context?,
         supersedes: supersedes?,
         supersedes_at,
+        story: story?,
     })
+}
+
+fn check_story(ctx: &mut Ctx, value: Option<&Spanned<String>>) -> Option<Option<Family>> {
+    let Some(v) = value else { return Some(None) };
+    match Family::parse(v.get_ref()) {
+        Some(f) => Some(Some(f)),
+        None => {
+            let msg = format!(
+                "unknown story {:?}: write \"restart\" (the restart family of one app) or \"dependency:NAME\" \
+                 (one outage of a shared dependency, NAME in lower case, e.g. \"dependency:redis\")",
+                v.get_ref()
+            );
+            ctx.err_at(v.span().start, msg);
+            None
+        }
+    }
 }
 
 /// `supersedes = ["node.uncaught-exception"]`: rule ids, not this rule's.
@@ -818,6 +836,27 @@ fix = "code {code}"
         assert!(errs.is_empty(), "{errs:?}");
         assert_eq!(rules[0].origin, "p.toml:2");
         assert!(matches!(rules[0].correlate, Correlation::Threshold { count: 5, .. }));
+    }
+
+    /// The `story` key names a family or is a located error.
+    #[test]
+    fn story_key_is_checked() {
+        for (value, family) in [("restart", Family::Restart), ("dependency:redis", Family::Dependency("redis".into()))]
+        {
+            let (rules, errs) = compile_pack(
+                "p.toml",
+                &GOOD.replace("fix =", &format!("story = \"{value}\"\nfix =")),
+                &mut RegexBudget::default(),
+            );
+            assert!(errs.is_empty(), "{errs:?}");
+            assert_eq!(rules[0].story, Some(family));
+        }
+        assert_eq!(compile_pack("p.toml", GOOD, &mut RegexBudget::default()).0[0].story, None);
+        for bad in ["restarts", "dependency:", "dependency:Redis", "dependency"] {
+            let errs = errors_of(&GOOD.replace("fix =", &format!("story = \"{bad}\"\nfix =")));
+            assert_eq!(errs.len(), 1, "{errs:?}");
+            assert!(errs[0].starts_with(&format!("p.toml:8:9: unknown story \"{bad}\"")), "{errs:?}");
+        }
     }
 
     #[test]

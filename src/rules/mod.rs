@@ -396,6 +396,43 @@ pub struct Rule {
     pub supersedes: Vec<String>,
     /// Where its `supersedes` key is, as (line, column).
     pub supersedes_at: Option<(usize, usize)>,
+    /// The story family its incidents fold into (besides repeats of its
+    /// own rule and key, which every incident folds with).
+    pub story: Option<Family>,
+}
+
+/// A rule's `story` key: which incidents of other rules its incidents fold
+/// with into one story (see `crate::stories`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Family {
+    /// `"restart"`: exits, restarts and the crashes that precede them, of
+    /// one app.
+    Restart,
+    /// `"dependency:NAME"`: one outage of a shared dependency (`redis`,
+    /// `postgres`, `tws`, ...), across every app that saw it.
+    Dependency(String),
+}
+
+impl Family {
+    /// Parses a `story` value; None for anything else.
+    pub fn parse(s: &str) -> Option<Family> {
+        if s == "restart" {
+            return Some(Family::Restart);
+        }
+        let name = s.strip_prefix("dependency:")?;
+        let ok = !name.is_empty()
+            && name.len() <= 32
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        ok.then(|| Family::Dependency(name.to_string()))
+    }
+
+    /// The value as written in a rule.
+    pub fn as_key(&self) -> String {
+        match self {
+            Family::Restart => "restart".to_string(),
+            Family::Dependency(name) => format!("dependency:{name}"),
+        }
+    }
 }
 
 /// An inline example: a log excerpt and the number of incidents of its

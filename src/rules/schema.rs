@@ -57,6 +57,10 @@ pub(super) struct RawRule {
     pub fix: Spanned<String>,
     #[serde(default)]
     pub references: Vec<String>,
+    /// The story family the rule's incidents fold into: `"restart"` or
+    /// `"dependency:NAME"`.
+    #[serde(default)]
+    pub story: Option<Spanned<String>>,
     /// `[[rule.example]]` tables: small inline cases `rules test` runs.
     #[serde(default)]
     pub example: Vec<Spanned<RawExample>>,

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+mod causes;
 mod source;
 mod split;
 
@@ -24,6 +25,7 @@ use crate::memory;
 use crate::names;
 use crate::records::Zone;
 use crate::rules::{RuleSet, UnitId};
+use crate::stories::{self, Story};
 use crate::summary::{FileStats, SeverityCounts, Summary};
 
 /// What to scan and how.
@@ -49,6 +51,8 @@ pub struct ScanOptions {
 /// The result of a scan, ready for a reporter.
 #[derive(Debug, Clone)]
 pub struct ScanOutput {
+    /// Stories in report order: most severe, then most recent, first.
+    pub stories: Vec<Story>,
     /// Incidents in report order.
     pub incidents: Vec<Incident>,
     /// Accounting.
@@ -170,6 +174,11 @@ fn scan_named(
         None => drop(findings),
     }
     let baseline = opts.filters.incidents(&mut incidents, &mut notes);
+    // Pass 2: what each restarted app wrote just before its exits.
+    let windows = stories::cause_windows(&incidents);
+    let causes = causes::collect(&specs, &files, &windows, opts);
+    let stories = stories::build(&incidents, &windows, &causes, &paths);
+    stories::label(&mut incidents, &stories);
     notes.extend(untimed_notes(&files));
     notes.extend(files.iter().filter_map(FileStats::long_line_note));
     let summary = Summary {
@@ -187,7 +196,7 @@ fn scan_named(
         ecosystems: naming.ecosystems,
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
-    Ok(ScanOutput { incidents, summary })
+    Ok(ScanOutput { stories, incidents, summary })
 }
 
 /// Runs `stage` on `pool`, whose workers then share its parallel parts

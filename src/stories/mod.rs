@@ -1,0 +1,398 @@
+//! Stories: incidents → the few things that are wrong, each with what
+//! caused it. One entry point, [`build`], consuming the incidents (in
+//! report order) and what pass 2 found before the exits ([`Causes`]);
+//! hands on [`Story`]s, most severe and most recent first, and [`label`]
+//! gives each incident its story's id. Never reads files.
+//!
+//! What folds into one story (see [`fold`]):
+//! - repeats of one rule and group key (every outage of one farm);
+//! - a rule's `story = "restart"` family, per app: crash loop, errored,
+//!   restart on a signal, kill timeout, heap OOM, max-memory restart, and
+//!   the crashes that precede an exit;
+//! - a rule's `story = "dependency:NAME"` family, across apps, when the
+//!   incidents' spans come within [`fold::OVERLAP_MS`] of each other;
+//! - incidents that share a record (one record firing several rules);
+//! - the rule-matched incident found in the windows before an app's exits,
+//!   which becomes its restart story's cause and lead.
+//!
+//! The cause of a restart story is that rule-matched incident if there is
+//! one, else the dominant [`cause::shape`] of the error records the app
+//! wrote in the [`cause::BEFORE_MS`] before each exit.
+
+pub mod cause;
+pub mod fold;
+
+use std::cmp::Reverse;
+
+use serde::Serialize;
+
+pub use cause::{Causes, Collector, Place, Window, cause_windows};
+
+use crate::incidents::{Incident, id};
+use crate::rules::{Family, Severity};
+
+/// Why a story happened, as far as the logs say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cause {
+    /// The cause: a rule-matched incident's title, or the error's first
+    /// line as the app wrote it.
+    pub text: String,
+    /// Where it was first seen.
+    pub file: String,
+    /// 1-based line there.
+    pub line: u64,
+    /// Records of it in the windows before the exits.
+    pub count: usize,
+    /// The id of the incident that is the cause, when a rule matched it.
+    pub incident: Option<String>,
+}
+
+/// Related incidents told as one: the unit a person triages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Story {
+    /// Stable id: the same first incident gives the same id on every run.
+    pub id: String,
+    /// `restart`, `dependency:NAME`, or `rule` (repeats of one rule and
+    /// key, a single incident included).
+    pub kind: String,
+    /// One line saying what is wrong.
+    pub headline: String,
+    /// The worst member's severity.
+    pub severity: Severity,
+    /// Apps its incidents concern, sorted.
+    pub apps: Vec<String>,
+    /// Earliest member's first time (RFC 3339).
+    pub first_seen: Option<String>,
+    /// Latest member's last time.
+    pub last_seen: Option<String>,
+    /// Member incident ids in causal order: the cause first, then by time.
+    pub incidents: Vec<String>,
+    /// The probable cause, when one was found.
+    pub cause: Option<Cause>,
+    /// Member indices into the incidents, in causal order.
+    #[serde(skip)]
+    pub members: Vec<usize>,
+    /// Latest time, for the order.
+    #[serde(skip)]
+    last_ms: Option<i64>,
+}
+
+/// Folds `incidents` into stories. `windows` are the cause windows the
+/// scan searched ([`cause_windows`]), `causes` what it found there, and
+/// `paths` name sources by id.
+pub fn build(incidents: &[Incident], windows: &[Window], causes: &Causes, paths: &[String]) -> Vec<Story> {
+    let rule_causes = fold::rule_causes(incidents, windows);
+    let mut stories: Vec<Story> = fold::groups(incidents, &rule_causes)
+        .into_iter()
+        .map(|group| {
+            let cause_of = rule_causes.values().find(|c| group.contains(&c.incident));
+            story(incidents, group, cause_of, causes, paths)
+        })
+        .collect();
+    stories.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| (a.last_ms.is_none(), Reverse(a.last_ms)).cmp(&(b.last_ms.is_none(), Reverse(b.last_ms))))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    stories
+}
+
+/// Gives each incident the id of its story.
+pub fn label(incidents: &mut [Incident], stories: &[Story]) {
+    for s in stories {
+        for &m in &s.members {
+            if let Some(i) = incidents.get_mut(m) {
+                i.story = Some(s.id.clone());
+            }
+        }
+    }
+}
+
+fn story(
+    incidents: &[Incident],
+    mut members: Vec<usize>,
+    rule_cause: Option<&fold::RuleCause>,
+    causes: &Causes,
+    paths: &[String],
+) -> Story {
+    let of = |i: usize| &incidents[i];
+    let kind = kind(members.iter().map(|&i| of(i)));
+    let mut apps: Vec<String> = members.iter().filter_map(|&i| of(i).app.clone()).collect();
+    apps.sort();
+    apps.dedup();
+    let shape = match rule_cause {
+        None if kind == "restart" => shape_cause(&apps, causes),
+        _ => None,
+    };
+    let crash = match (rule_cause, &shape) {
+        (None, None) => crash_member(incidents, &members),
+        _ => None,
+    };
+    let cause_idx = rule_cause.map(|c| c.incident).or(crash);
+    // Causal order: the cause, then by time (untimed last), the worse
+    // first at one time.
+    let order = |&i: &usize| {
+        let inc = &incidents[i];
+        (Some(i) != cause_idx, inc.first_ms().is_none(), inc.first_ms(), Reverse(inc.severity), inc.id.as_str())
+    };
+    members.sort_by(|a, b| order(a).cmp(&order(b)));
+    let severity = members.iter().map(|&i| of(i).severity).max().unwrap_or(Severity::Info);
+    let first = members.iter().map(|&i| of(i)).filter(|i| i.first_ms().is_some()).min_by_key(|i| i.first_ms());
+    let last = members.iter().map(|&i| of(i)).filter(|i| i.last_ms().is_some()).max_by_key(|i| i.last_ms());
+    // The anchor: the earliest member (the first in causal order without
+    // the cause's precedence), so a story keeps its id as long as its
+    // first incident does.
+    let earliest = |i: &Incident| (i.first_ms().is_none(), i.first_ms());
+    let anchor = members
+        .iter()
+        .map(|&i| of(i))
+        .min_by(|a, b| earliest(a).cmp(&earliest(b)).then_with(|| a.id.cmp(&b.id)))
+        .map(|i| i.id.clone())
+        .unwrap_or_default();
+    let cause = match (rule_cause, crash) {
+        (Some(c), _) => Some(Cause {
+            text: of(c.incident).title.clone(),
+            file: paths.get(c.first.source).cloned().unwrap_or_default(),
+            line: c.first.line,
+            count: c.count,
+            incident: Some(of(c.incident).id.clone()),
+        }),
+        (None, Some(i)) => {
+            let inc = of(i);
+            let first = inc.evidence.first();
+            Some(Cause {
+                text: inc.title.clone(),
+                file: first.map(|e| e.file.to_string()).unwrap_or_default(),
+                line: first.map_or(0, |e| e.line),
+                count: inc.count,
+                incident: Some(inc.id.clone()),
+            })
+        }
+        (None, None) => shape,
+    };
+    Story {
+        id: id::stable_id("story", &[("kind".to_string(), kind.clone())], &anchor),
+        headline: headline(incidents, &members, cause_idx),
+        kind,
+        severity,
+        apps,
+        first_seen: first.and_then(|i| i.first_seen.clone()),
+        last_seen: last.and_then(|i| i.last_seen.clone()),
+        incidents: members.iter().map(|&i| of(i).id.clone()).collect(),
+        cause,
+        last_ms: last.and_then(Incident::last_ms),
+        members,
+    }
+}
+
+/// `restart` if a member is of that family, else the first dependency
+/// named, else `rule`.
+fn kind<'a>(mut members: impl Iterator<Item = &'a Incident> + Clone) -> String {
+    if members.clone().any(|i| i.family == Some(Family::Restart)) {
+        return "restart".to_string();
+    }
+    match members.find_map(|i| i.family.as_ref()) {
+        Some(f) => f.as_key(),
+        None => "rule".to_string(),
+    }
+}
+
+/// A member whose records are the app's own crash, not pm2's lines (a heap
+/// OOM, an uncaught exception: the rules of the restart family whose
+/// record precedes an exit): the cause where the windows found nothing,
+/// as when the app's log has no times. The earliest, then the worst.
+fn crash_member(incidents: &[Incident], members: &[usize]) -> Option<usize> {
+    let crash =
+        |i: &Incident| i.family == Some(Family::Restart) && !i.marks.is_empty() && i.marks.iter().all(|m| !m.daemon);
+    let rank = |i: usize| {
+        let inc = &incidents[i];
+        (inc.first_ms().is_none(), inc.first_ms(), Reverse(inc.severity))
+    };
+    members.iter().copied().filter(|&i| crash(&incidents[i])).min_by(|&a, &b| rank(a).cmp(&rank(b)))
+}
+
+/// The dominant error shape before the exits of the story's apps.
+fn shape_cause(apps: &[String], causes: &Causes) -> Option<Cause> {
+    let shape = apps.iter().filter_map(|a| causes.dominant(a)).max_by_key(|s| (s.count, Reverse(s.ts)))?;
+    let line = match shape.place {
+        Place::Line(n) => n,
+        // Not resolved (the file could no longer be read): no line to give.
+        Place::Offset(_) => 0,
+    };
+    Some(Cause { text: shape.text.clone(), file: shape.file.clone(), line, count: shape.count, incident: None })
+}
+
+/// The title of the worst member (the earliest of the worst), past the
+/// cause, which the story line names apart; with repeats of one rule and
+/// key, how many, the longest and whether the last is still open.
+fn headline(incidents: &[Incident], members: &[usize], cause: Option<usize>) -> String {
+    // The first of the worst in causal order.
+    let pick = members.iter().enumerate().filter(|&(_, &i)| Some(i) != cause || members.len() == 1);
+    let Some((_, &lead)) = pick.min_by_key(|&(at, &i)| (Reverse(incidents[i].severity), at)) else {
+        return String::new();
+    };
+    let lead = &incidents[lead];
+    let repeats: Vec<&Incident> =
+        members.iter().map(|&i| &incidents[i]).filter(|i| i.rule == lead.rule && i.key == lead.key).collect();
+    if repeats.len() < 2 {
+        return lead.title.clone();
+    }
+    let longest = repeats.iter().filter_map(|i| Some(i.last_ms()? - i.first_ms()?)).max();
+    let mut out = format!("{}; {} times", lead.title, repeats.len());
+    if let Some(ms) = longest {
+        out.push_str(&format!(", the longest {}", crate::correlate::pairs::human(ms)));
+    }
+    let open = repeats.iter().max_by_key(|i| (i.first_ms(), i.id.as_str())).and_then(|i| i.fields.get("status"));
+    match open.and_then(|s| s.last()) {
+        Some(s) if s.starts_with("not recovered") => out.push_str(", the last still open at the end of the log"),
+        Some(_) => out.push_str(", the last one closed"),
+        None => {}
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::correlate::Finding;
+    use crate::incidents;
+    use crate::input::Stream;
+    use crate::matcher::Event;
+    use crate::records::Zone;
+    use crate::rules::{Role, compile_all};
+
+    const PACK: &str = r#"
+[[rule]]
+id = "t.loop"
+title = "{app} loops"
+severity = "critical"
+story = "restart"
+regex = 'exited'
+fix = "f"
+
+[[rule]]
+id = "t.redis"
+title = "{app} lost redis"
+severity = "high"
+story = "dependency:redis"
+regex = 'redis'
+fix = "f"
+
+[[rule]]
+id = "t.reject"
+title = "{app} rejected"
+severity = "high"
+regex = 'rejected'
+fix = "f"
+
+[[rule]]
+id = "t.farm"
+title = "{app} farm {farm} broken"
+severity = "medium"
+regex = 'farm (?P<farm>\w+)'
+group_by = ["app", "farm"]
+fix = "f"
+"#;
+
+    /// An event of rule `rule` for `app` at `ts` seconds, on `line` of
+    /// source `source` (the daemon's when `daemon`).
+    fn ev(rule: u32, app: &str, ts: i64, source: usize, line: u64, daemon: bool) -> Event {
+        Event {
+            rule,
+            role: Role::Start,
+            shape: 0,
+            source,
+            line,
+            ts: Some(ts * 1000),
+            day_time: None,
+            app: Some(app.into()),
+            stream: if daemon { Stream::Daemon } else { Stream::Err },
+            fields: Default::default(),
+            text: "x".into(),
+        }
+    }
+
+    fn finding(rule: u32, app: &str, key: &[(&str, &str)], events: Vec<Event>) -> Finding {
+        let mut k = vec![("app".to_string(), app.to_string())];
+        k.extend(key.iter().map(|(a, b)| (a.to_string(), b.to_string())));
+        Finding { rule, key: k, events, facts: vec![] }
+    }
+
+    fn stories_of(findings: Vec<Finding>, causes: &Causes) -> (Vec<Incident>, Vec<Story>) {
+        let rules = compile_all(&[("t.toml".into(), PACK.into())]).expect("rules");
+        let paths: Vec<String> = (0..4).map(|i| format!("f{i}.log")).collect();
+        let mut incidents = incidents::build(&rules, &findings, &paths, Zone::Utc);
+        let windows = cause_windows(&incidents);
+        let stories = build(&incidents, &windows, causes, &paths);
+        label(&mut incidents, &stories);
+        (incidents, stories)
+    }
+
+    /// Repeats of one rule and key fold whatever their times; other keys
+    /// of the rule do not.
+    #[test]
+    fn repeats_of_one_rule_and_key_are_one_story() {
+        let f = |farm: &str, ts: i64| finding(3, "tws", &[("farm", farm)], vec![ev(3, "tws", ts, 0, ts as u64, false)]);
+        let (_, stories) = stories_of(vec![f("usfarm", 0), f("usfarm", 86_400), f("eufarm", 10)], &Causes::default());
+        assert_eq!(stories.len(), 2);
+        let us = stories.iter().find(|s| s.incidents.len() == 2).expect("usfarm folded");
+        assert!(us.headline.ends_with("; 2 times, the longest 0s"), "{}", us.headline);
+        assert_eq!(us.kind, "rule");
+    }
+
+    /// A dependency's incidents fold across apps when they come within
+    /// OVERLAP_MS of each other, not further.
+    #[test]
+    fn dependency_outages_fold_across_apps_by_time() {
+        let r = |app: &str, ts: i64, source: usize| finding(1, app, &[], vec![ev(1, app, ts, source, 1, false)]);
+        let limit = fold::OVERLAP_MS / 1000;
+        let (_, together) = stories_of(vec![r("api", 0, 0), r("worker", limit, 1)], &Causes::default());
+        assert_eq!(together.len(), 1);
+        assert_eq!(together[0].apps, ["api", "worker"]);
+        let (_, apart) = stories_of(vec![r("api", 0, 0), r("worker", limit + 1, 1)], &Causes::default());
+        assert_eq!(apart.len(), 2);
+    }
+
+    /// One record that fired two rules feeds one story; an incident in the
+    /// windows before an app's exits joins its restart story as cause and
+    /// lead, counting its records there.
+    #[test]
+    fn shared_records_and_rule_causes_join_the_restart_story() {
+        let exits = finding(0, "api", &[], vec![ev(0, "api", 100, 0, 10, true), ev(0, "api", 200, 0, 20, true)]);
+        let reject = finding(2, "api", &[], vec![ev(2, "api", 99, 1, 5, false), ev(2, "api", 198, 1, 9, false)]);
+        let redis = finding(1, "api", &[], vec![ev(1, "api", 99, 1, 5, false)]);
+        let (incidents, stories) = stories_of(vec![exits, reject, redis], &Causes::default());
+        assert_eq!(stories.len(), 1, "{stories:#?}");
+        let s = &stories[0];
+        let cause = s.cause.as_ref().expect("cause");
+        let lead = incidents.iter().find(|i| i.id == s.incidents[0]).expect("lead");
+        assert_eq!((lead.rule.as_str(), cause.count, cause.line, cause.file.as_str()), ("t.reject", 2, 5, "f1.log"));
+        assert_eq!(s.headline, "api loops");
+        assert_eq!((s.kind.as_str(), s.severity), ("restart", Severity::Critical));
+        assert!(incidents.iter().all(|i| i.story.as_ref() == Some(&s.id)));
+    }
+
+    /// Without a rule-matched cause, the dominant shape pass 2 found is the
+    /// cause; stories are ordered most severe, then most recent, first,
+    /// and their ids do not depend on the input order.
+    #[test]
+    fn shape_causes_order_and_stable_ids() {
+        let mut c = Collector::default();
+        c.observe("api", "api-error.log", 99_000, "Error: Cannot find module 'dotenv'", true, Place::Line(12));
+        let causes = c.finish();
+        let exits = || finding(0, "api", &[], vec![ev(0, "api", 100, 0, 10, true)]);
+        let older = || finding(2, "web", &[], vec![ev(2, "web", 50, 2, 1, false)]);
+        let newer = || finding(2, "job", &[], vec![ev(2, "job", 500, 3, 1, false)]);
+        let (_, a) = stories_of(vec![exits(), older(), newer()], &causes);
+        let cause = a[0].cause.as_ref().expect("cause");
+        assert_eq!(
+            (cause.text.as_str(), cause.line, cause.incident.as_deref()),
+            ("Error: Cannot find module 'dotenv'", 12, None)
+        );
+        let apps: Vec<&str> = a.iter().map(|s| s.apps[0].as_str()).collect();
+        assert_eq!(apps, ["api", "job", "web"]);
+        let (_, b) = stories_of(vec![newer(), older(), exits()], &causes);
+        assert_eq!(a.iter().map(|s| &s.id).collect::<Vec<_>>(), b.iter().map(|s| &s.id).collect::<Vec<_>>());
+    }
+}
