@@ -75,6 +75,7 @@ use super::pairs::human;
 use super::window::within;
 
 mod clockless;
+mod nearby;
 use clockless::Decided;
 
 /// How long (log time, or wall clock for a quiet log) `watch` holds an
@@ -102,14 +103,14 @@ pub fn apply(rules: &RuleSet, mut sources: Vec<Vec<Event>>, paths: &[String]) ->
     // Which list each source's events live in (skipped files leave gaps
     // between source ids).
     let mut home: HashMap<usize, usize> = HashMap::new();
-    let mut out = Vec::with_capacity(staged.len());
-    for (i, (decided, later)) in staged.into_iter().enumerate() {
+    let (mut out, mut later): (Vec<Vec<Event>>, Vec<Vec<Event>>) = staged.into_iter().unzip();
+    nearby::trim(rules, &mut later, |ev| skipped(&app.decided, ev));
+    for (i, later) in later.into_iter().enumerate() {
         for ev in later {
             home.insert(ev.source, i);
             let file = paths.get(ev.source).map_or("", String::as_str);
             app.insert(rules, file, ev, 0);
         }
-        out.push(decided);
     }
     let mut touched = vec![false; out.len()];
     app.finish(rules, &mut |e, _| {

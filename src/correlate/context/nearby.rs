@@ -1,0 +1,213 @@
+//! Which of the app stage's events can matter, for `scan`: the app stage
+//! reads every timed start event of a rule with app-scoped entries and
+//! every timed event of those entries, in one sorted order, and most of
+//! them meet nothing. A log full of error prints (each waiting for an exit
+//! of its app that never comes) or of 1100 notices (each excusing the farm
+//! breaks of the next minute, when no farm breaks) would be sorted and
+//! held only to be dropped. Owns the test that leaves them out before the
+//! stage, so the stage reads only events that have a partner near them.
+//!
+//! The test is coarse but never wrong: two events can pair only when they
+//! are of one rule and one app and less than the entry's window apart (the
+//! stage takes lines of one second as simultaneous, so a second more on
+//! each side). Other key fields are not compared: an event kept for
+//! nothing is read as before.
+//!
+//! - An entry's event with no start event of its rule and app that the
+//!   entry applies to within its window of it can neither excuse, lend nor
+//!   decide anything: the start events near it (none) are all it reaches,
+//!   and when it replaces an older event of its key as the latest, the
+//!   older one could only have reached start events that this one reaches
+//!   too. Left out.
+//! - A start event with a required entry (`require = true`) that has no
+//!   event of its rule and app within the entry's window is dropped by the
+//!   stage whatever else happens, so it is left out now, unless one of its
+//!   entries is an `unless` without `every`: that entry's event is used up
+//!   by the next start event of its key, dropped or not, so the start event
+//!   must be read.
+
+use std::collections::HashMap;
+
+use crate::matcher::Event;
+use crate::rules::{Context, ContextKind, Role, RuleSet, Scope};
+
+use super::reach;
+
+/// Lines of one second in two files read as simultaneous (see the module
+/// doc of `context`): the slack on each side of a window.
+const SECOND: i64 = 1000;
+
+/// Sorted times, per (rule, entry, app).
+type Times<'a> = HashMap<(u32, u8, &'a str), Vec<i64>>;
+
+/// Keeps in `later` (the app stage's events, per source) only those that
+/// can pair with an event on the other side; `skip` gives the entries
+/// decided already for a start event (bit n: entry n).
+pub(super) fn trim(rules: &RuleSet, later: &mut [Vec<Event>], skip: impl Fn(&Event) -> u8) {
+    let (starts, entries) = index(rules, later);
+    let near = |times: Option<&Vec<i64>>, t: i64, w: i64| {
+        times.is_some_and(|ts| {
+            let from = ts.partition_point(|&x| x < t - w - SECOND);
+            ts.get(from).is_some_and(|&x| x <= t + w + SECOND)
+        })
+    };
+    let keep = |ev: &Event| {
+        let (Some(t), Some(app)) = (ev.ts, ev.app.as_deref()) else { return true };
+        let context = &rules.rules()[ev.rule as usize].context;
+        match ev.role {
+            Role::Context(n) => match context.get(usize::from(n)) {
+                Some(c) => near(starts.get(&(ev.rule, n, app)), t, reach(c)),
+                None => true,
+            },
+            Role::Start => {
+                let skipped = skip(ev);
+                let here = |(n, c): &(usize, &Context)| {
+                    skipped & (1 << n) == 0 && c.scope == Scope::App && c.applies_to(ev.shape)
+                };
+                let entries_here: Vec<(usize, &Context)> = context.iter().enumerate().filter(here).collect();
+                let used_up =
+                    entries_here.iter().any(|(_, c)| matches!(c.kind, ContextKind::Unless { every: false, .. }));
+                used_up
+                    || entries_here.iter().all(|&(n, c)| {
+                        !matches!(c.kind, ContextKind::Lend { require: true, .. })
+                            || near(entries.get(&(ev.rule, n as u8, app)), t, reach(c))
+                    })
+            }
+            Role::End => true,
+        }
+    };
+    // Both sides are judged against the events as they came: what one
+    // side loses does not change what the other keeps.
+    let kept: Vec<Vec<bool>> = later.iter().map(|evs| evs.iter().map(keep).collect()).collect();
+    for (evs, kept) in later.iter_mut().zip(kept) {
+        let mut kept = kept.into_iter();
+        evs.retain(|_| kept.next().unwrap_or(true));
+    }
+}
+
+/// The times of the start events (per entry that applies to them) and of
+/// the entries' events, per rule and app.
+fn index<'a>(rules: &RuleSet, later: &'a [Vec<Event>]) -> (Times<'a>, Times<'a>) {
+    let mut starts: Times<'a> = HashMap::new();
+    let mut entries: Times<'a> = HashMap::new();
+    for ev in later.iter().flatten() {
+        let (Some(t), Some(app)) = (ev.ts, ev.app.as_deref()) else { continue };
+        match ev.role {
+            Role::Start => {
+                let context = &rules.rules()[ev.rule as usize].context;
+                for (n, _) in context.iter().enumerate().filter(|(_, c)| c.applies_to(ev.shape)) {
+                    starts.entry((ev.rule, n as u8, app)).or_default().push(t);
+                }
+            }
+            Role::Context(n) => entries.entry((ev.rule, n, app)).or_default().push(t),
+            Role::End => {}
+        }
+    }
+    starts.values_mut().chain(entries.values_mut()).for_each(|ts| ts.sort_unstable());
+    (starts, entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::input::Stream;
+    use crate::rules::compile_all;
+
+    /// Rule 0: a print that counts only with an exit of its app less than
+    /// 3 s after it, not within 5 s of a stop (`every`); rule 1: a break
+    /// excused by the next loss of its app within 1 m (used up).
+    const PACK: &str = r#"
+[[rule]]
+id = "t.print"
+title = "t"
+severity = "high"
+regex = 'print'
+unless = { regex = 'stop', within = "5s", every = true, scope = "app" }
+context = { regex = 'exit', after = "3s", scope = "app", require = true }
+fix = "f"
+
+[[rule]]
+id = "t.break"
+title = "t"
+severity = "high"
+regex = 'break'
+unless = { regex = 'loss', within = "1m", scope = "app" }
+context = { regex = 'named', before = "1h", scope = "app", require = true }
+fix = "f"
+"#;
+
+    fn ev(rule: u32, role: Role, line: u64, secs: i64, name: &str) -> Event {
+        Event {
+            rule,
+            role,
+            shape: 0,
+            source: 0,
+            line,
+            ts: Some(secs * 1000),
+            day_time: None,
+            app: Some(Arc::from(name)),
+            stream: Stream::Err,
+            fields: Box::default(),
+            text: Arc::from(""),
+        }
+    }
+
+    fn kept(events: Vec<Event>) -> Vec<u64> {
+        let rules = compile_all(&[("t.toml".into(), PACK.into())]).expect("rules");
+        let mut later = vec![events];
+        trim(&rules, &mut later, |_| 0);
+        later[0].iter().map(|e| e.line).collect()
+    }
+
+    const PRINT: (u32, Role) = (0, Role::Start);
+    const STOP: (u32, Role) = (0, Role::Context(0));
+    const EXIT: (u32, Role) = (0, Role::Context(1));
+
+    #[test]
+    fn prints_without_an_exit_of_their_app_near_are_left_out() {
+        let got = kept(vec![
+            ev(PRINT.0, PRINT.1, 1, 100, "api"),
+            // The exit of another app does not pair.
+            ev(EXIT.0, EXIT.1, 2, 101, "web"),
+            ev(PRINT.0, PRINT.1, 3, 200, "api"),
+            ev(EXIT.0, EXIT.1, 4, 202, "api"),
+            // Its window and a second of slack: still read.
+            ev(PRINT.0, PRINT.1, 5, 300, "api"),
+            ev(EXIT.0, EXIT.1, 6, 304, "api"),
+        ]);
+        assert_eq!(got, [3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn stops_far_from_every_print_are_left_out() {
+        let got = kept(vec![
+            ev(STOP.0, STOP.1, 1, 0, "api"),
+            ev(STOP.0, STOP.1, 2, 95, "api"),
+            ev(PRINT.0, PRINT.1, 3, 100, "api"),
+            ev(EXIT.0, EXIT.1, 4, 101, "api"),
+            ev(STOP.0, STOP.1, 5, 100, "web"),
+        ]);
+        assert_eq!(got, [2, 3, 4]);
+    }
+
+    /// A loss is used up by the next break of its app, so a break is read
+    /// even without the event its required entry needs.
+    #[test]
+    fn a_start_that_uses_up_an_unless_is_kept() {
+        let got = kept(vec![ev(1, Role::Context(0), 1, 0, "bridge"), ev(1, Role::Start, 2, 10, "bridge")]);
+        assert_eq!(got, [1, 2]);
+    }
+
+    /// Without a time or an app the stage pairs nothing by window: such
+    /// events are read as before.
+    #[test]
+    fn events_without_time_or_app_are_kept() {
+        let mut print = ev(PRINT.0, PRINT.1, 1, 0, "api");
+        print.app = None;
+        let mut exit = ev(EXIT.0, EXIT.1, 2, 500, "api");
+        exit.ts = None;
+        assert_eq!(kept(vec![print, exit]), [1, 2]);
+    }
+}
