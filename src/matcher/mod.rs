@@ -15,6 +15,7 @@ mod intern;
 pub mod literals;
 pub mod prefilter;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::input::Stream;
@@ -85,6 +86,11 @@ pub struct Matcher {
     /// Per rule, the rules (dense indices) its start matches supersede on
     /// the same record; all empty for most packs.
     supersedes: Arc<[Vec<u32>]>,
+    /// Per unit id, the first unit with the same regexes, if it is not
+    /// alone: an entry that reuses another rule's regexes (farm breaks
+    /// excused by tws.connectivity-lost's 1100) would match each such
+    /// record a second time for the same answer.
+    twin: Arc<[Option<u32>]>,
 }
 
 /// One regex of a unit and its capture group names.
@@ -138,7 +144,7 @@ impl Matcher {
         };
         // Indexed by unit id: every slot of every rule, empty where the rule
         // has no regex for that role.
-        let regexes = rules
+        let regexes: Vec<Vec<Unit>> = rules
             .rules()
             .iter()
             .flat_map(|r| (0..UNITS_PER_RULE).map(|slot| r.regexes_for(UnitId(slot).role())))
@@ -157,7 +163,8 @@ impl Matcher {
             })
             .collect();
         let supersedes = supersedes_of(&rules);
-        Matcher { rules, prefilter, regexes, streams, supersedes }
+        let twin = twins_of(&regexes);
+        Matcher { rules, prefilter, regexes, streams, supersedes, twin }
     }
 
     /// The prefilter (to search buffers and list unfiltered rules).
@@ -185,15 +192,30 @@ impl Matcher {
         let stream = record.stream.unwrap_or(origin.stream);
         let mut text: Option<Arc<str>> = None;
         let first = out.len();
+        // What the units with a twin found on this record, by twin.
+        let mut known: Vec<(u32, Option<(usize, Fields)>)> = Vec::new();
         for &unit in candidates {
             let id = UnitId(unit);
             if !self.streams[unit as usize].accepts(stream) {
                 continue;
             }
-            let found = self.regexes[unit as usize]
-                .iter()
-                .enumerate()
-                .find_map(|(shape, u)| Some((shape, capture(u, &record.body, scratch)?)));
+            let run = |scratch: &mut Scratch| {
+                self.regexes[unit as usize]
+                    .iter()
+                    .enumerate()
+                    .find_map(|(shape, u)| Some((shape, capture(u, &record.body, scratch)?)))
+            };
+            let found = match self.twin[unit as usize] {
+                None => run(scratch),
+                Some(twin) => match known.iter().find(|(t, _)| *t == twin) {
+                    Some((_, found)) => found.clone(),
+                    None => {
+                        let found = run(scratch);
+                        known.push((twin, found.clone()));
+                        found
+                    }
+                },
+            };
             let Some((shape, fields)) = found else {
                 continue;
             };
@@ -238,6 +260,24 @@ fn drop_superseded(supersedes: &[Vec<u32>], out: &mut Vec<Event>, first: usize) 
         }
     }
     out.truncate(keep);
+}
+
+/// Per unit, the first unit whose regexes are the same (same patterns in
+/// the same order), for units that share them with another; `None` for
+/// the others and for units without regexes.
+fn twins_of(regexes: &[Vec<Unit>]) -> Arc<[Option<u32>]> {
+    let patterns = |u: &Vec<Unit>| u.iter().map(|u| u.re.as_str().to_string()).collect::<Vec<_>>();
+    let mut first: HashMap<Vec<String>, (u32, usize)> = HashMap::new();
+    for (i, u) in regexes.iter().enumerate().filter(|(_, u)| !u.is_empty()) {
+        first.entry(patterns(u)).or_insert((i as u32, 0)).1 += 1;
+    }
+    regexes
+        .iter()
+        .map(|u| match first.get(&patterns(u)) {
+            Some(&(twin, n)) if n > 1 && !u.is_empty() => Some(twin),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Per rule, the dense indices of the rules it supersedes that are in
@@ -466,6 +506,43 @@ fix = "f"
             assert_eq!(line, decoded_line(head), "{c:?}");
             assert_eq!(&*field_value(c, &mut strings), decoded_field(c), "{c:?}");
         }
+    }
+
+    /// A unit whose regexes are another's (an entry that reuses another
+    /// rule's regexes) runs them once per record, and both units still
+    /// get their event with the same fields; a unit with other regexes
+    /// runs its own.
+    #[test]
+    fn units_with_the_same_regexes_share_one_run() {
+        let pack = r#"
+[[rule]]
+id = "x.lost"
+title = "t"
+severity = "high"
+regex = ['code (?P<code>1100)', 'lost']
+fix = "f"
+
+[[rule]]
+id = "x.farm"
+title = "t"
+severity = "high"
+regex = 'farm broken'
+unless = { regex = ['code (?P<code>1100)', 'lost'], within = "1m" }
+fix = "f"
+"#;
+        let rules = crate::rules::compile_all(&[("t.toml".into(), pack.into())]).expect("rules");
+        let m = Matcher::new(Arc::new(rules.clone()));
+        let lost = UnitId::new(0, Role::Start).0;
+        let unless = UnitId::new(1, Role::Context(0)).0;
+        assert_eq!(m.twin[lost as usize], Some(lost));
+        assert_eq!(m.twin[unless as usize], Some(lost));
+        assert_eq!(m.twin[UnitId::new(1, Role::Start).0 as usize], None);
+        let record = Record { body: b"code 1100 lost".to_vec(), ts: None, day_time: None, app: None, stream: None };
+        let origin = Origin { source: 0, line: 1, app: None, stream: Stream::Err };
+        let mut out = Vec::new();
+        m.confirm(&record, &rules.units(), origin, &mut Scratch::default(), &mut out);
+        let got: Vec<_> = out.iter().map(|e| (e.rule, e.role, e.shape, field(&e.fields, "code"))).collect();
+        assert_eq!(got, [(0, Role::Start, 0, Some("1100")), (1, Role::Context(0), 0, Some("1100"))]);
     }
 
     #[test]
