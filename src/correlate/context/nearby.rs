@@ -18,7 +18,8 @@
 //!   decide anything: the start events near it (none) are all it reaches,
 //!   and when it replaces an older event of its key as the latest, the
 //!   older one could only have reached start events that this one reaches
-//!   too. Left out.
+//!   too. Left out; not so an event of an `unless` with `count` > 1,
+//!   which counts however far from the start event it came.
 //! - A start event with a required entry (`require = true`) that has no
 //!   event of its rule and app within the entry's window is dropped by the
 //!   stage whatever else happens, so it is left out now, unless one of its
@@ -56,6 +57,9 @@ pub(super) fn trim(rules: &RuleSet, later: &mut [Vec<Event>], skip: impl Fn(&Eve
         let context = &rules.rules()[ev.rule as usize].context;
         match ev.role {
             Role::Context(n) => match context.get(usize::from(n)) {
+                // A counted `unless` counts every event of its key since the
+                // key's last start event, near it or not.
+                Some(c) if matches!(c.kind, ContextKind::Unless { count, .. } if count > 1) => true,
                 Some(c) => near(starts.get(&(ev.rule, n, app)), t, reach(c)),
                 None => true,
             },
