@@ -204,6 +204,29 @@ fix = "f"
         assert_eq!(got, [1, 2]);
     }
 
+    /// A counted unless counts its events since the last start event of
+    /// its key, however far back: none is left out.
+    #[test]
+    fn every_event_of_a_counted_unless_is_kept() {
+        let pack = r#"
+[[rule]]
+id = "t.reconnect"
+title = "t"
+severity = "high"
+regex = 'reconnected'
+unless = { regex = 'retrying', within = "1m", count = 2, scope = "app" }
+fix = "f"
+"#;
+        let rules = compile_all(&[("t.toml".into(), pack.into())]).expect("rules");
+        let mut later = vec![vec![
+            ev(0, Role::Context(0), 1, 0, "bridge"),
+            ev(0, Role::Context(0), 2, 3000, "bridge"),
+            ev(0, Role::Start, 3, 3010, "bridge"),
+        ]];
+        trim(&rules, &mut later, |_| 0);
+        assert_eq!(later[0].iter().map(|e| e.line).collect::<Vec<_>>(), [1, 2, 3]);
+    }
+
     /// Without a time or an app the stage pairs nothing by window: such
     /// events are read as before.
     #[test]
