@@ -418,8 +418,8 @@ fix = "f"
         assert_eq!(findings[1].events.len(), 2);
     }
 
-    #[test]
-    fn suppress_splits_single_incidents_at_quiet_gaps() {
+    /// One `single` rule with `suppress = "10m"`, for the quiet-gap tests.
+    fn flap_rules() -> RuleSet {
         let pack = r#"
 [[rule]]
 id = "x.flap"
@@ -429,7 +429,12 @@ regex = 'boom'
 suppress = "10m"
 fix = "f"
 "#;
-        let rules = compile_all(&[("t.toml".into(), pack.into())]).expect("rules");
+        compile_all(&[("t.toml".into(), pack.into())]).expect("rules")
+    }
+
+    #[test]
+    fn suppress_splits_single_incidents_at_quiet_gaps() {
+        let rules = flap_rules();
         let m = 60_000;
         let events = vec![ev(0, "api", Some(0), 1), ev(0, "api", Some(9 * m), 2), ev(0, "api", Some(30 * m), 3)];
         let (findings, _) = correlate(&rules, vec![events], &[], None);
@@ -700,16 +705,7 @@ fix = "f"
     /// an untimed one does (its distance to it is unknown).
     #[test]
     fn suppress_splits_a_files_own_clock() {
-        let pack = r#"
-[[rule]]
-id = "x.flap"
-title = "t"
-severity = "low"
-regex = 'boom'
-suppress = "10m"
-fix = "f"
-"#;
-        let rules = compile_all(&[("t.toml".into(), pack.into())]).expect("rules");
+        let rules = flap_rules();
         let s = crate::rules::Role::Start;
         let own = vec![day(0, s, 0, 1, 0), day(0, s, 0, 2, 9 * M), day(0, s, 0, 3, 30 * M)];
         let sizes = |found: Vec<Finding>| found.iter().map(|f| f.events.len()).collect::<Vec<_>>();
