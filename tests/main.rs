@@ -29,6 +29,10 @@ mod rule_fixtures;
 // `--format markdown`: heading, table and sections against the JSON run.
 mod markdown;
 
+// `--format html` (issue 20): the page's data, its safety with hostile log
+// text, and the page in a real headless Chromium.
+mod html;
+
 // Stories (issue 14): what folds into one, the probable cause, the first
 // screen of the text report.
 mod stories;

@@ -63,6 +63,9 @@ fn report_options(args: &ScanArgs, rules: &RuleSet) -> anyhow::Result<ReportOpti
         Color::Never => false,
         Color::Auto => std::io::stdout().is_terminal(),
     };
+    if args.format == Format::Html {
+        return Ok(ReportOptions { endings: Endings::of(rules), ..ReportOptions::default() });
+    }
     if args.format != Format::Alertmanager {
         return Ok(ReportOptions { color, details: args.details, ..ReportOptions::default() });
     }

@@ -69,6 +69,15 @@ impl Endings {
         Endings { by_rule }
     }
 
+    /// Whether `i` is an outage that ended (`Some(true)`), one still open
+    /// at the end of the log (`Some(false)`), or something that happened
+    /// with no end to wait for (`None`). The HTML timeline draws the open
+    /// ones to the end of the scan.
+    pub fn ended(&self, i: &Incident) -> Option<bool> {
+        self.by_rule.get(&i.rule)?;
+        Some(self.ends_at(i).is_some())
+    }
+
     /// `endsAt` of `i`: its last event when that event closed it, else none
     /// (Alertmanager then keeps the alert firing for `resolve_timeout`
     /// after each post).

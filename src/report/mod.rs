@@ -1,9 +1,11 @@
 //! Report: incidents and the summary → bytes, pushed to a [`Reporter`]
 //! (ripgrep's `Sink` shape). Reporters never see files; the scanner never
 //! sees a writer. Formats: human text, one JSON document, NDJSON, GitHub
-//! Markdown, and Alertmanager's alert array.
+//! Markdown, Alertmanager's alert array, and a self-contained HTML
+//! timeline.
 
 mod alertmanager;
+mod html;
 mod json;
 mod markdown;
 mod ndjson;
@@ -18,6 +20,7 @@ use crate::stories::Story;
 use crate::summary::Summary;
 
 pub use alertmanager::{Alertmanager, Endings};
+pub use html::Html;
 pub use json::Json;
 pub use markdown::Markdown;
 pub use ndjson::Ndjson;
@@ -53,6 +56,9 @@ pub enum Format {
     /// The JSON array Prometheus Alertmanager's `POST /api/v2/alerts`
     /// accepts, one alert per incident (see README, "Alertmanager output").
     Alertmanager,
+    /// One self-contained HTML page: the outage as a timeline, one lane per
+    /// app, stories grouped (see README, "HTML report").
+    Html,
 }
 
 /// What [`reporter`] needs besides the format and the writer; each format
@@ -64,8 +70,8 @@ pub struct ReportOptions {
     /// Alertmanager: the `instance` label of every alert (the host the logs
     /// come from). By default it is left out.
     pub instance: Option<String>,
-    /// Alertmanager: which rules' incidents end, deciding `endsAt`. By
-    /// default none do.
+    /// Alertmanager and HTML: which rules' incidents end, deciding `endsAt`
+    /// and which outages the timeline draws open. By default none do.
     pub endings: Endings,
     /// Text: every incident's full block after the story lines (`--details`)
     /// rather than one short block per story. This is disabled by default.
@@ -89,6 +95,7 @@ pub fn reporter<'w>(format: Format, w: Box<dyn Write + 'w>, opts: ReportOptions)
         Format::Ndjson => Box::new(Ndjson::new(w)),
         Format::Markdown => Box::new(Markdown::new(w)),
         Format::Alertmanager => Box::new(Alertmanager::new(w, opts.instance, opts.endings)),
+        Format::Html => Box::new(Html::new(w, opts.endings)),
     }
 }
 

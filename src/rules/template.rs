@@ -232,6 +232,29 @@ pub struct Filled {
     ends: Box<[usize]>,
 }
 
+impl Filled {
+    /// The template's text around the values, and the values: the text
+    /// renders as `texts[0] values[0] texts[1] ... values[n-1] texts[n]`
+    /// (`texts` is one longer than `values`). The HTML report sends each
+    /// template's texts once and only the values per incident.
+    pub fn split(&self) -> (Vec<String>, Vec<&str>) {
+        let (mut texts, mut values) = (vec![String::new()], Vec::new());
+        let (mut field, mut from) = (0, 0);
+        for piece in &self.template.pieces {
+            match piece {
+                Piece::Text(t) => texts.last_mut().map_or((), |last| last.push_str(t)),
+                Piece::Field(..) | Piece::Plural { .. } => {
+                    let to = self.ends.get(field).copied().unwrap_or(from);
+                    values.push(self.values.get(from..to).unwrap_or_default());
+                    (field, from) = (field + 1, to);
+                    texts.push(String::new());
+                }
+            }
+        }
+        (texts, values)
+    }
+}
+
 impl fmt::Display for Filled {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut field = 0;
@@ -303,6 +326,23 @@ mod tests {
         assert_eq!(format!("{filled:?}"), format!("{text:?}"));
         assert_eq!(filled, t.fill(lookup));
         assert_ne!(filled, t.fill(|_| Some(Value::from("web".to_string()))));
+    }
+
+    /// The texts and values of a split interleave back into the rendered
+    /// text, with fields at either end, side by side, and plurals.
+    #[test]
+    fn split_interleaves_back_into_the_text() {
+        let t = Arc::new(Template::parse("{app}{port|x}: {n?# error|# errors} for {app}").expect("parses"));
+        let filled = t.fill(|f| Some(Value::from(if f == "n" { "1".to_string() } else { format!("<{f}>") })));
+        let (texts, values) = filled.split();
+        assert_eq!(texts, ["", "", ": ", " for ", ""]);
+        assert_eq!(values, ["<app>", "<port>", "1 error", "<app>"]);
+        let mut joined = texts[0].clone();
+        for (v, t) in values.iter().zip(&texts[1..]) {
+            joined += v;
+            joined += t;
+        }
+        assert_eq!(joined, filled.to_string());
     }
 
     /// A phrase replaces the placeholder with the preposition before it,
