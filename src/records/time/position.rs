@@ -7,7 +7,8 @@
 //!   (`[2026-11-20T10:00:00.123]`, `[14:20:03]`, `E, [2026-... #1234]`);
 //! - a level name, alone or with `:` or `,` (`ERROR`, `INFO:`, `warn,`),
 //!   a one-letter level (`E,`), a number (a pid), a separator (`-`, `|`,
-//!   `::`, `>`) or a `name:` (Go's `log` prefix);
+//!   `::`, `>`) or, at the very start of the line, a `name:` (Go's `log`
+//!   prefix; indented, `key:` is a field of a printed object);
 //! - ANSI colour codes and spaces, which cost nothing.
 //!
 //! Anything else (a word of the message) ends the search: a time further
@@ -179,7 +180,13 @@ fn word_tag(msg: &[u8], i: usize) -> Option<usize> {
         let punct = usize::from(matches!(after, Some(b':' | b',' | b'|')));
         return Some(i + alpha + punct);
     }
-    // `myapp: ` (Go's log prefix).
+    // `myapp: ` (Go's log prefix), which starts the line. Indented, a
+    // `key: value` is a field of an object Node's util.inspect printed over
+    // several lines (`  expiresAt: 2026-11-20T16:00:00.000Z`): its date is
+    // data, and taking it dated the records after it.
+    if i != 0 {
+        return None;
+    }
     let w = word();
     let token = &rest[..w];
     let named = w > 1
@@ -241,6 +248,10 @@ mod tests {
         assert_eq!(found("connect ECONNREFUSED 127.0.0.1:7497"), None);
         assert_eq!(found("GET /reports?from=2026-11-20T10:00:00Z 200"), None);
         assert_eq!(found("[ERROR] report for 2026-11-20 10:00:00 failed"), None);
+        // A field of a multi-line object dump, and a `name:` after a tag.
+        assert_eq!(found("  expiresAt: 2026-11-20T16:00:00.000Z"), None);
+        assert_eq!(found("\tcreated: 2026-11-20 10:00:00,"), None);
+        assert_eq!(found("[worker] job: 2026-11-20 10:00:00"), None);
         let far = format!("[{}] 2026-11-20 10:00:00 x", "a".repeat(40));
         assert_eq!(found(&far), Some("2026-11-20 10:00:00"), "a tag of 40 bytes is still a tag");
         let past = format!("{} 2026-11-20 10:00:00 x", "[a] ".repeat(17));
