@@ -1,21 +1,31 @@
 #!/usr/bin/env bash
 # Wall-clock comparison of `logtriage scan` with ripgrep over the same
 # logs and the same rule regexes (every regex of the built-in pack, written
-# by `cargo run --example rg_patterns`), on a sparse (healthy) and a dense
-# (--dense 0.05) synthetic pm2 corpus, and on the dense records written the
-# way apps stamp them when pm2 adds no time (`--shape app-timed`: pino,
-# winston, Python logging, a time-only console logger, log4js, bunyan).
+# by `cargo run --example rg_patterns`), on corpora of several shapes,
+# including the ones that hurt (issue 18):
+#
+#   healthy    pm2's own stamps, almost nothing matches (--dense 0)
+#   dense      5 % of records hold a rule literal, half of them matches
+#   storm      25 % of records hold one: an outage's logs
+#   app-timed  dense, stamped by the apps' own loggers, pm2 adds nothing
+#   json       dense, every app with pm2's `log_type: json`
+#   untimed    dense, no times but in pm2.log: windows wait for the end
+#   many-apps  dense, 100 apps' small files (1001 files)
+#   one-file   dense, one huge file the scan splits across its workers
 #
 #   SIZE_MIB=1024 RUNS=5 benches/compare.sh
+#   CORPORA="healthy dense" benches/compare.sh     # a subset
 #
 # Environment: SIZE_MIB (default 1024) size of each corpus, RUNS (default 5)
-# timed runs per tool and corpus, SEED (default 1), DENSE (default 0.05).
+# timed runs per tool and corpus, SEED (default 1), DENSE (default 0.05),
+# STORM (default 0.25), CORPORA (default all of the above, in that order).
 # Corpora go under bench-corpus/ (git-ignored) and are reused while their
-# size, seed, density and generator source are unchanged.
+# size, seed, density, shape and generator source are unchanged.
 #
 # Both tools run warm (page cache filled by one untimed run each), one after
 # the other within each round, alternating which goes first. Reported times
-# are medians; MB is 10^6 bytes. rg only counts matching lines per file,
+# are medians; MB is 10^6 bytes; matches/s counts the records a rule
+# matched (the summary's `matches`). rg only counts matching lines per file,
 # with no record joining, captures, correlation or report, so the ratio is
 # the price of that work over a raw regex search. Installs nothing.
 set -euo pipefail
@@ -25,6 +35,8 @@ SIZE_MIB=${SIZE_MIB:-1024}
 RUNS=${RUNS:-5}
 SEED=${SEED:-1}
 DENSE=${DENSE:-0.05}
+STORM=${STORM:-0.25}
+CORPORA=${CORPORA:-healthy dense storm app-timed json untimed many-apps one-file}
 ROOT=bench-corpus
 PATTERNS=$ROOT/rg-patterns.txt
 BIN=target/release/logtriage
@@ -56,28 +68,46 @@ cargo build --release --quiet --example rg_patterns
 # The generator's source is part of the corpus identity.
 GEN_HASH=$(sha256sum benches/corpus/mod.rs | cut -c1-16)
 
-# make_corpus NAME DENSITY [SHAPE]: (re)generates $ROOT/NAME unless its
-# parameters match the ones recorded next to it.
+# make_corpus NAME DENSITY [SHAPE [LAYOUT]]: (re)generates $ROOT/NAME unless
+# its parameters match the ones recorded next to it.
 make_corpus() {
-    local name=$1 density=$2 shape=${3:-pm2}
+    local name=$1 density=$2 shape=${3:-pm2} layout=${4:-standard}
     local dir="$ROOT/$name" stamp="$ROOT/$name.params"
-    local want="size_mib=$SIZE_MIB seed=$SEED dense=$density shape=$shape generator=$GEN_HASH"
+    local want="size_mib=$SIZE_MIB seed=$SEED dense=$density shape=$shape layout=$layout generator=$GEN_HASH"
     if [[ -d "$dir" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
         echo "reusing $dir ($want)" >&2
         return
     fi
     echo "generating $dir ($want)" >&2
     rm -rf "$dir" "$stamp"
-    "$GEN" --out "$dir" --size-mib "$SIZE_MIB" --dense "$density" --seed "$SEED" --shape "$shape" >&2
+    "$GEN" --out "$dir" --size-mib "$SIZE_MIB" --dense "$density" --seed "$SEED" --shape "$shape" \
+        --layout "$layout" --apps 100 >&2
     echo "$want" >"$stamp"
 }
 
 mkdir -p "$ROOT"
 target/release/examples/rg_patterns >"$PATTERNS"
 echo "rg patterns: $(wc -l <"$PATTERNS") regexes of the built-in pack in $PATTERNS" >&2
-make_corpus sparse 0
-make_corpus dense "$DENSE"
-make_corpus app-timed "$DENSE" app-timed
+# corpus NAME: makes the named corpus (see the list at the top).
+corpus() {
+    case $1 in
+    healthy) make_corpus healthy 0 ;;
+    dense) make_corpus dense "$DENSE" ;;
+    storm) make_corpus storm "$STORM" ;;
+    app-timed) make_corpus app-timed "$DENSE" app-timed ;;
+    json) make_corpus json "$DENSE" json ;;
+    untimed) make_corpus untimed "$DENSE" untimed ;;
+    many-apps) make_corpus many-apps "$DENSE" pm2 many-apps ;;
+    one-file) make_corpus one-file "$DENSE" pm2 one-file ;;
+    *)
+        echo "unknown corpus $1 (healthy dense storm app-timed json untimed many-apps one-file)" >&2
+        exit 2
+        ;;
+    esac
+}
+for name in $CORPORA; do
+    corpus "$name"
+done
 
 now() { date +%s.%N; }
 # secs T0 T1: T1 - T0 in seconds.
@@ -136,7 +166,7 @@ run_rg() {
 
 ROWS=()
 NOTES=()
-for name in sparse dense app-timed; do
+for name in $CORPORA; do
     dir="$ROOT/$name"
     bytes=$(find "$dir" -type f -name '*.log' -printf '%s\n' | awk '{ s += $1 } END { print s }')
     mb=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }')
@@ -191,8 +221,8 @@ for name in sparse dense app-timed; do
     lt=$(median <"$TMP/lt.times")
     rg=$(median <"$TMP/rg.times")
     never=$(median <"$TMP/never.times")
-    ROWS+=("$(awk -v n="$name" -v mb="$mb" -v lt="$lt" -v rg="$rg" -v rss="$(mib "$peak")" -v nv="$never" -v heap="$(mib "$heap")" 'BEGIN {
-        printf "| %s | %s | %.3f | %.0f | %.3f | %.0f | %.1f | %s | %.3f | %s |", n, mb, lt, mb / lt, rg, mb / rg, lt / rg, rss, nv, heap
+    ROWS+=("$(awk -v n="$name" -v mb="$mb" -v lt="$lt" -v rg="$rg" -v rss="$(mib "$peak")" -v nv="$never" -v heap="$(mib "$heap")" -v m="$matches" 'BEGIN {
+        printf "| %s | %s | %.3f | %.0f | %.0f | %.3f | %.0f | %.2f | %s | %.3f | %s |", n, mb, lt, mb / lt, m / lt, rg, mb / rg, lt / rg, rss, nv, heap
     }')")
 done
 
@@ -200,8 +230,8 @@ echo
 echo "$(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo "unknown CPU")"
 echo "$("$BIN" --version), $("$RG" --version | head -n 1); $RUNS runs each, medians, warm cache"
 echo
-echo "| corpus | size MB | logtriage median s | logtriage MB/s | rg median s | rg MB/s | ratio (logtriage/rg) | peak RSS (mapped) | --mmap never median s | peak RSS (--mmap never) |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| corpus | size MB | logtriage median s | logtriage MB/s | matches/s | rg median s | rg MB/s | ratio (logtriage/rg) | peak RSS (mapped) | --mmap never median s | peak RSS (--mmap never) |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 printf '%s\n' "${ROWS[@]}"
 echo
 printf '%s\n' "${NOTES[@]}"

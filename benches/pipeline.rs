@@ -13,7 +13,10 @@
 //!
 //! `cargo bench --bench pipeline -- GROUP` runs one group.
 
+// The shapes and layouts these benches do not use are gen_corpus's, for
+// benches/compare.sh.
 #[path = "corpus/mod.rs"]
+#[allow(dead_code)]
 mod corpus;
 
 use std::hint::black_box;
@@ -52,7 +55,13 @@ struct Corpus {
 impl Corpus {
     fn write(root: &Path, label: &str, dense: f64) -> Corpus {
         let dir = root.join(label);
-        let cfg = corpus::Config { total_bytes: CORPUS_BYTES, dense, seed: SEED, shape: corpus::Shape::Pm2 };
+        let cfg = corpus::Config {
+            total_bytes: CORPUS_BYTES,
+            dense,
+            seed: SEED,
+            shape: corpus::Shape::Pm2,
+            layout: corpus::Layout::Standard,
+        };
         let reports = corpus::generate(&dir, &cfg).expect("write the bench corpus");
         let (mut records, mut hits, mut near) = (0, 0, 0);
         let mut files = Vec::new();
@@ -60,10 +69,10 @@ impl Corpus {
             records += r.records;
             hits += r.hits;
             near += r.near;
-            let path = dir.join(r.name);
+            let path = dir.join(&r.name);
             let bytes = std::fs::read(&path).expect("read the bench corpus back");
             assert_eq!(bytes.len() as u64, r.bytes, "{}", r.name);
-            files.push(LogFile { meta: input::classify(&path.display().to_string(), r.name), bytes });
+            files.push(LogFile { meta: input::classify(&path.display().to_string(), &r.name), bytes });
         }
         eprintln!(
             "corpus {label}: {} files, {} bytes, {records} records, {hits} matching, {near} near misses",

@@ -39,9 +39,15 @@
 //! raw (no logger writes them), and `pm2.log` keeps the daemon's prefix.
 //! Loggers stamp a record's first line only.
 //!
+//! [`Shape::Json`] writes every app file the way `log_type: json` does (the
+//! JSON-heavy shape); [`Shape::Untimed`] writes no time at all but in
+//! `pm2.log`. [`Layout::ManyApps`] spreads the app files over N apps of
+//! small files; [`Layout::OneFile`] writes one huge file. `benches/compare.sh`
+//! runs each shape that does not flatter the scan.
+//!
 //! Output depends only on the configuration: each file has its own PRNG
 //! seeded from the seed and the file's index, and files are written in
-//! parallel.
+//! parallel, each by one thread.
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -53,7 +59,7 @@ const START_MS: i64 = 1_795_168_800_000;
 /// Each file's records are spread over about this long.
 const SPAN_MS: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
 
-/// Who timestamps the lines.
+/// Who timestamps the lines, and how.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Shape {
     /// pm2 does: `--time`, a cluster `log_date_format`, `log_type: json`,
@@ -62,6 +68,27 @@ pub enum Shape {
     Pm2,
     /// The apps' own loggers do, pm2 adds nothing (its default).
     AppTimed,
+    /// Every app runs with pm2's `log_type: json`: each record one JSON
+    /// object, its text escaped (the JSON-heavy shape).
+    Json,
+    /// Nobody does: pm2's default with loggers that write no time (only
+    /// `pm2.log` has times). Windows cannot be checked; every match waits
+    /// for the end of its file.
+    Untimed,
+}
+
+/// How the records are spread over files.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Layout {
+    /// The eleven files of the table above.
+    #[default]
+    Standard,
+    /// N copies of the ten app files (apps `api-0`, `api-1`, ...), each
+    /// 1/N of their share, and one `pm2.log`: a fleet of small files.
+    ManyApps(u32),
+    /// Everything in one `tws-bridge-out.log`: one huge file, which the
+    /// scan splits across its workers.
+    OneFile,
 }
 
 /// What to generate.
@@ -75,13 +102,15 @@ pub struct Config {
     pub seed: u64,
     /// Who timestamps the lines.
     pub shape: Shape,
+    /// How records are spread over files.
+    pub layout: Layout,
 }
 
 /// What one file got.
 #[derive(Debug, Clone)]
 pub struct FileReport {
     /// File name inside the output directory.
-    pub name: &'static str,
+    pub name: String,
     /// Bytes written.
     pub bytes: u64,
     /// Records written (a record: a line and its continuations).
@@ -105,6 +134,22 @@ enum Kind {
     Daemon,
 }
 
+impl Kind {
+    /// The app and stream pm2's JSON lines name.
+    fn app_stream(self) -> (&'static str, &'static str) {
+        match self {
+            Kind::ApiOut => ("api", "out"),
+            Kind::ApiErr => ("api", "err"),
+            Kind::BridgeOut => ("tws-bridge", "out"),
+            Kind::BridgeErr => ("tws-bridge", "err"),
+            Kind::WebOut(_) => ("web", "out"),
+            Kind::WebErr => ("web", "err"),
+            Kind::WorkerJson | Kind::Daemon => ("worker", "out"),
+            Kind::Bot => ("telegram-bot", "out"),
+        }
+    }
+}
+
 /// (file, kind, share of the total bytes, rough bytes per record).
 const FILES: [(&str, Kind, f64, f64); 11] = [
     ("api-out.log", Kind::ApiOut, 0.27, 260.0),
@@ -120,32 +165,74 @@ const FILES: [(&str, Kind, f64, f64); 11] = [
     ("pm2.log", Kind::Daemon, 0.01, 75.0),
 ];
 
-/// Writes the corpus into `dir` (created if missing; the eleven files are
-/// overwritten, nothing else is touched). Reports per file, in `FILES` order.
+/// One file to write: name, kind, share of the total bytes, rough bytes
+/// per record.
+type Plan = (String, Kind, f64, f64);
+
+/// The files of `layout`, in order.
+fn plan(layout: Layout) -> Vec<Plan> {
+    let standard = FILES.iter().map(|&(n, k, share, per)| (n.to_string(), k, share, per));
+    match layout {
+        Layout::Standard => standard.collect(),
+        Layout::OneFile => vec![("tws-bridge-out.log".to_string(), Kind::BridgeOut, 1.0, 110.0)],
+        Layout::ManyApps(n) => {
+            let n = n.max(1);
+            let mut files = Vec::new();
+            for copy in 0..n {
+                for (name, kind, share, per) in standard.clone().filter(|f| f.1 != Kind::Daemon) {
+                    // `api-out.log` -> `api-3-out.log`: the app is `api-3`.
+                    let at = name.find("-out").or_else(|| name.find("-error")).unwrap_or(0);
+                    files.push((format!("{}-{copy}{}", &name[..at], &name[at..]), kind, share / f64::from(n), per));
+                }
+            }
+            files.extend(standard.filter(|f| f.1 == Kind::Daemon));
+            files
+        }
+    }
+}
+
+/// Writes the corpus into `dir` (created if missing; its files are
+/// overwritten, nothing else is touched). Reports per file, in plan order.
+/// Files are written by one thread per core, each file by one thread, so
+/// the bytes do not depend on the machine.
 pub fn generate(dir: &Path, cfg: &Config) -> io::Result<Vec<FileReport>> {
     std::fs::create_dir_all(dir)?;
     let dense = if cfg.dense.is_finite() { cfg.dense.clamp(0.0, 1.0) } else { 0.0 };
-    let shape = cfg.shape;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = FILES
-            .iter()
-            .enumerate()
-            .map(|(i, &(name, kind, share, per_record))| {
-                let path = dir.join(name);
-                let target = (cfg.total_bytes as f64 * share) as u64;
-                let seed = cfg.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (i as u64 + 1);
-                s.spawn(move || {
-                    let records = (target as f64 / per_record).max(1.0);
-                    let step = SPAN_MS / records;
-                    let mut g = Gen::new(File::create(&path)?, kind, seed, step, dense);
-                    g.shape = shape;
-                    g.run(target)?;
-                    Ok(FileReport { name, bytes: g.bytes, records: g.records, hits: g.hits, near: g.near })
+    let files = plan(cfg.layout);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism().map_or(2, usize::from).min(files.len()).max(1);
+    let one = |i: usize| -> io::Result<FileReport> {
+        let (name, kind, share, per_record) = &files[i];
+        let target = (cfg.total_bytes as f64 * share) as u64;
+        let seed = cfg.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (i as u64 + 1);
+        let records = (target as f64 / per_record).max(1.0);
+        let mut g = Gen::new(File::create(dir.join(name))?, *kind, seed, SPAN_MS / records, dense);
+        g.shape = cfg.shape;
+        g.run(target)?;
+        Ok(FileReport { name: name.clone(), bytes: g.bytes, records: g.records, hits: g.hits, near: g.near })
+    };
+    let mut done: Vec<(usize, io::Result<FileReport>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= files.len() {
+                            return mine;
+                        }
+                        mine.push((i, one(i)));
+                    }
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(io::Error::other("generator panicked")))).collect()
-    })
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+    });
+    if done.len() != files.len() {
+        return Err(io::Error::other("generator panicked"));
+    }
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// How the lines of one record are written.
@@ -345,13 +432,14 @@ impl Gen {
         self.line.clear();
         match style {
             Style::Json => {
+                let (app, stream) = self.kind.app_stream();
                 self.line.extend_from_slice(b"{\"message\":\"");
                 json_escape(&self.rec, &mut self.line);
                 self.line.extend_from_slice(b"\\n\",\"timestamp\":\"");
                 self.line.extend_from_slice(self.stamp.at(ms));
                 let _ = write!(
                     self.line,
-                    ".{:03}Z\",\"type\":\"out\",\"process_id\":3,\"app_name\":\"worker\"}}",
+                    ".{:03}Z\",\"type\":\"{stream}\",\"process_id\":3,\"app_name\":\"{app}\"}}",
                     ms % 1000
                 );
                 self.line.push(b'\n');
@@ -454,6 +542,14 @@ impl Gen {
     }
 
     fn style(&self) -> Style {
+        if self.kind == Kind::Daemon {
+            return Style::DaemonLog;
+        }
+        match self.shape {
+            Shape::Json => return Style::Json,
+            Shape::Untimed => return Style::Raw,
+            Shape::Pm2 | Shape::AppTimed => {}
+        }
         if self.shape == Shape::AppTimed {
             return match self.kind {
                 // Fastify's pino lines carry their own `"time"`.
@@ -479,6 +575,9 @@ impl Gen {
     /// Composes and writes one ordinary record of `format_args!`.
     fn put(&mut self, args: std::fmt::Arguments<'_>) -> io::Result<()> {
         self.rec(args);
+        if self.shape == Shape::Untimed {
+            untime_pino(&mut self.rec);
+        }
         let style = self.style();
         self.emit(style)
     }
@@ -890,6 +989,15 @@ impl Gen {
             self.tick_ms(50, 300);
         }
         Ok(workers)
+    }
+}
+
+/// Takes pino's `"time":MS,` out of a JSON record: the untimed shape's API
+/// logs with `timestamp: false`.
+fn untime_pino(rec: &mut String) {
+    if let Some(at) = rec.find(",\"time\":") {
+        let end = rec[at + 1..].find(',').map_or(rec.len(), |e| at + 1 + e);
+        rec.replace_range(at..end, "");
     }
 }
 
