@@ -70,6 +70,33 @@ impl Filters {
         self.apps.iter().any(|w| w == app || pm2_file_name(w) == form)
     }
 
+    /// For each app asked for that names no file and no incident among
+    /// `known` (the apps of the files found and of the incidents, before
+    /// `--app` left any out): a sentence saying so, with the app of another
+    /// case as a suggestion (names match exactly), else the apps there are.
+    pub fn app_misses<'a>(&self, known: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+        let known: std::collections::BTreeSet<&str> = known.into_iter().collect();
+        let fold = |name: &str| pm2_file_name(name).to_lowercase();
+        let mut misses = Vec::new();
+        for want in &self.apps {
+            let one = Filters { apps: vec![want.clone()], ..Filters::default() };
+            if known.iter().any(|k| one.wants(k)) {
+                continue;
+            }
+            let near: Vec<&str> = known.iter().copied().filter(|k| fold(k) == fold(want)).collect();
+            let hint = match (near.first(), known.len()) {
+                (Some(n), _) => format!("; did you mean --app {n}? (names match exactly)"),
+                (None, 0) => String::new(),
+                (None, _) => {
+                    let shown: Vec<&str> = known.iter().copied().take(20).collect();
+                    format!("; apps found: {}", shown.join(", "))
+                }
+            };
+            misses.push(format!("--app {want}: no file and no incident of this app{hint}"));
+        }
+        misses
+    }
+
     fn timed(&self) -> bool {
         self.since.is_some() || self.until.is_some()
     }
@@ -195,6 +222,26 @@ mod tests {
         assert!(!f.keeps_source(&meta(Some("my-app"))));
         let f = Filters { apps: vec!["my-app.v2".into()], ..Filters::default() };
         assert!(f.wants("my_app.v2"));
+    }
+
+    #[test]
+    fn an_app_that_names_nothing_is_said_with_a_near_match() {
+        let f = Filters { apps: vec!["API".into(), "worker".into(), "nope".into()], ..Filters::default() };
+        assert_eq!(
+            f.app_misses(["api", "my_app.v2", "worker"]),
+            [
+                "--app API: no file and no incident of this app; did you mean --app api? (names match exactly)",
+                "--app nope: no file and no incident of this app; apps found: api, my_app.v2, worker",
+            ]
+        );
+        let f = Filters { apps: vec!["My-App.V2".into()], ..Filters::default() };
+        assert_eq!(
+            f.app_misses(["my_app.v2"]),
+            [
+                "--app My-App.V2: no file and no incident of this app; did you mean --app my_app.v2? (names match exactly)"
+            ]
+        );
+        assert!(Filters::default().app_misses(["api"]).is_empty());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::filter::BaselineStats;
 use crate::incidents::{Incident, by_severity};
-use crate::input::{AppFrom, EcosystemUse, Skip, Stream};
+use crate::input::{AppFrom, Duplicate, EcosystemUse, PassedOver, Skip, Stream};
 use crate::records::{DayTime, TimeFormat};
 
 /// One file that was scanned.
@@ -60,6 +60,9 @@ pub struct FileStats {
     /// the first one's number and length.
     #[serde(skip)]
     pub cut_lines: (u64, u64, u64),
+    /// NUL bytes passed over: holes a writer left (see `input::holes`).
+    #[serde(skip)]
+    pub nul_bytes: u64,
 }
 
 /// Lines at least this long are named in the summary: they are matched
@@ -90,6 +93,18 @@ impl FileStats {
         self.saw_line(line, len);
     }
 
+    /// A note for the reader if NUL bytes were passed over in this file.
+    pub fn hole_note(&self) -> Option<String> {
+        (self.nul_bytes > 0).then(|| {
+            format!(
+                "{}: {} NUL byte(s) passed over, holding no line (a writer without O_APPEND goes on at its old \
+                 offset after copytruncate rotation; open the log in append mode, or rotate with `create`); \
+                 the lines around them were read",
+                self.path, self.nul_bytes
+            )
+        })
+    }
+
     /// A note for the reader if this file has a line of [`LONG_LINE`] or
     /// more.
     pub fn long_line_note(&self) -> Option<String> {
@@ -111,6 +126,33 @@ impl FileStats {
                 crate::matcher::EVIDENCE_LINE_CHARS
             )
         })
+    }
+}
+
+impl Summary {
+    /// Notes for what discovery left out: files passed over, and paths
+    /// that reached a file read under another path.
+    pub fn discovery_notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let p = &self.passed_over;
+        if p.count > 0 {
+            let more = if p.count as usize > p.paths.len() { ", ..." } else { "" };
+            notes.push(format!(
+                "{} file(s) in the directories given were passed over, their names not a log's (*.log, *.log.N, and \
+                 their .gz): {}{more}; name a file to read it",
+                p.count,
+                p.paths.join(", ")
+            ));
+        }
+        if !self.duplicates.is_empty() {
+            let pairs: Vec<String> = self.duplicates.iter().map(|d| format!("{} is {}", d.path, d.same_as)).collect();
+            notes.push(format!(
+                "{} path(s) reach a file already read under another path, so it was read once: {}",
+                pairs.len(),
+                pairs.join(", ")
+            ));
+        }
+        notes
     }
 }
 
@@ -179,6 +221,15 @@ pub struct Summary {
     pub unfiltered_rules: Vec<String>,
     /// Paths not scanned, with reasons.
     pub skipped: Vec<Skip>,
+    /// Files found in the directories given and passed over: not named
+    /// like logs.
+    pub passed_over: PassedOver,
+    /// Paths to a file already read under another path (not read again).
+    pub duplicates: Vec<Duplicate>,
+    /// `--app` names that matched no file and no incident, each a sentence
+    /// (also in `notes`; the CLI says them on stderr).
+    #[serde(skip)]
+    pub app_misses: Vec<String>,
     /// Things the reader should know about the results.
     pub notes: Vec<String>,
     /// With `--baseline`: the file and how many of this run's incidents it

@@ -268,7 +268,7 @@ fn empty_binary_missing_and_bad_gzip_are_named_and_the_rest_scanned() {
     assert_eq!(
         details,
         vec![
-            "./core-out.log: binary data (NUL byte at offset 7); not a text log",
+            "./core-out.log: binary data (NUL byte at offset 7, inside a line); not a text log",
             "./empty-out.log: empty file, nothing to analyse",
         ]
     );

@@ -63,3 +63,9 @@ mod recorded;
 // Apps named as the user configured them: ecosystem files, `--pm2`, `--as`,
 // one name per app (issue 13).
 mod naming;
+
+// A gate to trust (issue 15): each file read once whatever the paths to
+// it, no log at all is an input error, holes of NUL bytes in live logs,
+// `watch --state` checked before following, `--app` naming nothing, the
+// README's cron recipes.
+mod gate;

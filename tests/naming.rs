@@ -163,7 +163,11 @@ fn cluster_merged_combined_and_unresolved_files() {
         vec![
             "fixtures/ecosystem-cases/ecosystem.config.js: apps[3] (notifier): its error_file is \
          `process.env.NOTIFIER_LOG_DIR + '/notifier-error.log'`, which is only known when pm2 runs the file; \
-         that file is named from its file name"
+         that file is named from its file name",
+            // Issue 15: what the walk did not read is said (the ecosystem
+            // file itself is known, and not counted).
+            "1 file(s) in the directories given were passed over, their names not a log's (*.log, *.log.N, and \
+             their .gz): fixtures/ecosystem-cases/README.md; name a file to read it"
         ]
     );
     let files_of = |name: &str| -> Vec<(String, Option<bool>)> {

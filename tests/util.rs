@@ -141,10 +141,28 @@ pub struct Summary {
     pub rules: usize,
     pub unfiltered_rules: Vec<String>,
     pub skipped: Vec<Skip>,
+    pub passed_over: PassedOver,
+    pub duplicates: Vec<Duplicate>,
     pub notes: Vec<String>,
     pub baseline: Option<BaselineStats>,
     pub ecosystems: Vec<EcosystemUse>,
     pub elapsed_ms: u64,
+}
+
+/// Files found in the directories given and not read (issue 15).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassedOver {
+    pub count: u64,
+    pub paths: Vec<String>,
+}
+
+/// A path to a file read under another path (issue 15).
+#[derive(Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Duplicate {
+    pub path: String,
+    pub same_as: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -37,6 +37,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         naming: args.naming.options(args.stdin_as.clone()),
     };
     let out = scan::scan(Arc::new(rules), &opts).context("scan failed")?;
+    for miss in &out.summary.app_misses {
+        eprintln!("logtriage: {miss}");
+    }
     let stdout = std::io::stdout().lock();
     let mut reporter = report::reporter(args.format, Box::new(std::io::BufWriter::new(stdout)), report_opts);
     report::emit(reporter.as_mut(), &out).context("cannot write the report")?;

@@ -11,6 +11,7 @@
 mod discover;
 pub mod ecosystem;
 mod haystack;
+pub mod holes;
 mod namer;
 mod naming;
 pub mod pm2;
@@ -19,7 +20,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-pub use discover::discover;
+pub use discover::{Discovery, Duplicate, NothingToRead, PASSED_OVER_SHOWN, PassedOver, discover};
 pub use haystack::{ChunkStream, Haystack, MmapChoice, Opened, Positional, ShortRead, open_source};
 pub use namer::{EcosystemApp, EcosystemFile, EcosystemUse, Naming, NamingError, NamingOptions, NamingReport};
 pub use naming::{classify, is_file_name_form, pm2_file_name};

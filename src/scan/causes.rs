@@ -368,6 +368,7 @@ mod tests {
             day_end: None,
             longest_line: (0, 0),
             cut_lines: (0, 0, 0),
+            nul_bytes: 0,
             partial: None,
         }];
         let causes = collect(&[spec(&text)], &files, std::slice::from_ref(&window), &ScanOptions::default());

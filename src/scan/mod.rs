@@ -74,14 +74,25 @@ pub enum ScanError {
     /// A given `--ecosystem` file cannot be read.
     #[error(transparent)]
     Naming(#[from] NamingError),
+    /// The paths given hold no log at all.
+    #[error(transparent)]
+    NothingToRead(#[from] input::NothingToRead),
 }
 
 /// Scans `opts.paths` with `rules`.
 pub fn scan(rules: Arc<RuleSet>, opts: &ScanOptions) -> Result<ScanOutput, ScanError> {
     let started = Instant::now();
     let mut naming = Naming::new(&opts.naming)?;
-    let (specs, skipped) = input::discover(&opts.paths, &mut naming);
-    scan_named(rules, specs, skipped, naming.report(), opts, started)
+    let found = input::discover(&opts.paths, &mut naming);
+    if let Some(nothing) = found.nothing_to_read(&opts.paths) {
+        return Err(ScanError::NothingToRead(nothing));
+    }
+    let mut out = scan_named(rules, found.specs, found.skipped, naming.report(), opts, started)?;
+    out.summary.passed_over = found.passed_over;
+    out.summary.duplicates = found.duplicates;
+    let notes = out.summary.discovery_notes();
+    out.summary.notes.extend(notes);
+    Ok(out)
 }
 
 /// Scans sources already chosen (`opts.paths` is not read): `rules test`
@@ -108,6 +119,7 @@ fn scan_named(
     started: Instant,
 ) -> Result<ScanOutput, ScanError> {
     let listed = specs.len();
+    let mut apps_found: Vec<String> = specs.iter().filter_map(|s| s.meta.app.clone()).collect();
     specs.retain(|s| opts.filters.keeps_source(&s.meta));
     // Source ids index the paths below: keep them dense.
     specs.iter_mut().enumerate().for_each(|(i, s)| s.id = i);
@@ -173,6 +185,9 @@ fn scan_named(
         Some(_) => memory::free_in_background(findings),
         None => drop(findings),
     }
+    apps_found.extend(incidents.iter().filter_map(|i| i.app.clone()));
+    let app_misses = opts.filters.app_misses(apps_found.iter().map(String::as_str));
+    notes.extend(app_misses.iter().cloned());
     let baseline = opts.filters.incidents(&mut incidents, &mut notes);
     // Pass 2: what each restarted app wrote just before its exits.
     let windows = stories::cause_windows(&incidents);
@@ -181,6 +196,7 @@ fn scan_named(
     stories::label(&mut incidents, &stories);
     notes.extend(untimed_notes(&files));
     notes.extend(files.iter().filter_map(FileStats::long_line_note));
+    notes.extend(files.iter().filter_map(FileStats::hole_note));
     let summary = Summary {
         bytes: files.iter().map(|f| f.bytes).sum(),
         records: files.iter().map(|f| f.records).sum(),
@@ -191,6 +207,9 @@ fn scan_named(
         unfiltered_rules: unfiltered_names(&rules, matcher.prefilter().unfiltered()),
         files,
         skipped,
+        passed_over: input::PassedOver::default(),
+        duplicates: Vec::new(),
+        app_misses,
         notes,
         baseline,
         ecosystems: naming.ecosystems,

@@ -60,10 +60,12 @@ pub fn scan_with(
         Opened::Whole(hay) => {
             let shape = FileShape::sniff(&hay, spec.meta.stream).with_reference(|| modified(spec));
             let mapped = split::Mapped { spec, opts, shape, bytes: &hay };
-            Ok(match parts.map(|p| p.mapped) {
+            let (events, mut stats) = match parts.map(|p| p.mapped) {
                 Some(part) if hay.len() >= 2 * part && shape.splits() => mapped.scan(m, part),
                 _ => mapped.whole(m),
-            })
+            };
+            stats.nul_bytes = hay.nul_bytes();
+            Ok((events, stats))
         }
         Opened::Stream(stream) => {
             let part = parts.map(|p| p.streamed.max(1));
@@ -141,6 +143,7 @@ fn streamed(
         buf.drain(..keep);
     }
     st.stats.partial = stream.partial();
+    st.stats.nul_bytes = stream.nul_bytes();
     Ok(st.finish())
 }
 
@@ -266,6 +269,7 @@ impl<'a> SourceScan<'a> {
             longest_line: (0, 0),
             cut_lines: (0, 0, 0),
             partial: None,
+            nul_bytes: 0,
         };
         SourceScan {
             m,

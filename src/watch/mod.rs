@@ -93,14 +93,14 @@ pub enum WatchError {
     /// `-` among the paths.
     #[error("watch follows files; stdin cannot be followed: pipe into `logtriage scan -` instead")]
     Stdin,
-    /// The state file exists but cannot be read.
-    #[error("{}: cannot read the state file: {source}; check its permissions", .path.display())]
+    /// The state file exists but cannot be read. (The I/O error is in
+    /// the message, not the error chain: `{:#}` would print it twice.)
+    #[error("{}: cannot read the state file: {error}; check its permissions", .path.display())]
     StateRead {
         /// The state file.
         path: PathBuf,
         /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The state file is not one `watch` wrote.
     #[error(
@@ -125,14 +125,17 @@ pub enum WatchError {
         /// The version it holds.
         found: u64,
     },
-    /// The state file cannot be written.
-    #[error("{}: cannot write the state file: {source}; check that its directory exists and is writable", .path.display())]
+    /// The state file cannot be written (found on a save, or before
+    /// anything is followed: [`state::check_writable`]).
+    #[error(
+        "{}: cannot write the state file: {error}; create its directory or give a --state path this user can write",
+        .path.display()
+    )]
     StateWrite {
         /// The state file.
         path: PathBuf,
         /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A given `--ecosystem` file cannot be read.
     #[error(transparent)]
@@ -170,7 +173,10 @@ impl Watcher {
             return Err(WatchError::Stdin);
         }
         let saved = match &opts.state {
-            Some(path) => state::load(path)?,
+            // Found out now, not at the first incident: under a service
+            // manager a failure there is a restart loop that follows the
+            // logs, and prints, again each time.
+            Some(path) => state::load(path).and_then(|s| state::check_writable(path).map(|()| s))?,
             None => None,
         };
         let naming = Naming::new(&opts.naming)?;
@@ -247,6 +253,7 @@ impl Watcher {
                 closed.push(i);
             }
             self.unsaved |= self.tails.get(i).is_some_and(|t| t.checkpoint() != before);
+            self.note_holes(i);
             i += 1;
         }
         for i in closed.into_iter().rev() {
@@ -358,10 +365,17 @@ impl Watcher {
     fn discover(&mut self, now: Instant) {
         let first = self.discovered.is_none();
         self.discovered = Some(now);
-        let (specs, skips) = input::discover(&self.opts.paths, &mut self.naming);
-        for skip in skips {
+        let found = input::discover(&self.opts.paths, &mut self.naming);
+        for skip in found.skipped {
             self.note_once(format!("{}; following it once it appears", skip.detail));
         }
+        for path in &found.passed_over.paths {
+            self.note_once(format!("{path}: not followed, its name is not a log's (*.log); name it to follow it"));
+        }
+        for d in &found.duplicates {
+            self.note_once(format!("{}: the file {} names, followed once", d.path, d.same_as));
+        }
+        let specs = found.specs;
         let report = self.naming.report();
         self.names.add_known(&report.raw_names);
         for note in report.notes {
@@ -412,6 +426,19 @@ impl Watcher {
                 self.unsaved = true;
             }
             Err(e) => self.note_once(format!("{shown}: cannot follow ({e})")),
+        }
+    }
+
+    /// Says what NUL bytes tail `i` passed over in its last poll.
+    fn note_holes(&mut self, i: usize) {
+        let Some(tail) = self.tails.get_mut(i) else { return };
+        let n = tail.take_nul_bytes();
+        if n > 0 {
+            let shown = tail.path().display().to_string();
+            self.note(format!(
+                "{shown}: {n} NUL byte(s) passed over, holding no line (a writer without O_APPEND goes on at its old \
+                 offset after copytruncate rotation); reading the lines after them"
+            ));
         }
     }
 

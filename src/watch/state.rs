@@ -147,7 +147,7 @@ pub fn load(path: &Path) -> Result<Option<State>, WatchError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(WatchError::StateRead { path: path.to_path_buf(), source }),
+        Err(error) => return Err(WatchError::StateRead { path: path.to_path_buf(), error }),
     };
     let version = serde_json::from_str::<serde_json::Value>(&text)
         .ok()
@@ -164,12 +164,22 @@ pub fn load(path: &Path) -> Result<Option<State>, WatchError> {
 /// synced, then renamed over it, so a crash leaves the old state or the
 /// new one, never half of one.
 pub fn save(path: &Path, state: &State) -> Result<(), WatchError> {
-    let err = |source| WatchError::StateWrite { path: path.to_path_buf(), source };
+    let err = |error| WatchError::StateWrite { path: path.to_path_buf(), error };
     let tmp = temp_path(path);
     let bytes = serde_json::to_vec(state).map_err(|e| err(e.into()))?;
     let mut f = std::fs::File::create(&tmp).map_err(err)?;
     f.write_all(&bytes).and_then(|()| f.sync_all()).map_err(err)?;
     std::fs::rename(&tmp, path).map_err(err)
+}
+
+/// Checks that [`save`] can write `path`: creates the temporary file it
+/// writes first, beside `path`, and removes it again; the rename over
+/// `path` needs nothing more (write access to the same directory).
+pub fn check_writable(path: &Path) -> Result<(), WatchError> {
+    let tmp = temp_path(path);
+    let err = |error| WatchError::StateWrite { path: path.to_path_buf(), error };
+    std::fs::File::create(&tmp).map_err(err)?;
+    std::fs::remove_file(&tmp).map_err(err)
 }
 
 fn temp_path(path: &Path) -> PathBuf {
@@ -291,6 +301,19 @@ fix = "f"
             text: "lost \u{fffd}".into(),
         };
         Kept { event, arrived: 1_795_168_800_100, known: true, waiting: false }
+    }
+
+    #[test]
+    fn a_state_path_that_cannot_be_written_is_found_before_any_save() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("no-such-dir/watch.json");
+        let err = check_writable(&missing).expect_err("no directory");
+        let msg = err.to_string();
+        assert!(msg.starts_with(&format!("{}: cannot write the state file", missing.display())), "{msg}");
+        assert!(std::error::Error::source(&err).is_none(), "the I/O error is said once, in the message");
+        let ok = dir.path().join("watch.json");
+        check_writable(&ok).expect("writable");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 0, "nothing left behind");
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::input::{SourceSpec, classify};
+use crate::input::{SourceSpec, classify, holes};
 use crate::matcher::{Event, Matcher};
 use crate::records::Zone;
 use crate::scan::{Checkpoint, Follow};
@@ -32,7 +32,8 @@ use crate::scan::{Checkpoint, Follow};
 const HEAD_MAX: u64 = 256;
 /// Bytes of a file's start read to sniff its shape.
 const SAMPLE: u64 = 64 << 10;
-/// NUL bytes in this prefix mark a binary file (as `scan` judges).
+/// NUL bytes inside a line in this prefix mark a binary file (as `scan`
+/// judges).
 const BINARY_PROBE: usize = 8 << 10;
 /// Bytes read per call; a poll reads at most `POLL_BUDGET` per file, so a
 /// huge file cannot hold up the others.
@@ -118,6 +119,10 @@ pub struct Tail {
     follow: Follow,
     last_data: Instant,
     retired: bool,
+    /// `read_to` is at a line start (a hole can start there).
+    line_start: bool,
+    /// NUL bytes passed over since [`Tail::take_nul_bytes`].
+    nul_bytes: u64,
 }
 
 impl Tail {
@@ -126,8 +131,16 @@ impl Tail {
         let mut file = File::open(path)?;
         let meta = file.metadata()?;
         let sample = read_at(&mut file, 0, SAMPLE.min(meta.len()))?;
-        if memchr::memchr(0, &sample[..sample.len().min(BINARY_PROBE)]).is_some() {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "binary data (a NUL byte near the start)"));
+        // A hole at the start (copytruncate, a writer without O_APPEND) is
+        // passed over: its text is what is probed and sniffed.
+        let text = match sample.first() {
+            Some(0) => holes::run_end(&file, 0, meta.len()),
+            _ => 0,
+        };
+        let text_sample = if text == 0 { sample.clone() } else { read_at(&mut file, text, SAMPLE)? };
+        if let Err(at) = holes::nul_runs(&text_sample[..text_sample.len().min(BINARY_PROBE)], true) {
+            let at = text + at as u64;
+            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("binary data (NUL byte at offset {at})")));
         }
         let (at, head, before) = match start {
             Start::Beginning => (Checkpoint::default(), Head::of(&sample), Vec::new()),
@@ -139,7 +152,7 @@ impl Tail {
                 (Checkpoint { offset, line, ..Checkpoint::default() }, Head::of(&sample), before)
             }
         };
-        let head_sample = if at.offset > 0 { sample } else { Vec::new() };
+        let head_sample = if at.offset > 0 { text_sample } else { Vec::new() };
         let mut follow = Follow::new(m, spec, zone, at, head_sample);
         follow.carry_time_from(&before);
         Ok(Tail {
@@ -151,7 +164,14 @@ impl Tail {
             follow,
             last_data: now,
             retired: false,
+            line_start: true,
+            nul_bytes: 0,
         })
+    }
+
+    /// NUL bytes passed over (holes) since the last call.
+    pub fn take_nul_bytes(&mut self) -> u64 {
+        std::mem::take(&mut self.nul_bytes)
     }
 
     /// The path it was opened at.
@@ -253,6 +273,7 @@ impl Tail {
     pub fn reset(&mut self, source: usize) {
         self.follow.restart(source);
         self.read_to = 0;
+        self.line_start = true;
         self.head = Head::default();
     }
 
@@ -273,20 +294,48 @@ impl Tail {
         Ok(())
     }
 
+    /// Reads what the file grew by, passing over holes (runs of NULs that
+    /// start a line: see `input::holes`), up to the poll's budget.
     fn read_on(&mut self, out: &mut Vec<Event>) -> io::Result<()> {
-        self.file.seek(SeekFrom::Start(self.read_to))?;
+        let len = self.file.metadata()?.len();
         let mut buf = vec![0; READ_MAX];
         let mut budget = POLL_BUDGET;
         while budget > 0 {
+            self.file.seek(SeekFrom::Start(self.read_to))?;
             let n = self.file.read(&mut buf)?;
             if n == 0 {
                 break;
             }
-            self.read_to += n as u64;
             budget = budget.saturating_sub(n as u64);
-            out.extend(self.follow.feed(&buf[..n]));
+            let Some(i) = self.hole_in(&buf[..n]) else {
+                self.read_to += n as u64;
+                self.line_start = buf[n - 1] == b'\n';
+                out.extend(self.follow.feed(&buf[..n]));
+                continue;
+            };
+            out.extend(self.follow.feed(&buf[..i]));
+            let start = self.read_to + i as u64;
+            let end = holes::run_end(&self.file, start, len.max(start + 1));
+            out.extend(self.follow.pass_over(end - start));
+            self.nul_bytes += end - start;
+            self.read_to = end;
+            self.line_start = true;
         }
         Ok(())
+    }
+
+    /// Where in `bytes` (read at `read_to`) the first hole starts: a NUL
+    /// at a line start. NULs inside a line are the line's.
+    fn hole_in(&self, bytes: &[u8]) -> Option<usize> {
+        let mut from = 0;
+        while let Some(j) = memchr::memchr(0, &bytes[from..]) {
+            let i = from + j;
+            if (i == 0 && self.line_start) || (i > 0 && bytes[i - 1] == b'\n') {
+                return Some(i);
+            }
+            from = i + 1;
+        }
+        None
     }
 }
 

@@ -49,6 +49,9 @@ pub struct Follow {
     /// Bytes from `at.offset` on: the held record and any partial line.
     pending: Vec<u8>,
     at: Checkpoint,
+    /// Bytes of the file passed over as holes ([`Follow::pass_over`]):
+    /// the sample holds the file's bytes without them.
+    passed: u64,
 }
 
 impl Follow {
@@ -57,7 +60,17 @@ impl Follow {
     /// the start).
     pub fn new(m: Matcher, spec: SourceSpec, zone: Zone, at: Checkpoint, head: Vec<u8>) -> Follow {
         let opts = ScanOptions { zone, ..ScanOptions::default() };
-        let mut f = Follow { m, spec, opts, shape: None, sample: Vec::new(), sniffed: false, pending: Vec::new(), at };
+        let mut f = Follow {
+            m,
+            spec,
+            opts,
+            shape: None,
+            sample: Vec::new(),
+            sniffed: false,
+            pending: Vec::new(),
+            at,
+            passed: 0,
+        };
         f.learn_shape(&head);
         f
     }
@@ -98,7 +111,7 @@ impl Follow {
     /// Takes the bytes the file grew by; returns the events of the records
     /// they complete. The last record and a partial last line are held.
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<Event> {
-        if !self.sniffed && self.sample.len() as u64 == self.at.offset + self.pending.len() as u64 {
+        if !self.sniffed && self.sample.len() as u64 + self.passed == self.at.offset + self.pending.len() as u64 {
             self.learn_shape(bytes);
         }
         self.pending.extend_from_slice(bytes);
@@ -126,6 +139,16 @@ impl Follow {
         }
     }
 
+    /// The next `bytes` bytes of the file hold no line (a run of NULs, a
+    /// hole a writer left; see `input::holes`): they are passed over, and
+    /// what is held is scanned first, as the hole ends it.
+    pub fn pass_over(&mut self, bytes: u64) -> Vec<Event> {
+        let events = self.finish();
+        self.at.offset += bytes;
+        self.passed += bytes;
+        events
+    }
+
     /// The file was truncated and is read again from its first byte, as
     /// source `source`: nothing is carried over ([`Follow::finish`] what
     /// is held first).
@@ -136,6 +159,7 @@ impl Follow {
         self.sniffed = false;
         self.pending.clear();
         self.at = Checkpoint::default();
+        self.passed = 0;
     }
 
     fn learn_shape(&mut self, bytes: &[u8]) {
@@ -160,7 +184,8 @@ impl Follow {
     /// date, the next ones only times of day): the carried time and clock
     /// are worked out again from what was scanned, under the new format.
     fn retime(&mut self, shape: FileShape) {
-        let Some(done) = usize::try_from(self.at.offset).ok().and_then(|n| self.sample.get(..n)) else { return };
+        let scanned = self.at.offset.saturating_sub(self.passed);
+        let Some(done) = usize::try_from(scanned).ok().and_then(|n| self.sample.get(..n)) else { return };
         let mut seg = Segmenter::new(done, shape);
         seg.by_ref().for_each(drop);
         let clock = seg.clock();
