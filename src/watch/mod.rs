@@ -34,7 +34,8 @@
 //!   ([`crate::names`]); a raw name learned from `pm2.log` renames the
 //!   events that follow it.
 //!
-//! Delivery is at least once: an incident is written before the state that
+//! Delivery is at least once: an incident is written (and, with
+//! `--alertmanager`, spooled by [`crate::deliver`]) before the state that
 //! records it, so a crash in between repeats it on restart; an alerting
 //! pipeline deduplicates on the stable `id`.
 
@@ -48,6 +49,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::deliver::{Delivery, DeliveryError};
 use crate::incidents::Incident;
 use crate::input::{self, Naming, NamingError, NamingOptions, Origin, SourceSpec};
 use crate::matcher::{Event, Matcher};
@@ -137,6 +139,9 @@ pub enum WatchError {
     /// A given `--ecosystem` file cannot be read.
     #[error(transparent)]
     Naming(#[from] NamingError),
+    /// The alert spool cannot be written.
+    #[error(transparent)]
+    Delivery(#[from] DeliveryError),
     /// The reporter could not write an incident.
     #[error("cannot write incidents: {0}")]
     Output(#[source] std::io::Error),
@@ -204,13 +209,16 @@ impl Watcher {
     }
 
     /// Polls until `stop` is set (SIGINT, SIGTERM), pushing each incident
-    /// to `reporter` as it is decided and `notes` (rotations, unreadable
-    /// files) to `on_note`; saves the state before returning.
+    /// to `reporter` (and `delivery`) as it is decided and `notes`
+    /// (rotations, unreadable files) to `on_note`; saves the state before
+    /// returning. `delivery` has spooled an incident before the state
+    /// records it as emitted.
     pub fn run(
         &mut self,
         reporter: &mut dyn Reporter,
         stop: &AtomicBool,
         on_note: &mut dyn FnMut(&str),
+        delivery: Option<&Delivery>,
     ) -> Result<(), WatchError> {
         while !stop.load(Ordering::SeqCst) {
             let started = Instant::now();
@@ -220,6 +228,9 @@ impl Watcher {
             }
             for incident in &incidents {
                 reporter.incident(incident).map_err(WatchError::Output)?;
+            }
+            if let Some(d) = delivery {
+                d.submit(&incidents, wall_ms())?;
             }
             if !incidents.is_empty() || (self.unsaved && started.duration_since(self.last_save) >= SAVE_EVERY) {
                 self.save()?;
