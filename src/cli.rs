@@ -298,6 +298,10 @@ pub struct WatchArgs {
     /// The `instance` label of alerts (default: this machine's hostname; "" leaves it out).
     #[arg(long, value_name = "NAME")]
     pub instance: Option<String>,
+
+    /// Serve delivery metrics (sent, failed, spooled, per peer) on http://ADDR/metrics.
+    #[arg(long, value_name = "HOST:PORT", requires = "alertmanagers")]
+    pub metrics: Option<String>,
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

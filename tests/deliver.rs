@@ -17,14 +17,23 @@ use std::time::{Duration, Instant};
 
 use am::{Am, Stored};
 
-/// A loop is three BOOMs of one app within 3 s.
+/// A loop is three BOOMs of one app within a minute (it fires for the
+/// whole test), a flap three BLIPs within 2 s (quiet for 2 s, it is over).
 const PACK: &str = r#"
 [[rule]]
 id = "t.loop"
 title = "{app} loops"
 severity = "critical"
 regex = 'BOOM'
-correlate = { kind = "threshold", count = 3, window = "3s" }
+correlate = { kind = "threshold", count = 3, window = "1m" }
+fix = "f"
+
+[[rule]]
+id = "t.flap"
+title = "{app} flaps"
+severity = "high"
+regex = 'BLIP'
+correlate = { kind = "threshold", count = 3, window = "2s" }
 fix = "f"
 
 [[rule]]
@@ -75,6 +84,16 @@ impl Watch {
             assert!(Instant::now() < deadline, "no {want:?} on stderr: {:?}", self.stderr());
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// `GET /metrics` of `--metrics 127.0.0.1:0` (the address is on stderr).
+    fn metrics(&self) -> String {
+        let said = "logtriage: delivery metrics on http://";
+        let line = self.stderr().into_iter().find(|l| l.starts_with(said)).expect("metrics address on stderr");
+        let addr = line[said.len()..].trim_end_matches("/metrics").parse().expect("address");
+        let (status, body) = am::request(addr, "GET", "/metrics").expect("GET /metrics");
+        assert_eq!(status, 200, "{body}");
+        body
     }
 
     fn stderr(&self) -> Vec<String> {
@@ -147,7 +166,7 @@ fn an_appended_loop_reaches_alertmanager_and_is_resent() {
     let Some(bin) = am::binary_or_skip("an_appended_loop_reaches_alertmanager_and_is_resent") else { return };
     let am = Am::start(&bin, false, &[]);
     let dir = logs(&["api"]);
-    let w = Watch::start(dir.path(), &[&am], &[]);
+    let w = Watch::start(dir.path(), &[&am], &["--metrics", "127.0.0.1:0"]);
     let appended = Instant::now();
     append(&log_of(dir.path(), "api"), LOOP);
     let got = am.alerts_until(Duration::from_secs(10), |a| !apps_firing(a, "t.loop").is_empty());
@@ -164,7 +183,20 @@ fn an_appended_loop_reaches_alertmanager_and_is_resent() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(am.alerts().len(), 1, "a resend is the same alert");
+    // Delivery health as Prometheus metrics, per peer.
+    let metrics = w.metrics();
+    let peer = format!("{{peer=\"{}\"}}", am.url());
+    let value = |name: &str| metric(&metrics, &format!("{name}{peer}"));
+    assert!(value("logtriage_alerts_sent_total") >= 2.0, "{metrics}");
+    assert_eq!((value("logtriage_alertmanager_up"), value("logtriage_alerts_spooled")), (1.0, 0.0), "{metrics}");
+    assert_eq!(metric(&metrics, "logtriage_alert_spool_size"), 1.0, "the firing alert stays spooled: {metrics}");
     assert_eq!(w.stop(), 0);
+}
+
+/// The value of the sample named `series` (name and labels as written).
+fn metric(text: &str, series: &str) -> f64 {
+    let line = text.lines().find(|l| l.strip_prefix(series).is_some_and(|rest| rest.starts_with(' ')));
+    line.and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or_else(|| panic!("no {series} in {text}"))
 }
 
 #[test]
@@ -246,5 +278,40 @@ fn watch_killed_and_restarted_loses_and_repeats_nothing() {
     std::thread::sleep(Duration::from_millis(1500));
     let after = am.alerts();
     assert_eq!(after.len(), 3, "{after:?}");
+    assert_eq!(w.stop(), 0);
+}
+
+/// A flap quiet for its window (2 s) is resolved at its last BLIP; a link
+/// lost past its window fires, and is resolved by its restore. Alertmanager
+/// lists an alert only until it ends, and counts each resolved post.
+#[test]
+fn a_quiet_flap_and_a_restored_link_are_resolved() {
+    let Some(bin) = am::binary_or_skip("a_quiet_flap_and_a_restored_link_are_resolved") else { return };
+    let am = Am::start(&bin, false, &[]);
+    let dir = logs(&["api", "tws"]);
+    let w = Watch::start(dir.path(), &[&am], &[]);
+    append(&log_of(dir.path(), "tws"), "LINK DOWN");
+    let got = am.alerts_until(Duration::from_secs(10), |a| !apps_firing(a, "t.link").is_empty());
+    assert_eq!(apps_firing(&got, "t.link"), set(&["tws"]), "{got:?} {:?}", w.stderr());
+    append(&log_of(dir.path(), "tws"), "LINK UP");
+    let got = am.alerts_until(Duration::from_secs(10), |a| apps_firing(a, "t.link").is_empty());
+    assert!(apps_firing(&got, "t.link").is_empty(), "the restore resolves the link alert: {got:?}");
+    assert_eq!(am.received("resolved"), 1);
+    append(&log_of(dir.path(), "api"), "BLIP\nBLIP\nBLIP");
+    // It fires, then its group goes quiet: resolved two seconds after
+    // the last BLIP.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while am.received("resolved") < 2 {
+        assert!(Instant::now() < deadline, "the flap was not resolved: {:?} {:?}", am.alerts(), w.stderr());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(am.alerts().is_empty(), "{:?}", am.alerts());
+    // Resolved alerts every peer took leave the spool.
+    let spool = dir.path().join("watch.state.alerts");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !std::fs::read_to_string(&spool).is_ok_and(|s| s.contains("\"alerts\":[]")) {
+        assert!(Instant::now() < deadline, "{:?}", std::fs::read_to_string(&spool));
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(w.stop(), 0);
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::cli::{WatchArgs, WatchFormat};
+use logtriage::deliver::metrics::Metrics;
 use logtriage::deliver::{Delivery, DeliveryOptions, Spool};
 use logtriage::report::{self, AlertBuilder, Endings, Reporter};
 use logtriage::rules::RuleSet;
@@ -44,6 +45,14 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         eprintln!("logtriage: {note}");
     }
     let delivery = start_delivery(&args, builder.clone())?;
+    let metrics = match (&args.metrics, &delivery) {
+        (Some(addr), Some(d)) => {
+            let m = Metrics::serve(addr, d.stats()).map_err(anyhow::Error::msg)?;
+            eprintln!("logtriage: delivery metrics on http://{}/metrics", m.addr());
+            Some(m)
+        }
+        _ => None,
+    };
     let state = args.state.as_ref().map_or("no state file".to_string(), |p| format!("state in {}", p.display()));
     eprintln!("logtriage: watching {} file(s) under {} ({state})", watcher.files(), args.paths.join(", "));
     let stdout = std::io::stdout().lock();
@@ -51,6 +60,9 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
     let ran = watcher.run(reporter.as_mut(), &stop, &mut |note| eprintln!("logtriage: {note}"), delivery.as_ref());
     if let Some(d) = delivery {
         d.stop().context("cannot save the alert spool")?;
+    }
+    if let Some(m) = metrics {
+        m.stop();
     }
     ran?;
     drop(reporter);

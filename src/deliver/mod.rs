@@ -18,6 +18,7 @@
 //! resend interval, as Prometheus does, so Alertmanager does not resolve
 //! them on its `resolve_timeout`.
 
+pub mod metrics;
 mod peer;
 pub mod spool;
 
@@ -116,13 +117,18 @@ impl Shared {
         self.spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Saves the spool; a failure is said (the threads cannot stop watch)
-    /// and tried again on the next change.
-    fn save(&self, spool: &Spool) {
+    /// Updates the counts the metrics read from `spool`.
+    fn count(&self, spool: &Spool) {
         self.stats.spooled.store(spool.len() as u64, Ordering::Relaxed);
         for p in &self.stats.peers {
             p.owed.store(spool.owed_to(&p.url) as u64, Ordering::Relaxed);
         }
+    }
+
+    /// Saves the spool from a delivery thread: a failure is said (a thread
+    /// cannot stop watch) and the save is tried again on the next change.
+    fn save(&self, spool: &Spool) {
+        self.count(spool);
         if let Err(e) = spool.save() {
             (self.log)(&e.to_string());
         }
@@ -171,7 +177,8 @@ impl Delivery {
             if !spool.is_empty() {
                 (shared.log)(&format!("alert spool: {} alert(s) from the last run, posting them again", spool.len()));
             }
-            shared.save(&spool);
+            spool.save()?;
+            shared.count(&spool);
         }
         let mut threads = Vec::new();
         for (i, peer) in peers.into_iter().enumerate() {
@@ -222,7 +229,7 @@ impl Delivery {
             }
         }
         spool.save()?;
-        self.shared.save(&spool);
+        self.shared.count(&spool);
         drop(spool);
         self.shared.wake.notify_all();
         Ok(())
@@ -236,7 +243,7 @@ impl Delivery {
         let n = spool.resolve(rule, key, last, &ends_at, &self.peers);
         if n > 0 {
             spool.save()?;
-            self.shared.save(&spool);
+            self.shared.count(&spool);
             drop(spool);
             self.shared.wake.notify_all();
         }
@@ -329,7 +336,14 @@ fn next_batch(shared: &Shared, peer: &Peer, st: &PeerState) -> Option<(Vec<Versi
                 return Some((batch, full));
             }
         }
-        let until = waiting.unwrap_or(resend_at.max(now + Duration::from_millis(1)));
+        // Nothing to post: sleep until the backoff or the next resend is
+        // due, or (a resend due with nothing firing) a whole interval; a
+        // new alert wakes the thread sooner.
+        let until = match waiting {
+            Some(t) => t,
+            None if resend_at > now => resend_at,
+            None => now + shared.resend,
+        };
         let wait = until.saturating_duration_since(now).max(Duration::from_millis(1));
         spool = shared.wake.wait_timeout(spool, wait).unwrap_or_else(std::sync::PoisonError::into_inner).0;
     }

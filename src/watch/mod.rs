@@ -58,7 +58,7 @@ use crate::records::Zone;
 use crate::report::Reporter;
 use crate::rules::RuleSet;
 use crate::scan::Checkpoint;
-use live::Live;
+use live::{Ended, Live};
 use state::{FileState, STATE_VERSION, State};
 use tail::{FileId, Head, Start, Status, Tail};
 
@@ -166,6 +166,7 @@ pub struct Watcher {
     unsaved: bool,
     notes: Vec<String>,
     noted: BTreeSet<String>,
+    ended: Vec<Ended>,
 }
 
 impl Watcher {
@@ -195,6 +196,7 @@ impl Watcher {
             unsaved: false,
             notes: Vec::new(),
             noted: BTreeSet::new(),
+            ended: Vec::new(),
         };
         if let Some(s) = saved {
             w.restore(s);
@@ -229,8 +231,12 @@ impl Watcher {
             for incident in &incidents {
                 reporter.incident(incident).map_err(WatchError::Output)?;
             }
+            let ended = self.take_ended();
             if let Some(d) = delivery {
                 d.submit(&incidents, wall_ms())?;
+                for e in &ended {
+                    d.resolve(&e.rule, &e.key, e.last)?;
+                }
             }
             if !incidents.is_empty() || (self.unsaved && started.duration_since(self.last_save) >= SAVE_EVERY) {
                 self.save()?;
@@ -268,7 +274,14 @@ impl Watcher {
         self.names.apply(&mut events);
         let incidents = self.live.advance(events, &self.paths, wall_ms());
         self.notes.extend(self.live.take_notes());
+        self.ended.extend(self.live.take_ended());
         incidents
+    }
+
+    /// Emitted incidents the log has shown over since the last call (see
+    /// [`live::Ended`]).
+    pub fn take_ended(&mut self) -> Vec<Ended> {
+        std::mem::take(&mut self.ended)
     }
 
     /// Writes the state file (if there is one).
