@@ -306,12 +306,57 @@ fn a_quiet_flap_and_a_restored_link_are_resolved() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(am.alerts().is_empty(), "{:?}", am.alerts());
-    // Resolved alerts every peer took leave the spool.
-    let spool = dir.path().join("watch.state.alerts");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !std::fs::read_to_string(&spool).is_ok_and(|s| s.contains("\"alerts\":[]")) {
-        assert!(Instant::now() < deadline, "{:?}", std::fs::read_to_string(&spool));
-        std::thread::sleep(Duration::from_millis(20));
+    // Resolved alerts every peer took leave the spool (saved at the stop).
+    assert_eq!(w.stop(), 0);
+    let spool = std::fs::read_to_string(dir.path().join("watch.state.alerts")).expect("spool");
+    assert!(spool.contains("\"alerts\":[]"), "{spool}");
+}
+
+/// A reader that goes away (a closed pipe) stops watch (exit 0, as for
+/// `scan | head`), after the alert was spooled and the state saved: a
+/// restart neither loses nor repeats the incident.
+#[test]
+fn a_closed_stdout_still_delivers_and_saves_the_state() {
+    let Some(bin) = am::binary_or_skip("a_closed_stdout_still_delivers_and_saves_the_state") else { return };
+    let am = Am::start(&bin, false, &[]);
+    let dir = logs(&["api"]);
+    std::fs::write(dir.path().join("pack.toml"), PACK).expect("pack");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_logtriage"))
+        .current_dir(dir.path())
+        .args(["watch", "logs", "--no-builtin-rules", "--rules", "pack.toml", "--instance", "ci"])
+        .args(["--state", "watch.state", "--alertmanager", &am.url()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    while !line.contains("logtriage: watching") {
+        line.clear();
+        assert!(stderr.read_line(&mut line).is_ok_and(|n| n > 0), "watch did not start");
     }
+    append(&log_of(dir.path(), "api"), LOOP);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "watch did not stop on a closed stdout");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+    assert_eq!(status.code(), Some(0), "{rest}");
+    let state = std::fs::read_to_string(dir.path().join("watch.state")).expect("state saved");
+    let spool = std::fs::read_to_string(dir.path().join("watch.state.alerts")).expect("spool");
+    let id = spool.split("\"id\":\"").nth(1).and_then(|s| s.split('"').next()).expect("a spooled alert");
+    assert!(state.contains(id), "the state records {id} as emitted: {state}");
+    // The spooled alert reaches Alertmanager after the restart, once.
+    let w = Watch::start(dir.path(), &[&am], &[]);
+    let got = am.alerts_until(Duration::from_secs(10), |a| !apps_firing(a, "t.loop").is_empty());
+    assert_eq!(apps_firing(&got, "t.loop"), set(&["api"]), "{:?}", w.stderr());
+    assert_no_duplicates(&got);
     assert_eq!(w.stop(), 0);
 }

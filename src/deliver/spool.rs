@@ -196,9 +196,10 @@ impl Spool {
     /// alerts no peer is owed are done with. Returns whether anything
     /// changed.
     pub fn acknowledge(&mut self, peer: &str, taken: &[(String, u64)]) -> bool {
+        let taken: BTreeMap<&str, u64> = taken.iter().map(|(id, rev)| (id.as_str(), *rev)).collect();
         let mut changed = false;
-        for (id, rev) in taken {
-            if let Some(e) = self.entries.iter_mut().find(|e| &e.id == id && e.rev == *rev) {
+        for e in &mut self.entries {
+            if taken.get(e.id.as_str()) == Some(&e.rev) {
                 changed |= e.owed.remove(peer);
             }
         }

@@ -228,15 +228,20 @@ impl Watcher {
             for note in self.take_notes() {
                 on_note(&note);
             }
-            for incident in &incidents {
-                reporter.incident(incident).map_err(WatchError::Output)?;
-            }
+            // Spooled first: a closed stdout does not keep an alert from
+            // Alertmanager.
             let ended = self.take_ended();
             if let Some(d) = delivery {
                 d.submit(&incidents, wall_ms())?;
                 for e in &ended {
                     d.resolve(&e.rule, &e.key, e.last)?;
                 }
+            }
+            if let Err(e) = incidents.iter().try_for_each(|i| reporter.incident(i)) {
+                // The reader is gone (a closed pipe): keep what was read
+                // and decided, as a stop does, then say why.
+                self.save()?;
+                return Err(WatchError::Output(e));
             }
             if !incidents.is_empty() || (self.unsaved && started.duration_since(self.last_save) >= SAVE_EVERY) {
                 self.save()?;
