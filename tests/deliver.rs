@@ -360,3 +360,24 @@ fn a_closed_stdout_still_delivers_and_saves_the_state() {
     assert_no_duplicates(&got);
     assert_eq!(w.stop(), 0);
 }
+
+/// In a log without timestamps a flap stands at the time its lines were
+/// read; quiet for its window after that, it is resolved as well.
+#[test]
+fn an_untimed_flap_is_resolved_too() {
+    let Some(bin) = am::binary_or_skip("an_untimed_flap_is_resolved_too") else { return };
+    let am = Am::start(&bin, false, &[]);
+    let dir = logs(&[]);
+    let raw = log_of(dir.path(), "raw");
+    std::fs::write(&raw, "started\n").expect("log");
+    let w = Watch::start(dir.path(), &[&am], &[]);
+    let mut f = OpenOptions::new().append(true).open(&raw).expect("open");
+    f.write_all(b"BLIP\nBLIP\nBLIP\n").expect("append");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while am.received("resolved") < 1 {
+        assert!(Instant::now() < deadline, "not resolved: {:?} {:?}", am.alerts(), w.stderr());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(am.received("firing") >= 1 && am.alerts().is_empty(), "{:?}", am.alerts());
+    assert_eq!(w.stop(), 0);
+}

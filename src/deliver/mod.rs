@@ -190,14 +190,19 @@ impl Delivery {
 
     /// Spools the alerts of `incidents` (already saved when this returns)
     /// and wakes the peers.
-    pub fn submit(&self, incidents: &[Incident], now_ms: i64) -> Result<(), DeliveryError> {
+    pub fn submit(&self, incidents: &[Incident]) -> Result<(), DeliveryError> {
         if incidents.is_empty() {
             return Ok(());
         }
         let mut spool = self.shared.lock();
         for i in incidents {
             let alert = self.builder.alert(i, &i.id);
-            let since = alert.starts_at.as_deref().and_then(ms_of).unwrap_or(now_ms);
+            // Without a start time (a log without dates) the alert is
+            // resolved by the next end told of its rule and key: live tells
+            // a quiet group's end in the poll it falls due, before a later
+            // incident of that key can be emitted. (The time of emission
+            // would come after the matches' reads, which end it.)
+            let since = alert.starts_at.as_deref().and_then(ms_of).unwrap_or(i64::MIN);
             let entry = Entry {
                 id: i.id.clone(),
                 rule: i.rule.clone(),

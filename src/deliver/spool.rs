@@ -33,7 +33,8 @@ pub struct Entry {
     pub rule: String,
     /// The incident's group key, likewise.
     pub key: BTreeMap<String, String>,
-    /// When the incident began (ms; its log time, or when it was emitted).
+    /// When the incident began (ms): its log time, or `i64::MIN` where the
+    /// log has no dates (any end told of its rule and key resolves it).
     pub since: i64,
     /// The alert as posted; `ends_at` set once resolved.
     pub alert: Alert,
@@ -299,6 +300,16 @@ mod tests {
         // An outage that ended at 50 resolves the alert begun at 0 only.
         assert_eq!(s.resolve("r", &entry("1", 0).key, 50, "t", &peers()), 1);
         assert_eq!(s.batch("http://a", true).iter().filter(|(_, _, a)| a.ends_at.is_none()).count(), 1);
+    }
+
+    /// An alert without a start time (a log without dates) is resolved by
+    /// any end of its rule and key.
+    #[test]
+    fn an_undated_alert_is_resolved_by_the_next_end() {
+        let mut s = Spool::open(None, 10).expect("spool");
+        s.put(entry("1", i64::MIN), &peers());
+        assert_eq!(s.resolve("other", &entry("1", 0).key, 0, "t", &peers()), 0);
+        assert_eq!(s.resolve("r", &entry("1", 0).key, i64::MIN + 1, "t", &peers()), 1);
     }
 
     #[test]

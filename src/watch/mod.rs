@@ -232,7 +232,7 @@ impl Watcher {
             // Alertmanager.
             let ended = self.take_ended();
             if let Some(d) = delivery {
-                d.submit(&incidents, wall_ms())?;
+                d.submit(&incidents)?;
                 for e in &ended {
                     d.resolve(&e.rule, &e.key, e.last)?;
                 }
