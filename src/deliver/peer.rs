@@ -4,10 +4,12 @@
 //! each peer is posted to on its own thread, and one that is down delays
 //! no other.
 //!
-//! The answer decides what becomes of a batch, as Prometheus's notifier
-//! decides it: 2xx delivered; 4xx refused for good (the request is wrong:
-//! retrying repeats the refusal), dropped with the reason; 5xx and errors
-//! before an answer (refused connection, timeout) retried with backoff.
+//! The answer decides what becomes of a batch: 2xx delivered; 4xx refused
+//! for good (the request is wrong: retrying repeats the refusal), dropped
+//! with the reason; 5xx and errors before an answer (refused connection,
+//! timeout) retried with backoff. Prometheus's notifier drops a failed
+//! batch and relies on its next rule evaluation to send the alert again;
+//! `watch` decides an incident once, so it keeps the batch and retries.
 
 use std::time::Duration;
 
