@@ -282,6 +282,33 @@ pub struct WatchArgs {
     /// Zone of timestamps written without one (pm2 writes local time): utc, local, or +HH:MM.
     #[arg(long, value_name = "ZONE", default_value = "utc", value_parser = parse_zone)]
     pub log_tz: Zone,
+
+    /// Post alerts to this Alertmanager (repeatable: give every peer of an HA cluster).
+    #[arg(long = "alertmanager", value_name = "URL")]
+    pub alertmanagers: Vec<String>,
+
+    /// Post firing alerts again this often; keep it below Alertmanager's resolve_timeout (5m).
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = parse_duration)]
+    pub resend: std::time::Duration,
+
+    /// The most alerts the delivery spool (beside --state) holds; when full the oldest resolved one goes first.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub spool_max: u32,
+
+    /// The `instance` label of alerts (default: this machine's hostname; "" leaves it out).
+    #[arg(long, value_name = "NAME")]
+    pub instance: Option<String>,
+
+    /// Serve delivery metrics (sent, failed, spooled, per peer) on http://ADDR/metrics.
+    #[arg(long, value_name = "HOST:PORT", requires = "alertmanagers")]
+    pub metrics: Option<String>,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    match logtriage::rules::Window::parse(s) {
+        Ok(w) if w.ms() > 0 => Ok(std::time::Duration::from_millis(w.ms().unsigned_abs())),
+        _ => Err("expected a duration like 30s, 1m, 5m".to_string()),
+    }
 }
 
 /// `watch --format`.
@@ -289,14 +316,12 @@ pub struct WatchArgs {
 pub enum WatchFormat {
     /// One JSON object per incident, as `scan --format ndjson` writes them.
     Ndjson,
-}
-
-impl From<WatchFormat> for Format {
-    fn from(f: WatchFormat) -> Format {
-        match f {
-            WatchFormat::Ndjson => Format::Ndjson,
-        }
-    }
+    /// The incident blocks `scan --format text --details` prints.
+    Text,
+    /// One line per incident: a one-element array `POST /api/v2/alerts` takes as is.
+    Alertmanager,
+    /// Nothing on stdout (with --alertmanager: delivery only).
+    None,
 }
 
 /// A `--since`/`--until` value: a point in time, or an age counted back

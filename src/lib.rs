@@ -17,7 +17,8 @@
 //! to a time range, apps, and incidents a [`baseline`] does not know.
 //! [`watch`] runs the same stages on logs as they are written: files
 //! followed through rotation, matches correlated as they arrive, each
-//! incident emitted once, with a state file for restarts.
+//! incident emitted once, with a state file for restarts; [`deliver`]
+//! posts what it emits to Alertmanager itself (resent, resolved, spooled).
 //!
 //! The rule author's tools sit beside the pipeline: [`lint`] (what `rules
 //! check` adds to loading: literals the regex does not require, rules the
@@ -26,6 +27,7 @@
 
 pub mod baseline;
 pub mod correlate;
+pub mod deliver;
 pub mod error;
 pub mod filter;
 pub mod incidents;

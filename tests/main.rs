@@ -53,6 +53,10 @@ mod alertmanager;
 // `watch`: incidents while logs are written, rotation, restarts, signals.
 mod watch;
 
+// `watch --alertmanager`: delivery to real Alertmanagers on loopback
+// (issue 17): resends, outages, a cluster, SIGKILL.
+mod deliver;
+
 // Inputs the fuzz targets found (see fuzz/ and README, "Fuzzing").
 mod fuzz_regressions;
 

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Reporter;
 use crate::incidents::Incident;
@@ -94,24 +94,56 @@ impl Endings {
     }
 }
 
-/// One element of the array, as `POST /api/v2/alerts` takes it.
-#[derive(Debug, Serialize)]
-struct Alert {
-    labels: BTreeMap<String, String>,
-    annotations: BTreeMap<String, String>,
+/// One element of the array, as `POST /api/v2/alerts` takes it. `watch
+/// --alertmanager` posts the same alerts (`crate::deliver`) and keeps them
+/// in its spool, hence `Deserialize`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    /// What identifies the alert: Alertmanager's fingerprint is their hash.
+    pub labels: BTreeMap<String, String>,
+    /// What a receiver shows.
+    pub annotations: BTreeMap<String, String>,
     /// Omitted for logs without timestamps: Alertmanager uses the time it
     /// receives the alert.
-    #[serde(rename = "startsAt", skip_serializing_if = "Option::is_none")]
-    starts_at: Option<String>,
-    #[serde(rename = "endsAt", skip_serializing_if = "Option::is_none")]
-    ends_at: Option<String>,
+    #[serde(rename = "startsAt", default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<String>,
+    /// Set once the incident is over; omitted while it fires.
+    #[serde(rename = "endsAt", default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<String>,
+}
+
+/// Builds the alert of an incident: the one mapping `--format
+/// alertmanager` and `watch --alertmanager` share.
+#[derive(Debug, Clone, Default)]
+pub struct AlertBuilder {
+    instance: Option<String>,
+    endings: Endings,
+}
+
+impl AlertBuilder {
+    /// `instance` becomes every alert's `instance` label (left out when
+    /// `None` or empty); `endings` decides `endsAt`.
+    pub fn new(instance: Option<String>, endings: Endings) -> AlertBuilder {
+        let instance = instance.filter(|s| !s.is_empty()).map(|s| cap(&s, LABEL_MAX));
+        AlertBuilder { instance, endings }
+    }
+
+    /// The alert of `i`, whose `incident_id` label is `id` (its id, or the
+    /// id made unique within a report).
+    pub fn alert(&self, i: &Incident, id: &str) -> Alert {
+        Alert {
+            labels: labels(i, self.instance.as_deref(), id),
+            annotations: annotations(i),
+            starts_at: i.first_seen.clone().filter(|t| is_rfc3339(t)),
+            ends_at: self.endings.ends_at(i),
+        }
+    }
 }
 
 /// Streams the array to `w`.
 pub struct Alertmanager<W> {
     w: W,
-    instance: Option<String>,
-    endings: Endings,
+    builder: AlertBuilder,
     /// `incident_id` labels written so far (see [`Alertmanager::unique_id`]).
     ids: BTreeSet<String>,
 }
@@ -120,8 +152,7 @@ impl<W: Write> Alertmanager<W> {
     /// Writes to `w`; `instance` becomes every alert's `instance` label
     /// (left out when `None` or empty).
     pub fn new(w: W, instance: Option<String>, endings: Endings) -> Alertmanager<W> {
-        let instance = instance.filter(|s| !s.is_empty()).map(|s| cap(&s, LABEL_MAX));
-        Alertmanager { w, instance, endings, ids: BTreeSet::new() }
+        Alertmanager { w, builder: AlertBuilder::new(instance, endings), ids: BTreeSet::new() }
     }
 
     /// The incident id, made unique within the run: ids are hashes, and two
@@ -140,12 +171,7 @@ impl<W: Write> Alertmanager<W> {
 
     fn alert(&mut self, i: &Incident) -> Alert {
         let id = self.unique_id(&i.id);
-        Alert {
-            labels: labels(i, self.instance.as_deref(), &id),
-            annotations: annotations(i),
-            starts_at: i.first_seen.clone().filter(|t| is_rfc3339(t)),
-            ends_at: self.endings.ends_at(i),
-        }
+        self.builder.alert(i, &id)
     }
 }
 
@@ -159,6 +185,34 @@ impl<W: Write> Reporter for Alertmanager<W> {
 
     fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
         self.w.write_all(if self.ids.is_empty() { b"[]\n" } else { b"\n]\n" })?;
+        self.w.flush()
+    }
+}
+
+/// `watch --format alertmanager`: one line per incident, a one-element
+/// array, which `POST /api/v2/alerts` takes as is (`while read -r a; do
+/// curl -d "$a" …; done`). A stream that never ends cannot be one array.
+/// `watch` never reports an id twice, so ids are not made unique here.
+pub struct AlertmanagerLines<W> {
+    w: W,
+    builder: AlertBuilder,
+}
+
+impl<W: Write> AlertmanagerLines<W> {
+    /// Writes to `w`; see [`AlertBuilder::new`].
+    pub fn new(w: W, builder: AlertBuilder) -> AlertmanagerLines<W> {
+        AlertmanagerLines { w, builder }
+    }
+}
+
+impl<W: Write> Reporter for AlertmanagerLines<W> {
+    fn incident(&mut self, incident: &Incident) -> io::Result<()> {
+        let alert = self.builder.alert(incident, &incident.id);
+        serde_json::to_writer(&mut self.w, &[alert])?;
+        self.w.write_all(b"\n")
+    }
+
+    fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
         self.w.flush()
     }
 }

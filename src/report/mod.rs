@@ -19,7 +19,7 @@ use crate::scan::ScanOutput;
 use crate::stories::Story;
 use crate::summary::Summary;
 
-pub use alertmanager::{Alertmanager, Endings};
+pub use alertmanager::{Alert, AlertBuilder, Alertmanager, AlertmanagerLines, Endings};
 pub use html::Html;
 pub use json::Json;
 pub use markdown::Markdown;

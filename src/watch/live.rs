@@ -38,6 +38,14 @@
 //! still holds matches already emitted, and that marks it as the same
 //! incident.
 //!
+//! An emitted incident also *ends* ([`Ended`], for `watch --alertmanager`
+//! to resolve its alert), by what correlation already knows: an absence
+//! when its closing event arrives (the restore after a disconnect); a
+//! `single` or `threshold` incident when its group has been quiet for the
+//! rule's horizon (window + suppress), the gap after which its next match
+//! would start a new incident. A `sequence` incident is closed when it is
+//! emitted.
+//!
 //! Memory stays bounded: no incident spans a gap longer than its rule's
 //! window + suppress (its *horizon*), so matches before such a gap, and
 //! groups silent for a horizon, are dropped once decided. `single` rules
@@ -85,6 +93,20 @@ pub struct Kept {
 
 type GroupKey = (u32, Vec<String>);
 
+/// An emitted incident the log shows over: the incidents of `rule` with
+/// group key `key` that began by `last` have ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    /// The rule id.
+    pub rule: String,
+    /// The group key, as incidents carry it.
+    pub key: BTreeMap<String, String>,
+    /// Its last sign (ms): the closing event, or the last match before
+    /// the quiet. Log time, or the wall-clock time it was read where the
+    /// log has no dates.
+    pub last: i64,
+}
+
 /// (source, line, role): a match's identity within its group.
 type Mark = (usize, u64, Role);
 
@@ -98,6 +120,8 @@ struct Group {
     dirty: bool,
     /// When the earliest absence window still open closes.
     deadline: Option<i64>,
+    /// The ends already told (by their last time), so each is told once.
+    told: BTreeSet<i64>,
 }
 
 /// The correlation state of a running `watch`.
@@ -124,6 +148,8 @@ pub struct Live {
     /// Sources whose offset grew in this poll: their clock jumped, so
     /// their open windows are judged again.
     days_moved: BTreeSet<usize>,
+    /// Incidents found over since the last [`Live::take_ended`].
+    ended: Vec<Ended>,
 }
 
 impl Live {
@@ -153,6 +179,7 @@ impl Live {
             notes: Vec::new(),
             day_offsets: BTreeMap::new(),
             days_moved: BTreeSet::new(),
+            ended: Vec::new(),
         }
     }
 
@@ -173,14 +200,67 @@ impl Live {
         let mut fresh = Vec::new();
         let judge = Judge { rules: &self.rules, paths, end, now, zone: self.zone, day_offsets: &self.day_offsets };
         let moved = std::mem::take(&mut self.days_moved);
+        let mut closed = Vec::new();
         for (key, g) in self.groups.iter_mut() {
             let jumped = || g.deadline.is_some() && g.held.iter().any(|(e, _)| moved.contains(&e.source));
             if g.dirty || g.deadline.is_some_and(|d| d <= end) || (!moved.is_empty() && jumped()) {
-                fresh.extend(judge.evaluate(key.0, g, &mut self.known_ids));
+                fresh.extend(judge.evaluate(key.0, g, &mut self.known_ids, &mut closed));
             }
         }
+        self.quiet(end, now, &mut closed);
+        for (rule, key, last) in closed {
+            let r = &self.rules.rules()[rule as usize];
+            let key = r.group_by.iter().cloned().zip(key).collect();
+            self.ended.push(Ended { rule: r.id.clone(), key, last });
+        }
+        // Before pruning: a group quiet for its horizon is told ended
+        // above, then dropped.
         self.prune(log_now, now);
         incidents::build(&self.rules, &fresh, paths, self.zone)
+    }
+
+    /// Emitted incidents found over since the last call (see [`Ended`]).
+    pub fn take_ended(&mut self) -> Vec<Ended> {
+        std::mem::take(&mut self.ended)
+    }
+
+    /// Emitted `single` and `threshold` incidents whose group has been
+    /// quiet for the rule's horizon on its clock (`end`: where log time
+    /// stands; `now`: the wall clock), or that a gap of a horizon
+    /// separates from the group's later matches, each told once into
+    /// `closed` as (rule, key, last time).
+    fn quiet(&mut self, end: i64, now: i64, closed: &mut Vec<(u32, Vec<String>, i64)>) {
+        for ((rule, key), g) in self.groups.iter_mut() {
+            let c = &self.rules.rules()[*rule as usize].correlate;
+            if !matches!(c, Correlation::Single | Correlation::Threshold { .. }) || g.known.is_empty() {
+                continue;
+            }
+            let h = self.horizon[*rule as usize];
+            let mut by_lane: BTreeMap<Lane, Vec<i64>> = BTreeMap::new();
+            for held in g.held.iter().filter(|h| g.known.contains(&mark(&h.0))) {
+                by_lane.entry(lane(&held.0)).or_default().push(time_of(held));
+            }
+            for (lane, mut times) in by_lane {
+                // A lane's now, and how far its clock runs ahead of the
+                // wall clock (a file's own clock of times of day).
+                let (lane_now, offset) = match lane {
+                    Lane::Log => (end, 0),
+                    Lane::Read(_) => (now, 0),
+                    Lane::Day(source) => {
+                        let o = self.day_offsets.get(&source).copied().unwrap_or_default();
+                        (now + o, o)
+                    }
+                };
+                times.sort_unstable();
+                let ends = times.windows(2).filter(|w| w[1] - w[0] >= h).map(|w| w[0]);
+                let last = times.last().copied().filter(|&t| t + h <= lane_now);
+                for t in ends.chain(last) {
+                    if g.told.insert(t) {
+                        closed.push((*rule, key.clone(), t - offset));
+                    }
+                }
+            }
+        }
     }
 
     /// Matches held, for the state file.
@@ -412,7 +492,15 @@ struct Judge<'a> {
 impl Judge<'_> {
     /// Correlates one group and returns its findings decided and not
     /// emitted before; marks their matches (and new ids) as emitted.
-    fn evaluate(&self, rule: u32, g: &mut Group, known_ids: &mut BTreeMap<String, i64>) -> Vec<Finding> {
+    /// An absence incident emitted before whose closing event has come is
+    /// told ended into `closed` as (rule, key, closing time).
+    fn evaluate(
+        &self,
+        rule: u32,
+        g: &mut Group,
+        known_ids: &mut BTreeMap<String, i64>,
+        closed: &mut Vec<(u32, Vec<String>, i64)>,
+    ) -> Vec<Finding> {
         g.dirty = false;
         g.deadline = None;
         let days = g.held.iter().filter_map(|(e, _)| lane(e).day_source());
@@ -420,7 +508,7 @@ impl Judge<'_> {
         let end = correlate::End { log: Some(self.end), days };
         let findings = correlate::correlate_arrived(self.rules, g.held.clone(), self.paths, end);
         let mut fresh = Vec::new();
-        for f in findings {
+        for mut f in findings {
             let at = |e: &Event| time_in(g, e);
             // An untimed window runs on the clock alone: log times ahead of
             // it must not close it early. A file's own clock runs `offset`
@@ -438,12 +526,24 @@ impl Judge<'_> {
                 g.deadline = Some(g.deadline.map_or(due, |d| d.min(due)));
                 continue;
             }
+            let close_at = f.events.iter().find(|e| e.role == Role::End).map(|e| at(e) - offset);
             let Some(id) = self.id_of(&f) else { continue };
             let emitted = known_ids.get_mut(&id).map(|seen| *seen = self.now).is_some();
             let continues = f.events.iter().any(|e| g.known.contains(&mark(e)));
             g.known.extend(f.events.iter().map(mark));
+            let absence = matches!(self.rules.rules()[rule as usize].correlate, Correlation::Absence { .. });
+            if absence
+                && (emitted || continues)
+                && let Some(t) = close_at
+                && g.told.insert(t)
+            {
+                closed.push((rule, f.key.iter().map(|(_, v)| v.clone()).collect(), t));
+            }
             if !emitted && !continues {
                 known_ids.insert(id, self.now);
+                if absence && matches!(f.events.first().map(lane), Some(Lane::Log)) {
+                    judged_at(&mut f.facts, end, self.zone);
+                }
                 fresh.push(f);
             }
         }
@@ -454,6 +554,22 @@ impl Judge<'_> {
     /// builds it).
     fn id_of(&self, f: &Finding) -> Option<String> {
         incidents::build(self.rules, std::slice::from_ref(f), self.paths, self.zone).pop().map(|i| i.id)
+    }
+}
+
+/// What `scan` calls "not recovered by end of log" is, in `watch`, not
+/// recovered by the time the window was judged (`end`, ms), shown in
+/// `zone`: the log has not ended.
+fn judged_at(facts: &mut [(String, String)], end: i64, zone: Zone) {
+    const OPEN: &str = "not recovered by end of log";
+    let Some(at) = chrono::DateTime::from_timestamp_millis(end) else { return };
+    let at = at.with_timezone(&zone.offset_at(end)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    for (name, value) in facts.iter_mut() {
+        if name == "status"
+            && let Some(rest) = value.strip_prefix(OPEN)
+        {
+            *value = format!("not recovered by {at}{rest}");
+        }
     }
 }
 
@@ -687,9 +803,56 @@ fix = "f"
         assert!(live.advance(vec![], &paths(), T0 + 119 * S).is_empty());
         let got = live.advance(vec![], &paths(), T0 + 120 * S);
         assert_eq!(rules_of(&got), vec![("t.lost".to_string(), 1)]);
-        assert_eq!(got[0].fields["status"], vec!["not recovered by end of log".to_string()]);
+        // Judged when the window passed, by the clock: the log has not ended.
+        assert_eq!(got[0].fields["status"], vec!["not recovered by 2026-11-20T10:02:00Z".to_string()]);
         // A late recovery does not emit it again.
         assert!(live.advance(vec![ev(2, Role::End, "tws", T0 + 300 * S, 9)], &paths(), T0 + 300 * S).is_empty());
+    }
+
+    fn ended_of(live: &mut Live) -> Vec<(String, String, i64)> {
+        let ended = live.take_ended();
+        ended.into_iter().map(|e| (e.rule, e.key.values().cloned().collect::<Vec<_>>().join(","), e.last)).collect()
+    }
+
+    /// A loop ends when its group has been quiet for the horizon (window +
+    /// suppress: 11m), at its last exit, told once; a single incident
+    /// likewise after the default suppress.
+    #[test]
+    fn a_quiet_loop_ends_at_its_last_match_after_its_horizon() {
+        let mut live = Live::new(&rules(), Zone::Utc);
+        let exits: Vec<Event> = (0..3).map(|i| start(1, "api", T0 + i * S, i as u64 + 1)).collect();
+        assert_eq!(live.advance(exits, &paths(), T0 + 2 * S).len(), 1);
+        live.advance(vec![start(1, "api", T0 + 60 * S, 4)], &paths(), T0 + 60 * S);
+        let last = T0 + 60 * S;
+        assert!(live.advance(vec![], &paths(), last + 11 * 60 * S - 1).is_empty());
+        assert!(ended_of(&mut live).is_empty(), "not quiet long enough");
+        live.advance(vec![], &paths(), last + 11 * 60 * S);
+        assert_eq!(ended_of(&mut live), vec![("t.loop".to_string(), "api".to_string(), last)]);
+        live.advance(vec![], &paths(), last + 12 * 60 * S);
+        assert!(ended_of(&mut live).is_empty(), "told once");
+    }
+
+    /// A loop that was never emitted (two exits) never ends.
+    #[test]
+    fn an_unemitted_group_never_ends() {
+        let mut live = Live::new(&rules(), Zone::Utc);
+        live.advance(vec![start(1, "api", T0, 1), start(1, "api", T0 + S, 2)], &paths(), T0 + S);
+        live.advance(vec![], &paths(), T0 + 3600 * S);
+        assert!(ended_of(&mut live).is_empty());
+    }
+
+    /// An absence emitted as not recovered ends at the restore that closes
+    /// it, however late.
+    #[test]
+    fn an_emitted_absence_ends_at_its_restore() {
+        let mut live = Live::new(&rules(), Zone::Utc);
+        live.advance(vec![start(2, "tws", T0, 1)], &paths(), T0);
+        assert_eq!(live.advance(vec![], &paths(), T0 + 120 * S).len(), 1);
+        assert!(ended_of(&mut live).is_empty(), "still out");
+        live.advance(vec![ev(2, Role::End, "tws", T0 + 300 * S, 9)], &paths(), T0 + 300 * S);
+        assert_eq!(ended_of(&mut live), vec![("t.lost".to_string(), "tws".to_string(), T0 + 300 * S)]);
+        live.advance(vec![ev(2, Role::End, "tws", T0 + 310 * S, 10)], &paths(), T0 + 310 * S);
+        assert!(ended_of(&mut live).is_empty(), "told once");
     }
 
     #[test]

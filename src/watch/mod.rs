@@ -34,7 +34,8 @@
 //!   ([`crate::names`]); a raw name learned from `pm2.log` renames the
 //!   events that follow it.
 //!
-//! Delivery is at least once: an incident is written before the state that
+//! Delivery is at least once: an incident is written (and, with
+//! `--alertmanager`, spooled by [`crate::deliver`]) before the state that
 //! records it, so a crash in between repeats it on restart; an alerting
 //! pipeline deduplicates on the stable `id`.
 
@@ -48,6 +49,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::deliver::{Delivery, DeliveryError};
 use crate::incidents::Incident;
 use crate::input::{self, Naming, NamingError, NamingOptions, Origin, SourceSpec};
 use crate::matcher::{Event, Matcher};
@@ -56,7 +58,7 @@ use crate::records::Zone;
 use crate::report::Reporter;
 use crate::rules::RuleSet;
 use crate::scan::Checkpoint;
-use live::Live;
+use live::{Ended, Live};
 use state::{FileState, STATE_VERSION, State};
 use tail::{FileId, Head, Start, Status, Tail};
 
@@ -140,6 +142,9 @@ pub enum WatchError {
     /// A given `--ecosystem` file cannot be read.
     #[error(transparent)]
     Naming(#[from] NamingError),
+    /// The alert spool cannot be written.
+    #[error(transparent)]
+    Delivery(#[from] DeliveryError),
     /// The reporter could not write an incident.
     #[error("cannot write incidents: {0}")]
     Output(#[source] std::io::Error),
@@ -164,6 +169,7 @@ pub struct Watcher {
     unsaved: bool,
     notes: Vec<String>,
     noted: BTreeSet<String>,
+    ended: Vec<Ended>,
 }
 
 impl Watcher {
@@ -196,6 +202,7 @@ impl Watcher {
             unsaved: false,
             notes: Vec::new(),
             noted: BTreeSet::new(),
+            ended: Vec::new(),
         };
         if let Some(s) = saved {
             w.restore(s);
@@ -210,13 +217,16 @@ impl Watcher {
     }
 
     /// Polls until `stop` is set (SIGINT, SIGTERM), pushing each incident
-    /// to `reporter` as it is decided and `notes` (rotations, unreadable
-    /// files) to `on_note`; saves the state before returning.
+    /// to `reporter` (and `delivery`) as it is decided and `notes`
+    /// (rotations, unreadable files) to `on_note`; saves the state before
+    /// returning. `delivery` has spooled an incident before the state
+    /// records it as emitted.
     pub fn run(
         &mut self,
         reporter: &mut dyn Reporter,
         stop: &AtomicBool,
         on_note: &mut dyn FnMut(&str),
+        delivery: Option<&Delivery>,
     ) -> Result<(), WatchError> {
         while !stop.load(Ordering::SeqCst) {
             let started = Instant::now();
@@ -224,8 +234,20 @@ impl Watcher {
             for note in self.take_notes() {
                 on_note(&note);
             }
-            for incident in &incidents {
-                reporter.incident(incident).map_err(WatchError::Output)?;
+            // Spooled first: a closed stdout does not keep an alert from
+            // Alertmanager.
+            let ended = self.take_ended();
+            if let Some(d) = delivery {
+                d.submit(&incidents)?;
+                for e in &ended {
+                    d.resolve(&e.rule, &e.key, e.last)?;
+                }
+            }
+            if let Err(e) = incidents.iter().try_for_each(|i| reporter.incident(i)) {
+                // The reader is gone (a closed pipe): keep what was read
+                // and decided, as a stop does, then say why.
+                self.save()?;
+                return Err(WatchError::Output(e));
             }
             if !incidents.is_empty() || (self.unsaved && started.duration_since(self.last_save) >= SAVE_EVERY) {
                 self.save()?;
@@ -264,7 +286,14 @@ impl Watcher {
         self.names.apply(&mut events);
         let incidents = self.live.advance(events, &self.paths, wall_ms());
         self.notes.extend(self.live.take_notes());
+        self.ended.extend(self.live.take_ended());
         incidents
+    }
+
+    /// Emitted incidents the log has shown over since the last call (see
+    /// [`live::Ended`]).
+    pub fn take_ended(&mut self) -> Vec<Ended> {
+        std::mem::take(&mut self.ended)
     }
 
     /// Writes the state file (if there is one).
