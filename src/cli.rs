@@ -283,6 +283,14 @@ pub struct WatchArgs {
     #[arg(long, value_name = "ZONE", default_value = "utc", value_parser = parse_zone)]
     pub log_tz: Zone,
 
+    /// Only incidents of this app (repeatable); files named for other apps are not followed.
+    #[arg(long = "app", value_name = "NAME")]
+    pub apps: Vec<String>,
+
+    /// Leave out incidents (same rule and key) found in this previous --format json/ndjson output.
+    #[arg(long, value_name = "PREVIOUS.json")]
+    pub baseline: Option<PathBuf>,
+
     /// Post alerts to this Alertmanager (repeatable: give every peer of an HA cluster).
     #[arg(long = "alertmanager", value_name = "URL")]
     pub alertmanagers: Vec<String>,

@@ -520,3 +520,50 @@ fn times_of_day_without_a_date_agree_with_scan() {
     assert_eq!(lost.fields["status"], vec!["not recovered by end of log"]);
     assert_eq!((lost.first_seen, lost.time_of_day.map(|t| t.first)), (None, Some("09:40:00".to_string())));
 }
+
+/// `--app` as in `scan`: another app's files are not followed, and what
+/// pm2.log says of it (a crash loop) is not reported; the app asked for is.
+#[test]
+fn app_narrows_what_watch_reports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = pm2_logs(dir.path());
+    append(&logs.join("web-out.log"), "web ready on :3000");
+    let w = Watch::start(dir.path(), &["logs", "--app", "web"]);
+    append(&logs.join("api-error.log"), EADDRINUSE);
+    let cycle = "PM2 log: App [api:0] online\nPM2 log: App [api:0] exited with code [1] via signal [SIGINT]";
+    append(&logs.join("pm2.log"), &[cycle; 4].join("\n"));
+    append(&logs.join("web-error.log"), EADDRINUSE);
+    let got = w.incidents_until(Duration::from_secs(5), |got| has_rules(got, &CRASH_RULES));
+    let apps: Vec<Option<&str>> = got.iter().map(|i| i.app.as_deref()).collect();
+    assert_eq!(apps, [Some("web")], "{got:#?}");
+    assert!(w.incident(Duration::from_millis(1500)).is_none(), "api's crash reported");
+}
+
+/// `--baseline` as in `scan`: an incident the previous run had (same rule
+/// and key) is not reported again; a new one is.
+#[test]
+fn baseline_leaves_out_what_a_previous_run_had() {
+    let before = tempfile::tempdir().expect("tempdir");
+    let known = pm2_logs(before.path());
+    append(&known.join("web-error.log"), EADDRINUSE);
+    let scanned = Command::new(env!("CARGO_BIN_EXE_logtriage"))
+        .args(["scan", "--format", "json", "--fail-on", "never"])
+        .arg(&known)
+        .output()
+        .expect("scan");
+    let baseline = before.path().join("baseline.json");
+    std::fs::write(&baseline, &scanned.stdout).expect("write baseline");
+    let baseline = baseline.to_str().expect("utf-8 path");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = pm2_logs(dir.path());
+    let w = Watch::start(dir.path(), &["logs", "--baseline", baseline]);
+    append(&logs.join("web-error.log"), EADDRINUSE);
+    append(&logs.join("api-error.log"), EADDRINUSE);
+    let got = w.incidents_until(Duration::from_secs(5), |got| has_rules(got, &CRASH_RULES));
+    let apps: Vec<Option<&str>> = got.iter().map(|i| i.app.as_deref()).collect();
+    assert_eq!(apps, [Some("api")], "{got:#?}");
+    assert!(w.incident(Duration::from_millis(1500)).is_none(), "web's known crash reported");
+    let said = w.stderr_until(Duration::from_secs(2), |l| l.contains("--baseline"));
+    assert!(said.is_some_and(|l| l.contains("not reported")), "the baseline's effect is said once");
+}

@@ -13,8 +13,10 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::cli::{WatchArgs, WatchFormat};
+use logtriage::baseline::Baseline;
 use logtriage::deliver::metrics::Metrics;
 use logtriage::deliver::{Delivery, DeliveryOptions, Spool};
+use logtriage::filter::Filters;
 use logtriage::report::{self, AlertBuilder, Endings, Reporter};
 use logtriage::rules::RuleSet;
 use logtriage::watch::{WatchOptions, Watcher};
@@ -39,6 +41,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         state: args.state.clone(),
         from_start: args.from_start,
         naming: args.naming.options(None),
+        filters: filters(&args)?,
     };
     let mut watcher = Watcher::start(Arc::new(rules), opts)?;
     for note in watcher.take_notes() {
@@ -68,6 +71,15 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
     drop(reporter);
     std::io::stdout().flush().context("cannot write incidents")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--app` and `--baseline`, as `scan` reads them.
+fn filters(args: &WatchArgs) -> anyhow::Result<Filters> {
+    let baseline = match &args.baseline {
+        Some(path) => Some(Arc::new(Baseline::load(path)?)),
+        None => None,
+    };
+    Ok(Filters { apps: args.apps.clone(), baseline, ..Filters::default() })
 }
 
 /// The alerts' labels: `--instance`, or the hostname, only needed when

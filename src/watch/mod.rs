@@ -50,6 +50,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::deliver::{Delivery, DeliveryError};
+use crate::filter::Filters;
 use crate::incidents::Incident;
 use crate::input::{self, Naming, NamingError, NamingOptions, Origin, SourceSpec};
 use crate::matcher::{Event, Matcher};
@@ -87,6 +88,9 @@ pub struct WatchOptions {
     pub from_start: bool,
     /// How files are named: ecosystem files, pm2.
     pub naming: NamingOptions,
+    /// `--app` and `--baseline`, as in `scan` (its time range and
+    /// `--untimed` are not: watch reads what is written now).
+    pub filters: Filters,
 }
 
 /// Why `watch` cannot start or go on.
@@ -284,10 +288,27 @@ impl Watcher {
         }
         self.names.learn(&events);
         self.names.apply(&mut events);
-        let incidents = self.live.advance(events, &self.paths, wall_ms());
+        let mut incidents = self.live.advance(events, &self.paths, wall_ms());
         self.notes.extend(self.live.take_notes());
         self.ended.extend(self.live.take_ended());
+        self.narrow(&mut incidents);
         incidents
+    }
+
+    /// `--app` and `--baseline`: an incident left out is still decided (its
+    /// group keeps its state), only not reported. What they left out is
+    /// said once per kind, not at every poll.
+    fn narrow(&mut self, incidents: &mut Vec<Incident>) {
+        let filters = &self.opts.filters;
+        let unnamed = !filters.apps.is_empty() && incidents.iter().any(|i| i.app.is_none());
+        // scan's notes count what one run left out; watch says it once.
+        let known = filters.incidents(incidents, &mut Vec::new());
+        if unnamed {
+            self.note_once("--app: incidents that name no app (pm2.errored, say) are not reported".to_string());
+        }
+        if let Some(stats) = known.filter(|s| s.known > 0) {
+            self.note_once(format!("--baseline {}: incidents it already has are not reported", stats.file));
+        }
     }
 
     /// Emitted incidents the log has shown over since the last call (see
@@ -411,6 +432,9 @@ impl Watcher {
             self.note_once(note);
         }
         for spec in specs {
+            if !self.opts.filters.keeps_source(&spec.meta) {
+                continue;
+            }
             if let Some(start) = self.start_for(&spec, !first) {
                 self.open(spec, start, now);
             }
