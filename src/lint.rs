@@ -51,6 +51,9 @@ pub fn lint(rules: &RuleSet) -> Vec<Diagnostic> {
     for (idx, rule) in rules.rules().iter().enumerate() {
         out.extend(literal_errors(rule));
         out.extend(supersedes_errors(rules, idx));
+        if rule.action.is_none() {
+            out.push(no_action_warning(rule));
+        }
         for role in rule.roles() {
             if unfiltered.contains(&UnitId::new(idx, role).0) {
                 out.push(no_literal_warning(rule, role));
@@ -172,6 +175,16 @@ fn no_literal_warning(rule: &Rule, role: Role) -> Diagnostic {
     Diagnostic { level: Level::Warning, at: RuleError { file: file_of(rule), line, col, message } }
 }
 
+fn no_action_warning(rule: &Rule) -> Diagnostic {
+    let (line, col) = rule_line(rule);
+    let message = format!(
+        "rule '{}' has no `action`: the default text view shows its whole `fix`; write the sentences that say \
+         what to do as `action` (the `fix` keeps the explanation)",
+        rule.id
+    );
+    Diagnostic { level: Level::Warning, at: RuleError { file: file_of(rule), line, col, message } }
+}
+
 fn file_of(rule: &Rule) -> String {
     rule.origin.rsplit_once(':').map_or(rule.origin.clone(), |(f, _)| f.to_string())
 }
@@ -186,7 +199,8 @@ mod tests {
     use crate::rules::compile_all;
 
     fn lint_pack(body: &str) -> Vec<String> {
-        let pack = format!("[[rule]]\nid = \"x.y\"\ntitle = \"t\"\nseverity = \"low\"\nfix = \"f\"\n{body}");
+        let pack =
+            format!("[[rule]]\nid = \"x.y\"\ntitle = \"t\"\nseverity = \"low\"\nfix = \"f\"\n{body}\naction = \"a\"\n");
         let set = compile_all(&[("p.toml".into(), pack)]).expect("compiles");
         lint(&set).iter().map(ToString::to_string).collect()
     }
@@ -216,7 +230,7 @@ mod tests {
         let pack: String = rules
             .iter()
             .map(|(id, body)| {
-                format!("[[rule]]\nid = \"{id}\"\ntitle = \"t\"\nseverity = \"low\"\nregex = 'fixed {id}'\nfix = \"f\"\n{body}\n")
+                format!("[[rule]]\nid = \"{id}\"\ntitle = \"t\"\nseverity = \"low\"\nregex = 'fixed {id}'\nfix = \"f\"\n{body}\naction = \"a\"\n")
             })
             .collect();
         let set = compile_all(&[("p.toml".into(), pack)]).expect("compiles");
@@ -254,6 +268,19 @@ mod tests {
         assert!(d[0].starts_with("p.toml:1:1: warning: rule 'x.y': its regex has no literal"), "{d:?}");
     }
 
+    /// A rule without `action` is a warning naming the key to write.
+    #[test]
+    fn a_rule_without_an_action_is_a_warning() {
+        let set = compile_all(&[(
+            "p.toml".into(),
+            "[[rule]]\nid = \"x.y\"\ntitle = \"t\"\nseverity = \"low\"\nfix = \"f\"\nregex = 'fixed text'\n".into(),
+        )])
+        .expect("compiles");
+        let d: Vec<String> = lint(&set).iter().map(ToString::to_string).collect();
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].starts_with("p.toml:1:1: warning: rule 'x.y' has no `action`"), "{d:?}");
+    }
+
     /// What `scan` refuses to load on is exactly lint's errors: `errors`
     /// skips only the warnings.
     #[test]
@@ -263,7 +290,9 @@ mod tests {
                     [[rule]]\nid = \"x.z\"\ntitle = \"t\"\nseverity = \"low\"\nfix = \"f\"\nregex = '\\d+ms'\n";
         let set = compile_all(&[("p.toml".into(), pack.into())]).expect("compiles");
         let all = lint(&set);
-        assert_eq!(all.len(), 2, "{all:?}");
+        // The literal error; the warnings: no literal for x.z, no action
+        // for either.
+        assert_eq!(all.len(), 4, "{all:?}");
         let refused: Vec<_> = all.into_iter().filter(|d| d.level == Level::Error).collect();
         assert_eq!(errors(&set), refused);
     }

@@ -7,6 +7,10 @@ use std::path::Path;
 
 use crate::util::{Doc, brief, root, run, run_in, scan_json};
 
+/// What `rules check` says of a rule without `action`, after its id.
+const NO_ACTION: &str = "the default text view shows its whole `fix`; write the sentences that say what to do as \
+                         `action` (the `fix` keeps the explanation)";
+
 #[test]
 fn rules_check_reports_every_problem_at_file_line_col() {
     let r = run(&["rules", "check", "fixtures/packs/broken"]);
@@ -20,7 +24,7 @@ fn rules_check_reports_every_problem_at_file_line_col() {
         format!(
             "{p}/b-unknown-key.toml:7:1: unknown field `colour`, expected one of `id`, `title`, `description`, \
              `severity`, `streams`, `literals`, `regex`, `group_by`, `correlate`, `suppress`, `unless`, `context`, \
-             `supersedes`, `fix`, `references`, `story`, `example`"
+             `supersedes`, `fix`, `action`, `references`, `story`, `example`"
         ),
         format!(
             "{p}/c-semantic.toml:4:12: unknown severity \"urgent\": must be one of info, low, medium, high, critical"
@@ -60,6 +64,8 @@ fn rules_check_reports_every_problem_at_file_line_col() {
              prefilter would skip it. List strings every match contains, or drop `literals` to have them \
              extracted from the regex"
         ),
+        format!("{p}/c-semantic.toml:37:1: warning: rule 'acme.literal' has no `action`: {NO_ACTION}"),
+        format!("{p}/c-semantic.toml:45:1: warning: rule 'acme.no-literal' has no `action`: {NO_ACTION}"),
         format!(
             "{p}/c-semantic.toml:45:1: warning: rule 'acme.no-literal': its regex has no literal of 3 or more \
              bytes that every match contains, so it runs on every record (slow on large logs); anchor it on fixed \
@@ -68,7 +74,7 @@ fn rules_check_reports_every_problem_at_file_line_col() {
     ];
     assert_eq!(located, want);
     assert!(r.stdout.contains("error: unclosed group"), "{}", r.stdout);
-    assert!(r.stdout.ends_with("40 rule(s) compiled; 14 error(s), 1 warning(s)\n"), "{}", r.stdout);
+    assert!(r.stdout.ends_with("40 rule(s) compiled; 14 error(s), 3 warning(s)\n"), "{}", r.stdout);
     // scan refuses the same pack, lint error included, and runs nothing.
     let s = run(&["scan", "--rules", "fixtures/packs/broken/c-semantic.toml", "fixtures/pm2"]);
     assert_eq!(s.code, 2);

@@ -246,3 +246,154 @@ fix = "Restart feed {feed}."
     assert_eq!(text.matches("\n    medium   acme.feed-stalled").count(), 8, "{text}");
     assert!(text.contains("\n    … and 4 more (`--details` shows every incident)\n"), "{text}");
 }
+
+/// Each rule's `story` key, from the shipped packs.
+fn families() -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(root().join("rules")).expect("rules/") {
+        let text = std::fs::read_to_string(entry.expect("entry").path()).expect("pack");
+        let pack: toml::Value = toml::from_str(&text).expect("toml");
+        for rule in pack.get("rule").and_then(|r| r.as_array()).into_iter().flatten() {
+            if let (Some(id), Some(story)) = (rule.get("id"), rule.get("story")) {
+                out.insert(id.as_str().unwrap_or_default().to_string(), story.as_str().unwrap_or_default().to_string());
+            }
+        }
+    }
+    out
+}
+
+fn ms(t: &Option<String>) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(t.as_deref()?).ok().map(|d| d.timestamp_millis())
+}
+
+/// The story rules held over every recorded scenario (real software's
+/// logs, not hand fixtures): each incident is in the one story that lists
+/// it; every crash loop names a rule-matched cause written by its own app
+/// (all the recorded loops wrote one before each exit); a recording with no
+/// restart expected (a deliberate `pm2 restart` / `reload`, a dependency
+/// outage the app rode out) has no restart story; and the incidents of one
+/// dependency that come within 5 minutes of each other are one story, and
+/// so are one app's incidents of one dependency in a log without times.
+#[test]
+fn recorded_scenarios_keep_the_story_rules() {
+    let families = families();
+    let mut loops = 0;
+    for entry in std::fs::read_dir(root().join("fixtures/recorded")).expect("recorded") {
+        let name = entry.expect("entry").file_name().to_string_lossy().to_string();
+        let expect: toml::Value = toml::from_str(
+            &std::fs::read_to_string(root().join("fixtures/recorded").join(&name).join("expect.toml")).expect("expect"),
+        )
+        .expect("toml");
+        let doc = recorded(&name);
+        let story_of = |id: &str| doc.stories.iter().find(|s| s.incidents.iter().any(|i| i == id));
+        for i in &doc.incidents {
+            let s = story_of(&i.id).unwrap_or_else(|| panic!("{name}: {} in no story", i.id));
+            assert_eq!(i.story.as_ref(), Some(&s.id), "{name}: {}", i.id);
+        }
+        assert_eq!(doc.stories.iter().map(|s| s.incidents.len()).sum::<usize>(), doc.incidents.len(), "{name}");
+        for s in &doc.stories {
+            let rules: Vec<&str> = s
+                .incidents
+                .iter()
+                .filter_map(|id| doc.incidents.iter().find(|i| &i.id == id))
+                .map(|i| i.rule.as_str())
+                .collect();
+            if rules.contains(&"pm2.crash-loop") {
+                loops += 1;
+                let cause = s.cause.as_ref().unwrap_or_else(|| panic!("{name}: a crash loop without a cause"));
+                let by = doc.incidents.iter().find(|i| Some(&i.id) == cause.incident.as_ref());
+                let app = by.and_then(|i| i.app.clone()).unwrap_or_else(|| panic!("{name}: {cause:?}"));
+                assert!(s.apps.contains(&app), "{name}: the cause is {app}'s, the loop {:?}'s", s.apps);
+            }
+        }
+        let expected: Vec<&str> = expect
+            .get("incident")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i.get("rule")?.as_str())
+            .collect();
+        if !expected.iter().any(|r| families.get(*r).map(String::as_str) == Some("restart")) {
+            let restarts: Vec<&str> = doc
+                .incidents
+                .iter()
+                .filter(|i| families.get(&i.rule).map(String::as_str) == Some("restart"))
+                .map(|i| i.rule.as_str())
+                .collect();
+            assert!(restarts.is_empty(), "{name}: no restart expected, stories of {restarts:?}");
+        }
+        let deps: Vec<(&str, i64, i64, &str)> = doc
+            .incidents
+            .iter()
+            .filter_map(|i| {
+                let family = families.get(&i.rule)?.strip_prefix("dependency:")?;
+                Some((family, ms(&i.first_seen)?, ms(&i.last_seen)?, i.id.as_str()))
+            })
+            .collect();
+        for a in &deps {
+            for b in &deps {
+                if a.0 == b.0 && a.1 <= b.2 + 300_000 && b.1 <= a.2 + 300_000 {
+                    assert_eq!(story_of(a.3).map(|s| &s.id), story_of(b.3).map(|s| &s.id), "{name}: {a:?} {b:?}");
+                }
+            }
+        }
+        // Without instants, one app's incidents of one dependency cannot be
+        // told apart in time: TWS's port change and the refused reconnects
+        // after it are one story.
+        let untimed: Vec<(&str, Option<&String>, &str)> = doc
+            .incidents
+            .iter()
+            .filter(|i| i.first_seen.is_none())
+            .filter_map(|i| Some((families.get(&i.rule)?.strip_prefix("dependency:")?, i.app.as_ref(), i.id.as_str())))
+            .collect();
+        for a in &untimed {
+            for b in untimed.iter().filter(|b| (b.0, b.1) == (a.0, a.1)) {
+                assert_eq!(story_of(a.2).map(|s| &s.id), story_of(b.2).map(|s| &s.id), "{name}: {a:?} {b:?}");
+            }
+        }
+    }
+    // The recordings hold crash loops: the check above did run.
+    assert!(loops >= 4, "{loops}");
+}
+
+/// A story of a log with times of day and no date shows them, as its
+/// incidents do: in the story line, the block, JSON (`time_of_day`) and
+/// Markdown; never "no timestamps", never a made-up date.
+#[test]
+fn a_story_without_a_date_shows_its_times_of_day() {
+    let dir = "fixtures/recorded/tws-stoqey-next-farm-broken";
+    let (_, doc) = scan_json(&[dir], &[]);
+    let story = doc.stories.iter().find(|s| s.kind == "dependency:tws").expect("the farm's story");
+    assert_eq!(story.first_seen, None);
+    assert_eq!(
+        story.time_of_day,
+        Some(serde_json::json!({"first": "09:23:43", "last": "09:29:13", "midnights": 0})),
+        "{story:#?}"
+    );
+    let text = run(&["scan", dir]).stdout;
+    let line = text.lines().find(|l| l.contains(&story.headline)).expect("its line");
+    assert!(line.contains("  09:23:43 → 09:29:13 (date unknown)  "), "{line}");
+    assert!(text.contains("\n  when      09:23:43 → 09:29:13 (date unknown)\n"), "{text}");
+    assert!(!text.contains("no timestamps"), "{text}");
+    let md = run(&["scan", "--format", "markdown", dir]).stdout;
+    assert!(md.contains("- **When:** 09:23:43 → 09:29:13 (date unknown)\n"), "{md}");
+}
+
+/// The default view's fix is the rule's `action`, every value filled in
+/// (the app, a byte limit in MiB, no `<app>`-style placeholders); the whole
+/// fix, with the why, is in `--details`.
+#[test]
+fn the_default_view_says_what_to_do_with_the_values_filled_in() {
+    let joined = |t: String| t.replace("\n            ", " ");
+    let text = joined(run(&["scan", "fixtures/pm2"]).stdout);
+    assert!(text.contains("  fix       Fix the error api writes before each exit (the story's cause; else `pm2 logs api --err --lines 200`)."), "{text}");
+    assert!(text.contains("if it needs more than 150.0 MiB, raise `max_memory_restart` for worker"), "{text}");
+    for placeholder in ["<app>", "<host>", "<user>", "<id>", "{app}"] {
+        assert!(!text.contains(placeholder), "{placeholder} in:\n{text}");
+    }
+    let explanation = "Exit code 0 with SIGKILL/SIGABRT means the process was killed";
+    assert!(!text.contains(explanation), "{text}");
+    let details = joined(run(&["scan", "--details", "fixtures/pm2"]).stdout);
+    assert!(details.contains(explanation), "{details}");
+    assert!(details.contains("because its memory (251.3 MiB) passed max_memory_restart (150.0 MiB)"), "{details}");
+}

@@ -97,6 +97,7 @@ pub struct Story {
     pub apps: Vec<String>,
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
+    pub time_of_day: Option<serde_json::Value>,
     pub incidents: Vec<String>,
     pub cause: Option<Cause>,
 }

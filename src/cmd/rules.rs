@@ -215,6 +215,9 @@ fn write_explanation(rule: &Rule, out: &mut impl Write) -> io::Result<()> {
         }
     }
     section(out, "Fix (template: {fields} are filled from the matched lines)", rule.fix.source())?;
+    if let Some(action) = &rule.action {
+        section(out, "Action (what the default text view shows of the fix)", action.source())?;
+    }
     if let Some(ex) = rule.examples.iter().find(|e| e.expect > 0).or(rule.examples.first()) {
         let plays = ex.plays.as_deref().map(|p| format!(" as {p}")).unwrap_or_default();
         writeln!(out, "\nExample{plays} ({} incident(s)):", ex.expect)?;

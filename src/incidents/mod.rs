@@ -84,6 +84,10 @@ pub struct Incident {
     pub fields: BTreeMap<String, Vec<String>>,
     /// The proposed fix, filled in with the fields (rendered when shown).
     pub fix: Filled,
+    /// The sentences of the fix that say what to do (the rule's `action`),
+    /// filled in: the default text view shows them.
+    #[serde(skip)]
+    pub action: Option<Filled>,
     /// Links for the reader (the rule's, shared).
     pub references: Arc<[String]>,
     /// The id of the story it belongs to (`crate::stories`); None where
@@ -263,6 +267,7 @@ fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Inciden
         evidence: pick_evidence(&f.events).map(|e| evidence(e, path_of(e), zone)).collect(),
         fields,
         fix: Filled::default(),
+        action: None,
         references: rule.references.clone(),
         story: None,
         family: rule.story.clone(),
@@ -286,9 +291,26 @@ fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Inciden
             window: matches!(rule.correlate, Correlation::Threshold { .. } | Correlation::Sequence { .. }),
         }),
     };
-    inc.title = rule.title.render(|name| lookup(&inc, &file, untimed.as_ref(), name));
-    inc.fix = rule.fix.fill(|name| lookup(&inc, &file, untimed.as_ref(), name));
+    // A threshold incident that folded matches over more than its window
+    // (16 exits in an hour, of which 9 within 5 minutes) does not claim
+    // them all within it.
+    let at_least = match (&rule.correlate, first_ms, last_ms) {
+        (Correlation::Threshold { count, window }, Some(a), Some(b)) if b - a > window.ms() => Some(*count),
+        _ => None,
+    };
+    let spans = Spans { untimed: untimed.as_ref(), at_least };
+    inc.title = rule.title.render(|name| lookup(&inc, &file, &spans, name));
+    inc.fix = rule.fix.fill(|name| lookup(&inc, &file, &spans, name));
+    inc.action = rule.action.as_ref().map(|a| a.fill(|name| lookup(&inc, &file, &spans, name)));
     inc
+}
+
+/// What the time placeholders know beyond the incident's own fields.
+struct Spans<'a> {
+    /// Where the events have no instants.
+    untimed: Option<&'a Untimed>,
+    /// A threshold's count, where the incident spans more than its window.
+    at_least: Option<u32>,
 }
 
 /// How an incident whose events have no instants renders the time
@@ -305,8 +327,10 @@ struct Untimed {
     window: bool,
 }
 
-/// Values for template placeholders.
-fn lookup(inc: &Incident, file: &str, untimed: Option<&Untimed>, name: &str) -> Option<Value> {
+/// Values for template placeholders. A capture named `*_bytes` shows in
+/// MiB (`536870912` → `512.0 MiB`): the JSON `fields` keep the number.
+fn lookup(inc: &Incident, file: &str, spans: &Spans<'_>, name: &str) -> Option<Value> {
+    let untimed = spans.untimed;
     let seen = |time: &Option<String>, place: Option<&Option<String>>| match (time, place) {
         (Some(t), _) => t.clone(),
         (None, Some(Some(p))) => p.clone(),
@@ -317,7 +341,11 @@ fn lookup(inc: &Incident, file: &str, untimed: Option<&Untimed>, name: &str) -> 
         "count" => inc.count.to_string(),
         "window" => {
             let text = inc.window.clone().unwrap_or_default();
-            let phrase = untimed.filter(|u| u.window).map(|_| UNTIMED_WINDOW.to_string());
+            let phrase = match (untimed.filter(|u| u.window), spans.at_least) {
+                (Some(_), _) => Some(UNTIMED_WINDOW.to_string()),
+                (None, Some(k)) => Some(format!(", at least {k} within {text}")),
+                (None, None) => None,
+            };
             return Some(Value { text, phrase });
         }
         "first_seen" => seen(&inc.first_seen, untimed.map(|u| &u.first)),
@@ -325,9 +353,21 @@ fn lookup(inc: &Incident, file: &str, untimed: Option<&Untimed>, name: &str) -> 
         "rule" => inc.rule.clone(),
         "file" => file.to_string(),
         "key" => inc.key.values().cloned().collect::<Vec<_>>().join(","),
+        other if other.ends_with("_bytes") => {
+            let values = inc.fields.get(other)?;
+            return Some(Value::from(values.iter().map(|v| mib(v)).collect::<Vec<_>>().join(", ")));
+        }
         other => return inc.fields.get(other).map(|v| Value::from(v.join(", "))),
     };
     Some(Value::from(v))
+}
+
+/// A byte count in MiB with one decimal; anything else as it is.
+fn mib(v: &str) -> String {
+    match v.trim().parse::<u64>() {
+        Ok(n) => format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0)),
+        Err(_) => v.to_string(),
+    }
 }
 
 /// The last component of a path as shown (`logs/api-out.log` → `api-out.log`).
@@ -493,6 +533,35 @@ fix = "no restore within {window} ({status})"
         f.events[0].ts = Some(5000);
         let inc = built(f);
         assert!(inc.first_seen.is_some() && inc.time_of_day.is_none());
+    }
+
+    /// A threshold incident spanning more than its window does not claim
+    /// every match within it: "N exits, at least K within W", in the title
+    /// and the fix; within the window it says "N exits within W".
+    #[test]
+    fn a_threshold_longer_than_its_window_says_at_least() {
+        let long = built(finding(0, &[Some(0), Some(600_000)], &[]));
+        assert_eq!(long.title, "api: 2 exits, at least 2 within 5m, first at 1970-01-01T00:00:00Z");
+        assert!(
+            long.fix.to_string().starts_with("restarted 2 times, at least 2 within 5m; a 5m window"),
+            "{}",
+            long.fix
+        );
+        let short = built(finding(0, &[Some(0), Some(300_000)], &[]));
+        assert_eq!(short.title, "api: 2 exits within 5m, first at 1970-01-01T00:00:00Z");
+    }
+
+    /// A capture named `*_bytes` shows in MiB in templates; the field keeps
+    /// the number.
+    #[test]
+    fn byte_captures_show_in_mib() {
+        let mut f = finding(1, &[Some(0)], &[]);
+        f.events[0].fields = vec![(Arc::from("limit_bytes"), Arc::from("157286400"))].into();
+        let inc = built(f);
+        let lookup = lookup(&inc, "pm2.log", &Spans { untimed: None, at_least: None }, "limit_bytes");
+        assert_eq!(lookup.map(|v| v.text).as_deref(), Some("150.0 MiB"));
+        assert_eq!(inc.fields["limit_bytes"], ["157286400"]);
+        assert_eq!(mib("not a number"), "not a number");
     }
 
     /// An absence keeps its window: nothing closed the loss at all.

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::io::{self, Write};
 
 use super::Reporter;
-use crate::incidents::Incident;
+use crate::incidents::{Incident, TimesOfDay};
 use crate::stories::Story;
 use crate::summary::{SeverityCounts, Summary};
 use escape::{code_span, escape, fenced, prose};
@@ -113,7 +113,7 @@ fn story_sections(stories: &[Story], incidents: &[Incident], anchors: &[String],
         let when = match (&st.first_seen, &st.last_seen) {
             (Some(a), Some(b)) if a != b => format!("{a} → {b}"),
             (Some(a), _) => a.clone(),
-            _ => "no timestamps in the log".to_string(),
+            _ => st.time_of_day.as_ref().map_or_else(|| "no timestamps in the log".to_string(), TimesOfDay::span),
         };
         out += &format!("- **Apps:** {apps}\n- **When:** {}\n", escape(&when));
         if let Some(c) = &st.cause {

@@ -6,7 +6,7 @@
 //! the incident lines. Version 1's fields are all there with their
 //! meaning; the version changed because a reader that took every line of
 //! an NDJSON stream for an incident or the summary would misread the story
-//! lines.
+//! lines. Added within version 2 before its release: `stories[].time_of_day`.
 
 use serde::Serialize;
 

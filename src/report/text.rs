@@ -124,7 +124,10 @@ impl<W: Write> Text<W> {
             writeln!(self.w, "    {at}  {}", cut(first, EVIDENCE_WIDTH))?;
         }
         let opts = textwrap::Options::new(FIX_WIDTH).initial_indent("  fix       ").subsequent_indent("            ");
-        for line in textwrap::wrap(&shown.fix.to_string(), opts) {
+        // What to do only: the rule's `action`; its whole fix, with the
+        // why, is in `--details` (a rule without an action shows its fix).
+        let action = shown.action.as_ref().map_or_else(|| shown.fix.to_string(), ToString::to_string);
+        for line in textwrap::wrap(&action, opts) {
             writeln!(self.w, "{line}")?;
         }
         writeln!(self.w, "  story     {} ({}; `--details` shows every incident)", s.id, s.kind)?;
@@ -242,7 +245,10 @@ fn span(s: &Story) -> String {
         (Some(a), Some(b)) if a.get(..11) == b.get(..11) => format!("{a} → {}", b.get(11..).unwrap_or(b)),
         (Some(a), Some(b)) => format!("{a} → {b}"),
         (Some(a), None) | (None, Some(a)) => a.clone(),
-        (None, None) => "no timestamps".to_string(),
+        (None, None) => match &s.time_of_day {
+            Some(t) => t.span(),
+            None => "no timestamps".to_string(),
+        },
     }
 }
 

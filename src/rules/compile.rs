@@ -136,6 +136,10 @@ fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule>
     let group_by = check_group_by(ctx, raw.group_by.as_ref(), &key_names, regex_ok);
     let title = check_template(ctx, &raw.title, &names, "title", regex_ok);
     let fix = check_template(ctx, &raw.fix, &names, "fix", regex_ok);
+    let action = match &raw.action {
+        Some(a) => check_template(ctx, a, &names, "action", regex_ok).map(|t| Some(Arc::new(t))),
+        None => Some(None),
+    };
     let suppress = check_suppress(ctx, raw.suppress.as_ref());
     let examples = check_examples(ctx, &raw.example);
     let story = check_story(ctx, raw.story.as_ref());
@@ -153,6 +157,7 @@ fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule>
         correlate: correlate?,
         suppress: suppress?,
         fix: Arc::new(fix?),
+        action: action?,
         references: raw.references.into(),
         description: raw.description,
         examples: examples?,

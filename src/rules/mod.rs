@@ -377,6 +377,10 @@ pub struct Rule {
     pub suppress: Option<Window>,
     /// Fix text template.
     pub fix: Arc<Template>,
+    /// The sentences of the fix that say what to do (`action`): what the
+    /// default text view shows. `rules check` warns about a rule without
+    /// one; every built-in rule has one.
+    pub action: Option<Arc<Template>>,
     /// Links for the reader.
     pub references: Arc<[String]>,
     /// What the rule detects and why it matters, for `rules explain`.
@@ -665,6 +669,24 @@ mod tests {
         let ids: Vec<&str> = set.rules().iter().map(|r| r.id.as_str()).collect();
         for id in ["pm2.crash-loop", "pm2.errored", "node.unhandled-rejection", "tws.connectivity-lost"] {
             assert!(ids.contains(&id), "missing {id}");
+        }
+    }
+
+    /// The default text view shows a rule's `action`: every built-in rule
+    /// has one, with a placeholder for every value it names (a sentence
+    /// such as "run `pm2 logs <app>`" would leave the reader to fill in
+    /// what logtriage knows), and says it in fewer words than its fix.
+    #[test]
+    fn every_builtin_rule_has_a_short_action() {
+        let set = load(&LoadOptions { builtin: true, paths: vec![] }).expect("builtin packs load");
+        for r in set.rules() {
+            let action = r.action.as_ref().unwrap_or_else(|| panic!("{} has no action", r.id));
+            let text = action.source();
+            for angle in ["<app>", "<host>", "<user>", "<id>", "<port>"] {
+                assert!(!text.contains(angle), "{}: action names {angle}; use the placeholder", r.id);
+            }
+            assert!(text.len() < r.fix.source().len(), "{}: the action is the fix's short form", r.id);
+            assert!(text.len() <= 600, "{}: action of {} bytes; keep it to what to do", r.id, text.len());
         }
     }
 

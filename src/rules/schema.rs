@@ -55,6 +55,10 @@ pub(super) struct RawRule {
     #[serde(default)]
     pub supersedes: Option<Spanned<Vec<String>>>,
     pub fix: Spanned<String>,
+    /// The sentences of `fix` that say what to do, on their own: what the
+    /// default text view shows.
+    #[serde(default)]
+    pub action: Option<Spanned<String>>,
     #[serde(default)]
     pub references: Vec<String>,
     /// The story family the rule's incidents fold into: `"restart"` or

@@ -157,7 +157,15 @@ fn push_value(
 ) {
     let value = lookup(field);
     match (value, lead) {
-        (Some(Value { phrase: Some(phrase), .. }), Some(_)) => out.push_str(&phrase),
+        (Some(Value { phrase: Some(phrase), .. }), Some(lead)) => {
+            // The lead holds the space before its word; a phrase that
+            // starts a clause of its own (", at least 3 within 5m") goes
+            // right after the word before.
+            if lead.starts_with(' ') && !phrase.starts_with(',') {
+                out.push(' ');
+            }
+            out.push_str(&phrase);
+        }
         (value, lead) => {
             out.push_str(lead.as_deref().unwrap_or_default());
             match value {
@@ -211,7 +219,12 @@ fn take_lead(text: &mut String) -> Option<String> {
     if before.chars().next_back().is_some_and(char::is_alphanumeric) {
         return None;
     }
-    let at = before.len();
+    let mut at = before.len();
+    // The space before the word goes with it, so that a phrase may start
+    // with a comma.
+    if text[..at].ends_with(' ') {
+        at -= 1;
+    }
     let taken = text[at..].to_string();
     text.truncate(at);
     Some(taken)

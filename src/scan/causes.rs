@@ -123,7 +123,7 @@ fn capture(spec: &SourceSpec, windows: &[Window], opts: &ScanOptions, c: &mut Co
         }
         if windows.iter().any(|w| w.fits(app, None) && w.holds(ts)) {
             let body = String::from_utf8_lossy(&rec.body);
-            let first = body.lines().next().unwrap_or("");
+            let first = crate::stories::error_line(&body);
             c.observe(app, &spec.meta.path, ts, first, stream == Stream::Err, Place::Line(span.line));
         }
     }
@@ -319,7 +319,7 @@ impl FileReader<'_> {
         if start <= ts && ts <= end {
             let rec = records::build(buf, span, self.shape, self.zone);
             let body = String::from_utf8_lossy(&rec.body);
-            found(block_at + span.start, rec.ts.unwrap_or(ts), body.lines().next().unwrap_or(""));
+            found(block_at + span.start, rec.ts.unwrap_or(ts), crate::stories::error_line(&body));
         }
         false
     }

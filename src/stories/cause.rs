@@ -183,6 +183,18 @@ fn cut(s: &str) -> String {
     }
 }
 
+/// The line of a record that names its error: the first, or for a Python
+/// traceback (whose first line is always `Traceback (most recent call
+/// last):`) the last line not indented, `ConnectionError: Socket
+/// disconnect`.
+pub fn error_line(body: &str) -> &str {
+    let first = body.lines().next().unwrap_or("");
+    if !first.trim_start().starts_with("Traceback (most recent call last)") {
+        return first;
+    }
+    body.lines().rev().find(|l| !l.trim().is_empty() && !l.starts_with([' ', '\t'])).unwrap_or(first)
+}
+
 /// Words an error line holds; an out-log line needs one of them (an
 /// err-log line is an error unless it is only a warning).
 const ERROR_WORDS: &[&str] =
@@ -278,6 +290,15 @@ mod tests {
         // Words that are hex letters only stay: "dead", "Error", "Cafe".
         assert_eq!(shape("dead beef feed"), "dead beef feed");
         assert_eq!(shape("Ошибка 42"), "Ошибка #");
+    }
+
+    /// A Python traceback is named by its exception line, the last.
+    #[test]
+    fn a_traceback_is_named_by_its_last_line() {
+        let tb = "Traceback (most recent call last):\n  File \"rec.py\", line 9, in <module>\n    ib.run()\nConnectionError: Socket disconnect\n";
+        assert_eq!(error_line(tb), "ConnectionError: Socket disconnect");
+        assert_eq!(error_line("Error: boom\n    at main (a.js:1:1)"), "Error: boom");
+        assert_eq!(error_line("Traceback (most recent call last):"), "Traceback (most recent call last):");
     }
 
     #[test]

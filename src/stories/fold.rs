@@ -1,6 +1,19 @@
-//! Which incidents make one story: a union of incident indices over the
-//! links the story model names (see the module above). Every link is
-//! between two incidents; the groups are the connected sets.
+//! Which incidents make one story, in two steps.
+//!
+//! 1. **Units**: a union of incident indices over the links that keep to
+//!    one kind of incident: repeats of one rule and key; the restart
+//!    family of one app; one dependency's incidents across apps whose
+//!    spans come within [`OVERLAP_MS`] of each other; incidents of one
+//!    family (or none) that share a record. Every unit is of one
+//!    class: an app's restarts, a dependency, or a plain rule.
+//! 2. **Attachments**: a unit that is not a dependency joins at most one
+//!    other unit, its parent. An app's restarts join the dependency outage
+//!    that caused them (the rule-matched cause found before its exits, or
+//!    the app's own crash record that the dependency's rule matched too); a
+//!    plain unit joins the restarts it caused, else the unit it shares the
+//!    most records with. A dependency unit joins nothing. So a story is a
+//!    tree at most two deep under one root, and two outages, or two apps'
+//!    restarts, never chain into one through a third.
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
@@ -16,7 +29,7 @@ use super::cause::Window;
 /// another (unless the same rule and key link them: a repeat).
 pub const OVERLAP_MS: i64 = 5 * 60_000;
 
-/// Union-find over incident indices.
+/// Union-find over indices.
 struct Union {
     parent: Vec<usize>,
 }
@@ -43,9 +56,28 @@ impl Union {
     }
 }
 
+/// What a unit is, which decides what it may join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Class {
+    /// A dependency's outage: joins nothing, others join it.
+    Dependency,
+    /// One app's restarts: may join the outage that caused them.
+    Restart,
+    /// A rule of no family: may join what it caused or shares records with.
+    Plain,
+}
+
+fn class(i: &Incident) -> Class {
+    match i.family {
+        Some(Family::Dependency(_)) => Class::Dependency,
+        Some(Family::Restart) => Class::Restart,
+        None => Class::Plain,
+    }
+}
+
 /// Groups of incident indices, each sorted, in order of their smallest
 /// index. `causes` names, per app, the incident found in the windows
-/// before its exits ([`rule_causes`]): it joins the app's restart story.
+/// before its exits ([`rule_causes`]).
 pub fn groups(incidents: &[Incident], causes: &BTreeMap<String, RuleCause>) -> Vec<Vec<usize>> {
     let mut u = Union::new(incidents.len());
     link_by(&mut u, incidents, |i| Some((i.rule.as_str(), &i.key)));
@@ -54,19 +86,124 @@ pub fn groups(incidents: &[Incident], causes: &BTreeMap<String, RuleCause>) -> V
         _ => None,
     });
     link_outages(&mut u, incidents);
-    link_shared_records(&mut u, incidents);
+    link_same_kind_records(&mut u, incidents);
+    let unit: Vec<usize> = (0..incidents.len()).map(|i| u.root(i)).collect();
+    let parents = parents(incidents, &unit, causes);
+    let mut by_root: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, &own) in unit.iter().enumerate() {
+        // Depth two at most: a plain unit joins restarts that may have
+        // joined an outage.
+        let mut top = own;
+        for _ in 0..2 {
+            top = parents.get(&top).copied().unwrap_or(top);
+        }
+        by_root.entry(top).or_default().push(i);
+    }
+    let mut out: Vec<Vec<usize>> = by_root.into_values().collect();
+    out.sort_by_key(|g| g[0]);
+    out
+}
+
+/// Each unit's parent (units named by their root index), at most one: see
+/// the module header. A parent is never a unit that has a parent of the
+/// same or a lower class, so attachments cannot form a cycle.
+fn parents(incidents: &[Incident], unit: &[usize], causes: &BTreeMap<String, RuleCause>) -> BTreeMap<usize, usize> {
+    let of = |i: usize| class(&incidents[i]);
+    // Restarts → the dependency that caused them; a plain cause → the
+    // restarts it caused.
+    let mut caused: BTreeMap<usize, usize> = BTreeMap::new();
     for (app, cause) in causes {
         let restart = incidents.iter().position(|i| i.family == Some(Family::Restart) && i.app.as_ref() == Some(app));
-        if let Some(r) = restart {
-            u.join(r, cause.incident);
+        let (Some(r), c) = (restart, cause.incident) else { continue };
+        let (ru, cu) = (unit[r], unit[c]);
+        match of(c) {
+            Class::Dependency => {
+                caused.entry(ru).or_insert(cu);
+            }
+            Class::Plain => {
+                caused.entry(cu).or_insert(ru);
+            }
+            Class::Restart => {}
         }
     }
-    let mut by_root: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for i in 0..incidents.len() {
-        let r = u.root(i);
-        by_root.entry(r).or_default().push(i);
+    let shared = shared_records(incidents, unit);
+    let mut out = BTreeMap::new();
+    let mut units: Vec<usize> = unit.to_vec();
+    units.sort_unstable();
+    units.dedup();
+    // Restarts first: a plain unit's choice may depend on nothing else.
+    for class_now in [Class::Restart, Class::Plain] {
+        for &u in units.iter().filter(|&&u| of(u) == class_now) {
+            // What the unit's records are shared with; for restarts, also
+            // those of the plain incident that caused them (an unhandled
+            // rejection whose reason is a PostgreSQL error: the outage
+            // caused the restarts through it).
+            let own = std::iter::once(u);
+            let causes = caused.iter().filter(|&(&p, &r)| r == u && of(p) == Class::Plain).map(|(&p, _)| p);
+            let sources: Vec<usize> = match class_now {
+                Class::Restart => own.chain(causes).collect(),
+                _ => own.collect(),
+            };
+            let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
+            for &src in &sources {
+                for (&(_, other), &n) in shared.range((src, 0)..=(src, usize::MAX)) {
+                    let fits = match class_now {
+                        Class::Restart => of(other) == Class::Dependency,
+                        _ => of(other) != Class::Plain,
+                    };
+                    if fits && other != u {
+                        *counts.entry(other).or_insert(0) += n;
+                    }
+                }
+            }
+            let by_record = counts.into_iter().max_by_key(|&(other, n)| (n, Reverse(other))).map(|(other, _)| other);
+            if let Some(p) = caused.get(&u).copied().or(by_record) {
+                out.insert(u, p);
+            }
+        }
     }
-    by_root.into_values().collect()
+    out
+}
+
+/// Links incidents of one kind that share a record: two rules of one
+/// dependency on one line (TWS's 1101 restores the link and loses the
+/// data), or two plain rules. Across kinds a shared record is an
+/// attachment ([`parents`]), which never chains.
+fn link_same_kind_records(u: &mut Union, incidents: &[Incident]) {
+    let mut all: Vec<(usize, u64, usize)> = incidents
+        .iter()
+        .enumerate()
+        .flat_map(|(i, inc)| inc.marks.iter().map(move |m| (m.source, m.line, i)))
+        .collect();
+    all.sort_unstable();
+    for pair in all.windows(2) {
+        let ((s0, l0, a), (s1, l1, b)) = (pair[0], pair[1]);
+        if (s0, l0) == (s1, l1) && a != b && incidents[a].family == incidents[b].family {
+            u.join(a, b);
+        }
+    }
+}
+
+/// Records shared between units: ((unit, other unit), how many), both ways
+/// round. One record that fired several rules (an unhandled rejection
+/// whose reason is a PostgreSQL error) feeds one story.
+fn shared_records(incidents: &[Incident], unit: &[usize]) -> BTreeMap<(usize, usize), usize> {
+    let mut all: Vec<(usize, u64, usize)> = incidents
+        .iter()
+        .enumerate()
+        .flat_map(|(i, inc)| inc.marks.iter().map(move |m| (m.source, m.line, unit[i])))
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    let mut out = BTreeMap::new();
+    for pair in all.windows(2) {
+        let ((s0, l0, a), (s1, l1, b)) = (pair[0], pair[1]);
+        if (s0, l0) == (s1, l1) && a != b {
+            *out.entry((a, b)).or_insert(0) += 1;
+            *out.entry((b, a)).or_insert(0) += 1;
+        }
+    }
+    out
 }
 
 /// Links incidents with equal `key_of` values (None: no link).
@@ -86,7 +223,10 @@ fn link_by<'a, K: Ord>(u: &mut Union, incidents: &'a [Incident], key_of: impl Fn
 
 /// Links the timed incidents of one dependency whose spans overlap or come
 /// within [`OVERLAP_MS`] of each other, whatever the app. Untimed ones
-/// cannot be placed against them and are left to the other links.
+/// cannot be placed against them; those of one dependency and one app (or
+/// without an app, one file) are linked: a log without times cannot tell
+/// its outages apart (TWS's port change and the refused reconnects after
+/// it are one story).
 fn link_outages(u: &mut Union, incidents: &[Incident]) {
     let mut by_dep: BTreeMap<&str, Vec<(i64, i64, usize)>> = BTreeMap::new();
     for (i, inc) in incidents.iter().enumerate() {
@@ -94,6 +234,11 @@ fn link_outages(u: &mut Union, incidents: &[Incident]) {
             by_dep.entry(d.as_str()).or_default().push((first, last, i));
         }
     }
+    link_by(u, incidents, |i| match (&i.family, i.first_ms(), &i.app, i.marks.first()) {
+        (Some(Family::Dependency(d)), None, Some(app), _) => Some((d.as_str(), Ok(app.as_str()))),
+        (Some(Family::Dependency(d)), None, None, Some(m)) => Some((d.as_str(), Err(m.source))),
+        _ => None,
+    });
     for spans in by_dep.values_mut() {
         spans.sort_unstable();
         let mut open: Option<(i64, usize)> = None;
@@ -109,24 +254,6 @@ fn link_outages(u: &mut Union, incidents: &[Incident]) {
     }
 }
 
-/// Links incidents that share a record: one record that fired several
-/// rules (an unhandled rejection whose reason is a PostgreSQL error) feeds
-/// one story.
-fn link_shared_records(u: &mut Union, incidents: &[Incident]) {
-    let mut all: Vec<(usize, u64, usize)> = incidents
-        .iter()
-        .enumerate()
-        .flat_map(|(i, inc)| inc.marks.iter().map(move |m| (m.source, m.line, i)))
-        .collect();
-    all.sort_unstable();
-    for pair in all.windows(2) {
-        let ((s0, l0, a), (s1, l1, b)) = (pair[0], pair[1]);
-        if (s0, l0) == (s1, l1) && a != b {
-            u.join(a, b);
-        }
-    }
-}
-
 /// The incident chosen as a rule-matched cause of one app's exits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RuleCause {
@@ -134,65 +261,116 @@ pub struct RuleCause {
     pub incident: usize,
     /// Its records inside the windows.
     pub count: usize,
+    /// Exits with at least one of its records in their window.
+    pub exits: usize,
     /// The first of them.
     pub first: Mark,
 }
 
-/// For each app with cause windows, the incident with the most records
-/// (not pm2's own lines) inside them, if any: ties go to the earliest, then
-/// the most severe.
+/// For each app with cause windows, the incident whose records (not pm2's
+/// own lines) fall before the most of its exits, if any: ties go to more
+/// records, then the earliest, then the most severe. A dependency's
+/// incident must come before at least half of the exits: a link that
+/// flaps all day has a record a few seconds before some exit of every
+/// crash loop by chance, and the story it leads would swallow the app's
+/// restarts.
 pub fn rule_causes(incidents: &[Incident], windows: &[Window]) -> BTreeMap<String, RuleCause> {
-    let spans = Spans::of(windows);
+    let exits = Exits::of(windows);
     let mut best: BTreeMap<String, RuleCause> = BTreeMap::new();
     for (i, inc) in incidents.iter().enumerate() {
         let Some(app) = &inc.app else { continue };
+        let Some(of_app) = exits.by_app.get(app.as_str()) else { continue };
         // An incident's opening records: a closing one ("connectivity
         // restored") is no cause of anything.
-        let mut inside =
-            inc.marks.iter().filter(|m| m.start && !m.daemon && m.ts.is_some_and(|ts| spans.holds(app, ts)));
-        let Some(first) = inside.next() else { continue };
-        let count = 1 + inside.count();
+        let inside: Vec<&Mark> =
+            inc.marks.iter().filter(|m| m.start && !m.daemon && m.ts.is_some_and(|ts| of_app.holds(ts))).collect();
+        let Some(&&first) = inside.first() else { continue };
+        let count = inside.len();
+        let covered = of_app.covered(inside.iter().filter_map(|m| m.ts));
+        if matches!(inc.family, Some(Family::Dependency(_))) && 2 * covered < of_app.len() {
+            continue;
+        }
         let better = best.get(app).is_none_or(|b| {
             let other = &incidents[b.incident];
-            (count, Reverse(inc.first_ms()), inc.severity) > (b.count, Reverse(other.first_ms()), other.severity)
+            (covered, count, Reverse(inc.first_ms()), inc.severity)
+                > (b.exits, b.count, Reverse(other.first_ms()), other.severity)
         });
         if better {
-            best.insert(app.clone(), RuleCause { incident: i, count, first: *first });
+            best.insert(app.clone(), RuleCause { incident: i, count, exits: covered, first });
         }
     }
     best
 }
 
-/// The windows of each app merged into disjoint spans, for lookups by
-/// binary search (a crash loop of thousands of exits has thousands of
-/// windows).
-struct Spans {
-    by_app: BTreeMap<String, Vec<(i64, i64)>>,
+/// Each app's cause windows, for lookups by binary search (a crash loop
+/// of thousands of exits has thousands of windows).
+struct Exits<'a> {
+    by_app: BTreeMap<&'a str, AppExits>,
 }
 
-impl Spans {
-    fn of(windows: &[Window]) -> Spans {
-        let mut by_app: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
+/// One app's windows: (start, end), sorted, one per exit time (instances
+/// of one app are not told apart here).
+struct AppExits {
+    windows: Vec<(i64, i64)>,
+    /// The latest end among the windows up to each index, for lookups:
+    /// windows are all as long, but not if a rule of another length ever
+    /// makes them.
+    reach: Vec<i64>,
+}
+
+impl Exits<'_> {
+    fn of(windows: &[Window]) -> Exits<'_> {
+        let mut by_app: BTreeMap<&str, Vec<(i64, i64)>> = BTreeMap::new();
         for w in windows {
-            by_app.entry(w.app.clone()).or_default().push((w.start, w.end));
+            by_app.entry(w.app.as_str()).or_default().push((w.start, w.end));
         }
-        for spans in by_app.values_mut() {
-            spans.sort_unstable();
-            let mut merged: Vec<(i64, i64)> = Vec::with_capacity(spans.len());
-            for &(s, e) in spans.iter() {
-                match merged.last_mut() {
-                    Some(last) if s <= last.1 => last.1 = last.1.max(e),
-                    _ => merged.push((s, e)),
-                }
-            }
-            *spans = merged;
-        }
-        Spans { by_app }
+        let by_app = by_app
+            .into_iter()
+            .map(|(app, mut windows)| {
+                windows.sort_unstable();
+                windows.dedup();
+                let reach = windows
+                    .iter()
+                    .scan(i64::MIN, |r, &(_, e)| {
+                        *r = (*r).max(e);
+                        Some(*r)
+                    })
+                    .collect();
+                (app, AppExits { windows, reach })
+            })
+            .collect();
+        Exits { by_app }
+    }
+}
+
+impl AppExits {
+    fn len(&self) -> usize {
+        self.windows.len()
     }
 
-    fn holds(&self, app: &str, ts: i64) -> bool {
-        let Some(spans) = self.by_app.get(app) else { return false };
-        let i = spans.partition_point(|&(_, e)| e < ts);
-        spans.get(i).is_some_and(|&(s, _)| s <= ts)
+    /// The windows that may hold `ts`: from the first whose reach is at
+    /// `ts` to the last that starts by it.
+    fn range(&self, ts: i64) -> std::ops::Range<usize> {
+        let from = self.reach.partition_point(|&r| r < ts);
+        let to = self.windows.partition_point(|&(s, _)| s <= ts);
+        from..to.max(from)
+    }
+
+    fn holds(&self, ts: i64) -> bool {
+        self.windows[self.range(ts)].iter().any(|&(s, e)| s <= ts && ts <= e)
+    }
+
+    /// How many windows hold at least one of `times`.
+    fn covered(&self, times: impl Iterator<Item = i64>) -> usize {
+        let mut hit = vec![false; self.windows.len()];
+        for ts in times {
+            let r = self.range(ts);
+            for (i, &(s, e)) in self.windows[r.clone()].iter().enumerate() {
+                if s <= ts && ts <= e {
+                    hit[r.start + i] = true;
+                }
+            }
+        }
+        hit.iter().filter(|&&h| h).count()
     }
 }

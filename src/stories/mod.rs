@@ -26,9 +26,9 @@ use std::cmp::Reverse;
 
 use serde::Serialize;
 
-pub use cause::{Causes, Collector, Place, Window, cause_windows};
+pub use cause::{Causes, Collector, Place, Window, cause_windows, error_line};
 
-use crate::incidents::{Incident, id};
+use crate::incidents::{Incident, TimesOfDay, id};
 use crate::rules::{Family, Severity};
 
 /// Why a story happened, as far as the logs say.
@@ -65,6 +65,9 @@ pub struct Story {
     pub first_seen: Option<String>,
     /// Latest member's last time.
     pub last_seen: Option<String>,
+    /// Where the members' logs have times of day but no date (and so no
+    /// `first_seen`): the span they show (see [`TimesOfDay`]).
+    pub time_of_day: Option<TimesOfDay>,
     /// Member incident ids in causal order: the cause first, then by time.
     pub incidents: Vec<String>,
     /// The probable cause, when one was found.
@@ -179,6 +182,7 @@ fn story(
         apps,
         first_seen: first.and_then(|i| i.first_seen.clone()),
         last_seen: last.and_then(|i| i.last_seen.clone()),
+        time_of_day: if first.is_none() { times_of_day(members.iter().map(|&i| of(i))) } else { None },
         incidents: members.iter().map(|&i| of(i).id.clone()).collect(),
         cause,
         last_ms: last.and_then(Incident::last_ms),
@@ -186,16 +190,31 @@ fn story(
     }
 }
 
-/// `restart` if a member is of that family, else the first dependency
-/// named, else `rule`.
-fn kind<'a>(mut members: impl Iterator<Item = &'a Incident> + Clone) -> String {
+/// The times of day the members show: from the earliest first to the
+/// latest last where none passed midnight (one day, so the times compare),
+/// else the first member's own.
+fn times_of_day<'a>(members: impl Iterator<Item = &'a Incident>) -> Option<TimesOfDay> {
+    let all: Vec<&TimesOfDay> = members.filter_map(|i| i.time_of_day.as_ref()).collect();
+    let first = all.first()?;
+    if all.iter().any(|t| t.midnights > 0) {
+        return Some((*first).clone());
+    }
+    let earliest = all.iter().map(|t| &t.first).min()?;
+    let latest = all.iter().map(|t| &t.last).max()?;
+    Some(TimesOfDay { first: earliest.clone(), last: latest.clone(), midnights: 0 })
+}
+
+/// The family of the story's root (see [`fold`]): a dependency if a
+/// member is one (only an outage's unit is a root that others join), else
+/// `restart` if a member is of that family, else `rule`.
+fn kind<'a>(members: impl Iterator<Item = &'a Incident> + Clone) -> String {
+    if let Some(d) = members.clone().find_map(|i| i.family.as_ref().filter(|f| matches!(f, Family::Dependency(_)))) {
+        return d.as_key();
+    }
     if members.clone().any(|i| i.family == Some(Family::Restart)) {
         return "restart".to_string();
     }
-    match members.find_map(|i| i.family.as_ref()) {
-        Some(f) => f.as_key(),
-        None => "rule".to_string(),
-    }
+    "rule".to_string()
 }
 
 /// A member whose records are the app's own crash, not pm2's lines (a heap
@@ -224,8 +243,10 @@ fn shape_cause(apps: &[String], causes: &Causes) -> Option<Cause> {
 }
 
 /// The title of the worst member (the earliest of the worst), past the
-/// cause, which the story line names apart; with repeats of one rule and
-/// key, how many, the longest and whether the last is still open.
+/// cause, which the story line names apart; with repeats, how many, the
+/// longest and whether the last is still open. Repeats are the lead's rule
+/// and key, or in an outage its rule whatever the app: the story of a link
+/// that broke 500 times for four apps says so.
 fn headline(incidents: &[Incident], members: &[usize], cause: Option<usize>) -> String {
     // The first of the worst in causal order.
     let pick = members.iter().enumerate().filter(|&(_, &i)| Some(i) != cause || members.len() == 1);
@@ -233,13 +254,23 @@ fn headline(incidents: &[Incident], members: &[usize], cause: Option<usize>) -> 
         return String::new();
     };
     let lead = &incidents[lead];
-    let repeats: Vec<&Incident> =
-        members.iter().map(|&i| &incidents[i]).filter(|i| i.rule == lead.rule && i.key == lead.key).collect();
+    let outage = matches!(lead.family, Some(Family::Dependency(_)));
+    let repeats: Vec<&Incident> = members
+        .iter()
+        .map(|&i| &incidents[i])
+        .filter(|i| i.rule == lead.rule && (outage || i.key == lead.key))
+        .collect();
     if repeats.len() < 2 {
         return lead.title.clone();
     }
     let longest = repeats.iter().filter_map(|i| Some(i.last_ms()? - i.first_ms()?)).max();
     let mut out = format!("{}; {} times", lead.title, repeats.len());
+    let mut apps: Vec<&str> = repeats.iter().filter_map(|i| i.app.as_deref()).collect();
+    apps.sort_unstable();
+    apps.dedup();
+    if apps.len() > 1 {
+        out.push_str(&format!(" across {} apps", apps.len()));
+    }
     if let Some(ms) = longest {
         out.push_str(&format!(", the longest {}", crate::correlate::pairs::human(ms)));
     }
@@ -292,6 +323,22 @@ title = "{app} farm {farm} broken"
 severity = "medium"
 regex = 'farm (?P<farm>\w+)'
 group_by = ["app", "farm"]
+fix = "f"
+
+[[rule]]
+id = "t.pg"
+title = "{app} lost postgres"
+severity = "high"
+story = "dependency:postgres"
+regex = 'pg'
+fix = "f"
+
+[[rule]]
+id = "t.crash"
+title = "{app} crashed"
+severity = "high"
+story = "restart"
+regex = 'crashed'
 fix = "f"
 "#;
 
@@ -369,7 +416,8 @@ fix = "f"
         let lead = incidents.iter().find(|i| i.id == s.incidents[0]).expect("lead");
         assert_eq!((lead.rule.as_str(), cause.count, cause.line, cause.file.as_str()), ("t.reject", 2, 5, "f1.log"));
         assert_eq!(s.headline, "api loops");
-        assert_eq!((s.kind.as_str(), s.severity), ("restart", Severity::Critical));
+        // The outage behind the rejection is the story's root.
+        assert_eq!((s.kind.as_str(), s.severity), ("dependency:redis", Severity::Critical));
         assert!(incidents.iter().all(|i| i.story.as_ref() == Some(&s.id)));
     }
 
@@ -394,5 +442,53 @@ fix = "f"
         assert_eq!(apps, ["api", "job", "web"]);
         let (_, b) = stories_of(vec![newer(), older(), exits()], &causes);
         assert_eq!(a.iter().map(|s| &s.id).collect::<Vec<_>>(), b.iter().map(|s| &s.id).collect::<Vec<_>>());
+    }
+
+    /// A link that flaps all day has a record a few seconds before one of
+    /// an app's four exits by chance: that is no cause, and the app's
+    /// restarts stay their own story. Before at least half the exits it
+    /// is, and the restarts join the outage.
+    #[test]
+    fn a_dependency_causes_restarts_only_before_most_exits() {
+        let exits = || {
+            let evs = [100, 200, 300, 400].iter().map(|&t| ev(0, "web", t, 0, t as u64, true)).collect();
+            finding(0, "web", &[], evs)
+        };
+        let flaps = |times: &[i64]| {
+            let evs = times.iter().map(|&t| ev(1, "web", t, 1, t as u64, false)).collect();
+            finding(1, "web", &[], evs)
+        };
+        let other_app = || finding(1, "api", &[], vec![ev(1, "api", 50, 2, 1, false)]);
+        let (_, chance) = stories_of(vec![exits(), flaps(&[40, 99, 150, 250]), other_app()], &Causes::default());
+        assert_eq!(chance.len(), 2, "{chance:#?}");
+        let restart = chance.iter().find(|s| s.kind == "restart").expect("restart story");
+        assert_eq!((restart.apps.clone(), restart.cause.clone()), (vec!["web".to_string()], None));
+        let (_, caused) = stories_of(vec![exits(), flaps(&[40, 99, 199, 250]), other_app()], &Causes::default());
+        assert_eq!(caused.len(), 1, "{caused:#?}");
+        assert_eq!(
+            (caused[0].kind.as_str(), caused[0].apps.clone()),
+            ("dependency:redis", vec!["api".into(), "web".into()])
+        );
+        assert_eq!(caused[0].cause.as_ref().map(|c| c.count), Some(2));
+    }
+
+    /// An app's restarts join one outage, the one that caused them: its
+    /// crash record that a PostgreSQL rule also matched does not pull the
+    /// PostgreSQL outage (and the other app that saw it) in as well.
+    #[test]
+    fn restarts_join_one_outage_and_outages_do_not_chain() {
+        let exits = finding(0, "api", &[], vec![ev(0, "api", 100, 0, 10, true), ev(0, "api", 200, 0, 20, true)]);
+        let redis = finding(1, "api", &[], vec![ev(1, "api", 99, 1, 5, false), ev(1, "api", 199, 1, 9, false)]);
+        // The crash at 500 is the api's own (restart family) record, which
+        // the PostgreSQL rule matched too.
+        let crash = finding(5, "api", &[], vec![ev(5, "api", 500, 1, 30, false)]);
+        let pg_api = finding(4, "api", &[], vec![ev(4, "api", 500, 1, 30, false)]);
+        let pg_worker = finding(4, "worker", &[], vec![ev(4, "worker", 520, 3, 2, false)]);
+        let (_, stories) = stories_of(vec![exits, redis, crash, pg_api, pg_worker], &Causes::default());
+        let kinds: Vec<(&str, Vec<String>, usize)> =
+            stories.iter().map(|s| (s.kind.as_str(), s.apps.clone(), s.incidents.len())).collect();
+        assert_eq!(kinds.len(), 2, "{kinds:?}");
+        assert!(kinds.contains(&("dependency:redis", vec!["api".into()], 3)), "{kinds:?}");
+        assert!(kinds.contains(&("dependency:postgres", vec!["api".into(), "worker".into()], 2)), "{kinds:?}");
     }
 }
