@@ -22,7 +22,7 @@ use crate::input::Stream;
 use crate::records::{DayTime, Record};
 use crate::rules::{Role, RuleSet, Scope, StreamFilter, UNITS_PER_RULE, UnitId};
 use intern::Interner;
-pub use prefilter::{Hit, HitCursor, Prefilter};
+pub use prefilter::{Candidate, Hit, HitCursor, Prefilter, Regexes};
 
 /// Longest captured field value kept (characters).
 const MAX_FIELD: usize = 240;
@@ -179,12 +179,13 @@ impl Matcher {
 
     /// Runs the candidate units on `record`, pushing one event per unit
     /// that matches (the first of its regexes that matches decides the
-    /// fields).
+    /// fields). Of each unit only the candidate's regexes run: the others
+    /// cannot match the record, so the first that matches is the same.
     /// Repeated texts and values share one copy through `scratch`.
     pub fn confirm(
         &self,
         record: &Record,
-        candidates: &[u32],
+        candidates: &[Candidate],
         origin: Origin<'_>,
         scratch: &mut Scratch,
         out: &mut Vec<Event>,
@@ -194,15 +195,20 @@ impl Matcher {
         let first = out.len();
         // What the units with a twin found on this record, by twin.
         let mut known: Vec<(u32, Option<(usize, Fields)>)> = Vec::new();
-        for &unit in candidates {
+        for &Candidate { unit, regexes } in candidates {
             let id = UnitId(unit);
             if !self.streams[unit as usize].accepts(stream) {
                 continue;
             }
+            // A twin's regexes are the same and so are its candidates'
+            // (the same literals), but for a start unit filtered by the
+            // literals its rule gives, which runs all: either way the
+            // first regex that matches is the same.
             let run = |scratch: &mut Scratch| {
                 self.regexes[unit as usize]
                     .iter()
                     .enumerate()
+                    .filter(|(shape, _)| regexes.has(*shape))
                     .find_map(|(shape, u)| Some((shape, capture(u, &record.body, scratch)?)))
             };
             let found = match self.twin[unit as usize] {
@@ -458,9 +464,10 @@ fix = "f"
             |body: &str| Record { body: body.as_bytes().to_vec(), ts: None, day_time: None, app: None, stream: None };
         let origin = Origin { source: 0, line: 1, app: None, stream: Stream::Err };
         let run = |rules: &RuleSet, body: &str, units: &[u32]| {
+            let units: Vec<Candidate> = units.iter().map(|&u| Candidate::all(u)).collect();
             let m = Matcher::new(Arc::new(rules.clone()));
             let mut out = Vec::new();
-            m.confirm(&record(body), units, origin, &mut Scratch::default(), &mut out);
+            m.confirm(&record(body), &units, origin, &mut Scratch::default(), &mut out);
             out.iter().map(|e| (rules.rules()[e.rule as usize].id.clone(), e.role)).collect::<Vec<_>>()
         };
         let all = rules.units();
@@ -540,7 +547,8 @@ fix = "f"
         let record = Record { body: b"code 1100 lost".to_vec(), ts: None, day_time: None, app: None, stream: None };
         let origin = Origin { source: 0, line: 1, app: None, stream: Stream::Err };
         let mut out = Vec::new();
-        m.confirm(&record, &rules.units(), origin, &mut Scratch::default(), &mut out);
+        let units: Vec<Candidate> = rules.units().into_iter().map(Candidate::all).collect();
+        m.confirm(&record, &units, origin, &mut Scratch::default(), &mut out);
         let got: Vec<_> = out.iter().map(|e| (e.rule, e.role, e.shape, field(&e.fields, "code"))).collect();
         assert_eq!(got, [(0, Role::Start, 0, Some("1100")), (1, Role::Context(0), 0, Some("1100"))]);
     }
