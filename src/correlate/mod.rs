@@ -278,15 +278,19 @@ fn group(rules: &RuleSet, sources: Vec<Vec<Event>>, paths: &[String]) -> Vec<(Gr
 
 /// Copies each closing event that speaks for several groups (see
 /// [`closers`]) into every other group of its rule it closes. Groups are
-/// sorted by rule, so each rule's groups are one run.
+/// sorted by rule, so each rule's groups are one run. A group without a
+/// start event gets none: nothing opens there for a closer to close (a
+/// log full of 1102 "All data farms are connected" with no farm broken
+/// copied each into every farm's group of closers).
 fn spread_closers(groups: &mut [(GroupKey, Vec<Event>)]) {
+    let opens: Vec<bool> = groups.iter().map(|(_, evs)| evs.iter().any(|e| e.role == Role::Start)).collect();
     let mut copies: Vec<(usize, Event)> = Vec::new();
     for (from, ((rule, key), evs)) in groups.iter().enumerate() {
         if !closers::is_wide(key) {
             continue;
         }
         let same_rule = groups.partition_point(|g| g.0.0 < *rule)..groups.partition_point(|g| g.0.0 <= *rule);
-        for to in same_rule.filter(|&to| to != from && closers::closes(key, &groups[to].0.1)) {
+        for to in same_rule.filter(|&to| to != from && opens[to] && closers::closes(key, &groups[to].0.1)) {
             copies.extend(evs.iter().filter(|e| e.role == Role::End).map(|e| (to, e.clone())));
         }
     }
@@ -822,5 +826,22 @@ fix = "f"
         let key =
             |app: &str, farm: &str| vec![("app".to_string(), app.to_string()), ("farm".to_string(), farm.to_string())];
         assert_eq!(open, vec![key("a", "ushmds")]);
+        // Closers alone: each stays in its own group, none is copied
+        // into a group where nothing opened; with a start, it is.
+        let closers = vec![
+            farm(Role::End, Some("usfarm"), "a", 0, 1),
+            farm(Role::End, None, "a", 1, 2),
+            farm(Role::End, Some("usfarm; ushmds"), "a", 2, 3),
+            farm(Role::End, Some("ushmds"), "a", 3, 4),
+        ];
+        let sizes = |evs: Vec<Event>| -> Vec<(String, usize)> {
+            group(&rules, vec![evs], &[]).into_iter().map(|((_, k), evs)| (k.join("/"), evs.len())).collect()
+        };
+        let alone = [("a/-", 1), ("a/usfarm", 1), ("a/usfarm; ushmds", 1), ("a/ushmds", 1)];
+        assert_eq!(sizes(closers.clone()), alone.map(|(k, n)| (k.to_string(), n)));
+        let mut opened = closers;
+        opened.push(farm(Role::Start, Some("ushmds"), "a", 4, 5));
+        let spread = [("a/-", 1), ("a/usfarm", 1), ("a/usfarm; ushmds", 1), ("a/ushmds", 4)];
+        assert_eq!(sizes(opened), spread.map(|(k, n)| (k.to_string(), n)));
     }
 }
