@@ -28,7 +28,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 
 use logtriage::correlate;
 use logtriage::input::{self, MmapChoice, SourceMeta, Stream};
-use logtriage::matcher::{Event, Hit, HitCursor, Matcher, Origin, Scratch};
+use logtriage::matcher::{self, Event, Hit, HitCursor, Matcher, Origin, Scratch};
 use logtriage::records::{self, FileShape, Record, RecordSpan, Segmenter, Zone, timestamp};
 use logtriage::rules::{self, LoadOptions, RuleSet};
 use logtriage::scan::{self, ScanOptions};
@@ -200,13 +200,13 @@ fn stamps(c: &mut Criterion, fx: &Fixture) {
 /// A record the prefilter picked, built as `scan` builds it.
 struct Candidate<'a> {
     record: Record,
-    rules: Vec<u32>,
+    rules: Vec<matcher::Candidate>,
     origin: Origin<'a>,
 }
 
 /// Every (file, span, candidate rules) of `corpus` that `scan` would build
 /// and confirm.
-fn candidates(m: &Matcher, corpus: &Corpus) -> Vec<(usize, FileShape, RecordSpan, Vec<u32>)> {
+fn candidates(m: &Matcher, corpus: &Corpus) -> Vec<(usize, FileShape, RecordSpan, Vec<matcher::Candidate>)> {
     let mut out = Vec::new();
     for (source, f) in corpus.files.iter().enumerate() {
         let mut hits = Vec::new();

@@ -278,15 +278,19 @@ fn group(rules: &RuleSet, sources: Vec<Vec<Event>>, paths: &[String]) -> Vec<(Gr
 
 /// Copies each closing event that speaks for several groups (see
 /// [`closers`]) into every other group of its rule it closes. Groups are
-/// sorted by rule, so each rule's groups are one run.
+/// sorted by rule, so each rule's groups are one run. A group without a
+/// start event gets none: nothing opens there for a closer to close (a
+/// log full of 1102 "All data farms are connected" with no farm broken
+/// copied each into every farm's group of closers).
 fn spread_closers(groups: &mut [(GroupKey, Vec<Event>)]) {
+    let opens: Vec<bool> = groups.iter().map(|(_, evs)| evs.iter().any(|e| e.role == Role::Start)).collect();
     let mut copies: Vec<(usize, Event)> = Vec::new();
     for (from, ((rule, key), evs)) in groups.iter().enumerate() {
         if !closers::is_wide(key) {
             continue;
         }
         let same_rule = groups.partition_point(|g| g.0.0 < *rule)..groups.partition_point(|g| g.0.0 <= *rule);
-        for to in same_rule.filter(|&to| to != from && closers::closes(key, &groups[to].0.1)) {
+        for to in same_rule.filter(|&to| to != from && opens[to] && closers::closes(key, &groups[to].0.1)) {
             copies.extend(evs.iter().filter(|e| e.role == Role::End).map(|e| (to, e.clone())));
         }
     }
@@ -296,21 +300,50 @@ fn spread_closers(groups: &mut [(GroupKey, Vec<Event>)]) {
 }
 
 /// The distinct group keys of one source's events, in order of first
-/// appearance, and each event's index into them.
+/// appearance, and each event's index into them. A rule's events mostly
+/// repeat the key of its event before (one app, one code), so that key is
+/// compared in place first: building a key is a string per field and a
+/// hash, for every one of a noisy log's hundreds of thousands of events.
 fn source_keys(rules: &RuleSet, evs: &[Event], paths: &[String]) -> (Vec<GroupKey>, Vec<u32>) {
     let mut index: HashMap<GroupKey, u32> = HashMap::new();
-    let mut keys = Vec::new();
+    let mut keys: Vec<GroupKey> = Vec::new();
+    // Per rule, the key id of its last event.
+    let mut last: Vec<Option<u32>> = vec![None; rules.rules().len()];
     let ids = evs
         .iter()
         .map(|ev| {
-            let key = (ev.rule, group_key(&rules.rules()[ev.rule as usize], ev, paths));
-            *index.entry(key).or_insert_with_key(|key| {
+            let rule = &rules.rules()[ev.rule as usize];
+            let seen = last.get_mut(ev.rule as usize);
+            if let Some(Some(id)) = seen.as_deref()
+                && has_key(rule, ev, paths, &keys[*id as usize].1)
+            {
+                return *id;
+            }
+            let key = (ev.rule, group_key(rule, ev, paths));
+            let id = *index.entry(key).or_insert_with_key(|key| {
                 keys.push(key.clone());
                 keys.len() as u32 - 1
-            })
+            });
+            if let Some(seen) = seen {
+                *seen = Some(id);
+            }
+            id
         })
         .collect();
     (keys, ids)
+}
+
+/// Whether [`group_key`] of `ev` is `key`, without building it.
+fn has_key(rule: &Rule, ev: &Event, paths: &[String], key: &[String]) -> bool {
+    rule.group_by.len() == key.len()
+        && rule.group_by.iter().zip(key).all(|(f, want)| {
+            let value = match f.as_str() {
+                "app" => ev.app.as_deref(),
+                "file" => paths.get(ev.source).map(String::as_str),
+                _ => field(&ev.fields, f),
+            };
+            value.unwrap_or(closers::MISSING) == want
+        })
 }
 
 /// Splits events sorted as [`correlate_group`] sorts them where the key
@@ -398,6 +431,49 @@ fix = "f"
             fields: Default::default(),
             text: "".into(),
         }
+    }
+
+    /// Each event's key id names the key [`group_key`] builds for it,
+    /// whichever event of its rule came before (same key, another app,
+    /// another field value, a field missing, another file), and no key is
+    /// listed twice.
+    #[test]
+    fn source_keys_are_the_keys_each_event_builds() {
+        let pack = r#"
+[[rule]]
+id = "x.keyed"
+title = "t"
+severity = "high"
+regex = 'code (?P<code>\d+)?'
+group_by = ["app", "code", "file"]
+correlate = { kind = "threshold", count = 3, window = "1m" }
+fix = "f"
+"#;
+        let rules = compile_all(&[("t.toml".into(), pack.into())]).expect("rules");
+        let with = |app: &str, code: Option<&str>, source: usize| {
+            let fields: crate::matcher::Fields =
+                code.map(|c| (std::sync::Arc::from("code"), std::sync::Arc::from(c))).into_iter().collect();
+            Event { fields, source, ..ev(0, app, Some(0), 1) }
+        };
+        let evs = vec![
+            with("api", Some("1"), 0),
+            with("api", Some("1"), 0),
+            with("web", Some("1"), 0),
+            with("api", Some("1"), 0),
+            with("api", Some("2"), 0),
+            with("api", None, 0),
+            with("api", None, 0),
+            with("api", Some("1"), 1),
+            with("api", Some("1"), 7),
+            with("-", None, 0),
+        ];
+        let paths = ["a.log".to_string(), "b.log".to_string()];
+        let (keys, ids) = source_keys(&rules, &evs, &paths);
+        for (ev, id) in evs.iter().zip(&ids) {
+            assert_eq!(keys[*id as usize], (0, group_key(&rules.rules()[0], ev, &paths)), "{ev:?}");
+        }
+        let distinct: std::collections::HashSet<_> = keys.iter().collect();
+        assert_eq!((distinct.len(), keys.len()), (7, 7), "{keys:?}");
     }
 
     #[test]
@@ -750,5 +826,22 @@ fix = "f"
         let key =
             |app: &str, farm: &str| vec![("app".to_string(), app.to_string()), ("farm".to_string(), farm.to_string())];
         assert_eq!(open, vec![key("a", "ushmds")]);
+        // Closers alone: each stays in its own group, none is copied
+        // into a group where nothing opened; with a start, it is.
+        let closers = vec![
+            farm(Role::End, Some("usfarm"), "a", 0, 1),
+            farm(Role::End, None, "a", 1, 2),
+            farm(Role::End, Some("usfarm; ushmds"), "a", 2, 3),
+            farm(Role::End, Some("ushmds"), "a", 3, 4),
+        ];
+        let sizes = |evs: Vec<Event>| -> Vec<(String, usize)> {
+            group(&rules, vec![evs], &[]).into_iter().map(|((_, k), evs)| (k.join("/"), evs.len())).collect()
+        };
+        let alone = [("a/-", 1), ("a/usfarm", 1), ("a/usfarm; ushmds", 1), ("a/ushmds", 1)];
+        assert_eq!(sizes(closers.clone()), alone.map(|(k, n)| (k.to_string(), n)));
+        let mut opened = closers;
+        opened.push(farm(Role::Start, Some("ushmds"), "a", 4, 5));
+        let spread = [("a/-", 1), ("a/usfarm", 1), ("a/usfarm; ushmds", 1), ("a/ushmds", 4)];
+        assert_eq!(sizes(opened), spread.map(|(k, n)| (k.to_string(), n)));
     }
 }

@@ -22,7 +22,7 @@ use crate::input::Stream;
 use crate::records::{DayTime, Record};
 use crate::rules::{Role, RuleSet, Scope, StreamFilter, UNITS_PER_RULE, UnitId};
 use intern::Interner;
-pub use prefilter::{Hit, HitCursor, Prefilter};
+pub use prefilter::{Candidate, Hit, HitCursor, Prefilter, Regexes};
 
 /// Longest captured field value kept (characters).
 const MAX_FIELD: usize = 240;
@@ -86,11 +86,6 @@ pub struct Matcher {
     /// Per rule, the rules (dense indices) its start matches supersede on
     /// the same record; all empty for most packs.
     supersedes: Arc<[Vec<u32>]>,
-    /// Per unit id, the first unit with the same regexes, if it is not
-    /// alone: an entry that reuses another rule's regexes (farm breaks
-    /// excused by tws.connectivity-lost's 1100) would match each such
-    /// record a second time for the same answer.
-    twin: Arc<[Option<u32>]>,
 }
 
 /// One regex of a unit and its capture group names.
@@ -101,6 +96,13 @@ struct Unit {
     /// Where its capture slots are in a [`Scratch`] (numbered across all
     /// units' regexes).
     slot: usize,
+    /// For a regex that other units have too, the slot of its first
+    /// copy: an entry that reuses another rule's regexes (farm breaks
+    /// excused by tws.connectivity-lost's 1100), or a rule whose regexes
+    /// overlap another's (the 1100 wire text in tws.connectivity-lost and
+    /// tws.api-connection-dropped's context), would match each such record
+    /// again for the same answer. None for a regex of one unit only.
+    shared: Option<usize>,
 }
 
 /// What one scan of a source reuses from record to record: the strings
@@ -139,12 +141,13 @@ impl Matcher {
                     re: re.clone(),
                     names: re.capture_names().map(|n| n.map(Arc::from)).collect(),
                     slot,
+                    shared: None,
                 })
                 .collect()
         };
         // Indexed by unit id: every slot of every rule, empty where the rule
         // has no regex for that role.
-        let regexes: Vec<Vec<Unit>> = rules
+        let mut regexes: Vec<Vec<Unit>> = rules
             .rules()
             .iter()
             .flat_map(|r| (0..UNITS_PER_RULE).map(|slot| r.regexes_for(UnitId(slot).role())))
@@ -163,8 +166,8 @@ impl Matcher {
             })
             .collect();
         let supersedes = supersedes_of(&rules);
-        let twin = twins_of(&regexes);
-        Matcher { rules, prefilter, regexes, streams, supersedes, twin }
+        share_copies(&mut regexes);
+        Matcher { rules, prefilter, regexes, streams, supersedes }
     }
 
     /// The prefilter (to search buffers and list unfiltered rules).
@@ -179,12 +182,13 @@ impl Matcher {
 
     /// Runs the candidate units on `record`, pushing one event per unit
     /// that matches (the first of its regexes that matches decides the
-    /// fields).
+    /// fields). Of each unit only the candidate's regexes run: the others
+    /// cannot match the record, so the first that matches is the same.
     /// Repeated texts and values share one copy through `scratch`.
     pub fn confirm(
         &self,
         record: &Record,
-        candidates: &[u32],
+        candidates: &[Candidate],
         origin: Origin<'_>,
         scratch: &mut Scratch,
         out: &mut Vec<Event>,
@@ -192,30 +196,18 @@ impl Matcher {
         let stream = record.stream.unwrap_or(origin.stream);
         let mut text: Option<Arc<str>> = None;
         let first = out.len();
-        // What the units with a twin found on this record, by twin.
-        let mut known: Vec<(u32, Option<(usize, Fields)>)> = Vec::new();
-        for &unit in candidates {
+        // What the shared regexes found on this record, by first copy.
+        let mut known: Vec<(usize, Option<Fields>)> = Vec::new();
+        for &Candidate { unit, regexes } in candidates {
             let id = UnitId(unit);
             if !self.streams[unit as usize].accepts(stream) {
                 continue;
             }
-            let run = |scratch: &mut Scratch| {
-                self.regexes[unit as usize]
-                    .iter()
-                    .enumerate()
-                    .find_map(|(shape, u)| Some((shape, capture(u, &record.body, scratch)?)))
-            };
-            let found = match self.twin[unit as usize] {
-                None => run(scratch),
-                Some(twin) => match known.iter().find(|(t, _)| *t == twin) {
-                    Some((_, found)) => found.clone(),
-                    None => {
-                        let found = run(scratch);
-                        known.push((twin, found.clone()));
-                        found
-                    }
-                },
-            };
+            let found = self.regexes[unit as usize]
+                .iter()
+                .enumerate()
+                .filter(|(shape, _)| regexes.has(*shape))
+                .find_map(|(shape, u)| Some((shape, capture_once(u, &record.body, scratch, &mut known)?)));
             let Some((shape, fields)) = found else {
                 continue;
             };
@@ -262,22 +254,34 @@ fn drop_superseded(supersedes: &[Vec<u32>], out: &mut Vec<Event>, first: usize) 
     out.truncate(keep);
 }
 
-/// Per unit, the first unit whose regexes are the same (same patterns in
-/// the same order), for units that share them with another; `None` for
-/// the others and for units without regexes.
-fn twins_of(regexes: &[Vec<Unit>]) -> Arc<[Option<u32>]> {
-    let patterns = |u: &Vec<Unit>| u.iter().map(|u| u.re.as_str().to_string()).collect::<Vec<_>>();
-    let mut first: HashMap<Vec<String>, (u32, usize)> = HashMap::new();
-    for (i, u) in regexes.iter().enumerate().filter(|(_, u)| !u.is_empty()) {
-        first.entry(patterns(u)).or_insert((i as u32, 0)).1 += 1;
+/// Marks each regex that more than one unit has with the slot of its
+/// first copy (see [`Unit::shared`]). The same pattern twice in one unit
+/// is shared too: it is the same answer.
+fn share_copies(regexes: &mut [Vec<Unit>]) {
+    let mut first: HashMap<String, (usize, usize)> = HashMap::new();
+    for u in regexes.iter().flatten() {
+        first.entry(u.re.as_str().to_string()).or_insert((u.slot, 0)).1 += 1;
     }
-    regexes
-        .iter()
-        .map(|u| match first.get(&patterns(u)) {
-            Some(&(twin, n)) if n > 1 && !u.is_empty() => Some(twin),
-            _ => None,
-        })
-        .collect()
+    for u in regexes.iter_mut().flatten() {
+        u.shared = first.get(u.re.as_str()).filter(|&&(_, n)| n > 1).map(|&(slot, _)| slot);
+    }
+}
+
+/// [`capture`], once per record for a shared regex: its answer is kept in
+/// `known` (by first copy) for the other units that have it.
+fn capture_once(
+    unit: &Unit,
+    body: &[u8],
+    scratch: &mut Scratch,
+    known: &mut Vec<(usize, Option<Fields>)>,
+) -> Option<Fields> {
+    let Some(first) = unit.shared else { return capture(unit, body, scratch) };
+    if let Some((_, found)) = known.iter().find(|(slot, _)| *slot == first) {
+        return found.clone();
+    }
+    let found = capture(unit, body, scratch);
+    known.push((first, found.clone()));
+    found
 }
 
 /// Per rule, the dense indices of the rules it supersedes that are in
@@ -458,9 +462,10 @@ fix = "f"
             |body: &str| Record { body: body.as_bytes().to_vec(), ts: None, day_time: None, app: None, stream: None };
         let origin = Origin { source: 0, line: 1, app: None, stream: Stream::Err };
         let run = |rules: &RuleSet, body: &str, units: &[u32]| {
+            let units: Vec<Candidate> = units.iter().map(|&u| Candidate::all(u)).collect();
             let m = Matcher::new(Arc::new(rules.clone()));
             let mut out = Vec::new();
-            m.confirm(&record(body), units, origin, &mut Scratch::default(), &mut out);
+            m.confirm(&record(body), &units, origin, &mut Scratch::default(), &mut out);
             out.iter().map(|e| (rules.rules()[e.rule as usize].id.clone(), e.role)).collect::<Vec<_>>()
         };
         let all = rules.units();
@@ -508,10 +513,10 @@ fix = "f"
         }
     }
 
-    /// A unit whose regexes are another's (an entry that reuses another
-    /// rule's regexes) runs them once per record, and both units still
-    /// get their event with the same fields; a unit with other regexes
-    /// runs its own.
+    /// A regex that several units have (an entry that reuses another
+    /// rule's regexes, rules whose regexes overlap) runs once per record,
+    /// and each unit still gets its event with the fields of its own first
+    /// regex that matches; a regex of one unit only runs on its own.
     #[test]
     fn units_with_the_same_regexes_share_one_run() {
         let pack = r#"
@@ -527,28 +532,49 @@ id = "x.farm"
 title = "t"
 severity = "high"
 regex = 'farm broken'
-unless = { regex = ['code (?P<code>1100)', 'lost'], within = "1m" }
+unless = [
+  { regex = ['code (?P<code>1100)', 'lost'], within = "1m" },
+  { regex = ['farm gone', 'lost', 'code (?P<code>1100)'], within = "1m" },
+]
 fix = "f"
 "#;
         let rules = crate::rules::compile_all(&[("t.toml".into(), pack.into())]).expect("rules");
         let m = Matcher::new(Arc::new(rules.clone()));
-        let lost = UnitId::new(0, Role::Start).0;
-        let unless = UnitId::new(1, Role::Context(0)).0;
-        assert_eq!(m.twin[lost as usize], Some(lost));
-        assert_eq!(m.twin[unless as usize], Some(lost));
-        assert_eq!(m.twin[UnitId::new(1, Role::Start).0 as usize], None);
-        let record = Record { body: b"code 1100 lost".to_vec(), ts: None, day_time: None, app: None, stream: None };
+        let shared = |rule: usize, role: Role| -> Vec<Option<usize>> {
+            m.regexes[UnitId::new(rule, role).0 as usize].iter().map(|u| u.shared).collect()
+        };
+        let first = &m.regexes[UnitId::new(0, Role::Start).0 as usize];
+        let (code, lost) = (Some(first[0].slot), Some(first[1].slot));
+        assert_eq!(shared(0, Role::Start), [code, lost]);
+        assert_eq!(shared(1, Role::Context(0)), [code, lost]);
+        assert_eq!(shared(1, Role::Start), [None]);
+        // In another order, with a regex of its own: its own first match.
+        assert_eq!(shared(1, Role::Context(1)), [None, lost, code]);
         let origin = Origin { source: 0, line: 1, app: None, stream: Stream::Err };
-        let mut out = Vec::new();
-        m.confirm(&record, &rules.units(), origin, &mut Scratch::default(), &mut out);
-        let got: Vec<_> = out.iter().map(|e| (e.rule, e.role, e.shape, field(&e.fields, "code"))).collect();
-        assert_eq!(got, [(0, Role::Start, 0, Some("1100")), (1, Role::Context(0), 0, Some("1100"))]);
+        let units: Vec<Candidate> = rules.units().into_iter().map(Candidate::all).collect();
+        let run = |body: &[u8]| {
+            let record = Record { body: body.to_vec(), ts: None, day_time: None, app: None, stream: None };
+            let mut out = Vec::new();
+            m.confirm(&record, &units, origin, &mut Scratch::default(), &mut out);
+            out.iter()
+                .map(|e| (e.rule, e.role, e.shape, field(&e.fields, "code").map(str::to_string)))
+                .collect::<Vec<_>>()
+        };
+        let code = Some("1100".to_string());
+        assert_eq!(
+            run(b"code 1100 lost"),
+            [(0, Role::Start, 0, code.clone()), (1, Role::Context(0), 0, code.clone()), (1, Role::Context(1), 1, None),]
+        );
+        assert_eq!(
+            run(b"code 1100 farm gone"),
+            [(0, Role::Start, 0, code.clone()), (1, Role::Context(0), 0, code.clone()), (1, Role::Context(1), 0, None),]
+        );
     }
 
     #[test]
     fn captured_fields_carry_no_control_characters() {
         let re = regex::bytes::Regex::new(r"in use (?P<address>\S*?):(?P<port>\d+)").expect("regex");
-        let unit = Unit { names: re.capture_names().map(|n| n.map(Arc::from)).collect(), re, slot: 3 };
+        let unit = Unit { names: re.capture_names().map(|n| n.map(Arc::from)).collect(), re, slot: 3, shared: None };
         let fields =
             capture(&unit, b"listen EADDRINUSE: address already in use \x1b[31m:::3001", &mut Scratch::default())
                 .expect("match");

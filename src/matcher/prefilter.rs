@@ -1,6 +1,9 @@
 //! One search over the whole buffer for every rule's literals. Hands on
-//! [`Hit`]s: (offset, rule) pairs in offset order. A record with no hit for
-//! a rule never runs that rule's regex.
+//! [`Hit`]s: (offset, unit, regexes) in offset order. A record with no hit
+//! for a unit never runs that unit's regexes, and one with hits runs only
+//! the regexes whose literals it holds (see [`Regexes`]): a TWS `Error 2104`
+//! line holds `Error`, the literal of one of node.uncaught-exception's four
+//! regexes, and need not run the other three.
 //!
 //! Every literal of every rule must be found, also one inside another
 //! (`ECONNREFUSED` inside `connect ECONNREFUSED`): a leftmost search
@@ -33,6 +36,51 @@ pub struct Hit {
     pub at: usize,
     /// The unit ([`UnitId`]'s number).
     pub unit: u32,
+    /// Which of the unit's regexes the literal belongs to.
+    pub regexes: Regexes,
+}
+
+/// A set of a unit's regexes, by their index in the unit: bit `i` stands
+/// for regex `i`, the last bit for regex 63 and every one after it. A
+/// record runs the regexes of the bits its hits set; a regex whose literal
+/// it does not hold cannot match it (the prefilter's contract, per regex).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Regexes(pub u64);
+
+impl Regexes {
+    /// Every regex of a unit: units without literals of their own (run on
+    /// every record, or filtered by the literals a rule gives by hand).
+    pub const ALL: Regexes = Regexes(u64::MAX);
+
+    /// The set holding regex `i` only.
+    pub fn one(i: usize) -> Regexes {
+        Regexes(1 << i.min(63))
+    }
+
+    /// Whether regex `i` is in the set.
+    pub fn has(self, i: usize) -> bool {
+        self.0 & (1 << i.min(63)) != 0
+    }
+}
+
+/// Per literal, the units that own it, each with the regexes of its that
+/// the literal is a literal of.
+type Owners = Vec<(u32, Regexes)>;
+
+/// A unit a record must run, and which of its regexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate {
+    /// The unit ([`UnitId`]'s number).
+    pub unit: u32,
+    /// Its regexes to run (the others cannot match the record).
+    pub regexes: Regexes,
+}
+
+impl Candidate {
+    /// `unit` with all its regexes.
+    pub fn all(unit: u32) -> Candidate {
+        Candidate { unit, regexes: Regexes::ALL }
+    }
 }
 
 /// Walks a buffer's sorted hits alongside its records, which come in
@@ -50,19 +98,31 @@ impl<'a> HitCursor<'a> {
     }
 
     /// Sets `out` to the units a record spanning `start..end` must run:
-    /// `always` plus the units with a hit inside it, sorted, each once.
-    /// Records must be asked for in buffer order.
-    pub fn candidates(&mut self, start: usize, end: usize, always: &[u32], out: &mut Vec<u32>) {
+    /// `always` (all their regexes) plus the units with a hit inside it
+    /// (the regexes of its hits), sorted by unit, each once. Records must
+    /// be asked for in buffer order.
+    pub fn candidates(&mut self, start: usize, end: usize, always: &[u32], out: &mut Vec<Candidate>) {
         out.clear();
-        out.extend_from_slice(always);
+        out.extend(always.iter().map(|&u| Candidate::all(u)));
+        let mut sorted = true;
         while let Some(hit) = self.hits.get(self.next).filter(|h| h.at < end) {
             if hit.at >= start {
-                out.push(hit.unit);
+                sorted &= out.last().is_none_or(|c| c.unit <= hit.unit);
+                out.push(Candidate { unit: hit.unit, regexes: hit.regexes });
             }
             self.next += 1;
         }
-        out.sort_unstable();
-        out.dedup();
+        if !sorted {
+            out.sort_unstable_by_key(|c| c.unit);
+        }
+        // One entry per unit, with the regexes of all its hits.
+        out.dedup_by(|next, kept| {
+            let same = next.unit == kept.unit;
+            if same {
+                kept.regexes.0 |= next.regexes.0;
+            }
+            same
+        });
     }
 }
 
@@ -81,8 +141,9 @@ struct Searcher {
     passes: Vec<Pass>,
     /// Literal id → its bytes.
     lits: Vec<Vec<u8>>,
-    /// Literal id → units that own the literal.
-    owners: Vec<Vec<u32>>,
+    /// Literal id → units that own the literal, with the regexes of each
+    /// that it is a literal of.
+    owners: Vec<Owners>,
     /// Letters match either ASCII case.
     ci: bool,
 }
@@ -107,7 +168,7 @@ impl Prefilter {
         let (by_literal, mut unfiltered) = literal_table(rules);
         let mut searchers = Vec::new();
         for ci in [false, true] {
-            let (lits, owners): (Vec<Vec<u8>>, Vec<Vec<u32>>) =
+            let (lits, owners): (Vec<Vec<u8>>, Vec<Owners>) =
                 by_literal.iter().filter(|(l, _)| l.ci() == ci).map(|(l, o)| (l.bytes.clone(), o.clone())).unzip();
             if lits.is_empty() {
                 continue;
@@ -116,7 +177,7 @@ impl Prefilter {
                 Ok(s) => searchers.push(s),
                 // Only absurd pattern sets fail to build; fall back to
                 // running their rules on every record rather than losing them.
-                Err(_) => unfiltered.extend(owners.into_iter().flatten()),
+                Err(_) => unfiltered.extend(owners.into_iter().flatten().map(|(unit, _)| unit)),
             }
         }
         unfiltered.sort_unstable();
@@ -167,7 +228,7 @@ impl Prefilter {
             // or before it (the first starts at 0).
             let i = batch.lines.partition_point(|&(at, _)| at <= hit.at).saturating_sub(1);
             if let Some(&(_, line_start)) = batch.lines.get(i) {
-                out.push(Hit { at: line_start, unit: hit.unit });
+                out.push(Hit { at: line_start, ..*hit });
             }
         }
         batch.text.clear();
@@ -272,20 +333,24 @@ fn rank(b: u8) -> u8 {
     }
 }
 
-/// Every searched literal with the units that own it, and the units with no
-/// usable literal (they run on every record).
-fn literal_table(rules: &RuleSet) -> (BTreeMap<Literal, Vec<u32>>, Vec<u32>) {
-    let mut by_literal: BTreeMap<Literal, Vec<u32>> = BTreeMap::new();
+/// Every searched literal with the units that own it (and which of their
+/// regexes), and the units with no usable literal (they run on every
+/// record).
+fn literal_table(rules: &RuleSet) -> (BTreeMap<Literal, Owners>, Vec<u32>) {
+    let mut by_literal: BTreeMap<Literal, Owners> = BTreeMap::new();
     let mut unfiltered = Vec::new();
     for (idx, rule) in rules.rules().iter().enumerate() {
         for role in rule.roles() {
             let unit = UnitId::new(idx, role).0;
             match unit_literals(rule, role) {
                 Some(set) => {
-                    for lit in set.into_iter().flat_map(with_json_escapes).flat_map(case_variants) {
-                        let owners = by_literal.entry(lit).or_default();
-                        if !owners.contains(&unit) {
-                            owners.push(unit);
+                    for (lit, regexes) in set {
+                        for lit in with_json_escapes(lit).into_iter().flat_map(case_variants) {
+                            let owners = by_literal.entry(lit).or_default();
+                            match owners.iter_mut().find(|(u, _)| *u == unit) {
+                                Some((_, known)) => known.0 |= regexes.0,
+                                None => owners.push((unit, regexes)),
+                            }
                         }
                     }
                 }
@@ -382,7 +447,7 @@ impl AnchorFinder {
 impl Searcher {
     /// Anchors `lits` (see [`anchors`]; a case-insensitive literal is its
     /// own anchor) and packs the anchors into passes.
-    fn new(lits: Vec<Vec<u8>>, owners: Vec<Vec<u32>>, ci: bool) -> Result<Searcher, aho_corasick::BuildError> {
+    fn new(lits: Vec<Vec<u8>>, owners: Vec<Owners>, ci: bool) -> Result<Searcher, aho_corasick::BuildError> {
         let placed: Vec<(&[u8], usize)> = if ci { lits.iter().map(|l| (&l[..], 0)).collect() } else { anchors(&lits) };
         let mut by_anchor: BTreeMap<&[u8], Vec<(usize, usize)>> = BTreeMap::new();
         for (lit, &(anchor, off)) in placed.iter().enumerate() {
@@ -423,7 +488,7 @@ impl Searcher {
                 if let Some(start) = at.checked_sub(off)
                     && self.holds(hay, start, lit)
                 {
-                    out.extend(self.owners[lit].iter().map(|&unit| Hit { at: start, unit }));
+                    out.extend(self.owners[lit].iter().map(|&(unit, regexes)| Hit { at: start, unit, regexes }));
                 }
             }
             pos = at + 1;
@@ -438,15 +503,20 @@ impl Searcher {
     }
 }
 
-/// A unit's literals: the ones the rule gives (start role only), or those
-/// extracted from every regex (all must yield a set, or the unit is
+/// A unit's literals, each with the regexes it is a literal of: the ones
+/// the rule gives (start role only; they stand for all its regexes), or
+/// those extracted from each regex (all must yield a set, or the unit is
 /// unfiltered).
-fn unit_literals(rule: &Rule, role: Role) -> Option<Vec<Literal>> {
+fn unit_literals(rule: &Rule, role: Role) -> Option<Vec<(Literal, Regexes)>> {
     if role == Role::Start && !rule.literals.is_empty() {
-        return Some(literals::from_rule(rule));
+        return Some(literals::from_rule(rule).into_iter().map(|l| (l, Regexes::ALL)).collect());
     }
-    let sets: Option<Vec<Vec<Literal>>> =
-        rule.regexes_for(role).iter().map(|re| literals::extract(re.as_str())).collect();
+    let sets: Option<Vec<Vec<(Literal, Regexes)>>> = rule
+        .regexes_for(role)
+        .iter()
+        .enumerate()
+        .map(|(i, re)| Some(literals::extract(re.as_str())?.into_iter().map(|l| (l, Regexes::one(i))).collect()))
+        .collect();
     sets.map(|s| s.concat())
 }
 
@@ -589,7 +659,7 @@ fix = "f"
         let pf = Prefilter::build(&set(&TWO.replace("'ECONNREFUSED'", "'(?i)econnrefused'")));
         let mut hits = Vec::new();
         pf.hits(b"EconnRefused", &mut hits);
-        assert_eq!(hits, vec![Hit { at: 0, unit: B }]);
+        assert_eq!(hits, vec![Hit { at: 0, unit: B, regexes: Regexes::one(0) }]);
     }
 
     #[test]
@@ -616,7 +686,159 @@ fix = "f"
             let mut hits = Vec::new();
             pf.hits(hay, &mut hits);
             let start = memchr::memchr(b'\n', hay).map_or(0, |i| i + 1);
-            assert!(hits.contains(&Hit { at: start, unit: 0 }), "{:?}: {hits:?}", String::from_utf8_lossy(hay));
+            let hit = Hit { at: start, unit: 0, regexes: Regexes::one(0) };
+            assert!(hits.contains(&hit), "{:?}: {hits:?}", String::from_utf8_lossy(hay));
+        }
+    }
+}
+
+/// Per-regex routing: a record's candidate for a unit names every regex
+/// of the unit that matches it, and on a line holding the literal of one
+/// regex only, that one alone.
+#[cfg(test)]
+mod routing {
+    use super::*;
+    use crate::rules::compile_all;
+    use proptest::prelude::*;
+
+    /// One unit of three regexes whose literals overlap (`ECONNREFUSED`
+    /// inside `connect ECONNREFUSED`), a case-insensitive one, and a
+    /// context entry reusing one of them.
+    const PACK: &str = r#"
+[[rule]]
+id = "a.refused"
+title = "t"
+severity = "low"
+regex = ['connect ECONNREFUSED (?P<addr>\S+)', 'ECONNREFUSED', '(?i)socket hang up', 'Error: (?P<e>read) ECONNRESET']
+context = { regex = ['Error: (?P<e>read) ECONNRESET', 'pool (?P<pool>\w+) opened'], before = "1m" }
+fix = "f"
+"#;
+
+    /// (unit, regex index) of every regex of `rules` matching `line`.
+    fn matching(rules: &RuleSet, line: &[u8]) -> Vec<(u32, usize)> {
+        let mut out = Vec::new();
+        for (idx, rule) in rules.rules().iter().enumerate() {
+            for role in rule.roles() {
+                let unit = UnitId::new(idx, role).0;
+                for (i, re) in rule.regexes_for(role).iter().enumerate() {
+                    if re.is_match(line) {
+                        out.push((unit, i));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The candidates of each line of `hay` (records of one line).
+    fn candidates_per_line(pf: &Prefilter, hay: &[u8]) -> Vec<(std::ops::Range<usize>, Vec<Candidate>)> {
+        let mut hits = Vec::new();
+        pf.hits(hay, &mut hits);
+        let mut cursor = HitCursor::new(&hits);
+        let mut out = Vec::new();
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', hay).chain([hay.len()]) {
+            let mut c = Vec::new();
+            cursor.candidates(start, end, pf.unfiltered(), &mut c);
+            out.push((start..end, c));
+            start = end + 1;
+        }
+        out
+    }
+
+    /// Fails on the first line where a matching regex is not routed.
+    fn assert_routed(rules: &RuleSet, pf: &Prefilter, hay: &[u8]) -> Result<(), String> {
+        for (span, cands) in candidates_per_line(pf, hay) {
+            let line = &hay[span.start..span.end.min(hay.len())];
+            for (unit, i) in matching(rules, line) {
+                if !cands.iter().any(|c| c.unit == unit && c.regexes.has(i)) {
+                    let shown = String::from_utf8_lossy(line);
+                    return Err(format!("unit {unit} regex {i} matches {shown:?} but is not routed: {cands:?}"));
+                }
+            }
+            let mut units: Vec<u32> = cands.iter().map(|c| c.unit).collect();
+            units.dedup();
+            if units.len() != cands.len() || !units.is_sorted() {
+                return Err(format!("candidates not one per unit in order: {cands:?}"));
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_line_runs_only_the_regexes_whose_literals_it_holds() {
+        let rules = compile_all(&[("t.toml".to_string(), PACK.to_string())]).expect("rules");
+        let pf = Prefilter::build(&rules);
+        let start = UnitId::new(0, Role::Start).0;
+        let context = UnitId::new(0, Role::Context(0)).0;
+        let hay = b"plain ECONNREFUSED\nconnect ECONNREFUSED 1.2.3.4\nSocket Hang Up\nError: read ECONNRESET\nnothing";
+        let got: Vec<Vec<Candidate>> = candidates_per_line(&pf, hay).into_iter().map(|(_, c)| c).collect();
+        let regexes = |bits: &[usize]| Regexes(bits.iter().map(|&i| 1 << i).sum());
+        assert_eq!(got[0], [Candidate { unit: start, regexes: regexes(&[1]) }]);
+        assert_eq!(got[1], [Candidate { unit: start, regexes: regexes(&[0, 1]) }]);
+        assert_eq!(got[2], [Candidate { unit: start, regexes: regexes(&[2]) }]);
+        let reset =
+            [Candidate { unit: start, regexes: regexes(&[3]) }, Candidate { unit: context, regexes: regexes(&[0]) }];
+        assert_eq!(got[3], reset);
+        assert_eq!(got[4], []);
+        assert_routed(&rules, &pf, hay).expect("routed");
+    }
+
+    /// The built-in pack over every fixture log, recorded ones included,
+    /// one line at a time.
+    #[test]
+    fn builtin_pack_routes_every_matching_regex_on_the_fixtures() {
+        let rules = crate::rules::load(&crate::rules::LoadOptions { builtin: true, paths: vec![] }).expect("builtin");
+        let pf = Prefilter::build(&rules);
+        let mut files = Vec::new();
+        logs_under(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"), &mut files);
+        assert!(files.len() > 100, "{} fixture logs", files.len());
+        for path in files {
+            let hay = std::fs::read(&path).expect("fixture");
+            if let Err(e) = assert_routed(&rules, &pf, &hay) {
+                panic!("{}: {e}", path.display());
+            }
+        }
+    }
+
+    fn logs_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir).expect("fixtures").map(|e| e.expect("entry").path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                logs_under(&p, out);
+            } else if p.extension().is_some_and(|e| e == "log") {
+                out.push(p);
+            }
+        }
+    }
+
+    proptest! {
+        /// Lines made of the pack's literals, pieces of them and bytes
+        /// around them: every regex that matches a line is routed to it.
+        #[test]
+        fn every_matching_regex_is_routed(
+            picks in proptest::collection::vec((0..9usize, 0..4usize, "[a-zA-Z: .1\n]{0,4}"), 0..40),
+        ) {
+            const PIECES: [&str; 9] = [
+                "connect ECONNREFUSED 10.0.0.1",
+                "ECONNREFUSED",
+                "ECONNREF",
+                "SOCKET hang UP",
+                "socket hang",
+                "Error: read ECONNRESET",
+                "read ECONNRESET",
+                "pool main opened",
+                "connect ",
+            ];
+            let rules = compile_all(&[("t.toml".to_string(), PACK.to_string())]).expect("rules");
+            let pf = Prefilter::build(&rules);
+            let mut hay = Vec::new();
+            for (piece, cut, sep) in &picks {
+                hay.extend_from_slice(&PIECES[*piece].as_bytes()[*cut % 2..]);
+                hay.extend_from_slice(sep.as_bytes());
+            }
+            prop_assert_eq!(assert_routed(&rules, &pf, &hay), Ok(()));
         }
     }
 }
@@ -697,14 +919,16 @@ mod oracle {
     /// by aho-corasick's overlapping search: no anchors, no passes.
     fn overlapping(lits: &[Vec<u8>], ci: bool, hay: &[u8]) -> Vec<Hit> {
         let ac = AhoCorasickBuilder::new().ascii_case_insensitive(ci).build(lits).expect("automaton");
-        let mut out: Vec<Hit> =
-            ac.find_overlapping_iter(hay).map(|m| Hit { at: m.start(), unit: m.pattern().as_u32() }).collect();
+        let mut out: Vec<Hit> = ac
+            .find_overlapping_iter(hay)
+            .map(|m| Hit { at: m.start(), unit: m.pattern().as_u32(), regexes: Regexes::ALL })
+            .collect();
         out.sort_unstable();
         out
     }
 
     fn anchored(lits: &[Vec<u8>], ci: bool, hay: &[u8]) -> Vec<Hit> {
-        let owners = (0..lits.len() as u32).map(|i| vec![i]).collect();
+        let owners = (0..lits.len() as u32).map(|i| vec![(i, Regexes::ALL)]).collect();
         let s = Searcher::new(lits.to_vec(), owners, ci).expect("searcher");
         let mut out = Vec::new();
         s.hits(hay, &mut out);

@@ -216,7 +216,7 @@ pub(super) struct SourceScan<'a> {
     /// The clock after the last buffer scanned.
     pub(super) clock_after: Clock,
     hits: Vec<Hit>,
-    candidates: Vec<u32>,
+    candidates: Vec<matcher::Candidate>,
     /// Texts and values the source's events share, and the regexes'
     /// capture slots.
     scratch: Scratch,
