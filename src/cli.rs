@@ -48,6 +48,39 @@ pub enum Command {
     /// Follow logs as they are written and print each incident once, when its rule decides.
     #[command(after_help = WATCH_HELP)]
     Watch(WatchArgs),
+    /// Print a shell completion script (source it, or save it where your shell looks).
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per subcommand with --dir.
+    #[command(after_help = MAN_HELP)]
+    Man(ManArgs),
+}
+
+const COMPLETIONS_HELP: &str = "Install (one of):
+  logtriage completions bash > ~/.local/share/bash-completion/completions/logtriage
+  logtriage completions zsh > ~/.zfunc/_logtriage      # with fpath+=(~/.zfunc) before compinit
+  logtriage completions fish > ~/.config/fish/completions/logtriage.fish
+  logtriage completions powershell >> $PROFILE";
+
+const MAN_HELP: &str = "Examples:
+  logtriage man | man -l -
+  sudo logtriage man --dir /usr/local/share/man/man1 && man logtriage-scan";
+
+/// `logtriage completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// `logtriage man`.
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// Write logtriage.1 and a page per subcommand (logtriage-scan.1, ...) into DIR instead of
+    /// printing logtriage.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 const WATCH_HELP: &str = "Prints one NDJSON line per incident ({\"schema_version\":1,\"type\":\"incident\",...}, as

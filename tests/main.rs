@@ -73,3 +73,7 @@ mod naming;
 // `watch --state` checked before following, `--app` naming nothing, the
 // README's cron recipes.
 mod gate;
+
+// Shipping the CLI (issue 19): completions, man pages, consistent flags,
+// messages that say what to do.
+mod ship;
