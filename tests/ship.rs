@@ -2,7 +2,12 @@
 //! from the clap definition, flags that read alike across subcommands, and
 //! messages that say what to do.
 
-use crate::util::run;
+use crate::util::{mask_elapsed, run};
+
+/// stdout with the run's own timing masked.
+fn out(r: &crate::util::Run) -> String {
+    mask_elapsed(&r.stdout)
+}
 
 /// The subcommands every completion script and man page must know.
 const SUBCOMMANDS: [&str; 5] = ["scan", "rules", "watch", "completions", "man"];
@@ -42,4 +47,108 @@ fn man_renders_the_page_and_one_per_subcommand() {
     let e = run(&["man", "--dir", missing.to_str().expect("utf-8 temp path")]);
     assert_eq!(e.code, 2);
     assert!(e.stderr.contains("cannot write the man pages into") && e.stderr.contains("no/such/dir"), "{}", e.stderr);
+}
+
+#[test]
+fn rules_check_and_test_take_packs_with_rules_as_scan_does() {
+    let positional = run(&["rules", "check", "fixtures/packs/broken"]);
+    let flag = run(&["rules", "check", "--rules", "fixtures/packs/broken"]);
+    assert_eq!(flag.code, 2);
+    assert_eq!(flag.stdout, positional.stdout);
+    let both =
+        run(&["rules", "check", "--no-builtin-rules", "fixtures/packs/acme", "--rules", "fixtures/packs/broken"]);
+    assert!(both.stdout.contains("b-unknown-key.toml:7:1"), "{}", both.stdout);
+
+    // One pack directory: its own fixtures/ are used without --fixtures.
+    let t = run(&["rules", "test", "--rules", "fixtures/packs/acme"]);
+    let given = run(&["rules", "test", "fixtures/packs/acme", "--fixtures", "fixtures/packs/acme/fixtures"]);
+    assert_eq!(t.code, 0, "{}{}", t.stdout, t.stderr);
+    assert_eq!(t.stdout, given.stdout);
+    assert!(!t.stdout.contains("\nuntested "), "{}", t.stdout);
+}
+
+#[test]
+fn rules_test_says_why_it_has_no_fixtures_and_fails_on_a_missing_directory() {
+    // A pack file: no PACK/fixtures, and the output says so.
+    let file = run(&["rules", "test", "fixtures/packs/acme/rules.toml"]);
+    assert!(
+        file.stderr
+            .starts_with("note: fixtures/packs/acme/rules.toml is a file, so no PACK/fixtures directory is looked for"),
+        "{}",
+        file.stderr
+    );
+    assert_eq!(file.code, 0, "{}", file.stdout);
+    // A pack directory without fixtures/: named.
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(crate::util::root().join("fixtures/packs/acme-failing/rules.toml"), dir.path().join("rules.toml"))
+        .expect("copy pack");
+    let d = dir.path().to_str().expect("utf-8 temp path");
+    let bare = run(&["rules", "test", d]);
+    assert!(bare.stderr.starts_with(&format!("note: no {d}/fixtures directory")), "{}", bare.stderr);
+    assert!(bare.stdout.contains("untested acme.untested: no fixtures directory and no [[rule.example]]"));
+
+    // A --fixtures directory that does not exist is an error naming it.
+    let typo = run(&["rules", "test", "fixtures/packs/acme", "--fixtures", "fixtures/packs/acme/fixture"]);
+    assert_eq!(typo.code, 2);
+    assert!(typo.stderr.contains("--fixtures fixtures/packs/acme/fixture: no such directory"), "{}", typo.stderr);
+    // So is the default one, outside a checkout.
+    let away = crate::util::run_in(dir.path(), &["rules", "test"], None);
+    assert_eq!(away.code, 2);
+    assert!(
+        away.stderr.contains("the default fixtures directory fixtures/rules does not exist here"),
+        "{}",
+        away.stderr
+    );
+}
+
+#[test]
+fn fail_on_takes_the_severity_as_the_report_prints_it() {
+    let upper = run(&["scan", "fixtures/pm2", "--format", "json", "--fail-on", "CRITICAL"]);
+    let lower = run(&["scan", "fixtures/pm2", "--format", "json", "--fail-on", "critical"]);
+    assert_eq!(upper.code, 1, "{}", upper.stderr);
+    assert_eq!(out(&upper), out(&lower));
+    let never = run(&["scan", "fixtures/pm2", "--format", "json", "--fail-on", "Never"]);
+    assert_eq!(never.code, 0, "{}", never.stderr);
+}
+
+#[test]
+fn log_tz_takes_iana_names_and_since_takes_wall_clock_times_in_it() {
+    // 2026-11-20 is winter time in Berlin: Europe/Berlin reads the logs'
+    // naive stamps and the wall-clock --since as +01:00 does.
+    let berlin = run(&[
+        "scan",
+        "fixtures/pm2/fork-time",
+        "--format",
+        "json",
+        "--log-tz",
+        "Europe/Berlin",
+        "--since",
+        "2026-11-20 11:00",
+    ]);
+    let fixed = run(&[
+        "scan",
+        "fixtures/pm2/fork-time",
+        "--format",
+        "json",
+        "--log-tz",
+        "+01:00",
+        "--since",
+        "2026-11-20T10:00:00Z",
+    ]);
+    assert_eq!(berlin.stderr, fixed.stderr);
+    assert_eq!(out(&berlin), out(&fixed));
+    let all = run(&["scan", "fixtures/pm2/fork-time", "--format", "json", "--log-tz", "+01:00"]);
+    assert_ne!(out(&berlin), out(&all), "--since left nothing out: the test proves nothing");
+
+    // A bare date is its midnight in --log-tz.
+    let day = run(&["scan", "fixtures/pm2/fork-time", "--format", "json", "--until", "2026-11-21"]);
+    let rfc = run(&["scan", "fixtures/pm2/fork-time", "--format", "json", "--until", "2026-11-21T00:00:00Z"]);
+    assert_eq!(out(&day), out(&rfc));
+
+    let bad = run(&["scan", "fixtures/pm2", "--log-tz", "Europe/Nowhere"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("IANA zone name like Europe/Berlin"), "{}", bad.stderr);
+    let gap = run(&["scan", "fixtures/pm2", "--log-tz", "Europe/Berlin", "--since", "2026-03-29 02:30"]);
+    assert_eq!(gap.code, 2);
+    assert!(gap.stderr.contains("--since: 2026-03-29 02:30:00 does not exist in --log-tz"), "{}", gap.stderr);
 }
