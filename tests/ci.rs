@@ -61,7 +61,7 @@ fn rules_check_reports_every_problem_at_file_line_col() {
              extracted from the regex"
         ),
         format!(
-            "{p}/c-semantic.toml:45:1: warning: rule 'acme.no-literal': its regex has no literal of 3 or more \
+            "{p}/c-semantic.toml:49:9: warning: rule 'acme.no-literal': its regex has no literal of 3 or more \
              bytes that every match contains, so it runs on every record (slow on large logs); anchor it on fixed \
              text such as an error code or message"
         ),

@@ -152,3 +152,49 @@ fn log_tz_takes_iana_names_and_since_takes_wall_clock_times_in_it() {
     assert_eq!(gap.code, 2);
     assert!(gap.stderr.contains("--since: 2026-03-29 02:30:00 does not exist in --log-tz"), "{}", gap.stderr);
 }
+
+#[test]
+fn a_log_given_as_baseline_is_named_and_never_the_target_of_a_suggested_command() {
+    let log = "fixtures/pm2/fork-time/tws-bridge-error.log";
+    let r = run(&["scan", "fixtures/pm2", "--baseline", log]);
+    assert_eq!(r.code, 2);
+    assert!(r.stdout.is_empty());
+    assert!(r.stderr.contains(&format!("baseline {log}:1:4: not logtriage JSON output")), "{}", r.stderr);
+    assert!(r.stderr.contains("--baseline takes what a previous run wrote"), "{}", r.stderr);
+    // The only redirection proposed writes a new file, not the log.
+    assert!(!r.stderr.contains(&format!("> {log}")), "{}", r.stderr);
+    assert!(r.stderr.contains("> baseline.json"), "{}", r.stderr);
+}
+
+#[test]
+fn rule_pack_mistakes_get_messages_that_say_what_to_do() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let head = "[[rule]]\nid = \"acme.x\"\ntitle = \"t\"\nseverity = \"low\"\n";
+    let packs = [
+        ("escape.toml", format!("{head}regex = \"ERR (\\w+)\"\nfix = \"f\"\n")),
+        ("late.toml", format!("{head}regex = 'ERR'\n\n[[rule.example]]\nexpect = 1\nlog = 'ERR'\nfix = \"f\"\n")),
+        ("absence.toml", format!("{head}regex = 'link down'\ncorrelate = \"absence\"\nfix = \"f\"\n")),
+        (
+            "nolit.toml",
+            format!(
+                "{head}regex = 'ok'\nfix = \"f\"\n\n[[rule]]\nid = \"acme.y\"\ntitle = \"t\"\nseverity = \"low\"\nregex = '\\d+ms'\nfix = \"f\"\n"
+            ),
+        ),
+    ];
+    for (name, text) in &packs {
+        std::fs::write(dir.path().join(name), text).expect("write pack");
+    }
+    let r = crate::util::run_in(dir.path(), &["rules", "check", "--no-builtin-rules", "."], None);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    let find = |prefix: &str| {
+        lines.iter().find(|l| l.starts_with(prefix)).copied().unwrap_or_else(|| panic!("no {prefix} in {}", r.stdout))
+    };
+    assert!(find("./absence.toml:6:13: ").ends_with(
+        "correlate = \"absence\" needs a table: correlate = { kind = \"absence\", until = '<regex of the recovery>', window = \"2m\" }"
+    ));
+    assert!(find("./escape.toml:5:16: ").contains("write regexes in single quotes"));
+    assert!(find("./late.toml:10:1: ").ends_with("move it above the examples (they go last in the rule)"));
+    // The warning points at the regex of the second rule (line 12, column 9).
+    find("./nolit.toml:12:9: warning: rule 'acme.y': its regex has no literal");
+}
