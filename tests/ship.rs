@@ -198,3 +198,60 @@ fn rule_pack_mistakes_get_messages_that_say_what_to_do() {
     // The warning points at the regex of the second rule (line 12, column 9).
     find("./nolit.toml:12:9: warning: rule 'acme.y': its regex has no literal");
 }
+
+/// Docker is not available where the tests run, so the image is not
+/// built here; instead the Dockerfile and the README's "Install" section
+/// must tell the same build: the same images, the same cargo command, the
+/// same commands to build and run it, the logs mounted read-only, and a
+/// .dockerignore that keeps what the build reads.
+#[test]
+fn dockerfile_build_steps_match_the_readme() {
+    let root = crate::util::root();
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).expect("Dockerfile");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let install = section(&readme, "## Install");
+    let instructions: Vec<(&str, &str)> = dockerfile
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split_once(' '))
+        .collect();
+    let of = |kind: &str| -> Vec<&str> { instructions.iter().filter(|(k, _)| *k == kind).map(|(_, a)| *a).collect() };
+
+    // Two stages: the Rust image builds, a slim Debian runs.
+    let from = of("FROM");
+    assert_eq!(from.len(), 2, "{from:?}");
+    let (builder, runtime) = (from[0].trim_end_matches(" AS build"), from[1]);
+    assert!(builder.starts_with("rust:") && from[0].ends_with(" AS build"), "{from:?}");
+    assert!(runtime.starts_with("debian:") && runtime.ends_with("-slim"), "{runtime}");
+    assert!(of("COPY").contains(&"--from=build /src/target/release/logtriage /usr/local/bin/logtriage"));
+    assert_eq!(of("USER"), ["nobody"]);
+    assert_eq!(of("ENTRYPOINT"), ["[\"logtriage\"]"]);
+    // Every image and every build command the Dockerfile runs is the one
+    // the README names.
+    for named in [builder, runtime].into_iter().chain(of("RUN")) {
+        assert!(install.contains(&format!("`{named}`")), "README's Install section does not name `{named}`");
+    }
+    // The README's docker commands are the Dockerfile's own usage lines.
+    let shown: Vec<&str> = install.lines().filter(|l| l.starts_with("docker ")).collect();
+    assert!(shown.len() >= 2, "{install}");
+    for cmd in &shown {
+        if cmd.starts_with("docker run") {
+            assert!(cmd.contains(":/logs:ro logtriage scan /logs"), "logs must be mounted read-only: {cmd}");
+        }
+    }
+    for cmd in &shown[..2] {
+        assert!(dockerfile.contains(&format!("#   {cmd}\n")), "the Dockerfile's header does not show `{cmd}`");
+    }
+    // The build context keeps what `cargo build` reads.
+    let ignore = std::fs::read_to_string(root.join(".dockerignore")).expect(".dockerignore");
+    for needed in ["/src", "/rules", "/tests", "/benches", "/examples", "/Cargo.toml", "/Cargo.lock"] {
+        assert!(!ignore.lines().any(|l| l.trim() == needed), ".dockerignore leaves out {needed}");
+    }
+}
+
+/// The README text from `heading` to the next heading of its level.
+fn section<'a>(readme: &'a str, heading: &str) -> &'a str {
+    let start = readme.find(&format!("\n{heading}\n")).unwrap_or_else(|| panic!("README has no {heading}"));
+    let body = &readme[start + heading.len() + 2..];
+    body.find("\n## ").map_or(body, |end| &body[..end])
+}
