@@ -433,12 +433,25 @@ fn compile_regex(pattern: &str, budget: &mut RegexBudget) -> Result<regex::bytes
 /// every start is not parsed twice.
 fn syntax_error(pattern: &str) -> Result<(), (usize, String)> {
     let Err(e) = regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern) else { return Ok(()) };
-    let offset = match &e {
-        regex_syntax::Error::Parse(p) => p.span().start.offset,
-        regex_syntax::Error::Translate(t) => t.span().start.offset,
-        _ => 0,
+    let (offset, what) = match &e {
+        regex_syntax::Error::Parse(p) => (p.span().start.offset, p.kind().to_string()),
+        regex_syntax::Error::Translate(t) => (t.span().start.offset, t.kind().to_string()),
+        _ => (0, e.to_string()),
     };
-    Err((offset, format!("regex does not compile:\n{e}")))
+    Err((offset, format!("regex does not compile: {what}\n{}", caret_block(&e.to_string()))))
+}
+
+/// The pattern and carets of regex-syntax's error text, each line
+/// indented, without its `regex parse error:` heading and `error: ...`
+/// tail (the message has the error already): one `file:line:col: message`
+/// line, then the drawing under it.
+fn caret_block(rendered: &str) -> String {
+    rendered
+        .lines()
+        .filter(|l| !l.starts_with("regex parse error:") && !l.starts_with("error: ") && !l.trim().is_empty())
+        .map(|l| if l.starts_with("    ") { l.to_string() } else { format!("    {l}") })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn over_budget(budget: &mut RegexBudget) -> String {
@@ -944,7 +957,12 @@ fix = "code {code}"
         let errs = errors_of(&GOOD.replace(r"(?P<code>\d+)\]", r"(?P<code>\d+\]"));
         assert_eq!(errs.len(), 1, "{errs:?}");
         // The unclosed group opens at column 29 of line 6.
-        assert!(errs[0].starts_with("p.toml:6:29: regex does not compile"), "{errs:?}");
+        // One located line with the error, then the pattern and its caret,
+        // indented under it.
+        assert_eq!(
+            errs[0],
+            "p.toml:6:29: regex does not compile: unclosed group\n    exited with code \\[(?P<code>\\d+\\]\n                       ^",
+        );
     }
 
     #[test]
