@@ -36,9 +36,12 @@ pub enum BaselineError {
         source: std::io::Error,
     },
     /// The file is not logtriage JSON / NDJSON output.
+    // Never suggest writing to {path}: a --baseline pointed at a log by
+    // mistake would be overwritten by the command the message proposes.
     #[error(
-        "baseline {path}:{line}:{col}: not logtriage JSON output ({message}); \
-         write one with `logtriage scan ... --format json > {path}`"
+        "baseline {path}:{line}:{col}: not logtriage JSON output ({message}); --baseline takes what a previous \
+         run wrote, e.g. `logtriage scan LOGS --format json --fail-on never > baseline.json`, then \
+         `--baseline baseline.json`"
     )]
     Format {
         /// The path as given.

@@ -48,6 +48,39 @@ pub enum Command {
     /// Follow logs as they are written and print each incident once, when its rule decides.
     #[command(after_help = WATCH_HELP)]
     Watch(WatchArgs),
+    /// Print a shell completion script (source it, or save it where your shell looks).
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per subcommand with --dir.
+    #[command(after_help = MAN_HELP)]
+    Man(ManArgs),
+}
+
+const COMPLETIONS_HELP: &str = "Install (one of):
+  logtriage completions bash > ~/.local/share/bash-completion/completions/logtriage
+  logtriage completions zsh > ~/.zfunc/_logtriage      # with fpath+=(~/.zfunc) before compinit
+  logtriage completions fish > ~/.config/fish/completions/logtriage.fish
+  logtriage completions powershell >> $PROFILE";
+
+const MAN_HELP: &str = "Examples:
+  logtriage man | man -l -
+  sudo logtriage man --dir /usr/local/share/man/man1 && man logtriage-scan";
+
+/// `logtriage completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// `logtriage man`.
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// Write logtriage.1 and a page per subcommand (logtriage-scan.1, ...) into DIR instead of
+    /// printing logtriage.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 const WATCH_HELP: &str = "Prints one NDJSON line per incident ({\"schema_version\":1,\"type\":\"incident\",...}, as
@@ -92,16 +125,28 @@ says per file which pm2 file it plays and the incidents wanted:
 Inline: [[rule.example]] tables with log = '''...''', expect = N and optional as = \"FILE\".
 Exit status: 0 all pass; 1 a test failed; 2 a pack did not load.";
 
-/// Packs to load: positional paths plus the built-in packs.
+/// Packs to load: paths given positionally or with `--rules` (as `scan`
+/// takes them), plus the built-in packs.
 #[derive(Debug, clap::Args)]
 pub struct PackArgs {
     /// Rule pack files or directories of them.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
+    /// A rule pack, as in `scan` (repeatable; the same as a PATH).
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+
     /// Leave the built-in packs out.
     #[arg(long)]
     pub no_builtin_rules: bool,
+}
+
+impl PackArgs {
+    /// Every pack given: the positional ones, then those of `--rules`.
+    pub fn all(&self) -> Vec<PathBuf> {
+        self.paths.iter().chain(&self.rules).cloned().collect()
+    }
 }
 
 /// `logtriage rules test`.
@@ -110,9 +155,10 @@ pub struct TestArgs {
     #[command(flatten)]
     pub packs: PackArgs,
 
-    /// Directory holding one fixture directory per rule id.
-    #[arg(long, value_name = "DIR", default_value = "fixtures/rules")]
-    pub fixtures: PathBuf,
+    /// Directory holding one fixture directory per rule id (default: PACK/fixtures when one pack
+    /// directory is given, fixtures/rules when none is).
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Option<PathBuf>,
 }
 
 /// Packs given with `--rules`, as in `scan`.
@@ -217,15 +263,17 @@ pub struct ScanArgs {
     #[arg(long, hide = true)]
     pub no_prefilter: bool,
 
-    /// Zone of timestamps written without one (pm2 writes local time): utc, local, or +HH:MM.
+    /// Zone of timestamps written without one (pm2 writes local time): utc, local, +HH:MM, or an
+    /// IANA name with its daylight saving (Europe/Berlin).
     #[arg(long, value_name = "ZONE", default_value = "utc", value_parser = parse_zone)]
     pub log_tz: Zone,
 
-    /// Only matches at or after TIME: RFC 3339 (2026-11-20T09:00:00Z) or an age (30m, 2h, 7d).
+    /// Only matches at or after TIME: RFC 3339 (2026-11-20T09:00:00Z), a date and time in --log-tz
+    /// ("2026-11-20 17:00", 2026-11-20), or an age (30m, 2h, 7d).
     #[arg(long, value_name = "TIME", value_parser = parse_when)]
     pub since: Option<When>,
 
-    /// Only matches before TIME: RFC 3339 or an age (30m, 2h, 7d).
+    /// Only matches before TIME: as for --since.
     #[arg(long, value_name = "TIME", value_parser = parse_when)]
     pub until: Option<When>,
 
@@ -279,7 +327,8 @@ pub struct WatchArgs {
     #[command(flatten)]
     pub naming: NamingFlags,
 
-    /// Zone of timestamps written without one (pm2 writes local time): utc, local, or +HH:MM.
+    /// Zone of timestamps written without one (pm2 writes local time): utc, local, +HH:MM, or an
+    /// IANA name with its daylight saving (Europe/Berlin).
     #[arg(long, value_name = "ZONE", default_value = "utc", value_parser = parse_zone)]
     pub log_tz: Zone,
 
@@ -332,29 +381,45 @@ pub enum WatchFormat {
     None,
 }
 
-/// A `--since`/`--until` value: a point in time, or an age counted back
-/// from when the scan starts.
+/// A `--since`/`--until` value: a point in time, a wall-clock time in
+/// `--log-tz`, or an age counted back from when the scan starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum When {
     /// Milliseconds since the epoch.
     At(i64),
+    /// A date and time without a zone: read in `--log-tz`, as the logs are.
+    Wall(chrono::NaiveDateTime),
     /// Milliseconds before now.
     Ago(i64),
 }
 
 impl When {
-    /// Milliseconds since the epoch, with `now_ms` for ages.
-    pub fn resolve(self, now_ms: i64) -> i64 {
+    /// Milliseconds since the epoch, with `now_ms` for ages and `zone` for
+    /// wall-clock times; an error for a time the zone skipped (the hour
+    /// clocks jump over in spring).
+    pub fn resolve(self, now_ms: i64, zone: Zone) -> Result<i64, String> {
         match self {
-            When::At(ms) => ms,
-            When::Ago(ms) => now_ms.saturating_sub(ms),
+            When::At(ms) => Ok(ms),
+            When::Wall(naive) => zone.instant(naive).ok_or_else(|| {
+                format!("{naive} does not exist in --log-tz (the clocks skipped it): choose a time outside that hour")
+            }),
+            When::Ago(ms) => Ok(now_ms.saturating_sub(ms)),
         }
     }
 }
 
+/// Wall-clock forms `--since`/`--until` take besides RFC 3339.
+const WALL_FORMATS: [&str; 4] = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"];
+
 fn parse_when(s: &str) -> Result<When, String> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(When::At(t.timestamp_millis()));
+    }
+    if let Some(naive) = WALL_FORMATS.iter().find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok()) {
+        return Ok(When::Wall(naive));
+    }
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(When::Wall(day.and_time(chrono::NaiveTime::MIN)));
     }
     let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (n, unit) = s.split_at(digits);
@@ -368,7 +433,9 @@ fn parse_when(s: &str) -> Result<When, String> {
     };
     match n.parse::<i64>() {
         Ok(n) if unit_ms > 0 => n.checked_mul(unit_ms).map(When::Ago).ok_or_else(|| "age too large".to_string()),
-        _ => Err("expected RFC 3339 like 2026-11-20T09:00:00Z (or +02:00), or an age like 30m, 2h, 7d".to_string()),
+        _ => Err("expected RFC 3339 like 2026-11-20T09:00:00Z (or +02:00), a date and time in --log-tz like \
+                  \"2026-11-20 17:00\" or 2026-11-20, or an age like 30m, 2h, 7d"
+            .to_string()),
     }
 }
 
@@ -382,14 +449,19 @@ pub enum FailOn {
 }
 
 fn parse_fail_on(s: &str) -> Result<FailOn, String> {
+    // Any case: the text report prints `[CRITICAL]`.
+    let s = s.to_ascii_lowercase();
     if s == "never" {
         return Ok(FailOn::Never);
     }
-    Severity::parse(s).map(FailOn::At).ok_or_else(|| "expected info, low, medium, high, critical or never".to_string())
+    Severity::parse(&s).map(FailOn::At).ok_or_else(|| "expected info, low, medium, high, critical or never".to_string())
 }
 
 fn parse_zone(s: &str) -> Result<Zone, String> {
-    Zone::parse(s).ok_or_else(|| "expected utc, local or an offset like +02:00".to_string())
+    Zone::parse(s).ok_or_else(|| {
+        "expected utc, local, an offset like +02:00, or an IANA zone name like Europe/Berlin or America/New_York"
+            .to_string()
+    })
 }
 
 /// `--mmap`.
@@ -397,7 +469,8 @@ fn parse_zone(s: &str) -> Result<Zone, String> {
 pub enum MmapArg {
     /// Map rotated files; stream live ones (safe when rotation truncates them mid-scan).
     Auto,
-    /// Map every regular file (fastest; a file truncated during the scan kills it with SIGBUS).
+    /// Map every regular file (no faster than auto on most logs; a file truncated during the scan
+    /// kills it with SIGBUS).
     Always,
     /// Never map; read every file in chunks.
     Never,
@@ -422,9 +495,37 @@ mod tests {
         assert_eq!(parse_when("2026-11-20T09:00:00Z"), Ok(When::At(1_795_165_200_000)));
         assert_eq!(parse_when("2026-11-20T10:00:00+01:00"), Ok(When::At(1_795_165_200_000)));
         assert_eq!(parse_when("2h"), Ok(When::Ago(7_200_000)));
-        assert_eq!(When::Ago(1_000).resolve(5_000), 4_000);
-        for bad in ["2 hours", "h", "-2h", "yesterday", "2026-11-20"] {
+        assert_eq!(When::Ago(1_000).resolve(5_000, Zone::Utc), Ok(4_000));
+        for bad in ["2 hours", "h", "-2h", "yesterday", "2026-11-20 17", "2026-11-32", "20-11-2026"] {
             assert!(parse_when(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn when_takes_wall_clock_times_in_the_log_zone() {
+        let berlin = parse_zone("Europe/Berlin").expect("IANA zone");
+        let at = |s: &str, zone| parse_when(s).expect(s).resolve(0, zone);
+        // 2026-11-20 is winter time in Berlin (+01:00).
+        assert_eq!(at("2026-11-20 17:00", Zone::Utc), Ok(1_795_194_000_000));
+        assert_eq!(at("2026-11-20T17:00:00", berlin), Ok(1_795_194_000_000 - 3_600_000));
+        assert_eq!(at("2026-11-20", Zone::Utc), Ok(1_795_132_800_000));
+        // Summer time: +02:00 on 2026-07-01.
+        assert_eq!(
+            at("2026-07-01 12:00", berlin),
+            parse_when("2026-07-01T10:00:00Z").expect("rfc").resolve(0, Zone::Utc)
+        );
+        // 02:30 on 2026-03-29 never happened in Berlin.
+        assert!(at("2026-03-29 02:30", berlin).is_err());
+    }
+
+    #[test]
+    fn fail_on_and_zones_in_any_spelling() {
+        assert_eq!(parse_fail_on("CRITICAL"), Ok(FailOn::At(Severity::Critical)));
+        assert_eq!(parse_fail_on("Never"), Ok(FailOn::Never));
+        assert!(parse_fail_on("urgent").is_err());
+        for ok in ["utc", "UTC", "local", "+02:00", "Europe/Berlin", "America/New_York"] {
+            assert!(parse_zone(ok).is_ok(), "{ok}");
+        }
+        assert!(parse_zone("Europe/Nowhere").is_err());
     }
 }

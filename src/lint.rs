@@ -157,7 +157,14 @@ fn supersedes_cycle(rules: &RuleSet, idx: usize) -> Option<Vec<String>> {
 }
 
 fn no_literal_warning(rule: &Rule, role: Role) -> Diagnostic {
-    let (line, col) = rule_line(rule);
+    // At the regex the warning is about, so an editor jumps to it.
+    let at = &rule.regexes_at;
+    let (line, col) = match role {
+        Role::Start => Some(at.start),
+        Role::End => at.end,
+        Role::Context(n) => at.context.get(usize::from(n)).copied(),
+    }
+    .unwrap_or_else(|| rule_line(rule));
     let which = match (role, &rule.correlate) {
         (Role::Start, _) => "its regex".to_string(),
         (Role::End, Correlation::Sequence { .. }) => "its `then` regex".to_string(),
@@ -223,7 +230,8 @@ mod tests {
              context = { regex = 'online (?P<app>\\w+)', before = \"1m\", key = [\"app\"] }\n",
         );
         assert_eq!(d.len(), 1, "{d:?}");
-        assert!(d[0].contains("rule 'x.y': its `unless` regex has no literal"), "{d:?}");
+        // At the entry's regex, line 7 of the pack.
+        assert!(d[0].starts_with("p.toml:7:20: warning: rule 'x.y': its `unless` regex has no literal"), "{d:?}");
     }
 
     fn lint_packs(rules: &[(&str, &str)]) -> Vec<String> {
@@ -265,7 +273,12 @@ mod tests {
     fn regex_without_literal_is_a_warning() {
         let d = lint_pack("regex = '\\d+ms'\n");
         assert_eq!(d.len(), 1, "{d:?}");
-        assert!(d[0].starts_with("p.toml:1:1: warning: rule 'x.y': its regex has no literal"), "{d:?}");
+        // At the regex (line 6, its value), not the rule's first line.
+        assert!(d[0].starts_with("p.toml:6:9: warning: rule 'x.y': its regex has no literal"), "{d:?}");
+        let until =
+            lint_pack("regex = 'link down'\ncorrelate = { kind = \"absence\", until = '\\d+ms', window = \"2m\" }\n");
+        assert_eq!(until.len(), 1, "{until:?}");
+        assert!(until[0].starts_with("p.toml:7:13: warning: rule 'x.y': its `until` regex"), "{until:?}");
     }
 
     /// A rule without `action` is a warning naming the key to write.

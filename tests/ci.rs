@@ -29,7 +29,7 @@ fn rules_check_reports_every_problem_at_file_line_col() {
         format!(
             "{p}/c-semantic.toml:4:12: unknown severity \"urgent\": must be one of info, low, medium, high, critical"
         ),
-        format!("{p}/c-semantic.toml:12:17: regex does not compile:"),
+        format!("{p}/c-semantic.toml:12:17: regex does not compile: unclosed group"),
         format!(
             "{p}/c-semantic.toml:20:55: bad window \"5 minutes\": write a whole number and a unit: \"1500ms\", \
              \"30s\", \"5m\", \"2h\" or \"1d\""
@@ -67,13 +67,14 @@ fn rules_check_reports_every_problem_at_file_line_col() {
         format!("{p}/c-semantic.toml:37:1: warning: rule 'acme.literal' has no `action`: {NO_ACTION}"),
         format!("{p}/c-semantic.toml:45:1: warning: rule 'acme.no-literal' has no `action`: {NO_ACTION}"),
         format!(
-            "{p}/c-semantic.toml:45:1: warning: rule 'acme.no-literal': its regex has no literal of 3 or more \
+            "{p}/c-semantic.toml:49:9: warning: rule 'acme.no-literal': its regex has no literal of 3 or more \
              bytes that every match contains, so it runs on every record (slow on large logs); anchor it on fixed \
              text such as an error code or message"
         ),
     ];
     assert_eq!(located, want);
-    assert!(r.stdout.contains("error: unclosed group"), "{}", r.stdout);
+    // The caret block goes under the located line, indented.
+    assert!(r.stdout.contains("unclosed group\n    listen (?P<code>E[A-Z]+\n           ^\n"), "{}", r.stdout);
     assert!(r.stdout.ends_with("40 rule(s) compiled; 14 error(s), 3 warning(s)\n"), "{}", r.stdout);
     // scan refuses the same pack, lint error included, and runs nothing.
     let s = run(&["scan", "--rules", "fixtures/packs/broken/c-semantic.toml", "fixtures/pm2"]);

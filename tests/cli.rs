@@ -164,7 +164,7 @@ fn malformed_rules_are_located_and_nothing_runs() {
         lines,
         vec![
             format!("{p}:4:12: unknown severity \"urgent\": must be one of info, low, medium, high, critical"),
-            format!("{p}:5:16: regex does not compile:"),
+            format!("{p}:5:16: regex does not compile: unclosed group"),
             format!(
                 "{p}:13:55: bad window \"5 minutes\": write a whole number and a unit: \"1500ms\", \"30s\", \"5m\", \"2h\" or \"1d\""
             ),

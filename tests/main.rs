@@ -73,3 +73,11 @@ mod naming;
 // `watch --state` checked before following, `--app` naming nothing, the
 // README's cron recipes.
 mod gate;
+
+// Shipping the CLI (issue 19): completions, man pages, consistent flags,
+// messages that say what to do.
+mod ship;
+
+// The README's samples against the real binary (issue 19):
+// LOGTRIAGE_BLESS=1 rewrites them after an intended change of output.
+mod readme;

@@ -2,6 +2,7 @@
 //! and an exit status. Shared here: loading rule packs the same way for
 //! every command, with every problem printed as `file:line:col: message`.
 
+pub mod docs;
 mod host;
 pub mod rules;
 pub mod scan;

@@ -3,6 +3,7 @@
 //! user asked for); exit 0 fine, 1 a test failed, 2 a pack has errors.
 
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde::Serialize;
@@ -33,8 +34,7 @@ pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn check(args: &PackArgs, out: &mut impl Write) -> io::Result<ExitCode> {
-    let (set, load_errors) =
-        rules::load_all(&LoadOptions { builtin: !args.no_builtin_rules, paths: args.paths.clone() });
+    let (set, load_errors) = rules::load_all(&LoadOptions { builtin: !args.no_builtin_rules, paths: args.all() });
     let diagnostics = lint::lint(&set);
     for e in &load_errors {
         writeln!(out, "{e}")?;
@@ -49,7 +49,15 @@ fn check(args: &PackArgs, out: &mut impl Write) -> io::Result<ExitCode> {
 }
 
 fn test(args: &TestArgs, out: &mut impl Write) -> io::Result<ExitCode> {
-    let set = match super::load_rules(!args.packs.no_builtin_rules, &args.packs.paths) {
+    let packs = args.packs.all();
+    let fixtures = match fixtures_dir(args.fixtures.as_deref(), &packs) {
+        Ok(f) => f,
+        Err(message) => {
+            eprintln!("logtriage: {message}");
+            return Ok(ExitCode::from(super::EXIT_ERROR));
+        }
+    };
+    let set = match super::load_rules(!args.packs.no_builtin_rules, &packs) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
@@ -58,20 +66,33 @@ fn test(args: &TestArgs, out: &mut impl Write) -> io::Result<ExitCode> {
     let ids: Vec<String> = set
         .rules()
         .iter()
-        .filter(|r| if args.packs.paths.is_empty() { builtin(r) } else { !builtin(r) })
+        .filter(|r| if packs.is_empty() { builtin(r) } else { !builtin(r) })
         .map(|r| r.id.clone())
         .collect();
     if ids.is_empty() {
         eprintln!("logtriage: no rules to test: name a rule pack, or leave out --no-builtin-rules");
         return Ok(ExitCode::from(super::EXIT_ERROR));
     }
-    let report = ruletest::run(&set, &ids, &args.fixtures);
+    let dir = match &fixtures {
+        Fixtures::Dir(dir) => Some(dir.as_path()),
+        // On stderr: stdout stays the per-rule result CI reads.
+        Fixtures::None(why) => {
+            eprintln!("note: {why}");
+            None
+        }
+    };
+    let report = ruletest::run(&set, &ids, dir);
     let (mut passed, mut failed, mut untested) = (0, 0, 0);
     for o in &report.outcomes {
         let cases = o.cases.len();
         if o.untested() {
             untested += 1;
-            writeln!(out, "untested {}: no {} and no [[rule.example]]", o.rule, args.fixtures.join(&o.rule).display())?;
+            match dir {
+                Some(d) => {
+                    writeln!(out, "untested {}: no {} and no [[rule.example]]", o.rule, d.join(&o.rule).display())?
+                }
+                None => writeln!(out, "untested {}: no fixtures directory and no [[rule.example]]", o.rule)?,
+            }
             continue;
         }
         if o.passed() {
@@ -106,6 +127,69 @@ fn test(args: &TestArgs, out: &mut impl Write) -> io::Result<ExitCode> {
     )?;
     Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
+
+/// Where `rules test` looks for fixture logs.
+enum Fixtures {
+    /// One directory per rule id under this one.
+    Dir(PathBuf),
+    /// None: only inline examples run, for the reason given.
+    None(String),
+}
+
+/// The fixtures directory: `--fixtures DIR` when given (it must exist),
+/// else `PACK/fixtures` for a single pack directory, else `fixtures/rules`
+/// (the built-in packs' own, in a checkout) when no pack is named. A
+/// directory that was asked for and is missing is an error, so a typo
+/// cannot pass as "all rules tested".
+fn fixtures_dir(given: Option<&Path>, packs: &[PathBuf]) -> Result<Fixtures, String> {
+    if let Some(dir) = given {
+        return if dir.is_dir() {
+            Ok(Fixtures::Dir(dir.to_path_buf()))
+        } else {
+            Err(format!(
+                "--fixtures {}: no such directory; give the directory holding one directory per rule id",
+                dir.display()
+            ))
+        };
+    }
+    match packs {
+        [] => {
+            let default = PathBuf::from(DEFAULT_FIXTURES);
+            if default.is_dir() {
+                Ok(Fixtures::Dir(default))
+            } else {
+                Err(format!(
+                    "the default fixtures directory {DEFAULT_FIXTURES} does not exist here: run in a logtriage \
+                     checkout, or give --fixtures DIR"
+                ))
+            }
+        }
+        [pack] if pack.is_dir() => {
+            let dir = pack.join("fixtures");
+            Ok(if dir.is_dir() {
+                Fixtures::Dir(dir)
+            } else {
+                Fixtures::None(format!(
+                    "no {} directory: only inline [[rule.example]] tests run (give --fixtures DIR for fixture logs)",
+                    dir.display()
+                ))
+            })
+        }
+        [pack] => Ok(Fixtures::None(format!(
+            "{} is a file, so no PACK/fixtures directory is looked for: only inline [[rule.example]] tests run \
+             (give --fixtures DIR for fixture logs)",
+            pack.display()
+        ))),
+        _ => Ok(Fixtures::None(format!(
+            "{} packs given, so no PACK/fixtures directory is looked for: only inline [[rule.example]] tests run \
+             (give --fixtures DIR for fixture logs)",
+            packs.len()
+        ))),
+    }
+}
+
+/// The built-in packs' fixtures, relative to a checkout.
+const DEFAULT_FIXTURES: &str = "fixtures/rules";
 
 /// `rules list --format json`: the listing as a versioned document.
 #[derive(Serialize)]

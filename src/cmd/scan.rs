@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::cli::{FailOn, ScanArgs};
+use crate::cli::{FailOn, ScanArgs, When};
 use logtriage::baseline::Baseline;
 use logtriage::filter::Filters;
 use logtriage::report::{self, Color, Endings, Format, ReportOptions};
@@ -81,8 +81,9 @@ fn report_options(args: &ScanArgs, rules: &RuleSet) -> anyhow::Result<ReportOpti
 
 fn filters(args: &ScanArgs) -> anyhow::Result<Filters> {
     let now = chrono::Utc::now().timestamp_millis();
-    let since = args.since.map(|w| w.resolve(now));
-    let until = args.until.map(|w| w.resolve(now));
+    let resolve = |w: When, flag| w.resolve(now, args.log_tz).map_err(|e| anyhow::anyhow!("{flag}: {e}"));
+    let since = args.since.map(|w| resolve(w, "--since")).transpose()?;
+    let until = args.until.map(|w| resolve(w, "--until")).transpose()?;
     if let (Some(s), Some(u)) = (since, until)
         && s >= u
     {

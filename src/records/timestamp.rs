@@ -18,16 +18,27 @@ pub enum Zone {
     Local,
     /// A fixed offset.
     Fixed(FixedOffset),
+    /// An IANA zone (`Europe/Berlin`), daylight saving included.
+    Named(chrono_tz::Tz),
 }
 
 impl Zone {
-    /// Parses `utc`, `local` or `+HH:MM` / `-HH:MM`.
+    /// Parses `utc`, `local`, `+HH:MM` / `-HH:MM`, or an IANA zone name.
     pub fn parse(s: &str) -> Option<Zone> {
         match s.to_ascii_lowercase().as_str() {
             "utc" | "z" => Some(Zone::Utc),
             "local" => Some(Zone::Local),
-            other => parse_offset(other.as_bytes()).and_then(FixedOffset::east_opt).map(Zone::Fixed),
+            other => parse_offset(other.as_bytes())
+                .and_then(FixedOffset::east_opt)
+                .map(Zone::Fixed)
+                .or_else(|| s.parse::<chrono_tz::Tz>().ok().map(Zone::Named)),
         }
+    }
+
+    /// The instant of a date-time written without a zone, read in this
+    /// one (None for a time daylight saving skipped).
+    pub fn instant(self, naive: NaiveDateTime) -> Option<i64> {
+        localize(naive, None, self)
     }
 
     /// The offset this zone has at `utc_ms`, for rendering.
@@ -38,6 +49,8 @@ impl Zone {
             Zone::Fixed(o) => o,
             Zone::Local => chrono::DateTime::from_timestamp_millis(utc_ms)
                 .map_or(utc, |dt| Local.offset_from_utc_datetime(&dt.naive_utc()).fix()),
+            Zone::Named(tz) => chrono::DateTime::from_timestamp_millis(utc_ms)
+                .map_or(utc, |dt| tz.offset_from_utc_datetime(&dt.naive_utc()).fix()),
         }
     }
 }
@@ -231,6 +244,7 @@ pub(crate) fn localize(naive: NaiveDateTime, offset: Option<i32>, zone: Zone) ->
         Zone::Fixed(off) => off.from_local_datetime(&naive).single().map(|dt| dt.timestamp_millis()),
         // In the repeated hour of a DST change, take the earlier reading.
         Zone::Local => Local.from_local_datetime(&naive).earliest().map(|dt| dt.timestamp_millis()),
+        Zone::Named(tz) => tz.from_local_datetime(&naive).earliest().map(|dt| dt.timestamp_millis()),
     }
 }
 

@@ -9,7 +9,7 @@ use super::schema::{RawContext, RawExample, RawPack, RawRule, RawUnless};
 use std::sync::Arc;
 
 use super::{
-    Context, ContextKind, Correlation, Example, Family, MAX_CONTEXT, Rule, RuleError, Scope, Severity, Side,
+    Context, ContextKind, Correlation, Example, Family, MAX_CONTEXT, RegexesAt, Rule, RuleError, Scope, Severity, Side,
     StreamFilter, Template, Window,
 };
 
@@ -75,8 +75,7 @@ pub(super) fn compile_pack(file: &str, text: &str, budget: &mut RegexBudget) -> 
         Ok(p) => p,
         Err(e) => {
             let offset = e.span().map_or(0, |s| s.start);
-            let msg = e.message().trim_end().to_string();
-            ctx.err_at(offset, msg);
+            ctx.err_at(offset, explain_toml_error(e.message().trim_end()));
             return (Vec::new(), ctx.errors);
         }
     };
@@ -93,6 +92,52 @@ pub(super) fn compile_pack(file: &str, text: &str, budget: &mut RegexBudget) -> 
         }
     }
     (rules, ctx.errors)
+}
+
+/// The keys of a `[[rule]]` table (its `RawRule` fields).
+const RULE_KEYS: [&str; 17] = [
+    "id",
+    "title",
+    "description",
+    "severity",
+    "streams",
+    "literals",
+    "regex",
+    "group_by",
+    "correlate",
+    "suppress",
+    "unless",
+    "context",
+    "supersedes",
+    "fix",
+    "references",
+    "story",
+    "example",
+];
+
+/// A TOML error as the toml crate words it, with what to do added where
+/// the wording misleads a rule author.
+fn explain_toml_error(message: &str) -> String {
+    // `regex = "ERR (\w+)"`: a basic string takes `\w` for an escape.
+    if message.starts_with("missing escaped value") {
+        return format!(
+            "{message}: in a \"...\" string a backslash starts an escape; write regexes in single quotes \
+             ('ERR (\\w+)'), where a backslash is just a backslash"
+        );
+    }
+    // A rule key written after `[[rule.example]]` lands in the example.
+    let example_keys = "expected one of `log`, `expect`, `as`";
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some((key, tail)) = rest.split_once('`')
+        && tail.contains(example_keys)
+        && RULE_KEYS.contains(&key)
+    {
+        return format!(
+            "`{key}` is a key of the rule, but it comes after a [[rule.example]] table, so TOML reads it as the \
+             example's: move it above the examples (they go last in the rule)"
+        );
+    }
+    message.to_string()
 }
 
 fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule> {
@@ -146,6 +191,7 @@ fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule>
     let literals_at = raw.literals.as_ref().map(|l| crate::error::line_col(ctx.text, l.span().start));
     let supersedes = check_supersedes(ctx, raw.supersedes.as_ref(), id.as_deref());
     let supersedes_at = raw.supersedes.as_ref().map(|s| crate::error::line_col(ctx.text, s.span().start));
+    let regexes_at = regexes_at(ctx.text, &raw);
     Some(Rule {
         id: id?,
         title: title?,
@@ -166,8 +212,21 @@ fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule>
         context: context?,
         supersedes: supersedes?,
         supersedes_at,
+        regexes_at,
         story: story?,
     })
+}
+
+/// Where the rule's regexes are written (see [`RegexesAt`]).
+fn regexes_at(text: &str, raw: &RawRule) -> RegexesAt {
+    let at = |offset: usize| crate::error::line_col(text, offset);
+    let unless = raw.unless.iter().flat_map(|u| u.get_ref().tables(u.span())).map(|(t, _)| at(t.regex.span().start));
+    let context = raw.context.iter().flat_map(|c| c.get_ref().tables(c.span())).map(|(t, _)| at(t.regex.span().start));
+    RegexesAt {
+        start: at(raw.regex.span().start),
+        end: raw.correlate.as_ref().map(|c| at(c.span().start)),
+        context: unless.chain(context).collect(),
+    }
 }
 
 fn check_story(ctx: &mut Ctx, value: Option<&Spanned<String>>) -> Option<Option<Family>> {
@@ -379,12 +438,25 @@ fn compile_regex(pattern: &str, budget: &mut RegexBudget) -> Result<regex::bytes
 /// every start is not parsed twice.
 fn syntax_error(pattern: &str) -> Result<(), (usize, String)> {
     let Err(e) = regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern) else { return Ok(()) };
-    let offset = match &e {
-        regex_syntax::Error::Parse(p) => p.span().start.offset,
-        regex_syntax::Error::Translate(t) => t.span().start.offset,
-        _ => 0,
+    let (offset, what) = match &e {
+        regex_syntax::Error::Parse(p) => (p.span().start.offset, p.kind().to_string()),
+        regex_syntax::Error::Translate(t) => (t.span().start.offset, t.kind().to_string()),
+        _ => (0, e.to_string()),
     };
-    Err((offset, format!("regex does not compile:\n{e}")))
+    Err((offset, format!("regex does not compile: {what}\n{}", caret_block(&e.to_string()))))
+}
+
+/// The pattern and carets of regex-syntax's error text, each line
+/// indented, without its `regex parse error:` heading and `error: ...`
+/// tail (the message has the error already): one `file:line:col: message`
+/// line, then the drawing under it.
+fn caret_block(rendered: &str) -> String {
+    rendered
+        .lines()
+        .filter(|l| !l.starts_with("regex parse error:") && !l.starts_with("error: ") && !l.trim().is_empty())
+        .map(|l| if l.starts_with("    ") { l.to_string() } else { format!("    {l}") })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn over_budget(budget: &mut RegexBudget) -> String {
@@ -415,12 +487,26 @@ fn locate_pattern(text: &str, span: Range<usize>, pattern: &str, offset: usize) 
     span.start
 }
 
+/// Each correlation kind that takes keys, with the table it is written as.
+const CORRELATE_TABLES: [(&str, &str); 3] = [
+    ("threshold", "{ kind = \"threshold\", count = 5, window = \"5m\" }"),
+    ("sequence", "{ kind = \"sequence\", then = '<regex of the second event>', window = \"12h\" }"),
+    ("absence", "{ kind = \"absence\", until = '<regex of the recovery>', window = \"2m\" }"),
+];
+
 fn check_correlate(ctx: &mut Ctx, value: Option<&Spanned<toml::Value>>) -> Option<Correlation> {
     let Some(value) = value else { return Some(Correlation::Single) };
     let at = value.span().start;
     let table = match value.get_ref() {
         toml::Value::String(s) if s == "single" => return Some(Correlation::Single),
         toml::Value::Table(t) => t,
+        // `correlate = "absence"`: the kind is right, but it needs its
+        // closing regex and window, which only a table holds.
+        toml::Value::String(s) if CORRELATE_TABLES.iter().any(|(kind, _)| kind == s) => {
+            let example = CORRELATE_TABLES.iter().find(|(kind, _)| kind == s).map_or("", |(_, t)| t);
+            ctx.err_at(at, format!("correlate = \"{s}\" needs a table: correlate = {example}"));
+            return None;
+        }
         _ => {
             ctx.err_at(
                 at,
@@ -876,7 +962,12 @@ fix = "code {code}"
         let errs = errors_of(&GOOD.replace(r"(?P<code>\d+)\]", r"(?P<code>\d+\]"));
         assert_eq!(errs.len(), 1, "{errs:?}");
         // The unclosed group opens at column 29 of line 6.
-        assert!(errs[0].starts_with("p.toml:6:29: regex does not compile"), "{errs:?}");
+        // One located line with the error, then the pattern and its caret,
+        // indented under it.
+        assert_eq!(
+            errs[0],
+            "p.toml:6:29: regex does not compile: unclosed group\n    exited with code \\[(?P<code>\\d+\\]\n                       ^",
+        );
     }
 
     #[test]
@@ -1111,5 +1202,39 @@ fix = "code {code}, uptime {uptime} ({uptime_ms} ms)"
         let errs = errors_of("[[rule]]\nid = \"x.y\nseverity = 1\n");
         assert_eq!(errs.len(), 1);
         assert!(errs[0].starts_with("p.toml:2:"), "{errs:?}");
+    }
+
+    #[test]
+    fn toml_errors_say_what_to_do() {
+        let pack = |body: &str| format!("[[rule]]\nid = \"x.y\"\ntitle = \"t\"\nseverity = \"low\"\n{body}");
+        let escape = errors_of(&pack("regex = \"ERR (\\w+)\"\nfix = \"f\"\n"));
+        assert!(escape[0].starts_with("p.toml:5:16: missing escaped value"), "{escape:?}");
+        assert!(escape[0].contains("write regexes in single quotes ('ERR (\\w+)')"), "{escape:?}");
+        let late = errors_of(&pack("regex = 'ERR'\n[[rule.example]]\nexpect = 1\nlog = 'ERR'\nfix = \"f\"\n"));
+        assert_eq!(
+            late,
+            ["p.toml:9:1: `fix` is a key of the rule, but it comes after a [[rule.example]] table, so TOML reads it \
+              as the example's: move it above the examples (they go last in the rule)"]
+        );
+        // A key no table takes keeps the toml crate's wording.
+        let typo = errors_of(&pack("regex = 'ERR'\n[[rule.example]]\nexpect = 1\nlog = 'ERR'\nlgo = 1\n"));
+        assert!(typo[0].contains("unknown field `lgo`, expected one of `log`, `expect`, `as`"), "{typo:?}");
+        let absence = errors_of(&pack("regex = 'ERR'\ncorrelate = \"absence\"\nfix = \"f\"\n"));
+        assert_eq!(absence.len(), 1, "{absence:?}");
+        assert!(
+            absence[0].starts_with(
+                "p.toml:6:13: correlate = \"absence\" needs a table: correlate = { kind = \"absence\", until = '"
+            ),
+            "{absence:?}"
+        );
+    }
+
+    /// RULE_KEYS is what the `[[rule]]` table takes: the keys serde lists
+    /// for an unknown one.
+    #[test]
+    fn rule_keys_are_the_rule_tables_fields() {
+        let e = errors_of("[[rule]]\nid = \"x.y\"\ncolour = 1\n");
+        let listed: Vec<String> = RULE_KEYS.iter().map(|k| format!("`{k}`")).collect();
+        assert!(e[0].ends_with(&listed.join(", ")), "{e:?}");
     }
 }

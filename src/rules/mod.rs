@@ -400,9 +400,24 @@ pub struct Rule {
     pub supersedes: Vec<String>,
     /// Where its `supersedes` key is, as (line, column).
     pub supersedes_at: Option<(usize, usize)>,
+    /// Where its regexes are, as (line, column): `regex`, the `correlate`
+    /// table holding `then` / `until`, and each `context` entry's `regex`
+    /// (in `context` order), so lint warnings point at the pattern.
+    pub regexes_at: RegexesAt,
     /// The story family its incidents fold into (besides repeats of its
     /// own rule and key, which every incident folds with).
     pub story: Option<Family>,
+}
+
+/// Positions of a rule's regexes in its pack (see [`Rule::regexes_at`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegexesAt {
+    /// The `regex` value.
+    pub start: (usize, usize),
+    /// The `correlate` table, for its `then` / `until`.
+    pub end: Option<(usize, usize)>,
+    /// Each `unless` / `context` entry's `regex`, in [`Rule::context`] order.
+    pub context: Vec<(usize, usize)>,
 }
 
 /// A rule's `story` key: which incidents of other rules its incidents fold

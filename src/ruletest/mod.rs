@@ -73,8 +73,8 @@ impl Report {
 }
 
 /// Tests the rules of `rules` whose ids are in `ids`, with fixture
-/// directories under `fixtures` (which need not exist).
-pub fn run(rules: &RuleSet, ids: &[String], fixtures: &Path) -> Report {
+/// directories under `fixtures` (which need not exist; None: examples only).
+pub fn run(rules: &RuleSet, ids: &[String], fixtures: Option<&Path>) -> Report {
     let outcomes = rules
         .rules()
         .iter()
@@ -83,15 +83,14 @@ pub fn run(rules: &RuleSet, ids: &[String], fixtures: &Path) -> Report {
         .map(|(idx, rule)| {
             let alone = Arc::new(rules.subset(&[idx]));
             let mut out = Outcome { rule: rule.id.clone(), cases: Vec::new(), problems: Vec::new() };
-            let dir = fixtures.join(&rule.id);
-            if dir.is_dir() {
+            if let Some(dir) = fixtures.map(|f| f.join(&rule.id)).filter(|d| d.is_dir()) {
                 fixture_dir(&alone, &rule.id, &dir, &mut out);
             }
             out.cases.extend(rule.examples.iter().map(|ex| example(&alone, &rule.id, ex)));
             out
         })
         .collect();
-    Report { outcomes, orphans: orphans(rules, fixtures) }
+    Report { outcomes, orphans: fixtures.map(|f| orphans(rules, f)).unwrap_or_default() }
 }
 
 fn orphans(rules: &RuleSet, fixtures: &Path) -> Vec<String> {

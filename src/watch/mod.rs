@@ -449,7 +449,7 @@ impl Watcher {
         if self.tails.iter().any(|t| !t.retired() && t.path() == path) {
             return None;
         }
-        let id = FileId::of(&std::fs::metadata(path).ok()?);
+        let id = FileId::of(path, &std::fs::metadata(path).ok()?);
         if self.tails.iter().any(|t| t.id() == id) {
             return None;
         }

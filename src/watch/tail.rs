@@ -52,19 +52,47 @@ pub struct FileId {
 }
 
 impl FileId {
-    /// The identity in `meta`.
+    /// The identity of the file at `path`, whose metadata is `meta`.
     #[cfg(unix)]
-    pub fn of(meta: &std::fs::Metadata) -> FileId {
+    pub fn of(_: &Path, meta: &std::fs::Metadata) -> FileId {
         use std::os::unix::fs::MetadataExt;
         FileId { dev: meta.dev(), ino: meta.ino() }
     }
 
+    /// Windows: the volume serial number and file index, the inode's
+    /// equivalent (std's accessors for them are unstable, so asked of the
+    /// file's handle). A file that cannot be opened gets the zero id, as
+    /// below.
+    #[cfg(windows)]
+    pub fn of(path: &Path, _: &std::fs::Metadata) -> FileId {
+        windows_file_id(path).unwrap_or(FileId { dev: 0, ino: 0 })
+    }
+
     /// Without inodes every file looks the same: renames go unnoticed and
     /// only truncation is detected.
-    #[cfg(not(unix))]
-    pub fn of(_: &std::fs::Metadata) -> FileId {
+    #[cfg(not(any(unix, windows)))]
+    pub fn of(_: &Path, _: &std::fs::Metadata) -> FileId {
         FileId { dev: 0, ino: 0 }
     }
+}
+
+/// `GetFileInformationByHandle` on the file at `path`. std opens files
+/// sharing read, write and delete, so holding the handle a moment does not
+/// stop the writer or a rotation.
+#[cfg(windows)]
+fn windows_file_id(path: &Path) -> Option<FileId> {
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::Storage::FileSystem::{BY_HANDLE_FILE_INFORMATION, GetFileInformationByHandle};
+    let file = File::open(path).ok()?;
+    // SAFETY: a plain C struct of integers, for which all zeroes is valid.
+    let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
+    // SAFETY: the handle is `file`'s and open for the call; `info` is a
+    // live, writable BY_HANDLE_FILE_INFORMATION.
+    let ok = unsafe { GetFileInformationByHandle(file.as_raw_handle(), &mut info) };
+    (ok != 0).then(|| FileId {
+        dev: u64::from(info.dwVolumeSerialNumber),
+        ino: (u64::from(info.nFileIndexHigh) << 32) | u64::from(info.nFileIndexLow),
+    })
 }
 
 /// A fingerprint of a file's first bytes: tells a file that grew from one
@@ -157,7 +185,7 @@ impl Tail {
         follow.carry_time_from(&before);
         Ok(Tail {
             path: path.to_path_buf(),
-            id: FileId::of(&meta),
+            id: FileId::of(path, &meta),
             file,
             read_to: at.offset,
             head,
@@ -222,7 +250,7 @@ impl Tail {
 
     /// Returns true if and only if the path no longer names this file.
     pub fn moved(&self) -> bool {
-        std::fs::metadata(&self.path).map_or(true, |m| FileId::of(&m) != self.id)
+        std::fs::metadata(&self.path).map_or(true, |m| FileId::of(&self.path, &m) != self.id)
     }
 
     /// The file was rotated away: read it to its end, then close it.
