@@ -8,15 +8,15 @@
 //! values, so a binary without the fix fails on the behaviour, not on a
 //! field it lacks.
 
-use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{Run, root, run_in};
+use crate::util::{Run, lines, root, run_in};
 
 const BIN: &str = env!("CARGO_BIN_EXE_logtriage");
 
@@ -255,18 +255,6 @@ impl Drop for Watch {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn lines(pipe: impl std::io::Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 /// Case 3 in `watch`: a log that starts with a hole was refused as binary;

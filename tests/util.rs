@@ -272,3 +272,18 @@ pub fn write_repeated(w: &mut impl Write, size: usize, lines: impl Fn(usize, &st
         w.write_all(block.as_bytes()).expect("write log");
     }
 }
+
+/// The lines a child writes to `pipe`, as they come: a background thread
+/// reads them, so a test can wait on them with a deadline.
+pub fn lines(pipe: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}

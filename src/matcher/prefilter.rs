@@ -801,7 +801,9 @@ fix = "f"
         }
     }
 
-    fn logs_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    /// Every `*.log` under `dir`, in path order (the oracle reads them all
+    /// as one haystack).
+    pub(super) fn logs_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         let mut entries: Vec<_> = std::fs::read_dir(dir).expect("fixtures").map(|e| e.expect("entry").path()).collect();
         entries.sort();
         for p in entries {
@@ -943,23 +945,12 @@ mod oracle {
         let (table, _) = literal_table(&rules);
         let lits: Vec<Vec<u8>> = table.keys().filter(|l| !l.ci()).map(|l| l.bytes.clone()).collect();
         assert!(lits.len() > 300, "{} literals", lits.len());
-        let mut hay = Vec::new();
-        logs_under(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"), &mut hay);
+        let mut files = Vec::new();
+        super::routing::logs_under(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"), &mut files);
+        let hay: Vec<u8> = files.iter().flat_map(|p| std::fs::read(p).expect("fixture")).collect();
         let want = overlapping(&lits, false, &hay);
         assert!(want.len() > 5_000, "{} hits", want.len());
         assert_eq!(anchored(&lits, false, &hay), want);
-    }
-
-    fn logs_under(dir: &std::path::Path, out: &mut Vec<u8>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir).expect("fixtures").map(|e| e.expect("entry").path()).collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                logs_under(&p, out);
-            } else if p.extension().is_some_and(|e| e == "log") {
-                out.extend(std::fs::read(&p).expect("fixture"));
-            }
-        }
     }
 
     /// Literals from a few bytes collide everywhere: one inside another,

@@ -95,7 +95,7 @@ pub(super) fn compile_pack(file: &str, text: &str, budget: &mut RegexBudget) -> 
 }
 
 /// The keys of a `[[rule]]` table (its `RawRule` fields).
-const RULE_KEYS: [&str; 17] = [
+const RULE_KEYS: [&str; 18] = [
     "id",
     "title",
     "description",
@@ -110,6 +110,7 @@ const RULE_KEYS: [&str; 17] = [
     "context",
     "supersedes",
     "fix",
+    "action",
     "references",
     "story",
     "example",
