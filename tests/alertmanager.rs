@@ -2,7 +2,9 @@
 //! input, and the round trip through a real Alertmanager (skipped, saying
 //! so, where none is installed; `.ci/run` installs one and requires it).
 
-mod server;
+// Also the delivery tests' (tests/deliver/am.rs): one way to find, start
+// and talk to an Alertmanager.
+pub mod server;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -24,7 +24,7 @@ const DEBIAN_PATH: &str = "/usr/bin/prometheus-alertmanager";
 
 /// Routes every alert to a receiver that sends nothing: the tests read the
 /// alerts back through the API, not from notifications.
-const CONFIG: &str = "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n";
+pub const CONFIG: &str = "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n";
 
 /// How long a start may take before the test gives up.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -64,8 +64,14 @@ fn binary() -> Option<PathBuf> {
 /// skipped. Written to the real stderr: the test harness captures
 /// `eprintln!` of passing tests, and a skip must be seen.
 pub fn start_or_skip(test: &str) -> Option<Server> {
+    binary_or_skip(test).map(|bin| Server::start(&bin))
+}
+
+/// The binary, or `None` after saying on stderr that `test` is skipped
+/// (a failure where [`REQUIRE`] asks for one).
+pub fn binary_or_skip(test: &str) -> Option<PathBuf> {
     if let Some(bin) = binary() {
-        return Some(Server::start(&bin));
+        return Some(bin);
     }
     let why = format!(
         "no Alertmanager binary ({} on PATH, or {DEBIAN_PATH}); .ci/install-alertmanager installs it",
@@ -117,7 +123,8 @@ impl Server {
     }
 }
 
-fn free_port() -> SocketAddr {
+/// A loopback address with a port free a moment ago.
+pub fn free_port() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("local addr")
 }
@@ -158,7 +165,9 @@ fn wait_ready(mut process: Running, addr: SocketAddr) -> Result<Running, String>
     }
 }
 
-fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> io::Result<Response> {
+/// An HTTP/1.0 request (the server closes the connection, so the rest of
+/// the stream is the body).
+pub fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> io::Result<Response> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     stream.set_write_timeout(Some(Duration::from_secs(30)))?;

@@ -1,24 +1,21 @@
 //! Prometheus Alertmanager processes for the delivery tests: started on
 //! loopback ports with their own storage, optionally as peers of a
-//! cluster, killed and started again on the same ports and storage. Found
-//! as tests/alertmanager/server.rs finds it; skipped where none is
+//! cluster, killed and started again on the same ports and storage. Found,
+//! configured and talked to through tests/alertmanager/server.rs (one
+//! binary lookup, one skip rule, one HTTP client); skipped where none is
 //! installed unless LOGTRIAGE_REQUIRE_ALERTMANAGER=1 (as `.ci/run` sets).
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-const REQUIRE: &str = "LOGTRIAGE_REQUIRE_ALERTMANAGER";
-const NAMES: [&str; 2] = ["alertmanager", "prometheus-alertmanager"];
-const DEBIAN_PATH: &str = "/usr/bin/prometheus-alertmanager";
-/// Every alert to a receiver that sends nothing; the tests read the API.
-const CONFIG: &str = "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n";
+use crate::alertmanager::server::{self, CONFIG};
 
 /// What `GET /api/v2/alerts` gives back (the part the tests read).
 #[derive(Debug, Clone, Deserialize)]
@@ -45,29 +42,7 @@ impl Drop for Am {
     }
 }
 
-fn binary() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let on_path = std::env::split_paths(&path).flat_map(|dir| NAMES.map(|n| dir.join(n))).find(|p| p.is_file());
-    on_path.or_else(|| Some(PathBuf::from(DEBIAN_PATH)).filter(|p| p.is_file()))
-}
-
-/// The binary, or `None` after saying `test` is skipped.
-pub fn binary_or_skip(test: &str) -> Option<PathBuf> {
-    if let Some(bin) = binary() {
-        return Some(bin);
-    }
-    let why = "no Alertmanager binary; .ci/install-alertmanager installs it";
-    if std::env::var(REQUIRE).is_ok_and(|v| v == "1") {
-        panic!("{REQUIRE}=1 and {why}");
-    }
-    let _ = writeln!(io::stderr(), "SKIPPED: {test}: {why}");
-    None
-}
-
-pub fn free_port() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local addr")
-}
+pub use crate::alertmanager::server::{binary_or_skip, free_port};
 
 impl Am {
     /// A running Alertmanager; `cluster`: gossip on a loopback port and
@@ -175,16 +150,7 @@ impl Am {
     }
 }
 
-/// An HTTP/1.0 request (the server closes the connection: the rest of the
-/// stream is the body): status and body.
+/// An HTTP request: status and body.
 pub fn request(addr: SocketAddr, method: &str, path: &str) -> io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(stream, "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| io::Error::other(format!("no header end: {text}")))?;
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| io::Error::other("no status"))?;
-    Ok((status, body.to_string()))
+    server::request(addr, method, path, None).map(|r| (r.status, r.body))
 }
