@@ -30,6 +30,8 @@ pub mod correlate;
 pub mod deliver;
 pub mod error;
 pub mod filter;
+#[cfg(test)]
+mod fixtures;
 pub mod incidents;
 pub mod input;
 pub mod lint;

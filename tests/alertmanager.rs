@@ -150,8 +150,9 @@ fn alertmanager_without_incidents_is_an_empty_array() {
     assert_eq!((r.code, r.stdout.as_str()), (0, "[]\n"), "{}", r.stderr);
 }
 
-/// `alertmanager_alerts_received_total` summed over versions, by status.
-fn received(metrics: &str, status: &str) -> u64 {
+/// `alertmanager_alerts_received_total` summed over versions, by status
+/// (also read by the delivery tests).
+pub fn received(metrics: &str, status: &str) -> u64 {
     let label = format!("status=\"{status}\"");
     metrics
         .lines()

@@ -38,3 +38,14 @@ pub fn load_rules(builtin: bool, paths: &[PathBuf]) -> Result<RuleSet, ExitCode>
     }
     Ok(set)
 }
+
+/// `--baseline PREVIOUS.json`, read once and shared (scan and watch read it
+/// the same way).
+pub fn load_baseline(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<Option<std::sync::Arc<logtriage::baseline::Baseline>>> {
+    Ok(match path {
+        Some(path) => Some(std::sync::Arc::new(logtriage::baseline::Baseline::load(path)?)),
+        None => None,
+    })
+}

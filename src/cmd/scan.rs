@@ -8,7 +8,6 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::cli::{FailOn, ScanArgs, When};
-use logtriage::baseline::Baseline;
 use logtriage::filter::Filters;
 use logtriage::report::{self, Color, Endings, Format, ReportOptions};
 use logtriage::rules::RuleSet;
@@ -89,10 +88,7 @@ fn filters(args: &ScanArgs) -> anyhow::Result<Filters> {
     {
         anyhow::bail!("--since must be before --until: nothing can match an empty range");
     }
-    let baseline = match &args.baseline {
-        Some(path) => Some(Arc::new(Baseline::load(path)?)),
-        None => None,
-    };
+    let baseline = super::load_baseline(args.baseline.as_deref())?;
     Ok(Filters { since, until, untimed: args.untimed, apps: args.apps.clone(), baseline })
 }
 

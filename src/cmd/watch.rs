@@ -13,7 +13,6 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::cli::{WatchArgs, WatchFormat};
-use logtriage::baseline::Baseline;
 use logtriage::deliver::metrics::Metrics;
 use logtriage::deliver::{Delivery, DeliveryOptions, Spool};
 use logtriage::filter::Filters;
@@ -75,10 +74,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
 
 /// `--app` and `--baseline`, as `scan` reads them.
 fn filters(args: &WatchArgs) -> anyhow::Result<Filters> {
-    let baseline = match &args.baseline {
-        Some(path) => Some(Arc::new(Baseline::load(path)?)),
-        None => None,
-    };
+    let baseline = super::load_baseline(args.baseline.as_deref())?;
     Ok(Filters { apps: args.apps.clone(), baseline, ..Filters::default() })
 }
 

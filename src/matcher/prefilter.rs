@@ -790,27 +790,12 @@ fix = "f"
     fn builtin_pack_routes_every_matching_regex_on_the_fixtures() {
         let rules = crate::rules::load(&crate::rules::LoadOptions { builtin: true, paths: vec![] }).expect("builtin");
         let pf = Prefilter::build(&rules);
-        let mut files = Vec::new();
-        logs_under(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"), &mut files);
+        let files = crate::fixtures::logs();
         assert!(files.len() > 100, "{} fixture logs", files.len());
         for path in files {
             let hay = std::fs::read(&path).expect("fixture");
             if let Err(e) = assert_routed(&rules, &pf, &hay) {
                 panic!("{}: {e}", path.display());
-            }
-        }
-    }
-
-    /// Every `*.log` under `dir`, in path order (the oracle reads them all
-    /// as one haystack).
-    pub(super) fn logs_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir).expect("fixtures").map(|e| e.expect("entry").path()).collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                logs_under(&p, out);
-            } else if p.extension().is_some_and(|e| e == "log") {
-                out.push(p);
             }
         }
     }
@@ -945,8 +930,7 @@ mod oracle {
         let (table, _) = literal_table(&rules);
         let lits: Vec<Vec<u8>> = table.keys().filter(|l| !l.ci()).map(|l| l.bytes.clone()).collect();
         assert!(lits.len() > 300, "{} literals", lits.len());
-        let mut files = Vec::new();
-        super::routing::logs_under(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"), &mut files);
+        let files = crate::fixtures::logs();
         let hay: Vec<u8> = files.iter().flat_map(|p| std::fs::read(p).expect("fixture")).collect();
         let want = overlapping(&lits, false, &hay);
         assert!(want.len() > 5_000, "{} hits", want.len());

@@ -50,8 +50,8 @@ impl<W: Write> Html<W> {
 }
 
 impl<W: Write> Reporter for Html<W> {
-    fn stories(&mut self, stories: &[Story], incidents: &[Incident]) -> io::Result<()> {
-        self.data.stories(stories, incidents)
+    fn stories(&mut self, stories: &[Story], _: &[Incident]) -> io::Result<()> {
+        self.data.stories(stories)
     }
 
     fn incident(&mut self, incident: &Incident) -> io::Result<()> {

@@ -416,19 +416,6 @@ pub(super) mod tests {
     use crate::input::{MmapChoice, Origin, classify};
     use crate::rules::{LoadOptions, load};
 
-    pub(in crate::scan) fn logs_under(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(rd) = std::fs::read_dir(dir) else { return };
-        let mut entries: Vec<PathBuf> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                logs_under(&p, out);
-            } else if p.extension().is_some_and(|e| e == "log") {
-                out.push(p);
-            }
-        }
-    }
-
     /// `sizes`, each raised so that a file of `len` bytes is cut into at
     /// most [`MAX_CUTS`] pieces: the hand-written fixtures are cut at every
     /// byte, and the recorded logs (up to a few hundred KiB each) still at
@@ -450,8 +437,7 @@ pub(super) mod tests {
     fn chunked_scan_equals_whole_scan_on_every_fixture() {
         let rules = Arc::new(load(&LoadOptions { builtin: true, paths: vec![] }).expect("builtin"));
         let m = Matcher::new(rules);
-        let mut files = Vec::new();
-        logs_under(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"), &mut files);
+        let files = crate::fixtures::logs();
         assert!(files.len() > 100, "{} fixture logs", files.len());
         for path in files {
             let shown = path.display().to_string();
@@ -489,8 +475,7 @@ pub(super) mod tests {
     /// (The recorded lab and the excerpts are left out: megabytes read a
     /// byte at a time.) Returns its path and bytes.
     fn long_live_log(dir: &Path) -> (PathBuf, Vec<u8>) {
-        let mut files = Vec::new();
-        logs_under(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"), &mut files);
+        let mut files = crate::fixtures::logs();
         files.retain(|p| !p.components().any(|c| c.as_os_str() == "recorded" || c.as_os_str() == "excerpts"));
         let bytes: Vec<u8> = files
             .iter()

@@ -468,8 +468,7 @@ mod tests {
         let rules = Arc::new(load(&LoadOptions { builtin: true, paths: vec![] }).expect("builtin"));
         let m = Matcher::new(rules);
         let opts = ScanOptions::default();
-        let mut files = Vec::new();
-        crate::scan::source::tests::logs_under(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"), &mut files);
+        let files = crate::fixtures::logs();
         let mut split_files = 0;
         for path in files {
             let bytes = std::fs::read(&path).expect("fixture");

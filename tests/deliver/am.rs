@@ -129,12 +129,7 @@ impl Am {
     /// resolved), summed.
     pub fn received(&self, status: &str) -> u64 {
         let (_, metrics) = request(self.addr, "GET", "/metrics").expect("GET /metrics");
-        let label = format!("status=\"{status}\"");
-        metrics
-            .lines()
-            .filter(|l| l.starts_with("alertmanager_alerts_received_total{") && l.contains(&label))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum::<f64>() as u64
+        crate::alertmanager::received(&metrics, status)
     }
 
     /// Waits until `done` holds of its alerts; returns them.

@@ -55,7 +55,7 @@ impl PageData {
         }
     }
 
-    pub(super) fn stories(&mut self, stories: &[Story], _: &[Incident]) -> io::Result<()> {
+    pub(super) fn stories(&mut self, stories: &[Story]) -> io::Result<()> {
         self.stories = stories.iter().map(serde_json::to_value).collect::<Result<_, _>>()?;
         Ok(())
     }
