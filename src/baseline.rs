@@ -9,8 +9,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::contract::{READABLE_VERSIONS, SCHEMA_VERSION};
 use crate::incidents::Incident;
-use crate::report::schema::{READABLE_VERSIONS, SCHEMA_VERSION};
 
 /// A rule id and a group key: what "the same incident" means across runs.
 pub type Key = (String, BTreeMap<String, String>);

@@ -26,6 +26,7 @@
 //! examples through the same scan).
 
 pub mod baseline;
+pub mod contract;
 pub mod correlate;
 pub mod deliver;
 pub mod error;

@@ -1,12 +1,6 @@
-//! The JSON output contract. Bump [`SCHEMA_VERSION`] on any change that
-//! removes or changes the meaning of a field; adding a field does not.
-//!
-//! Version 2 (stories): the document gains `stories` before `incidents`,
-//! each incident gains `story`, NDJSON gains `"type":"story"` lines before
-//! the incident lines. Version 1's fields are all there with their
-//! meaning; the version changed because a reader that took every line of
-//! an NDJSON stream for an incident or the summary would misread the story
-//! lines. Added within version 2 before its release: `stories[].time_of_day`.
+//! The JSON output contract: the document and NDJSON line shapes. Their
+//! version numbers (and the version history) live in [`crate::contract`],
+//! which the baseline reads without depending on the report.
 
 use serde::Serialize;
 
@@ -14,12 +8,7 @@ use crate::incidents::Incident;
 use crate::stories::Story;
 use crate::summary::Summary;
 
-/// Version of the JSON / NDJSON output schema.
-pub const SCHEMA_VERSION: u32 = 2;
-
-/// Versions of the schema `--baseline` reads (their incidents' `rule` and
-/// `key` mean the same in each).
-pub const READABLE_VERSIONS: [u32; 2] = [1, 2];
+pub use crate::contract::{READABLE_VERSIONS, SCHEMA_VERSION};
 
 /// Names the producer.
 #[derive(Debug, Serialize)]
