@@ -1,4 +1,4 @@
-use crate::util::{mask_elapsed, run};
+use crate::util::{mask_elapsed, root, run, scan_json};
 
 /// Output is byte-identical for every thread count (elapsed time aside).
 #[test]
@@ -12,9 +12,23 @@ fn threads_1_and_4_give_the_same_bytes() {
     }
 }
 
+/// Mapped and read files give the same report, and a real one: both scans
+/// end with status 1 (the fixtures hold incidents at the default
+/// `--fail-on`), skip nothing, read every byte of every file, and find the
+/// incidents. Two failed scans would print the same (empty) bytes too.
 #[test]
 fn mmap_and_read_give_the_same_bytes() {
-    let mapped = run(&["scan", "--mmap", "always", "--format", "json", "fixtures/pm2"]);
-    let read = run(&["scan", "--mmap", "never", "--format", "json", "fixtures/pm2"]);
+    let (mapped, mapped_doc) = scan_json(&["fixtures/pm2"], &["--mmap", "always"]);
+    let (read, read_doc) = scan_json(&["fixtures/pm2"], &["--mmap", "never"]);
+    for (how, r, doc) in [("always", &mapped, &mapped_doc), ("never", &read, &read_doc)] {
+        assert_eq!(r.code, 1, "--mmap {how}: {}", r.stderr);
+        assert!(doc.summary.skipped.is_empty(), "--mmap {how}: {:?}", doc.summary.skipped);
+        assert!(doc.summary.files.len() >= 10, "--mmap {how}: {} files", doc.summary.files.len());
+        for file in &doc.summary.files {
+            let on_disk = std::fs::metadata(root().join(&file.path)).map(|m| m.len());
+            assert_eq!(Ok(file.bytes), on_disk.map_err(|e| e.to_string()), "--mmap {how}: {}", file.path);
+        }
+        assert!(doc.incidents.len() >= 10, "--mmap {how}: {} incidents", doc.incidents.len());
+    }
     assert_eq!(mask_elapsed(&mapped.stdout), mask_elapsed(&read.stdout));
 }

@@ -201,6 +201,12 @@ mod tests {
         assert_eq!(human(3 * 60 * S), "3m");
         assert_eq!(human(3723 * S), "1h 2m");
         assert_eq!(human(1500), "1.5s");
+        // Tenths below ten seconds only.
+        assert_eq!(human(9_500), "9.5s");
+        assert_eq!(human(10_500), "10s");
+        assert_eq!(human(59_999), "59s");
+        assert_eq!(human(3600 * S), "1h");
+        assert_eq!(human(3 * 3600 * S + 59 * S), "3h");
     }
 
     #[test]

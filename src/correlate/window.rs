@@ -138,6 +138,21 @@ mod tests {
         assert_eq!(absorb(&t, b, 30 * MIN), vec![0..3, 3..6]);
     }
 
+    /// Two bursts hours apart with a lone instant between them (in no
+    /// burst, and far from both): `suppress` joins neither to the other.
+    #[test]
+    fn suppress_does_not_join_bursts_hours_apart_across_a_straggler() {
+        let t = [0, 1, 2, 100 * MIN, 600 * MIN, 600 * MIN + 1, 600 * MIN + 2];
+        let b = bursts(&t, 3, 5 * MIN);
+        assert_eq!(b, vec![0..3, 4..7]);
+        assert_eq!(absorb(&t, b, 30 * MIN), vec![0..3, 4..7]);
+        // Within `suppress` of the first burst's end, the straggler and
+        // then the second burst fold in.
+        let t = [0, 1, 2, 20 * MIN, 45 * MIN, 45 * MIN + 1, 45 * MIN + 2];
+        let b = bursts(&t, 3, 5 * MIN);
+        assert_eq!(absorb(&t, b, 30 * MIN), vec![0..7]);
+    }
+
     #[test]
     fn stragglers_outside_any_full_window_are_left_out() {
         // A restart 4m before a tight burst is in a window with it; one 10m

@@ -10,10 +10,14 @@
 //! share the compiled automata and regex programs but not the regex
 //! scratch space (regex's advice against contention).
 
+#[cfg(test)]
+mod gaps;
 mod hidden;
 mod intern;
 pub mod literals;
 pub mod prefilter;
+#[cfg(test)]
+mod props;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -122,7 +122,13 @@ mod tests {
 
     #[test]
     fn stamped_and_plain_lines() {
+        let stamped = view(b"2026-11-20T10:00:00: PM2 log: App [api:0] online", false);
+        assert_eq!(stamped, LineView { body: 21, stamp: Some((0, 19)), ..LineView::default() });
         assert_eq!(body("2026-11-20T10:00:00: PM2 log: App [api:0] online", false), "PM2 log: App [api:0] online");
+        // An application's stamp of the same shape is message text, and
+        // its length is kept.
+        let app = view(b"2026-11-20 10:00:00,123 ERROR x", false);
+        assert_eq!(app, LineView { body: 0, iso: Some(23), ..LineView::default() });
         assert_eq!(
             body("    at listOnTimeout (node:internal/timers:581:17)", false),
             "    at listOnTimeout (node:internal/timers:581:17)"
@@ -145,13 +151,22 @@ mod tests {
         assert_eq!(body("0|chatty   | tick", false), "0|chatty   | tick");
     }
 
+    /// A pm2 JSON line is its body from its first byte, with no stamp (its
+    /// time is the object's `timestamp`); behind a saved `pm2 logs`
+    /// column, from the object's first byte. Only pm2's own key order
+    /// counts: application JSON is message text.
     #[test]
     fn json_lines_are_flagged() {
-        let v = view(
-            br#"{"message":"x\n","timestamp":"2026-11-23T05:12:35.770Z","type":"out","process_id":4,"app_name":"w"}"#,
-            false,
-        );
-        assert!(v.json);
+        let obj =
+            r#"{"message":"x\n","timestamp":"2026-11-23T05:12:35.770Z","type":"out","process_id":4,"app_name":"w"}"#;
+        assert_eq!(view(obj.as_bytes(), false), LineView { json: true, ..LineView::default() });
+        let captured = format!("\x1b[32m4|w  | \x1b[39m{obj}");
+        let want =
+            LineView { body: 17, column: Some((5, 8)), coloured: Some(Stream::Out), json: true, ..LineView::default() };
+        assert_eq!(view(captured.as_bytes(), true), want);
+        assert_eq!(&captured[17..], obj);
+        assert_eq!(view(br#"{"msg":"x","message":"y"}"#, false), LineView::default());
+        assert_eq!(view(br#" {"message":"x"}"#, false), LineView::default());
     }
 
     /// Caddy's console encoder writes its stamp like a pm2 prefix, with a
@@ -171,5 +186,9 @@ mod tests {
         let mut out = Vec::new();
         strip_ansi(b"\x1b[1m\x1b[31mERROR\x1b[39m\x1b[22m: disk full", &mut out);
         assert_eq!(out, b"ERROR: disk full");
+        // A lone ESC goes; a sequence cut off at the end takes the rest.
+        out.clear();
+        strip_ansi(b"a\x1bb \x1b[2Kc \x1b[31", &mut out);
+        assert_eq!(out, b"ab c ");
     }
 }

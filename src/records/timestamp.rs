@@ -97,7 +97,7 @@ fn parse_datetime(s: &[u8]) -> Option<Parsed> {
         millis = fraction_ms(s, start, n)?;
         i = start + n;
     }
-    let (offset, _) = zone_at(s, i);
+    let (offset, _) = zone_at(s, i)?;
     let naive = NaiveDate::from_ymd_opt(year as i32, month, day)?.and_hms_milli_opt(h, mi, sec, millis)?;
     Some(Parsed { naive, offset })
 }
@@ -109,21 +109,26 @@ pub(crate) fn fraction_ms(s: &[u8], at: usize, n: usize) -> Option<u32> {
 }
 
 /// A zone at `i` (`Z`, `±HH:MM`, `±HHMM`, after at most one space): its
-/// offset in seconds and its length (0 when there is none).
-pub(crate) fn zone_at(s: &[u8], i: usize) -> (Option<i32>, usize) {
+/// offset in seconds and its length (0 when there is none). None when an
+/// offset is written but is none (`+24:00`, `-0960`): such a stamp is
+/// refused rather than read without its zone, hours off.
+pub(crate) fn zone_at(s: &[u8], i: usize) -> Option<(Option<i32>, usize)> {
     let space = usize::from(s.get(i) == Some(&b' '));
     let at = i + space;
     match s.get(at) {
-        Some(b'Z') => (Some(0), space + 1),
+        Some(b'Z') => Some((Some(0), space + 1)),
         Some(b'+' | b'-') => {
             let colon = s.get(at + 3) == Some(&b':');
             let len = if colon { 6 } else { 5 };
-            match s.get(at..at + len).and_then(parse_offset) {
-                Some(secs) => (Some(secs), space + len),
-                None => (None, 0),
+            let Some(text) = s.get(at..at + len) else { return Some((None, 0)) };
+            match parse_offset(text) {
+                Some(secs) => Some((Some(secs), space + len)),
+                // Hours and minutes where an offset has them, out of range.
+                None if digits(text, 1, 2).is_some() && digits(text, len - 2, 2).is_some() => None,
+                None => Some((None, 0)),
             }
         }
-        _ => (None, 0),
+        _ => Some((None, 0)),
     }
 }
 
@@ -211,7 +216,7 @@ pub(crate) fn shape_len(s: &[u8]) -> Option<usize> {
     // fraction only follows them.
     let seconds = s.get(16..19).is_some_and(|t| t[0] == b':' && d(t[1]) && d(t[2]));
     if !seconds {
-        return Some(16 + zone_at(s, 16).1);
+        return Some(16 + zone_at(s, 16)?.1);
     }
     let mut i = 19;
     if matches!(s.get(i), Some(b'.' | b',')) {
@@ -221,7 +226,7 @@ pub(crate) fn shape_len(s: &[u8]) -> Option<usize> {
         }
         i += 1 + n;
     }
-    Some(i + zone_at(s, i).1)
+    Some(i + zone_at(s, i)?.1)
 }
 
 /// Turns stamp text (as found by [`stamp_prefix`], or a JSON `timestamp`)
@@ -362,5 +367,111 @@ mod tests {
         assert_eq!(to_epoch_ms(b"2026-13-40T10:00:00", Zone::Utc), None);
         assert_eq!(stamp_prefix(b"10:00:00 only a time"), None);
         assert_eq!(stamp_prefix(b""), None);
+    }
+
+    /// 2026-11-20T10:00:00Z in ms.
+    const AT: i64 = 1_795_168_800_000;
+
+    /// One instant written with offsets of both signs, half-hour ones and
+    /// the extremes, with and without a colon or a space before the zone.
+    #[test]
+    fn offsets_of_both_signs_and_half_hours() {
+        for (stamp, want) in [
+            ("2026-11-20T10:00:00Z", AT),
+            ("2026-11-20T10:00:00+00:00", AT),
+            ("2026-11-20T10:00:00-00:00", AT),
+            ("2026-11-20T11:00:00+01:00", AT),
+            ("2026-11-20T05:00:00-05:00", AT),
+            ("2026-11-20T15:30:00+05:30", AT),
+            ("2026-11-20T15:30:00+0530", AT),
+            ("2026-11-20 15:30:00 +05:30", AT),
+            ("2026-11-20T06:30:00-03:30", AT),
+            ("2026-11-20T06:30:00-0330", AT),
+            ("2026-11-20T15:45:00+05:45", AT),
+            ("2026-11-21T00:00:00+14:00", AT),
+            ("2026-11-19T22:00:00-12:00", AT),
+            ("2026-11-20T23:59:00+13:59", AT),
+            ("2026-11-19T20:01:00-13:59", AT),
+            ("2026-11-20T15:30+05:30", AT),
+            ("[2026-11-20T15:30:00+05:30]", AT),
+        ] {
+            assert_eq!(to_epoch_ms(stamp.as_bytes(), Zone::Utc), Some(want), "{stamp}");
+            // A written offset wins over the zone for unzoned stamps.
+            let other = Zone::parse("-07:00").expect("zone");
+            assert_eq!(to_epoch_ms(stamp.as_bytes(), other), Some(want), "{stamp} in -07:00");
+        }
+        // Without an offset, the zone decides, both signs and half hours.
+        for (zone, want) in [("+05:30", AT - 19_800_000), ("-03:30", AT + 12_600_000), ("utc", AT), ("Z", AT)] {
+            let zone = Zone::parse(zone).expect("zone");
+            assert_eq!(to_epoch_ms(b"2026-11-20T10:00:00", zone), Some(want), "{zone:?}");
+        }
+        let half = Zone::parse("+05:30").expect("zone");
+        assert_eq!(render(AT, half), "2026-11-20T15:30:00+05:30");
+        assert_eq!(render(AT + 500, Zone::parse("-03:30").expect("zone")), "2026-11-20T06:30:00.500-03:30");
+    }
+
+    /// 1 to 9 fraction digits, after a point or a comma: milliseconds are
+    /// the first three, the rest is dropped (not rounded); the shape takes
+    /// them all, so the prefix ends where the stamp does.
+    #[test]
+    fn fractions_of_one_to_nine_digits() {
+        let digits = "987654321";
+        let ms = [900, 980, 987, 987, 987, 987, 987, 987, 987];
+        for n in 1..=9 {
+            for point in ['.', ','] {
+                let stamp = format!("2026-11-20T10:00:00{point}{}", &digits[..n]);
+                assert_eq!(to_epoch_ms(stamp.as_bytes(), Zone::Utc), Some(AT + ms[n - 1]), "{stamp}");
+                let line = format!("{stamp}: x");
+                assert_eq!(stamp_prefix(line.as_bytes()), Some((20 + n + 2, 20 + n)), "{line}");
+                let zoned = format!("{stamp}+05:30");
+                assert_eq!(to_epoch_ms(zoned.as_bytes(), Zone::Utc), Some(AT + ms[n - 1] - 19_800_000), "{zoned}");
+            }
+        }
+        assert_eq!(to_epoch_ms(b"2026-11-20T10:00:00.5", Zone::Utc), Some(AT + 500));
+        assert_eq!(to_epoch_ms(b"2026-11-20T10:00:00.05Z", Zone::Utc), Some(AT + 50));
+        assert_eq!(to_epoch_ms(b"2026-11-20T10:00:00.005 +00:00", Zone::Utc), Some(AT + 5));
+    }
+
+    /// Stamps that are malformed are refused, never read as some other
+    /// time: an offset out of range (not the stamp without it, hours off),
+    /// a wrong separator, a date or time that does not exist, a point
+    /// without digits.
+    #[test]
+    fn malformed_stamps_are_refused() {
+        for stamp in [
+            "2026-11-20T10:00:00+24:00",
+            "2026-11-20T10:00:00-24:00",
+            "2026-11-20T10:00:00+2400",
+            "2026-11-20T10:00:00+05:60",
+            "2026-11-20T10:00:00-0399",
+            "2026-11-20T10:00:00 +99:99",
+            "2026-11-20T10:00+24:00",
+            "2026-11x20T10:00:00Z",
+            "2026x11-20T10:00:00Z",
+            "2026-11-20X10:00:00Z",
+            "2026-11-20T10-00:00",
+            "2026-02-30T10:00:00Z",
+            "2026-13-01T10:00:00Z",
+            "2026-11-20T24:00:00Z",
+            "2026-11-20T10:60:00Z",
+            "2026-11-20T10:00:60Z",
+            "2026-11-20T10:00:00.",
+            "2026-11-20T10:00:00.Z",
+            "2026-11-20T10:00:00,",
+            "2026-11-20",
+            "2026-11-20T10",
+        ] {
+            assert_eq!(to_epoch_ms(stamp.as_bytes(), Zone::Utc), None, "{stamp}");
+            let line = format!("{stamp}: message");
+            let n = stamp_prefix(line.as_bytes()).map(|(_, n)| n);
+            let read = n.and_then(|n| to_epoch_ms(&line.as_bytes()[..n], Zone::Utc));
+            assert_eq!(read, None, "{line}: prefix {n:?}");
+        }
+        for zone in ["+24:00", "-24:00", "+05:60", "+5:30", "05:30", "+05:30:00", "Mars/Olympus"] {
+            assert_eq!(Zone::parse(zone), None, "{zone}");
+        }
+        // An offset-shaped token that is no offset ends no stamp's shape.
+        assert_eq!(shape_len(b"2026-11-20T10:00:00+24:00 x"), None);
+        assert_eq!(shape_len(b"2026-11-20T10:00:00+5 x"), Some(19));
     }
 }

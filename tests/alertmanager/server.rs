@@ -53,8 +53,8 @@ pub struct Response {
     pub body: String,
 }
 
-/// The binary, if installed.
-fn binary() -> Option<PathBuf> {
+/// The binary, if installed (`tests/not_run.rs` asks too).
+pub fn binary() -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let on_path = std::env::split_paths(&path).flat_map(|dir| NAMES.map(|n| dir.join(n))).find(|p| p.is_file());
     on_path.or_else(|| Some(PathBuf::from(DEBIAN_PATH)).filter(|p| p.is_file()))
@@ -80,7 +80,7 @@ pub fn binary_or_skip(test: &str) -> Option<PathBuf> {
     if std::env::var(REQUIRE).is_ok_and(|v| v == "1") {
         panic!("{REQUIRE}=1 and {why}");
     }
-    let _ = writeln!(io::stderr(), "SKIPPED: {test}: {why}");
+    let _ = writeln!(io::stderr(), "SKIPPED: {test}: {why} (the not_run target lists every such test)");
     None
 }
 
