@@ -236,12 +236,14 @@ done
 echo
 echo "$(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo "unknown CPU")"
 echo "$("$BIN" --version), $("$RG" --version | head -n 1); $RUNS runs each, medians, warm cache"
+if [[ -n "$CORPORA" ]]; then
 echo
 echo "| corpus | size MB | logtriage median s | logtriage MB/s | matches/s | rg median s | rg MB/s | ratio (logtriage/rg) | peak RSS (mapped) | --mmap never median s | peak RSS (--mmap never) |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 printf '%s\n' "${ROWS[@]}"
 echo
 printf '%s\n' "${NOTES[@]}"
+fi
 
 # Memory as the input grows: storm corpora of RSS_SIZES MiB, streamed
 # (--mmap never), so the peak is the heap. Generated one at a time next to
