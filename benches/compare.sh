@@ -15,10 +15,16 @@
 #
 #   SIZE_MIB=1024 RUNS=5 benches/compare.sh
 #   CORPORA="healthy dense" benches/compare.sh     # a subset
+#   CORPORA= RSS_SIZES="1024 2048" benches/compare.sh   # memory growth only
 #
 # Environment: SIZE_MIB (default 1024) size of each corpus, RUNS (default 5)
 # timed runs per tool and corpus, SEED (default 1), DENSE (default 0.05),
-# STORM (default 0.25), CORPORA (default all of the above, in that order).
+# STORM (default 0.25), CORPORA (default all of the above, in that order),
+# RSS_SIZES (default "1024 2048 5120"; empty skips it): storm corpora of
+# these sizes in MiB, each generated into a temporary directory, scanned
+# once with --mmap never for its peak RSS (issue 18: flat as input grows)
+# and deleted before the next is generated, so at most the largest is on
+# disk at a time.
 # Corpora go under bench-corpus/ (git-ignored) and are reused while their
 # size, seed, density, shape and generator source are unchanged.
 #
@@ -36,7 +42,8 @@ RUNS=${RUNS:-5}
 SEED=${SEED:-1}
 DENSE=${DENSE:-0.05}
 STORM=${STORM:-0.25}
-CORPORA=${CORPORA:-healthy dense storm app-timed json untimed many-apps one-file}
+CORPORA=${CORPORA-healthy dense storm app-timed json untimed many-apps one-file}
+RSS_SIZES=${RSS_SIZES-1024 2048 5120}
 ROOT=bench-corpus
 PATTERNS=$ROOT/rg-patterns.txt
 BIN=target/release/logtriage
@@ -229,9 +236,34 @@ done
 echo
 echo "$(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo "unknown CPU")"
 echo "$("$BIN" --version), $("$RG" --version | head -n 1); $RUNS runs each, medians, warm cache"
+if [[ -n "$CORPORA" ]]; then
 echo
 echo "| corpus | size MB | logtriage median s | logtriage MB/s | matches/s | rg median s | rg MB/s | ratio (logtriage/rg) | peak RSS (mapped) | --mmap never median s | peak RSS (--mmap never) |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 printf '%s\n' "${ROWS[@]}"
 echo
 printf '%s\n' "${NOTES[@]}"
+fi
+
+# Memory as the input grows: storm corpora of RSS_SIZES MiB, streamed
+# (--mmap never), so the peak is the heap. Generated one at a time next to
+# the other temporary files and deleted once measured.
+if [[ -n "$RSS_SIZES" ]]; then
+    echo
+    echo "| storm size MiB | matches | incidents | --mmap never s | peak RSS (--mmap never) |"
+    echo "| ---: | ---: | ---: | ---: | ---: |"
+    for size in $RSS_SIZES; do
+        dir="$TMP/rss-storm"
+        rm -rf "$dir"
+        echo "generating a $size MiB storm corpus in $dir (deleted once measured)" >&2
+        "$GEN" --out "$dir" --size-mib "$size" --dense "$STORM" --seed "$SEED" >&2
+        t0=$(now)
+        run_logtriage_mmap never "$dir" "$TMP/rss.json"
+        t1=$(now)
+        rm -rf "$dir"
+        # The summary's matches, then its incidents per severity.
+        read -r matches incidents < <(awk -F'[:,]' '/"matches":/ { m = $2 + 0; on = 1 } on && /"(critical|high|medium|low)":/ { n += $2 } on && /"info":/ { print m, n + $2; exit }' "$TMP/rss.json")
+        rm -f "$TMP/rss.json"
+        echo "| $size | $matches | $incidents | $(secs "$t0" "$t1") | $(mib "$(peak_rss)") |"
+    done
+fi

@@ -2,8 +2,7 @@
 //! malloc arenas and freed later, as correlation moves them into groups
 //! and once incidents are built; glibc keeps freed arena memory resident,
 //! and the next stage's allocations come from whichever arena its thread
-//! uses, so without a trim the peak is the old and the new at once. Big
-//! frees can also leave the critical path.
+//! uses, so without a trim the peak is the old and the new at once.
 
 /// Returns free heap pages of every arena to the kernel (glibc); a no-op
 /// elsewhere. Costs a walk over the free lists: call it between stages,
@@ -15,15 +14,6 @@ pub fn release_freed() {
     unsafe {
         libc::malloc_trim(0);
     }
-}
-
-/// Drops `value` on a thread of its own: freeing half a million events
-/// one by one took 30-40 ms that the report can use meanwhile. Only where
-/// the scan already runs a worker pool (`--threads 1` starts no thread);
-/// if no thread can be started, it is dropped here.
-pub fn free_in_background<T: Send + 'static>(value: T) {
-    // A failed spawn drops the closure, and the value with it.
-    let _ = std::thread::Builder::new().name("logtriage-free".into()).spawn(move || drop(value));
 }
 
 /// Counts bytes freed since the last trim and trims once they add up:

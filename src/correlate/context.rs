@@ -138,7 +138,15 @@ fn file_stage(rules: &RuleSet, events: Vec<Event>, decided: &Arc<Decided>) -> (V
     let mut files = FileStage { decided: decided.clone(), ..FileStage::default() };
     let mut route = |e: Event, _| if needs_app(rules, &e) { later.push(e) } else { out.push(e) };
     // One source: its events pair among themselves whatever it is called.
-    for ev in events {
+    // Taken from the back of a reversed list, whose tail is handed back as
+    // it empties: the list and the one built from it would otherwise both
+    // be whole at the end (a noisy source's events are tens of MiB).
+    let mut events = events;
+    events.reverse();
+    while let Some(ev) = events.pop() {
+        if events.capacity() - events.len() >= GIVE_BACK {
+            events.shrink_to_fit();
+        }
         match first_stage(rules, &ev) {
             Stage::Pass => route(ev, 0),
             Stage::App => context.push(ev),
@@ -149,6 +157,9 @@ fn file_stage(rules: &RuleSet, events: Vec<Event>, decided: &Arc<Decided>) -> (V
     later.append(&mut context);
     (out, later)
 }
+
+/// Events [`file_stage`] takes from its list before it frees their room.
+const GIVE_BACK: usize = 1 << 16;
 
 /// The entries decided already for start event `ev` (bit n: entry n).
 fn skipped(decided: &Decided, ev: &Event) -> u8 {
@@ -871,6 +882,23 @@ fix = "f"
 
     fn one_source(events: Vec<Event>) -> Vec<Event> {
         apply(&rules(), vec![events], &[]).pop().unwrap_or_default()
+    }
+
+    /// A source longer than the file stage takes before it frees room
+    /// ([`GIVE_BACK`]) is read whole and in file order: every exit finds
+    /// the online before it, and they come out as they were written.
+    #[test]
+    fn a_long_source_is_read_in_order_across_give_backs() {
+        let pairs = GIVE_BACK as u64 + 7;
+        let events: Vec<Event> = (0..pairs)
+            .flat_map(|i| {
+                let t = i as i64 * 600;
+                [ev(ONLINE, 2 * i + 1, Some(t), &api("0")), ev(EXIT, 2 * i + 2, Some(t + 1), &api("0"))]
+            })
+            .collect();
+        let got = one_source(events);
+        assert_eq!(lines(&got), (0..pairs).map(|i| 2 * i + 2).collect::<Vec<_>>());
+        assert!(got.iter().all(|e| field(&e.fields, "uptime_ms") == Some("1000")), "each exit timed from its online");
     }
 
     #[test]

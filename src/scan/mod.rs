@@ -180,11 +180,9 @@ fn scan_named(
     // allocated (dense 1 GiB corpus, `--mmap never`: 305 -> 277 MiB when
     // this trim was added).
     memory::release_freed();
-    let mut incidents = on(pool.as_ref(), || incidents::build(&rules, &findings, &paths, opts.zone));
-    match pool {
-        Some(_) => memory::free_in_background(findings),
-        None => drop(findings),
-    }
+    // The findings' events are freed as their incidents are built, so the
+    // two are never on the heap whole at once.
+    let mut incidents = on(pool.as_ref(), || incidents::build_freeing(&rules, findings, &paths, opts.zone));
     apps_found.extend(incidents.iter().filter_map(|i| i.app.clone()));
     let app_misses = opts.filters.app_misses(apps_found.iter().map(String::as_str));
     notes.extend(app_misses.iter().cloned());
