@@ -1,8 +1,11 @@
 //! What pm2 puts before the message on a line: the source column of saved
 //! `pm2 logs` output (`0|api      | `, `PM2        | `, with ANSI colour),
-//! its timestamp prefix, or a pm2 JSON object. (An application's own
-//! stamp is part of the message: see `time`.) [`view`] finds them without
-//! allocating; [`strip_ansi`] cleans message text for matching.
+//! its timestamp prefix, a pm2 JSON object, or the JSON envelope another
+//! log writer puts around each line (Docker's json-file driver, a
+//! `journalctl -o json` export: see [`Json`] and `envelope`). (An
+//! application's own stamp is part of the message: see `time`.) [`view`]
+//! finds them without allocating; [`strip_ansi`] cleans message text for
+//! matching.
 
 use crate::input::Stream;
 
@@ -19,8 +22,8 @@ pub struct LineView {
     pub column: Option<(usize, usize)>,
     /// Stream given by the column's colour (red err, green out, blue PM2).
     pub coloured: Option<Stream>,
-    /// The line is a pm2 JSON log object.
-    pub json: bool,
+    /// The JSON object the line is, if any.
+    pub json: Json,
     /// The message starts with a date-time of pm2's stamp shape that is no
     /// pm2 prefix (an application's own stamp): its length (a byte: every
     /// line's view is copied), so the application's stamp is not looked for
@@ -28,23 +31,93 @@ pub struct LineView {
     pub iso: Option<u8>,
 }
 
-/// Splits `line` (without its line terminator). `pm2_logs` enables the
-/// source column, which only saved `pm2 logs` output has.
-pub fn view(line: &[u8], pm2_logs: bool) -> LineView {
+/// Which JSON object a line is: each is recognised by its first key, which
+/// its writer always puts first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Json {
+    /// Not one of these (an application's own JSON is message text).
+    #[default]
+    No,
+    /// pm2 `log_type: json`: `{"message":...}`, one write per object.
+    Pm2,
+    /// Docker's json-file driver: `{"log":"...\n","stream":...,"time":...}`,
+    /// one line of output per object (see `envelope`). Its `time` is the
+    /// line's stamp.
+    Docker,
+    /// `journalctl -o json`: `{"__CURSOR":...}`, one journal entry per
+    /// object.
+    Journal,
+}
+
+impl Json {
+    /// Returns true if and only if the object is always a record of its
+    /// own (its writer kept each message whole).
+    pub fn whole(self) -> bool {
+        matches!(self, Json::Pm2 | Json::Journal)
+    }
+
+    /// Returns true if and only if the line is any of these objects.
+    pub fn any(self) -> bool {
+        self != Json::No
+    }
+}
+
+/// What a file's lines may start with besides a stamp: decided per file
+/// from its first lines (`FileShape`), so each line is checked only for
+/// what its file has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Frame {
+    /// Saved `pm2 logs` output: the `ID|NAME | ` / `PM2 | ` column.
+    pub pm2_logs: bool,
+    /// Saved `docker compose logs` output: the `SERVICE-N  | ` column.
+    pub compose: bool,
+    /// A `journalctl -o json` export: every object line is an entry.
+    pub journal: bool,
+    /// `docker logs -t` output: Docker's stamp starts each line (after a
+    /// compose column).
+    pub docker_stamps: bool,
+}
+
+/// Splits `line` (without its line terminator) as a line of a file
+/// framed like `frame`.
+pub fn view(line: &[u8], frame: Frame) -> LineView {
     let mut v = LineView::default();
     let mut i = 0;
-    if pm2_logs {
+    if frame.pm2_logs || frame.compose {
         let (after_ansi, colour) = skip_ansi(line, 0);
-        if let Some((col, next)) = column_at(line, after_ansi) {
+        let pm2 = if frame.pm2_logs { column_at(line, after_ansi) } else { None };
+        let compose = || if frame.compose { compose_column_at(line, after_ansi) } else { None };
+        if let Some((col, next)) = pm2 {
             v.column = Some(col);
             v.coloured = colour;
             i = skip_ansi(line, next).0;
+        } else if let Some((col, next)) = compose() {
+            // compose colours services, not streams.
+            v.column = Some(col);
+            i = skip_ansi(line, next).0;
         }
     }
-    let rest = &line[i..];
-    if rest.starts_with(b"{\"message\":") {
-        v.json = true;
+    if frame.docker_stamps
+        && let Some(len) = docker_stamp_len(&line[i..])
+    {
+        v.stamp = Some((i, i + len));
+        v.body = (i + len + 1).min(line.len());
+        return v;
+    }
+    if frame.journal && line.get(i) == Some(&b'{') {
+        v.json = Json::Journal;
         v.body = i;
+        return v;
+    }
+    let rest = &line[i..];
+    if rest.first() == Some(&b'{')
+        && let Some(json) = json_kind(rest)
+    {
+        v.json = json;
+        v.body = i;
+        if json == Json::Docker {
+            v.stamp = super::envelope::docker_time(rest).map(|(s, e)| (i + s, i + e));
+        }
         return v;
     }
     match lead(rest) {
@@ -57,6 +130,44 @@ pub fn view(line: &[u8], pm2_logs: bool) -> LineView {
     }
     v.body = i;
     v
+}
+
+/// `docker logs -t` writes each line's time first, as Go's
+/// `jsonmessage.RFC3339NanoFixed` (`2006-01-02T15:04:05.000000000Z07:00`:
+/// always nine fraction digits, UTC as `Z`), then a space (moby
+/// `daemon/logs.go`). The stamp's length if `rest` starts with one.
+fn docker_stamp_len(rest: &[u8]) -> Option<usize> {
+    const LEN: usize = 30;
+    let s = rest.get(..LEN)?;
+    let digits = [0..4, 5..7, 8..10, 11..13, 14..16, 17..19, 20..29];
+    let seps = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.'), (29, b'Z')];
+    let ok = digits.into_iter().all(|r| s[r].iter().all(u8::is_ascii_digit))
+        && seps.into_iter().all(|(at, c)| s[at] == c)
+        && matches!(rest.get(LEN), None | Some(b' '));
+    ok.then_some(LEN)
+}
+
+/// Returns true if and only if a stamp ending at `end` in `line` is
+/// Docker's (`docker logs -t`): a space follows it, where pm2's prefix
+/// has `: ` and Docker's json-file `time` a quote.
+pub fn is_docker_stamp_end(line: &[u8], end: usize) -> bool {
+    matches!(line.get(end), None | Some(b' '))
+        && end >= 30
+        && line[end - 1] == b'Z'
+        && line.get(end - 11) == Some(&b'.')
+}
+
+/// The writer whose JSON object `rest` (a line starting with `{`) is.
+fn json_kind(rest: &[u8]) -> Option<Json> {
+    if rest.starts_with(b"{\"message\":") {
+        Some(Json::Pm2)
+    } else if rest.starts_with(b"{\"log\":\"") {
+        Some(Json::Docker)
+    } else if rest.starts_with(b"{\"__CURSOR\":\"") {
+        Some(Json::Journal)
+    } else {
+        None
+    }
 }
 
 /// `PM2  | ` or `12|name  | ` at `at`: returns the column's range (name
@@ -73,6 +184,29 @@ fn column_at(line: &[u8], at: usize) -> Option<((usize, usize), usize)> {
     let sep = memchr::memmem::find(rest, b" | ")?;
     let name_end = rest[..sep].iter().rposition(|b| *b != b' ').map_or(0, |p| p + 1);
     Some(((at, at + name_end), at + sep + 3))
+}
+
+/// `api-1  | ` (compose v2) or `proj_api_1  | ` (v1) at `at`: a service
+/// name, padding, `|` and a space (or the end of an empty line). Returns
+/// the name's range and the offset after the separator.
+fn compose_column_at(line: &[u8], at: usize) -> Option<((usize, usize), usize)> {
+    let rest = line.get(at..)?;
+    let name = rest.iter().take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')).count();
+    if name == 0 || !rest[0].is_ascii_alphanumeric() {
+        return None;
+    }
+    let pad = rest[name..].iter().take_while(|b| **b == b' ').count();
+    let sep = name + pad;
+    // Colour codes may sit between the padding and the bar.
+    let bar = skip_ansi(rest, sep).0;
+    if pad == 0 || rest.get(bar) != Some(&b'|') {
+        return None;
+    }
+    match rest.get(bar + 1) {
+        None => Some(((at, at + name), at + bar + 1)),
+        Some(b' ') => Some(((at, at + name), at + bar + 2)),
+        Some(_) => None,
+    }
 }
 
 /// Skips SGR/CSI sequences at `at`; returns the new offset and the stream a
@@ -115,8 +249,12 @@ pub fn strip_ansi(text: &[u8], out: &mut Vec<u8>) {
 mod tests {
     use super::*;
 
+    fn frame(pm2_logs: bool) -> Frame {
+        Frame { pm2_logs, ..Frame::default() }
+    }
+
     fn body(line: &str, pm2_logs: bool) -> String {
-        let v = view(line.as_bytes(), pm2_logs);
+        let v = view(line.as_bytes(), frame(pm2_logs));
         String::from_utf8_lossy(&line.as_bytes()[v.body..]).into_owned()
     }
 
@@ -132,7 +270,7 @@ mod tests {
     #[test]
     fn saved_pm2_logs_columns() {
         let line = "\x1b[31m1|tws-bridge  | \x1b[39mError: boom";
-        let v = view(line.as_bytes(), true);
+        let v = view(line.as_bytes(), frame(true));
         assert_eq!(v.coloured, Some(Stream::Err));
         let (s, e) = v.column.expect("column");
         assert_eq!(&line[s..e], "1|tws-bridge");
@@ -149,9 +287,9 @@ mod tests {
     fn json_lines_are_flagged() {
         let v = view(
             br#"{"message":"x\n","timestamp":"2026-11-23T05:12:35.770Z","type":"out","process_id":4,"app_name":"w"}"#,
-            false,
+            Frame::default(),
         );
-        assert!(v.json);
+        assert_eq!(v.json, Json::Pm2);
     }
 
     /// Caddy's console encoder writes its stamp like a pm2 prefix, with a
@@ -163,7 +301,36 @@ mod tests {
             "ERROR\thttp.log.error\tdial tcp"
         );
         let json = br#"{"level":"error","ts":1795413112.6492145,"msg":"dial tcp"}"#;
-        assert_eq!(view(json, false), LineView::default());
+        assert_eq!(view(json, Frame::default()), LineView::default());
+    }
+
+    /// `docker compose logs -t` (v2.x): the service column, padded, then
+    /// Docker's own time; compose's colours name services, not streams.
+    #[test]
+    fn compose_columns() {
+        let compose = Frame { compose: true, ..Frame::default() };
+        let line = "\x1b[32mapi-1  | \x1b[0m2026-12-05T17:20:01.123456789Z Error: boom";
+        let v = view(line.as_bytes(), compose);
+        let (s, e) = v.column.expect("column");
+        assert_eq!(
+            (&line[s..e], &line[v.body..], v.coloured),
+            ("api-1", "2026-12-05T17:20:01.123456789Z Error: boom", None)
+        );
+        let v = view(b"db-1  |", compose);
+        assert_eq!(v.body, 7);
+        for not in ["api-1 |x", "api-1| x", " api-1 | x", "2026-12-05 10:00:00 | x"] {
+            assert_eq!(view(not.as_bytes(), compose).column, None, "{not}");
+        }
+    }
+
+    /// Docker's json-file objects carry their stamp; pm2's do not.
+    #[test]
+    fn docker_objects_are_stamped() {
+        let line = br#"{"log":"x
+","stream":"stderr","time":"2026-12-05T17:20:01.5Z"}"#;
+        let v = view(line, Frame::default());
+        let (s, e) = v.stamp.expect("stamp");
+        assert_eq!((v.json, &line[s..e]), (Json::Docker, &b"2026-12-05T17:20:01.5Z"[..]));
     }
 
     #[test]

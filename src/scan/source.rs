@@ -264,6 +264,7 @@ impl<'a> SourceScan<'a> {
             candidates: 0,
             timestamps: false,
             time_format: None,
+            kind: None,
             last_ts: None,
             day_end: None,
             longest_line: (0, 0),
@@ -300,6 +301,16 @@ impl<'a> SourceScan<'a> {
     pub(super) fn set_shape(&mut self, shape: FileShape) {
         self.stats.timestamps = shape.timed();
         self.stats.time_format = shape.time.timed().then_some(shape.time);
+        self.stats.kind = shape.kind();
+        // A server's log named only by its file name (`postgresql-15-main.log`,
+        // `access.log`) is the server's, as its lines say.
+        if self.spec.meta.app_from == Some(input::AppFrom::FileName)
+            && let Some(server) = shape.server_app()
+        {
+            self.app = Some(Arc::from(server));
+            self.stats.app = Some(server.to_string());
+            self.stats.app_from = Some(input::AppFrom::Content);
+        }
         self.shape = Some(shape);
     }
 
