@@ -225,8 +225,19 @@ impl FileShape {
 fn is_postgres_line(msg: &[u8]) -> bool {
     const LEVELS: [&[u8]; 7] =
         [b"LOG:  ", b"ERROR:  ", b"FATAL:  ", b"PANIC:  ", b"WARNING:  ", b"DETAIL:  ", b"STATEMENT:  "];
+    // csvlog rows: `TIME UTC,"user","db",pid,...,LOG,00000,"message"`;
+    // jsonlog objects: `{"timestamp":"...","error_severity":"LOG",...}`.
+    const CSV: [&[u8]; 5] = [b",LOG,", b",ERROR,", b",FATAL,", b",PANIC,", b",WARNING,"];
+    if msg.starts_with(b"{\"timestamp\":\"") {
+        return memchr::memmem::find(msg, b"\"error_severity\":\"").is_some();
+    }
     let head = &msg[..msg.len().min(120)];
-    memchr::memmem::find(head, b":  ").is_some() && LEVELS.iter().any(|l| memchr::memmem::find(head, l).is_some())
+    if memchr::memmem::find(head, b":  ").is_some() && LEVELS.iter().any(|l| memchr::memmem::find(head, l).is_some()) {
+        return true;
+    }
+    let row = &msg[..msg.len().min(400)];
+    let zone_then_comma = msg.get(23..).and_then(|r| memchr::memchr(b',', &r[..r.len().min(8)])).is_some();
+    zone_then_comma && CSV.iter().any(|l| memchr::memmem::find(row, l).is_some())
 }
 
 fn trim_cr(line: &[u8]) -> &[u8] {

@@ -202,9 +202,11 @@ fn compose_column_at(line: &[u8], at: usize) -> Option<((usize, usize), usize)> 
     if pad == 0 || rest.get(bar) != Some(&b'|') {
         return None;
     }
-    match rest.get(bar + 1) {
-        None => Some(((at, at + name), at + bar + 1)),
-        Some(b' ') => Some(((at, at + name), at + bar + 2)),
+    // compose ends the colour after the bar (`|\x1b[0m `).
+    let after = skip_ansi(rest, bar + 1).0;
+    match rest.get(after) {
+        None => Some(((at, at + name), at + after)),
+        Some(b' ') => Some(((at, at + name), at + after + 1)),
         Some(_) => None,
     }
 }
@@ -318,6 +320,10 @@ mod tests {
         );
         let v = view(b"db-1  |", compose);
         assert_eq!(v.body, 7);
+        // docker-compose v1 (nostpy#102): the colour ends after the bar.
+        let line = "\x1b[36mevent-handler_1   |\x1b[0m 2025-05-06 05:19:57,044 - ERROR - x";
+        let v = view(line.as_bytes(), compose);
+        assert_eq!(&line[v.body..], "2025-05-06 05:19:57,044 - ERROR - x");
         for not in ["api-1 |x", "api-1| x", " api-1 | x", "2026-12-05 10:00:00 | x"] {
             assert_eq!(view(not.as_bytes(), compose).column, None, "{not}");
         }

@@ -303,8 +303,9 @@ impl<'a> SourceScan<'a> {
         self.stats.time_format = shape.time.timed().then_some(shape.time);
         self.stats.kind = shape.kind();
         // A server's log named only by its file name (`postgresql-15-main.log`,
-        // `access.log`) is the server's, as its lines say.
-        if self.spec.meta.app_from == Some(input::AppFrom::FileName)
+        // `access.log`), or by nothing (stdin, `x.csv`), is the server's, as
+        // its lines say.
+        if matches!(self.spec.meta.app_from, None | Some(input::AppFrom::FileName))
             && let Some(server) = shape.server_app()
         {
             self.app = Some(Arc::from(server));

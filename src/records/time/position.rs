@@ -86,7 +86,7 @@ pub fn find(msg: &[u8], mask: Mask, iso: Option<u8>) -> Option<Found> {
         && mask.has(Shape::Iso)
         && shapes::ends(msg, n)
     {
-        return Some(Found { start: 0, end: n, shape: Shape::Iso });
+        return Some(Found { start: 0, end: shapes::with_utc_word(msg, n), shape: Shape::Iso });
     }
     let found = after_tags(msg, mask);
     if found.is_none() && mask.has(Shape::Clf) {

@@ -135,7 +135,19 @@ pub fn ends(s: &[u8], i: usize) -> bool {
 
 fn iso_len(s: &[u8]) -> Option<usize> {
     let n = shape_len(s).or_else(|| compact(s).map(|(.., n)| n))?;
-    ends(s, n).then_some(n)
+    ends(s, n).then(|| with_utc_word(s, n))
+}
+
+/// `n`, or past a ` UTC` / ` GMT` right after it: PostgreSQL's `%m` and
+/// `%t` write the log time zone's abbreviation after the time
+/// (`2026-12-05 17:35:42.890 UTC`, also in csvlog and jsonlog). Only these
+/// two name one offset; other abbreviations (`CET`, `EST`, `IST`) are
+/// ambiguous and are left to `--log-tz`.
+pub fn with_utc_word(s: &[u8], n: usize) -> usize {
+    match s.get(n..n + 4) {
+        Some(b" UTC" | b" GMT") if ends(s, n + 4) && !matches!(s.get(n + 4), Some(b'+' | b'-')) => n + 4,
+        _ => n,
+    }
 }
 
 /// `YYYYMMDD HH:MM:SS[.fff]` (also with `T`): QuantConnect LEAN's log
@@ -354,6 +366,7 @@ pub fn read(s: &[u8], shape: Shape) -> Option<Reading> {
     let naive_time = |(h, m, sec, ms): Hmsm| NaiveTime::from_hms_milli_opt(h, m, sec, ms);
     match shape {
         Shape::Iso => match parse_iso(s) {
+            Some((naive, None)) if s.ends_with(b" UTC") || s.ends_with(b" GMT") => Some(Reading::Full(naive, Some(0))),
             Some((naive, off)) => Some(Reading::Full(naive, off)),
             None => compact(s).map(|(naive, _)| Reading::Full(naive, None)),
         },
@@ -403,6 +416,18 @@ mod tests {
         assert_eq!(dt.to_string(), "2018-04-04 21:10:58.250");
         assert_eq!(len("20181399 21:10:58 x"), None, "no 99th of the 13th month");
         assert_eq!(len("12345678 10:00:01 x"), None);
+    }
+
+    /// PostgreSQL's `%m` (stderr, csvlog, jsonlog) names the zone: UTC and
+    /// GMT are offset 0 whatever `--log-tz` says; other names are not read.
+    #[test]
+    fn iso_with_a_utc_word() {
+        assert_eq!(len("2026-12-05 17:35:42.890 UTC [15796] LOG:  x"), Some((Shape::Iso, 27)));
+        assert_eq!(len("2026-12-05 17:35:42 GMT"), Some((Shape::Iso, 23)));
+        assert_eq!(len("2026-12-05 17:35:42.890 CET [1]"), Some((Shape::Iso, 23)));
+        assert_eq!(len("2026-12-05 17:35:42.890 UTCX"), Some((Shape::Iso, 23)));
+        let Some(Reading::Full(_, off)) = read(b"2026-12-05 17:35:42.890 UTC", Shape::Iso) else { panic!() };
+        assert_eq!(off, Some(0));
     }
 
     #[test]
