@@ -40,7 +40,8 @@ pub struct FileStats {
     pub time_format: Option<TimeFormat>,
     /// What wrote the file, when it is not pm2 or a plain application log
     /// (see `records::FileShape::kind`): `docker-json`, `journald-json`,
-    /// `compose`, `postgresql`, `redis`, `caddy-access`; `null` otherwise.
+    /// `journald-short`, `compose`, `docker-logs`, `postgresql`, `redis`,
+    /// `caddy-access`; `null` otherwise.
     /// Decided from its first lines.
     pub kind: Option<&'static str>,
     /// The last time the file speaks (ms since the epoch); where absence

@@ -132,3 +132,19 @@ fn a_compose_capture_reads_like_the_json_file_log() {
     let doc = doc_in(tmp.path(), &[alone.file_name().and_then(|n| n.to_str()).expect("name")]);
     assert_eq!(doc.summary.files[0].app_from.as_deref(), Some("file-name"));
 }
+
+/// The same journal entries exported with `journalctl -o short-iso`
+/// (`STAMP HOST IDENT[PID]: line`, a line per entry): the identifier names
+/// each line's app, stack traces join within one identifier, and the
+/// incidents are the JSON export's (the stamps are whole seconds).
+#[test]
+fn a_short_iso_export_reads_like_the_json_export() {
+    let dir = scenario().join("journal");
+    let json = doc_in(&dir, &["journal.log"]);
+    let text = doc_in(&dir, &["journal-short-iso.txt"]);
+    assert_eq!(found(&text.incidents), found(&json.incidents));
+    assert!(!json.incidents.is_empty());
+    let file = &text.summary.files[0];
+    assert_eq!((file.kind.as_deref(), file.time_format.as_deref()), (Some("journald-short"), Some("iso8601")));
+    assert!(file.records * 3 < file.lines, "frames joined: {} records of {} lines", file.records, file.lines);
+}

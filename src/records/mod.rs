@@ -43,6 +43,9 @@ impl Framing {
     pub const POSTGRES: u8 = 8;
     /// A Caddy access log: JSON from the `http.log.access` logger.
     pub const CADDY_ACCESS: u8 = 16;
+    /// `journalctl -o short-iso` output: `STAMP HOST IDENT[PID]: ` names
+    /// each line's app.
+    pub const JOURNAL_TEXT: u8 = 32;
 
     /// Returns true if and only if `bit` is set.
     pub fn has(self, bit: u8) -> bool {
@@ -92,6 +95,7 @@ impl FileShape {
         let mut docker_stamp_lines = 0;
         let mut postgres_lines = 0;
         let mut caddy_access_lines = 0;
+        let mut journal_text_lines = 0;
         let mut text_lines = 0;
         let mut stamped = false;
         let mut times = time::Tally::default();
@@ -102,12 +106,16 @@ impl FileShape {
             text_lines += 1;
             let line = trim_cr(line);
             let journal = envelope::is_journal_line(line);
-            let v = prefix::view(line, Frame { pm2_logs: true, compose: true, journal, docker_stamps: true });
+            let journal_text = prefix::journal_text_prefix(line).is_some();
+            journal_text_lines += usize::from(journal_text);
+            let frame = Frame { pm2_logs: true, compose: true, journal, docker_stamps: true, journal_text: true };
+            let v = prefix::view(line, frame);
             let docker_stamp = v.stamp.is_some_and(|(_, e)| prefix::is_docker_stamp_end(line, e));
             docker_stamp_lines += usize::from(docker_stamp);
             postgres_lines += usize::from(is_postgres_line(&line[v.body..]));
             caddy_access_lines += usize::from(memchr::memmem::find(line, b"\"logger\":\"http.log.access").is_some());
             match v.column.map(|(s, e)| &line[s..e]) {
+                _ if journal_text => {}
                 Some(col) if col == b"PM2" || col.contains(&b'|') => column_lines += 1,
                 Some(_) => compose_lines += 1,
                 None => {}
@@ -117,8 +125,9 @@ impl FileShape {
             match v.stamp {
                 _ if v.json == Json::Docker => times.add(TimeFormat::DockerJson),
                 _ if v.json == Json::Journal => times.add(TimeFormat::JournalJson),
-                // Docker's `logs -t` stamp reads as the ISO shape it is.
-                Some(_) if docker_stamp => times.add(TimeFormat::Text(time::Shape::Iso)),
+                // Docker's `logs -t` stamp, journalctl's short-iso stamp:
+                // the ISO shape they are.
+                Some(_) if docker_stamp || journal_text => times.add(TimeFormat::Text(time::Shape::Iso)),
                 // pm2 writes a bracketed stamp only in its own log, and
                 // never a tab: elsewhere these are the app's (log4js's
                 // `[2026-11-20T10:00:00.123] [INFO]`, Caddy's console
@@ -143,7 +152,8 @@ impl FileShape {
             // Continuation lines (a DETAIL's tab-indented queries) are no
             // server lines of their own.
             .with(Framing::POSTGRES, postgres_lines * 3 > text_lines)
-            .with(Framing::CADDY_ACCESS, caddy_access_lines * 2 > text_lines);
+            .with(Framing::CADDY_ACCESS, caddy_access_lines * 2 > text_lines)
+            .with(Framing::JOURNAL_TEXT, journal_text_lines * 2 > text_lines);
         let daemon = stream == Stream::Daemon;
         FileShape { pm2_logs, framing, stamped, daemon, time: times.winner(), reference: None }
     }
@@ -155,6 +165,7 @@ impl FileShape {
             compose: self.compose(),
             journal: self.framing.has(Framing::JOURNAL),
             docker_stamps: self.framing.has(Framing::DOCKER_STAMPS),
+            journal_text: self.framing.has(Framing::JOURNAL_TEXT),
         }
     }
 
@@ -165,14 +176,16 @@ impl FileShape {
     }
 
     /// What wrote the file, when it is not a plain log or pm2's:
-    /// `docker-json` (the json-file driver), `journald-json`, `compose`
-    /// (saved `docker compose logs`), `docker-logs` (`docker logs -t`),
+    /// `docker-json` (the json-file driver), `journald-json`,
+    /// `journald-short` (`journalctl -o short-iso`), `compose` (saved
+    /// `docker compose logs`), `docker-logs` (`docker logs -t`),
     /// `postgresql`, `redis`, `caddy-access`; None otherwise. The first
     /// four frame other apps' lines; the last three are servers.
     pub fn kind(&self) -> Option<&'static str> {
         match () {
             _ if self.time == TimeFormat::DockerJson => Some("docker-json"),
             _ if self.framing.has(Framing::JOURNAL) => Some("journald-json"),
+            _ if self.framing.has(Framing::JOURNAL_TEXT) => Some("journald-short"),
             _ if self.compose() => Some("compose"),
             _ if self.framing.has(Framing::DOCKER_STAMPS) => Some("docker-logs"),
             _ if self.framing.has(Framing::POSTGRES) => Some("postgresql"),
@@ -389,8 +402,9 @@ impl Iterator for Segmenter<'_> {
                     };
                     std::mem::replace(&mut self.partial_above, partial) || self.joiner.feed(facts)
                 }
-                // Docker's stamps differ on every line: join as if unstamped.
-                _ if self.shape.framing.has(Framing::DOCKER_STAMPS) => {
+                // Docker's and journald's stamps are not pm2's: join as if
+                // unstamped (lines of two identifiers never join: column).
+                _ if self.shape.framing.has(Framing::DOCKER_STAMPS | Framing::JOURNAL_TEXT) => {
                     self.partial_above = false;
                     let json = v.json.whole();
                     let facts =
@@ -496,7 +510,7 @@ pub fn build(buf: &[u8], span: RecordSpan, shape: FileShape, zone: Zone) -> Reco
         let line = trim_cr(raw);
         let v = prefix::view(line, shape.frame());
         if i == 0 {
-            describe_from_column(&mut rec, line, &v, shape.compose());
+            describe_from_column(&mut rec, line, &v, shape);
         } else if !glued {
             rec.body.push(b'\n');
         }
@@ -535,11 +549,15 @@ fn line_at(buf: &[u8], at: usize) -> &[u8] {
     trim_cr(&buf[at..end])
 }
 
-fn describe_from_column(rec: &mut Record, line: &[u8], v: &prefix::LineView, compose: bool) {
+fn describe_from_column(rec: &mut Record, line: &[u8], v: &prefix::LineView, shape: FileShape) {
     if let Some((s, e)) = v.column {
         let col = String::from_utf8_lossy(&line[s..e]);
-        if compose {
+        if shape.compose() {
             rec.app = Some(compose_service(&col).to_string());
+            return;
+        }
+        if shape.framing.has(Framing::JOURNAL_TEXT) {
+            rec.app = Some(col.into_owned());
             return;
         }
         match col.split_once('|') {

@@ -76,6 +76,8 @@ pub struct Frame {
     /// `docker logs -t` output: Docker's stamp starts each line (after a
     /// compose column).
     pub docker_stamps: bool,
+    /// `journalctl -o short-iso` output: `STAMP HOST IDENT[PID]: `.
+    pub journal_text: bool,
 }
 
 /// Splits `line` (without its line terminator) as a line of a file
@@ -96,6 +98,15 @@ pub fn view(line: &[u8], frame: Frame) -> LineView {
             v.column = Some(col);
             i = skip_ansi(line, next).0;
         }
+    }
+    if frame.journal_text
+        && i == 0
+        && let Some(p) = journal_text_prefix(line)
+    {
+        v.stamp = Some((0, p.stamp));
+        v.column = Some(p.ident);
+        v.body = p.body;
+        return v;
     }
     if frame.docker_stamps
         && let Some(len) = docker_stamp_len(&line[i..])
@@ -130,6 +141,67 @@ pub fn view(line: &[u8], frame: Frame) -> LineView {
     }
     v.body = i;
     v
+}
+
+/// Where the parts of a `journalctl -o short-iso` (or `short-iso-precise`)
+/// line's prefix end: `2026-12-05T17:35:43+0000 vm worker[16274]: msg`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JournalText {
+    /// Length of the stamp.
+    pub stamp: usize,
+    /// The identifier's range (the app).
+    pub ident: (usize, usize),
+    /// Start of the message.
+    pub body: usize,
+}
+
+/// Reads the prefix journalctl's `short-iso` output puts on every line
+/// (systemd `logs-show.c`, `output_short`): the time as
+/// `YYYY-MM-DDTHH:MM:SS[.ffffff]±HHMM`, the host, the identifier, the pid
+/// in brackets when known, `: `.
+pub fn journal_text_prefix(line: &[u8]) -> Option<JournalText> {
+    let digits = [0..4, 5..7, 8..10, 11..13, 14..16, 17..19];
+    let seps = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+    let head = line.get(..19)?;
+    if !digits.into_iter().all(|r| head[r].iter().all(u8::is_ascii_digit))
+        || !seps.into_iter().all(|(at, c)| head[at] == c)
+    {
+        return None;
+    }
+    let mut i = 19;
+    if line.get(i) == Some(&b'.') {
+        let n = line[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if n == 0 {
+            return None;
+        }
+        i += 1 + n;
+    }
+    let zone = line.get(i..i + 5)?;
+    if !matches!(zone[0], b'+' | b'-') || !zone[1..].iter().all(u8::is_ascii_digit) || line.get(i + 5) != Some(&b' ') {
+        return None;
+    }
+    let stamp = i + 5;
+    let host = stamp + 1;
+    let host_end = host + line.get(host..)?.iter().take(256).position(|b| *b == b' ')?;
+    let ident = host_end + 1;
+    let rest = line.get(ident..)?;
+    let ident_len = rest.iter().take(256).position(|b| matches!(b, b'[' | b':' | b' '))?;
+    if ident_len == 0 {
+        return None;
+    }
+    let mut j = ident + ident_len;
+    if line.get(j) == Some(&b'[') {
+        let pid = line[j + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if pid == 0 || line.get(j + 1 + pid) != Some(&b']') {
+            return None;
+        }
+        j += pid + 2;
+    }
+    if line.get(j) != Some(&b':') {
+        return None;
+    }
+    let body = if line.get(j + 1) == Some(&b' ') { j + 2 } else { j + 1 };
+    Some(JournalText { stamp, ident: (ident, ident + ident_len), body })
 }
 
 /// `docker logs -t` writes each line's time first, as Go's
@@ -337,6 +409,29 @@ mod tests {
         let v = view(line, Frame::default());
         let (s, e) = v.stamp.expect("stamp");
         assert_eq!((v.json, &line[s..e]), (Json::Docker, &b"2026-12-05T17:20:01.5Z"[..]));
+    }
+
+    /// systemd 252's `journalctl -o short-iso` and `short-iso-precise`, as
+    /// the lab exported them.
+    #[test]
+    fn journal_short_iso_prefixes() {
+        let frame = Frame { journal_text: true, ..Frame::default() };
+        let line = "2026-12-05T17:35:43+0000 vm worker[16274]:     at parseErrorMessage (x.js:1:1)";
+        let v = view(line.as_bytes(), frame);
+        let ((s, e), (cs, ce)) = (v.stamp.expect("stamp"), v.column.expect("ident"));
+        assert_eq!((&line[s..e], &line[cs..ce]), ("2026-12-05T17:35:43+0000", "worker"));
+        assert_eq!(&line[v.body..], "    at parseErrorMessage (x.js:1:1)");
+        let precise = "2026-12-05T17:35:44.676889+0000 vm kernel: Out of memory: Killed process 4242 (node)";
+        let p = journal_text_prefix(precise.as_bytes()).expect("precise");
+        assert_eq!(
+            (&precise[..p.stamp], &precise[p.ident.0..p.ident.1]),
+            ("2026-12-05T17:35:44.676889+0000", "kernel")
+        );
+        for not in
+            ["2026-12-05T17:35:43 vm worker: x", "2026-12-05T17:35:43+0000 vm", "2026-12-05 17:35:43+0000 vm w: x"]
+        {
+            assert_eq!(journal_text_prefix(not.as_bytes()), None, "{not}");
+        }
     }
 
     #[test]
