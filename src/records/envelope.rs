@@ -49,6 +49,21 @@ pub fn docker_text(line: &[u8]) -> Option<(&[u8], bool)> {
     }
 }
 
+/// Returns true if and only if the record text `record` (whole lines of a
+/// json-file log) glues a partial line to the next: a literal may then
+/// straddle two objects, where no search of the raw bytes finds it.
+pub fn glues_partial_lines(record: &[u8]) -> bool {
+    let mut lines = record.split(|b| *b == b'\n');
+    let Some(mut line) = lines.next() else { return false };
+    for next in lines {
+        if docker_text(line).is_some_and(|(_, partial)| partial) {
+            return true;
+        }
+        line = next;
+    }
+    false
+}
+
 /// What a record takes from one Docker object.
 #[derive(Debug, Deserialize)]
 pub struct DockerLine {
@@ -170,6 +185,15 @@ mod tests {
         let partial = br#"{"log":"xxxx","stream":"stdout","time":"2026-12-05T17:20:01Z"}"#;
         assert_eq!(docker_text(partial), Some((&b"xxxx"[..], true)));
         assert_eq!(docker_text(br#"{"log":"cut short"#), None);
+    }
+
+    #[test]
+    fn partial_lines_are_seen_in_records() {
+        let whole = [STDERR, b"\n", STDERR].concat();
+        assert!(!glues_partial_lines(&whole));
+        let partial = br#"{"log":"Error: conn","stream":"stderr","time":"2026-12-05T17:20:01Z"}"#;
+        assert!(glues_partial_lines(&[&partial[..], b"\n", STDERR].concat()));
+        assert!(!glues_partial_lines(partial), "a last line has nothing to glue to");
     }
 
     #[test]

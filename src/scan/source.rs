@@ -374,7 +374,16 @@ impl<'a> SourceScan<'a> {
     pub(super) fn record(&mut self, buf: &[u8], shape: FileShape, span: RecordSpan, cursor: &mut HitCursor<'_>) {
         self.log_part(span);
         self.stats.records += 1;
-        let always = if self.opts.no_prefilter { &self.every_unit[..] } else { self.m.prefilter().unfiltered() };
+        // A Docker line split at 16 KiB and glued back may hide a literal
+        // across its two objects: such a record (rare: a line that long)
+        // is tried by every rule, as with `--no-prefilter`.
+        let glued = shape.time == records::TimeFormat::DockerJson
+            && records::envelope::glues_partial_lines(&buf[span.start..span.end]);
+        if glued && self.every_unit.is_empty() {
+            self.every_unit = self.m.rules().units();
+        }
+        let always =
+            if self.opts.no_prefilter || glued { &self.every_unit[..] } else { self.m.prefilter().unfiltered() };
         cursor.candidates(span.start, span.end, always, &mut self.candidates);
         if self.candidates.is_empty() {
             return;
