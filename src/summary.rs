@@ -38,6 +38,12 @@ pub struct FileStats {
     /// time was found. A file of times of day (`time-only`) with no date
     /// before them has a format but no `timestamps`.
     pub time_format: Option<TimeFormat>,
+    /// What wrote the file, when it is not pm2 or a plain application log
+    /// (see `records::FileShape::kind`): `docker-json`, `journald-json`,
+    /// `journald-short`, `compose`, `docker-logs`, `postgresql`, `redis`,
+    /// `caddy-access`; `null` otherwise.
+    /// Decided from its first lines.
+    pub kind: Option<&'static str>,
     /// The last time the file speaks (ms since the epoch); where absence
     /// windows still open at the end are judged.
     #[serde(skip)]

@@ -78,6 +78,11 @@ mod gate;
 // messages that say what to do.
 mod ship;
 
+// Beyond pm2 (issue 21): Docker, compose, journald, PostgreSQL, Redis and
+// Caddy logs in one run, named by their apps; one outage, both sides, one
+// story.
+mod stack;
+
 // The README's samples against the real binary (issue 19):
 // LOGTRIAGE_BLESS=1 rewrites them after an intended change of output.
 mod readme;

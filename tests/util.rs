@@ -211,6 +211,8 @@ pub struct FileStats {
     pub candidates: u64,
     pub timestamps: bool,
     pub time_format: Option<String>,
+    /// What wrote the file when not pm2 or a plain app log (issue 21).
+    pub kind: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

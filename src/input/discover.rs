@@ -209,7 +209,10 @@ const PM2_HOME_FILES: &[&str] =
 /// always holds them, and naming them on every run would hide the file a
 /// user meant (`api-error.txt`).
 fn known_not_log(name: &str) -> bool {
-    PM2_HOME_FILES.contains(&name) || name.ends_with(".pid") || super::ecosystem::FILE_NAMES.contains(&name)
+    PM2_HOME_FILES.contains(&name)
+        || name.ends_with(".pid")
+        || super::ecosystem::FILE_NAMES.contains(&name)
+        || super::docker::CONTAINER_FILES.contains(&name)
 }
 
 /// Collects the log files under `dir` with their metadata into `files`.

@@ -9,6 +9,7 @@
 //! file name ([`classify`]); [`NamingReport`] says what was used.
 
 mod discover;
+pub mod docker;
 pub mod ecosystem;
 mod haystack;
 pub mod holes;
@@ -72,6 +73,13 @@ pub enum AppFrom {
     /// The file name (or `--as`), as pm2 names files by default.
     #[serde(rename = "file-name")]
     FileName,
+    /// A Docker json-file log, named by the container's `config.v2.json`.
+    #[serde(rename = "docker")]
+    Docker,
+    /// A server's log (PostgreSQL, Redis, a Caddy access log) whose lines
+    /// say which server wrote it; the file name said nothing better.
+    #[serde(rename = "content")]
+    Content,
 }
 
 /// What is known about a log before reading it: its app and stream.

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::docker;
 use super::ecosystem::{self, Ecosystem, Homes};
 use super::naming::{classify, instance_of, live_name};
 use super::pm2::{self, Pm2List};
@@ -213,6 +214,13 @@ impl Naming {
         };
         self.search_beside(&dir);
         let mut meta = classify(shown, &file_name);
+        if docker::is_container_log(&file_name) {
+            if let Some(name) = docker::container_name(path) {
+                meta.app = Some(name);
+                meta.app_from = Some(AppFrom::Docker);
+            }
+            return meta;
+        }
         if self.claims.is_empty() {
             return meta;
         }

@@ -5,6 +5,7 @@
 //! and, on request, a [`Record`] (clean message text, timestamp, app and
 //! stream) for the few that matter.
 
+pub mod envelope;
 pub mod join;
 pub mod prefix;
 pub mod time;
@@ -13,18 +14,57 @@ pub mod timestamp;
 use serde::Deserialize;
 
 use crate::input::Stream;
+use envelope::{DockerLine, JournalEntry};
 pub use join::Joiner;
+use prefix::{Frame, Json};
 pub use time::{Clock, DayTime, TimeFormat};
 pub use timestamp::Zone;
 
 /// How many lines [`FileShape::sniff`] looks at.
 const SNIFF_LINES: usize = 200;
 
+/// Frames of a file's lines besides pm2's, and the server that wrote it
+/// when its lines say so, packed in a byte: the shape is passed by value
+/// for every record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Framing(u8);
+
+impl Framing {
+    /// Saved `docker compose logs` output: a `SERVICE-N  | ` column names
+    /// each line's app.
+    pub const COMPOSE: u8 = 1;
+    /// A `journalctl -o json` export: each line is a journal entry.
+    pub const JOURNAL: u8 = 2;
+    /// `docker logs -t` / `docker compose logs -t`: each line starts with
+    /// Docker's own stamp (after the column, if any).
+    pub const DOCKER_STAMPS: u8 = 4;
+    /// A PostgreSQL server log (stderr format): `LOG:  `, `ERROR:  `,
+    /// `FATAL:  ` with the server's two spaces.
+    pub const POSTGRES: u8 = 8;
+    /// A Caddy access log: JSON from the `http.log.access` logger.
+    pub const CADDY_ACCESS: u8 = 16;
+    /// `journalctl -o short-iso` output: `STAMP HOST IDENT[PID]: ` names
+    /// each line's app.
+    pub const JOURNAL_TEXT: u8 = 32;
+
+    /// Returns true if and only if `bit` is set.
+    pub fn has(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
+
+    fn with(self, bit: u8, on: bool) -> Framing {
+        if on { Framing(self.0 | bit) } else { self }
+    }
+}
+
 /// What the start of a file says about all of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileShape {
     /// Saved `pm2 logs` output: lines carry an `ID|NAME | ` column.
     pub pm2_logs: bool,
+    /// The other frames its lines have (compose columns, journal entries,
+    /// Docker's stamps): see [`FileShape::frame`].
+    pub framing: Framing,
     /// Lines carry pm2's timestamps (at least one in the sample).
     pub stamped: bool,
     /// The source is the pm2 daemon log.
@@ -50,6 +90,12 @@ impl FileShape {
     /// said.
     pub fn sniff(buf: &[u8], stream: Stream) -> FileShape {
         let mut column_lines = 0;
+        let mut compose_lines = 0;
+        let mut journal_lines = 0;
+        let mut docker_stamp_lines = 0;
+        let mut postgres_lines = 0;
+        let mut caddy_access_lines = 0;
+        let mut journal_text_lines = 0;
         let mut text_lines = 0;
         let mut stamped = false;
         let mut times = time::Tally::default();
@@ -59,10 +105,29 @@ impl FileShape {
             }
             text_lines += 1;
             let line = trim_cr(line);
-            let v = prefix::view(line, true);
-            column_lines += usize::from(v.column.is_some());
-            stamped |= v.stamp.is_some() || v.json;
+            let journal = envelope::is_journal_line(line);
+            let journal_text = prefix::journal_text_prefix(line).is_some();
+            journal_text_lines += usize::from(journal_text);
+            let frame = Frame { pm2_logs: true, compose: true, journal, docker_stamps: true, journal_text: true };
+            let v = prefix::view(line, frame);
+            let docker_stamp = v.stamp.is_some_and(|(_, e)| prefix::is_docker_stamp_end(line, e));
+            docker_stamp_lines += usize::from(docker_stamp);
+            postgres_lines += usize::from(is_postgres_line(&line[v.body..]));
+            caddy_access_lines += usize::from(memchr::memmem::find(line, b"\"logger\":\"http.log.access").is_some());
+            match v.column.map(|(s, e)| &line[s..e]) {
+                _ if journal_text => {}
+                Some(col) if col == b"PM2" || col.contains(&b'|') => column_lines += 1,
+                Some(_) => compose_lines += 1,
+                None => {}
+            }
+            journal_lines += usize::from(v.json == Json::Journal);
+            stamped |= v.stamp.is_some() || v.json.any();
             match v.stamp {
+                _ if v.json == Json::Docker => times.add(TimeFormat::DockerJson),
+                _ if v.json == Json::Journal => times.add(TimeFormat::JournalJson),
+                // Docker's `logs -t` stamp, journalctl's short-iso stamp:
+                // the ISO shape they are.
+                Some(_) if docker_stamp || journal_text => times.add(TimeFormat::Text(time::Shape::Iso)),
                 // pm2 writes a bracketed stamp only in its own log, and
                 // never a tab: elsewhere these are the app's (log4js's
                 // `[2026-11-20T10:00:00.123] [INFO]`, Caddy's console
@@ -73,14 +138,72 @@ impl FileShape {
                     times.add(TimeFormat::Text(time::Shape::Iso))
                 }
                 Some(_) => times.add(TimeFormat::Pm2Prefix),
-                None if v.json => times.add(TimeFormat::Pm2Json),
+                None if v.json == Json::Pm2 => times.add(TimeFormat::Pm2Json),
                 None => times.add_message(&line[v.body..]),
             }
         }
         // Saved captures are mostly column lines; a real log with a stray
         // "0|x | y" message is not.
         let pm2_logs = column_lines * 2 > text_lines;
-        FileShape { pm2_logs, stamped, daemon: stream == Stream::Daemon, time: times.winner(), reference: None }
+        let framing = Framing::default()
+            .with(Framing::COMPOSE, !pm2_logs && compose_lines * 2 > text_lines)
+            .with(Framing::JOURNAL, journal_lines * 2 > text_lines)
+            .with(Framing::DOCKER_STAMPS, docker_stamp_lines * 2 > text_lines)
+            // Continuation lines (a DETAIL's tab-indented queries) are no
+            // server lines of their own.
+            .with(Framing::POSTGRES, postgres_lines * 3 > text_lines)
+            .with(Framing::CADDY_ACCESS, caddy_access_lines * 2 > text_lines)
+            .with(Framing::JOURNAL_TEXT, journal_text_lines * 2 > text_lines);
+        let daemon = stream == Stream::Daemon;
+        FileShape { pm2_logs, framing, stamped, daemon, time: times.winner(), reference: None }
+    }
+
+    /// What its lines may start with besides a stamp.
+    pub fn frame(&self) -> Frame {
+        Frame {
+            pm2_logs: self.pm2_logs,
+            compose: self.compose(),
+            journal: self.framing.has(Framing::JOURNAL),
+            docker_stamps: self.framing.has(Framing::DOCKER_STAMPS),
+            journal_text: self.framing.has(Framing::JOURNAL_TEXT),
+        }
+    }
+
+    /// Returns true if and only if the file is saved `docker compose logs`
+    /// output.
+    pub fn compose(&self) -> bool {
+        self.framing.has(Framing::COMPOSE)
+    }
+
+    /// What wrote the file, when it is not a plain log or pm2's:
+    /// `docker-json` (the json-file driver), `journald-json`,
+    /// `journald-short` (`journalctl -o short-iso`), `compose` (saved
+    /// `docker compose logs`), `docker-logs` (`docker logs -t`),
+    /// `postgresql`, `redis`, `caddy-access`; None otherwise. The first
+    /// four frame other apps' lines; the last three are servers.
+    pub fn kind(&self) -> Option<&'static str> {
+        match () {
+            _ if self.time == TimeFormat::DockerJson => Some("docker-json"),
+            _ if self.framing.has(Framing::JOURNAL) => Some("journald-json"),
+            _ if self.framing.has(Framing::JOURNAL_TEXT) => Some("journald-short"),
+            _ if self.compose() => Some("compose"),
+            _ if self.framing.has(Framing::DOCKER_STAMPS) => Some("docker-logs"),
+            _ if self.framing.has(Framing::POSTGRES) => Some("postgresql"),
+            _ if self.time == TimeFormat::Text(time::Shape::Redis) => Some("redis"),
+            _ if self.framing.has(Framing::CADDY_ACCESS) => Some("caddy-access"),
+            _ => None,
+        }
+    }
+
+    /// The app a server's log stands for, when the file says which server
+    /// wrote it (see [`FileShape::kind`]): `postgresql`, `redis`, `caddy`.
+    pub fn server_app(&self) -> Option<&'static str> {
+        match self.kind()? {
+            "postgresql" => Some("postgresql"),
+            "redis" => Some("redis"),
+            "caddy-access" => Some("caddy"),
+            _ => None,
+        }
     }
 
     /// The shape with the file's modification time as the reference for
@@ -107,6 +230,27 @@ impl FileShape {
     pub fn timed(&self) -> bool {
         self.stamped || (self.time.timed() && !self.time.keeps_clock())
     }
+}
+
+/// A PostgreSQL server line's level with its two spaces (`elog.c`,
+/// `send_message_to_server_log`: `LOG:  ` and the others), within the
+/// first 120 bytes (after `log_line_prefix`).
+fn is_postgres_line(msg: &[u8]) -> bool {
+    const LEVELS: [&[u8]; 7] =
+        [b"LOG:  ", b"ERROR:  ", b"FATAL:  ", b"PANIC:  ", b"WARNING:  ", b"DETAIL:  ", b"STATEMENT:  "];
+    // csvlog rows: `TIME UTC,"user","db",pid,...,LOG,00000,"message"`;
+    // jsonlog objects: `{"timestamp":"...","error_severity":"LOG",...}`.
+    const CSV: [&[u8]; 5] = [b",LOG,", b",ERROR,", b",FATAL,", b",PANIC,", b",WARNING,"];
+    if msg.starts_with(b"{\"timestamp\":\"") {
+        return memchr::memmem::find(msg, b"\"error_severity\":\"").is_some();
+    }
+    let head = &msg[..msg.len().min(120)];
+    if memchr::memmem::find(head, b":  ").is_some() && LEVELS.iter().any(|l| memchr::memmem::find(head, l).is_some()) {
+        return true;
+    }
+    let row = &msg[..msg.len().min(400)];
+    let zone_then_comma = msg.get(23..).and_then(|r| memchr::memchr(b',', &r[..r.len().min(8)])).is_some();
+    zone_then_comma && CSV.iter().any(|l| memchr::memmem::find(row, l).is_some())
 }
 
 fn trim_cr(line: &[u8]) -> &[u8] {
@@ -148,6 +292,9 @@ pub struct Segmenter<'h> {
     last_stamp: Option<usize>,
     section: Option<usize>,
     longest: (u64, usize),
+    /// The last line was a Docker partial line: the next one goes on
+    /// with it.
+    partial_above: bool,
     /// Where the last line's pm2 stamp is in `buf`, if it had one.
     stamp_above: Option<(usize, usize)>,
     /// The shapes of application stamps looked for on each line.
@@ -172,6 +319,7 @@ impl<'h> Segmenter<'h> {
             last_stamp: None,
             section: None,
             longest: (0, 0),
+            partial_above: false,
             stamp_above: None,
             times: shape.time.mask(),
             clock: Clock::default(),
@@ -234,17 +382,44 @@ impl Iterator for Segmenter<'_> {
                 self.longest = (self.line_no, end - start);
             }
             let line = trim_cr(&self.buf[start..end]);
-            let v = prefix::view(line, self.shape.pm2_logs);
+            let v = prefix::view(line, self.shape.frame());
             let column = v.column.map_or(&b""[..], |(s, e)| &line[s..e]);
             let msg = &line[v.body..];
             let stamp = v.stamp.map_or(&b""[..], |(s, e)| &line[s..e]);
             let stamp_above = self.stamp_above.map_or(&b""[..], |(s, e)| &self.buf[s..e]);
             self.stamp_above = v.stamp.map(|(s, e)| (start + s, start + e));
-            let facts =
-                join::LineFacts { body: msg, stamped: v.stamp.is_some(), stamp, stamp_above, json: v.json, column };
-            let joins = self.joiner.feed(facts);
+            let joins = match (v.json, envelope::docker_text(msg)) {
+                // Docker writes each line of output as an object: join
+                // them on their text, as lines nobody stamped.
+                (Json::Docker, Some((text, partial))) => {
+                    let facts = join::LineFacts {
+                        body: text,
+                        stamped: false,
+                        stamp: b"",
+                        stamp_above: b"",
+                        json: false,
+                        column,
+                    };
+                    std::mem::replace(&mut self.partial_above, partial) || self.joiner.feed(facts)
+                }
+                // Docker's and journald's stamps are not pm2's: join as if
+                // unstamped (lines of two identifiers never join: column).
+                _ if self.shape.framing.has(Framing::DOCKER_STAMPS | Framing::JOURNAL_TEXT) => {
+                    self.partial_above = false;
+                    let json = v.json.whole();
+                    let facts =
+                        join::LineFacts { body: msg, stamped: false, stamp: b"", stamp_above: b"", json, column };
+                    self.joiner.feed(facts)
+                }
+                _ => {
+                    self.partial_above = false;
+                    let stamped = v.stamp.is_some();
+                    let json = v.json.whole();
+                    self.joiner.feed(join::LineFacts { body: msg, stamped, stamp, stamp_above, json, column })
+                }
+            };
             let clock = self.clock;
-            let mut stamped = v.stamp.is_some() || v.json;
+            let mut stamped = v.stamp.is_some() || v.json.any();
             if !stamped && let Some(found) = time::find(msg, self.times, v.iso) {
                 if !self.shape.time.keeps_clock() {
                     stamped = true;
@@ -329,18 +504,27 @@ struct Pm2Json {
 pub fn build(buf: &[u8], span: RecordSpan, shape: FileShape, zone: Zone) -> Record {
     let text = &buf[span.start..span.end];
     let mut rec = Record { body: Vec::with_capacity(text.len()), ts: None, day_time: None, app: None, stream: None };
+    // The line before was a Docker partial line: this one goes on with it.
+    let mut glued = false;
     for (i, raw) in text.split(|b| *b == b'\n').enumerate() {
         let line = trim_cr(raw);
-        let v = prefix::view(line, shape.pm2_logs);
+        let v = prefix::view(line, shape.frame());
         if i == 0 {
-            describe_from_column(&mut rec, line, &v);
-            if v.json && json_record(&mut rec, &line[v.body..], zone) {
-                continue;
-            }
-        } else {
+            describe_from_column(&mut rec, line, &v, shape);
+        } else if !glued {
             rec.body.push(b'\n');
         }
-        prefix::strip_ansi(&line[v.body..], &mut rec.body);
+        glued = false;
+        let first = i == 0;
+        let decoded = match v.json {
+            Json::Pm2 => first && json_record(&mut rec, &line[v.body..], zone),
+            Json::Journal => first && journal_record(&mut rec, &line[v.body..]),
+            Json::Docker => docker_line(&mut rec, &line[v.body..], first).map(|partial| glued = partial).is_some(),
+            Json::No => false,
+        };
+        if !decoded {
+            prefix::strip_ansi(&line[v.body..], &mut rec.body);
+        }
     }
     if rec.ts.is_none() {
         (rec.ts, rec.day_time) = match span.stamp_line {
@@ -365,9 +549,17 @@ fn line_at(buf: &[u8], at: usize) -> &[u8] {
     trim_cr(&buf[at..end])
 }
 
-fn describe_from_column(rec: &mut Record, line: &[u8], v: &prefix::LineView) {
+fn describe_from_column(rec: &mut Record, line: &[u8], v: &prefix::LineView, shape: FileShape) {
     if let Some((s, e)) = v.column {
         let col = String::from_utf8_lossy(&line[s..e]);
+        if shape.compose() {
+            rec.app = Some(compose_service(&col).to_string());
+            return;
+        }
+        if shape.framing.has(Framing::JOURNAL_TEXT) {
+            rec.app = Some(col.into_owned());
+            return;
+        }
         match col.split_once('|') {
             Some((_, name)) => rec.app = Some(name.trim().to_string()),
             None => rec.stream = Some(Stream::Daemon),
@@ -376,6 +568,42 @@ fn describe_from_column(rec: &mut Record, line: &[u8], v: &prefix::LineView) {
     if let Some(stream) = v.coloured {
         rec.stream = Some(stream);
     }
+}
+
+/// The service of a `docker compose logs` column: compose v2 names
+/// containers `SERVICE-N` (v1 `PROJECT_SERVICE_N`); the replica number
+/// goes, so replicas are one app.
+fn compose_service(column: &str) -> &str {
+    match column.rsplit_once(['-', '_']) {
+        Some((service, n)) if !service.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => service,
+        _ => column,
+    }
+}
+
+/// Appends a Docker object's line to `rec` (the first line gives the
+/// record its stream); returns whether the line is partial, or None if
+/// the line is not a Docker object after all (it is then matched as
+/// text).
+fn docker_line(rec: &mut Record, text: &[u8], first: bool) -> Option<bool> {
+    let line = DockerLine::decode(text)?;
+    if first {
+        rec.stream = line.stream().or(rec.stream);
+    }
+    let (text, partial) = line.text();
+    prefix::strip_ansi(text.as_bytes(), &mut rec.body);
+    Some(partial)
+}
+
+/// Fills `rec` from a journal entry; false if the line is not one after
+/// all (it is then matched as text).
+fn journal_record(rec: &mut Record, text: &[u8]) -> bool {
+    let Some(entry) = JournalEntry::decode(text) else { return false };
+    let msg = entry.message();
+    prefix::strip_ansi(msg.strip_suffix(b"\n").unwrap_or(&msg), &mut rec.body);
+    rec.ts = entry.time_ms();
+    rec.app = entry.app().or(rec.app.take());
+    rec.stream = entry.stream().or(rec.stream);
+    true
 }
 
 /// Fills `rec` from a pm2 JSON object; false if the line is not one after
@@ -407,13 +635,17 @@ pub fn stamp_at(buf: &[u8], at: usize, shape: FileShape, zone: Zone, clock: Cloc
 /// its stamp reads.
 fn times_at(buf: &[u8], at: usize, shape: FileShape, zone: Zone, clock: Clock) -> (Option<i64>, Option<DayTime>) {
     let line = line_at(buf, at);
-    let v = prefix::view(line, shape.pm2_logs);
+    let v = prefix::view(line, shape.frame());
     if let Some((s, e)) = v.stamp {
         return (timestamp::to_epoch_ms(&line[s..e], zone), None);
     }
-    if v.json {
-        let obj: Option<Pm2Json> = serde_json::from_slice(&line[v.body..]).ok();
-        return (obj.and_then(|o| timestamp::to_epoch_ms(o.timestamp?.as_bytes(), zone)), None);
+    match v.json {
+        Json::Pm2 => {
+            let obj: Option<Pm2Json> = serde_json::from_slice(&line[v.body..]).ok();
+            return (obj.and_then(|o| timestamp::to_epoch_ms(o.timestamp?.as_bytes(), zone)), None);
+        }
+        Json::Journal => return (JournalEntry::decode(&line[v.body..]).and_then(|e| e.time_ms()), None),
+        Json::Docker | Json::No => {}
     }
     let msg = &line[v.body..];
     let Some(found) = time::find(msg, shape.time.mask(), v.iso) else { return (None, None) };
@@ -611,6 +843,92 @@ mod tests {
         let tail = &text.as_bytes()[spans[2].start..];
         let carried = Segmenter::new(tail, shape).with_clock(spans[2].clock).next().expect("record");
         assert_eq!(build(tail, carried, shape, Zone::Utc).day_time, Some(DayTime::new(0, 36_001_000)));
+    }
+
+    /// Docker's json-file driver writes each line of a crash as its own
+    /// object (`\t` as `\u0009`, `<` as `\u003c`, as moby's
+    /// `ffjsonWriteJSONBytesAsString` does); they join into one record on
+    /// their text, decoded, with the stream and time of the first, and a
+    /// line Docker split at 16 KiB is glued back without a break.
+    #[test]
+    fn docker_json_file_lines_join_and_decode() {
+        let text = concat!(
+            r#"{"log":"listening on :3000\n","stream":"stdout","time":"2026-12-05T17:20:00.5Z"}"#,
+            "\n",
+            r#"{"log":"Error: connect ECONNREFUSED 127.0.0.1:5432\n","stream":"stderr","time":"2026-12-05T17:20:01.123456789Z"}"#,
+            "\n",
+            r#"{"log":"    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1611:16) {\n","stream":"stderr","time":"2026-12-05T17:20:01.123467Z"}"#,
+            "\n",
+            r#"{"log":"  code: 'ECONNREFUSED'\n","stream":"stderr","time":"2026-12-05T17:20:01.12347Z"}"#,
+            "\n",
+            r#"{"log":"}\n","stream":"stderr","time":"2026-12-05T17:20:01.1235Z"}"#,
+            "\n",
+            r#"{"log":"payload \u003cxxxx","stream":"stdout","time":"2026-12-05T17:20:02Z"}"#,
+            "\n",
+            r#"{"log":"yyyy\u0026\u0009end\n","stream":"stdout","time":"2026-12-05T17:20:02.000001Z"}"#,
+            "\n",
+        );
+        let shape = FileShape::sniff(text.as_bytes(), Stream::Combined);
+        assert_eq!((shape.time, shape.kind()), (TimeFormat::DockerJson, Some("docker-json")));
+        let spans: Vec<_> = Segmenter::new(text.as_bytes(), shape).collect();
+        assert_eq!(spans.iter().map(|s| s.line).collect::<Vec<_>>(), vec![1, 2, 6]);
+        let recs: Vec<Record> = spans.iter().map(|s| build(text.as_bytes(), *s, shape, Zone::Utc)).collect();
+        assert_eq!((recs[0].stream, recs[0].ts), (Some(Stream::Out), Some(1_796_491_200_500)));
+        assert_eq!(
+            String::from_utf8_lossy(&recs[1].body),
+            "Error: connect ECONNREFUSED 127.0.0.1:5432\n    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1611:16) {\n  code: 'ECONNREFUSED'\n}"
+        );
+        assert_eq!((recs[1].stream, recs[1].ts), (Some(Stream::Err), Some(1_796_491_201_123)));
+        assert_eq!(recs[2].body, b"payload <xxxxyyyy&\tend");
+    }
+
+    /// `journalctl -o json` (systemd 252: keys in its own order): each
+    /// entry is a record with its unit as the app, `PRIORITY` 3 as err,
+    /// and `__REALTIME_TIMESTAMP` as its time; a multi-line message stays
+    /// one record.
+    #[test]
+    fn journal_entries_are_records() {
+        let text = concat!(
+            r#"{"_SYSTEMD_UNIT":"redis-server.service","__CURSOR":"s=1;i=1","MESSAGE":"1:M 05 Dec 2026 17:20:01.000 # Background saving error","__REALTIME_TIMESTAMP":"1796491201000000","PRIORITY":"3","SYSLOG_IDENTIFIER":"redis-server"}"#,
+            "\n",
+            r#"{"__CURSOR":"s=1;i=2","SYSLOG_IDENTIFIER":"bot","MESSAGE":"Error: x\n    at y (/a.js:1:1)","__REALTIME_TIMESTAMP":"1796491202000000","PRIORITY":"6"}"#,
+            "\n",
+        );
+        let shape = FileShape::sniff(text.as_bytes(), Stream::Combined);
+        assert_eq!((shape.time, shape.kind()), (TimeFormat::JournalJson, Some("journald-json")));
+        let recs: Vec<Record> =
+            Segmenter::new(text.as_bytes(), shape).map(|s| build(text.as_bytes(), s, shape, Zone::Utc)).collect();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(
+            (recs[0].app.as_deref(), recs[0].stream, recs[0].ts),
+            (Some("redis-server"), Some(Stream::Err), Some(1_796_491_201_000))
+        );
+        assert_eq!((recs[1].app.as_deref(), recs[1].stream), (Some("bot"), Some(Stream::Out)));
+        assert_eq!(recs[1].body, b"Error: x\n    at y (/a.js:1:1)");
+    }
+
+    /// `docker compose logs -t`: the column names the service (replica
+    /// number dropped), Docker's time after it dates the line, and a
+    /// stack trace joins within one service's lines only.
+    #[test]
+    fn compose_logs_name_services() {
+        let text = concat!(
+            "api-1  | 2026-12-05T17:20:01.123456789Z Error: connect ECONNREFUSED 127.0.0.1:5432\n",
+            "api-1  | 2026-12-05T17:20:01.123500000Z     at TCPConnectWrap.afterConnect (node:net:1611:16)\n",
+            "db-1   | 2026-12-05T17:20:01.200000000Z     at not-a-continuation\n",
+            "db-1   | 2026-12-05T17:20:02.000000000Z 2026-12-05 17:20:02.000 UTC [1] LOG:  database system is ready\n",
+        );
+        let shape = FileShape::sniff(text.as_bytes(), Stream::Combined);
+        assert_eq!((shape.compose(), shape.pm2_logs, shape.kind()), (true, false, Some("compose")));
+        assert_eq!(shape.time, TimeFormat::Text(time::Shape::Iso));
+        let recs: Vec<Record> =
+            Segmenter::new(text.as_bytes(), shape).map(|s| build(text.as_bytes(), s, shape, Zone::Utc)).collect();
+        assert_eq!(recs.len(), 3);
+        assert_eq!((recs[0].app.as_deref(), recs[0].ts), (Some("api"), Some(1_796_491_201_123)));
+        assert!(recs[0].body.ends_with(b"(node:net:1611:16)"));
+        assert_eq!((recs[1].app.as_deref(), recs[2].ts), (Some("db"), Some(1_796_491_202_000)));
+        assert_eq!(compose_service("proj_api_1"), "proj_api");
+        assert_eq!(compose_service("redis"), "redis");
     }
 
     #[test]

@@ -9,6 +9,9 @@ pub(super) const PACKS: &[(&str, &str)] = &[
     ("python.toml", include_str!("../../rules/python.toml")),
     ("sqlite.toml", include_str!("../../rules/sqlite.toml")),
     ("postgres.toml", include_str!("../../rules/postgres.toml")),
+    ("postgres-server.toml", include_str!("../../rules/postgres-server.toml")),
     ("redis.toml", include_str!("../../rules/redis.toml")),
+    ("redis-server.toml", include_str!("../../rules/redis-server.toml")),
     ("caddy.toml", include_str!("../../rules/caddy.toml")),
+    ("http.toml", include_str!("../../rules/http.toml")),
 ];

@@ -364,6 +364,7 @@ mod tests {
             candidates: 0,
             timestamps: true,
             time_format: None,
+            kind: None,
             last_ts: None,
             day_end: None,
             longest_line: (0, 0),

@@ -264,6 +264,7 @@ impl<'a> SourceScan<'a> {
             candidates: 0,
             timestamps: false,
             time_format: None,
+            kind: None,
             last_ts: None,
             day_end: None,
             longest_line: (0, 0),
@@ -300,6 +301,17 @@ impl<'a> SourceScan<'a> {
     pub(super) fn set_shape(&mut self, shape: FileShape) {
         self.stats.timestamps = shape.timed();
         self.stats.time_format = shape.time.timed().then_some(shape.time);
+        self.stats.kind = shape.kind();
+        // A server's log named only by its file name (`postgresql-15-main.log`,
+        // `access.log`), or by nothing (stdin, `x.csv`), is the server's, as
+        // its lines say.
+        if matches!(self.spec.meta.app_from, None | Some(input::AppFrom::FileName))
+            && let Some(server) = shape.server_app()
+        {
+            self.app = Some(Arc::from(server));
+            self.stats.app = Some(server.to_string());
+            self.stats.app_from = Some(input::AppFrom::Content);
+        }
         self.shape = Some(shape);
     }
 
@@ -362,7 +374,16 @@ impl<'a> SourceScan<'a> {
     pub(super) fn record(&mut self, buf: &[u8], shape: FileShape, span: RecordSpan, cursor: &mut HitCursor<'_>) {
         self.log_part(span);
         self.stats.records += 1;
-        let always = if self.opts.no_prefilter { &self.every_unit[..] } else { self.m.prefilter().unfiltered() };
+        // A Docker line split at 16 KiB and glued back may hide a literal
+        // across its two objects: such a record (rare: a line that long)
+        // is tried by every rule, as with `--no-prefilter`.
+        let glued = shape.time == records::TimeFormat::DockerJson
+            && records::envelope::glues_partial_lines(&buf[span.start..span.end]);
+        if glued && self.every_unit.is_empty() {
+            self.every_unit = self.m.rules().units();
+        }
+        let always =
+            if self.opts.no_prefilter || glued { &self.every_unit[..] } else { self.m.prefilter().unfiltered() };
         cursor.candidates(span.start, span.end, always, &mut self.candidates);
         if self.candidates.is_empty() {
             return;

@@ -42,6 +42,10 @@ pub enum TimeFormat {
     Pm2Prefix,
     /// pm2 JSON logs (`log_type: json`): the object's `timestamp`.
     Pm2Json,
+    /// Docker's json-file driver: the object's `time` (RFC 3339, ns).
+    DockerJson,
+    /// A `journalctl -o json` export: `__REALTIME_TIMESTAMP` (µs).
+    JournalJson,
     /// A text stamp of this shape near the start of the message.
     Text(Shape),
     /// A JSON object per line with its time in this field.
@@ -87,6 +91,8 @@ impl fmt::Display for TimeFormat {
             TimeFormat::None => f.write_str("none"),
             TimeFormat::Pm2Prefix => f.write_str("pm2-prefix"),
             TimeFormat::Pm2Json => f.write_str("pm2-json"),
+            TimeFormat::DockerJson => f.write_str("docker-json"),
+            TimeFormat::JournalJson => f.write_str("journald-json"),
             TimeFormat::Text(shape) => f.write_str(shape.name()),
             TimeFormat::Json(key, holds) => write!(f, "json:{}({})", key.name(), holds.name()),
         }

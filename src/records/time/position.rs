@@ -86,7 +86,7 @@ pub fn find(msg: &[u8], mask: Mask, iso: Option<u8>) -> Option<Found> {
         && mask.has(Shape::Iso)
         && shapes::ends(msg, n)
     {
-        return Some(Found { start: 0, end: n, shape: Shape::Iso });
+        return Some(Found { start: 0, end: shapes::with_utc_word(msg, n), shape: Shape::Iso });
     }
     let found = after_tags(msg, mask);
     if found.is_none() && mask.has(Shape::Clf) {
@@ -117,6 +117,18 @@ fn after_tags(msg: &[u8], mask: Mask) -> Option<Found> {
         };
     }
     None
+}
+
+/// Redis's `PID:ROLE` tag (`src/server.c`, `serverLogRaw`): the pid, a
+/// colon and `X` (sentinel/unknown), `C` (child), `S` (replica) or `M`
+/// (primary).
+fn is_redis_role(token: &[u8]) -> bool {
+    match token {
+        [pid @ .., b':', b'X' | b'C' | b'S' | b'M'] => {
+            !pid.is_empty() && pid.len() <= 10 && pid.iter().all(u8::is_ascii_digit)
+        }
+        _ => false,
+    }
 }
 
 fn stamp_at(msg: &[u8], at: usize, mask: Mask) -> Option<Found> {
@@ -169,6 +181,7 @@ fn word_tag(msg: &[u8], i: usize) -> Option<usize> {
         let w = word();
         let token = &rest[..w];
         let tag = token.iter().all(u8::is_ascii_digit) && w <= 10
+            || is_redis_role(token)
             || matches!(token, b"-" | b"--" | b"|" | b":" | b"::" | b">" | b"->" | b"=>" | b"\xc2\xbb");
         return tag.then_some(i + w);
     }
@@ -207,10 +220,18 @@ mod tests {
     }
 
     #[test]
+    fn after_redis_roles() {
+        assert_eq!(found("25761:S 05 Dec 2026 09:27:51.028 * Ready"), Some("05 Dec 2026 09:27:51.028"));
+        assert_eq!(found("1:M 05 Dec 2026 09:27:51.028 # x"), Some("05 Dec 2026 09:27:51.028"));
+        assert_eq!(found("25761:Q 05 Dec 2026 09:27:51.028 x"), None);
+    }
+
+    #[test]
     fn at_the_start() {
         // The ISO shape `prefix::view` already measured is taken as is.
         let line = b"2026-11-21 02:10:05,644 ib_insync.wrapper ERROR x";
-        let hinted = find(line, ANY_TEXT, crate::records::prefix::view(line, false).iso);
+        let hinted =
+            find(line, ANY_TEXT, crate::records::prefix::view(line, crate::records::prefix::Frame::default()).iso);
         assert_eq!(hinted, find(line, ANY_TEXT, None));
         assert_eq!(hinted.map(|f| f.end), Some(23));
         assert_eq!(

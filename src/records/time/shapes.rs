@@ -10,6 +10,7 @@
 //! | [`Shape::Syslog`] | `Nov 20 10:00:01`, `Nov  5 10:00:01.123456` | syslog (RFC 3164), `journalctl -o short[-precise]` |
 //! | [`Shape::LocaleUs`] | `11/20/2026, 10:00:01 AM` | Node's `toLocaleString()` in en-US (NestJS's logger) |
 //! | [`Shape::TimeOfDay`] | `14:20:03`, `14:20:03.123`, `2:20:03 PM` | pino-pretty, logback, Node's `toLocaleTimeString()` (@stoqey/ib) |
+//! | [`Shape::Redis`] | `05 Dec 2026 09:27:51.027` (after `PID:ROLE `) | Redis server (`serverLogRaw`: `%d %b %Y %H:%M:%S.` and milliseconds) |
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
@@ -36,11 +37,14 @@ pub enum Shape {
     /// The line is a JSON object; the time is a field of it, read when it
     /// is needed.
     Json,
+    /// Redis server's `DD Mon YYYY HH:MM:SS.mmm` (`src/server.c`,
+    /// `serverLogRaw`), written after the `PID:ROLE ` tag.
+    Redis,
 }
 
 /// Shapes in the order they are tried (and win a tie when a file is
 /// sniffed): the specific before the general.
-pub const TEXT: [Shape; 5] = [Shape::Iso, Shape::Clf, Shape::Syslog, Shape::LocaleUs, Shape::TimeOfDay];
+pub const TEXT: [Shape; 6] = [Shape::Iso, Shape::Clf, Shape::Redis, Shape::Syslog, Shape::LocaleUs, Shape::TimeOfDay];
 
 impl Shape {
     /// The bit of this shape in a [`Mask`].
@@ -62,6 +66,7 @@ impl Shape {
             Shape::LocaleUs => "locale-en-us",
             Shape::TimeOfDay => "time-only",
             Shape::Json => "json",
+            Shape::Redis => "redis",
         }
     }
 }
@@ -93,7 +98,8 @@ pub const ANY_TEXT: Mask = Shape::Iso
     .with(Shape::Clf.bit())
     .with(Shape::Syslog.bit())
     .with(Shape::LocaleUs.bit())
-    .with(Shape::TimeOfDay.bit());
+    .with(Shape::TimeOfDay.bit())
+    .with(Shape::Redis.bit());
 
 /// The first of `mask`'s text shapes found at `at`: its shape and length.
 pub fn at(s: &[u8], at: usize, mask: Mask) -> Option<(Shape, usize)> {
@@ -105,6 +111,7 @@ pub fn at(s: &[u8], at: usize, mask: Mask) -> Option<(Shape, usize)> {
     if first.is_ascii_digit() {
         check(Shape::Iso, iso_len)
             .or_else(|| check(Shape::Clf, clf_len))
+            .or_else(|| check(Shape::Redis, redis_len))
             .or_else(|| check(Shape::LocaleUs, locale_us_len))
             .or_else(|| check(Shape::TimeOfDay, time_of_day_len))
     } else if first.is_ascii_uppercase() {
@@ -128,7 +135,19 @@ pub fn ends(s: &[u8], i: usize) -> bool {
 
 fn iso_len(s: &[u8]) -> Option<usize> {
     let n = shape_len(s).or_else(|| compact(s).map(|(.., n)| n))?;
-    ends(s, n).then_some(n)
+    ends(s, n).then(|| with_utc_word(s, n))
+}
+
+/// `n`, or past a ` UTC` / ` GMT` right after it: PostgreSQL's `%m` and
+/// `%t` write the log time zone's abbreviation after the time
+/// (`2026-12-05 17:35:42.890 UTC`, also in csvlog and jsonlog). Only these
+/// two name one offset; other abbreviations (`CET`, `EST`, `IST`) are
+/// ambiguous and are left to `--log-tz`.
+pub fn with_utc_word(s: &[u8], n: usize) -> usize {
+    match s.get(n..n + 4) {
+        Some(b" UTC" | b" GMT") if ends(s, n + 4) && !matches!(s.get(n + 4), Some(b'+' | b'-')) => n + 4,
+        _ => n,
+    }
 }
 
 /// `YYYYMMDD HH:MM:SS[.fff]` (also with `T`): QuantConnect LEAN's log
@@ -270,6 +289,29 @@ fn clf_len(s: &[u8]) -> Option<usize> {
     ends(s, n).then_some(n)
 }
 
+/// `DD Mon YYYY HH:MM:SS.mmm` (Redis): (date-time, length). The date must
+/// exist.
+fn redis(s: &[u8]) -> Option<(NaiveDateTime, usize)> {
+    let day = digits(s, 0, 2)?;
+    if s.get(2) != Some(&b' ') || s.get(6) != Some(&b' ') || s.get(11) != Some(&b' ') {
+        return None;
+    }
+    let m = month(s.get(3..)?)?;
+    let year = digits(s, 7, 4)?;
+    let (h, min, sec) = hms(s, 12, 2)?;
+    let mut i = 20;
+    let frac = fraction_at(s, i);
+    let ms = if frac > 0 { fraction_ms(s, i + 1, frac)? } else { 0 };
+    i += if frac > 0 { 1 + frac } else { 0 };
+    let date = NaiveDate::from_ymd_opt(year as i32, m, day)?;
+    Some((date.and_hms_milli_opt(h, min, sec.min(59), ms)?, i))
+}
+
+fn redis_len(s: &[u8]) -> Option<usize> {
+    let (_, n) = redis(s)?;
+    ends(s, n).then_some(n)
+}
+
 /// `M/D/YYYY, h:mm:ss AM`: (date, time, length).
 fn locale_us(s: &[u8]) -> Option<(NaiveDate, Hmsm, usize)> {
     let (m, i) = small(s, 0)?;
@@ -324,6 +366,7 @@ pub fn read(s: &[u8], shape: Shape) -> Option<Reading> {
     let naive_time = |(h, m, sec, ms): Hmsm| NaiveTime::from_hms_milli_opt(h, m, sec, ms);
     match shape {
         Shape::Iso => match parse_iso(s) {
+            Some((naive, None)) if s.ends_with(b" UTC") || s.ends_with(b" GMT") => Some(Reading::Full(naive, Some(0))),
             Some((naive, off)) => Some(Reading::Full(naive, off)),
             None => compact(s).map(|(naive, _)| Reading::Full(naive, None)),
         },
@@ -343,6 +386,7 @@ pub fn read(s: &[u8], shape: Shape) -> Option<Reading> {
             let ((h, m, sec, ms), ..) = time_of_day(s)?;
             Some(Reading::TimeOfDay(((h * 60 + m) * 60 + sec.min(59)) * 1000 + ms))
         }
+        Shape::Redis => redis(s).map(|(naive, _)| Reading::Full(naive, None)),
         Shape::Json => None,
     }
 }
@@ -372,6 +416,18 @@ mod tests {
         assert_eq!(dt.to_string(), "2018-04-04 21:10:58.250");
         assert_eq!(len("20181399 21:10:58 x"), None, "no 99th of the 13th month");
         assert_eq!(len("12345678 10:00:01 x"), None);
+    }
+
+    /// PostgreSQL's `%m` (stderr, csvlog, jsonlog) names the zone: UTC and
+    /// GMT are offset 0 whatever `--log-tz` says; other names are not read.
+    #[test]
+    fn iso_with_a_utc_word() {
+        assert_eq!(len("2026-12-05 17:35:42.890 UTC [15796] LOG:  x"), Some((Shape::Iso, 27)));
+        assert_eq!(len("2026-12-05 17:35:42 GMT"), Some((Shape::Iso, 23)));
+        assert_eq!(len("2026-12-05 17:35:42.890 CET [1]"), Some((Shape::Iso, 23)));
+        assert_eq!(len("2026-12-05 17:35:42.890 UTCX"), Some((Shape::Iso, 23)));
+        let Some(Reading::Full(_, off)) = read(b"2026-12-05 17:35:42.890 UTC", Shape::Iso) else { panic!() };
+        assert_eq!(off, Some(0));
     }
 
     #[test]
@@ -408,6 +464,16 @@ mod tests {
         assert_eq!(len("19/Dec/2018:09:11:08 +0000 [ERROR 502 /] dial tcp"), Some((Shape::Clf, 26)));
         let Some(Reading::Full(dt, Some(off))) = read(b"20/Nov/2026:11:00:01 +0100", Shape::Clf) else { panic!() };
         assert_eq!((dt.to_string().as_str(), off), ("2026-11-20 11:00:01", 3600));
+    }
+
+    /// Redis 7.0.15 as the lab recorded it (`25761:S 05 Dec 2026 09:27:51.028 * ...`).
+    #[test]
+    fn redis_server() {
+        assert_eq!(len("05 Dec 2026 09:27:51.028 * Ready to accept connections"), Some((Shape::Redis, 24)));
+        assert_eq!(len("31 Nov 2026 09:27:51.028 *"), None, "no 31 November");
+        assert_eq!(len("05 Dez 2026 09:27:51.028 *"), None);
+        let Some(Reading::Full(dt, None)) = read(b"05 Dec 2026 09:27:51.028", Shape::Redis) else { panic!() };
+        assert_eq!(dt.to_string(), "2026-12-05 09:27:51.028");
     }
 
     #[test]
