@@ -844,7 +844,11 @@ mod size {
         let rules = crate::rules::load(&crate::rules::LoadOptions { builtin: true, paths: vec![] }).expect("builtin");
         let pf = Prefilter::build(&rules);
         assert_eq!(pf.searchers.len(), 1, "no case-insensitive automaton for the built-in pack");
-        assert!(pf.searchers[0].passes.len() <= 3, "{} packed passes", pf.searchers[0].passes.len());
+        // Four since the server-log packs (PostgreSQL, Redis, Caddy, HTTP
+        // health checks) joined the app-log ones: each pass costs about
+        // 0.05 s per 256 MiB. Scoping a pack's literals to the sources that
+        // can print them would bring it back to three.
+        assert!(pf.searchers[0].passes.len() <= 4, "{} packed passes", pf.searchers[0].passes.len());
     }
 
     /// The distinct anchors of `lits`, sorted.

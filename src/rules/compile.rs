@@ -1049,12 +1049,18 @@ group_by = ["code"]"#,
     #[test]
     fn builtin_packs_leave_most_of_the_budget() {
         let mut budget = RegexBudget::default();
+        let mut by_pack = Vec::new();
         for (name, text) in super::super::builtin::PACKS {
+            let before = budget.left;
             let (_, errs) = compile_pack(name, text, &mut budget);
             assert!(errs.is_empty(), "{errs:?}");
+            by_pack.push((name, (before - budget.left) >> 10));
         }
         let used = REGEX_BUDGET - budget.left;
-        assert!(used < 16 << 20, "built-in packs charged {} KiB", used >> 10);
+        // Three quarters stay for the user's own packs. The charge is by
+        // size tier (64 KiB, 1 MiB), so a Unicode class that pushes one
+        // regex up a tier shows in the per-pack figures.
+        assert!(used < REGEX_BUDGET / 4, "built-in packs charged {} KiB (KiB per pack: {by_pack:?})", used >> 10);
     }
 
     /// A loop rule with context, as the pm2 pack writes it.
