@@ -75,7 +75,7 @@ fn rules_check_reports_every_problem_at_file_line_col() {
     assert_eq!(located, want);
     // The caret block goes under the located line, indented.
     assert!(r.stdout.contains("unclosed group\n    listen (?P<code>E[A-Z]+\n           ^\n"), "{}", r.stdout);
-    assert!(r.stdout.ends_with("40 rule(s) compiled; 14 error(s), 3 warning(s)\n"), "{}", r.stdout);
+    assert!(r.stdout.ends_with("52 rule(s) compiled; 14 error(s), 3 warning(s)\n"), "{}", r.stdout);
     // scan refuses the same pack, lint error included, and runs nothing.
     let s = run(&["scan", "--rules", "fixtures/packs/broken/c-semantic.toml", "fixtures/pm2"]);
     assert_eq!(s.code, 2);
@@ -86,7 +86,7 @@ fn rules_check_reports_every_problem_at_file_line_col() {
 #[test]
 fn rules_check_passes_good_packs_and_names_unreadable_ones() {
     let r = run(&["rules", "check", "fixtures/packs/acme"]);
-    assert_eq!((r.code, r.stdout.as_str()), (0, "40 rule(s) compiled; 0 error(s), 0 warning(s)\n"));
+    assert_eq!((r.code, r.stdout.as_str()), (0, "52 rule(s) compiled; 0 error(s), 0 warning(s)\n"));
     let r = run(&["rules", "check", "--no-builtin-rules", "fixtures/packs/missing.toml", "fixtures/packs/acme"]);
     assert_eq!(r.code, 2);
     assert!(
