@@ -216,13 +216,20 @@ pub fn build(rules: &RuleSet, findings: &[Finding], paths: &[String], zone: Zone
 /// largest thing on its heap, so building all of them before freeing any
 /// event made the scan's peak both at once (storm corpus, 256 MiB,
 /// `--mmap never`: the findings were 173 MiB, the incidents 122 MiB on
-/// top). Findings are taken in chunks of about 64 Ki events;
+/// top). Findings are taken in chunks of about 64 Ki events (and at most
+/// 1024 findings);
 /// each chunk's events are freed, and their pages handed back, before the
 /// next chunk's incidents are allocated. The incidents are those of
 /// [`build`], in its order.
 pub fn build_freeing(rules: &RuleSet, findings: Vec<Finding>, paths: &[String], zone: Zone) -> Vec<Incident> {
     build_in_chunks(rules, findings, paths, zone, CHUNK_EVENTS)
 }
+
+/// How many findings [`build_freeing`] takes at most at once: each
+/// chunk's incidents are built into a list of their own before they join
+/// the others, and that list should stay small too (a scan of many small
+/// findings would otherwise build them all in one chunk, and copy them).
+const CHUNK_FINDINGS: usize = 1024;
 
 /// [`build_freeing`] with chunks of `chunk_events` events (tests take
 /// small ones).
@@ -242,7 +249,7 @@ fn build_in_chunks(
     while let Some(f) = findings.next() {
         events += f.events.len();
         chunk.push(f);
-        if events >= chunk_events || findings.peek().is_none() {
+        if events >= chunk_events || chunk.len() >= CHUNK_FINDINGS || findings.peek().is_none() {
             out.extend(build_some(rules, chunk.iter().collect(), &paths, zone));
             let bytes = chunk.iter().map(|f| f.events.capacity() * std::mem::size_of::<Event>()).sum();
             // Freed here, not on the workers: the events of one record
@@ -655,5 +662,10 @@ fix = "no restore within {window} ({status})"
             assert_eq!(freed, whole, "chunks of {chunk} events");
         }
         assert_eq!(build_freeing(&rules(), findings, &paths, Zone::Utc), whole);
+        // More findings than one chunk takes, of one event each.
+        let many: Vec<Finding> = (0..2 * CHUNK_FINDINGS as i64 + 3)
+            .map(|i| finding((i % 2) as u32, &[Some(i * 7_919 % 5_000)], &[]))
+            .collect();
+        assert_eq!(build_freeing(&rules(), many.clone(), &paths, Zone::Utc), build(&rules(), &many, &paths, Zone::Utc));
     }
 }
