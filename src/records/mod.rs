@@ -295,6 +295,11 @@ pub struct Segmenter<'h> {
     /// The last line was a Docker partial line: the next one goes on
     /// with it.
     partial_above: bool,
+    /// The file's frame (asked of every line).
+    frame: Frame,
+    /// Lines carry stamps that are not pm2's (Docker's, journald's): they
+    /// differ line by line, so lines join as if unstamped.
+    foreign_stamps: bool,
     /// Where the last line's pm2 stamp is in `buf`, if it had one.
     stamp_above: Option<(usize, usize)>,
     /// The shapes of application stamps looked for on each line.
@@ -320,6 +325,8 @@ impl<'h> Segmenter<'h> {
             section: None,
             longest: (0, 0),
             partial_above: false,
+            frame: shape.frame(),
+            foreign_stamps: shape.framing.has(Framing::DOCKER_STAMPS | Framing::JOURNAL_TEXT),
             stamp_above: None,
             times: shape.time.mask(),
             clock: Clock::default(),
@@ -382,41 +389,31 @@ impl Iterator for Segmenter<'_> {
                 self.longest = (self.line_no, end - start);
             }
             let line = trim_cr(&self.buf[start..end]);
-            let v = prefix::view(line, self.shape.frame());
+            let v = prefix::view(line, self.frame);
             let column = v.column.map_or(&b""[..], |(s, e)| &line[s..e]);
             let msg = &line[v.body..];
             let stamp = v.stamp.map_or(&b""[..], |(s, e)| &line[s..e]);
             let stamp_above = self.stamp_above.map_or(&b""[..], |(s, e)| &self.buf[s..e]);
             self.stamp_above = v.stamp.map(|(s, e)| (start + s, start + e));
-            let joins = match (v.json, envelope::docker_text(msg)) {
+            let joins = if v.json == Json::Docker
+                && let Some((text, partial)) = envelope::docker_text(msg)
+            {
                 // Docker writes each line of output as an object: join
                 // them on their text, as lines nobody stamped.
-                (Json::Docker, Some((text, partial))) => {
-                    let facts = join::LineFacts {
-                        body: text,
-                        stamped: false,
-                        stamp: b"",
-                        stamp_above: b"",
-                        json: false,
-                        column,
-                    };
-                    std::mem::replace(&mut self.partial_above, partial) || self.joiner.feed(facts)
-                }
+                let facts =
+                    join::LineFacts { body: text, stamped: false, stamp: b"", stamp_above: b"", json: false, column };
+                std::mem::replace(&mut self.partial_above, partial) || self.joiner.feed(facts)
+            } else {
+                self.partial_above = false;
                 // Docker's and journald's stamps are not pm2's: join as if
                 // unstamped (lines of two identifiers never join: column).
-                _ if self.shape.framing.has(Framing::DOCKER_STAMPS | Framing::JOURNAL_TEXT) => {
-                    self.partial_above = false;
-                    let json = v.json.whole();
-                    let facts =
-                        join::LineFacts { body: msg, stamped: false, stamp: b"", stamp_above: b"", json, column };
-                    self.joiner.feed(facts)
-                }
-                _ => {
-                    self.partial_above = false;
-                    let stamped = v.stamp.is_some();
-                    let json = v.json.whole();
-                    self.joiner.feed(join::LineFacts { body: msg, stamped, stamp, stamp_above, json, column })
-                }
+                let pm2_stamp = v.stamp.filter(|_| !self.foreign_stamps);
+                let (stamp, stamp_above) =
+                    if self.foreign_stamps { (&b""[..], &b""[..]) } else { (stamp, stamp_above) };
+                let json = v.json.whole();
+                let facts =
+                    join::LineFacts { body: msg, stamped: pm2_stamp.is_some(), stamp, stamp_above, json, column };
+                self.joiner.feed(facts)
             };
             let clock = self.clock;
             let mut stamped = v.stamp.is_some() || v.json.any();
@@ -506,9 +503,10 @@ pub fn build(buf: &[u8], span: RecordSpan, shape: FileShape, zone: Zone) -> Reco
     let mut rec = Record { body: Vec::with_capacity(text.len()), ts: None, day_time: None, app: None, stream: None };
     // The line before was a Docker partial line: this one goes on with it.
     let mut glued = false;
+    let frame = shape.frame();
     for (i, raw) in text.split(|b| *b == b'\n').enumerate() {
         let line = trim_cr(raw);
-        let v = prefix::view(line, shape.frame());
+        let v = prefix::view(line, frame);
         if i == 0 {
             describe_from_column(&mut rec, line, &v, shape);
         } else if !glued {

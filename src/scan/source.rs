@@ -377,7 +377,7 @@ impl<'a> SourceScan<'a> {
         // A Docker line split at 16 KiB and glued back may hide a literal
         // across its two objects: such a record (rare: a line that long)
         // is tried by every rule, as with `--no-prefilter`.
-        let glued = shape.time == records::TimeFormat::DockerJson
+        let glued = matches!(shape.time, records::TimeFormat::DockerJson)
             && records::envelope::glues_partial_lines(&buf[span.start..span.end]);
         if glued && self.every_unit.is_empty() {
             self.every_unit = self.m.rules().units();
