@@ -74,7 +74,7 @@ static MAY_BE: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
         .ok()
 });
 
-/// Where [`MAY_BE`]'s texts occur in one buffer, for its records.
+/// Where `MAY_BE`'s texts occur in one buffer, for its records.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Hits {
     /// The buffer searched: its address and length (None: none yet).

@@ -306,20 +306,20 @@ fn link(r: &str) -> String {
     if url { format!("<{r}>") } else { escape(r) }
 }
 
-/// The unrecognised errors as a table, before the footer.
+/// The unrecognised errors as a list, before the footer (a list, not a
+/// table or headings: those are the incidents').
 fn unknown_section(templates: &[Template]) -> String {
     if templates.is_empty() {
         return String::new();
     }
-    let mut out = String::from("### Unrecognised errors\n\nNo incident holds these errors ");
+    let mut out = String::from("**Unrecognised errors:** no incident holds these errors ");
     out += "(`logtriage rules draft ID PATH...` drafts a rule for one).\n\n";
-    out += "| id | count | apps | template | samples |\n|---|---|---|---|---|\n";
     for t in templates {
+        let apps = if t.apps.is_empty() { String::new() } else { format!(" in {}", prose(&t.apps.join(", "))) };
         out += &format!(
-            "| {} | {} | {} | {} | {} |\n",
+            "- {} {}{apps}: {} at {}\n",
             code_span(&t.id),
             prose(&super::unknown_when(t)),
-            prose(&t.apps.join(", ")),
             code_span(&t.template),
             prose(&super::unknown_samples(t))
         );

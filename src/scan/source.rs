@@ -562,6 +562,37 @@ pub(super) mod tests {
         }
     }
 
+    /// Unknown-error mining gives the same tally (keys, counts, times,
+    /// samples, held records, every record's entry) whether a source is
+    /// read whole, in chunks, or split into parts: a later part's
+    /// occurrences wait for the merge, which drops what an earlier part
+    /// covered and dates its lead records.
+    #[test]
+    fn mining_is_the_same_whole_chunked_and_split() {
+        let m = matcher();
+        let mine = Some(crate::mine::MineOptions { mode: crate::mine::Mode::All, log: true });
+        let tally = |r: Result<(Vec<Event>, crate::summary::FileStats), input::Skip>| {
+            r.map(|(_, stats)| format!("{:?}", stats.mine)).unwrap_or_default()
+        };
+        for path in crate::fixtures::logs() {
+            let shown = path.display().to_string();
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let spec = SourceSpec { id: 0, meta: classify(&shown, &name), origin: Origin::File(path.clone()) };
+            let whole_opts = ScanOptions { mmap: MmapChoice::Always, mine, ..ScanOptions::default() };
+            let whole = tally(scan_with(&m, &spec, &whole_opts, CHUNK, None));
+            let read_opts = ScanOptions { mmap: MmapChoice::Never, mine, ..ScanOptions::default() };
+            let len = std::fs::metadata(&path).map_or(0, |m| m.len() as usize);
+            for chunk in cut_sizes(len, &[7, 1000]) {
+                let chunked = tally(scan_with(&m, &spec, &read_opts, chunk, None));
+                assert_eq!(chunked, whole, "{shown} in chunks of {chunk}");
+            }
+            let part = cut_sizes(len, &[64])[0];
+            let parts = Some(PartSizes { mapped: part, streamed: part });
+            let split = tally(scan_with(&m, &spec, &whole_opts, CHUNK, parts));
+            assert_eq!(split, whole, "{shown} in parts of {part}");
+        }
+    }
+
     /// Issue 6 on the split path: a file that shrinks after it was opened
     /// (rotation truncating a live log) is scanned as far as it still
     /// goes and listed as truncated with the bytes read, as when streamed.
