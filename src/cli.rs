@@ -48,12 +48,45 @@ pub enum Command {
     /// Follow logs as they are written and print each incident once, when its rule decides.
     #[command(after_help = WATCH_HELP)]
     Watch(WatchArgs),
+    /// Print the template of every error record (with --all, of every record), one JSON object per line.
+    #[command(after_help = TEMPLATES_HELP)]
+    Templates(TemplatesArgs),
     /// Print a shell completion script (source it, or save it where your shell looks).
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one page per subcommand with --dir.
     #[command(after_help = MAN_HELP)]
     Man(ManArgs),
+}
+
+const TEMPLATES_HELP: &str =
+    "Each line: {\"file\":...,\"line\":N,\"template_id\":...,\"template\":...}, in file then line
+order. Candidates are what `scan` mines as unrecognised errors (err streams, JSON logs at error level,
+error headers and stacks elsewhere), here whether or not a rule matches them, so the ids are those of
+this clustering (`scan` reports its own, of the records no rule matched).";
+
+/// `logtriage templates`.
+#[derive(Debug, clap::Args)]
+pub struct TemplatesArgs {
+    /// Log files or directories (`-` for stdin).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    /// Every record, error or not.
+    #[arg(long)]
+    pub all: bool,
+    /// Output format: one JSON object per line (the only one).
+    #[arg(long, value_enum, default_value_t = TemplatesFormat::Json)]
+    pub format: TemplatesFormat,
+    /// Worker threads (default: one per core); the output is the same for any number.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+}
+
+/// `templates --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TemplatesFormat {
+    /// One JSON object per line.
+    Json,
 }
 
 const COMPLETIONS_HELP: &str = "Install (one of):
@@ -112,6 +145,31 @@ pub enum RulesCommand {
     List(ListArgs),
     /// What a rule detects, why it matters, its fix and an example.
     Explain(ExplainArgs),
+    /// Draft a rule for an unrecognised error `scan` reported (its id), from the same logs.
+    #[command(after_help = RULES_DRAFT_HELP)]
+    Draft(DraftArgs),
+}
+
+const RULES_DRAFT_HELP: &str = "Scans PATH... as `scan` does (same packs), finds the unrecognised error TEMPLATE-ID and
+prints a rule for it: id under local., its template as a regex (masked parts are named groups),
+prefilter literals, severity medium, a title and a fix to fill in. With --out DIR it writes
+DIR/rule.toml and DIR/fixtures/<id>/ (fires-sample.log from the samples, expect.toml, and an empty
+near-miss-sample.log to fill), so `logtriage rules test DIR` runs it.";
+
+/// `logtriage rules draft`.
+#[derive(Debug, clap::Args)]
+pub struct DraftArgs {
+    /// The template's id, as `scan` printed it.
+    #[arg(value_name = "TEMPLATE-ID")]
+    pub id: String,
+    /// The logs `scan` read.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+    #[command(flatten)]
+    pub packs: RulesFlags,
+    /// Write DIR/rule.toml and its fixtures instead of printing the rule.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 const RULES_TEST_HELP: &str = "Tests the rules of the packs given (the built-in packs when none is).
@@ -300,6 +358,14 @@ pub struct ScanArgs {
     /// The `instance` label of --format alertmanager alerts (default: this machine's hostname; "" leaves it out).
     #[arg(long, value_name = "NAME")]
     pub instance: Option<String>,
+
+    /// Unrecognised errors shown in text and Markdown: error records no rule matched, grouped into templates (0: do not mine).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub unknown: usize,
+
+    /// Exit 1 when one unrecognised error occurred N times or more (mines even with --unknown 0).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub fail_on_unknown: Option<u64>,
 }
 
 /// `logtriage watch`.

@@ -38,6 +38,7 @@ pub mod input;
 pub mod lint;
 pub mod matcher;
 pub mod memory;
+pub mod mine;
 pub mod names;
 pub mod pool;
 pub mod records;

@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => cmd::scan::run(args),
         Command::Rules(command) => cmd::rules::run(command),
         Command::Watch(args) => cmd::watch::run(args),
+        Command::Templates(args) => cmd::templates::run(args),
         Command::Completions(args) => cmd::docs::completions(&args),
         Command::Man(args) => cmd::docs::man(&args),
     };

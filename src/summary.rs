@@ -69,6 +69,10 @@ pub struct FileStats {
     /// NUL bytes passed over: holes a writer left (see `input::holes`).
     #[serde(skip)]
     pub nul_bytes: u64,
+    /// Unknown-error mining's tally of this file (`scan --unknown`,
+    /// `templates`); taken by the scan once the file is read.
+    #[serde(skip)]
+    pub mine: Option<Box<crate::mine::Tally>>,
 }
 
 /// Lines at least this long are named in the summary: they are matched

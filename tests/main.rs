@@ -20,6 +20,9 @@ mod json_contract;
 // Same bytes for every thread count.
 mod determinism;
 
+// Unrecognised errors (issue 16): mining, `templates`, `rules draft`.
+mod unknown;
+
 // One large live log split across the workers (issue 5).
 mod split;
 

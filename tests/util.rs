@@ -55,7 +55,28 @@ pub struct Doc {
     pub tool: Tool,
     pub stories: Vec<Story>,
     pub incidents: Vec<Incident>,
+    pub unknown: Vec<Unknown>,
     pub summary: Summary,
+}
+
+/// An unrecognised error (issue 16).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unknown {
+    pub id: String,
+    pub template: String,
+    pub count: u64,
+    pub apps: Vec<String>,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub samples: Vec<Sample>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sample {
+    pub file: String,
+    pub line: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -148,6 +169,8 @@ pub struct Summary {
     pub baseline: Option<BaselineStats>,
     pub ecosystems: Vec<EcosystemUse>,
     pub elapsed_ms: u64,
+    /// NDJSON's summary line only: the unrecognised errors.
+    pub unknown: Option<Vec<Unknown>>,
 }
 
 /// Files found in the directories given and not read (issue 15).

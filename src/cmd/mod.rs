@@ -3,9 +3,11 @@
 //! every command, with every problem printed as `file:line:col: message`.
 
 pub mod docs;
+mod draft;
 mod host;
 pub mod rules;
 pub mod scan;
+pub mod templates;
 pub mod watch;
 
 use std::path::PathBuf;

@@ -28,6 +28,7 @@ pub fn run(command: RulesCommand) -> anyhow::Result<ExitCode> {
         RulesCommand::Test(args) => test(&args, &mut out)?,
         RulesCommand::List(args) => list(&args, &mut out)?,
         RulesCommand::Explain(args) => explain(&args, &mut out)?,
+        RulesCommand::Draft(args) => super::draft::run(&args)?,
     };
     out.flush()?;
     Ok(code)

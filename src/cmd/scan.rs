@@ -9,6 +9,7 @@ use anyhow::Context;
 
 use crate::cli::{FailOn, ScanArgs, When};
 use logtriage::filter::Filters;
+use logtriage::mine::{MineOptions, Mode};
 use logtriage::report::{self, Color, Endings, Format, ReportOptions};
 use logtriage::rules::RuleSet;
 use logtriage::scan::{self, ScanOptions};
@@ -34,6 +35,8 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         no_prefilter: args.no_prefilter,
         filters,
         naming: args.naming.options(args.stdin_as.clone()),
+        mine: (args.unknown > 0 || args.fail_on_unknown.is_some())
+            .then_some(MineOptions { mode: Mode::Errors, log: false }),
     };
     let out = scan::scan(Arc::new(rules), &opts).context("scan failed")?;
     for miss in &out.summary.app_misses {
@@ -51,7 +54,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             eprintln!("logtriage: {}", skip.detail);
         }
     }
-    let code = exit_code(&out, args.fail_on);
+    let code = exit_code(&out, args.fail_on, args.fail_on_unknown);
     // The process ends here: freeing tens of thousands of incidents one by
     // one (50 ms on the dense benchmark corpus) is work the kernel does at
     // once when the process exits.
@@ -69,13 +72,13 @@ fn report_options(args: &ScanArgs, rules: &RuleSet) -> anyhow::Result<ReportOpti
         return Ok(ReportOptions { endings: Endings::of(rules), ..ReportOptions::default() });
     }
     if args.format != Format::Alertmanager {
-        return Ok(ReportOptions { color, details: args.details, ..ReportOptions::default() });
+        return Ok(ReportOptions { color, details: args.details, unknown: args.unknown, ..ReportOptions::default() });
     }
     let instance = match &args.instance {
         Some(name) => name.clone(),
         None => super::host::hostname()?,
     };
-    Ok(ReportOptions { color, instance: Some(instance), endings: Endings::of(rules), details: false })
+    Ok(ReportOptions { color, instance: Some(instance), endings: Endings::of(rules), details: false, unknown: 0 })
 }
 
 fn filters(args: &ScanArgs) -> anyhow::Result<Filters> {
@@ -92,7 +95,7 @@ fn filters(args: &ScanArgs) -> anyhow::Result<Filters> {
     Ok(Filters { since, until, untimed: args.untimed, apps: args.apps.clone(), baseline })
 }
 
-fn exit_code(out: &scan::ScanOutput, fail_on: FailOn) -> ExitCode {
+fn exit_code(out: &scan::ScanOutput, fail_on: FailOn, fail_on_unknown: Option<u64>) -> ExitCode {
     if out.summary.skipped.iter().any(|s| s.reason.is_error()) {
         return ExitCode::from(super::EXIT_ERROR);
     }
@@ -100,5 +103,6 @@ fn exit_code(out: &scan::ScanOutput, fail_on: FailOn) -> ExitCode {
         FailOn::Never => false,
         FailOn::At(min) => out.incidents.iter().any(|i| i.severity >= min),
     };
+    let failing = failing || fail_on_unknown.is_some_and(|n| out.unknown.templates.iter().any(|t| t.count >= n));
     if failing { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }

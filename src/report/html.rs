@@ -58,6 +58,10 @@ impl<W: Write> Reporter for Html<W> {
         self.data.incident(incident)
     }
 
+    fn unknown(&mut self, templates: &[crate::mine::Template]) -> io::Result<()> {
+        self.data.unknown(templates)
+    }
+
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         let json = self.data.finish(summary)?;
         write_page(&mut self.w, &json)?;

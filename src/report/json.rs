@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::Reporter;
 use super::schema::{SCHEMA_VERSION, TOOL};
 use crate::incidents::Incident;
+use crate::mine::Template;
 use crate::stories::Story;
 use crate::summary::Summary;
 
@@ -20,12 +21,14 @@ pub struct Json<W> {
     headed: bool,
     /// Incidents written so far.
     written: usize,
+    /// Whether the incidents' array is closed and `unknown` written.
+    closed: bool,
 }
 
 impl<W: Write> Json<W> {
     /// Writes to `w`.
     pub fn new(w: W) -> Json<W> {
-        Json { w, headed: false, written: 0 }
+        Json { w, headed: false, written: 0, closed: false }
     }
 
     /// Writes the document up to the incidents' `[`, with `stories`.
@@ -96,13 +99,23 @@ impl<W: Write> Reporter for Json<W> {
         Ok(())
     }
 
-    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+    fn unknown(&mut self, templates: &[Template]) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        self.closed = true;
         if self.written == 0 {
             self.head(&[])?;
             self.w.write_all(b"]")?;
         } else {
             self.w.write_all(b"\n  ]")?;
         }
+        self.w.write_all(b",\n  \"unknown\": ")?;
+        nested(&mut self.w, &templates, 1)
+    }
+
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        self.unknown(&[])?;
         self.w.write_all(b",\n  \"summary\": ")?;
         nested(&mut self.w, summary, 1)?;
         self.w.write_all(b"\n}\n")?;
@@ -133,6 +146,7 @@ mod tests {
                 tool: &TOOL,
                 stories: &[],
                 incidents: &incidents,
+                unknown: &[],
                 summary: &summary,
             };
             let mut whole = serde_json::to_vec_pretty(&doc).expect("json");

@@ -14,6 +14,7 @@ use std::io::{self, Write};
 
 use super::Reporter;
 use crate::incidents::{Incident, TimesOfDay};
+use crate::mine::Template;
 use crate::stories::Story;
 use crate::summary::{SeverityCounts, Summary};
 use escape::{code_span, escape, fenced, prose};
@@ -37,6 +38,8 @@ const MAX_SKIPS: usize = 100;
 /// needs the counts, which come with the summary).
 pub struct Markdown<W> {
     w: W,
+    /// Unrecognised errors shown at most, and those received.
+    unknown: (usize, Vec<Template>),
     stories: Vec<Story>,
     incidents: Vec<Incident>,
 }
@@ -44,7 +47,12 @@ pub struct Markdown<W> {
 impl<W: Write> Markdown<W> {
     /// Writes to `w`.
     pub fn new(w: W) -> Markdown<W> {
-        Markdown { w, stories: Vec::new(), incidents: Vec::new() }
+        Markdown { w, unknown: (0, Vec::new()), stories: Vec::new(), incidents: Vec::new() }
+    }
+
+    /// Shows at most `n` unrecognised errors (0: none).
+    pub fn with_unknown(self, n: usize) -> Markdown<W> {
+        Markdown { unknown: (n, Vec::new()), ..self }
     }
 }
 
@@ -59,14 +67,20 @@ impl<W: Write> Reporter for Markdown<W> {
         Ok(())
     }
 
+    fn unknown(&mut self, templates: &[Template]) -> io::Result<()> {
+        self.unknown.1 = templates.iter().take(self.unknown.0).cloned().collect();
+        Ok(())
+    }
+
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        self.w.write_all(render(&self.stories, &self.incidents, summary).as_bytes())?;
+        let doc = render(&self.stories, &self.incidents, &self.unknown.1, summary);
+        self.w.write_all(doc.as_bytes())?;
         self.w.flush()
     }
 }
 
 /// The whole document.
-fn render(stories: &[Story], incidents: &[Incident], s: &Summary) -> String {
+fn render(stories: &[Story], incidents: &[Incident], unknown: &[Template], s: &Summary) -> String {
     let anchors = anchors(incidents);
     let sections = sections(incidents, &anchors);
     let mut out = heading(&s.incidents);
@@ -84,6 +98,7 @@ fn render(stories: &[Story], incidents: &[Incident], s: &Summary) -> String {
     for section in &sections {
         out += section;
     }
+    out += &unknown_section(unknown);
     out += &footer(s);
     out
 }
@@ -291,6 +306,28 @@ fn link(r: &str) -> String {
     if url { format!("<{r}>") } else { escape(r) }
 }
 
+/// The unrecognised errors as a list, before the footer (a list, not a
+/// table or headings: those are the incidents').
+fn unknown_section(templates: &[Template]) -> String {
+    if templates.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("**Unrecognised errors:** no incident holds these errors ");
+    out += "(`logtriage rules draft ID PATH...` drafts a rule for one).\n\n";
+    for t in templates {
+        let apps = if t.apps.is_empty() { String::new() } else { format!(" in {}", prose(&t.apps.join(", "))) };
+        out += &format!(
+            "- {} {}{apps}: {} at {}\n",
+            code_span(&t.id),
+            prose(&super::unknown_when(t)),
+            code_span(&t.template),
+            prose(&super::unknown_samples(t))
+        );
+    }
+    out.push('\n');
+    out
+}
+
 fn footer(s: &Summary) -> String {
     let mut out = String::from("---\n\n");
     if !s.skipped.is_empty() {
@@ -377,7 +414,7 @@ mod tests {
     #[test]
     fn times_of_day_without_a_date() {
         let i = crash_loop_without_a_date();
-        let doc = render(&[], std::slice::from_ref(&i), &summary(std::slice::from_ref(&i)));
+        let doc = render(&[], std::slice::from_ref(&i), &[], &summary(std::slice::from_ref(&i)));
         assert!(doc.contains("| critical | `pm2.crash-loop` | api | 2 | 09:23:43 (date unknown) | ["), "{doc}");
         assert!(doc.contains("- **When:** 09:23:43 → 09:23:46 (date unknown) (2×, window 5m)\n"), "{doc}");
         assert!(doc.contains("`logs/pm2.log:78`\n"), "evidence has no time: {doc}");
@@ -386,7 +423,7 @@ mod tests {
     #[test]
     fn renders_an_incident() {
         let i = crash_loop();
-        let doc = render(&[], std::slice::from_ref(&i), &summary(std::slice::from_ref(&i)));
+        let doc = render(&[], std::slice::from_ref(&i), &[], &summary(std::slice::from_ref(&i)));
         let id = &i.id;
         let expected = format!(
             "## logtriage: 1 incident (1 critical)
@@ -444,7 +481,7 @@ at <anonymous>
         s.notes.push("3 file(s) have no timestamps".into());
         s.unfiltered_rules.push("x.any".into());
         s.baseline = Some(BaselineStats { file: "known.json".into(), known: 2 });
-        let doc = render(&[], &[], &s);
+        let doc = render(&[], &[], &[], &s);
         assert!(doc.starts_with("## logtriage: no incidents\n\n---\n\n**Skipped:**\n\n- logs/core-out.log"), "{doc}");
         assert!(
             doc.contains(
@@ -459,7 +496,7 @@ at <anonymous>
     #[test]
     fn caps_rows_and_sections_and_says_so() {
         let incidents = many(MAX_ROWS + 20, &crash_loop());
-        let doc = render(&[], &incidents, &summary(&incidents));
+        let doc = render(&[], &incidents, &[], &summary(&incidents));
         assert!(doc.starts_with(&format!("## logtriage: {} incidents ({} critical)", MAX_ROWS + 20, MAX_ROWS + 20)));
         assert_eq!(count_lines(&doc, "| critical |"), MAX_ROWS);
         assert_eq!(count_lines(&doc, "### <a id="), MAX_SECTIONS);
@@ -482,7 +519,7 @@ at <anonymous>
         for i in &mut incidents {
             i.title = format!("{} {}", i.title, "<".repeat(2_000));
         }
-        let doc = render(&[], &incidents, &summary(&incidents));
+        let doc = render(&[], &incidents, &[], &summary(&incidents));
         assert!(doc.len() < 1024 * 1024, "{} bytes", doc.len());
         let sections = count_lines(&doc, "### <a id=");
         assert!(sections > 0 && sections < MAX_SECTIONS);

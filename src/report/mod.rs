@@ -15,6 +15,7 @@ mod text;
 use std::io::{self, Write};
 
 use crate::incidents::Incident;
+use crate::mine::Template;
 use crate::scan::ScanOutput;
 use crate::stories::Story;
 use crate::summary::Summary;
@@ -37,6 +38,12 @@ pub trait Reporter {
     }
     /// One incident, in report order.
     fn incident(&mut self, incident: &Incident) -> io::Result<()>;
+    /// The unrecognised errors (`scan --unknown`), most frequent first,
+    /// after the incidents. `watch` does not mine and does not call it.
+    fn unknown(&mut self, templates: &[Template]) -> io::Result<()> {
+        let _ = templates;
+        Ok(())
+    }
     /// The summary, last.
     fn finish(&mut self, summary: &Summary) -> io::Result<()>;
 }
@@ -76,6 +83,9 @@ pub struct ReportOptions {
     /// Text: every incident's full block after the story lines (`--details`)
     /// rather than one short block per story. This is disabled by default.
     pub details: bool,
+    /// Text and Markdown: how many unrecognised errors to show (JSON,
+    /// NDJSON and HTML carry them all).
+    pub unknown: usize,
 }
 
 /// Pushes `out` through `reporter`.
@@ -84,19 +94,36 @@ pub fn emit(reporter: &mut dyn Reporter, out: &ScanOutput) -> io::Result<()> {
     for incident in &out.incidents {
         reporter.incident(incident)?;
     }
+    reporter.unknown(&out.unknown.templates)?;
     reporter.finish(&out.summary)
 }
 
 /// A reporter for `format` writing to `w`.
 pub fn reporter<'w>(format: Format, w: Box<dyn Write + 'w>, opts: ReportOptions) -> Box<dyn Reporter + 'w> {
     match format {
-        Format::Text => Box::new(Text::new(w, opts.color).with_details(opts.details)),
+        Format::Text => Box::new(Text::new(w, opts.color).with_details(opts.details).with_unknown(opts.unknown)),
         Format::Json => Box::new(Json::new(w)),
         Format::Ndjson => Box::new(Ndjson::new(w)),
-        Format::Markdown => Box::new(Markdown::new(w)),
+        Format::Markdown => Box::new(Markdown::new(w).with_unknown(opts.unknown)),
         Format::Alertmanager => Box::new(Alertmanager::new(w, opts.instance, opts.endings)),
         Format::Html => Box::new(Html::new(w, opts.endings)),
     }
+}
+
+/// An unrecognised error's count and span, in the words people read
+/// (text and Markdown).
+fn unknown_when(t: &Template) -> String {
+    let times = if t.count == 1 { "once".to_string() } else { format!("{}×", t.count) };
+    match (&t.first_seen, &t.last_seen) {
+        (Some(a), Some(b)) if a != b => format!("{times}, {a} → {b}"),
+        (Some(a), _) => format!("{times}, {a}"),
+        _ => times,
+    }
+}
+
+/// Where an unrecognised error's samples are, `file:line, file:line`.
+fn unknown_samples(t: &Template) -> String {
+    t.samples.iter().map(|s| format!("{}:{}", s.file, s.line)).collect::<Vec<_>>().join(", ")
 }
 
 /// First and last seen, count and window, in the words people read (text,

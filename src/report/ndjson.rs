@@ -5,20 +5,23 @@
 use std::io::{self, Write};
 
 use super::Reporter;
-use super::schema::{Envelope, Line, SCHEMA_VERSION};
+use super::schema::{Envelope, Line, SCHEMA_VERSION, SummaryLine};
 use crate::incidents::Incident;
+use crate::mine::Template;
 use crate::stories::Story;
 use crate::summary::Summary;
 
 /// Streams lines to `w`.
 pub struct Ndjson<W> {
     w: W,
+    /// Held for the summary line.
+    unknown: Vec<Template>,
 }
 
 impl<W: Write> Ndjson<W> {
     /// Writes to `w`.
     pub fn new(w: W) -> Ndjson<W> {
-        Ndjson { w }
+        Ndjson { w, unknown: Vec::new() }
     }
 
     fn line(&mut self, line: Line<'_>) -> io::Result<()> {
@@ -41,8 +44,14 @@ impl<W: Write> Reporter for Ndjson<W> {
         self.w.flush()
     }
 
+    fn unknown(&mut self, templates: &[Template]) -> io::Result<()> {
+        self.unknown = templates.to_vec();
+        Ok(())
+    }
+
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        self.line(Line::Summary(summary))?;
+        let unknown = std::mem::take(&mut self.unknown);
+        self.line(Line::Summary(SummaryLine { summary, unknown: &unknown }))?;
         self.w.flush()
     }
 }

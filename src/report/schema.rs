@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::incidents::Incident;
+use crate::mine::Template;
 use crate::stories::Story;
 use crate::summary::Summary;
 
@@ -33,6 +34,8 @@ pub struct Document<'a> {
     pub stories: &'a [Story],
     /// Incidents in report order.
     pub incidents: &'a [Incident],
+    /// Unrecognised errors, most frequent first (added within version 2).
+    pub unknown: &'a [Template],
     /// Accounting.
     pub summary: &'a Summary,
 }
@@ -46,8 +49,20 @@ pub enum Line<'a> {
     Story(&'a Story),
     /// An incident.
     Incident(&'a Incident),
-    /// The summary (last line).
-    Summary(&'a Summary),
+    /// The summary (last line), with the unrecognised errors.
+    Summary(SummaryLine<'a>),
+}
+
+/// The NDJSON summary line's data: the summary's fields, and `unknown`
+/// (added within version 2: a new line type would be misread by readers
+/// that take every line for an incident or the summary).
+#[derive(Debug, Serialize)]
+pub struct SummaryLine<'a> {
+    /// Accounting.
+    #[serde(flatten)]
+    pub summary: &'a Summary,
+    /// Unrecognised errors, most frequent first.
+    pub unknown: &'a [Template],
 }
 
 /// An NDJSON line with its version.

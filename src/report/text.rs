@@ -9,6 +9,7 @@ use std::io::{self, Write};
 
 use super::Reporter;
 use crate::incidents::Incident;
+use crate::mine::Template;
 use crate::rules::Severity;
 use crate::stories::Story;
 use crate::summary::Summary;
@@ -36,6 +37,8 @@ pub struct Text<W> {
     told: bool,
     /// Stories told, for the totals line (None: no stories were built).
     stories: Option<usize>,
+    /// Unrecognised errors shown at most (`--unknown N`).
+    unknown: usize,
 }
 
 /// A story block lists this many of its incidents (a farm that flaps all
@@ -65,13 +68,18 @@ fn severity_style(s: Severity) -> &'static str {
 impl<W: Write> Text<W> {
     /// Writes to `w`, with ANSI colour if `color`.
     pub fn new(w: W, color: bool) -> Text<W> {
-        Text { w, color, details: false, told: false, stories: None }
+        Text { w, color, details: false, told: false, stories: None, unknown: 0 }
     }
 
     /// With `details`, every incident's full block follows the story
     /// lines. This is disabled by default.
     pub fn with_details(self, details: bool) -> Text<W> {
         Text { details, ..self }
+    }
+
+    /// Shows at most `n` unrecognised errors (0: none).
+    pub fn with_unknown(self, n: usize) -> Text<W> {
+        Text { unknown: n, ..self }
     }
 
     fn label(&self, s: Severity) -> String {
@@ -196,6 +204,24 @@ impl<W: Write> Reporter for Text<W> {
         if let Some(story) = &i.story {
             writeln!(self.w, "  story     {story}")?;
         }
+        writeln!(self.w)
+    }
+
+    fn unknown(&mut self, templates: &[Template]) -> io::Result<()> {
+        if self.unknown == 0 || templates.is_empty() {
+            return Ok(());
+        }
+        let shown = templates.len().min(self.unknown);
+        let of = if shown < templates.len() { format!(", top {shown} of {}", templates.len()) } else { String::new() };
+        let heading = format!("Unrecognised errors (in no incident{of})");
+        writeln!(self.w, "{}", self.paint(BOLD, &heading))?;
+        for t in &templates[..shown] {
+            let apps = if t.apps.is_empty() { String::new() } else { format!(" in {}", t.apps.join(", ")) };
+            writeln!(self.w, "  {}  {}{apps}", t.id, super::unknown_when(t))?;
+            writeln!(self.w, "    {}", cut(&t.template, EVIDENCE_WIDTH))?;
+            writeln!(self.w, "    {}", self.paint(DIM, &format!("at {}", super::unknown_samples(t))))?;
+        }
+        writeln!(self.w, "  (a rule for one: `logtriage rules draft ID PATH...`)")?;
         writeln!(self.w)
     }
 

@@ -370,6 +370,7 @@ mod tests {
             longest_line: (0, 0),
             cut_lines: (0, 0, 0),
             nul_bytes: 0,
+            mine: None,
             partial: None,
         }];
         let causes = collect(&[spec(&text)], &files, std::slice::from_ref(&window), &ScanOptions::default());

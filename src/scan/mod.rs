@@ -22,6 +22,7 @@ use crate::incidents::{self, Incident};
 use crate::input::{self, MmapChoice, Naming, NamingError, NamingOptions, NamingReport, Skip, SourceSpec};
 use crate::matcher::{Event, Matcher};
 use crate::memory;
+use crate::mine::{self, Mined};
 use crate::names;
 use crate::records::Zone;
 use crate::rules::{RuleSet, UnitId};
@@ -46,6 +47,8 @@ pub struct ScanOptions {
     pub filters: Filters,
     /// How files are named: ecosystem files, pm2, stdin's file name.
     pub naming: NamingOptions,
+    /// Unknown-error mining (None: off).
+    pub mine: Option<crate::mine::MineOptions>,
 }
 
 /// The result of a scan, ready for a reporter.
@@ -57,6 +60,9 @@ pub struct ScanOutput {
     pub incidents: Vec<Incident>,
     /// Accounting.
     pub summary: Summary,
+    /// Unrecognised errors: candidate records no rule matched, as
+    /// templates (empty when mining is off).
+    pub unknown: Mined,
 }
 
 /// Why a scan could not run at all.
@@ -151,6 +157,8 @@ fn scan_named(
     let mut files = Vec::new();
     // Where each file of times of day without a date ends on its own clock.
     let mut days = BTreeMap::new();
+    // Each file's source id: what its events name.
+    let mut file_specs = Vec::new();
     for (spec, r) in specs.iter().zip(results) {
         match r {
             Ok((evs, mut stats)) => {
@@ -160,6 +168,7 @@ fn scan_named(
                 events.push(evs);
                 // Read in part: scanned, and listed with the skips.
                 skipped.extend(stats.partial.take());
+                file_specs.push(spec.id);
                 files.push(stats);
             }
             Err(skip) => skipped.push(skip),
@@ -167,6 +176,7 @@ fn scan_named(
     }
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     notes.extend(names::unify(&naming.raw_names, &mut events, &mut files));
+    let tallies = take_tallies(&mut files, &file_specs);
     opts.filters.events(&mut events, &mut notes);
     let matches = events.iter().map(|evs| evs.len() as u64).sum();
     // Files are not always in time order (a saved `pm2 logs` capture has
@@ -175,6 +185,7 @@ fn scan_named(
     let end = correlate::End { log: opts.filters.end(end), days };
     let (findings, correlate_notes) = on(pool.as_ref(), || correlate::correlate(&rules, events, &paths, end));
     notes.extend(correlate_notes);
+    let unknown = mine_unmatched(tallies, &findings, opts, &mut notes);
     // Correlation has emptied the per-source lists and dropped the events
     // no finding keeps; give those pages back before incidents are
     // allocated (dense 1 GiB corpus, `--mmap never`: 305 -> 277 MiB when
@@ -213,7 +224,51 @@ fn scan_named(
         ecosystems: naming.ecosystems,
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
-    Ok(ScanOutput { stories, incidents, summary })
+    Ok(ScanOutput { stories, incidents, summary, unknown })
+}
+
+/// The files' unknown-error tallies, in file order, once apps have their
+/// names.
+fn take_tallies(files: &mut [FileStats], specs: &[usize]) -> Vec<mine::SourceTally> {
+    files
+        .iter_mut()
+        .zip(specs)
+        .enumerate()
+        .filter_map(|(source, (f, &spec))| {
+            let tally = *f.mine.take()?;
+            Some(mine::SourceTally { source, path: f.path.clone(), app: f.app.clone(), spec, tally })
+        })
+        .collect()
+}
+
+/// Clusters the tallies, with the records a rule matched but no finding
+/// took; says when a memory cap evicted any.
+fn mine_unmatched(
+    mut tallies: Vec<mine::SourceTally>,
+    findings: &[correlate::Finding],
+    opts: &ScanOptions,
+    notes: &mut Vec<String>,
+) -> Mined {
+    let Some(m) = opts.mine else { return Mined::default() };
+    if tallies.iter().any(|t| t.tally.holds()) {
+        let taken: std::collections::HashSet<(usize, u64)> =
+            findings.iter().flat_map(|f| f.events.iter().map(|e| (e.source, e.line))).collect();
+        for t in &mut tallies {
+            t.tally.release(|line| taken.contains(&(t.spec, line)));
+        }
+    }
+    let mined = mine::gather(tallies, (!m.log).then_some(mine::TEMPLATE_CAP), opts.zone);
+    if mined.evicted.1 > 0 {
+        notes.push(format!(
+            "unrecognised errors: the memory cap ({} distinct messages a file, {} templates) evicted the rarest {} \
+             (their {} occurrence(s) are not counted)",
+            mine::tally::CAP,
+            mine::TEMPLATE_CAP,
+            mined.evicted.1,
+            mined.evicted.0
+        ));
+    }
+    mined
 }
 
 /// Runs `stage` on `pool`, whose workers then share its parallel parts

@@ -248,6 +248,8 @@ pub(super) struct Checkpoint {
     pub(super) events: usize,
     pub(super) records: u64,
     pub(super) candidates: u64,
+    /// Unknown-error occurrences the part held (see `mine::Tally`).
+    pub(super) mined: usize,
 }
 
 impl<'a> SourceScan<'a> {
@@ -271,6 +273,7 @@ impl<'a> SourceScan<'a> {
             cut_lines: (0, 0, 0),
             partial: None,
             nul_bytes: 0,
+            mine: opts.mine.map(|o| Box::new(crate::mine::Tally::new(o.mode, o.log, m.rules()))),
         };
         SourceScan {
             m,
@@ -320,6 +323,9 @@ impl<'a> SourceScan<'a> {
     /// bytes to keep), or `buf.len()`.
     pub(super) fn chunk(&mut self, buf: &[u8], eof: bool) -> usize {
         let Some(shape) = self.shape else { return buf.len() };
+        if let Some(tally) = self.stats.mine.as_deref_mut() {
+            tally.new_buffer();
+        }
         self.hits.clear();
         if !self.opts.no_prefilter {
             self.m.prefilter().hits(buf, &mut self.hits);
@@ -386,6 +392,7 @@ impl<'a> SourceScan<'a> {
             if self.opts.no_prefilter || glued { &self.every_unit[..] } else { self.m.prefilter().unfiltered() };
         cursor.candidates(span.start, span.end, always, &mut self.candidates);
         if self.candidates.is_empty() {
+            self.mine(buf, shape, span, None, false);
             return;
         }
         self.stats.candidates += 1;
@@ -400,10 +407,36 @@ impl<'a> SourceScan<'a> {
             app: self.app.as_ref(),
             stream: self.spec.meta.stream,
         };
+        let before = self.events.len();
         self.m.confirm(&record, &self.candidates, origin, &mut self.scratch, &mut self.events);
+        let matched = self.events.len() > before;
+        if !self.stats.mine.as_ref().is_some_and(|t| t.recognised(self.events[before..].iter().map(|e| e.rule))) {
+            self.mine(buf, shape, span, Some(record), matched);
+        }
         if self.part.unstamped {
             self.part.lead = self.events.len();
         }
+    }
+
+    /// Hands a record to unknown-error mining, when on: built here if the
+    /// matcher did not build it and it may be a candidate; held if a rule
+    /// `matched` it (it counts only if no incident takes it).
+    fn mine(&mut self, buf: &[u8], shape: FileShape, span: RecordSpan, built: Option<records::Record>, matched: bool) {
+        let Some(tally) = self.stats.mine.as_deref_mut() else { return };
+        let err = self.spec.meta.stream == input::Stream::Err;
+        if built.is_none() && !tally.may_take(err, buf, span.start, span.end) {
+            return;
+        }
+        let record = built.unwrap_or_else(|| {
+            let mut r = records::build(buf, span, shape, self.opts.zone);
+            if r.ts.is_none() && span.stamp_line.is_none() {
+                r.ts = self.carried_ts;
+            }
+            r
+        });
+        let lead = self.part.unstamped && span.stamp_line.is_none();
+        let at = crate::mine::At { line: span.line, lead, deferred: self.part.limit > 0, held: matched };
+        tally.offer(&record, err, at);
     }
 
     fn log_part(&mut self, span: RecordSpan) {
@@ -417,6 +450,7 @@ impl<'a> SourceScan<'a> {
                 events: self.events.len(),
                 records: self.stats.records,
                 candidates: self.stats.candidates,
+                mined: self.stats.mine.as_ref().map_or(0, |t| t.pending_len()),
             });
         }
     }
@@ -525,6 +559,37 @@ pub(super) mod tests {
         for (chunk, part) in [(1, 1), (64, 7), (1000, 300), (100, 4096), (CHUNK, 2000)] {
             let split = scan_with(&m, &spec, &read_opts, chunk, Some(PartSizes { mapped: CHUNK, streamed: part }));
             assert_eq!(format!("{split:?}"), format!("{whole:?}"), "chunks of {chunk}, parts of {part}");
+        }
+    }
+
+    /// Unknown-error mining gives the same tally (keys, counts, times,
+    /// samples, held records, every record's entry) whether a source is
+    /// read whole, in chunks, or split into parts: a later part's
+    /// occurrences wait for the merge, which drops what an earlier part
+    /// covered and dates its lead records.
+    #[test]
+    fn mining_is_the_same_whole_chunked_and_split() {
+        let m = matcher();
+        let mine = Some(crate::mine::MineOptions { mode: crate::mine::Mode::All, log: true });
+        let tally = |r: Result<(Vec<Event>, crate::summary::FileStats), input::Skip>| {
+            r.map(|(_, stats)| format!("{:?}", stats.mine)).unwrap_or_default()
+        };
+        for path in crate::fixtures::logs() {
+            let shown = path.display().to_string();
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let spec = SourceSpec { id: 0, meta: classify(&shown, &name), origin: Origin::File(path.clone()) };
+            let whole_opts = ScanOptions { mmap: MmapChoice::Always, mine, ..ScanOptions::default() };
+            let whole = tally(scan_with(&m, &spec, &whole_opts, CHUNK, None));
+            let read_opts = ScanOptions { mmap: MmapChoice::Never, mine, ..ScanOptions::default() };
+            let len = std::fs::metadata(&path).map_or(0, |m| m.len() as usize);
+            for chunk in cut_sizes(len, &[7, 1000]) {
+                let chunked = tally(scan_with(&m, &spec, &read_opts, chunk, None));
+                assert_eq!(chunked, whole, "{shown} in chunks of {chunk}");
+            }
+            let part = cut_sizes(len, &[64])[0];
+            let parts = Some(PartSizes { mapped: part, streamed: part });
+            let split = tally(scan_with(&m, &spec, &whole_opts, CHUNK, parts));
+            assert_eq!(split, whole, "{shown} in parts of {part}");
         }
     }
 

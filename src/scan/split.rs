@@ -396,6 +396,7 @@ fn merge(parts: Vec<Part>) -> Result<(Vec<Event>, FileStats), Stop> {
             // Read by an earlier part's overrun.
             _ => None,
         };
+        let mut mined = part.stats.mine.take();
         if let Some(cp) = from {
             let lead = part.lead.saturating_sub(cp.events);
             events.extend(part.events.drain(cp.events.min(part.events.len())..).enumerate().map(|(n, mut e)| {
@@ -405,9 +406,17 @@ fn merge(parts: Vec<Part>) -> Result<(Vec<Event>, FileStats), Stop> {
                 e.line += lines;
                 e
             }));
-            let total = stats.get_or_insert_with(|| FileStats { records: 0, candidates: 0, ..part.stats.clone() });
+            let total = stats.get_or_insert_with(|| FileStats {
+                records: 0,
+                candidates: 0,
+                mine: mined.take(),
+                ..part.stats.clone()
+            });
             total.records += part.stats.records - cp.records;
             total.candidates += part.stats.candidates - cp.candidates;
+            if let (Some(total), Some(part)) = (total.mine.as_deref_mut(), mined.as_deref_mut()) {
+                total.absorb(part, cp.mined, lines, carried);
+            }
             next = part.handoff;
         }
         let (line, len) = part.stats.longest_line;

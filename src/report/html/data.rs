@@ -41,6 +41,8 @@ pub(super) struct PageData {
     references: Interned<Vec<String>>,
     /// Earliest and latest instant of any incident.
     span: Option<(i64, i64)>,
+    /// The unrecognised errors, as the JSON output gives them.
+    unknown: Value,
 }
 
 impl PageData {
@@ -52,7 +54,13 @@ impl PageData {
             fixes: Interned::default(),
             references: Interned::default(),
             span: None,
+            unknown: Value::Array(Vec::new()),
         }
+    }
+
+    pub(super) fn unknown(&mut self, templates: &[crate::mine::Template]) -> io::Result<()> {
+        self.unknown = serde_json::to_value(templates)?;
+        Ok(())
     }
 
     pub(super) fn stories(&mut self, stories: &[Story]) -> io::Result<()> {
@@ -102,6 +110,7 @@ impl PageData {
             "fixes": std::mem::take(&mut self.fixes.values),
             "references": std::mem::take(&mut self.references.values),
             "summary": summary,
+            "unknown": std::mem::take(&mut self.unknown),
         });
         let head = json!({
             "tool": TOOL,

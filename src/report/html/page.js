@@ -249,6 +249,15 @@
       f.appendChild(el('p', {}, 'Skipped:'));
       f.appendChild(ul);
     }
+    if (D.unknown && D.unknown.length) {
+      var unknown = el('ul', {});
+      D.unknown.forEach(function (t) {
+        var at = (t.samples || []).map(function (x) { return x.file + ':' + x.line; }).join(', ');
+        unknown.appendChild(el('li', {}, t.id + '  ' + t.count + '\u00d7  ' + t.template + '  (' + at + ')'));
+      });
+      f.appendChild(el('p', {}, 'Unrecognised errors (in no incident; `logtriage rules draft ID PATH...` drafts a rule):'));
+      f.appendChild(unknown);
+    }
     if (s.notes && s.notes.length) {
       var notes = el('ul', {});
       s.notes.forEach(function (n) { notes.appendChild(el('li', {}, n)); });

@@ -1,0 +1,293 @@
+//! Which records are mined, and the key each is mined under.
+//!
+//! Candidates (mode [`Mode::Errors`]): every record of an err stream;
+//! a JSON record at error level (pino/bunyan `level` >= 50, winston
+//! `"level":"error"`); a record elsewhere that reads as an error: a Node
+//! error header (`TypeError: ...`), a stack frame, or an `ERROR`/`FATAL`
+//! level word. The key is the masked message line plus, for a stack, the
+//! first frame in the app's own code, after [`ANCHOR`].
+
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+use super::{mask, stack};
+
+/// Separates a key's masked message from its stack anchor.
+pub const ANCHOR: char = '\u{1f}';
+
+/// What to mine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Error records no rule matched (scan); error records (templates).
+    Errors,
+    /// Every record (`templates --all`).
+    All,
+}
+
+/// Texts at least one of which every candidate outside an err stream holds
+/// in its raw bytes; a record with none is passed over unbuilt. None
+/// holds a line break, so each occurrence lies within one record. Searched
+/// once over a whole buffer (Teddy), not per record: per record, the
+/// automaton cost as much as the rest of the scan (dense corpus).
+static MAY_BE: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    // Leftmost-first: the standard semantics cannot use Teddy.
+    AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostFirst)
+        .build([
+            // Error headers and level words, as `error_words` reads them.
+            "Error:",
+            "Exception:",
+            "ERROR",
+            "FATAL",
+            "ERR!",
+            "error:",
+            "fatal:",
+            "[error]",
+            "[fatal]",
+            "level=error",
+            "level=fatal",
+            // Stack frames.
+            "    at ",
+            "\tat ",
+            // pm2's JSON lines of the err stream.
+            "\"type\":\"err\"",
+            // JSON levels: 50 and 60, and error, fatal, critical, alert,
+            // emergency in any case.
+            "\"level\":5",
+            "\"level\":6",
+            "\"level\": 5",
+            "\"level\": 6",
+            "\"level\":\"e",
+            "\"level\":\"E",
+            "\"level\":\"f",
+            "\"level\":\"F",
+            "\"level\":\"c",
+            "\"level\":\"C",
+            "\"level\":\"a",
+            "\"level\":\"A",
+            "\"level\": \"e",
+            "\"level\": \"E",
+            "\"level\": \"f",
+            "\"level\": \"F",
+        ])
+        .ok()
+});
+
+/// Where `MAY_BE`'s texts occur in one buffer, for its records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hits {
+    /// The buffer searched: its address and length (None: none yet).
+    of: Option<(usize, usize)>,
+    starts: Vec<usize>,
+    next: usize,
+}
+
+impl Hits {
+    /// Forgets the buffer: the next one may sit at the same address.
+    pub fn reset(&mut self) {
+        self.of = None;
+    }
+
+    /// Whether `buf[start..end]` holds one of the texts. Records are asked
+    /// in order; one asked out of order searches the list again.
+    pub fn within(&mut self, buf: &[u8], start: usize, end: usize) -> bool {
+        let id = (buf.as_ptr() as usize, buf.len());
+        if self.of != Some(id) {
+            let Some(ac) = MAY_BE.as_ref() else { return true };
+            self.of = Some(id);
+            self.starts.clear();
+            self.starts.extend(ac.find_iter(buf).map(|m| m.start()));
+            self.next = 0;
+        }
+        if self.next > 0 && self.starts.get(self.next - 1).is_some_and(|&s| s >= start) {
+            self.next = 0;
+        }
+        while self.starts.get(self.next).is_some_and(|&s| s < start) {
+            self.next += 1;
+        }
+        self.starts.get(self.next).is_some_and(|&s| s < end)
+    }
+}
+
+/// The cheap test on a record's raw bytes (`buf[start..end]`): false only
+/// when the record cannot be a candidate.
+pub fn may_be(mode: Mode, err_stream: bool, hits: &mut Hits, buf: &[u8], start: usize, end: usize) -> bool {
+    mode == Mode::All || err_stream || hits.within(buf, start, end)
+}
+
+/// Writes the key of a record whose message is `body` into `out`; false
+/// when the record is not a candidate.
+pub fn key(mode: Mode, err_stream: bool, body: &[u8], out: &mut String) -> bool {
+    out.clear();
+    let body = String::from_utf8_lossy(body);
+    if body.starts_with('{')
+        && let Ok(log) = serde_json::from_str::<JsonLog<'_>>(&body)
+    {
+        return json_key(mode, err_stream, &log, out);
+    }
+    let mut lines = body.lines().filter(|l| !l.trim().is_empty());
+    let Some(first) = lines.clone().find(|l| !stack::is_frame(l)) else { return false };
+    // Only a record of several lines has frames.
+    let several = body.trim_end().contains('\n');
+    let anchor = if several { stack::app_frame(lines.clone()) } else { None };
+    let mut errorish = || anchor.is_some() || (several && lines.any(stack::is_frame)) || error_words(first);
+    if mode == Mode::Errors && !err_stream && !errorish() {
+        return false;
+    }
+    mask::mask_line(first, out);
+    finish(out, anchor)
+}
+
+fn finish(out: &mut String, anchor: Option<String>) -> bool {
+    if out.is_empty() {
+        return false;
+    }
+    if let Some(a) = anchor {
+        out.push(ANCHOR);
+        out.push_str(&a);
+    }
+    true
+}
+
+/// The fields of a JSON log record mining reads (pino, bunyan, winston);
+/// the others are skipped, not built.
+#[derive(serde::Deserialize)]
+struct JsonLog<'a> {
+    #[serde(default)]
+    level: Option<serde_json::Value>,
+    #[serde(default, borrow)]
+    msg: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    message: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    err: Option<serde_json::Value>,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+    #[serde(default, borrow)]
+    stack: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// A JSON log record: its message, and the anchor of its `err.stack`.
+fn json_key(mode: Mode, err_stream: bool, log: &JsonLog<'_>, out: &mut String) -> bool {
+    if mode == Mode::Errors && !err_stream && !error_level(log.level.as_ref()) {
+        return false;
+    }
+    let err = log.err.as_ref().or(log.error.as_ref());
+    let field = |name| err.and_then(|e| e.get(name)).and_then(serde_json::Value::as_str);
+    let message = nonblank(log.msg.as_deref())
+        .or_else(|| nonblank(log.message.as_deref()))
+        .or_else(|| nonblank(field("message")));
+    let Some(message) = message else { return false };
+    let stack = nonblank(field("stack")).or_else(|| nonblank(log.stack.as_deref()));
+    mask::mask_line(message.lines().next().unwrap_or(message), out);
+    finish(out, stack.and_then(|s| stack::app_frame(s.lines())))
+}
+
+fn nonblank(s: Option<&str>) -> Option<&str> {
+    s.filter(|s| !s.trim().is_empty())
+}
+
+/// pino/bunyan level >= 50 (error, fatal); winston and others by name.
+fn error_level(level: Option<&serde_json::Value>) -> bool {
+    match level {
+        Some(serde_json::Value::Number(n)) => n.as_f64().is_some_and(|n| n >= 50.0),
+        Some(serde_json::Value::String(s)) => {
+            matches!(s.to_ascii_lowercase().as_str(), "error" | "fatal" | "critical" | "crit" | "alert" | "emerg")
+        }
+        _ => false,
+    }
+}
+
+/// A Node error header (`TypeError:`, `Error:`), an `ERROR`/`FATAL` level
+/// word, `error:` (PostgreSQL's and others' messages), `[error]`, or
+/// `level=error` on the message line; not the bare word (`0 errors`, `no
+/// error`). [`MAY_BE`] must find every line this accepts.
+fn error_words(line: &str) -> bool {
+    line.split_ascii_whitespace().any(|t| {
+        let bare = t.trim_matches(|c: char| matches!(c, '[' | ']' | '(' | ')' | '<' | '>'));
+        let word = bare.trim_end_matches(':');
+        (bare.ends_with(':') && (word.ends_with("Error") || word.ends_with("Exception")))
+            || matches!(word, "ERROR" | "FATAL" | "ERR!")
+            || matches!(bare, "error:" | "fatal:")
+            || matches!(t, "[error]" | "[fatal]")
+            || word.starts_with("level=error")
+            || word.starts_with("level=fatal")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key_of(mode: Mode, err: bool, body: &str) -> Option<String> {
+        let mut out = String::new();
+        key(mode, err, body.as_bytes(), &mut out).then_some(out)
+    }
+
+    #[test]
+    fn out_stream_records_are_candidates_only_when_they_read_as_errors() {
+        let e = |b| key_of(Mode::Errors, false, b);
+        assert_eq!(e("TypeError: x is not a function").as_deref(), Some("TypeError: x is not a function"));
+        assert_eq!(e("[ERROR] payment 42 declined").as_deref(), Some("[ERROR] payment <*> declined"));
+        assert_eq!(e("level=error msg=boom").as_deref(), Some("level=error msg=boom"));
+        assert_eq!(e("GET /api 200 in 14 ms"), None);
+        assert_eq!(e("no errors today"), None);
+        assert_eq!(key_of(Mode::All, false, "GET /api 200 in 14 ms").as_deref(), Some("GET <*> <*> in <*> ms"));
+        assert_eq!(key_of(Mode::Errors, true, "a warning on stderr").as_deref(), Some("a warning on stderr"));
+    }
+
+    /// The raw test passes over no record the key accepts: every accepted
+    /// shape, and the rejected ones, against one buffer searched once.
+    #[test]
+    fn the_raw_test_finds_every_candidate() {
+        let records = [
+            ("TypeError: x is not a function", true),
+            ("[ERROR] payment 42 declined", true),
+            ("level=error msg=boom", true),
+            ("error: relation \"users\" does not exist", true),
+            ("[error] upstream down", true),
+            ("FATAL: the database system is shutting down", true),
+            ("npm ERR! code ELIFECYCLE", true),
+            ("MongoServerError: E11000 duplicate key", true),
+            ("a header\n    at run (/srv/app/src/job.js:9:2)", true),
+            (r#"{"level":50,"msg":"x"}"#, true),
+            (r#"{"level":"error","message":"x"}"#, true),
+            (r#"{"level": "Fatal","message":"x"}"#, true),
+            ("GET /api 200 in 14 ms", false),
+            ("no errors today", false),
+            (r#"{"level":30,"msg":"Error budget: 0 errors"}"#, false),
+        ];
+        let mut buf = Vec::new();
+        let mut spans = Vec::new();
+        for (text, _) in &records {
+            spans.push((buf.len(), buf.len() + text.len()));
+            buf.extend_from_slice(text.as_bytes());
+            buf.push(b'\n');
+        }
+        let mut hits = Hits::default();
+        for ((text, candidate), (start, end)) in records.iter().zip(spans) {
+            let accepted = key_of(Mode::Errors, false, text).is_some();
+            assert_eq!(accepted, *candidate, "{text}");
+            if accepted {
+                assert!(may_be(Mode::Errors, false, &mut hits, &buf, start, end), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn stacks_key_on_their_error_line_and_first_own_frame() {
+        let body = "Error: boom 7\n    at node:internal/x:1:1\n    at run (/srv/app/src/job.js:9:2)";
+        assert_eq!(key_of(Mode::Errors, false, body), Some(format!("Error: boom <*>{ANCHOR}at run (src/job.js)")));
+    }
+
+    #[test]
+    fn json_records_by_level() {
+        let e = |b| key_of(Mode::Errors, false, b);
+        let pino = r#"{"level":50,"time":1,"msg":"charge 99 failed","err":{"stack":"Error: x\n    at pay (/a/b/pay.js:1:1)"}}"#;
+        assert_eq!(e(pino), Some(format!("charge <*> failed{ANCHOR}at pay (b/pay.js)")));
+        assert_eq!(e(r#"{"level":"error","message":"db down"}"#).as_deref(), Some("db down"));
+        assert_eq!(e(r#"{"level":30,"msg":"Error: looks bad but is info"}"#), None);
+        assert_eq!(e(r#"{"level":60,"msg":""}"#), None);
+    }
+}

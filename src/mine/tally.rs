@@ -1,0 +1,370 @@
+//! One source's mined records: each distinct key once, with its count,
+//! first and last time, and its first two lines. Built inside the scan,
+//! per source, in file order; a split source's later parts hold their
+//! occurrences until the merge has dropped what an earlier part already
+//! covered, then fold them in order, so the tally is the same whatever
+//! the thread count. Hands its entries, in order of first occurrence, to
+//! [`super::gather`].
+//!
+//! Bounded: past [`CAP`] distinct keys the rarest (then least recently
+//! seen) are evicted, and counted.
+
+use std::collections::HashMap;
+
+use std::sync::Arc;
+
+use crate::records::Record;
+use crate::rules::{Correlation, RuleSet};
+
+use super::candidate::{self, Hits, Mode};
+
+/// Distinct keys a source's tally holds at most (scan); `templates` holds
+/// them all (its per-record output needs every key).
+pub const CAP: usize = 20_000;
+
+/// One distinct key's occurrences in one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The masked message, and the stack anchor after [`candidate::ANCHOR`].
+    pub key: Box<str>,
+    /// Occurrences.
+    pub count: u64,
+    /// Earliest and latest time of the occurrences that have one.
+    pub first_ts: Option<i64>,
+    pub last_ts: Option<i64>,
+    /// The first two occurrences' lines (1-based, the record's first line).
+    pub samples: Vec<u64>,
+    /// The latest occurrence's line: what eviction ranks the rarest by.
+    pub last_line: u64,
+}
+
+/// An occurrence a later part of a split source holds for the merge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pending {
+    line: u64,
+    ts: Option<i64>,
+    /// Written before the part's first stamped line: dated by the merge.
+    lead: bool,
+    seen: Seen,
+}
+
+/// What is kept of an occurrence until it is folded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seen {
+    /// Its key.
+    Key(Box<str>),
+    /// A rule matched it: its message (the first [`HELD_BYTES`]) and
+    /// whether it is in an err stream, keyed only if no incident takes it.
+    Held(Box<[u8]>, bool),
+}
+
+/// An occurrence a rule matched: mined only if no incident took it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Held {
+    line: u64,
+    ts: Option<i64>,
+    body: Box<[u8]>,
+    err_stream: bool,
+}
+
+/// Bytes of a held record's message kept: its first line and a stack's
+/// first frames. Most held records end in an incident and are never
+/// keyed: masking them all cost a tenth of the dense corpus' scan.
+const HELD_BYTES: usize = 4096;
+
+/// Where a record was met, as the scan knows it.
+#[derive(Debug, Clone, Copy)]
+pub struct At {
+    /// 1-based line, relative to the part for a later part.
+    pub line: u64,
+    /// The record comes before its part's first stamped line.
+    pub lead: bool,
+    /// The record is in a later part of a split source.
+    pub deferred: bool,
+    /// A rule matched the record: it is held until correlation has said
+    /// whether an incident took it (a threshold not reached, a context
+    /// missing, an `unless` excusing it leave it unrecognised).
+    pub held: bool,
+}
+
+/// A source's mining state; lives in its `FileStats` during the scan.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Tally {
+    mode: Option<Mode>,
+    cap: usize,
+    index: HashMap<Box<str>, u32>,
+    entries: Vec<Entry>,
+    pending: Vec<Pending>,
+    held: Vec<Held>,
+    /// Occurrences and keys evicted by the cap.
+    pub evicted: (u64, u64),
+    /// Every mined record's (line, entry), for `templates`.
+    log: Option<Vec<(u64, u32)>>,
+    key: String,
+    /// Per rule: a match of it is an incident whatever else the log holds
+    /// (`single`, no `unless` or `context`).
+    certain: Arc<[bool]>,
+    hits: Hits,
+}
+
+impl std::fmt::Debug for Tally {
+    // The index's order is the hasher's: leave it out, the entries say it all.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tally")
+            .field("entries", &self.entries)
+            .field("pending", &self.pending)
+            .field("held", &self.held)
+            .field("evicted", &self.evicted)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+impl Tally {
+    /// A tally mining `mode`; `log` keeps every record's entry (and lifts
+    /// the cap, as the log points into the entries).
+    pub fn new(mode: Mode, log: bool, rules: &RuleSet) -> Tally {
+        let certain =
+            rules.rules().iter().map(|r| matches!(r.correlate, Correlation::Single) && r.context.is_empty()).collect();
+        let cap = if log { usize::MAX } else { CAP };
+        Tally { mode: Some(mode), cap, log: log.then(Vec::new), certain, ..Tally::default() }
+    }
+
+    /// A new buffer begins (it may sit where the last one did).
+    pub fn new_buffer(&mut self) {
+        self.hits.reset();
+    }
+
+    /// The cheap test on a record's raw bytes (`buf[start..end]`), before
+    /// it is built.
+    pub fn may_take(&mut self, err_stream: bool, buf: &[u8], start: usize, end: usize) -> bool {
+        self.mode.is_some_and(|m| candidate::may_be(m, err_stream, &mut self.hits, buf, start, end))
+    }
+
+    /// Whether matches of `rules` surely make an incident of the record:
+    /// then it is not mined at all.
+    pub fn recognised(&self, mut rules: impl Iterator<Item = u32>) -> bool {
+        rules.any(|r| self.certain.get(r as usize).copied().unwrap_or(false))
+    }
+
+    /// Mines `record` if it is a candidate.
+    pub fn offer(&mut self, record: &Record, err_stream: bool, at: At) {
+        let Some(mode) = self.mode else { return };
+        let err_stream = err_stream || record.stream == Some(crate::input::Stream::Err);
+        let (line, ts, lead) = (at.line, record.ts, at.lead);
+        if at.held {
+            let body: Box<[u8]> = record.body[..record.body.len().min(HELD_BYTES)].into();
+            match at.deferred {
+                true => self.pending.push(Pending { line, ts, lead, seen: Seen::Held(body, err_stream) }),
+                false => self.held.push(Held { line, ts, body, err_stream }),
+            }
+            return;
+        }
+        let mut key = std::mem::take(&mut self.key);
+        if candidate::key(mode, err_stream, &record.body, &mut key) {
+            match at.deferred {
+                true => self.pending.push(Pending { line, ts, lead, seen: Seen::Key(key.as_str().into()) }),
+                false => self.add(&key, line, ts),
+            }
+        }
+        self.key = key;
+    }
+
+    /// Occurrences held for the merge so far (a part's checkpoint).
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Folds a later part's occurrences from the `from`-th on: lines moved
+    /// past the `lines` of the parts before, undated lead records dated
+    /// `carried` (the last stamp before the part).
+    pub fn absorb(&mut self, part: &mut Tally, from: usize, lines: u64, carried: Option<i64>) {
+        for p in part.pending.drain(..).skip(from) {
+            let ts = if p.lead && p.ts.is_none() { carried } else { p.ts };
+            match p.seen {
+                Seen::Key(key) => self.add(&key, p.line + lines, ts),
+                Seen::Held(body, err_stream) => self.held.push(Held { line: p.line + lines, ts, body, err_stream }),
+            }
+        }
+        self.evicted.0 += part.evicted.0;
+        self.evicted.1 += part.evicted.1;
+    }
+
+    /// Whether occurrences a rule matched wait for [`Tally::release`].
+    pub fn holds(&self) -> bool {
+        !self.held.is_empty()
+    }
+
+    /// Folds in the held occurrences no incident took (`taken` says which
+    /// lines one did), after the others, in line order.
+    pub fn release(&mut self, taken: impl Fn(u64) -> bool) {
+        let Some(mode) = self.mode else { return };
+        let mut key = std::mem::take(&mut self.key);
+        for h in std::mem::take(&mut self.held) {
+            if !taken(h.line) && candidate::key(mode, h.err_stream, &h.body, &mut key) {
+                self.add(&key, h.line, h.ts);
+            }
+        }
+        self.key = key;
+    }
+
+    /// The folded tally's entries in order of first occurrence, and the
+    /// per-record log when kept.
+    pub fn into_parts(self) -> (Vec<Entry>, Option<Vec<(u64, u32)>>) {
+        (self.entries, self.log)
+    }
+
+    fn add(&mut self, key: &str, line: u64, ts: Option<i64>) {
+        let i = match self.index.get(key) {
+            Some(&i) => i,
+            None => {
+                if self.entries.len() >= self.cap {
+                    self.evict();
+                }
+                let i = self.entries.len() as u32;
+                self.index.insert(key.into(), i);
+                let e = Entry {
+                    key: key.into(),
+                    count: 0,
+                    first_ts: None,
+                    last_ts: None,
+                    samples: vec![],
+                    last_line: line,
+                };
+                self.entries.push(e);
+                i
+            }
+        };
+        let e = &mut self.entries[i as usize];
+        e.count += 1;
+        e.last_line = e.last_line.max(line);
+        // The first two lines (held occurrences fold after the others).
+        match e.samples[..] {
+            [] | [_] => e.samples.push(line),
+            [_, second] if line < second => e.samples[1] = line,
+            _ => {}
+        }
+        if e.samples.len() == 2 && e.samples[0] > e.samples[1] {
+            e.samples.swap(0, 1);
+        }
+        if let Some(ts) = ts {
+            e.first_ts = Some(e.first_ts.map_or(ts, |f| f.min(ts)));
+            e.last_ts = Some(e.last_ts.map_or(ts, |l| l.max(ts)));
+        }
+        if let Some(log) = &mut self.log {
+            log.push((line, i));
+        }
+    }
+
+    /// Drops the rarest quarter of the keys (fewest occurrences, then
+    /// least recently seen), keeping the others in their order.
+    fn evict(&mut self) {
+        let mut rank: Vec<u32> = (0..self.entries.len() as u32).collect();
+        rank.sort_by_key(|&i| {
+            let e = &self.entries[i as usize];
+            (e.count, e.last_line)
+        });
+        let mut gone = vec![false; self.entries.len()];
+        for &i in &rank[..self.entries.len() / 4 + 1] {
+            gone[i as usize] = true;
+            self.evicted.0 += self.entries[i as usize].count;
+            self.evicted.1 += 1;
+        }
+        let mut n = 0;
+        self.entries.retain(|_| {
+            n += 1;
+            !gone[n - 1]
+        });
+        self.index = self.entries.iter().enumerate().map(|(i, e)| (e.key.clone(), i as u32)).collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(body: &str, ts: Option<i64>) -> Record {
+        Record { body: body.as_bytes().to_vec(), ts, day_time: None, app: None, stream: None }
+    }
+
+    const NOW: At = At { line: 1, lead: false, deferred: false, held: false };
+
+    #[test]
+    fn numbers_do_not_split_a_key_and_times_span_the_occurrences() {
+        let mut t = Tally::new(Mode::Errors, false, &RuleSet::default());
+        for (i, ts) in [(1, 50), (2, 10), (3, 30)] {
+            t.offer(&rec(&format!("Error: order {i} failed"), Some(ts)), false, At { line: i, ..NOW });
+        }
+        t.offer(&rec("GET / 200", None), false, NOW);
+        let (entries, _) = t.into_parts();
+        assert_eq!(entries.len(), 1);
+        let e = &entries[0];
+        assert_eq!((&*e.key, e.count, e.first_ts, e.last_ts), ("Error: order <*> failed", 3, Some(10), Some(50)));
+        assert_eq!(e.samples, vec![1, 2]);
+    }
+
+    /// A part's occurrences before the hand-off are dropped; the rest fold
+    /// in order, on the source's lines, lead records dated by the merge.
+    #[test]
+    fn a_later_part_folds_from_its_checkpoint() {
+        let mut whole = Tally::new(Mode::Errors, false, &RuleSet::default());
+        let mut part = Tally::new(Mode::Errors, false, &RuleSet::default());
+        let later = At { line: 1, lead: true, deferred: true, held: false };
+        part.offer(&rec("Error: covered", None), false, later);
+        part.offer(&rec("Error: kept", None), false, At { line: 2, ..later });
+        part.offer(&rec("Error: kept", Some(99)), false, At { line: 3, lead: false, ..later });
+        whole.absorb(&mut part, 1, 100, Some(7));
+        let (entries, _) = whole.into_parts();
+        assert_eq!(entries.len(), 1);
+        assert_eq!((entries[0].count, entries[0].first_ts, entries[0].last_ts), (2, Some(7), Some(99)));
+        assert_eq!(entries[0].samples, vec![102, 103]);
+    }
+
+    /// Occurrences a rule matched count only when no incident took them.
+    #[test]
+    fn held_occurrences_fold_unless_an_incident_took_them() {
+        let mut t = Tally::new(Mode::Errors, false, &RuleSet::default());
+        let held = At { held: true, ..NOW };
+        t.offer(&rec("Error: x 1", None), false, At { line: 5, ..held });
+        t.offer(&rec("Error: x 2", None), false, At { line: 9, ..held });
+        t.offer(&rec("Error: x 3", None), false, At { line: 7, ..NOW });
+        assert!(t.holds());
+        t.release(|line| line == 9);
+        let (entries, _) = t.into_parts();
+        assert_eq!((entries[0].count, entries[0].samples.clone()), (2, vec![5, 7]));
+    }
+
+    /// The memory cap holds on a million distinct messages, and a message
+    /// that recurs among them survives the evictions.
+    #[test]
+    fn the_cap_holds_on_a_million_distinct_messages() {
+        let mut t = Tally::new(Mode::All, false, &RuleSet::default());
+        let words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"];
+        for i in 0..1_000_000u64 {
+            let (a, b, c, d) = (i % 10, i / 10 % 10, i / 100 % 10, i / 1000 % 1000);
+            let text = format!("{} {} {} w{}", words[a as usize], words[b as usize], words[c as usize], spell(d));
+            t.offer(&rec(&text, None), false, At { line: i + 1, ..NOW });
+            if i % 100 == 0 {
+                t.offer(&rec("Error: the recurring one", None), false, At { line: i + 1, ..NOW });
+            }
+            assert!(t.entries.len() <= CAP);
+        }
+        let (evicted_count, evicted_keys) = t.evicted;
+        let (entries, _) = t.into_parts();
+        assert!(evicted_keys > 900_000 && evicted_count >= evicted_keys, "{evicted_keys} keys evicted");
+        let recurring = entries.iter().find(|e| &*e.key == "Error: the recurring one").expect("kept");
+        assert_eq!(recurring.count, 10_000);
+    }
+
+    /// A number as letters: digits would be masked.
+    fn spell(mut n: u64) -> String {
+        let mut s = String::new();
+        loop {
+            s.push((b'a' + (n % 26) as u8) as char);
+            n /= 26;
+            if n == 0 {
+                return s;
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+use crate::util::{mask_elapsed, root, run, scan_json};
+
+const LOGS: &str = "fixtures/unknown";
+
+/// The new repeated error is one template with its count, apps, times and
+/// first two samples; numbers, ids and paths do not split it, and the
+/// same error thrown from another place in the app's code is another.
+#[test]
+fn a_new_repeated_error_is_one_template_with_its_count() {
+    let (r, doc) = scan_json(&[LOGS], &[]);
+    assert_eq!(r.code, 1, "the EADDRINUSE incident is high: {}", r.stderr);
+    let t = &doc.unknown[0];
+    assert_eq!(
+        t.template,
+        "PaymentGatewayError: charge <*> declined by provider <*> | at chargeCard (payments/charge.js)"
+    );
+    assert_eq!((t.count, t.apps.clone()), (3, vec!["billing".to_string()]));
+    assert_eq!(
+        (t.first_seen.as_deref(), t.last_seen.as_deref()),
+        (Some("2026-12-01T09:14:02Z"), Some("2026-12-01T09:42:09Z"))
+    );
+    let samples: Vec<String> = t.samples.iter().map(|s| format!("{}:{}", s.file, s.line)).collect();
+    assert_eq!(samples, ["fixtures/unknown/billing-error.log:1", "fixtures/unknown/billing-error.log:5"]);
+    let pino = doc.unknown.iter().find(|t| t.template.starts_with("invoice")).expect("the pino errors");
+    assert_eq!(
+        (pino.template.as_str(), pino.count),
+        ("invoice <*> sync to ledger failed after <*> attempts | at syncInvoice (ledger/sync.js)", 3)
+    );
+    assert!(doc.unknown.iter().any(|t| t.template.ends_with("at refundOrCharge (payments/retry.js)")));
+    // The rule's incident took its record; the info-level JSON lines are not errors.
+    assert!(doc.unknown.iter().all(|t| !t.template.contains("EADDRINUSE") && !t.template.contains("budget")));
+}
+
+/// Same templates, ids and counts at every thread count, in every format.
+#[test]
+fn templates_are_the_same_whatever_the_thread_count() {
+    for format in ["text", "json", "ndjson", "markdown"] {
+        let one = run(&["scan", "--threads", "1", "--format", format, LOGS, "fixtures/pm2"]);
+        let four = run(&["scan", "--threads", "4", "--format", format, LOGS, "fixtures/pm2"]);
+        assert_eq!(mask_elapsed(&one.stdout), mask_elapsed(&four.stdout), "{format}");
+        assert!(one.stdout.contains("PaymentGatewayError: charge <*>"), "{format}: {}", one.stdout);
+    }
+    let one = run(&["templates", "--threads", "1", "--all", LOGS]);
+    let four = run(&["templates", "--threads", "4", "--all", LOGS]);
+    assert_eq!(one.stdout, four.stdout);
+}
+
+/// `--unknown N` shows the top N in text; `--unknown 0` does not mine;
+/// the exit status moves only with `--fail-on-unknown N`.
+#[test]
+fn unknown_flags_and_exit_status() {
+    let top = run(&["scan", "--fail-on", "never", "--unknown", "1", LOGS]);
+    assert_eq!(top.code, 0);
+    assert!(top.stdout.contains("top 1 of 4") && top.stdout.contains("PaymentGatewayError"), "{}", top.stdout);
+    assert!(!top.stdout.contains("invoice <*>"));
+    let (_, off) = scan_json(&[LOGS], &["--unknown", "0"]);
+    assert!(off.unknown.is_empty());
+    let fail = run(&["scan", "--fail-on", "never", "--fail-on-unknown", "3", LOGS]);
+    assert_eq!(fail.code, 1);
+    let pass = run(&["scan", "--fail-on", "never", "--fail-on-unknown", "4", LOGS]);
+    assert_eq!(pass.code, 0);
+}
+
+/// `templates` gives every candidate record's template, one JSON object
+/// per line, in file then line order; `--all` every record.
+#[test]
+fn templates_prints_one_line_per_record() {
+    let r = run(&["templates", LOGS]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<serde_json::Value> = r.stdout.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    let at: Vec<String> = lines.iter().map(|l| format!("{}:{}", l["file"].as_str().unwrap_or(""), l["line"])).collect();
+    assert_eq!(at.len(), 9, "{at:?}");
+    assert_eq!(lines[0]["template_id"], lines[1]["template_id"]);
+    assert_eq!(
+        lines[0]["template"],
+        "PaymentGatewayError: charge <*> declined by provider <*> | at chargeCard (payments/charge.js)"
+    );
+    let all = run(&["templates", "--all", LOGS]);
+    assert_eq!(all.stdout.lines().count(), 13);
+}
+
+/// A drafted rule passes `rules check` and `rules test` as written, and
+/// scanning the same logs with it turns the template into an incident.
+#[test]
+fn a_drafted_rule_passes_its_tests_and_fires_on_its_source_log() {
+    let (_, doc) = scan_json(&[LOGS], &[]);
+    let id = doc.unknown[0].id.clone();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("draft");
+    let out_s = out.display().to_string();
+    let logs = root().join(LOGS).display().to_string();
+    let drafted = run(&["rules", "draft", &id, &logs, "--out", &out_s]);
+    assert_eq!(drafted.code, 0, "{}", drafted.stderr);
+    let check = run(&["rules", "check", &out_s]);
+    assert_eq!(check.code, 0, "{}", check.stdout);
+    assert!(check.stdout.contains("0 error(s), 0 warning(s)"), "{}", check.stdout);
+    let test = run(&["rules", "test", &out_s]);
+    assert_eq!(test.code, 0, "{}", test.stdout);
+    assert!(test.stdout.contains("1 passed, 0 failed, 0 untested"), "{}", test.stdout);
+    let rule = out.join("rule.toml").display().to_string();
+    let (_, with) = scan_json(&[LOGS], &["--rules", &rule]);
+    let incident = with.incidents.iter().find(|i| i.rule.starts_with("local.")).expect("the drafted rule fires");
+    assert!(incident.count >= 3, "{}", incident.count);
+    assert!(with.unknown.iter().all(|t| t.id != id), "the template is now known");
+    // To stdout, with an inline example `rules test` runs.
+    let printed = run(&["rules", "draft", &id, LOGS]);
+    let file = dir.path().join("one.toml");
+    std::fs::write(&file, &printed.stdout).expect("write");
+    let inline = run(&["rules", "test", &file.display().to_string()]);
+    assert_eq!(inline.code, 0, "{}\n{}", printed.stdout, inline.stdout);
+    let missing = run(&["rules", "draft", "000000000000", LOGS]);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("no unrecognised error 000000000000"), "{}", missing.stderr);
+}
