@@ -128,6 +128,14 @@ fn case_insensitive_positions_follow_their_letters() {
     assert_eq!(scan(&rules, "api-out.log", json), [(1, START), (2, START), (3, START)]);
     let text = b"status \"OK\": 1\nstatus \"Ok\": 1\n";
     assert_eq!(scan(&rules, "api-out.log", text), [(1, START), (2, START)]);
+    // The piece of a multi-line literal after its line break keeps its
+    // letters' positions (`  ok: 12345` of `x\n  ok: 12345`).
+    let rules = rule(r"(?i)x\n  ok: 12345", "");
+    let set = literals::extract(r"(?i)x\n  ok: 12345").expect("set");
+    let kelvin = Literal { bytes: "  o\u{212A}: 12345".as_bytes().to_vec(), fold: vec![2] };
+    assert_eq!(set, [Literal { bytes: b"  ok: 12345".to_vec(), fold: vec![2, 3] }, kelvin]);
+    let log = b"X\n  Ok: 12345\nx\n  oK: 12345\n";
+    assert_eq!(scan(&rules, "api-out.log", log), [(1, START), (3, START)]);
     // Letters after a multiplied piece: `[Ii]B` then ` (?i:ode)`.
     let rules = rule(r"[Cc]ode: (?i:IB) 1100", "");
     let log = b"Code: ib 1100\ncode: Ib 1100\ncode: IB 1100\n";
