@@ -2,7 +2,8 @@
 //! mutation run): each scans a small log with the prefilter and without it
 //! and requires the same events, and that the record the regex matches is
 //! among them. Each names the behaviour it pins; the property test
-//! (`props.rs`) looks for the ones nobody listed.
+//! (`props.rs`) looks for the ones nobody listed. Last, the bound on how
+//! far literal sets are multiplied out, which no scan's events show.
 
 use std::sync::Arc;
 
@@ -183,4 +184,19 @@ fn literals_with_backslashes_are_searched_json_escaped() {
     let json = br#"{"message":"Script \"api\" died\n","type":"err","app_name":"api"}
 "#;
     assert_eq!(scan(&rules, "api-error.log", json), [(1, START)]);
+}
+
+/// Literal sets are multiplied out only while they stay small (32
+/// literals): a regex of many small alternations must not become
+/// thousands of literals, whatever it multiplies.
+#[test]
+fn literal_sets_stay_small() {
+    let eight = |w: &str| (1..=8).map(|i| format!("{w}{i}")).collect::<Vec<_>>().join("|");
+    // 8 × 8 spellings: not multiplied; one side's eight are searched.
+    let set = literals::extract(&format!("(?:{})(?:{})", eight("aaa"), eight("bbb"))).expect("set");
+    assert_eq!(set.len(), 8, "{set:?}");
+    // 2^5 = 32 spellings are kept whole; the sixth class would make 64.
+    let set = literals::extract("[ab][cd][ef][gh][ij][kl]x").expect("set");
+    assert_eq!(set.len(), 32, "{set:?}");
+    assert!(set.iter().all(|l| l.bytes.len() == 5), "{set:?}");
 }
