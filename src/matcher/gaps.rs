@@ -2,7 +2,8 @@
 //! mutation run): each scans a small log with the prefilter and without it
 //! and requires the same events, and that the record the regex matches is
 //! among them. Each names the behaviour it pins; the property test
-//! (`props.rs`) looks for the ones nobody listed.
+//! (`props.rs`) looks for the ones nobody listed. Last, the bound on how
+//! far literal sets are multiplied out, which no scan's events show.
 
 use std::sync::Arc;
 
@@ -128,6 +129,14 @@ fn case_insensitive_positions_follow_their_letters() {
     assert_eq!(scan(&rules, "api-out.log", json), [(1, START), (2, START), (3, START)]);
     let text = b"status \"OK\": 1\nstatus \"Ok\": 1\n";
     assert_eq!(scan(&rules, "api-out.log", text), [(1, START), (2, START)]);
+    // The piece of a multi-line literal after its line break keeps its
+    // letters' positions (`  ok: 12345` of `x\n  ok: 12345`).
+    let rules = rule(r"(?i)x\n  ok: 12345", "");
+    let set = literals::extract(r"(?i)x\n  ok: 12345").expect("set");
+    let kelvin = Literal { bytes: "  o\u{212A}: 12345".as_bytes().to_vec(), fold: vec![2] };
+    assert_eq!(set, [Literal { bytes: b"  ok: 12345".to_vec(), fold: vec![2, 3] }, kelvin]);
+    let log = b"X\n  Ok: 12345\nx\n  oK: 12345\n";
+    assert_eq!(scan(&rules, "api-out.log", log), [(1, START), (3, START)]);
     // Letters after a multiplied piece: `[Ii]B` then ` (?i:ode)`.
     let rules = rule(r"[Cc]ode: (?i:IB) 1100", "");
     let log = b"Code: ib 1100\ncode: Ib 1100\ncode: IB 1100\n";
@@ -175,4 +184,42 @@ fn literals_with_backslashes_are_searched_json_escaped() {
     let json = br#"{"message":"Script \"api\" died\n","type":"err","app_name":"api"}
 "#;
     assert_eq!(scan(&rules, "api-error.log", json), [(1, START)]);
+}
+
+/// Literal sets are multiplied out only while they stay small (32
+/// literals): a regex of many small alternations must not become
+/// thousands of literals, whatever it multiplies.
+#[test]
+fn literal_sets_stay_small() {
+    let eight = |w: &str| (1..=8).map(|i| format!("{w}{i}")).collect::<Vec<_>>().join("|");
+    // 8 × 8 spellings: not multiplied; one side's eight are searched.
+    let set = literals::extract(&format!("(?:{})(?:{})", eight("aaa"), eight("bbb"))).expect("set");
+    assert_eq!(set.len(), 8, "{set:?}");
+    // 2^5 = 32 spellings are kept whole; the sixth class would make 64.
+    let set = literals::extract("[ab][cd][ef][gh][ij][kl]x").expect("set");
+    assert_eq!(set.len(), 32, "{set:?}");
+    assert!(set.iter().all(|l| l.bytes.len() == 5), "{set:?}");
+}
+
+/// `rules check` accepts hand-written literals only where it can prove
+/// every match holds one (`literals::covers`): through captures,
+/// repetitions, alternations and concatenations whose pieces are not all
+/// exact strings, and across the pieces of a concatenation.
+#[test]
+fn hand_written_literals_are_proved_through_every_shape() {
+    let covers = |pattern: &str, lits: &[&str]| {
+        let lits: Vec<Literal> = lits.iter().map(|l| Literal::cs(l.as_bytes())).collect();
+        literals::covers(pattern, &lits)
+    };
+    let refused = ["ECONNREFUSED"];
+    assert!(covers(r"x (?P<e>ECONNREFUSED \d+)", &refused));
+    assert!(covers(r"(?P<e>ECONNREFUSED \d+) x", &refused));
+    assert!(covers(r"(?:ECONNREFUSED \d+)+", &refused));
+    assert!(!covers(r"(?:ECONNREFUSED \d+)*", &refused));
+    assert!(covers(r"(?:ECONNREFUSED \d+|ETIMEDOUT \d+)", &["ECONNREFUSED", "ETIMEDOUT"]));
+    assert!(!covers(r"(?:ECONNREFUSED \d+|ETIMEDOUT \d+)", &refused));
+    // A literal across pieces: `B and` in one spelling, `KR and` in the
+    // other, and no piece alone holds either.
+    assert!(covers(r"IB(?:KR)? and \d+", &["B and", "KR and"]));
+    assert!(!covers(r"IB(?:KR)? and \d+", &["KR and"]));
 }

@@ -10,7 +10,8 @@
 //! written from the same trees, so most records match or nearly match:
 //! each line is a sample of one regex, perhaps cut, re-cased or padded,
 //! with colour codes inside its words, framed plain, pm2 `--time` stamped,
-//! as pm2 JSON (escapes, `\uXXXX` and `\/` included) or a mix, with `\n`
+//! as pm2 JSON (escapes, `\uXXXX` and `\/` included), as Docker json-file
+//! objects (lines cut into partial objects included) or a mix, with `\n`
 //! or `\r\n` endings and multi-line records.
 //!
 //! The unit tests in `prefilter.rs` and `literals.rs` pin each way the
@@ -356,7 +357,10 @@ enum Framing {
     Stamped,
     /// pm2 `log_type: json`, with extra `\uXXXX` and `\/` escapes.
     Json,
-    /// Each record framed one of the three ways.
+    /// Docker's json-file driver: an object per line, some lines cut into
+    /// a partial object and the rest (as Docker writes lines over 16 KiB).
+    Docker,
+    /// Each record framed plain, stamped or as pm2 JSON.
     Mixed,
 }
 
@@ -373,7 +377,13 @@ struct Case {
 const FILES: [&str; 3] = ["api-out.log", "api-error.log", "pm2.log"];
 
 fn case() -> impl Strategy<Value = Case> {
-    let framing = prop_oneof![Just(Framing::Plain), Just(Framing::Stamped), Just(Framing::Json), Just(Framing::Mixed)];
+    let framing = prop_oneof![
+        Just(Framing::Plain),
+        Just(Framing::Stamped),
+        Just(Framing::Json),
+        Just(Framing::Docker),
+        Just(Framing::Mixed),
+    ];
     (
         proptest::collection::vec(rule(), 1..4),
         proptest::collection::vec(line(), 1..24),
@@ -402,6 +412,8 @@ impl Case {
             change(&mut text, spec.change, &mut rng);
             colour(&mut text, spec.colour, &mut rng);
             let framing = match self.framing {
+                // Docker's objects are a file of their own (its driver
+                // writes nothing else), not mixed with pm2's lines.
                 Framing::Mixed => [Framing::Plain, Framing::Stamped, Framing::Json][rng.usize(0..3)],
                 f => f,
             };
@@ -480,18 +492,38 @@ fn frame(text: &str, framing: Framing, n: usize, eol: &str, rng: &mut fastrand::
             let mut line =
                 format!(r#"{{"message":{message},"timestamp":"{at}","type":"err","process_id":0,"app_name":"api"}}"#);
             if rng.u8(0..3) == 0 {
-                escape_more(&mut line, rng);
+                escape_more(&mut line, "\"message\":\"", rng);
             }
             out.push_str(&line);
             out.push_str(eol);
         }
+        Framing::Docker => {
+            for (i, l) in text.split('\n').enumerate() {
+                let cut = (rng.u8(0..4) == 0).then(|| boundaries(l)[rng.usize(0..boundaries(l).len())]);
+                let pieces = match cut {
+                    Some(at) => vec![(&l[..at], false), (&l[at..], true)],
+                    None => vec![(l, true)],
+                };
+                for (piece, ends) in pieces {
+                    let log = serde_json::Value::String(if ends { format!("{piece}\n") } else { piece.to_string() });
+                    let at = format!("2026-12-05T18:{:02}:{:02}.{i:09}Z", n / 60 % 60, n % 60);
+                    let mut line = format!(r#"{{"log":{log},"stream":"stderr","time":"{at}"}}"#);
+                    if rng.u8(0..3) == 0 {
+                        escape_more(&mut line, "{\"log\":\"", rng);
+                    }
+                    out.push_str(&line);
+                    out.push_str(eol);
+                }
+            }
+        }
     }
 }
 
-/// Writes one more character of the JSON line's message as a JSON escape
-/// serde_json would not use: a letter as `\u00XX`, or `/` as `\/`.
-fn escape_more(line: &mut String, rng: &mut fastrand::Rng) {
-    let Some(body) = line.find("\"message\":\"").map(|i| i + 11) else { return };
+/// Writes one more character of the JSON line's text (the string after
+/// `key`) as a JSON escape serde_json would not use: a letter as `\u00XX`,
+/// or `/` as `\/`.
+fn escape_more(line: &mut String, key: &str, rng: &mut fastrand::Rng) {
+    let Some(body) = line.find(key).map(|i| i + key.len()) else { return };
     let end = line[body..].find("\",\"").map_or(line.len(), |i| body + i);
     let bytes = line.as_bytes();
     // Not inside an escape already there (`\n`, `\u001b`, `\\`).
