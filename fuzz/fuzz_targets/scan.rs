@@ -134,7 +134,7 @@ fn check_reports(events: Vec<Event>, stats: FileStats, spec: &SourceSpec) {
         ecosystems: Vec::new(),
         elapsed_ms: 0,
     };
-    let out = ScanOutput { stories: Vec::new(), incidents, summary };
+    let out = ScanOutput { stories: Vec::new(), incidents, summary, unknown: Default::default() };
     let render = |format| {
         let mut buf = Vec::new();
         let mut r = report::reporter(format, Box::new(&mut buf), report::ReportOptions::default());

@@ -96,8 +96,8 @@ fn check_app_times(msg: &[u8], fixed: FixedOffset) {
     // A clock with a date, and a reference, so every shape can resolve.
     let dated = Clock::new(Some(739_000), Some(43_200_000));
     for format in FORMATS {
-        let v = prefix::view(msg, false);
-        if v.stamp.is_none() && !v.json {
+        let v = prefix::view(msg, prefix::Frame::default());
+        if v.stamp.is_none() && v.json == prefix::Json::No {
             let body = &msg[v.body..];
             assert_eq!(time::find(body, format.mask(), v.iso), time::find(body, format.mask(), None), "hint");
         }
