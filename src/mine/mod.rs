@@ -161,7 +161,7 @@ fn rank(templates: &mut Vec<Template>) -> Vec<usize> {
     for t in &mut sorted {
         let n = seen.entry(t.template.clone()).or_insert(0);
         *n += 1;
-        let hash = format!("{:012x}", fnv1a(t.template.as_bytes()) >> 16);
+        let hash = format!("{:012x}", crate::incidents::id::fnv1a(t.template.as_bytes()) >> 16);
         t.id = if *n == 1 { hash } else { format!("{hash}-{n}") };
     }
     *templates = sorted;
@@ -170,17 +170,6 @@ fn rank(templates: &mut Vec<Template>) -> Vec<usize> {
         went[from] = to;
     }
     went
-}
-
-/// FNV-1a 64, pinned (as incident ids are): ids must not move between
-/// Rust releases.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
 }
 
 /// A template's occurrences, summed over its entries.

@@ -108,9 +108,8 @@ pub struct Head {
 impl Head {
     fn of(bytes: &[u8]) -> Head {
         let bytes = &bytes[..bytes.len().min(HEAD_MAX as usize)];
-        // FNV-1a 64: stored in the state file, so pinned (not std's hasher).
-        let hash =
-            bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3));
+        // Stored in the state file, so the crate's pinned hash.
+        let hash = crate::incidents::id::fnv1a(bytes);
         Head { len: bytes.len() as u64, hash }
     }
 }
