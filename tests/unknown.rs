@@ -2,12 +2,24 @@ use crate::util::{mask_elapsed, root, run, scan_json};
 
 const LOGS: &str = "fixtures/unknown";
 
+/// Mining is off by default (it costs a quarter of the scan's time).
+const MINE: &[&str] = &["--unknown", "10"];
+
+/// Off by default: a plain scan mines nothing.
+#[test]
+fn mining_is_off_by_default() {
+    let (_, doc) = scan_json(&[LOGS], &[]);
+    assert!(doc.unknown.is_empty());
+    let (_, doc) = scan_json(&[LOGS], MINE);
+    assert!(!doc.unknown.is_empty());
+}
+
 /// The new repeated error is one template with its count, apps, times and
 /// first two samples; numbers, ids and paths do not split it, and the
 /// same error thrown from another place in the app's code is another.
 #[test]
 fn a_new_repeated_error_is_one_template_with_its_count() {
-    let (r, doc) = scan_json(&[LOGS], &[]);
+    let (r, doc) = scan_json(&[LOGS], MINE);
     assert_eq!(r.code, 1, "the EADDRINUSE incident is high: {}", r.stderr);
     let t = &doc.unknown[0];
     assert_eq!(
@@ -35,8 +47,8 @@ fn a_new_repeated_error_is_one_template_with_its_count() {
 #[test]
 fn templates_are_the_same_whatever_the_thread_count() {
     for format in ["text", "json", "ndjson", "markdown"] {
-        let one = run(&["scan", "--threads", "1", "--format", format, LOGS, "fixtures/pm2"]);
-        let four = run(&["scan", "--threads", "4", "--format", format, LOGS, "fixtures/pm2"]);
+        let one = run(&["scan", "--unknown", "10", "--threads", "1", "--format", format, LOGS, "fixtures/pm2"]);
+        let four = run(&["scan", "--unknown", "10", "--threads", "4", "--format", format, LOGS, "fixtures/pm2"]);
         assert_eq!(mask_elapsed(&one.stdout), mask_elapsed(&four.stdout), "{format}");
         assert!(one.stdout.contains("PaymentGatewayError: charge <*>"), "{format}: {}", one.stdout);
     }
@@ -83,7 +95,7 @@ fn templates_prints_one_line_per_record() {
 /// scanning the same logs with it turns the template into an incident.
 #[test]
 fn a_drafted_rule_passes_its_tests_and_fires_on_its_source_log() {
-    let (_, doc) = scan_json(&[LOGS], &[]);
+    let (_, doc) = scan_json(&[LOGS], MINE);
     let id = doc.unknown[0].id.clone();
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("draft");
@@ -98,7 +110,7 @@ fn a_drafted_rule_passes_its_tests_and_fires_on_its_source_log() {
     assert_eq!(test.code, 0, "{}", test.stdout);
     assert!(test.stdout.contains("1 passed, 0 failed, 0 untested"), "{}", test.stdout);
     let rule = out.join("rule.toml").display().to_string();
-    let (_, with) = scan_json(&[LOGS], &["--rules", &rule]);
+    let (_, with) = scan_json(&[LOGS], &["--rules", &rule, "--unknown", "10"]);
     let incident = with.incidents.iter().find(|i| i.rule.starts_with("local.")).expect("the drafted rule fires");
     assert!(incident.count >= 3, "{}", incident.count);
     assert!(with.unknown.iter().all(|t| t.id != id), "the template is now known");
