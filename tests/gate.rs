@@ -10,15 +10,11 @@
 
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{Run, lines, root, run_in};
-
-const BIN: &str = env!("CARGO_BIN_EXE_logtriage");
+use crate::util::{Run, Watch, root, run_in};
 
 fn json(r: &Run) -> Value {
     serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("bad JSON ({e}); stderr: {}", r.stderr))
@@ -196,29 +192,7 @@ fn a_log_that_starts_with_nuls_is_read_after_them() {
     }
 }
 
-/// A running `logtriage watch`: its stdout and stderr lines.
-struct Watch {
-    child: std::process::Child,
-    stdout: Receiver<String>,
-    stderr: Receiver<String>,
-}
-
 impl Watch {
-    fn start(dir: &Path, args: &[&str]) -> Watch {
-        let mut child = Command::new(BIN)
-            .current_dir(dir)
-            .arg("watch")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn logtriage watch");
-        let stdout = lines(child.stdout.take().expect("stdout"));
-        let stderr = lines(child.stderr.take().expect("stderr"));
-        Watch { child, stdout, stderr }
-    }
-
     /// stdout lines until one holds `want`, or `within` passes.
     fn stdout_until(&self, within: Duration, want: &str) -> Vec<String> {
         let deadline = Instant::now() + within;
@@ -250,13 +224,6 @@ impl Watch {
     }
 }
 
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Case 3 in `watch`: a log that starts with a hole was refused as binary;
 /// a followed log truncated and then written past a hole (the writer at
 /// its old offset) gave lines with NULs in front. Both are read after the
@@ -268,7 +235,7 @@ fn watch_reads_logs_after_their_holes() {
     std::fs::create_dir(&logs).expect("mkdir");
     holey_log(&logs.join("api-error.log"), "", 1 << 20, &eaddrinuse(3000));
     std::fs::write(logs.join("web-error.log"), "2026-11-20T09:59:00: starting\n".repeat(100)).expect("write");
-    let w = Watch::start(dir.path(), &["logs", "--from-start"]);
+    let w = Watch::spawn(dir.path(), &["logs", "--from-start"]);
     let got = w.stdout_until(Duration::from_secs(20), ":::3000");
     assert!(
         got.iter().any(|l| l.contains(":::3000") && l.contains("\"first_seen\":\"2026-11-20T10:00:00Z\"")),
@@ -300,7 +267,7 @@ fn watch_state_that_cannot_be_written_fails_at_once() {
     std::fs::create_dir(dir.path().join("logs")).expect("mkdir");
     std::fs::write(dir.path().join("logs/api-out.log"), "2026-11-20T10:00:00: listening\n").expect("write");
     let state = "no-such-dir/watch.json";
-    let mut w = Watch::start(dir.path(), &["logs", "--state", state]);
+    let mut w = Watch::spawn(dir.path(), &["logs", "--state", state]);
     let Some((code, stderr)) = w.exit_within(Duration::from_secs(10)) else {
         panic!("watch is still running with an unwritable --state {state}")
     };

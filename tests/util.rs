@@ -298,6 +298,39 @@ pub fn write_repeated(w: &mut impl Write, size: usize, lines: impl Fn(usize, &st
     }
 }
 
+/// A running `logtriage watch` and its output lines, killed on drop if the
+/// test did not stop it. The test modules add what they wait for.
+pub struct Watch {
+    pub child: std::process::Child,
+    pub stdout: std::sync::mpsc::Receiver<String>,
+    pub stderr: std::sync::mpsc::Receiver<String>,
+}
+
+impl Watch {
+    /// Starts `watch ARGS` in `dir`, stdin closed.
+    pub fn spawn(dir: &Path, args: &[&str]) -> Watch {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_logtriage"))
+            .current_dir(dir)
+            .arg("watch")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn logtriage watch");
+        let stdout = lines(child.stdout.take().expect("stdout"));
+        let stderr = lines(child.stderr.take().expect("stderr"));
+        Watch { child, stdout, stderr }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// The lines a child writes to `pipe`, as they come: a background thread
 /// reads them, so a test can wait on them with a deadline.
 pub fn lines(pipe: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {

@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::process::Command;
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use crate::util::{Incident, lines};
+use crate::util::{Incident, Watch};
 
 /// One NDJSON line of `watch`, decoded into the test's own types.
 #[derive(Debug, Deserialize)]
@@ -25,28 +25,10 @@ struct Line {
     data: Incident,
 }
 
-/// A running `logtriage watch`, killed on drop if the test did not stop it.
-struct Watch {
-    child: Child,
-    stdout: Receiver<String>,
-    stderr: Receiver<String>,
-}
-
 impl Watch {
     /// Starts `watch ARGS` in `dir` and waits until it follows its files.
     fn start(dir: &Path, args: &[&str]) -> Watch {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_logtriage"))
-            .current_dir(dir)
-            .arg("watch")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn logtriage watch");
-        let stdout = lines(child.stdout.take().expect("stdout"));
-        let stderr = lines(child.stderr.take().expect("stderr"));
-        let w = Watch { child, stdout, stderr };
+        let w = Watch::spawn(dir, args);
         let ready = w.stderr_until(Duration::from_secs(10), |l| l.contains("logtriage: watching"));
         assert!(ready.is_some(), "watch did not start");
         w
@@ -104,13 +86,6 @@ impl Watch {
         };
         let rest = self.stdout.try_iter().map(|text| serde_json::from_str::<Line>(&text).expect("line").data);
         (code, rest.collect())
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
