@@ -172,7 +172,7 @@ mod tests {
             day_time: None,
             app: Some(app.into()),
             stream,
-            fields: Box::default(),
+            fields: Default::default(),
             text: "x".into(),
         }
     }

@@ -823,7 +823,7 @@ fn lend(start: &mut Event, from: &Event, since: Option<&str>) {
             fields.push((Arc::from(ms_name), Arc::from((t - t0).max(0).to_string())));
         }
     }
-    start.fields = fields.into_boxed_slice();
+    start.fields = fields.into();
 }
 
 #[cfg(test)]
@@ -895,7 +895,7 @@ fix = "f"
             day_time: None,
             app: field(&fields, "app").map(Arc::from),
             stream: Stream::Daemon,
-            fields: fields.into_boxed_slice(),
+            fields: fields.into(),
             text: Arc::from(""),
         }
     }
@@ -1220,7 +1220,7 @@ fix = "f"
             day_time: None,
             app: Some(Arc::from(app)),
             stream: Stream::Err,
-            fields: Box::default(),
+            fields: Default::default(),
             text: Arc::from(""),
         }
     }
@@ -1238,7 +1238,7 @@ fix = "f"
             (Arc::from("pm_id"), Arc::from("0")),
             (Arc::from("code"), Arc::from("1")),
         ]
-        .into_boxed_slice();
+        .into();
         e
     }
 
@@ -1392,7 +1392,7 @@ fix = "f"
     fn an_untimed_unless_excuses_one_start_event_of_another_file() {
         let abort = |line, ms| {
             let mut e = at(2, Role::Start, 0, PM2, line, Some(ms), "api");
-            e.fields = vec![(Arc::from("app"), Arc::from("api"))].into_boxed_slice();
+            e.fields = vec![(Arc::from("app"), Arc::from("api"))].into();
             e
         };
         let oom = |line, ms| at(2, Role::Context(0), 0, API_ERR, line, ms, "api");

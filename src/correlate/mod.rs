@@ -808,7 +808,7 @@ fix = "f"
         let rules = compile_all(&[("t.toml".into(), pack.into())]).expect("rules");
         let farm = |role: Role, farm: Option<&str>, app: &str, ts: i64, line: u64| Event {
             role,
-            fields: farm.map(|f| vec![("farm".into(), f.into())].into_boxed_slice()).unwrap_or_default(),
+            fields: farm.map(|f| vec![("farm".into(), f.into())].into()).unwrap_or_default(),
             ..ev(0, app, Some(ts), line)
         };
         let events = vec![

@@ -5,6 +5,7 @@
 //! copies most of a noisy scan's heap; interned, the repeats cost a pointer.
 
 use std::collections::HashSet;
+use std::hash::Hash;
 use std::sync::Arc;
 
 /// Distinct strings remembered at most: past this the set starts afresh,
@@ -12,22 +13,32 @@ use std::sync::Arc;
 /// copy of its matches.
 const MAX_STRINGS: usize = 1 << 16;
 
-/// A bounded set of strings already handed out.
-#[derive(Debug, Default)]
-pub struct Interner {
-    seen: HashSet<Arc<str>>,
+/// A bounded set of strings (or of other shared values: the sets of
+/// fields a rule captures) already handed out.
+#[derive(Debug)]
+pub struct Interner<T: ?Sized = str> {
+    seen: HashSet<Arc<T>>,
 }
 
-impl Interner {
+impl<T: ?Sized> Default for Interner<T> {
+    fn default() -> Self {
+        Interner { seen: HashSet::new() }
+    }
+}
+
+impl<T: ?Sized + Hash + Eq> Interner<T>
+where
+    for<'a> Arc<T>: From<&'a T>,
+{
     /// The shared copy of `s`.
-    pub fn get(&mut self, s: &str) -> Arc<str> {
+    pub fn get(&mut self, s: &T) -> Arc<T> {
         if let Some(known) = self.seen.get(s) {
             return known.clone();
         }
         if self.seen.len() >= MAX_STRINGS {
             self.seen.clear();
         }
-        let fresh: Arc<str> = Arc::from(s);
+        let fresh: Arc<T> = Arc::from(s);
         self.seen.insert(fresh.clone());
         fresh
     }
@@ -39,7 +50,7 @@ mod tests {
 
     #[test]
     fn repeats_share_one_allocation() {
-        let mut strings = Interner::default();
+        let mut strings: Interner = Interner::default();
         let a = strings.get("Connectivity between IBKR and Trader Workstation has been lost.");
         let b = strings.get("Connectivity between IBKR and Trader Workstation has been lost.");
         assert!(Arc::ptr_eq(&a, &b));
@@ -48,7 +59,7 @@ mod tests {
 
     #[test]
     fn the_table_stays_bounded() {
-        let mut strings = Interner::default();
+        let mut strings: Interner = Interner::default();
         let first = strings.get("0");
         for i in 0..MAX_STRINGS + 10 {
             strings.get(&i.to_string());

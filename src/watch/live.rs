@@ -880,7 +880,7 @@ fix = "f"
 "#;
         let rules = compile_all(&[("t.toml".into(), pack.into())]).expect("rules");
         let farm = |role: Role, farm: Option<&str>, ts: i64, line: u64| Event {
-            fields: farm.map(|f| vec![("farm".into(), f.into())].into_boxed_slice()).unwrap_or_default(),
+            fields: farm.map(|f| vec![("farm".into(), f.into())].into()).unwrap_or_default(),
             ..ev(0, role, "tws", ts, line)
         };
         let mut live = Live::new(&rules, Zone::Utc);
@@ -1131,7 +1131,7 @@ fix = "f"
             day_time: None,
             app: Some("api".into()),
             stream: Stream::Daemon,
-            fields: fields.into_boxed_slice(),
+            fields: fields.into(),
             text: format!("line {line}").into(),
         }
     }
@@ -1187,7 +1187,7 @@ fix = "f"
             Some(a) => vec![("app".into(), a.into()), ("pm_id".into(), "0".into())],
             None => vec![("pm_id".into(), "0".into())],
         }
-        .into_boxed_slice();
+        .into();
         e
     }
 

@@ -153,7 +153,7 @@ fix = "f"
             day_time: None,
             app: Some(Arc::from(name)),
             stream: Stream::Err,
-            fields: Box::default(),
+            fields: Default::default(),
             text: Arc::from(""),
         }
     }
