@@ -65,9 +65,9 @@ pub fn cause_windows(incidents: &[Incident]) -> Vec<Window> {
         .filter(|i| i.family == Some(Family::Restart))
         .filter_map(|i| Some((i.app.as_ref()?, i)))
         .flat_map(|(app, i)| {
-            i.marks.iter().filter(|m| m.daemon).filter_map(move |m| {
-                let ts = m.ts?;
-                Some(Window { app: app.clone(), pm_id: m.pm_id, start: ts - BEFORE_MS, end: ts + STAMP_SLACK_MS })
+            i.marks.iter().filter(|m| m.daemon()).filter_map(move |m| {
+                let ts = m.ts()?;
+                Some(Window { app: app.clone(), pm_id: m.pm_id(), start: ts - BEFORE_MS, end: ts + STAMP_SLACK_MS })
             })
         })
         .collect();

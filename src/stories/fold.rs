@@ -173,7 +173,7 @@ fn link_same_kind_records(u: &mut Union, incidents: &[Incident]) {
     let mut all: Vec<(usize, u64, usize)> = incidents
         .iter()
         .enumerate()
-        .flat_map(|(i, inc)| inc.marks.iter().map(move |m| (m.source, m.line, i)))
+        .flat_map(|(i, inc)| inc.marks.iter().map(move |m| (m.source(), m.line(), i)))
         .collect();
     all.sort_unstable();
     for pair in all.windows(2) {
@@ -191,7 +191,7 @@ fn shared_records(incidents: &[Incident], unit: &[usize]) -> BTreeMap<(usize, us
     let mut all: Vec<(usize, u64, usize)> = incidents
         .iter()
         .enumerate()
-        .flat_map(|(i, inc)| inc.marks.iter().map(move |m| (m.source, m.line, unit[i])))
+        .flat_map(|(i, inc)| inc.marks.iter().map(move |m| (m.source(), m.line(), unit[i])))
         .collect();
     all.sort_unstable();
     all.dedup();
@@ -236,7 +236,7 @@ fn link_outages(u: &mut Union, incidents: &[Incident]) {
     }
     link_by(u, incidents, |i| match (&i.family, i.first_ms(), &i.app, i.marks.first()) {
         (Some(Family::Dependency(d)), None, Some(app), _) => Some((d.as_str(), Ok(app.as_str()))),
-        (Some(Family::Dependency(d)), None, None, Some(m)) => Some((d.as_str(), Err(m.source))),
+        (Some(Family::Dependency(d)), None, None, Some(m)) => Some((d.as_str(), Err(m.source()))),
         _ => None,
     });
     for spans in by_dep.values_mut() {
@@ -282,11 +282,14 @@ pub fn rule_causes(incidents: &[Incident], windows: &[Window]) -> BTreeMap<Strin
         let Some(of_app) = exits.by_app.get(app.as_str()) else { continue };
         // An incident's opening records: a closing one ("connectivity
         // restored") is no cause of anything.
-        let inside: Vec<&Mark> =
-            inc.marks.iter().filter(|m| m.start && !m.daemon && m.ts.is_some_and(|ts| of_app.holds(ts))).collect();
+        let inside: Vec<&Mark> = inc
+            .marks
+            .iter()
+            .filter(|m| m.start() && !m.daemon() && m.ts().is_some_and(|ts| of_app.holds(ts)))
+            .collect();
         let Some(&&first) = inside.first() else { continue };
         let count = inside.len();
-        let covered = of_app.covered(inside.iter().filter_map(|m| m.ts));
+        let covered = of_app.covered(inside.iter().filter_map(|m| m.ts()));
         if matches!(inc.family, Some(Family::Dependency(_))) && 2 * covered < of_app.len() {
             continue;
         }

@@ -156,8 +156,8 @@ fn story(
     let cause = match (rule_cause, crash) {
         (Some(c), _) => Some(Cause {
             text: of(c.incident).title.clone(),
-            file: paths.get(c.first.source).cloned().unwrap_or_default(),
-            line: c.first.line,
+            file: paths.get(c.first.source()).cloned().unwrap_or_default(),
+            line: c.first.line(),
             count: c.count,
             incident: Some(of(c.incident).id.clone()),
         }),
@@ -223,7 +223,7 @@ fn kind<'a>(members: impl Iterator<Item = &'a Incident> + Clone) -> String {
 /// as when the app's log has no times. The earliest, then the worst.
 fn crash_member(incidents: &[Incident], members: &[usize]) -> Option<usize> {
     let crash =
-        |i: &Incident| i.family == Some(Family::Restart) && !i.marks.is_empty() && i.marks.iter().all(|m| !m.daemon);
+        |i: &Incident| i.family == Some(Family::Restart) && !i.marks.is_empty() && i.marks.iter().all(|m| !m.daemon());
     let rank = |i: usize| {
         let inc = &incidents[i];
         (inc.first_ms().is_none(), inc.first_ms(), Reverse(inc.severity))

@@ -173,7 +173,7 @@ fn lane(i: &Incident) -> &str {
 /// [`MAX_TICKS`] of them (evenly spaced through the whole list when there
 /// are more), and how many there were.
 fn ticks(i: &Incident) -> (Vec<i64>, usize) {
-    let mut all: Vec<i64> = i.marks.iter().filter_map(|m| m.ts).collect();
+    let mut all: Vec<i64> = i.marks.iter().filter_map(|m| m.ts()).collect();
     all.sort_unstable();
     all.dedup();
     let total = all.len();
@@ -243,9 +243,7 @@ mod tests {
     #[test]
     fn ticks_are_thinned_evenly() {
         let mut i = crash_loop();
-        i.marks = (0..5000)
-            .map(|n| Mark { source: 0, line: n + 1, ts: Some(n as i64 * 10), daemon: true, pm_id: None, start: true })
-            .collect();
+        i.marks = (0..5000).map(|n| Mark::new(0, n + 1, Some(n as i64 * 10), true, None, true)).collect();
         let (kept, total) = ticks(&i);
         assert_eq!((kept.len(), total), (MAX_TICKS, 5000));
         assert_eq!((kept[0], kept[MAX_TICKS - 1]), (0, 49_990));
