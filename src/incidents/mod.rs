@@ -605,8 +605,6 @@ fix = "no restore within {window} ({status})"
         build(&rules(), &[f], &paths, Zone::Utc).remove(0)
     }
 
-    /// Without times a threshold's window claim becomes what is known, the
-    /// seen placeholders say where, and the JSON fields keep their meaning.
     /// Sorting in place gives the stable sort's order: ties (equal keys)
     /// keep their order, every permutation cycle lands.
     #[test]
@@ -650,6 +648,8 @@ fix = "no restore within {window} ({status})"
         assert_eq!(std::mem::size_of::<Mark>(), 24);
     }
 
+    /// Without times a threshold's window claim becomes what is known, the
+    /// seen placeholders say where, and the JSON fields keep their meaning.
     #[test]
     fn untimed_threshold_renders_what_is_known() {
         let inc = built(finding(0, &[None, None], &[]));
