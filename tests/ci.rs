@@ -24,7 +24,7 @@ fn rules_check_reports_every_problem_at_file_line_col() {
         format!(
             "{p}/b-unknown-key.toml:7:1: unknown field `colour`, expected one of `id`, `title`, `description`, \
              `severity`, `streams`, `literals`, `regex`, `group_by`, `correlate`, `suppress`, `unless`, `context`, \
-             `supersedes`, `fix`, `action`, `references`, `story`, `example`"
+             `supersedes`, `fix`, `action`, `references`, `story`, `side`, `example`"
         ),
         format!(
             "{p}/c-semantic.toml:4:12: unknown severity \"urgent\": must be one of info, low, medium, high, critical"

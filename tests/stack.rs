@@ -78,7 +78,8 @@ fn a_mixed_directory_names_every_source_by_its_app() {
 /// The PostgreSQL outage, from both sides: the clients' errors (the pm2
 /// API, the worker in journald, the bot in Docker) and the server's own
 /// log (its shutdown, the sessions it ended) are one `dependency:postgres`
-/// story; the HTTP symptoms stay stories of their own.
+/// story, the server's shutdown its cause; the HTTP symptoms stay stories
+/// of their own.
 #[test]
 fn a_postgres_outage_seen_from_both_sides_is_one_story() {
     let doc = doc_in(&scenario(), &["."]);
@@ -92,6 +93,11 @@ fn a_postgres_outage_seen_from_both_sides_is_one_story() {
     assert!(rules.contains("postgres.unreachable") && rules.contains("postgres.connection-lost"), "{rules:?}");
     let down = members.iter().find(|i| i.rule == "postgres.server-down").expect("server-down");
     assert!(down.title.contains("fast shutdown") && down.title.contains("recovered after 9.8s"), "{}", down.title);
+    // The server's account is the cause; the headline is what the apps saw.
+    let cause = story.cause.as_ref().expect("the outage has a cause");
+    assert_eq!(cause.incident.as_ref(), Some(&down.id), "{cause:?}");
+    assert!(cause.file.ends_with("postgresql-2026-12-05_173536.log") && cause.line == 6, "{cause:?}");
+    assert!(story.headline.starts_with("api: PostgreSQL connection lost"), "{}", story.headline);
     for i in doc.incidents.iter().filter(|i| i.rule.starts_with("http.") || i.rule.starts_with("caddy.")) {
         assert!(!story.incidents.contains(&i.id), "{} joined the postgres story", i.rule);
     }

@@ -96,6 +96,9 @@ pub struct Incident {
     /// The rule's story family.
     #[serde(skip)]
     pub family: Option<Family>,
+    /// The rule reads the dependency's own log (`side = "server"`).
+    #[serde(skip)]
+    pub server: bool,
     /// Where each of its records is: what the stories stage needs of the
     /// findings, which are freed before it runs.
     #[serde(skip)]
@@ -418,6 +421,7 @@ fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Inciden
         references: rule.references.clone(),
         story: None,
         family: rule.story.clone(),
+        server: rule.server,
         marks: f.events.iter().map(mark).collect(),
         first_ms,
         first_day: first.filter(|_| first_ms.is_none()).and_then(|e| Some((e.source, e.day_time?.ms()))),

@@ -134,7 +134,7 @@ fn story_sections(stories: &[Story], incidents: &[Incident], anchors: &[String],
         if let Some(c) = &st.cause {
             let text = if c.incident.is_some() { escape(&c.text) } else { code_span(&c.text) };
             let at = code_span(&format!("{}:{}", c.file, c.line));
-            out += &format!("- **Cause:** {text} ({}× just before the exits, first at {at})\n", c.count);
+            out += &format!("- **Cause:** {text} ({}× {}, first at {at})\n", c.count, c.seen());
         }
         out += "- **Incidents:**\n";
         for &m in st.members.iter().take(MAX_STORY_MEMBERS) {

@@ -114,7 +114,7 @@ impl<W: Write> Text<W> {
             let text = if c.incident.is_some() { c.text.clone() } else { format!("`{}`", c.text) };
             writeln!(self.w, "  cause     {text}")?;
             let times = if c.count == 1 { "once".to_string() } else { format!("{}×", c.count) };
-            writeln!(self.w, "            {times} just before the exits, first at {}:{}", c.file, c.line)?;
+            writeln!(self.w, "            {times} {}, first at {}:{}", c.seen(), c.file, c.line)?;
         }
         writeln!(self.w, "  incidents")?;
         for i in members.iter().take(MAX_MEMBERS) {

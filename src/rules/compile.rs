@@ -95,7 +95,7 @@ pub(super) fn compile_pack(file: &str, text: &str, budget: &mut RegexBudget) -> 
 }
 
 /// The keys of a `[[rule]]` table (its `RawRule` fields).
-const RULE_KEYS: [&str; 18] = [
+const RULE_KEYS: [&str; 19] = [
     "id",
     "title",
     "description",
@@ -113,6 +113,7 @@ const RULE_KEYS: [&str; 18] = [
     "action",
     "references",
     "story",
+    "side",
     "example",
 ];
 
@@ -189,6 +190,7 @@ fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule>
     let suppress = check_suppress(ctx, raw.suppress.as_ref());
     let examples = check_examples(ctx, &raw.example);
     let story = check_story(ctx, raw.story.as_ref());
+    let server = check_side(ctx, raw.side.as_ref(), story.as_ref());
     let literals_at = raw.literals.as_ref().map(|l| crate::error::line_col(ctx.text, l.span().start));
     let supersedes = check_supersedes(ctx, raw.supersedes.as_ref(), id.as_deref());
     let supersedes_at = raw.supersedes.as_ref().map(|s| crate::error::line_col(ctx.text, s.span().start));
@@ -215,6 +217,7 @@ fn compile_rule(ctx: &mut Ctx, raw: RawRule, span: Range<usize>) -> Option<Rule>
         supersedes_at,
         regexes_at,
         story: story?,
+        server: server?,
     })
 }
 
@@ -244,6 +247,33 @@ fn check_story(ctx: &mut Ctx, value: Option<&Spanned<String>>) -> Option<Option<
             None
         }
     }
+}
+
+/// `side = "server"`: the rule reads the dependency's own log, so in its
+/// story its incident is the cause of what the clients saw. Only a
+/// `dependency:NAME` story has sides.
+fn check_side(ctx: &mut Ctx, value: Option<&Spanned<String>>, story: Option<&Option<Family>>) -> Option<bool> {
+    let Some(v) = value else { return Some(false) };
+    let at = v.span().start;
+    let server = match v.get_ref().as_str() {
+        "server" => true,
+        "client" => false,
+        other => {
+            let msg = format!(
+                "unknown side {other:?}: write \"server\" (the rule reads the dependency's own log) or \"client\" \
+                 (an app that uses it; the default)"
+            );
+            ctx.err_at(at, msg);
+            return None;
+        }
+    };
+    if !matches!(story, Some(Some(Family::Dependency(_))) | None) {
+        let msg = "`side` needs `story = \"dependency:NAME\"`: only an outage of a shared dependency has a \
+                   server's and a client's account; remove `side` or set the story";
+        ctx.err_at(at, msg.to_string());
+        return None;
+    }
+    Some(server)
 }
 
 /// `supersedes = ["node.uncaught-exception"]`: rule ids, not this rule's.
@@ -928,6 +958,32 @@ fix = "code {code}"
         assert!(errs.is_empty(), "{errs:?}");
         assert_eq!(rules[0].origin, "p.toml:2");
         assert!(matches!(rules[0].correlate, Correlation::Threshold { count: 5, .. }));
+    }
+
+    /// The `story` key names a family or is a located error.
+    #[test]
+    fn side_needs_a_dependency_story() {
+        let with = |keys: &str| GOOD.replace("fix =", &format!("{keys}\nfix ="));
+        for (keys, server) in [
+            ("story = \"dependency:postgres\"\nside = \"server\"", true),
+            ("story = \"dependency:postgres\"\nside = \"client\"", false),
+            ("story = \"dependency:postgres\"", false),
+        ] {
+            let (rules, errs) = compile_pack("p.toml", &with(keys), &mut RegexBudget::default());
+            assert!(errs.is_empty(), "{errs:?}");
+            assert_eq!(rules[0].server, server, "{keys}");
+        }
+        for (keys, want) in [
+            ("side = \"server\"", "p.toml:8:8: `side` needs `story = \"dependency:NAME\"`"),
+            ("story = \"restart\"\nside = \"server\"", "p.toml:9:8: `side` needs `story = \"dependency:NAME\"`"),
+            ("story = \"dependency:redis\"\nside = \"Server\"", "p.toml:9:8: unknown side \"Server\""),
+        ] {
+            let errs = errors_of(&with(keys));
+            assert_eq!(errs.len(), 1, "{errs:?}");
+            assert!(errs[0].starts_with(want), "{errs:?}");
+        }
+        // A story that is itself wrong is the one error, not two.
+        assert_eq!(errors_of(&with("story = \"dependency\"\nside = \"server\"")).len(), 1);
     }
 
     /// The `story` key names a family or is a located error.

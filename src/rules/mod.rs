@@ -407,6 +407,10 @@ pub struct Rule {
     /// The story family its incidents fold into (besides repeats of its
     /// own rule and key, which every incident folds with).
     pub story: Option<Family>,
+    /// `side = "server"`: it reads the dependency's own log (PostgreSQL's,
+    /// Redis's), so in a `dependency:NAME` story its incident is the cause
+    /// of what the apps saw.
+    pub server: bool,
 }
 
 /// Positions of a rule's regexes in its pack (see [`Rule::regexes_at`]).

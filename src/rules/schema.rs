@@ -65,6 +65,11 @@ pub(super) struct RawRule {
     /// `"dependency:NAME"`.
     #[serde(default)]
     pub story: Option<Spanned<String>>,
+    /// Whose account the rule reads in a `dependency:NAME` story:
+    /// `"client"` (default, an app that uses it) or `"server"` (the
+    /// dependency's own log).
+    #[serde(default)]
+    pub side: Option<Spanned<String>>,
     /// `[[rule.example]]` tables: small inline cases `rules test` runs.
     #[serde(default)]
     pub example: Vec<Spanned<RawExample>>,

@@ -45,6 +45,10 @@ pub struct Cause {
     pub count: usize,
     /// The id of the incident that is the cause, when a rule matched it.
     pub incident: Option<String>,
+    /// It is the dependency's own account of an outage (a `side =
+    /// "server"` rule), counted in its log rather than before exits.
+    #[serde(skip)]
+    pub server: bool,
 }
 
 /// Related incidents told as one: the unit a person triages.
@@ -101,6 +105,15 @@ pub fn build(incidents: &[Incident], windows: &[Window], causes: &Causes, paths:
     stories
 }
 
+impl Cause {
+    /// Where its `count` records were seen, as the reports say it: a
+    /// restart's cause is counted in the windows before the exits, an
+    /// outage's own account ([`server_member`]) in the dependency's log.
+    pub fn seen(&self) -> &'static str {
+        if self.server { "in the dependency's own log" } else { "just before the exits" }
+    }
+}
+
 /// Gives each incident the id of its story.
 pub fn label(incidents: &mut [Incident], stories: &[Story]) {
     for s in stories {
@@ -129,7 +142,7 @@ fn story(
         _ => None,
     };
     let crash = match (rule_cause, &shape) {
-        (None, None) => crash_member(incidents, &members),
+        (None, None) => server_member(incidents, &members).or_else(|| crash_member(incidents, &members)),
         _ => None,
     };
     let cause_idx = rule_cause.map(|c| c.incident).or(crash);
@@ -160,6 +173,7 @@ fn story(
             line: c.first.line(),
             count: c.count,
             incident: Some(of(c.incident).id.clone()),
+            server: false,
         }),
         (None, Some(i)) => {
             let inc = of(i);
@@ -170,6 +184,7 @@ fn story(
                 line: first.map_or(0, |e| e.line),
                 count: inc.count,
                 incident: Some(inc.id.clone()),
+                server: inc.server,
             })
         }
         (None, None) => shape,
@@ -221,6 +236,18 @@ fn kind<'a>(members: impl Iterator<Item = &'a Incident> + Clone) -> String {
 /// OOM, an uncaught exception: the rules of the restart family whose
 /// record precedes an exit): the cause where the windows found nothing,
 /// as when the app's log has no times. The earliest, then the worst.
+/// The dependency's own account of its outage (an incident of a
+/// `side = "server"` rule: PostgreSQL's "received fast shutdown request"),
+/// the earliest: it is why the apps saw what they saw, so it is the cause,
+/// and the headline stays the apps' view.
+fn server_member(incidents: &[Incident], members: &[usize]) -> Option<usize> {
+    let rank = |i: usize| {
+        let inc = &incidents[i];
+        (inc.first_ms().is_none(), inc.first_ms(), Reverse(inc.severity), inc.id.as_str())
+    };
+    members.iter().copied().filter(|&i| incidents[i].server).min_by(|&a, &b| rank(a).cmp(&rank(b)))
+}
+
 fn crash_member(incidents: &[Incident], members: &[usize]) -> Option<usize> {
     let crash =
         |i: &Incident| i.family == Some(Family::Restart) && !i.marks.is_empty() && i.marks.iter().all(|m| !m.daemon());
@@ -239,7 +266,14 @@ fn shape_cause(apps: &[String], causes: &Causes) -> Option<Cause> {
         // Not resolved (the file could no longer be read): no line to give.
         Place::Offset(_) => 0,
     };
-    Some(Cause { text: shape.text.clone(), file: shape.file.clone(), line, count: shape.count, incident: None })
+    Some(Cause {
+        text: shape.text.clone(),
+        file: shape.file.clone(),
+        line,
+        count: shape.count,
+        incident: None,
+        server: false,
+    })
 }
 
 /// The title of the worst member (the earliest of the worst), past the
@@ -339,6 +373,15 @@ title = "{app} crashed"
 severity = "high"
 story = "restart"
 regex = 'crashed'
+fix = "f"
+
+[[rule]]
+id = "t.pgdown"
+title = "{app} shut down"
+severity = "high"
+story = "dependency:postgres"
+side = "server"
+regex = 'shutdown'
 fix = "f"
 "#;
 
@@ -470,6 +513,30 @@ fix = "f"
             ("dependency:redis", vec!["api".into(), "web".into()])
         );
         assert_eq!(caused[0].cause.as_ref().map(|c| c.count), Some(2));
+    }
+
+    /// The dependency's own account of its outage (a `side = "server"`
+    /// rule) is the story's cause, even when an app saw the outage first
+    /// and whatever its severity; the headline stays the apps' view. An
+    /// outage only the apps saw has no cause.
+    #[test]
+    fn the_servers_account_is_the_outages_cause() {
+        let client = |app: &str, ts: i64, source: usize| finding(4, app, &[], vec![ev(4, app, ts, source, 1, false)]);
+        let server = finding(6, "postgresql", &[], vec![ev(6, "postgresql", 12, 2, 6, false)]);
+        let (incidents, stories) =
+            stories_of(vec![client("api", 10, 0), server, client("worker", 14, 1)], &Causes::default());
+        assert_eq!(stories.len(), 1, "{stories:#?}");
+        let s = &stories[0];
+        let cause = s.cause.as_ref().expect("cause");
+        let down = incidents.iter().find(|i| i.rule == "t.pgdown").expect("server incident");
+        assert_eq!(
+            (cause.incident.as_ref(), cause.text.as_str(), cause.file.as_str(), cause.line, cause.seen()),
+            (Some(&down.id), "postgresql shut down", "f2.log", 6, "in the dependency's own log")
+        );
+        assert_eq!(s.incidents[0], down.id, "the cause comes first");
+        assert_eq!(s.headline, "api lost postgres; 2 times across 2 apps, the longest 0s");
+        let (_, only_apps) = stories_of(vec![client("api", 10, 0), client("worker", 14, 1)], &Causes::default());
+        assert_eq!(only_apps[0].cause, None);
     }
 
     /// An app's restarts join one outage, the one that caused them: its
