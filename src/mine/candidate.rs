@@ -139,6 +139,46 @@ pub fn key(mode: Mode, err_stream: bool, body: &[u8], out: &mut String) -> bool 
     finish(out, anchor)
 }
 
+/// Writes into `out` a form of a text record's message under which
+/// messages key alike: [`key`] gives two messages of one form the same
+/// answer. The digits of the first line's leading time-like tokens
+/// (`2026-11-20T10:00:42.901Z`, `[2026-11-20 10:00:01.779]`) are zeroed: an
+/// app's own stamp starts every line and differs on every line, yet masks
+/// to `<*>` whatever its digits. False for a JSON message (its key comes
+/// from its fields, and its time makes every record distinct).
+pub fn memo_form(body: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    if body.first().is_none_or(|&b| b == b'{') {
+        return false;
+    }
+    out.extend_from_slice(body);
+    let mut start = 0;
+    for _ in 0..4 {
+        let end = out[start..].iter().position(u8::is_ascii_whitespace).map_or(out.len(), |i| start + i);
+        let token = &mut out[start..end];
+        if !time_like(token) {
+            break;
+        }
+        token.iter_mut().filter(|b| b.is_ascii_digit()).for_each(|b| *b = b'0');
+        // On to the next token only across one space of the same line.
+        if out.get(end) != Some(&b' ') {
+            break;
+        }
+        start = end + 1;
+    }
+    true
+}
+
+/// A token that reads as a time or date and that masking turns into `<*>`
+/// whatever its digits: it starts with a digit (after one opening
+/// bracket), so it is no upper-case code, and holds only digits and the
+/// punctuation of times, `T` and `Z`. Never an error word ([`error_words`]).
+fn time_like(token: &[u8]) -> bool {
+    let digit_at = usize::from(matches!(token.first(), Some(b'[' | b'(')));
+    token.get(digit_at).is_some_and(u8::is_ascii_digit)
+        && token.iter().all(|&b| b.is_ascii_digit() || b"-:.,+/TZ[]()".contains(&b))
+}
+
 fn finish(out: &mut String, anchor: Option<String>) -> bool {
     if out.is_empty() {
         return false;
@@ -289,5 +329,35 @@ mod tests {
         assert_eq!(e(r#"{"level":"error","message":"db down"}"#).as_deref(), Some("db down"));
         assert_eq!(e(r#"{"level":30,"msg":"Error: looks bad but is info"}"#), None);
         assert_eq!(e(r#"{"level":60,"msg":""}"#), None);
+    }
+
+    /// Messages of one memo form get one key; the form zeroes only the
+    /// leading stamps, not codes, frames or JSON.
+    #[test]
+    fn messages_of_one_memo_form_key_alike() {
+        let form = |b: &str| {
+            let mut out = Vec::new();
+            memo_form(b.as_bytes(), &mut out).then(|| String::from_utf8_lossy(&out).into_owned())
+        };
+        assert_eq!(form("2026-11-20T10:00:42.901Z error: x 7").as_deref(), Some("0000-00-00T00:00:00.000Z error: x 7"));
+        assert_eq!(form("[2026-11-20 10:00:01.779] [ERROR] a").as_deref(), Some("[0000-00-00 00:00:00.000] [ERROR] a"));
+        assert_eq!(form("E2BIG at 10:00").as_deref(), Some("E2BIG at 10:00"));
+        assert_eq!(form("T10 x").as_deref(), Some("T10 x"));
+        assert_eq!(form("10  x").as_deref(), Some("00  x"));
+        assert_eq!(form(r#"{"level":50,"msg":"x"}"#), None);
+        let groups = [
+            ["2026-11-20T10:00:42.901Z error: body 1", "2026-11-21T11:59:02.007Z error: body 1"],
+            ["12:00:01 TypeError: x\n    at f (/srv/a/b.js:1:1)", "23:59:59 TypeError: x\n    at f (/srv/a/b.js:1:1)"],
+            ["[1] ERROR [2] boom", "[9] ERROR [2] boom"],
+            ["10:00 not an error", "11:11 not an error"],
+        ];
+        for [a, b] in groups {
+            assert_eq!(form(a), form(b), "{a}");
+            for mode in [Mode::Errors, Mode::All] {
+                for err in [false, true] {
+                    assert_eq!(key_of(mode, err, a), key_of(mode, err, b), "{a}");
+                }
+            }
+        }
     }
 }

@@ -10,8 +10,9 @@
 //! seen) are evicted, and counted.
 
 use std::collections::HashMap;
-
 use std::sync::Arc;
+
+use foldhash::fast::FixedState;
 
 use crate::records::Record;
 use crate::rules::{Correlation, RuleSet};
@@ -52,9 +53,10 @@ struct Pending {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Seen {
     /// Its key.
-    Key(Box<str>),
+    Key(Arc<str>),
     /// A rule matched it: its message (the first [`HELD_BYTES`]) and
     /// whether it is in an err stream, keyed only if no incident takes it.
+    /// (A later part's own copy: its ids are its own table's.)
     Held(Box<[u8]>, bool),
 }
 
@@ -63,7 +65,8 @@ enum Seen {
 struct Held {
     line: u64,
     ts: Option<i64>,
-    body: Box<[u8]>,
+    /// Its message, in [`Tally::bodies`].
+    body: u32,
     err_stream: bool,
 }
 
@@ -92,10 +95,15 @@ pub struct At {
 pub struct Tally {
     mode: Option<Mode>,
     cap: usize,
-    index: HashMap<Box<str>, u32>,
+    index: HashMap<Box<str>, u32, FixedState>,
     entries: Vec<Entry>,
     pending: Vec<Pending>,
     held: Vec<Held>,
+    /// The held occurrences' distinct messages, each copied once: an
+    /// outage repeats one matched error thousands of times.
+    bodies: Bodies,
+    /// Keys already derived, by the message and stream they came from.
+    memo: Memo,
     /// Occurrences and keys evicted by the cap.
     pub evicted: (u64, u64),
     /// Every mined record's (line, entry), for `templates`.
@@ -110,10 +118,11 @@ pub struct Tally {
 impl std::fmt::Debug for Tally {
     // The index's order is the hasher's: leave it out, the entries say it all.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let held: Vec<_> = self.held.iter().map(|h| (h.line, h.ts, self.bodies.get(h.body), h.err_stream)).collect();
         f.debug_struct("Tally")
             .field("entries", &self.entries)
             .field("pending", &self.pending)
-            .field("held", &self.held)
+            .field("held", &held)
             .field("evicted", &self.evicted)
             .field("log", &self.log)
             .finish()
@@ -153,21 +162,21 @@ impl Tally {
         let err_stream = err_stream || record.stream == Some(crate::input::Stream::Err);
         let (line, ts, lead) = (at.line, record.ts, at.lead);
         if at.held {
-            let body: Box<[u8]> = record.body[..record.body.len().min(HELD_BYTES)].into();
+            let body = &record.body[..record.body.len().min(HELD_BYTES)];
             match at.deferred {
-                true => self.pending.push(Pending { line, ts, lead, seen: Seen::Held(body, err_stream) }),
-                false => self.held.push(Held { line, ts, body, err_stream }),
+                true => self.pending.push(Pending { line, ts, lead, seen: Seen::Held(body.into(), err_stream) }),
+                false => {
+                    let body = self.bodies.intern(body);
+                    self.held.push(Held { line, ts, body, err_stream });
+                }
             }
             return;
         }
-        let mut key = std::mem::take(&mut self.key);
-        if candidate::key(mode, err_stream, &record.body, &mut key) {
-            match at.deferred {
-                true => self.pending.push(Pending { line, ts, lead, seen: Seen::Key(key.as_str().into()) }),
-                false => self.add(&key, line, ts),
-            }
+        let Some(key) = self.memo.key(mode, err_stream, &record.body, &mut self.key) else { return };
+        match at.deferred {
+            true => self.pending.push(Pending { line, ts, lead, seen: Seen::Key(key) }),
+            false => self.add(&key, line, ts),
         }
-        self.key = key;
     }
 
     /// Occurrences held for the merge so far (a part's checkpoint).
@@ -183,7 +192,10 @@ impl Tally {
             let ts = if p.lead && p.ts.is_none() { carried } else { p.ts };
             match p.seen {
                 Seen::Key(key) => self.add(&key, p.line + lines, ts),
-                Seen::Held(body, err_stream) => self.held.push(Held { line: p.line + lines, ts, body, err_stream }),
+                Seen::Held(body, err_stream) => {
+                    let body = self.bodies.intern(&body);
+                    self.held.push(Held { line: p.line + lines, ts, body, err_stream });
+                }
             }
         }
         self.evicted.0 += part.evicted.0;
@@ -199,13 +211,15 @@ impl Tally {
     /// lines one did), after the others, in line order.
     pub fn release(&mut self, taken: impl Fn(u64) -> bool) {
         let Some(mode) = self.mode else { return };
-        let mut key = std::mem::take(&mut self.key);
+        let bodies = std::mem::take(&mut self.bodies);
         for h in std::mem::take(&mut self.held) {
-            if !taken(h.line) && candidate::key(mode, h.err_stream, &h.body, &mut key) {
+            if taken(h.line) {
+                continue;
+            }
+            if let Some(key) = self.memo.key(mode, h.err_stream, bodies.get(h.body), &mut self.key) {
                 self.add(&key, h.line, h.ts);
             }
         }
-        self.key = key;
     }
 
     /// The folded tally's entries in order of first occurrence, and the
@@ -276,6 +290,88 @@ impl Tally {
             !gone[n - 1]
         });
         self.index = self.entries.iter().enumerate().map(|(i, e)| (e.key.clone(), i as u32)).collect();
+    }
+}
+
+/// Bytes of a message the memo keeps: longer ones (a dumped payload) are
+/// keyed afresh each time.
+const MEMO_BYTES: usize = 4096;
+
+/// Distinct messages the memo holds before it starts afresh.
+const MEMO_CAP: usize = 8192;
+
+/// Keys already derived, by the message's memo form
+/// (`candidate::memo_form`): `candidate::key` is a function of the mode,
+/// the stream and that form, and in an outage one message recurs thousands
+/// of times; keying each occurrence afresh was most of mining's cost
+/// (dense corpus: 1.06 s scan, 0.11 s of keying). Bounded: when full it is
+/// emptied (what it answers never depends on what it holds, only how
+/// fast).
+#[derive(Clone, Default)]
+struct Memo {
+    /// Per stream (out, err): message -> its key, None when it is no
+    /// candidate.
+    known: [Known; 2],
+    /// The current message's memo form.
+    form: Vec<u8>,
+}
+
+/// Message (its memo form) -> its key, None when it is no candidate.
+type Known = HashMap<Box<[u8]>, Option<Arc<str>>, FixedState>;
+
+impl PartialEq for Memo {
+    // A cache: two tallies are equal whatever either has memoised.
+    fn eq(&self, _: &Memo) -> bool {
+        true
+    }
+}
+
+impl Eq for Memo {}
+
+impl Memo {
+    /// The key of `body` (see `candidate::key`), None when it is no
+    /// candidate; `scratch` is the buffer a new key is written into.
+    fn key(&mut self, mode: Mode, err_stream: bool, body: &[u8], scratch: &mut String) -> Option<Arc<str>> {
+        let derive = |scratch: &mut String| {
+            candidate::key(mode, err_stream, body, scratch).then(|| Arc::<str>::from(scratch.as_str()))
+        };
+        if body.len() > MEMO_BYTES || !candidate::memo_form(body, &mut self.form) {
+            return derive(scratch);
+        }
+        let known = &mut self.known[usize::from(err_stream)];
+        if let Some(k) = known.get(&self.form[..]) {
+            return k.clone();
+        }
+        let key = derive(scratch);
+        if known.len() >= MEMO_CAP {
+            known.clear();
+        }
+        known.insert(self.form[..].into(), key.clone());
+        key
+    }
+}
+
+/// Distinct messages, each stored once, by id.
+#[derive(Clone, Default, PartialEq, Eq)]
+struct Bodies {
+    ids: HashMap<Arc<[u8]>, u32, FixedState>,
+    all: Vec<Arc<[u8]>>,
+}
+
+impl Bodies {
+    fn intern(&mut self, body: &[u8]) -> u32 {
+        if let Some(&id) = self.ids.get(body) {
+            return id;
+        }
+        let id = self.all.len() as u32;
+        let body: Arc<[u8]> = body.into();
+        self.all.push(body.clone());
+        self.ids.insert(body, id);
+        id
+    }
+
+    fn get(&self, id: u32) -> &[u8] {
+        self.all.get(id as usize).map_or(&[], |b| b)
     }
 }
 
