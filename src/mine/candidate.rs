@@ -9,7 +9,7 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, Input, MatchKind};
 
 use super::{mask, stack};
 
@@ -27,54 +27,102 @@ pub enum Mode {
 
 /// Texts at least one of which every candidate outside an err stream holds
 /// in its raw bytes; a record with none is passed over unbuilt. None
-/// holds a line break, so each occurrence lies within one record. Searched
-/// once over a whole buffer (Teddy), not per record: per record, the
-/// automaton cost as much as the rest of the scan (dense corpus).
-static MAY_BE: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+/// holds a line break, so each occurrence lies within one record.
+const MARKERS: &[&str] = &[
+    // Error headers and level words, as `error_words` reads them.
+    "Error:",
+    "Exception:",
+    "ERROR",
+    "FATAL",
+    "ERR!",
+    "error:",
+    "fatal:",
+    "[error]",
+    "[fatal]",
+    "level=error",
+    "level=fatal",
+    // Stack frames.
+    "    at ",
+    "\tat ",
+    // pm2's JSON lines of the err stream.
+    "\"type\":\"err\"",
+    // JSON levels: 50 and 60 (pino, bunyan).
+    "\"level\":5",
+    "\"level\":6",
+    "\"level\": 5",
+    "\"level\": 6",
+];
+
+/// The level names `error_level` accepts, as a JSON level's value starts:
+/// in lower case, capitalised and upper case (`crit` also starts `critical`).
+const LEVEL_NAMES: &[&str] = &["error", "fatal", "crit", "alert", "emerg"];
+
+/// Short pieces of the markers, searched for instead of the markers
+/// themselves: one leftmost-first pass (Teddy) over every buffer of an out
+/// stream, and there the markers holding the piece are compared in place
+/// (as the prefilter does for rules' literals). Rare pieces, so that the
+/// packed searcher rarely stops: with the markers themselves (sixteen of
+/// them start `"level"`, in every JSON line) the pass cost twice as much,
+/// and it is most of mining's cost on a healthy log.
+const ANCHORS: &[&str] = &[
+    "rror", "RROR", "ERR!", "atal", "ATAL", "xception", "    at ", "\tat ", "l\":5", "l\":6", "l\": 5", "l\": 6",
+    ":\"err\"", "crit", "Crit", "CRIT", "lert", "LERT", "merg", "MERG",
+];
+
+/// The anchor search, and per anchor the markers it stands for, each with
+/// the anchor's offset in it.
+struct MayBe {
+    anchors: AhoCorasick,
+    markers: Vec<Vec<(usize, Vec<u8>)>>,
+}
+
+static MAY_BE: LazyLock<Option<MayBe>> = LazyLock::new(|| {
     // Leftmost-first: the standard semantics cannot use Teddy.
-    AhoCorasick::builder()
-        .match_kind(MatchKind::LeftmostFirst)
-        .build([
-            // Error headers and level words, as `error_words` reads them.
-            "Error:",
-            "Exception:",
-            "ERROR",
-            "FATAL",
-            "ERR!",
-            "error:",
-            "fatal:",
-            "[error]",
-            "[fatal]",
-            "level=error",
-            "level=fatal",
-            // Stack frames.
-            "    at ",
-            "\tat ",
-            // pm2's JSON lines of the err stream.
-            "\"type\":\"err\"",
-            // JSON levels: 50 and 60, and error, fatal, critical, alert,
-            // emergency in any case.
-            "\"level\":5",
-            "\"level\":6",
-            "\"level\": 5",
-            "\"level\": 6",
-            "\"level\":\"e",
-            "\"level\":\"E",
-            "\"level\":\"f",
-            "\"level\":\"F",
-            "\"level\":\"c",
-            "\"level\":\"C",
-            "\"level\":\"a",
-            "\"level\":\"A",
-            "\"level\": \"e",
-            "\"level\": \"E",
-            "\"level\": \"f",
-            "\"level\": \"F",
-        ])
-        .ok()
+    let anchors = AhoCorasick::builder().match_kind(MatchKind::LeftmostFirst).build(ANCHORS).ok()?;
+    let mut markers = vec![Vec::new(); ANCHORS.len()];
+    for marker in every_marker() {
+        let (i, at) = ANCHORS.iter().enumerate().find_map(|(i, a)| Some((i, marker.find(a)?)))?;
+        markers[i].push((at, marker.into_bytes()));
+    }
+    Some(MayBe { anchors, markers })
 });
 
-/// Where `MAY_BE`'s texts occur in one buffer, for its records.
+/// [`MARKERS`], and `"level":"NAME` (with and without a space after the
+/// colon) for each of [`LEVEL_NAMES`] in three cases.
+fn every_marker() -> Vec<String> {
+    let mut all: Vec<String> = MARKERS.iter().map(|m| m.to_string()).collect();
+    for name in LEVEL_NAMES {
+        let capital = name[..1].to_ascii_uppercase() + &name[1..];
+        for value in [name.to_string(), capital, name.to_ascii_uppercase()] {
+            for colon in [":", ": "] {
+                all.push(format!("\"level\"{colon}\"{value}"));
+            }
+        }
+    }
+    all
+}
+
+impl MayBe {
+    /// Where markers occur in `buf` (the offsets of their anchors, in
+    /// order).
+    fn find(&self, buf: &[u8], out: &mut Vec<usize>) {
+        let mut from = 0;
+        // Resumed one byte after each anchor, not after its end, so that
+        // an anchor inside another is not lost.
+        while let Some(m) = self.anchors.find(Input::new(buf).span(from..buf.len())) {
+            let at = m.start();
+            let holds = |&(offset, ref text): &(usize, Vec<u8>)| {
+                at.checked_sub(offset).is_some_and(|start| buf[start..].starts_with(text))
+            };
+            if self.markers[m.pattern().as_usize()].iter().any(holds) {
+                out.push(at);
+            }
+            from = at + 1;
+        }
+    }
+}
+
+/// Where [`MARKERS`] occur in one buffer, for its records.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Hits {
     /// The buffer searched: its address and length (None: none yet).
@@ -94,10 +142,10 @@ impl Hits {
     pub fn within(&mut self, buf: &[u8], start: usize, end: usize) -> bool {
         let id = (buf.as_ptr() as usize, buf.len());
         if self.of != Some(id) {
-            let Some(ac) = MAY_BE.as_ref() else { return true };
+            let Some(may_be) = MAY_BE.as_ref() else { return true };
             self.of = Some(id);
             self.starts.clear();
-            self.starts.extend(ac.find_iter(buf).map(|m| m.start()));
+            may_be.find(buf, &mut self.starts);
             self.next = 0;
         }
         if self.next > 0 && self.starts.get(self.next - 1).is_some_and(|&s| s >= start) {
@@ -242,7 +290,7 @@ fn error_level(level: Option<&serde_json::Value>) -> bool {
 /// A Node error header (`TypeError:`, `Error:`), an `ERROR`/`FATAL` level
 /// word, `error:` (PostgreSQL's and others' messages), `[error]`, or
 /// `level=error` on the message line; not the bare word (`0 errors`, `no
-/// error`). [`MAY_BE`] must find every line this accepts.
+/// error`). [`MARKERS`] must find every line this accepts.
 fn error_words(line: &str) -> bool {
     line.split_ascii_whitespace().any(|t| {
         let bare = t.trim_matches(|c: char| matches!(c, '[' | ']' | '(' | ')' | '<' | '>'));
@@ -294,6 +342,16 @@ mod tests {
             (r#"{"level":50,"msg":"x"}"#, true),
             (r#"{"level":"error","message":"x"}"#, true),
             (r#"{"level": "Fatal","message":"x"}"#, true),
+            (r#"{"level":"ERROR","message":"x"}"#, true),
+            (r#"{"level":"critical","message":"x"}"#, true),
+            (r#"{"level":"Alert","message":"x"}"#, true),
+            (r#"{"level":"EMERG","message":"x"}"#, true),
+            (r#"{"level":60,"msg":"x"}"#, true),
+            // Anchors inside one another, and a marker after a near miss.
+            ("terror level=errorr: x", true),
+            ("        at deep (/srv/app/x.js:1:1)\nstill", true),
+            (r#"{"level":"info","msg":"no error here"}"#, false),
+            (r#"{"level":"warn","msg":"ERR_X happened"}"#, false),
             ("GET /api 200 in 14 ms", false),
             ("no errors today", false),
             (r#"{"level":30,"msg":"Error budget: 0 errors"}"#, false),
@@ -313,6 +371,30 @@ mod tests {
                 assert!(may_be(Mode::Errors, false, &mut hits, &buf, start, end), "{text}");
             }
         }
+    }
+
+    /// Every marker is found through an anchor (else the search would be
+    /// off and every out-stream record built), and the anchor search
+    /// finds exactly the markers' occurrences a direct search finds.
+    #[test]
+    fn the_anchor_search_finds_every_marker() {
+        let may_be = MAY_BE.as_ref().expect("every marker has an anchor");
+        let markers = every_marker();
+        assert_eq!(may_be.markers.iter().map(Vec::len).sum::<usize>(), markers.len());
+        let text = markers.join(" x ") + " errors mirror FATALITY crit lert \"level\":3 \"type\":\"out\"";
+        let mut found = Vec::new();
+        may_be.find(text.as_bytes(), &mut found);
+        // Each marker's occurrence is reported, at its anchor, and no
+        // piece of text that holds no marker is.
+        let mut expected = std::collections::BTreeSet::new();
+        for (i, anchored) in may_be.markers.iter().enumerate() {
+            for (offset, m) in anchored {
+                let m = std::str::from_utf8(m).expect("ASCII");
+                expected.extend(text.match_indices(m).map(|(at, _)| at + offset));
+                assert_eq!(&m[*offset..*offset + ANCHORS[i].len()], ANCHORS[i]);
+            }
+        }
+        assert_eq!(found, expected.into_iter().collect::<Vec<_>>());
     }
 
     #[test]
