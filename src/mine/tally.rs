@@ -90,6 +90,28 @@ pub struct At {
     pub held: bool,
 }
 
+/// The time range occurrences count in (`--since`/`--until`, and
+/// `--untimed drop`), as it is for the matches incidents are made of; the
+/// default counts every occurrence.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    /// Count occurrences at or after this time (ms since the epoch).
+    pub since: Option<i64>,
+    /// Count occurrences before this time.
+    pub until: Option<i64>,
+    /// Leave out occurrences without a time.
+    pub drop_untimed: bool,
+}
+
+impl Window {
+    fn holds(&self, ts: Option<i64>) -> bool {
+        match ts {
+            Some(t) => self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u),
+            None => !self.drop_untimed,
+        }
+    }
+}
+
 /// A source's mining state; lives in its `FileStats` during the scan.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Tally {
@@ -113,6 +135,7 @@ pub struct Tally {
     /// (`single`, no `unless` or `context`).
     certain: Arc<[bool]>,
     hits: Hits,
+    window: Window,
 }
 
 impl std::fmt::Debug for Tally {
@@ -137,6 +160,11 @@ impl Tally {
             rules.rules().iter().map(|r| matches!(r.correlate, Correlation::Single) && r.context.is_empty()).collect();
         let cap = if log { usize::MAX } else { CAP };
         Tally { mode: Some(mode), cap, log: log.then(Vec::new), certain, ..Tally::default() }
+    }
+
+    /// The tally counting only occurrences in `window`.
+    pub fn within(self, window: Window) -> Tally {
+        Tally { window, ..self }
     }
 
     /// A new buffer begins (it may sit where the last one did).
@@ -229,6 +257,10 @@ impl Tally {
     }
 
     fn add(&mut self, key: &str, line: u64, ts: Option<i64>) {
+        // Here, where a later part's lead records have their time.
+        if !self.window.holds(ts) {
+            return;
+        }
         let i = match self.index.get(key) {
             Some(&i) => i,
             None => {
@@ -450,6 +482,29 @@ mod tests {
         assert!(evicted_keys > 900_000 && evicted_count >= evicted_keys, "{evicted_keys} keys evicted");
         let recurring = entries.iter().find(|e| &*e.key == "Error: the recurring one").expect("kept");
         assert_eq!(recurring.count, 10_000);
+    }
+
+    /// `--since`/`--until` count only the occurrences in range, and
+    /// `--untimed drop` leaves out those without a time; a later part's
+    /// lead record is placed by the time the merge gives it.
+    #[test]
+    fn the_window_counts_only_occurrences_in_range() {
+        let window = Window { since: Some(10), until: Some(20), drop_untimed: false };
+        let mut t = Tally::new(Mode::Errors, false, &RuleSet::default()).within(window);
+        for (line, ts) in [(1, Some(9)), (2, Some(10)), (3, Some(19)), (4, Some(20)), (5, None)] {
+            t.offer(&rec("Error: x", ts), false, At { line, ..NOW });
+        }
+        let mut part = Tally::new(Mode::Errors, false, &RuleSet::default());
+        part.offer(&rec("Error: x", None), false, At { line: 1, lead: true, deferred: true, held: false });
+        t.absorb(&mut part, 0, 100, Some(15));
+        let (entries, _) = t.into_parts();
+        assert_eq!((entries[0].count, entries[0].samples.clone()), (4, vec![2, 3]));
+        let drop = Window { drop_untimed: true, ..Window::default() };
+        let mut t = Tally::new(Mode::Errors, false, &RuleSet::default()).within(drop);
+        t.offer(&rec("Error: x", None), false, NOW);
+        t.offer(&rec("Error: x", Some(1)), false, At { line: 2, ..NOW });
+        let (entries, _) = t.into_parts();
+        assert_eq!((entries[0].count, entries[0].samples.clone()), (1, vec![2]));
     }
 
     /// A number as letters: digits would be masked.
