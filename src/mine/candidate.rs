@@ -176,6 +176,9 @@ pub fn key(mode: Mode, err_stream: bool, body: &[u8], out: &mut String) -> bool 
     }
     let mut lines = body.lines().filter(|l| !l.trim().is_empty());
     let Some(first) = lines.clone().find(|l| !stack::is_frame(l)) else { return false };
+    if mode == Mode::Errors && (below_error(first) || request_done(first)) {
+        return false;
+    }
     // Only a record of several lines has frames.
     let several = body.trim_end().contains('\n');
     let anchor = if several { stack::app_frame(lines.clone()) } else { None };
@@ -184,6 +187,13 @@ pub fn key(mode: Mode, err_stream: bool, body: &[u8], out: &mut String) -> bool 
         return false;
     }
     mask::mask_line(first, out);
+    if mode == Mode::Errors && !mask::names_something(out) {
+        // Only values (Node's `file:line` above an uncaught error, a
+        // number): the error line below names it, if there is one.
+        let Some(header) = body.lines().skip(1).find(|l| node_error_header(l)) else { return false };
+        out.clear();
+        mask::mask_line(header, out);
+    }
     finish(out, anchor)
 }
 
@@ -258,18 +268,91 @@ struct JsonLog<'a> {
 
 /// A JSON log record: its message, and the anchor of its `err.stack`.
 fn json_key(mode: Mode, err_stream: bool, log: &JsonLog<'_>, out: &mut String) -> bool {
-    if mode == Mode::Errors && !err_stream && !error_level(log.level.as_ref()) {
+    // An err-stream line is an error unless its own level says less.
+    let below = || log.level.as_ref().is_some_and(|l| !error_level(Some(l)) && known_level(l));
+    if mode == Mode::Errors && ((!err_stream && !error_level(log.level.as_ref())) || below()) {
         return false;
     }
     let err = log.err.as_ref().or(log.error.as_ref());
     let field = |name| err.and_then(|e| e.get(name)).and_then(serde_json::Value::as_str);
-    let message = nonblank(log.msg.as_deref())
-        .or_else(|| nonblank(log.message.as_deref()))
-        .or_else(|| nonblank(field("message")));
-    let Some(message) = message else { return false };
+    let message = [("msg", log.msg.as_deref()), ("message", log.message.as_deref()), ("message", field("message"))]
+        .into_iter()
+        .find_map(|(name, text)| Some((name, nonblank(text)?)));
+    let Some((name, message)) = message else { return false };
     let stack = nonblank(field("stack")).or_else(|| nonblank(log.stack.as_deref()));
     mask::mask_line(message.lines().next().unwrap_or(message), out);
+    if mode == Mode::Errors && !mask::names_something(out) {
+        // A message that is all value: named by the error's type, else by
+        // the field that holds it.
+        let value = std::mem::take(out);
+        let by = nonblank(field("type")).or_else(|| nonblank(field("name"))).unwrap_or(name);
+        out.push_str(by);
+        out.push_str(": ");
+        out.push_str(&value);
+    }
     finish(out, stack.and_then(|s| stack::app_frame(s.lines())))
+}
+
+/// A JSON level that names one: pino/bunyan numbers, and the names
+/// loggers write (`warn`, `info`, ...), in any case.
+fn known_level(level: &serde_json::Value) -> bool {
+    match level {
+        serde_json::Value::Number(_) => true,
+        serde_json::Value::String(s) => BELOW_ERROR.contains(&s.to_ascii_lowercase().as_str()),
+        _ => false,
+    }
+}
+
+/// Level names below error, as winston (npm levels), syslog, log4js and
+/// pino-pretty write them.
+const BELOW_ERROR: &[&str] =
+    &["warn", "warning", "info", "information", "notice", "http", "verbose", "debug", "trace", "silly"];
+
+/// The message line's own level word, if it is below error: its first
+/// token after the time (`warn: ...` of winston's simple and cli formats,
+/// `[WARN]`/`[INFO]` of log4js, `WARN` of pino-pretty, `level=info`). A
+/// bare word (`info about the order ...`) is no level word: it must be
+/// bracketed, end in `:`, be in capitals, or follow `level=`.
+fn below_error(line: &str) -> bool {
+    let Some(token) = line.split_ascii_whitespace().find(|t| !time_like(t.as_bytes())) else { return false };
+    let (token, marked) = match token.strip_prefix("level=") {
+        Some(rest) => (rest, true),
+        None => (token, false),
+    };
+    let word = token.trim_matches(|c: char| matches!(c, '[' | ']' | '<' | '>' | '(' | ')' | ':'));
+    let marked = marked
+        || token.ends_with(':')
+        || (token.starts_with(['[', '<', '(']) && token.len() > word.len())
+        || (word.len() > 1 && word.bytes().all(|b| b.is_ascii_uppercase()));
+    marked && BELOW_ERROR.contains(&word.to_ascii_lowercase().as_str())
+}
+
+/// A request log line of a request that succeeded: `GET /path 200 ...`
+/// (morgan's formats, Next.js's `GET /path 200 in 12ms`), its method
+/// first after the time, then a path or URL, then a status below 400. A
+/// request log is no error unless its status says so.
+fn request_done(line: &str) -> bool {
+    let mut tokens = line.split_ascii_whitespace().skip_while(|t| time_like(t.as_bytes()));
+    let method = tokens.next().unwrap_or("");
+    let path = tokens.next().unwrap_or("");
+    let status = tokens.next().unwrap_or("");
+    matches!(method, "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS")
+        && (path.starts_with('/') || path.starts_with("http"))
+        && status.len() == 3
+        && status.bytes().all(|b| b.is_ascii_digit())
+        && (b"123".contains(&status.as_bytes()[0]))
+}
+
+/// Node's error line: `TypeError: ...`, `Error [ERR_X]: ...`, `SqliteError: ...`.
+fn node_error_header(line: &str) -> bool {
+    let mut tokens = line.split_ascii_whitespace();
+    let name = tokens.next().unwrap_or("");
+    let name = match name.strip_suffix(':') {
+        Some(n) => n,
+        None if tokens.next().is_some_and(|code| code.starts_with('[') && code.ends_with("]:")) => name,
+        None => return false,
+    };
+    name.ends_with("Error") || name.ends_with("Exception")
 }
 
 fn nonblank(s: Option<&str>) -> Option<&str> {
@@ -441,5 +524,54 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// An err-stream line at a level below error by its own level word
+    /// is no error (winston's `warn: ...`, log4js's `[INFO]`, pino-pretty's
+    /// `WARN`, `level=debug`); one at error, or with no level word, is.
+    #[test]
+    fn a_line_below_error_by_its_own_level_word_is_no_error() {
+        let e = |b| key_of(Mode::Errors, true, b);
+        assert_eq!(e("warn: unhandledRejection handler installed, retrying historical request for MSFT"), None);
+        assert_eq!(e("[2026-11-20T10:00:01.779] [INFO] web - Error: shown in a banner"), None);
+        assert_eq!(e("12:00:01 WARN cache cold"), None);
+        assert_eq!(e("level=debug msg=x"), None);
+        assert_eq!(e(r#"{"level":40,"msg":"slow query"}"#), None);
+        assert_eq!(e(r#"{"level":"warn","message":"slow query"}"#), None);
+        // Near misses: error levels, no level word, a bare word.
+        assert!(e("error: unhandledRejection handler failed").is_some());
+        assert!(e("[2026-11-20T10:00:01.779] [ERROR] web - upstream down").is_some());
+        assert!(e("info about order 7 was lost").is_some());
+        assert!(e(r#"{"level":50,"msg":"slow query"}"#).is_some());
+        assert!(e(r#"{"msg":"no level at all"}"#).is_some());
+        assert_eq!(key_of(Mode::All, true, "warn: x").as_deref(), Some("warn: x"));
+    }
+
+    /// A request log line of a request that succeeded is no error, even
+    /// on stderr; a failed one is.
+    #[test]
+    fn a_successful_request_line_is_no_error() {
+        let e = |b| key_of(Mode::Errors, true, b);
+        assert_eq!(e("GET /api/quotes/NVDA 200 in 1004 ms"), None);
+        assert_eq!(e("2026-11-20T13:41:10Z POST /v1/orders 302 12.3 ms - 0"), None);
+        assert_eq!(e("GET /api/quotes/NVDA 503 in 1004 ms").as_deref(), Some("GET <*> <*> in <*> ms"));
+        assert!(e("GET is not a request line 200").is_some());
+    }
+
+    /// A message that is all value is named by the error line below it,
+    /// by its JSON error's type, or by its field; or it is no candidate.
+    #[test]
+    fn a_message_of_only_values_is_named_or_dropped() {
+        let e = |b| key_of(Mode::Errors, true, b);
+        assert_eq!(e("node:internal/process/promises:391"), None);
+        assert_eq!(e("42"), None);
+        let uncaught = "/srv/app/x.js:10\n    throw err;\n    ^\n\nTypeError: x is not a function\n    at run (/srv/app/x.js:10:5)";
+        assert_eq!(e(uncaught), Some(format!("TypeError: x is not a function{ANCHOR}at run (app/x.js)")));
+        assert_eq!(
+            e(r#"{"level":50,"msg":"8812","err":{"type":"PaymentError"}}"#).as_deref(),
+            Some("PaymentError: <*>")
+        );
+        assert_eq!(e(r#"{"level":50,"msg":"/srv/a.json"}"#).as_deref(), Some("msg: <*>"));
+        assert_eq!(e(r#"{"level":50,"msg":"charge 8812 failed"}"#).as_deref(), Some("charge <*> failed"));
     }
 }
