@@ -124,8 +124,6 @@ pub struct Tally {
     /// The held occurrences' distinct messages, each copied once: an
     /// outage repeats one matched error thousands of times.
     bodies: Bodies,
-    /// Keys already derived, by the message and stream they came from.
-    memo: Memo,
     /// Occurrences and keys evicted by the cap.
     pub evicted: (u64, u64),
     /// Every mined record's (line, entry), for `templates`.
@@ -200,7 +198,7 @@ impl Tally {
             }
             return;
         }
-        let Some(key) = self.memo.key(mode, err_stream, &record.body, &mut self.key) else { return };
+        let Some(key) = memo_key(mode, err_stream, &record.body, &mut self.key) else { return };
         match at.deferred {
             true => self.pending.push(Pending { line, ts, lead, seen: Seen::Key(key) }),
             false => self.add(&key, line, ts),
@@ -244,7 +242,7 @@ impl Tally {
             if taken(h.line) {
                 continue;
             }
-            if let Some(key) = self.memo.key(mode, h.err_stream, bodies.get(h.body), &mut self.key) {
+            if let Some(key) = memo_key(mode, h.err_stream, bodies.get(h.body), &mut self.key) {
                 self.add(&key, h.line, h.ts);
             }
         }
@@ -329,8 +327,10 @@ impl Tally {
 /// keyed afresh each time.
 const MEMO_BYTES: usize = 4096;
 
-/// Distinct messages the memo holds before it starts afresh.
+/// Distinct messages a memo holds, and their bytes, before it starts
+/// afresh.
 const MEMO_CAP: usize = 8192;
+const MEMO_BUDGET: usize = 4 << 20;
 
 /// Keys already derived, by the message's memo form
 /// (`candidate::memo_form`): `candidate::key` is a function of the mode,
@@ -339,11 +339,13 @@ const MEMO_CAP: usize = 8192;
 /// (dense corpus: 1.06 s scan, 0.11 s of keying). Bounded: when full it is
 /// emptied (what it answers never depends on what it holds, only how
 /// fast).
-#[derive(Clone, Default)]
+#[derive(Default)]
 struct Memo {
-    /// Per stream (out, err): message -> its key, None when it is no
+    /// Per mode and stream: message -> its key, None when it is no
     /// candidate.
-    known: [Known; 2],
+    known: [Known; 4],
+    /// Bytes the messages and keys held take.
+    bytes: usize,
     /// The current message's memo form.
     form: Vec<u8>,
 }
@@ -351,18 +353,21 @@ struct Memo {
 /// Message (its memo form) -> its key, None when it is no candidate.
 type Known = HashMap<Box<[u8]>, Option<Arc<str>>, FixedState>;
 
-impl PartialEq for Memo {
-    // A cache: two tallies are equal whatever either has memoised.
-    fn eq(&self, _: &Memo) -> bool {
-        true
-    }
+thread_local! {
+    /// One memo a worker thread, shared by the sources it scans: a
+    /// thousand small files repeat one another's errors, and a memo per
+    /// file started cold in each (manyapps corpus: 1,000 files).
+    static MEMO: std::cell::RefCell<Memo> = std::cell::RefCell::new(Memo::default());
 }
 
-impl Eq for Memo {}
+/// The key of `body` (see `candidate::key`), None when it is no
+/// candidate, through this thread's memo; `scratch` is the buffer a new
+/// key is written into.
+fn memo_key(mode: Mode, err_stream: bool, body: &[u8], scratch: &mut String) -> Option<Arc<str>> {
+    MEMO.with_borrow_mut(|memo| memo.key(mode, err_stream, body, scratch))
+}
 
 impl Memo {
-    /// The key of `body` (see `candidate::key`), None when it is no
-    /// candidate; `scratch` is the buffer a new key is written into.
     fn key(&mut self, mode: Mode, err_stream: bool, body: &[u8], scratch: &mut String) -> Option<Arc<str>> {
         let derive = |scratch: &mut String| {
             candidate::key(mode, err_stream, body, scratch).then(|| Arc::<str>::from(scratch.as_str()))
@@ -370,15 +375,18 @@ impl Memo {
         if body.len() > MEMO_BYTES || !candidate::memo_form(body, &mut self.form) {
             return derive(scratch);
         }
-        let known = &mut self.known[usize::from(err_stream)];
-        if let Some(k) = known.get(&self.form[..]) {
+        let table = usize::from(mode == Mode::All) * 2 + usize::from(err_stream);
+        if let Some(k) = self.known[table].get(&self.form[..]) {
             return k.clone();
         }
         let key = derive(scratch);
-        if known.len() >= MEMO_CAP {
-            known.clear();
+        let size = self.form.len() + key.as_ref().map_or(0, |k| k.len());
+        if self.known[table].len() >= MEMO_CAP || self.bytes + size > MEMO_BUDGET {
+            self.known.iter_mut().for_each(HashMap::clear);
+            self.bytes = 0;
         }
-        known.insert(self.form[..].into(), key.clone());
+        self.bytes += size;
+        self.known[table].insert(self.form[..].into(), key.clone());
         key
     }
 }
