@@ -122,7 +122,7 @@ impl MayBe {
     }
 }
 
-/// Where [`MARKERS`] occur in one buffer, for its records.
+/// Where the error markers (`MARKERS`) occur in one buffer, for its records.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Hits {
     /// The buffer searched: its address and length (None: none yet).
