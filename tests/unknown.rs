@@ -124,3 +124,33 @@ fn a_drafted_rule_passes_its_tests_and_fires_on_its_source_log() {
     assert_eq!(missing.code, 2);
     assert!(missing.stderr.contains("no unrecognised error 000000000000"), "{}", missing.stderr);
 }
+
+/// `--since`/`--until` count unrecognised errors in the range only, as
+/// they do the matches of incidents: of the three declined charges
+/// (09:14:02, 09:20:47, 09:42:09) the range 09:15 to 09:42 holds one.
+#[test]
+fn since_and_until_narrow_unrecognised_errors() {
+    let range = ["--unknown", "10", "--since", "2026-12-01T09:15:00Z", "--until", "2026-12-01T09:42:00Z"];
+    let (_, doc) = scan_json(&[LOGS], &range);
+    let charge = doc.unknown.iter().find(|t| t.template.starts_with("PaymentGatewayError: charge")).expect("in range");
+    assert_eq!((charge.count, charge.first_seen.as_deref()), (1, Some("2026-12-01T09:20:47Z")));
+    assert_eq!(charge.samples.iter().map(|s| s.line).collect::<Vec<_>>(), [5]);
+    let (_, doc) = scan_json(&[LOGS], &["--unknown", "10", "--since", "2026-12-02T00:00:00Z"]);
+    assert!(doc.unknown.is_empty(), "{:?}", doc.unknown);
+}
+
+/// On the pm2 fixtures: the request line of a request that succeeded
+/// (`GET ... 200 in 1004 ms` in api-error-1.log), winston's `warn:` line
+/// (tws-bridge-error.log) and the lone `file:line` pm2 wrote for a dying
+/// worker (worker-error.log) are no unrecognised errors; the errors
+/// beside them still are.
+#[test]
+fn requests_warnings_and_bare_values_are_not_unrecognised_errors() {
+    let (_, doc) = scan_json(&["fixtures/pm2"], MINE);
+    let templates: Vec<&str> = doc.unknown.iter().map(|t| t.template.as_str()).collect();
+    assert!(!templates.iter().any(|t| t.starts_with("GET ") || t.starts_with("warn:") || *t == "<*>"), "{templates:?}");
+    for kept in ["query failed, falling back to cache: Query read timeout", "Error: read ECONNRESET"] {
+        assert!(templates.contains(&kept), "{kept} in {templates:?}");
+    }
+    assert!(templates.iter().any(|t| t.starts_with("PM2 error: Trace: Error:")), "{templates:?}");
+}

@@ -9,7 +9,7 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, Input, MatchKind};
 
 use super::{mask, stack};
 
@@ -27,54 +27,102 @@ pub enum Mode {
 
 /// Texts at least one of which every candidate outside an err stream holds
 /// in its raw bytes; a record with none is passed over unbuilt. None
-/// holds a line break, so each occurrence lies within one record. Searched
-/// once over a whole buffer (Teddy), not per record: per record, the
-/// automaton cost as much as the rest of the scan (dense corpus).
-static MAY_BE: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+/// holds a line break, so each occurrence lies within one record.
+const MARKERS: &[&str] = &[
+    // Error headers and level words, as `error_words` reads them.
+    "Error:",
+    "Exception:",
+    "ERROR",
+    "FATAL",
+    "ERR!",
+    "error:",
+    "fatal:",
+    "[error]",
+    "[fatal]",
+    "level=error",
+    "level=fatal",
+    // Stack frames.
+    "    at ",
+    "\tat ",
+    // pm2's JSON lines of the err stream.
+    "\"type\":\"err\"",
+    // JSON levels: 50 and 60 (pino, bunyan).
+    "\"level\":5",
+    "\"level\":6",
+    "\"level\": 5",
+    "\"level\": 6",
+];
+
+/// The level names `error_level` accepts, as a JSON level's value starts:
+/// in lower case, capitalised and upper case (`crit` also starts `critical`).
+const LEVEL_NAMES: &[&str] = &["error", "fatal", "crit", "alert", "emerg"];
+
+/// Short pieces of the markers, searched for instead of the markers
+/// themselves: one leftmost-first pass (Teddy) over every buffer of an out
+/// stream, and there the markers holding the piece are compared in place
+/// (as the prefilter does for rules' literals). Rare pieces, so that the
+/// packed searcher rarely stops: with the markers themselves (sixteen of
+/// them start `"level"`, in every JSON line) the pass cost twice as much,
+/// and it is most of mining's cost on a healthy log.
+const ANCHORS: &[&str] = &[
+    "rror", "RROR", "ERR!", "atal", "ATAL", "xception", "    at ", "\tat ", "l\":5", "l\":6", "l\": 5", "l\": 6",
+    ":\"err\"", "crit", "Crit", "CRIT", "lert", "LERT", "merg", "MERG",
+];
+
+/// The anchor search, and per anchor the markers it stands for, each with
+/// the anchor's offset in it.
+struct MayBe {
+    anchors: AhoCorasick,
+    markers: Vec<Vec<(usize, Vec<u8>)>>,
+}
+
+static MAY_BE: LazyLock<Option<MayBe>> = LazyLock::new(|| {
     // Leftmost-first: the standard semantics cannot use Teddy.
-    AhoCorasick::builder()
-        .match_kind(MatchKind::LeftmostFirst)
-        .build([
-            // Error headers and level words, as `error_words` reads them.
-            "Error:",
-            "Exception:",
-            "ERROR",
-            "FATAL",
-            "ERR!",
-            "error:",
-            "fatal:",
-            "[error]",
-            "[fatal]",
-            "level=error",
-            "level=fatal",
-            // Stack frames.
-            "    at ",
-            "\tat ",
-            // pm2's JSON lines of the err stream.
-            "\"type\":\"err\"",
-            // JSON levels: 50 and 60, and error, fatal, critical, alert,
-            // emergency in any case.
-            "\"level\":5",
-            "\"level\":6",
-            "\"level\": 5",
-            "\"level\": 6",
-            "\"level\":\"e",
-            "\"level\":\"E",
-            "\"level\":\"f",
-            "\"level\":\"F",
-            "\"level\":\"c",
-            "\"level\":\"C",
-            "\"level\":\"a",
-            "\"level\":\"A",
-            "\"level\": \"e",
-            "\"level\": \"E",
-            "\"level\": \"f",
-            "\"level\": \"F",
-        ])
-        .ok()
+    let anchors = AhoCorasick::builder().match_kind(MatchKind::LeftmostFirst).build(ANCHORS).ok()?;
+    let mut markers = vec![Vec::new(); ANCHORS.len()];
+    for marker in every_marker() {
+        let (i, at) = ANCHORS.iter().enumerate().find_map(|(i, a)| Some((i, marker.find(a)?)))?;
+        markers[i].push((at, marker.into_bytes()));
+    }
+    Some(MayBe { anchors, markers })
 });
 
-/// Where `MAY_BE`'s texts occur in one buffer, for its records.
+/// [`MARKERS`], and `"level":"NAME` (with and without a space after the
+/// colon) for each of [`LEVEL_NAMES`] in three cases.
+fn every_marker() -> Vec<String> {
+    let mut all: Vec<String> = MARKERS.iter().map(|m| m.to_string()).collect();
+    for name in LEVEL_NAMES {
+        let capital = name[..1].to_ascii_uppercase() + &name[1..];
+        for value in [name.to_string(), capital, name.to_ascii_uppercase()] {
+            for colon in [":", ": "] {
+                all.push(format!("\"level\"{colon}\"{value}"));
+            }
+        }
+    }
+    all
+}
+
+impl MayBe {
+    /// Where markers occur in `buf` (the offsets of their anchors, in
+    /// order).
+    fn find(&self, buf: &[u8], out: &mut Vec<usize>) {
+        let mut from = 0;
+        // Resumed one byte after each anchor, not after its end, so that
+        // an anchor inside another is not lost.
+        while let Some(m) = self.anchors.find(Input::new(buf).span(from..buf.len())) {
+            let at = m.start();
+            let holds = |&(offset, ref text): &(usize, Vec<u8>)| {
+                at.checked_sub(offset).is_some_and(|start| buf[start..].starts_with(text))
+            };
+            if self.markers[m.pattern().as_usize()].iter().any(holds) {
+                out.push(at);
+            }
+            from = at + 1;
+        }
+    }
+}
+
+/// Where the error markers (`MARKERS`) occur in one buffer, for its records.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Hits {
     /// The buffer searched: its address and length (None: none yet).
@@ -94,10 +142,10 @@ impl Hits {
     pub fn within(&mut self, buf: &[u8], start: usize, end: usize) -> bool {
         let id = (buf.as_ptr() as usize, buf.len());
         if self.of != Some(id) {
-            let Some(ac) = MAY_BE.as_ref() else { return true };
+            let Some(may_be) = MAY_BE.as_ref() else { return true };
             self.of = Some(id);
             self.starts.clear();
-            self.starts.extend(ac.find_iter(buf).map(|m| m.start()));
+            may_be.find(buf, &mut self.starts);
             self.next = 0;
         }
         if self.next > 0 && self.starts.get(self.next - 1).is_some_and(|&s| s >= start) {
@@ -128,6 +176,9 @@ pub fn key(mode: Mode, err_stream: bool, body: &[u8], out: &mut String) -> bool 
     }
     let mut lines = body.lines().filter(|l| !l.trim().is_empty());
     let Some(first) = lines.clone().find(|l| !stack::is_frame(l)) else { return false };
+    if mode == Mode::Errors && (below_error(first) || request_done(first)) {
+        return false;
+    }
     // Only a record of several lines has frames.
     let several = body.trim_end().contains('\n');
     let anchor = if several { stack::app_frame(lines.clone()) } else { None };
@@ -136,7 +187,54 @@ pub fn key(mode: Mode, err_stream: bool, body: &[u8], out: &mut String) -> bool 
         return false;
     }
     mask::mask_line(first, out);
+    if mode == Mode::Errors && !mask::names_something(out) {
+        // Only values (Node's `file:line` above an uncaught error, a
+        // number): the error line below names it, if there is one.
+        let Some(header) = body.lines().skip(1).find(|l| node_error_header(l)) else { return false };
+        out.clear();
+        mask::mask_line(header, out);
+    }
     finish(out, anchor)
+}
+
+/// Writes into `out` a form of a text record's message under which
+/// messages key alike: [`key`] gives two messages of one form the same
+/// answer. The digits of the first line's leading time-like tokens
+/// (`2026-11-20T10:00:42.901Z`, `[2026-11-20 10:00:01.779]`) are zeroed: an
+/// app's own stamp starts every line and differs on every line, yet masks
+/// to `<*>` whatever its digits. False for a JSON message (its key comes
+/// from its fields, and its time makes every record distinct).
+pub fn memo_form(body: &[u8], out: &mut Vec<u8>) -> bool {
+    out.clear();
+    if body.first().is_none_or(|&b| b == b'{') {
+        return false;
+    }
+    out.extend_from_slice(body);
+    let mut start = 0;
+    for _ in 0..4 {
+        let end = out[start..].iter().position(u8::is_ascii_whitespace).map_or(out.len(), |i| start + i);
+        let token = &mut out[start..end];
+        if !time_like(token) {
+            break;
+        }
+        token.iter_mut().filter(|b| b.is_ascii_digit()).for_each(|b| *b = b'0');
+        // On to the next token only across one space of the same line.
+        if out.get(end) != Some(&b' ') {
+            break;
+        }
+        start = end + 1;
+    }
+    true
+}
+
+/// A token that reads as a time or date and that masking turns into `<*>`
+/// whatever its digits: it starts with a digit (after one opening
+/// bracket), so it is no upper-case code, and holds only digits and the
+/// punctuation of times, `T` and `Z`. Never an error word ([`error_words`]).
+fn time_like(token: &[u8]) -> bool {
+    let digit_at = usize::from(matches!(token.first(), Some(b'[' | b'(')));
+    token.get(digit_at).is_some_and(u8::is_ascii_digit)
+        && token.iter().all(|&b| b.is_ascii_digit() || b"-:.,+/TZ[]()".contains(&b))
 }
 
 fn finish(out: &mut String, anchor: Option<String>) -> bool {
@@ -170,18 +268,91 @@ struct JsonLog<'a> {
 
 /// A JSON log record: its message, and the anchor of its `err.stack`.
 fn json_key(mode: Mode, err_stream: bool, log: &JsonLog<'_>, out: &mut String) -> bool {
-    if mode == Mode::Errors && !err_stream && !error_level(log.level.as_ref()) {
+    // An err-stream line is an error unless its own level says less.
+    let below = || log.level.as_ref().is_some_and(|l| !error_level(Some(l)) && known_level(l));
+    if mode == Mode::Errors && ((!err_stream && !error_level(log.level.as_ref())) || below()) {
         return false;
     }
     let err = log.err.as_ref().or(log.error.as_ref());
     let field = |name| err.and_then(|e| e.get(name)).and_then(serde_json::Value::as_str);
-    let message = nonblank(log.msg.as_deref())
-        .or_else(|| nonblank(log.message.as_deref()))
-        .or_else(|| nonblank(field("message")));
-    let Some(message) = message else { return false };
+    let message = [("msg", log.msg.as_deref()), ("message", log.message.as_deref()), ("message", field("message"))]
+        .into_iter()
+        .find_map(|(name, text)| Some((name, nonblank(text)?)));
+    let Some((name, message)) = message else { return false };
     let stack = nonblank(field("stack")).or_else(|| nonblank(log.stack.as_deref()));
     mask::mask_line(message.lines().next().unwrap_or(message), out);
+    if mode == Mode::Errors && !mask::names_something(out) {
+        // A message that is all value: named by the error's type, else by
+        // the field that holds it.
+        let value = std::mem::take(out);
+        let by = nonblank(field("type")).or_else(|| nonblank(field("name"))).unwrap_or(name);
+        out.push_str(by);
+        out.push_str(": ");
+        out.push_str(&value);
+    }
     finish(out, stack.and_then(|s| stack::app_frame(s.lines())))
+}
+
+/// A JSON level that names one: pino/bunyan numbers, and the names
+/// loggers write (`warn`, `info`, ...), in any case.
+fn known_level(level: &serde_json::Value) -> bool {
+    match level {
+        serde_json::Value::Number(_) => true,
+        serde_json::Value::String(s) => BELOW_ERROR.contains(&s.to_ascii_lowercase().as_str()),
+        _ => false,
+    }
+}
+
+/// Level names below error, as winston (npm levels), syslog, log4js and
+/// pino-pretty write them.
+const BELOW_ERROR: &[&str] =
+    &["warn", "warning", "info", "information", "notice", "http", "verbose", "debug", "trace", "silly"];
+
+/// The message line's own level word, if it is below error: its first
+/// token after the time (`warn: ...` of winston's simple and cli formats,
+/// `[WARN]`/`[INFO]` of log4js, `WARN` of pino-pretty, `level=info`). A
+/// bare word (`info about the order ...`) is no level word: it must be
+/// bracketed, end in `:`, be in capitals, or follow `level=`.
+fn below_error(line: &str) -> bool {
+    let Some(token) = line.split_ascii_whitespace().find(|t| !time_like(t.as_bytes())) else { return false };
+    let (token, marked) = match token.strip_prefix("level=") {
+        Some(rest) => (rest, true),
+        None => (token, false),
+    };
+    let word = token.trim_matches(|c: char| matches!(c, '[' | ']' | '<' | '>' | '(' | ')' | ':'));
+    let marked = marked
+        || token.ends_with(':')
+        || (token.starts_with(['[', '<', '(']) && token.len() > word.len())
+        || (word.len() > 1 && word.bytes().all(|b| b.is_ascii_uppercase()));
+    marked && BELOW_ERROR.contains(&word.to_ascii_lowercase().as_str())
+}
+
+/// A request log line of a request that succeeded: `GET /path 200 ...`
+/// (morgan's formats, Next.js's `GET /path 200 in 12ms`), its method
+/// first after the time, then a path or URL, then a status below 400. A
+/// request log is no error unless its status says so.
+fn request_done(line: &str) -> bool {
+    let mut tokens = line.split_ascii_whitespace().skip_while(|t| time_like(t.as_bytes()));
+    let method = tokens.next().unwrap_or("");
+    let path = tokens.next().unwrap_or("");
+    let status = tokens.next().unwrap_or("");
+    matches!(method, "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS")
+        && (path.starts_with('/') || path.starts_with("http"))
+        && status.len() == 3
+        && status.bytes().all(|b| b.is_ascii_digit())
+        && (b"123".contains(&status.as_bytes()[0]))
+}
+
+/// Node's error line: `TypeError: ...`, `Error [ERR_X]: ...`, `SqliteError: ...`.
+fn node_error_header(line: &str) -> bool {
+    let mut tokens = line.split_ascii_whitespace();
+    let name = tokens.next().unwrap_or("");
+    let name = match name.strip_suffix(':') {
+        Some(n) => n,
+        None if tokens.next().is_some_and(|code| code.starts_with('[') && code.ends_with("]:")) => name,
+        None => return false,
+    };
+    name.ends_with("Error") || name.ends_with("Exception")
 }
 
 fn nonblank(s: Option<&str>) -> Option<&str> {
@@ -202,7 +373,7 @@ fn error_level(level: Option<&serde_json::Value>) -> bool {
 /// A Node error header (`TypeError:`, `Error:`), an `ERROR`/`FATAL` level
 /// word, `error:` (PostgreSQL's and others' messages), `[error]`, or
 /// `level=error` on the message line; not the bare word (`0 errors`, `no
-/// error`). [`MAY_BE`] must find every line this accepts.
+/// error`). [`MARKERS`] must find every line this accepts.
 fn error_words(line: &str) -> bool {
     line.split_ascii_whitespace().any(|t| {
         let bare = t.trim_matches(|c: char| matches!(c, '[' | ']' | '(' | ')' | '<' | '>'));
@@ -254,6 +425,16 @@ mod tests {
             (r#"{"level":50,"msg":"x"}"#, true),
             (r#"{"level":"error","message":"x"}"#, true),
             (r#"{"level": "Fatal","message":"x"}"#, true),
+            (r#"{"level":"ERROR","message":"x"}"#, true),
+            (r#"{"level":"critical","message":"x"}"#, true),
+            (r#"{"level":"Alert","message":"x"}"#, true),
+            (r#"{"level":"EMERG","message":"x"}"#, true),
+            (r#"{"level":60,"msg":"x"}"#, true),
+            // Anchors inside one another, and a marker after a near miss.
+            ("terror level=errorr: x", true),
+            ("        at deep (/srv/app/x.js:1:1)\nstill", true),
+            (r#"{"level":"info","msg":"no error here"}"#, false),
+            (r#"{"level":"warn","msg":"ERR_X happened"}"#, false),
             ("GET /api 200 in 14 ms", false),
             ("no errors today", false),
             (r#"{"level":30,"msg":"Error budget: 0 errors"}"#, false),
@@ -275,6 +456,30 @@ mod tests {
         }
     }
 
+    /// Every marker is found through an anchor (else the search would be
+    /// off and every out-stream record built), and the anchor search
+    /// finds exactly the markers' occurrences a direct search finds.
+    #[test]
+    fn the_anchor_search_finds_every_marker() {
+        let may_be = MAY_BE.as_ref().expect("every marker has an anchor");
+        let markers = every_marker();
+        assert_eq!(may_be.markers.iter().map(Vec::len).sum::<usize>(), markers.len());
+        let text = markers.join(" x ") + " errors mirror FATALITY crit lert \"level\":3 \"type\":\"out\"";
+        let mut found = Vec::new();
+        may_be.find(text.as_bytes(), &mut found);
+        // Each marker's occurrence is reported, at its anchor, and no
+        // piece of text that holds no marker is.
+        let mut expected = std::collections::BTreeSet::new();
+        for (i, anchored) in may_be.markers.iter().enumerate() {
+            for (offset, m) in anchored {
+                let m = std::str::from_utf8(m).expect("ASCII");
+                expected.extend(text.match_indices(m).map(|(at, _)| at + offset));
+                assert_eq!(&m[*offset..*offset + ANCHORS[i].len()], ANCHORS[i]);
+            }
+        }
+        assert_eq!(found, expected.into_iter().collect::<Vec<_>>());
+    }
+
     #[test]
     fn stacks_key_on_their_error_line_and_first_own_frame() {
         let body = "Error: boom 7\n    at node:internal/x:1:1\n    at run (/srv/app/src/job.js:9:2)";
@@ -289,5 +494,84 @@ mod tests {
         assert_eq!(e(r#"{"level":"error","message":"db down"}"#).as_deref(), Some("db down"));
         assert_eq!(e(r#"{"level":30,"msg":"Error: looks bad but is info"}"#), None);
         assert_eq!(e(r#"{"level":60,"msg":""}"#), None);
+    }
+
+    /// Messages of one memo form get one key; the form zeroes only the
+    /// leading stamps, not codes, frames or JSON.
+    #[test]
+    fn messages_of_one_memo_form_key_alike() {
+        let form = |b: &str| {
+            let mut out = Vec::new();
+            memo_form(b.as_bytes(), &mut out).then(|| String::from_utf8_lossy(&out).into_owned())
+        };
+        assert_eq!(form("2026-11-20T10:00:42.901Z error: x 7").as_deref(), Some("0000-00-00T00:00:00.000Z error: x 7"));
+        assert_eq!(form("[2026-11-20 10:00:01.779] [ERROR] a").as_deref(), Some("[0000-00-00 00:00:00.000] [ERROR] a"));
+        assert_eq!(form("E2BIG at 10:00").as_deref(), Some("E2BIG at 10:00"));
+        assert_eq!(form("T10 x").as_deref(), Some("T10 x"));
+        assert_eq!(form("10  x").as_deref(), Some("00  x"));
+        assert_eq!(form(r#"{"level":50,"msg":"x"}"#), None);
+        let groups = [
+            ["2026-11-20T10:00:42.901Z error: body 1", "2026-11-21T11:59:02.007Z error: body 1"],
+            ["12:00:01 TypeError: x\n    at f (/srv/a/b.js:1:1)", "23:59:59 TypeError: x\n    at f (/srv/a/b.js:1:1)"],
+            ["[1] ERROR [2] boom", "[9] ERROR [2] boom"],
+            ["10:00 not an error", "11:11 not an error"],
+        ];
+        for [a, b] in groups {
+            assert_eq!(form(a), form(b), "{a}");
+            for mode in [Mode::Errors, Mode::All] {
+                for err in [false, true] {
+                    assert_eq!(key_of(mode, err, a), key_of(mode, err, b), "{a}");
+                }
+            }
+        }
+    }
+
+    /// An err-stream line at a level below error by its own level word
+    /// is no error (winston's `warn: ...`, log4js's `[INFO]`, pino-pretty's
+    /// `WARN`, `level=debug`); one at error, or with no level word, is.
+    #[test]
+    fn a_line_below_error_by_its_own_level_word_is_no_error() {
+        let e = |b| key_of(Mode::Errors, true, b);
+        assert_eq!(e("warn: unhandledRejection handler installed, retrying historical request for MSFT"), None);
+        assert_eq!(e("[2026-11-20T10:00:01.779] [INFO] web - Error: shown in a banner"), None);
+        assert_eq!(e("12:00:01 WARN cache cold"), None);
+        assert_eq!(e("level=debug msg=x"), None);
+        assert_eq!(e(r#"{"level":40,"msg":"slow query"}"#), None);
+        assert_eq!(e(r#"{"level":"warn","message":"slow query"}"#), None);
+        // Near misses: error levels, no level word, a bare word.
+        assert!(e("error: unhandledRejection handler failed").is_some());
+        assert!(e("[2026-11-20T10:00:01.779] [ERROR] web - upstream down").is_some());
+        assert!(e("info about order 7 was lost").is_some());
+        assert!(e(r#"{"level":50,"msg":"slow query"}"#).is_some());
+        assert!(e(r#"{"msg":"no level at all"}"#).is_some());
+        assert_eq!(key_of(Mode::All, true, "warn: x").as_deref(), Some("warn: x"));
+    }
+
+    /// A request log line of a request that succeeded is no error, even
+    /// on stderr; a failed one is.
+    #[test]
+    fn a_successful_request_line_is_no_error() {
+        let e = |b| key_of(Mode::Errors, true, b);
+        assert_eq!(e("GET /api/quotes/NVDA 200 in 1004 ms"), None);
+        assert_eq!(e("2026-11-20T13:41:10Z POST /v1/orders 302 12.3 ms - 0"), None);
+        assert_eq!(e("GET /api/quotes/NVDA 503 in 1004 ms").as_deref(), Some("GET <*> <*> in <*> ms"));
+        assert!(e("GET is not a request line 200").is_some());
+    }
+
+    /// A message that is all value is named by the error line below it,
+    /// by its JSON error's type, or by its field; or it is no candidate.
+    #[test]
+    fn a_message_of_only_values_is_named_or_dropped() {
+        let e = |b| key_of(Mode::Errors, true, b);
+        assert_eq!(e("node:internal/process/promises:391"), None);
+        assert_eq!(e("42"), None);
+        let uncaught = "/srv/app/x.js:10\n    throw err;\n    ^\n\nTypeError: x is not a function\n    at run (/srv/app/x.js:10:5)";
+        assert_eq!(e(uncaught), Some(format!("TypeError: x is not a function{ANCHOR}at run (app/x.js)")));
+        assert_eq!(
+            e(r#"{"level":50,"msg":"8812","err":{"type":"PaymentError"}}"#).as_deref(),
+            Some("PaymentError: <*>")
+        );
+        assert_eq!(e(r#"{"level":50,"msg":"/srv/a.json"}"#).as_deref(), Some("msg: <*>"));
+        assert_eq!(e(r#"{"level":50,"msg":"charge 8812 failed"}"#).as_deref(), Some("charge <*> failed"));
     }
 }

@@ -38,6 +38,13 @@ pub fn mask_line(text: &str, out: &mut String) {
     }
 }
 
+/// Whether a masked line keeps a word: a template that is all `<*>` (and
+/// punctuation) names nothing a rule could be drafted from, and every
+/// line of values would join it.
+pub fn names_something(masked: &str) -> bool {
+    masked.split(WILD).any(|rest| rest.bytes().any(|b| b.is_ascii_alphabetic()))
+}
+
 /// `text` cut to at most `max` bytes at a character boundary.
 fn cut(text: &str, max: usize) -> &str {
     if text.len() <= max {

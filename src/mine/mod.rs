@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::records::{Zone, timestamp};
 
 pub use candidate::Mode;
-pub use tally::{At, Tally};
+pub use tally::{At, Tally, Window};
 
 /// Mining as a scan runs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -193,6 +193,13 @@ fn split_after_head(st: &SourceScan<'_>, stream: &ChunkStream, part: usize) -> O
     parts.scan(st.m, part)
 }
 
+/// The time range unknown errors count in: the one matches are kept in.
+fn window(opts: &ScanOptions) -> crate::mine::Window {
+    let f = &opts.filters;
+    let drop_untimed = f.untimed == crate::filter::Untimed::Drop;
+    crate::mine::Window { since: f.since, until: f.until, drop_untimed }
+}
+
 pub(super) struct SourceScan<'a> {
     pub(super) m: &'a Matcher,
     pub(super) spec: &'a SourceSpec,
@@ -273,7 +280,7 @@ impl<'a> SourceScan<'a> {
             cut_lines: (0, 0, 0),
             partial: None,
             nul_bytes: 0,
-            mine: opts.mine.map(|o| Box::new(crate::mine::Tally::new(o.mode, o.log, m.rules()))),
+            mine: opts.mine.map(|o| Box::new(crate::mine::Tally::new(o.mode, o.log, m.rules()).within(window(opts)))),
         };
         SourceScan {
             m,
