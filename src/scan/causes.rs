@@ -104,7 +104,7 @@ fn line_at(bytes: &Bytes<'_>, at: usize) -> Option<u64> {
 fn capture(spec: &SourceSpec, windows: &[Window], opts: &ScanOptions, c: &mut Collector) {
     let whole = |b: Bytes<'_>| (b.len() <= MAX_CAPTURE).then(|| b.read(0, MAX_CAPTURE).map(Cow::into_owned)).flatten();
     let Some(buf) = with_bytes(spec, opts, whole) else { return };
-    let shape = FileShape::sniff(&buf, spec.meta.stream).with_reference(|| super::source::modified(spec));
+    let shape = FileShape::sniff(&buf, spec.meta.stream).with_reference(|| super::part::modified(spec));
     if !shape.pm2_logs {
         return;
     }
@@ -195,7 +195,7 @@ fn windows_of(
     c: &mut Collector,
 ) {
     let Some(head) = bytes.read(0, 64 << 10) else { return };
-    let shape = FileShape::sniff(&head, spec.meta.stream).with_reference(|| super::source::modified(spec));
+    let shape = FileShape::sniff(&head, spec.meta.stream).with_reference(|| super::part::modified(spec));
     if shape.pm2_logs || !shape.timed() {
         return;
     }

@@ -11,6 +11,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 mod causes;
+mod part;
 mod source;
 mod split;
 

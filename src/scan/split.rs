@@ -40,7 +40,7 @@ use crate::records::{FileShape, Segmenter};
 use crate::summary::{FileStats, HELD_LINE};
 
 use super::ScanOptions;
-use super::source::{CHUNK, Checkpoint, SourceScan};
+use super::part::{CHUNK, Checkpoint, SourceScan};
 
 /// Part sizes of a split scan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -108,7 +108,8 @@ pub fn build(incidents: &[Incident], windows: &[Window], causes: &Causes, paths:
 impl Cause {
     /// Where its `count` records were seen, as the reports say it: a
     /// restart's cause is counted in the windows before the exits, an
-    /// outage's own account ([`server_member`]) in the dependency's log.
+    /// outage's own account (a `side = "server"` rule's incident) in the
+    /// dependency's log.
     pub fn seen(&self) -> &'static str {
         if self.server { "in the dependency's own log" } else { "just before the exits" }
     }

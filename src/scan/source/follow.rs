@@ -16,7 +16,7 @@ use crate::matcher::{Event, Matcher};
 use crate::records::{self, Clock, FileShape, Segmenter, Zone};
 use crate::scan::ScanOptions;
 
-use super::SourceScan;
+use crate::scan::part::SourceScan;
 
 /// Bytes of the file's start kept to sniff its shape; a file shorter than
 /// the sniff sample is sniffed again as it grows.
@@ -169,7 +169,8 @@ impl Follow {
         let room = SAMPLE_MAX.saturating_sub(self.sample.len());
         self.sample.extend_from_slice(&bytes[..bytes.len().min(room)]);
         let spec = &self.spec;
-        let shape = FileShape::sniff(&self.sample, spec.meta.stream).with_reference(|| super::modified(spec));
+        let shape =
+            FileShape::sniff(&self.sample, spec.meta.stream).with_reference(|| crate::scan::part::modified(spec));
         let was = self.shape.replace(shape);
         if was.is_some_and(|w| w.time != shape.time) {
             self.retime(shape);
