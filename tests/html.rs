@@ -1,7 +1,7 @@
 //! `--format html` (issue 20): the page's data against the JSON run, its
 //! safety with hostile log text, and the page itself in a real headless
-//! Chromium (skipped, saying so, where none is installed; `.ci/run`
-//! installs one and requires it).
+//! Chromium (skipped where none is installed, and then listed by the
+//! `not_run` target; `.ci/run` installs one and requires it).
 
 mod browser;
 
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::util::{Doc, root, run, run_in, scan_json};
-use browser::{Browser, available, drawn};
+use browser::{Browser, available_or_skip, drawn};
 
 /// `scan --format html` of `args`, written to `dir/name`.
 fn page_in(dir: &Path, cwd: &Path, name: &str, args: &[&str]) -> PathBuf {
@@ -109,7 +109,7 @@ fn page_is_deterministic_and_self_contained() {
 /// zooms in, and a story's row selects its incidents.
 #[test]
 fn fixtures_page_in_a_browser() {
-    if !available() {
+    if !available_or_skip("fixtures_page_in_a_browser") {
         return;
     }
     let (_, doc) = scan_json(&["fixtures/pm2"], &[]);
@@ -231,7 +231,7 @@ references = ["javascript:window.__pwned=7", "https://example.com/\" onmouseover
 /// policy refuses a script the page did not bring.
 #[test]
 fn hostile_log_text_never_executes() {
-    if !available() {
+    if !available_or_skip("hostile_log_text_never_executes") {
         return;
     }
     let logs = tempfile::tempdir().expect("temp dir");
@@ -295,7 +295,7 @@ fn hostile_log_text_never_executes() {
 /// timeline draws each pixel column once instead of every incident.
 #[test]
 fn thousands_of_incidents_are_drawn_per_pixel_column() {
-    if !available() {
+    if !available_or_skip("thousands_of_incidents_are_drawn_per_pixel_column") {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");

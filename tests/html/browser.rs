@@ -47,15 +47,17 @@ pub struct Browser {
     _profile: tempfile::TempDir,
 }
 
-/// The binary, if installed.
-fn binary() -> Option<PathBuf> {
+/// The binary, if installed (`tests/not_run.rs` asks too).
+pub fn binary() -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path).flat_map(|dir| NAMES.map(|n| dir.join(n))).find(|p| p.is_file())
 }
 
-/// Whether the tests may run: Chromium installed, or else a note (and a
-/// failure where [`REQUIRE`] asks for one).
-pub fn available() -> bool {
+/// Whether `test` may run: Chromium installed, or else a note on stderr
+/// that it is skipped (and a failure where [`REQUIRE`] asks for one).
+/// Each test names itself here: `tests/not_run.rs` finds the
+/// `available_or_skip("...")` calls to list them when none is installed.
+pub fn available_or_skip(test: &str) -> bool {
     if binary().is_some() {
         return true;
     }
@@ -63,7 +65,7 @@ pub fn available() -> bool {
     if std::env::var(REQUIRE).is_ok_and(|v| v == "1") {
         panic!("{REQUIRE}=1 and {why}");
     }
-    eprintln!("skipped: {why}");
+    eprintln!("SKIPPED: {test}: {why} (the not_run target lists every such test)");
     false
 }
 
