@@ -438,6 +438,17 @@ mod tests {
         assert!(!covers_cs(r"abc", &["abcd"]));
     }
 
+    /// Byte classes (`(?-u)`) are measured by their width, high bytes and
+    /// ranges from `\x00` (a negated class, `.`) included: a small one
+    /// becomes literals, a wide one none.
+    #[test]
+    fn byte_classes_of_every_range() {
+        let set = extract(r"(?-u)[\xfe\xff]ECONN").expect("set");
+        assert_eq!(set, [Literal::cs(b"\xfeECONN"), Literal::cs(b"\xffECONN")]);
+        assert_eq!(extract(r"(?-u)ECONN[^x]").expect("set"), [Literal::cs(b"ECONN")]);
+        assert_eq!(extract(r"(?-u)ECONN.RES").expect("set"), [Literal::cs(b"ECONN")]);
+    }
+
     #[test]
     fn multi_line_literals_keep_their_longest_line() {
         assert_eq!(lits(r"fromPromise \*/\);\n\s+\^"), vec!["fromPromise */);"]);
