@@ -410,6 +410,20 @@ mod tests {
         assert_eq!(render(AT + 500, Zone::parse("-03:30").expect("zone")), "2026-11-20T06:30:00.500-03:30");
     }
 
+    /// A wall time written without a zone (`--since 2026-11-20T10:00`) is
+    /// read in the zone asked for; a time daylight saving skipped is none.
+    #[test]
+    fn wall_times_are_read_in_the_zone() {
+        let naive = parse_iso(b"2026-11-20T10:00:00").expect("stamp").0;
+        assert_eq!(Zone::Utc.instant(naive), Some(AT));
+        assert_eq!(Zone::parse("+05:30").expect("zone").instant(naive), Some(AT - 19_800_000));
+        assert_eq!(Zone::parse("-03:30").expect("zone").instant(naive), Some(AT + 12_600_000));
+        let berlin = Zone::parse("Europe/Berlin").expect("zone");
+        assert_eq!(berlin.instant(naive), Some(AT - 3_600_000));
+        let skipped = parse_iso(b"2026-03-29T02:30:00").expect("stamp").0;
+        assert_eq!(berlin.instant(skipped), None);
+    }
+
     /// 1 to 9 fraction digits, after a point or a comma: milliseconds are
     /// the first three, the rest is dropped (not rounded); the shape takes
     /// them all, so the prefix ends where the stamp does.
