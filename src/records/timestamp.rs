@@ -487,5 +487,9 @@ mod tests {
         // An offset-shaped token that is no offset ends no stamp's shape.
         assert_eq!(shape_len(b"2026-11-20T10:00:00+24:00 x"), None);
         assert_eq!(shape_len(b"2026-11-20T10:00:00+5 x"), Some(19));
+        // Digits then no minutes are no offset at all: the stamp ends
+        // before them and is read in the zone.
+        assert_eq!(shape_len(b"2026-11-20T10:00:00 +10 retries"), Some(19));
+        assert_eq!(to_epoch_ms(b"2026-11-20T10:00:00 +10 retries", Zone::Utc), Some(AT));
     }
 }
