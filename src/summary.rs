@@ -75,6 +75,32 @@ pub struct FileStats {
     pub mine: Option<Box<crate::mine::Tally>>,
 }
 
+impl FileStats {
+    /// A file about to be read: named, nothing counted yet.
+    pub fn new(path: String, app: Option<String>, app_from: Option<AppFrom>, stream: Stream) -> FileStats {
+        FileStats {
+            path,
+            app,
+            app_from,
+            stream,
+            bytes: 0,
+            lines: 0,
+            records: 0,
+            candidates: 0,
+            timestamps: false,
+            time_format: None,
+            kind: None,
+            last_ts: None,
+            day_end: None,
+            longest_line: (0, 0),
+            cut_lines: (0, 0, 0),
+            partial: None,
+            nul_bytes: 0,
+            mine: None,
+        }
+    }
+}
+
 /// Lines at least this long are named in the summary: they are matched
 /// whole, but their evidence shows only the start, and a line this long is
 /// usually something dumped into the log (a payload, a minified bundle).

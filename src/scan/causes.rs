@@ -354,24 +354,8 @@ mod tests {
         let exit = at("2026-11-20T11:30:01Z");
         let window = Window { app: "api".into(), pm_id: None, start: exit - 5_000, end: exit + 999 };
         let files = [FileStats {
-            path: "api-error.log".into(),
-            app: Some("api".into()),
-            app_from: None,
-            stream: Stream::Err,
-            bytes: 0,
-            lines: 0,
-            records: 0,
-            candidates: 0,
             timestamps: true,
-            time_format: None,
-            kind: None,
-            last_ts: None,
-            day_end: None,
-            longest_line: (0, 0),
-            cut_lines: (0, 0, 0),
-            nul_bytes: 0,
-            mine: None,
-            partial: None,
+            ..FileStats::new("api-error.log".into(), Some("api".into()), None, Stream::Err)
         }];
         let causes = collect(&[spec(&text)], &files, std::slice::from_ref(&window), &ScanOptions::default());
         let top = causes.dominant("api").expect("a cause");

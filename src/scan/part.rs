@@ -107,25 +107,10 @@ pub(super) struct Checkpoint {
 impl<'a> SourceScan<'a> {
     pub(super) fn new(m: &'a Matcher, spec: &'a SourceSpec, opts: &'a ScanOptions) -> SourceScan<'a> {
         let every_unit = if opts.no_prefilter { m.rules().units() } else { Vec::new() };
+        let meta = &spec.meta;
         let stats = FileStats {
-            path: spec.meta.path.clone(),
-            app: spec.meta.app.clone(),
-            app_from: spec.meta.app_from,
-            stream: spec.meta.stream,
-            bytes: 0,
-            lines: 0,
-            records: 0,
-            candidates: 0,
-            timestamps: false,
-            time_format: None,
-            kind: None,
-            last_ts: None,
-            day_end: None,
-            longest_line: (0, 0),
-            cut_lines: (0, 0, 0),
-            partial: None,
-            nul_bytes: 0,
             mine: opts.mine.map(|o| Box::new(crate::mine::Tally::new(o.mode, o.log, m.rules()).within(window(opts)))),
+            ..FileStats::new(meta.path.clone(), meta.app.clone(), meta.app_from, meta.stream)
         };
         SourceScan {
             m,
