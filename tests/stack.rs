@@ -78,15 +78,16 @@ fn a_mixed_directory_names_every_source_by_its_app() {
 /// The PostgreSQL outage, from both sides: the clients' errors (the pm2
 /// API, the worker in journald, the bot in Docker) and the server's own
 /// log (its shutdown, the sessions it ended) are one `dependency:postgres`
-/// story, the server's shutdown its cause; the HTTP symptoms stay stories
-/// of their own.
+/// story, the server's shutdown its cause; what users saw meanwhile (the
+/// api's failing `/health`, Caddy's 5xx) joins it, after what caused it,
+/// and the text report lists it under "users saw".
 #[test]
 fn a_postgres_outage_seen_from_both_sides_is_one_story() {
     let doc = doc_in(&scenario(), &["."]);
     let stories: Vec<_> = doc.stories.iter().filter(|s| s.kind == "dependency:postgres").collect();
     assert_eq!(stories.len(), 1, "{:#?}", doc.stories);
     let story = stories[0];
-    assert_eq!(story.apps, ["api", "postgresql", "telegram-bot", "worker"]);
+    assert_eq!(story.apps, ["api", "caddy", "postgresql", "telegram-bot", "worker"]);
     let members: Vec<&Incident> = doc.incidents.iter().filter(|i| story.incidents.contains(&i.id)).collect();
     let rules: std::collections::BTreeSet<_> = members.iter().map(|i| i.rule.as_str()).collect();
     assert!(rules.contains("postgres.server-down"), "{rules:?}");
@@ -98,9 +99,26 @@ fn a_postgres_outage_seen_from_both_sides_is_one_story() {
     assert_eq!(cause.incident.as_ref(), Some(&down.id), "{cause:?}");
     assert!(cause.file.ends_with("postgresql-2026-12-05_173536.log") && cause.line == 6, "{cause:?}");
     assert!(story.headline.starts_with("api: PostgreSQL connection lost"), "{}", story.headline);
-    for i in doc.incidents.iter().filter(|i| i.rule.starts_with("http.") || i.rule.starts_with("caddy.")) {
-        assert!(!story.incidents.contains(&i.id), "{} joined the postgres story", i.rule);
-    }
+    let symptom = |i: &Incident| i.rule.starts_with("http.") || i.rule.starts_with("caddy.");
+    let seen: Vec<(&str, &str)> = doc
+        .incidents
+        .iter()
+        .filter(|i| symptom(i))
+        .map(|i| (i.rule.as_str(), i.app.as_deref().unwrap_or("-")))
+        .collect();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    // Members in causal order: every symptom after every incident of the
+    // outage itself.
+    let order: Vec<bool> =
+        story.incidents.iter().filter_map(|id| doc.incidents.iter().find(|i| &i.id == id)).map(symptom).collect();
+    assert_eq!(order.iter().filter(|s| **s).count(), 3, "every symptom joined: {seen:?}");
+    assert!(order.windows(2).all(|w| w[0] <= w[1]), "symptoms last: {order:?}");
+    assert_eq!(doc.stories.len(), 2, "the outage and Redis's warning: {:#?}", doc.stories);
+    let text = run_in(&scenario(), &["scan", "--fail-on", "never", "."], None).stdout;
+    let block = text.split("\n\n").find(|b| b.contains("cause     postgresql")).expect("the outage's block");
+    let users = block.split("  users saw\n").nth(1).expect("a users saw list");
+    assert!(users.contains("http.health-check-failing  api: health check /health failing (503)"), "{block}");
+    assert!(users.contains("caddy.upstream-5xx-burst"), "{block}");
 }
 
 /// The bot's output as `docker compose logs -t` prints it (the service

@@ -337,6 +337,20 @@ fn recorded_scenarios_keep_the_story_rules() {
                 }
             }
         }
+        // What users saw while their own app's outage or restarts lasted
+        // (10 s of skew either side) is told in that story.
+        for sym in doc.incidents.iter().filter(|i| families.get(&i.rule).map(String::as_str) == Some("symptom")) {
+            let Some(at) = ms(&sym.first_seen) else { continue };
+            for cause in doc.incidents.iter().filter(|i| i.app == sym.app) {
+                let family = families.get(&cause.rule).map(String::as_str).unwrap_or_default();
+                let (Some(first), Some(last)) = (ms(&cause.first_seen), ms(&cause.last_seen)) else { continue };
+                let holds = first - 10_000 <= at && at <= last + 10_000;
+                if holds && (family == "restart" || family.starts_with("dependency:")) {
+                    let (a, b) = (story_of(&sym.id).map(|s| &s.id), story_of(&cause.id).map(|s| &s.id));
+                    assert_eq!(a, b, "{name}: {} during {}", sym.rule, cause.rule);
+                }
+            }
+        }
         // Without instants, one app's incidents of one dependency cannot be
         // told apart in time: TWS's port change and the refused reconnects
         // after it are one story.

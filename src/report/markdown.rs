@@ -15,6 +15,7 @@ use std::io::{self, Write};
 use super::Reporter;
 use crate::incidents::{Incident, TimesOfDay};
 use crate::mine::Template;
+use crate::rules::Family;
 use crate::stories::Story;
 use crate::summary::{SeverityCounts, Summary};
 use escape::{code_span, escape, fenced, prose};
@@ -136,18 +137,31 @@ fn story_sections(stories: &[Story], incidents: &[Incident], anchors: &[String],
             let at = code_span(&format!("{}:{}", c.file, c.line));
             out += &format!("- **Cause:** {text} ({}× {}, first at {at})\n", c.count, c.seen());
         }
-        out += "- **Incidents:**\n";
-        for &m in st.members.iter().take(MAX_STORY_MEMBERS) {
-            let Some(i) = incidents.get(m) else { continue };
-            let title = match anchors.get(m) {
-                Some(a) if m < linked => format!("[{}](#{a})", escape(&i.title)),
-                _ => escape(&i.title),
-            };
-            let rule = code_span(&i.rule).replace('|', "\\|");
-            out += &format!("  - {} {rule}: {title}\n", i.severity.as_str());
-        }
-        if st.members.len() > MAX_STORY_MEMBERS {
-            out += &format!("  - … and {} more\n", st.members.len() - MAX_STORY_MEMBERS);
+        // What users saw (a failing health check, a proxy's 5xx) under its
+        // own heading, after what caused it, as in the text report.
+        let symptom = |m: &usize| incidents.get(*m).is_some_and(|i| i.family == Some(Family::Symptom));
+        let (users_saw, members): (Vec<usize>, Vec<usize>) = if st.members.iter().all(symptom) {
+            (Vec::new(), st.members.clone())
+        } else {
+            st.members.iter().partition(|m| symptom(m))
+        };
+        for (heading, list) in [("Incidents", &members), ("Users saw", &users_saw)] {
+            if list.is_empty() {
+                continue;
+            }
+            out += &format!("- **{heading}:**\n");
+            for &m in list.iter().take(MAX_STORY_MEMBERS) {
+                let Some(i) = incidents.get(m) else { continue };
+                let title = match anchors.get(m) {
+                    Some(a) if m < linked => format!("[{}](#{a})", escape(&i.title)),
+                    _ => escape(&i.title),
+                };
+                let rule = code_span(&i.rule).replace('|', "\\|");
+                out += &format!("  - {} {rule}: {title}\n", i.severity.as_str());
+            }
+            if list.len() > MAX_STORY_MEMBERS {
+                out += &format!("  - … and {} more\n", list.len() - MAX_STORY_MEMBERS);
+            }
         }
         out += &format!("- **Story:** {}\n\n", code_span(&st.id));
     }

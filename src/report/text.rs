@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use super::Reporter;
 use crate::incidents::Incident;
 use crate::mine::Template;
-use crate::rules::Severity;
+use crate::rules::{Family, Severity};
 use crate::stories::Story;
 use crate::summary::Summary;
 
@@ -101,7 +101,13 @@ impl<W: Write> Text<W> {
     /// three evidence records (one line each), and the fix of the cause
     /// (or of the worst incident).
     fn story_block(&mut self, s: &Story, incidents: &[Incident]) -> io::Result<()> {
-        let members: Vec<&Incident> = s.members.iter().filter_map(|&i| incidents.get(i)).collect();
+        let all: Vec<&Incident> = s.members.iter().filter_map(|&i| incidents.get(i)).collect();
+        // What users saw (a failing health check, a proxy's 5xx) under its
+        // own heading, after what caused it, so a long outage does not push
+        // it past the list's end.
+        let symptom = |i: &&Incident| i.family == Some(Family::Symptom);
+        let (users_saw, members): (Vec<&Incident>, Vec<&Incident>) =
+            if all.iter().all(symptom) { (Vec::new(), all) } else { all.into_iter().partition(symptom) };
         let Some(lead) = members.iter().copied().max_by_key(|i| (i.severity, std::cmp::Reverse(i.first_ms()))) else {
             return Ok(());
         };
@@ -116,13 +122,18 @@ impl<W: Write> Text<W> {
             let times = if c.count == 1 { "once".to_string() } else { format!("{}×", c.count) };
             writeln!(self.w, "            {times} {}, first at {}:{}", c.seen(), c.file, c.line)?;
         }
-        writeln!(self.w, "  incidents")?;
-        for i in members.iter().take(MAX_MEMBERS) {
-            let times = if i.count == 1 { "once".to_string() } else { format!("{}×", i.count) };
-            writeln!(self.w, "    {:<8} {:<26} {} ({times})", i.severity.as_str(), rule(i), i.title)?;
-        }
-        if members.len() > MAX_MEMBERS {
-            writeln!(self.w, "    … and {} more (`--details` shows every incident)", members.len() - MAX_MEMBERS)?;
+        for (heading, list) in [("incidents", &members), ("users saw", &users_saw)] {
+            if list.is_empty() {
+                continue;
+            }
+            writeln!(self.w, "  {heading}")?;
+            for i in list.iter().take(MAX_MEMBERS) {
+                let times = if i.count == 1 { "once".to_string() } else { format!("{}×", i.count) };
+                writeln!(self.w, "    {:<8} {:<26} {} ({times})", i.severity.as_str(), rule(i), i.title)?;
+            }
+            if list.len() > MAX_MEMBERS {
+                writeln!(self.w, "    … and {} more (`--details` shows every incident)", list.len() - MAX_MEMBERS)?;
+            }
         }
         let shown = cause_inc.copied().unwrap_or(lead);
         writeln!(self.w, "  evidence")?;

@@ -239,8 +239,10 @@ fn check_story(ctx: &mut Ctx, value: Option<&Spanned<String>>) -> Option<Option<
         Some(f) => Some(Some(f)),
         None => {
             let msg = format!(
-                "unknown story {:?}: write \"restart\" (the restart family of one app) or \"dependency:NAME\" \
-                 (one outage of a shared dependency, NAME in lower case, e.g. \"dependency:redis\")",
+                "unknown story {:?}: write \"restart\" (the restart family of one app), \"dependency:NAME\" \
+                 (one outage of a shared dependency, NAME in lower case, e.g. \"dependency:redis\") or \
+                 \"symptom\" (what users see while something behind the app is down: a failing health check, \
+                 a proxy's 5xx)",
                 v.get_ref()
             );
             ctx.err_at(v.span().start, msg);
@@ -989,8 +991,11 @@ fix = "code {code}"
     /// The `story` key names a family or is a located error.
     #[test]
     fn story_key_is_checked() {
-        for (value, family) in [("restart", Family::Restart), ("dependency:redis", Family::Dependency("redis".into()))]
-        {
+        for (value, family) in [
+            ("restart", Family::Restart),
+            ("dependency:redis", Family::Dependency("redis".into())),
+            ("symptom", Family::Symptom),
+        ] {
             let (rules, errs) = compile_pack(
                 "p.toml",
                 &GOOD.replace("fix =", &format!("story = \"{value}\"\nfix =")),
@@ -1000,7 +1005,7 @@ fix = "code {code}"
             assert_eq!(rules[0].story, Some(family));
         }
         assert_eq!(compile_pack("p.toml", GOOD, &mut RegexBudget::default()).0[0].story, None);
-        for bad in ["restarts", "dependency:", "dependency:Redis", "dependency"] {
+        for bad in ["restarts", "dependency:", "dependency:Redis", "dependency", "Symptom"] {
             let errs = errors_of(&GOOD.replace("fix =", &format!("story = \"{bad}\"\nfix =")));
             assert_eq!(errs.len(), 1, "{errs:?}");
             assert!(errs[0].starts_with(&format!("p.toml:8:9: unknown story \"{bad}\"")), "{errs:?}");

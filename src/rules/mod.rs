@@ -434,13 +434,19 @@ pub enum Family {
     /// `"dependency:NAME"`: one outage of a shared dependency (`redis`,
     /// `postgres`, `tws`, ...), across every app that saw it.
     Dependency(String),
+    /// `"symptom"`: what users of an app see while something behind it is
+    /// down (a failing health check, a proxy's 5xx): joins the outage or
+    /// the restarts it falls within.
+    Symptom,
 }
 
 impl Family {
     /// Parses a `story` value; None for anything else.
     pub fn parse(s: &str) -> Option<Family> {
-        if s == "restart" {
-            return Some(Family::Restart);
+        match s {
+            "restart" => return Some(Family::Restart),
+            "symptom" => return Some(Family::Symptom),
+            _ => {}
         }
         let name = s.strip_prefix("dependency:")?;
         let ok = !name.is_empty()
@@ -453,6 +459,7 @@ impl Family {
     pub fn as_key(&self) -> String {
         match self {
             Family::Restart => "restart".to_string(),
+            Family::Symptom => "symptom".to_string(),
             Family::Dependency(name) => format!("dependency:{name}"),
         }
     }

@@ -10,9 +10,12 @@
 //!    other unit, its parent. An app's restarts join the dependency outage
 //!    that caused them (the rule-matched cause found before its exits, or
 //!    the app's own crash record that the dependency's rule matched too); a
-//!    plain unit joins the restarts it caused, else the unit it shares the
-//!    most records with. A dependency unit joins nothing. So a story is a
-//!    tree at most two deep under one root, and two outages, or two apps'
+//!    symptom (a failing health check, a proxy's 5xx) joins the outage or
+//!    the restarts it falls within ([`symptom_parent`]); a plain unit joins
+//!    the restarts it caused, else the unit it shares the most records
+//!    with. A dependency unit joins nothing. A parent is always of a class
+//!    that comes before the child's in [`Class`], so a story is a tree at
+//!    most three deep under one root, and two outages, or two apps'
 //!    restarts, never chain into one through a third.
 
 use std::cmp::Reverse;
@@ -28,6 +31,18 @@ use super::cause::Window;
 /// at 10:02:40 is one story; the same Redis down again at 14:00 is
 /// another (unless the same rule and key link them: a repeat).
 pub const OVERLAP_MS: i64 = 5 * 60_000;
+
+/// A symptom seen by an app that no outage or restart names (a proxy's
+/// 5xx: Caddy's log says which port failed, not which app listens there)
+/// is put down to an outage or a restart only if it began within this of
+/// one of its incidents beginning: a front end's 5xx three hours into a
+/// market-data outage are another matter.
+pub const SYMPTOM_LAG_MS: i64 = 2 * 60_000;
+
+/// How far the clocks of two writers' logs may disagree: a health check
+/// logged a few seconds before the outage's first record is still inside
+/// it.
+pub const SKEW_MS: i64 = 10_000;
 
 /// Union-find over indices.
 struct Union {
@@ -63,6 +78,9 @@ enum Class {
     Dependency,
     /// One app's restarts: may join the outage that caused them.
     Restart,
+    /// What users see while something behind an app is down: may join
+    /// the outage or the restarts it falls within.
+    Symptom,
     /// A rule of no family: may join what it caused or shares records with.
     Plain,
 }
@@ -71,6 +89,7 @@ fn class(i: &Incident) -> Class {
     match i.family {
         Some(Family::Dependency(_)) => Class::Dependency,
         Some(Family::Restart) => Class::Restart,
+        Some(Family::Symptom) => Class::Symptom,
         None => Class::Plain,
     }
 }
@@ -91,10 +110,10 @@ pub fn groups(incidents: &[Incident], causes: &BTreeMap<String, RuleCause>) -> V
     let parents = parents(incidents, &unit, causes);
     let mut by_root: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (i, &own) in unit.iter().enumerate() {
-        // Depth two at most: a plain unit joins restarts that may have
-        // joined an outage.
+        // Depth three at most: a plain unit joins a symptom that joins
+        // restarts that joined an outage.
         let mut top = own;
-        for _ in 0..2 {
+        for _ in 0..3 {
             top = parents.get(&top).copied().unwrap_or(top);
         }
         by_root.entry(top).or_default().push(i);
@@ -123,7 +142,8 @@ fn parents(incidents: &[Incident], unit: &[usize], causes: &BTreeMap<String, Rul
             Class::Plain => {
                 caused.entry(cu).or_insert(ru);
             }
-            Class::Restart => {}
+            // rule_causes never names a symptom.
+            Class::Restart | Class::Symptom => {}
         }
     }
     let shared = shared_records(incidents, unit);
@@ -131,6 +151,12 @@ fn parents(incidents: &[Incident], unit: &[usize], causes: &BTreeMap<String, Rul
     let mut units: Vec<usize> = unit.to_vec();
     units.sort_unstable();
     units.dedup();
+    let spans = Spans::of(incidents, unit);
+    for &u in units.iter().filter(|&&u| of(u) == Class::Symptom) {
+        if let Some(p) = symptom_parent(incidents, unit, u, &spans) {
+            out.insert(u, p);
+        }
+    }
     // Restarts first: a plain unit's choice may depend on nothing else.
     for class_now in [Class::Restart, Class::Plain] {
         for &u in units.iter().filter(|&&u| of(u) == class_now) {
@@ -163,6 +189,96 @@ fn parents(incidents: &[Incident], unit: &[usize], causes: &BTreeMap<String, Rul
         }
     }
     out
+}
+
+/// The timed incidents of outages and restarts, each with its unit, for
+/// finding what a symptom falls within.
+struct Spans {
+    /// (first, last, unit), sorted.
+    all: Vec<(i64, i64, usize)>,
+    /// The latest `last` among `all` up to each index.
+    reach: Vec<i64>,
+    /// The same per app: an app's own outage or restarts.
+    by_app: BTreeMap<String, Vec<(i64, i64, usize)>>,
+}
+
+impl Spans {
+    fn of(incidents: &[Incident], unit: &[usize]) -> Spans {
+        let mut all = Vec::new();
+        let mut by_app: BTreeMap<String, Vec<(i64, i64, usize)>> = BTreeMap::new();
+        for (i, inc) in incidents.iter().enumerate() {
+            let (Class::Dependency | Class::Restart, Some(first), Some(last)) =
+                (class(inc), inc.first_ms(), inc.last_ms())
+            else {
+                continue;
+            };
+            all.push((first, last, unit[i]));
+            if let Some(app) = &inc.app {
+                by_app.entry(app.clone()).or_default().push((first, last, unit[i]));
+            }
+        }
+        all.sort_unstable();
+        let reach = all
+            .iter()
+            .scan(i64::MIN, |r, &(_, last, _)| {
+                *r = (*r).max(last);
+                Some(*r)
+            })
+            .collect();
+        Spans { all, reach, by_app }
+    }
+
+    /// The units of the spans that began no more than `lag` before `ts`
+    /// (and at most [`SKEW_MS`] after it) and had not ended [`SKEW_MS`]
+    /// before it.
+    fn around(&self, ts: i64, lag: i64) -> impl Iterator<Item = usize> + '_ {
+        let from = self.all.partition_point(|&(first, _, _)| first < ts.saturating_sub(lag));
+        let from = from.max(self.reach.partition_point(|&r| r < ts.saturating_sub(SKEW_MS)));
+        let to = self.all.partition_point(|&(first, _, _)| first <= ts.saturating_add(SKEW_MS));
+        self.all[from..to.max(from)]
+            .iter()
+            .filter(move |&&(_, last, _)| last >= ts.saturating_sub(SKEW_MS))
+            .map(|&(_, _, u)| u)
+    }
+
+    /// The units of `app`'s own outage or restart incidents whose span
+    /// holds `ts` (give or take [`SKEW_MS`]).
+    fn of_app<'a>(&'a self, app: &str, ts: i64) -> impl Iterator<Item = usize> + 'a {
+        let spans = self.by_app.get(app).map_or(&[][..], Vec::as_slice);
+        spans
+            .iter()
+            .filter(move |&&(first, last, _)| first - SKEW_MS <= ts && ts <= last.saturating_add(SKEW_MS))
+            .map(|&(_, _, u)| u)
+    }
+}
+
+/// The outage or restarts a symptom unit falls within: for each of its
+/// timed incidents, those of its own app whose span holds its start (the
+/// api's failing health check while the api lost PostgreSQL), else any
+/// that began at most [`SYMPTOM_LAG_MS`] before it and still lasted (a
+/// proxy's 5xx). The unit explaining the most of its incidents by app,
+/// then by time, then the earliest, is the parent; none for a symptom
+/// nothing explains (an app's own bug behind its 500s).
+fn symptom_parent(incidents: &[Incident], unit: &[usize], u: usize, spans: &Spans) -> Option<usize> {
+    let mut score: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
+    for inc in incidents.iter().enumerate().filter(|&(i, _)| unit[i] == u).map(|(_, inc)| inc) {
+        let Some(ts) = inc.first_ms() else { continue };
+        let mut own: Vec<usize> = inc.app.as_deref().map(|app| spans.of_app(app, ts).collect()).unwrap_or_default();
+        own.sort_unstable();
+        own.dedup();
+        for &p in &own {
+            score.entry(p).or_default().0 += 1;
+        }
+        if own.is_empty() {
+            let mut near: Vec<usize> = spans.around(ts, SYMPTOM_LAG_MS).collect();
+            near.sort_unstable();
+            near.dedup();
+            for p in near {
+                score.entry(p).or_default().1 += 1;
+            }
+        }
+    }
+    score.into_iter().max_by_key(|&(p, n)| (n, Reverse(p))).map(|(p, _)| p)
 }
 
 /// Links incidents of one kind that share a record: two rules of one
@@ -280,6 +396,11 @@ pub fn rule_causes(incidents: &[Incident], windows: &[Window]) -> BTreeMap<Strin
     for (i, inc) in incidents.iter().enumerate() {
         let Some(app) = &inc.app else { continue };
         let Some(of_app) = exits.by_app.get(app.as_str()) else { continue };
+        // A failing health check before an exit is what the exit's cause
+        // did to users, not the cause.
+        if inc.family == Some(Family::Symptom) {
+            continue;
+        }
         // An incident's opening records: a closing one ("connectivity
         // restored") is no cause of anything.
         let inside: Vec<&Mark> = inc

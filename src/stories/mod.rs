@@ -148,10 +148,12 @@ fn story(
     };
     let cause_idx = rule_cause.map(|c| c.incident).or(crash);
     // Causal order: the cause, then by time (untimed last), the worse
-    // first at one time.
+    // first at one time; symptoms (what users saw) after what caused them.
+    let symptom = |inc: &Incident| inc.family == Some(Family::Symptom);
     let order = |&i: &usize| {
         let inc = &incidents[i];
-        (Some(i) != cause_idx, inc.first_ms().is_none(), inc.first_ms(), Reverse(inc.severity), inc.id.as_str())
+        let timed = (inc.first_ms().is_none(), inc.first_ms());
+        (Some(i) != cause_idx, symptom(inc), timed, Reverse(inc.severity), inc.id.as_str())
     };
     members.sort_by(|a, b| order(a).cmp(&order(b)));
     let severity = members.iter().map(|&i| of(i).severity).max().unwrap_or(Severity::Info);
@@ -159,8 +161,10 @@ fn story(
     let last = members.iter().map(|&i| of(i)).filter(|i| i.last_ms().is_some()).max_by_key(|i| i.last_ms());
     // The anchor: the earliest member (the first in causal order without
     // the cause's precedence), so a story keeps its id as long as its
-    // first incident does.
-    let earliest = |i: &Incident| (i.first_ms().is_none(), i.first_ms());
+    // first incident does; a symptom only in a story of symptoms, so a
+    // health check logged a second before the outage's first record
+    // changes no id.
+    let earliest = |i: &Incident| (symptom(i), i.first_ms().is_none(), i.first_ms());
     let anchor = members
         .iter()
         .map(|&i| of(i))
@@ -283,9 +287,12 @@ fn shape_cause(apps: &[String], causes: &Causes) -> Option<Cause> {
 /// and key, or in an outage its rule whatever the app: the story of a link
 /// that broke 500 times for four apps says so.
 fn headline(incidents: &[Incident], members: &[usize], cause: Option<usize>) -> String {
-    // The first of the worst in causal order.
+    // The first of the worst in causal order; a symptom (a failing health
+    // check) only where the story is nothing else: the outage behind it is
+    // what to read first.
     let pick = members.iter().enumerate().filter(|&(_, &i)| Some(i) != cause || members.len() == 1);
-    let Some((_, &lead)) = pick.min_by_key(|&(at, &i)| (Reverse(incidents[i].severity), at)) else {
+    let symptom = |i: usize| incidents[i].family == Some(Family::Symptom);
+    let Some((_, &lead)) = pick.min_by_key(|&(at, &i)| (symptom(i), Reverse(incidents[i].severity), at)) else {
         return String::new();
     };
     let lead = &incidents[lead];
@@ -383,6 +390,14 @@ severity = "high"
 story = "dependency:postgres"
 side = "server"
 regex = 'shutdown'
+fix = "f"
+
+[[rule]]
+id = "t.health"
+title = "{app} health failing"
+severity = "critical"
+story = "symptom"
+regex = 'health'
 fix = "f"
 "#;
 
@@ -538,6 +553,70 @@ fix = "f"
         assert_eq!(s.headline, "api lost postgres; 2 times across 2 apps, the longest 0s");
         let (_, only_apps) = stories_of(vec![client("api", 10, 0), client("worker", 14, 1)], &Causes::default());
         assert_eq!(only_apps[0].cause, None);
+    }
+
+    /// A symptom joins the outage its own app saw while it lasted (give or
+    /// take the clocks' skew), comes after the outage's incidents, and
+    /// leads neither the headline nor the story's id, whatever its
+    /// severity; one seen outside every outage is a story of its own.
+    #[test]
+    fn a_symptom_joins_the_outage_its_app_saw() {
+        let pg = |app: &str, from: i64, to: i64, source: usize| {
+            finding(4, app, &[], vec![ev(4, app, from, source, 1, false), ev(4, app, to, source, 2, false)])
+        };
+        let health = |app: &str, ts: i64| finding(7, app, &[], vec![ev(7, app, ts, 3, ts as u64, false)]);
+        let skew = fold::SKEW_MS / 1000;
+        let (_, alone) = stories_of(vec![pg("api", 100, 200, 0), pg("worker", 110, 150, 1)], &Causes::default());
+        for at in [100 - skew, 150, 200 + skew] {
+            let (incidents, stories) = stories_of(
+                vec![pg("api", 100, 200, 0), pg("worker", 110, 150, 1), health("api", at)],
+                &Causes::default(),
+            );
+            assert_eq!(stories.len(), 1, "at {at}: {stories:#?}");
+            let s = &stories[0];
+            assert_eq!((s.kind.as_str(), s.severity), ("dependency:postgres", Severity::Critical), "at {at}");
+            assert_eq!(s.headline, "api lost postgres; 2 times across 2 apps, the longest 1m 40s", "at {at}");
+            assert_eq!(s.id, alone[0].id, "at {at}: a symptom changes no story id");
+            let last = incidents.iter().find(|i| Some(&i.id) == s.incidents.last()).expect("member");
+            assert_eq!(last.rule, "t.health", "at {at}: symptoms last");
+        }
+        for at in [100 - skew - 1, 200 + skew + 1] {
+            let (_, stories) = stories_of(
+                vec![pg("api", 100, 200, 0), pg("worker", 110, 150, 1), health("api", at)],
+                &Causes::default(),
+            );
+            assert_eq!(stories.len(), 2, "at {at}: outside the outage");
+            let own = stories.iter().find(|s| s.headline == "api health failing").expect("own story");
+            assert_eq!(own.kind, "rule");
+        }
+    }
+
+    /// A symptom of an app no outage names (a proxy's 5xx) joins an outage
+    /// or restarts only if it began within SYMPTOM_LAG_MS of one of their
+    /// incidents beginning and while it lasted; it is never the cause of
+    /// an app's restarts, but joins them when its own app restarts.
+    #[test]
+    fn a_proxys_symptom_joins_only_what_began_just_before_it() {
+        let pg = |from: i64, to: i64| {
+            finding(4, "api", &[], vec![ev(4, "api", from, 0, 1, false), ev(4, "api", to, 0, 2, false)])
+        };
+        let proxy = |ts: i64| finding(7, "caddy", &[], vec![ev(7, "caddy", ts, 3, ts as u64, false)]);
+        let lag = fold::SYMPTOM_LAG_MS / 1000;
+        let (_, near) = stories_of(vec![pg(100, 1000), proxy(100 + lag)], &Causes::default());
+        assert_eq!(near.len(), 1, "{near:#?}");
+        assert_eq!(near[0].apps, ["api", "caddy"]);
+        let (_, late) = stories_of(vec![pg(100, 1000), proxy(100 + lag + 1)], &Causes::default());
+        assert_eq!(late.len(), 2, "three hours into an outage is another matter: {late:#?}");
+        let (_, after) = stories_of(vec![pg(100, 110), proxy(110 + fold::SKEW_MS / 1000 + 1)], &Causes::default());
+        assert_eq!(after.len(), 2, "after the outage ended: {after:#?}");
+        // The api's own failing check before its exits: no cause of them,
+        // but part of its restart story.
+        let exits = finding(0, "api", &[], vec![ev(0, "api", 100, 1, 10, true), ev(0, "api", 200, 1, 20, true)]);
+        let check = finding(7, "api", &[], vec![ev(7, "api", 99, 2, 5, false), ev(7, "api", 198, 2, 9, false)]);
+        let (_, restarts) = stories_of(vec![exits, check], &Causes::default());
+        assert_eq!(restarts.len(), 1, "{restarts:#?}");
+        assert_eq!((restarts[0].kind.as_str(), restarts[0].cause.as_ref()), ("restart", None));
+        assert_eq!(restarts[0].headline, "api loops");
     }
 
     /// An app's restarts join one outage, the one that caused them: its
