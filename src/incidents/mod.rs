@@ -10,6 +10,7 @@
 //! own field and wherever a template asks for a time.
 
 pub mod id;
+pub mod map;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,6 +24,8 @@ use crate::matcher::field;
 use crate::records::{Zone, timestamp};
 use crate::rules::{Correlation, Family, Filled, Role, Rule, RuleSet, Severity, Value};
 use crate::{memory, pool};
+
+pub use map::Map;
 
 /// At most this many distinct values are kept per captured field.
 const MAX_VALUES: usize = 10;
@@ -65,7 +68,7 @@ pub struct Incident {
     /// App concerned, when known.
     pub app: Option<String>,
     /// Group key fields and values.
-    pub key: BTreeMap<String, String>,
+    pub key: Map<String>,
     /// First matching record's time (RFC 3339).
     pub first_seen: Option<String>,
     /// Last matching record's time (RFC 3339).
@@ -81,7 +84,7 @@ pub struct Incident {
     pub evidence: Vec<Evidence>,
     /// Captured fields: distinct values in order of first appearance; plus
     /// `gap` / `gap_ms` for sequences and `status` for absences.
-    pub fields: BTreeMap<String, Vec<String>>,
+    pub fields: Map<Vec<String>>,
     /// The proposed fix, filled in with the fields (rendered when shown).
     pub fix: Filled,
     /// The sentences of the fix that say what to do (the rule's `action`),
@@ -415,7 +418,7 @@ fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Inciden
         count: f.events.len(),
         window,
         evidence: pick_evidence(&f.events).map(|e| evidence(e, path_of(e), zone)).collect(),
-        fields,
+        fields: held(fields),
         fix: Filled::default(),
         action: None,
         references: rule.references.clone(),
@@ -526,6 +529,18 @@ fn file_name(path: &str) -> &str {
     path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
+/// `fields` as an incident holds them: each list of values as long as it
+/// is (they grow by doubling as values are found).
+fn held(fields: BTreeMap<String, Vec<String>>) -> Map<Vec<String>> {
+    fields
+        .into_iter()
+        .map(|(name, mut values)| {
+            values.shrink_to_fit();
+            (name, values)
+        })
+        .collect()
+}
+
 fn collect_fields(events: &[Event]) -> BTreeMap<String, Vec<String>> {
     let mut fields: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (name, value) in events.iter().flat_map(|e| e.fields.iter()) {
@@ -542,9 +557,12 @@ fn mark(e: &Event) -> Mark {
     Mark::new(e.source, e.line, e.ts, e.stream == Stream::Daemon, pm_id, e.role == Role::Start)
 }
 
+/// The first two records and the last; an exact size, so the evidence of
+/// each incident is allocated as long as it is.
 fn pick_evidence(events: &[Event]) -> impl Iterator<Item = &Event> {
     let n = events.len();
-    events.iter().enumerate().filter(move |(i, _)| n <= 3 || *i < 2 || *i == n - 1).map(|(_, e)| e)
+    let last = n.saturating_sub(1).max(2);
+    events[..n.min(2)].iter().chain(events.get(last..).unwrap_or_default())
 }
 
 fn evidence(e: &Event, file: Arc<str>, zone: Zone) -> Evidence {
