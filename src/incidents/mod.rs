@@ -344,7 +344,7 @@ fn build_some(rules: &RuleSet, findings: Vec<&Finding>, paths: &[Arc<str>], zone
 /// Sorts incidents into the report order: most severe first, then
 /// earliest, then rule id and key.
 fn order(out: &mut [Incident]) {
-    sort_in_place(out, |a, b| {
+    memory::sort_in_place(out, |a, b| {
         b.severity
             .cmp(&a.severity)
             .then_with(|| (a.first_ms.is_none(), a.first_ms).cmp(&(b.first_ms.is_none(), b.first_ms)))
@@ -353,27 +353,6 @@ fn order(out: &mut [Incident]) {
             .then_with(|| a.first_day.cmp(&b.first_day))
             .then_with(|| a.id.cmp(&b.id))
     });
-}
-
-/// A stable sort of `items` by `cmp` that copies none of them: the
-/// standard stable sort takes a scratch buffer of half the slice, and
-/// incidents are large and many (storm corpus, 1 GiB: 145 k of them, a
-/// 40 MiB buffer at the scan's peak). Their indices are sorted instead,
-/// and each cycle of the permutation is moved into place by swaps.
-fn sort_in_place<T>(items: &mut [T], cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
-    let mut from: Vec<usize> = (0..items.len()).collect();
-    from.sort_by(|&a, &b| cmp(&items[a], &items[b]));
-    // Place `i` takes the item at `from[i]`; a place done points at itself.
-    for start in 0..items.len() {
-        let mut at = start;
-        while from[at] != start && from[at] != at {
-            let next = from[at];
-            items.swap(at, next);
-            from[at] = at;
-            at = next;
-        }
-        from[at] = at;
-    }
 }
 
 fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Incident {
@@ -625,26 +604,6 @@ fix = "no restore within {window} ({status})"
     fn built(f: Finding) -> Incident {
         let paths = ["logs/pm2.log".to_string()];
         build(&rules(), &[f], &paths, Zone::Utc).remove(0)
-    }
-
-    /// Sorting in place gives the stable sort's order: ties (equal keys)
-    /// keep their order, every permutation cycle lands.
-    #[test]
-    fn sorting_in_place_is_the_stable_sort() {
-        let mut seed = 7u64;
-        for len in [0, 1, 2, 3, 10, 257] {
-            let items: Vec<(u64, usize)> = (0..len)
-                .map(|i| {
-                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                    (seed >> 60, i)
-                })
-                .collect();
-            let mut want = items.clone();
-            want.sort_by_key(|a| a.0);
-            let mut got = items;
-            sort_in_place(&mut got, |a, b| a.0.cmp(&b.0));
-            assert_eq!(got, want, "{len} items");
-        }
     }
 
     /// A packed mark gives back what it was made of: each flag on its
