@@ -50,7 +50,7 @@ impl Clock<'_> {
     /// Where `e` stands (ms).
     pub fn at(&self, e: &Event) -> i64 {
         match self {
-            Clock::Log => e.ts.unwrap_or_default(),
+            Clock::Log => e.ts.get().unwrap_or_default(),
             Clock::Order => 0,
             Clock::Arrival(read) => read.get(&(e.source, e.line)).copied().unwrap_or_default(),
             Clock::Day => e.day_time.map_or(0, DayTime::ms),
@@ -127,7 +127,7 @@ pub fn correlate_arrived(
     let end = end.into();
     let read: HashMap<(usize, u64), i64> = held
         .iter()
-        .filter(|(e, _)| e.ts.is_none() && e.day_time.is_none())
+        .filter(|(e, _)| e.ts.get().is_none() && e.day_time.is_none())
         .map(|(e, at)| ((e.source, e.line), *at))
         .collect();
     let events = held.into_iter().map(|(e, _)| e).collect();
@@ -157,7 +157,7 @@ fn correlate_group(
     // Sorted in place: a group can be most of the events (storm corpus,
     // 1 GiB: 1.5 M in one), and the standard stable sort takes a scratch
     // copy of half of them.
-    let order = |e: &Event| (e.ts.is_none(), e.ts, e.source, e.day_time.is_none(), e.day_time, e.line);
+    let order = |e: &Event| (e.ts.get().is_none(), e.ts.get(), e.source, e.day_time.is_none(), e.day_time, e.line);
     if !evs.is_sorted_by_key(order) {
         memory::sort_in_place(&mut evs, |a, b| order(a).cmp(&order(b)));
     }
@@ -168,7 +168,7 @@ fn correlate_group(
         };
         return runs.into_iter().map(|events| finding((events, vec![]))).collect();
     }
-    let untimed = evs.split_off(evs.partition_point(|e| e.ts.is_some()));
+    let untimed = evs.split_off(evs.partition_point(|e| e.ts.get().is_some()));
     let mut found = judge(rule, evs, end.log, Clock::Log);
     let arrival = read.map_or(Clock::Order, Clock::Arrival);
     for mut run in lanes(untimed) {
@@ -371,7 +371,7 @@ fn has_key(rule: &Rule, ev: &Event, paths: &[String], key: &[String]) -> bool {
 fn split_quiet(events: Vec<Event>, w: i64) -> Vec<Vec<Event>> {
     let mut runs: Vec<Vec<Event>> = Vec::new();
     for e in events {
-        let t = e.ts.or(e.day_time.map(DayTime::ms));
+        let t = e.ts.get().or(e.day_time.map(DayTime::ms));
         let prev = t.and_then(|_| runs.last()?.iter().rev().find_map(|x| on_clock_of(&e, x)));
         match (prev, t, runs.last_mut()) {
             (Some(prev), Some(t), Some(run)) if window::within(prev, t, w) => run.push(e),
@@ -385,8 +385,8 @@ fn split_quiet(events: Vec<Event>, w: i64) -> Vec<Vec<Event>> {
 /// The time of `x` on `e`'s clock, if it has one there: a log time for a
 /// timed `e`, a time of the same file's own clock for one of those.
 fn on_clock_of(e: &Event, x: &Event) -> Option<i64> {
-    match (e.ts, e.day_time) {
-        (Some(_), _) => x.ts,
+    match (e.ts.get(), e.day_time) {
+        (Some(_), _) => x.ts.get(),
         (None, Some(_)) if x.source == e.source => x.day_time.map(DayTime::ms),
         _ => None,
     }
@@ -441,7 +441,7 @@ fix = "f"
             shape: 0,
             source: 0,
             line,
-            ts,
+            ts: ts.into(),
             day_time: None,
             app: Some(app.into()),
             stream: Stream::Daemon,
@@ -468,8 +468,11 @@ fix = "f"
 "#;
         let rules = compile_all(&[("t.toml".into(), pack.into())]).expect("rules");
         let with = |app: &str, code: Option<&str>, source: usize| {
-            let fields: crate::matcher::Fields =
-                code.map(|c| (std::sync::Arc::from("code"), std::sync::Arc::from(c))).into_iter().collect();
+            let fields: crate::matcher::Fields = code
+                .map(|c| (std::sync::Arc::from("code"), std::sync::Arc::from(c)))
+                .into_iter()
+                .collect::<Vec<_>>()
+                .into();
             Event { fields, source, ..ev(0, app, Some(0), 1) }
         };
         let evs = vec![

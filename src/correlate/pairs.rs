@@ -190,7 +190,7 @@ mod tests {
             shape: 0,
             source: 0,
             line: t as u64,
-            ts: Some(t),
+            ts: Some(t).into(),
             day_time: None,
             app: None,
             stream: Stream::Out,

@@ -357,8 +357,8 @@ fn order(out: &mut [Incident]) {
 
 fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Incident {
     let first = f.events.first();
-    let first_ms = first.and_then(|e| e.ts);
-    let last_ms = f.events.iter().filter_map(|e| e.ts).max();
+    let first_ms = first.and_then(|e| e.ts.get());
+    let last_ms = f.events.iter().filter_map(|e| e.ts.get()).max();
     // Only where there is no instant: a finding of timed matches that an
     // untimed one joined (a `single` rule) shows its instants.
     let time_of_day = if first_ms.is_none() { TimesOfDay::of(&f.events) } else { None };
@@ -533,7 +533,7 @@ fn collect_fields(events: &[Event]) -> BTreeMap<String, Vec<String>> {
 
 fn mark(e: &Event) -> Mark {
     let pm_id = field(&e.fields, "pm_id").and_then(|v| v.parse().ok());
-    Mark::new(e.source, e.line, e.ts, e.stream == Stream::Daemon, pm_id, e.role == Role::Start)
+    Mark::new(e.source, e.line, e.ts.get(), e.stream == Stream::Daemon, pm_id, e.role == Role::Start)
 }
 
 /// The first two records and the last; an exact size, so the evidence of
@@ -545,7 +545,7 @@ fn pick_evidence(events: &[Event]) -> impl Iterator<Item = &Event> {
 }
 
 fn evidence(e: &Event, file: Arc<str>, zone: Zone) -> Evidence {
-    Evidence { file, line: e.line, timestamp: e.ts.map(|ms| timestamp::render(ms, zone)), text: e.text.clone() }
+    Evidence { file, line: e.line, timestamp: e.ts.get().map(|ms| timestamp::render(ms, zone)), text: e.text.clone() }
 }
 
 /// Counts incidents per severity, most severe first (all five present).
@@ -589,7 +589,7 @@ fix = "no restore within {window} ({status})"
                 shape: 0,
                 source: 0,
                 line: 3 + 4 * i as u64,
-                ts,
+                ts: ts.into(),
                 day_time: None,
                 app: Some("api".into()),
                 stream: Stream::Daemon,
@@ -695,7 +695,7 @@ fix = "no restore within {window} ({status})"
     fn an_instant_leaves_no_times_of_day() {
         let mut f = on_own_clock(0, &[1000, 2000], &[]);
         f.events[0].day_time = None;
-        f.events[0].ts = Some(5000);
+        f.events[0].ts = Some(5000).into();
         let inc = built(f);
         assert!(inc.first_seen.is_some() && inc.time_of_day.is_none());
     }
