@@ -288,11 +288,11 @@ fn synthetic_events(rules: &RuleSet, n: usize) -> Vec<Event> {
             shape: 0,
             source: 0,
             line,
-            ts: Some(ts),
+            ts: Some(ts).into(),
             day_time: None,
             app: Some(app.into()),
             stream,
-            fields: fields.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            fields: fields.into_iter().map(|(k, v)| (k.into(), v.into())).collect::<Vec<_>>().into(),
             text: text.into(),
         };
         match rng.u32(..10) {

@@ -130,7 +130,7 @@ impl Baseline {
     /// was in the baseline.
     pub fn knows(&self, incident: &Incident) -> bool {
         // Clones only on lookup of a few hundred incidents at most.
-        self.keys.contains(&(incident.rule.clone(), incident.key.clone()))
+        self.keys.contains(&(incident.rule.clone(), incident.key.to_btree()))
     }
 
     /// Number of distinct keys.

@@ -107,7 +107,7 @@ impl Filters {
     pub fn events(&self, sources: &mut [Vec<Event>], notes: &mut Vec<String>) {
         if self.untimed == Untimed::Drop {
             let before: usize = sources.iter().map(Vec::len).sum();
-            sources.iter_mut().for_each(|events| events.retain(|e| e.ts.is_some()));
+            sources.iter_mut().for_each(|events| events.retain(|e| e.ts.get().is_some()));
             let dropped = before - sources.iter().map(Vec::len).sum::<usize>();
             if dropped > 0 {
                 notes.push(format!("--untimed drop left out {dropped} match(es) without a timestamp"));
@@ -119,10 +119,10 @@ impl Filters {
         let in_range = |t: i64| self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u);
         // A rule's context events are not counted, only read: the `Stopping
         // app:` line a second before `--since` still excuses the exit after it.
-        let keep = |e: &Event| matches!(e.role, Role::Context(_)) || e.ts.is_none_or(in_range);
+        let keep = |e: &Event| matches!(e.role, Role::Context(_)) || e.ts.get().is_none_or(in_range);
         sources.iter_mut().for_each(|events| events.retain(keep));
         let untimed =
-            sources.iter().flatten().filter(|e| e.ts.is_none() && !matches!(e.role, Role::Context(_))).count();
+            sources.iter().flatten().filter(|e| e.ts.get().is_none() && !matches!(e.role, Role::Context(_))).count();
         if untimed > 0 {
             notes.push(format!(
                 "{untimed} match(es) have no timestamp, so --since/--until could not place them; they were kept \
@@ -183,7 +183,7 @@ mod tests {
                 shape: 0,
                 source: 0,
                 line: i as u64 + 1,
-                ts,
+                ts: ts.into(),
                 day_time: None,
                 app: None,
                 stream: Stream::Out,

@@ -16,6 +16,50 @@ pub fn release_freed() {
     }
 }
 
+/// The items of `items` front to back, its memory handed back as it
+/// empties: a list consumed by value otherwise stays whole until the last
+/// item is taken, beside whatever the items are moved into (the largest
+/// group of events of the 1 GiB storm corpus is 140 MB). The list is
+/// turned round once and taken from its end; every [`GIVE_BACK`] items
+/// the emptied tail is released (a large list is mapped on its own, so
+/// the pages go back at once).
+pub fn drain_front<T>(mut items: Vec<T>) -> impl Iterator<Item = T> {
+    items.reverse();
+    std::iter::from_fn(move || {
+        let item = items.pop()?;
+        if items.capacity() - items.len() >= GIVE_BACK {
+            items.shrink_to_fit();
+        }
+        Some(item)
+    })
+}
+
+/// How many items [`drain_front`] takes between handing the emptied tail
+/// back.
+pub const GIVE_BACK: usize = 1 << 16;
+
+/// A stable sort of `items` by `cmp` that copies none of them: the
+/// standard stable sort takes a scratch buffer of half the slice, and
+/// incidents and events are large and many (storm corpus, 1 GiB: 145 k
+/// incidents, a 40 MiB buffer at the scan's peak; the largest group of
+/// events, 1.5 M of them, 70 MB). Their indices are sorted instead, and
+/// each cycle of the permutation is moved into place by swaps.
+pub fn sort_in_place<T>(items: &mut [T], cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
+    let mut from: Vec<usize> = (0..items.len()).collect();
+    from.sort_by(|&a, &b| cmp(&items[a], &items[b]));
+    // Place `i` takes the item at `from[i]`; a place done points at itself.
+    for start in 0..items.len() {
+        let mut at = start;
+        while from[at] != start && from[at] != at {
+            let next = from[at];
+            items.swap(at, next);
+            from[at] = at;
+            at = next;
+        }
+        from[at] = at;
+    }
+}
+
 /// Counts bytes freed since the last trim and trims once they add up:
 /// one trim per small list freed would cost more than it returns (a trim
 /// walks every arena; 10,000 small files would pay 10,000), none would
@@ -35,6 +79,41 @@ impl TrimEvery {
         if self.freed >= Self::BYTES {
             release_freed();
             self.freed = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sorting in place gives the stable sort's order: ties (equal keys)
+    /// keep their order, every permutation cycle lands.
+    #[test]
+    fn sorting_in_place_is_the_stable_sort() {
+        let mut seed = 7u64;
+        for len in [0, 1, 2, 3, 10, 257] {
+            let items: Vec<(u64, usize)> = (0..len)
+                .map(|i| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    (seed >> 60, i)
+                })
+                .collect();
+            let mut want = items.clone();
+            want.sort_by_key(|a| a.0);
+            let mut got = items;
+            sort_in_place(&mut got, |a, b| a.0.cmp(&b.0));
+            assert_eq!(got, want, "{len} items");
+        }
+    }
+
+    /// Drained front to back, a list gives its items in order, across
+    /// give-backs, and gives each once.
+    #[test]
+    fn draining_from_the_front_keeps_the_order() {
+        for len in [0, 1, 2, GIVE_BACK - 1, GIVE_BACK, GIVE_BACK + 1, 3 * GIVE_BACK + 7] {
+            let items: Vec<usize> = (0..len).collect();
+            assert!(drain_front(items).eq(0..len), "{len} items");
         }
     }
 }

@@ -168,7 +168,7 @@ mod tests {
             shape: 0,
             source: 0,
             line: 1,
-            ts: None,
+            ts: crate::matcher::Ts::NONE,
             day_time: None,
             app: Some(app.into()),
             stream,

@@ -110,7 +110,7 @@ fn without_last_ts(r: SourceResult) -> (SourceResult, Option<i64>) {
 /// (which would build the prefilter again on every input).
 fn check_reports(events: Vec<Event>, stats: FileStats, spec: &SourceSpec) {
     let paths = vec![spec.meta.path.clone()];
-    let end = stats.last_ts.into_iter().chain(events.iter().filter_map(|e| e.ts)).max();
+    let end = stats.last_ts.into_iter().chain(events.iter().filter_map(|e| e.ts.get())).max();
     let matches = events.len() as u64;
     let (findings, notes) = correlate::correlate(&RULES, vec![events.clone()], &paths, end);
     let incidents = incidents::build(&RULES, &findings, &paths, Zone::Utc);

@@ -18,6 +18,7 @@
 use std::collections::HashSet;
 
 use crate::matcher::Event;
+use crate::memory;
 use crate::rules::Role;
 
 use super::Clock;
@@ -64,6 +65,14 @@ pub fn fold(found: Vec<Pair>, w: i64, clock: Clock) -> Vec<Pair> {
     out
 }
 
+/// A pair's events as a finding keeps them, the list as long as it is: it
+/// grew by doubling, and a storm's findings are many (storm corpus,
+/// 1 GiB: 146 k outages of 6.5 events each, in lists of 8).
+fn held(mut events: Vec<Event>) -> Vec<Event> {
+    events.shrink_to_fit();
+    events
+}
+
 /// Renders a span of milliseconds for people: `40s`, `2m 5s`, `1h 3m`.
 pub fn human(ms: i64) -> String {
     let s = ms / 1000;
@@ -83,7 +92,7 @@ pub fn sequence(events: Vec<Event>, w: i64, clock: Clock) -> Vec<Pair> {
     let ts = |e: &Event| clock.at(e);
     let mut out = Vec::new();
     let mut open: Vec<Event> = Vec::new();
-    for e in events {
+    for e in memory::drain_front(events) {
         if open.first().is_some_and(|first| !within(ts(first), ts(&e), w)) {
             // Too late to close this one: a later close pairs with a later start.
             open.clear();
@@ -98,7 +107,7 @@ pub fn sequence(events: Vec<Event>, w: i64, clock: Clock) -> Vec<Pair> {
                     true => vec![("gap".into(), human(gap)), ("gap_ms".into(), gap.to_string())],
                     false => vec![("gap".into(), UNKNOWN_GAP.into())],
                 };
-                out.push((evs, facts));
+                out.push((held(evs), facts));
             }
             // Context events never get here: correlation reads them first.
             Role::End | Role::Context(_) => {}
@@ -117,13 +126,13 @@ pub fn absence(events: Vec<Event>, w: i64, end: Option<i64>, clock: Clock) -> Ve
     };
     let mut out = Vec::new();
     let mut open: Vec<Event> = Vec::new();
-    for e in events {
+    for e in memory::drain_front(events) {
         match e.role {
             Role::Start => {
                 let quiet = open.last().is_some_and(|last| !within(ts(last), ts(&e), w));
                 if quiet && !within(ts(&open[0]), ts(&e), w) {
                     let status = untimed(format!("no recovery logged within {}", human(w)));
-                    out.push((std::mem::take(&mut open), vec![("status".into(), status)]));
+                    out.push((held(std::mem::take(&mut open)), vec![("status".into(), status)]));
                 }
                 open.push(e);
             }
@@ -146,7 +155,7 @@ pub fn absence(events: Vec<Event>, w: i64, end: Option<i64>, clock: Clock) -> Ve
                             ("gap".into(), UNKNOWN_GAP.into()),
                         ],
                     };
-                    out.push((evs, facts));
+                    out.push((held(evs), facts));
                 }
             }
             Role::End | Role::Context(_) => {}
@@ -162,7 +171,7 @@ pub fn absence(events: Vec<Event>, w: i64, end: Option<i64>, clock: Clock) -> Ve
             ),
             _ => "not recovered by end of log".to_string(),
         };
-        out.push((open, vec![("status".into(), status)]));
+        out.push((held(open), vec![("status".into(), status)]));
     }
     out
 }
@@ -181,7 +190,7 @@ mod tests {
             shape: 0,
             source: 0,
             line: t as u64,
-            ts: Some(t),
+            ts: Some(t).into(),
             day_time: None,
             app: None,
             stream: Stream::Out,

@@ -206,7 +206,7 @@ impl Delivery {
             let entry = Entry {
                 id: i.id.clone(),
                 rule: i.rule.clone(),
-                key: i.key.clone(),
+                key: i.key.to_btree(),
                 since,
                 alert,
                 owed: Default::default(),

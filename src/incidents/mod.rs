@@ -10,6 +10,7 @@
 //! own field and wherever a template asks for a time.
 
 pub mod id;
+pub mod map;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,6 +24,8 @@ use crate::matcher::field;
 use crate::records::{Zone, timestamp};
 use crate::rules::{Correlation, Family, Filled, Role, Rule, RuleSet, Severity, Value};
 use crate::{memory, pool};
+
+pub use map::Map;
 
 /// At most this many distinct values are kept per captured field.
 const MAX_VALUES: usize = 10;
@@ -65,7 +68,7 @@ pub struct Incident {
     /// App concerned, when known.
     pub app: Option<String>,
     /// Group key fields and values.
-    pub key: BTreeMap<String, String>,
+    pub key: Map<String>,
     /// First matching record's time (RFC 3339).
     pub first_seen: Option<String>,
     /// Last matching record's time (RFC 3339).
@@ -81,7 +84,7 @@ pub struct Incident {
     pub evidence: Vec<Evidence>,
     /// Captured fields: distinct values in order of first appearance; plus
     /// `gap` / `gap_ms` for sequences and `status` for absences.
-    pub fields: BTreeMap<String, Vec<String>>,
+    pub fields: Map<Vec<String>>,
     /// The proposed fix, filled in with the fields (rendered when shown).
     pub fix: Filled,
     /// The sentences of the fix that say what to do (the rule's `action`),
@@ -341,7 +344,7 @@ fn build_some(rules: &RuleSet, findings: Vec<&Finding>, paths: &[Arc<str>], zone
 /// Sorts incidents into the report order: most severe first, then
 /// earliest, then rule id and key.
 fn order(out: &mut [Incident]) {
-    sort_in_place(out, |a, b| {
+    memory::sort_in_place(out, |a, b| {
         b.severity
             .cmp(&a.severity)
             .then_with(|| (a.first_ms.is_none(), a.first_ms).cmp(&(b.first_ms.is_none(), b.first_ms)))
@@ -352,31 +355,10 @@ fn order(out: &mut [Incident]) {
     });
 }
 
-/// A stable sort of `items` by `cmp` that copies none of them: the
-/// standard stable sort takes a scratch buffer of half the slice, and
-/// incidents are large and many (storm corpus, 1 GiB: 145 k of them, a
-/// 40 MiB buffer at the scan's peak). Their indices are sorted instead,
-/// and each cycle of the permutation is moved into place by swaps.
-fn sort_in_place<T>(items: &mut [T], cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
-    let mut from: Vec<usize> = (0..items.len()).collect();
-    from.sort_by(|&a, &b| cmp(&items[a], &items[b]));
-    // Place `i` takes the item at `from[i]`; a place done points at itself.
-    for start in 0..items.len() {
-        let mut at = start;
-        while from[at] != start && from[at] != at {
-            let next = from[at];
-            items.swap(at, next);
-            from[at] = at;
-            at = next;
-        }
-        from[at] = at;
-    }
-}
-
 fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Incident {
     let first = f.events.first();
-    let first_ms = first.and_then(|e| e.ts);
-    let last_ms = f.events.iter().filter_map(|e| e.ts).max();
+    let first_ms = first.and_then(|e| e.ts.get());
+    let last_ms = f.events.iter().filter_map(|e| e.ts.get()).max();
     // Only where there is no instant: a finding of timed matches that an
     // untimed one joined (a `single` rule) shows its instants.
     let time_of_day = if first_ms.is_none() { TimesOfDay::of(&f.events) } else { None };
@@ -415,7 +397,7 @@ fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Inciden
         count: f.events.len(),
         window,
         evidence: pick_evidence(&f.events).map(|e| evidence(e, path_of(e), zone)).collect(),
-        fields,
+        fields: held(fields),
         fix: Filled::default(),
         action: None,
         references: rule.references.clone(),
@@ -526,6 +508,18 @@ fn file_name(path: &str) -> &str {
     path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
+/// `fields` as an incident holds them: each list of values as long as it
+/// is (they grow by doubling as values are found).
+fn held(fields: BTreeMap<String, Vec<String>>) -> Map<Vec<String>> {
+    fields
+        .into_iter()
+        .map(|(name, mut values)| {
+            values.shrink_to_fit();
+            (name, values)
+        })
+        .collect()
+}
+
 fn collect_fields(events: &[Event]) -> BTreeMap<String, Vec<String>> {
     let mut fields: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (name, value) in events.iter().flat_map(|e| e.fields.iter()) {
@@ -539,16 +533,19 @@ fn collect_fields(events: &[Event]) -> BTreeMap<String, Vec<String>> {
 
 fn mark(e: &Event) -> Mark {
     let pm_id = field(&e.fields, "pm_id").and_then(|v| v.parse().ok());
-    Mark::new(e.source, e.line, e.ts, e.stream == Stream::Daemon, pm_id, e.role == Role::Start)
+    Mark::new(e.source, e.line, e.ts.get(), e.stream == Stream::Daemon, pm_id, e.role == Role::Start)
 }
 
+/// The first two records and the last; an exact size, so the evidence of
+/// each incident is allocated as long as it is.
 fn pick_evidence(events: &[Event]) -> impl Iterator<Item = &Event> {
     let n = events.len();
-    events.iter().enumerate().filter(move |(i, _)| n <= 3 || *i < 2 || *i == n - 1).map(|(_, e)| e)
+    let last = n.saturating_sub(1).max(2);
+    events[..n.min(2)].iter().chain(events.get(last..).unwrap_or_default())
 }
 
 fn evidence(e: &Event, file: Arc<str>, zone: Zone) -> Evidence {
-    Evidence { file, line: e.line, timestamp: e.ts.map(|ms| timestamp::render(ms, zone)), text: e.text.clone() }
+    Evidence { file, line: e.line, timestamp: e.ts.get().map(|ms| timestamp::render(ms, zone)), text: e.text.clone() }
 }
 
 /// Counts incidents per severity, most severe first (all five present).
@@ -592,7 +589,7 @@ fix = "no restore within {window} ({status})"
                 shape: 0,
                 source: 0,
                 line: 3 + 4 * i as u64,
-                ts,
+                ts: ts.into(),
                 day_time: None,
                 app: Some("api".into()),
                 stream: Stream::Daemon,
@@ -607,26 +604,6 @@ fix = "no restore within {window} ({status})"
     fn built(f: Finding) -> Incident {
         let paths = ["logs/pm2.log".to_string()];
         build(&rules(), &[f], &paths, Zone::Utc).remove(0)
-    }
-
-    /// Sorting in place gives the stable sort's order: ties (equal keys)
-    /// keep their order, every permutation cycle lands.
-    #[test]
-    fn sorting_in_place_is_the_stable_sort() {
-        let mut seed = 7u64;
-        for len in [0, 1, 2, 3, 10, 257] {
-            let items: Vec<(u64, usize)> = (0..len)
-                .map(|i| {
-                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                    (seed >> 60, i)
-                })
-                .collect();
-            let mut want = items.clone();
-            want.sort_by_key(|a| a.0);
-            let mut got = items;
-            sort_in_place(&mut got, |a, b| a.0.cmp(&b.0));
-            assert_eq!(got, want, "{len} items");
-        }
     }
 
     /// A packed mark gives back what it was made of: each flag on its
@@ -718,7 +695,7 @@ fix = "no restore within {window} ({status})"
     fn an_instant_leaves_no_times_of_day() {
         let mut f = on_own_clock(0, &[1000, 2000], &[]);
         f.events[0].day_time = None;
-        f.events[0].ts = Some(5000);
+        f.events[0].ts = Some(5000).into();
         let inc = built(f);
         assert!(inc.first_seen.is_some() && inc.time_of_day.is_none());
     }

@@ -26,10 +26,26 @@ impl<T: ?Sized> Default for Interner<T> {
     }
 }
 
-impl<T: ?Sized + Hash + Eq> Interner<T>
-where
-    for<'a> Arc<T>: From<&'a T>,
-{
+/// How a value the table has not seen is made into its shared copy.
+pub trait Share {
+    /// A shared copy of `self`.
+    fn share(&self) -> Arc<Self>;
+}
+
+impl Share for str {
+    fn share(&self) -> Arc<str> {
+        Arc::from(self)
+    }
+}
+
+impl<T: Clone> Share for Vec<T> {
+    /// As long as it is (a clone keeps no spare capacity).
+    fn share(&self) -> Arc<Vec<T>> {
+        Arc::new(self.clone())
+    }
+}
+
+impl<T: ?Sized + Hash + Eq + Share> Interner<T> {
     /// The shared copy of `s`.
     pub fn get(&mut self, s: &T) -> Arc<T> {
         if let Some(known) = self.seen.get(s) {
@@ -38,7 +54,7 @@ where
         if self.seen.len() >= MAX_STRINGS {
             self.seen.clear();
         }
-        let fresh: Arc<T> = Arc::from(s);
+        let fresh: Arc<T> = s.share();
         self.seen.insert(fresh.clone());
         fresh
     }

@@ -195,7 +195,7 @@ references = ["https://pm2.keymetrics.io/docs/usage/restart-strategies/"]
             shape: 0,
             source: 0,
             line,
-            ts: Some(ts),
+            ts: Some(ts).into(),
             day_time: None,
             app: Some("api".into()),
             stream: Stream::Daemon,

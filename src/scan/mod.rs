@@ -182,7 +182,7 @@ fn scan_named(
     let matches = events.iter().map(|evs| evs.len() as u64).sum();
     // Files are not always in time order (a saved `pm2 logs` capture has
     // its sections one after another): the end is the latest time seen.
-    let end = files.iter().filter_map(|f| f.last_ts).chain(events.iter().flatten().filter_map(|e| e.ts)).max();
+    let end = files.iter().filter_map(|f| f.last_ts).chain(events.iter().flatten().filter_map(|e| e.ts.get())).max();
     let end = correlate::End { log: opts.filters.end(end), days };
     let (findings, correlate_notes) = on(pool.as_ref(), || correlate::correlate(&rules, events, &paths, end));
     notes.extend(correlate_notes);

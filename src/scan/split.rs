@@ -400,8 +400,8 @@ fn merge(parts: Vec<Part>) -> Result<(Vec<Event>, FileStats), Stop> {
         if let Some(cp) = from {
             let lead = part.lead.saturating_sub(cp.events);
             events.extend(part.events.drain(cp.events.min(part.events.len())..).enumerate().map(|(n, mut e)| {
-                if n < lead && e.ts.is_none() {
-                    e.ts = carried;
+                if n < lead && e.ts.get().is_none() {
+                    e.ts = carried.into();
                 }
                 e.line += lines;
                 e

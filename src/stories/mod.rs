@@ -410,7 +410,7 @@ fix = "f"
             shape: 0,
             source,
             line,
-            ts: Some(ts * 1000),
+            ts: Some(ts * 1000).into(),
             day_time: None,
             app: Some(app.into()),
             stream: if daemon { Stream::Daemon } else { Stream::Err },

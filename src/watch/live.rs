@@ -303,7 +303,7 @@ impl Live {
                 continue;
             }
             let key = correlate::group_key(&self.rules.rules()[k.event.rule as usize], &k.event, paths);
-            self.latest_ts = self.latest_ts.max(k.event.ts);
+            self.latest_ts = self.latest_ts.max(k.event.ts.get());
             self.saw_day_time(&k.event, k.arrived);
             let spreads = k.event.role == Role::End && closers::is_wide(&key);
             let g = self.groups.entry((k.event.rule, key.clone())).or_default();
@@ -325,7 +325,7 @@ impl Live {
             self.spread(&key, &ev, arrived);
         }
         for (ev, arrived) in decided {
-            self.latest_ts = self.latest_ts.max(ev.ts);
+            self.latest_ts = self.latest_ts.max(ev.ts.get());
             self.add_decided(ev, paths, arrived);
         }
     }
@@ -354,7 +354,7 @@ impl Live {
     /// Reads a new match against its rule's context; what that decides is
     /// grouped.
     fn add(&mut self, ev: Event, paths: &[String], now: i64) {
-        if let Some(ts) = ev.ts
+        if let Some(ts) = ev.ts.get()
             && ts > now + SKEW
             && !std::mem::replace(&mut self.skew_noted, true)
         {
@@ -366,7 +366,7 @@ impl Live {
                 (ts - now) / 1000
             ));
         }
-        self.latest_ts = self.latest_ts.max(ev.ts);
+        self.latest_ts = self.latest_ts.max(ev.ts.get());
         let mut decided = Vec::new();
         let file = paths.get(ev.source).map_or("", String::as_str);
         self.context.push(&self.rules, file, ev, now, &mut |e, at| decided.push((e, at)));
@@ -588,7 +588,8 @@ fn open_until(c: &Correlation, f: &Finding, end: i64, at: impl Fn(&Event) -> i64
 /// Where `e` of group `g` stands: its log time, its time on its file's
 /// own clock, or when it was read.
 fn time_in(g: &Group, e: &Event) -> i64 {
-    e.ts.or(e.day_time.map(DayTime::ms))
+    e.ts.get()
+        .or(e.day_time.map(DayTime::ms))
         .or_else(|| g.held.iter().find(|(h, _)| mark(h) == mark(e)).map(|(_, arrived)| *arrived))
         .unwrap_or_default()
 }
@@ -649,7 +650,7 @@ impl Lane {
 }
 
 fn lane(e: &Event) -> Lane {
-    match (e.ts, e.day_time) {
+    match (e.ts.get(), e.day_time) {
         (Some(_), _) => Lane::Log,
         (None, Some(_)) => Lane::Day(e.source),
         (None, None) => Lane::Read(e.source),
@@ -662,7 +663,7 @@ fn mark(e: &Event) -> Mark {
 
 /// Where a match stands on its lane's clock (see [`lane`]).
 fn time(e: &Event, arrived: i64) -> i64 {
-    e.ts.or(e.day_time.map(DayTime::ms)).unwrap_or(arrived)
+    e.ts.get().or(e.day_time.map(DayTime::ms)).unwrap_or(arrived)
 }
 
 fn time_of(held: &(Event, i64)) -> i64 {
@@ -714,7 +715,7 @@ fix = "f"
             shape: 0,
             source: 0,
             line,
-            ts: Some(ts),
+            ts: Some(ts).into(),
             day_time: None,
             app: Some(app.into()),
             stream: Stream::Out,
@@ -959,7 +960,7 @@ fix = "f"
 
     /// An untimed match of `rule` in `source`.
     fn untimed(rule: u32, role: Role, source: usize, line: u64) -> Event {
-        Event { ts: None, source, ..ev(rule, role, "api", 0, line) }
+        Event { ts: crate::matcher::Ts::NONE, source, ..ev(rule, role, "api", 0, line) }
     }
 
     /// Untimed matches stand where they were read: exits read a minute
@@ -1127,7 +1128,7 @@ fix = "f"
             shape: 0,
             source: 0,
             line,
-            ts: Some(T0 + t * S),
+            ts: Some(T0 + t * S).into(),
             day_time: None,
             app: Some("api".into()),
             stream: Stream::Daemon,

@@ -209,7 +209,7 @@ pub fn save_events(kept: &[Kept], rules: &RuleSet, paths: &[String]) -> (Vec<Str
             },
             source,
             line: e.line,
-            ts: e.ts,
+            ts: e.ts.get(),
             day_time: e.day_time,
             app: e.app.as_deref().map(str::to_string),
             stream: e.stream.as_str().to_string(),
@@ -249,11 +249,11 @@ pub fn restore_events(saved: Vec<SavedEvent>, rules: &RuleSet) -> Vec<Kept> {
                 shape: s.shape,
                 source: s.source,
                 line: s.line,
-                ts: s.ts,
+                ts: s.ts.into(),
                 day_time: s.day_time,
                 app: s.app.map(Into::into),
                 stream: stream(&s.stream),
-                fields: s.fields.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+                fields: s.fields.into_iter().map(|(k, v)| (k.into(), v.into())).collect::<Vec<_>>().into(),
                 text: s.text.into(),
             };
             Some(Kept { event, arrived: s.arrived, known: s.known, waiting: s.waiting })
@@ -293,7 +293,7 @@ fix = "f"
             shape: 0,
             source,
             line: 7,
-            ts: Some(1_795_168_800_000),
+            ts: Some(1_795_168_800_000).into(),
             day_time: None,
             app: Some("tws".into()),
             stream: Stream::Err,
@@ -348,7 +348,7 @@ fix = "f"
     #[test]
     fn times_on_a_files_clock_are_kept() {
         let mut k = kept(Role::Start, 0);
-        k.event.ts = None;
+        k.event.ts = crate::matcher::Ts::NONE;
         k.event.day_time = DayTime::from_ms(33_823_000);
         let (_, saved) = save_events(std::slice::from_ref(&k), &rules(), &["x.log".to_string()]);
         let text = serde_json::to_string(&saved).expect("json");

@@ -491,7 +491,7 @@ fix = "f"
         drain(&mut t, &mut out);
         assert_eq!(numbers(&out), vec![5, 6, 7]);
         assert_eq!(out[0].line, 6, "lines are numbered from the file's start");
-        assert_eq!(out[0].ts, Some(1_795_168_805_000));
+        assert_eq!(out[0].ts.get(), Some(1_795_168_805_000));
     }
 
     #[test]

@@ -102,13 +102,13 @@ fn pair_entry(rules: &RuleSet, sources: &[Vec<Event>], rule: u32, n: u8, starts:
         let e_files: BTreeSet<usize> = e.iter().map(|at| at.0).collect();
         let mut s: Vec<At> = s.iter().copied().filter(|at| !e_files.contains(&at.0)).collect();
         let mut e: Vec<At> = e.iter().copied().filter(|at| !s_files.contains(&at.0)).collect();
-        let untimed = |ats: &[At]| ats.iter().all(|&at| event(at).ts.is_none());
+        let untimed = |ats: &[At]| ats.iter().all(|&at| event(at).ts.get().is_none());
         if s.is_empty() || e.is_empty() || !(untimed(&s) || untimed(&e)) {
             continue;
         }
         // In each side's own order (by time where it has one): the ends
         // line up.
-        let order = |at: &At| (event(*at).ts, at.0, event(*at).line);
+        let order = |at: &At| (event(*at).ts.get(), at.0, event(*at).line);
         s.sort_by_key(order);
         e.sort_by_key(order);
         let mut partners = e.iter().rev().copied();

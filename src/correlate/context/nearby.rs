@@ -53,7 +53,7 @@ pub(super) fn trim(rules: &RuleSet, later: &mut [Vec<Event>], skip: impl Fn(&Eve
         })
     };
     let keep = |ev: &Event| {
-        let (Some(t), Some(app)) = (ev.ts, ev.app.as_deref()) else { return true };
+        let (Some(t), Some(app)) = (ev.ts.get(), ev.app.as_deref()) else { return true };
         let context = &rules.rules()[ev.rule as usize].context;
         match ev.role {
             Role::Context(n) => match context.get(usize::from(n)) {
@@ -95,7 +95,7 @@ fn index<'a>(rules: &RuleSet, later: &'a [Vec<Event>]) -> (Times<'a>, Times<'a>)
     let mut starts: Times<'a> = HashMap::new();
     let mut entries: Times<'a> = HashMap::new();
     for ev in later.iter().flatten() {
-        let (Some(t), Some(app)) = (ev.ts, ev.app.as_deref()) else { continue };
+        let (Some(t), Some(app)) = (ev.ts.get(), ev.app.as_deref()) else { continue };
         match ev.role {
             Role::Start => {
                 let context = &rules.rules()[ev.rule as usize].context;
@@ -149,7 +149,7 @@ fix = "f"
             shape: 0,
             source: 0,
             line,
-            ts: Some(secs * 1000),
+            ts: Some(secs * 1000).into(),
             day_time: None,
             app: Some(Arc::from(name)),
             stream: Stream::Err,
@@ -234,7 +234,7 @@ fix = "f"
         let mut print = ev(PRINT.0, PRINT.1, 1, 0, "api");
         print.app = None;
         let mut exit = ev(EXIT.0, EXIT.1, 2, 500, "api");
-        exit.ts = None;
+        exit.ts = crate::matcher::Ts::NONE;
         assert_eq!(kept(vec![print, exit]), [1, 2]);
     }
 }

@@ -370,7 +370,7 @@ mod tests {
         let mut got = f.feed(&bytes[at..]);
         got.extend(f.finish());
         let later: Vec<_> = want.iter().filter(|e| e.line > line).collect();
-        assert!(!later.is_empty() && later.iter().all(|e| e.ts.is_some()));
+        assert!(!later.is_empty() && later.iter().all(|e| e.ts.get().is_some()));
         assert_eq!(format!("{got:?}"), format!("{later:?}"));
     }
 
