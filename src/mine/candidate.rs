@@ -197,19 +197,33 @@ pub fn key(mode: Mode, err_stream: bool, body: &[u8], out: &mut String) -> bool 
     finish(out, anchor)
 }
 
-/// Writes into `out` a form of a text record's message under which
-/// messages key alike: [`key`] gives two messages of one form the same
-/// answer. The digits of the first line's leading time-like tokens
-/// (`2026-11-20T10:00:42.901Z`, `[2026-11-20 10:00:01.779]`) are zeroed: an
-/// app's own stamp starts every line and differs on every line, yet masks
-/// to `<*>` whatever its digits. False for a JSON message (its key comes
-/// from its fields, and its time makes every record distinct).
-pub fn memo_form(body: &[u8], out: &mut Vec<u8>) -> bool {
+/// Writes into `out` a form of a record's message under which messages
+/// key alike: [`key`] gives two messages of one form the same answer, so
+/// the memo keys each form once. The form must cost far less than the key:
+/// - text: the digits of the first line's leading time-like tokens
+///   (`2026-11-20T10:00:42.901Z`, `[2026-11-20 10:00:01.779]`) are
+///   zeroed: an app's own stamp starts every line and differs on every
+///   line, yet masks to `<*>` whatever its digits, and [`below_error`] and
+///   [`request_done`] pass over it. (Zeroing every masked value's digits
+///   cost as much as keying the line.)
+/// - JSON (a message starting `{`, which serde parses at several times the
+///   cost of a walk over it): digits in the values of the top-level fields
+///   [`JsonLog`] does not read (`time`, `pid`, `hostname`, `req`), outside
+///   `\u` escapes, which serde skips by their syntax alone, are written as
+///   `0`; a number's first digit keeps its class (`0`, `1`-`3`, `4`-`9`,
+///   written `0`, `1`, `4`: a number may not start `0` then a digit). The
+///   message also keys as text when it is no JSON, so a digit is written
+///   so only if that reading cannot see it either: its token masks whole
+///   to `<*>` or keeps no digit (`mask::shows_digits`) and lies within
+///   what `mask_line` masks (or wholly past it), and a token's first digit
+///   keeps its class too (a request line's status).
+pub fn memo_form(body: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    if body.first().is_none_or(|&b| b == b'{') {
-        return false;
-    }
     out.extend_from_slice(body);
+    if body.first() == Some(&b'{') {
+        json_form(body, out);
+        return;
+    }
     let mut start = 0;
     for _ in 0..4 {
         let end = out[start..].iter().position(u8::is_ascii_whitespace).map_or(out.len(), |i| start + i);
@@ -224,13 +238,140 @@ pub fn memo_form(body: &[u8], out: &mut Vec<u8>) -> bool {
         }
         start = end + 1;
     }
-    true
 }
 
-/// A token that reads as a time or date and that masking turns into `<*>`
-/// whatever its digits: it starts with a digit (after one opening
-/// bracket), so it is no upper-case code, and holds only digits and the
-/// punctuation of times, `T` and `Z`. Never an error word ([`error_words`]).
+/// [`memo_form`] of a message starting `{`, into `out` (a copy of it).
+fn json_form(body: &[u8], out: &mut [u8]) {
+    let bytes = &body[..memchr::memchr(b'\n', body).unwrap_or(body.len())];
+    let Ok(line) = std::str::from_utf8(bytes) else { return };
+    let masked = mask::masked_span(line);
+    // Whether the digits of the token at `start..end` may be written so.
+    let token_ok = |start: usize, end: usize| {
+        start >= masked.end || (masked.start <= start && end <= masked.end && !mask::shows_digits(&line[start..end]))
+    };
+    let token_end = |i: usize| bytes[i..].iter().position(u8::is_ascii_whitespace).map_or(bytes.len(), |n| i + n);
+    let mut walk = JsonWalk::default();
+    let (mut start, mut ok) = (0, None);
+    for (i, &b) in bytes.iter().enumerate() {
+        // None: not in a skipped value; else whether in a string.
+        let skipped = walk.step(bytes, i);
+        if b.is_ascii_whitespace() {
+            (start, ok) = (i + 1, None);
+            continue;
+        }
+        let Some(in_string) = skipped else { continue };
+        if b.is_ascii_digit() && *ok.get_or_insert_with(|| token_ok(start, token_end(i))) {
+            // A JSON number's first digit, or the token's.
+            out[i] = class_digit(b, i == start || (!in_string && !bytes[i - 1].is_ascii_digit()));
+        }
+    }
+}
+
+/// How [`memo_form`] writes byte `b`: a digit that `leads` by its class
+/// (`0`, `1`-`3`, `4`-`9` as `0`, `1`, `4`), any other digit as `0`.
+fn class_digit(b: u8, leads: bool) -> u8 {
+    match b {
+        b'1'..=b'3' if leads => b'1',
+        b'4'..=b'9' if leads => b'4',
+        b'0'..=b'9' => b'0',
+        _ => b,
+    }
+}
+
+/// The fields of a JSON record [`JsonLog`] reads: the values of all
+/// others are skipped by serde, by their syntax.
+const JSON_FIELDS: &[&[u8]] = &[b"level", b"msg", b"message", b"err", b"error", b"stack"];
+
+/// Walks a JSON message's first line, a byte at a time, telling whether
+/// each byte lies in the value of a top-level field [`JsonLog`] skips
+/// (see [`memo_form`]). Only the bytes' kinds steer it, never a digit's
+/// value, so two messages of one form walk alike. On a message that is
+/// no JSON it tells nonsense, harmlessly: such a message fails to parse
+/// whatever its digits (JSON's syntax sees a digit only as a digit, or as
+/// a leading `0`), and its text reading holds on its own.
+#[derive(Default)]
+struct JsonWalk {
+    depth: u32,
+    in_string: bool,
+    /// Bytes of an escape still to pass: [`ESCAPED`] right after its
+    /// `\`, then the four hex digits of a `\u`.
+    escape: u8,
+    /// In a top-level field's name, which started here.
+    name_from: Option<usize>,
+    /// Past the top-level field's colon: in its value.
+    in_value: bool,
+    /// The top-level field whose value this is is one serde skips.
+    skipped: bool,
+    /// Past the end of the top-level object.
+    done: bool,
+}
+
+/// [`JsonWalk::escape`] right after a `\\` in a string.
+const ESCAPED: u8 = 5;
+
+impl JsonWalk {
+    /// Whether byte `i` of `line` lies in a skipped field's value (not in
+    /// a name, not in an escape), and if so whether in a string; call for
+    /// every byte in order.
+    fn step(&mut self, line: &[u8], i: usize) -> Option<bool> {
+        let b = line[i];
+        if self.done {
+            return None;
+        }
+        let skipped = (self.depth >= 1 && self.in_value && self.skipped).then_some(self.in_string);
+        if self.in_string {
+            if self.escape > 0 {
+                self.escape = match self.escape {
+                    ESCAPED if b == b'u' => 4,
+                    ESCAPED => 0,
+                    n => n - 1,
+                };
+                return None;
+            }
+            match b {
+                b'\\' => {
+                    self.escape = ESCAPED;
+                    return None;
+                }
+                b'"' => {
+                    self.in_string = false;
+                    if let Some(from) = self.name_from.take() {
+                        let name = &line[from..i];
+                        self.skipped = !JSON_FIELDS.contains(&name) && !name.contains(&b'\\');
+                    }
+                    return None;
+                }
+                _ => return skipped.filter(|_| self.name_from.is_none()),
+            }
+        }
+        match b {
+            b'"' => {
+                self.in_string = true;
+                if self.depth == 1 && !self.in_value {
+                    self.name_from = Some(i + 1);
+                    self.skipped = false;
+                }
+            }
+            b'{' | b'[' => self.depth += 1,
+            b'}' | b']' => {
+                self.depth = self.depth.saturating_sub(1);
+                self.done |= self.depth == 0;
+            }
+            b':' if self.depth == 1 => self.in_value = true,
+            b',' if self.depth == 1 => {
+                self.in_value = false;
+                self.skipped = false;
+            }
+            _ => {}
+        }
+        skipped
+    }
+}
+
+/// A token that reads as a time or date: it starts with a digit (after one
+/// opening bracket), so it is no upper-case code, and holds only digits
+/// and the punctuation of times, `T` and `Z`. Never an error word
+/// ([`error_words`]) nor a level word ([`below_error`]).
 fn time_like(token: &[u8]) -> bool {
     let digit_at = usize::from(matches!(token.first(), Some(b'[' | b'(')));
     token.get(digit_at).is_some_and(u8::is_ascii_digit)
@@ -496,25 +637,40 @@ mod tests {
         assert_eq!(e(r#"{"level":60,"msg":""}"#), None);
     }
 
-    /// Messages of one memo form get one key; the form zeroes only the
-    /// leading stamps, not codes, frames or JSON.
+    fn form(b: &str) -> String {
+        let mut out = Vec::new();
+        memo_form(b.as_bytes(), &mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// Messages of one memo form get one key: the form zeroes a text's
+    /// leading stamps, and the digits of a JSON record's fields that are
+    /// not read (a number's first digit by its class); not codes, frames,
+    /// other values of a text, nor the JSON fields a key is made of.
     #[test]
     fn messages_of_one_memo_form_key_alike() {
-        let form = |b: &str| {
-            let mut out = Vec::new();
-            memo_form(b.as_bytes(), &mut out).then(|| String::from_utf8_lossy(&out).into_owned())
-        };
-        assert_eq!(form("2026-11-20T10:00:42.901Z error: x 7").as_deref(), Some("0000-00-00T00:00:00.000Z error: x 7"));
-        assert_eq!(form("[2026-11-20 10:00:01.779] [ERROR] a").as_deref(), Some("[0000-00-00 00:00:00.000] [ERROR] a"));
-        assert_eq!(form("E2BIG at 10:00").as_deref(), Some("E2BIG at 10:00"));
-        assert_eq!(form("T10 x").as_deref(), Some("T10 x"));
-        assert_eq!(form("10  x").as_deref(), Some("00  x"));
-        assert_eq!(form(r#"{"level":50,"msg":"x"}"#), None);
+        assert_eq!(form("2026-11-20T10:00:42.901Z error: x 7"), "0000-00-00T00:00:00.000Z error: x 7");
+        assert_eq!(form("[2026-11-20 10:00:01.779] [ERROR] a"), "[0000-00-00 00:00:00.000] [ERROR] a");
+        assert_eq!(form("E2BIG at 10:00"), "E2BIG at 10:00");
+        assert_eq!(form("T10 x"), "T10 x");
+        assert_eq!(form("10  x"), "00  x");
+        let pino =
+            r#"{"level":50,"time":1795168818279,"pid":3606,"req":{"id":"r-87","port":57320},"msg":"job 12 failed"}"#;
+        let zeroed =
+            r#"{"level":50,"time":1000000000000,"pid":1000,"req":{"id":"r-00","port":40000},"msg":"job 12 failed"}"#;
+        assert_eq!(form(pino), zeroed);
+        assert_eq!(form(r#"{"time":"\u0031 9","a1":0.5e-07}"#), r#"{"time":"\u0031 4","a1":0.4e-00}"#);
+        // Seen by the text reading: a code, and digits past an escape.
+        assert_eq!(form(r#"{"level":50, "code": "E2BIG", "x":"\"7"}"#), r#"{"level":50, "code": "E2BIG", "x":"\"0"}"#);
         let groups = [
             ["2026-11-20T10:00:42.901Z error: body 1", "2026-11-21T11:59:02.007Z error: body 1"],
             ["12:00:01 TypeError: x\n    at f (/srv/a/b.js:1:1)", "23:59:59 TypeError: x\n    at f (/srv/a/b.js:1:1)"],
-            ["[1] ERROR [2] boom", "[9] ERROR [2] boom"],
+            ["[1] ERROR [2] boom", "[3] ERROR [2] boom"],
             ["10:00 not an error", "11:11 not an error"],
+            [
+                r#"{"level":50,"time":1795168818279,"pid":3606,"hostname":"prod-1","msg":"x"}"#,
+                r#"{"level":50,"time":1795168825194,"pid":3606,"hostname":"prod-2","msg":"x"}"#,
+            ],
         ];
         for [a, b] in groups {
             assert_eq!(form(a), form(b), "{a}");
@@ -524,6 +680,63 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A message keys as its memo form does, so two of one form key alike:
+    /// the memo is exact. On every line of the fixture logs (and each with
+    /// the three lines after it, for stacks) and on the shapes where a
+    /// digit does count: codes, statuses, JSON's leading zeros, escapes
+    /// and read fields, text that is no JSON, lines past the masked cut.
+    #[test]
+    fn a_message_keys_as_its_memo_form_does() {
+        let long = format!("{} E2BIG {}", "x ".repeat(253), "7 ".repeat(10));
+        let cases = [
+            "E2BIG failed",
+            "E3BIG failed",
+            "x=E2BIG y=e2big",
+            "GET /api 200 in 14 ms",
+            "GET /api 500 in 14 ms",
+            "10:00:01 POST /v1/orders 302 12.3 ms - 0",
+            r#"{"level":50,"msg":"x"}"#,
+            r#"{"level":40,"msg":"x"}"#,
+            r#"{"level":50,"time":01,"msg":"x"}"#,
+            r#"{"level":50,"time":11,"msg":"x"}"#,
+            r#"{"level":50,"time":-0.5e+10,"msg":"x"}"#,
+            r#"{"level":50,"time":"\ud800\udc00","msg":"x"}"#,
+            r#"{"level":50,"time":"\ud900","msg":"x"}"#,
+            r#"{"level":50,"code":"E2BIG","msg":"x"}"#,
+            r#"{"level":50, "code": "E2BIG", "msg":"x""#,
+            r#"{"level":50,"msg":"E2BIG 7","err":{"type":"E2","stack":"E2: x\n    at f (/srv/a/b2.js:1:1)"}}"#,
+            r#"{"lev\u0065l":50,"msg":"x"}"#,
+            r#"{"a":{"level":5},"level":50,"msg":"x"}"#,
+            r#"{"level":50,"msg":"x"} 7"#,
+            r#"{"level":50,"msg":"x","level":40}"#,
+            "{\"level\":50,\n\"time\":7,\"msg\":\"x\"}",
+            "12:00 \u{a0}E2BIG",
+            long.as_str(),
+            "node:internal/process/promises:391\nTypeError: x 7\n    at run (/srv/app/x2.js:10:5)",
+        ];
+        let mut bodies: Vec<String> = cases.iter().map(|c| c.to_string()).collect();
+        for path in crate::fixtures::logs() {
+            let Ok(bytes) = std::fs::read(&path) else { continue };
+            let text = String::from_utf8_lossy(&bytes);
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                bodies.push(line.to_string());
+                bodies.push(lines[i..lines.len().min(i + 4)].join("\n"));
+            }
+        }
+        let mut changed = 0;
+        for body in &bodies {
+            let formed = form(body);
+            changed += usize::from(formed != *body);
+            for mode in [Mode::Errors, Mode::All] {
+                for err in [false, true] {
+                    assert_eq!(key_of(mode, err, body), key_of(mode, err, &formed), "{body}\n{formed}");
+                }
+            }
+        }
+        assert!(changed * 4 > bodies.len(), "{changed} of {} messages have a form of their own", bodies.len());
     }
 
     /// An err-stream line at a level below error by its own level word

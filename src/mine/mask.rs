@@ -57,12 +57,25 @@ fn cut(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
-/// Masks one whitespace-separated token: its brackets, quotes and
-/// trailing punctuation stay, its core is kept or masked, and of
-/// `key=value` only the value is masked. By bytes: this runs on every
-/// candidate (all the characters looked at are ASCII, so every cut is at
-/// a character boundary).
-fn mask_token(tok: &str, out: &mut String) {
+/// Whether masking `tok` (one whole token, as [`mask_line`] cuts them)
+/// writes any of its digits: only a part that is kept whole shows them
+/// (an upper-case code, `E2BIG`; a key or value of `key=value` that is
+/// one). Otherwise its digits only decide, by being digits, that a part
+/// is a value, and any other digits in their place mask alike: the memo
+/// (`candidate::memo_form`) relies on it. Mirrors [`mask_token`].
+pub fn shows_digits(tok: &str) -> bool {
+    let (_, core, _) = split_token(tok);
+    let shown = |part: &str| part.bytes().any(|c| c.is_ascii_digit()) && !variable(part);
+    match core.bytes().position(|c| c == b'=') {
+        _ if core == WILD => false,
+        Some(eq) if eq > 0 && !variable(&core[..eq]) => shown(&core[..eq]) || shown(&core[eq + 1..]),
+        _ => shown(core),
+    }
+}
+
+/// A token's leading brackets and quotes, its core, and its trailing
+/// brackets, quotes and punctuation.
+fn split_token(tok: &str) -> (&str, &str, &str) {
     let b = tok.as_bytes();
     let mut start = 0;
     while start < b.len() && matches!(b[start], b'(' | b'[' | b'{' | b'<' | b'\'' | b'"' | b'`') {
@@ -74,7 +87,23 @@ fn mask_token(tok: &str, out: &mut String) {
     {
         end -= 1;
     }
-    let (lead, core, tail) = (&tok[..start], &tok[start..end], &tok[end..]);
+    (&tok[..start], &tok[start..end], &tok[end..])
+}
+
+/// The bytes of `text` that [`mask_line`] masks: `text` trimmed and cut
+/// to [`MAX_BYTES`], as a range of `text`.
+pub fn masked_span(text: &str) -> std::ops::Range<usize> {
+    let start = text.len() - text.trim_start().len();
+    start..start + cut(text.trim(), MAX_BYTES).len()
+}
+
+/// Masks one whitespace-separated token: its brackets, quotes and
+/// trailing punctuation stay, its core is kept or masked, and of
+/// `key=value` only the value is masked. By bytes: this runs on every
+/// candidate (all the characters looked at are ASCII, so every cut is at
+/// a character boundary).
+fn mask_token(tok: &str, out: &mut String) {
+    let (lead, core, tail) = split_token(tok);
     out.push_str(lead);
     match core.bytes().position(|c| c == b'=') {
         _ if core == WILD => out.push_str(core),

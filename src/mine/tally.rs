@@ -372,9 +372,10 @@ impl Memo {
         let derive = |scratch: &mut String| {
             candidate::key(mode, err_stream, body, scratch).then(|| Arc::<str>::from(scratch.as_str()))
         };
-        if body.len() > MEMO_BYTES || !candidate::memo_form(body, &mut self.form) {
+        if body.len() > MEMO_BYTES {
             return derive(scratch);
         }
+        candidate::memo_form(body, &mut self.form);
         let table = usize::from(mode == Mode::All) * 2 + usize::from(err_stream);
         if let Some(k) = self.known[table].get(&self.form[..]) {
             return k.clone();

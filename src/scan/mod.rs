@@ -252,11 +252,10 @@ fn mine_unmatched(
 ) -> Mined {
     let Some(m) = opts.mine else { return Mined::default() };
     if tallies.iter().any(|t| t.tally.holds()) {
-        let taken: std::collections::HashSet<(usize, u64)> =
-            findings.iter().flat_map(|f| f.events.iter().map(|e| (e.source, e.line))).collect();
-        for t in &mut tallies {
-            t.tally.release(|line| taken.contains(&(t.spec, line)));
-        }
+        mine::release_unmatched(
+            &mut tallies,
+            findings.iter().flat_map(|f| f.events.iter().map(|e| (e.source, e.line))),
+        );
     }
     let mined = mine::gather(tallies, (!m.log).then_some(mine::TEMPLATE_CAP), opts.zone);
     if mined.evicted.1 > 0 {
