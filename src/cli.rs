@@ -359,8 +359,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "NAME")]
     pub instance: Option<String>,
 
-    /// Unrecognised errors shown in text and Markdown: error records no rule matched, grouped into templates (default 0: do not mine; mining costs a quarter of the scan's time for now).
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// Unrecognised errors shown in text and Markdown: error records no incident took, grouped into templates (0: do not mine).
+    #[arg(long, value_name = "N", default_value_t = 10)]
     pub unknown: usize,
 
     /// Exit 1 when one unrecognised error occurred N times or more (mines even with --unknown 0).

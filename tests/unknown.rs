@@ -2,16 +2,21 @@ use crate::util::{mask_elapsed, root, run, scan_json};
 
 const LOGS: &str = "fixtures/unknown";
 
-/// Mining is off by default (it costs a quarter of the scan's time).
+/// Mining as the default does it (`--unknown 10`), spelled out.
 const MINE: &[&str] = &["--unknown", "10"];
 
-/// Off by default: a plain scan mines nothing.
+/// On by default (`--unknown 10`): a plain scan mines, and shows the top
+/// ten in text; `--unknown 0` mines nothing.
 #[test]
-fn mining_is_off_by_default() {
-    let (_, doc) = scan_json(&[LOGS], &[]);
-    assert!(doc.unknown.is_empty());
-    let (_, doc) = scan_json(&[LOGS], MINE);
-    assert!(!doc.unknown.is_empty());
+fn mining_is_on_by_default() {
+    let (_, plain) = scan_json(&[LOGS], &[]);
+    let (_, mined) = scan_json(&[LOGS], MINE);
+    assert!(!plain.unknown.is_empty());
+    assert_eq!(format!("{:?}", plain.unknown), format!("{:?}", mined.unknown));
+    let (_, off) = scan_json(&[LOGS], &["--unknown", "0"]);
+    assert!(off.unknown.is_empty());
+    let text = run(&["scan", LOGS]);
+    assert!(text.stdout.contains("Unrecognised errors (in no incident)"), "{}", text.stdout);
 }
 
 /// The new repeated error is one template with its count, apps, times and
@@ -153,4 +158,14 @@ fn requests_warnings_and_bare_values_are_not_unrecognised_errors() {
         assert!(templates.contains(&kept), "{kept} in {templates:?}");
     }
     assert!(templates.iter().any(|t| t.starts_with("PM2 error: Trace: Error:")), "{templates:?}");
+}
+
+/// A dependency's deprecation warning at start (`(node:2211) [DEP0040]
+/// DeprecationWarning: ...`) is not listed; the error beside it is.
+#[test]
+fn a_deprecation_warning_is_not_an_unrecognised_error() {
+    let (_, doc) = scan_json(&["fixtures/pm2/fork-time"], &[]);
+    let templates: Vec<&str> = doc.unknown.iter().map(|t| t.template.as_str()).collect();
+    assert!(templates.contains(&"Error: read ECONNRESET"), "{templates:?}");
+    assert!(templates.iter().all(|t| !t.contains("DeprecationWarning")), "{templates:?}");
 }

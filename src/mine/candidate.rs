@@ -176,7 +176,7 @@ pub fn key(mode: Mode, err_stream: bool, body: &[u8], out: &mut String) -> bool 
     }
     let mut lines = body.lines().filter(|l| !l.trim().is_empty());
     let Some(first) = lines.clone().find(|l| !stack::is_frame(l)) else { return false };
-    if mode == Mode::Errors && (below_error(first) || request_done(first)) {
+    if mode == Mode::Errors && (below_error(first) || request_done(first) || hygiene_warning(first)) {
         return false;
     }
     // Only a record of several lines has frames.
@@ -484,6 +484,28 @@ fn request_done(line: &str) -> bool {
         && (b"123".contains(&status.as_bytes()[0]))
 }
 
+/// Node's warning about the code rather than the run: a deprecation or
+/// an experimental feature, as `process.emitWarning`'s default handler
+/// prints it (`lib/internal/process/warning.js`: `(node:PID) [CODE]
+/// NAME: message`), e.g. `(node:2211) [DEP0040] DeprecationWarning: The
+/// \`punycode\` module is deprecated`. A dependency prints one at every
+/// start and it asks nothing of whoever runs the app. Node's other
+/// warnings stay candidates: `UnhandledPromiseRejectionWarning` (Node 14
+/// and earlier), `MaxListenersExceededWarning` (a leak), `Warning:
+/// Setting the NODE_TLS_REJECT_UNAUTHORIZED ...` (TLS checks off).
+fn hygiene_warning(line: &str) -> bool {
+    let mut tokens = line.split_ascii_whitespace().skip_while(|t| time_like(t.as_bytes()));
+    let pid = tokens.next().unwrap_or("");
+    if !(pid.starts_with("(node:") && pid.ends_with(')')) {
+        return false;
+    }
+    let name = match tokens.next() {
+        Some(code) if code.starts_with('[') && code.ends_with(']') => tokens.next(),
+        name => name,
+    };
+    matches!(name, Some("DeprecationWarning:" | "ExperimentalWarning:"))
+}
+
 /// Node's error line: `TypeError: ...`, `Error [ERR_X]: ...`, `SqliteError: ...`.
 fn node_error_header(line: &str) -> bool {
     let mut tokens = line.split_ascii_whitespace();
@@ -758,6 +780,29 @@ mod tests {
         assert!(e(r#"{"level":50,"msg":"slow query"}"#).is_some());
         assert!(e(r#"{"msg":"no level at all"}"#).is_some());
         assert_eq!(key_of(Mode::All, true, "warn: x").as_deref(), Some("warn: x"));
+    }
+
+    /// Node's deprecation and experimental warnings are no errors; its
+    /// other warnings are.
+    #[test]
+    fn a_deprecation_warning_is_no_error() {
+        let e = |b| key_of(Mode::Errors, true, b);
+        let dep = "(node:2211) [DEP0040] DeprecationWarning: The `punycode` module is deprecated. Please use a userland alternative instead.\n(Use `node --trace-deprecation ...` to show where the warning was created)";
+        assert_eq!(e(dep), None);
+        assert_eq!(
+            e("2026-11-20T09:29:57: (node:7) ExperimentalWarning: The Fetch API is an experimental feature."),
+            None
+        );
+        assert_eq!(e("(node:7) DeprecationWarning: Buffer() is deprecated"), None);
+        // Near misses: other warnings, and the words elsewhere.
+        assert!(e("(node:7) MaxListenersExceededWarning: Possible EventEmitter memory leak detected.").is_some());
+        assert!(e("(node:7) UnhandledPromiseRejectionWarning: Error: boom").is_some());
+        assert!(e("(node:7) Warning: Setting the NODE_TLS_REJECT_UNAUTHORIZED environment variable to '0'").is_some());
+        assert!(e("TypeError: DeprecationWarning: is not a constructor").is_some());
+        assert_eq!(
+            key_of(Mode::All, true, "(node:7) DeprecationWarning: x").as_deref(),
+            Some("(<*>) DeprecationWarning: x")
+        );
     }
 
     /// A request log line of a request that succeeded is no error, even
