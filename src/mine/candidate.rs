@@ -203,12 +203,12 @@ pub fn key(mode: Mode, err_stream: bool, body: &[u8], out: &mut String) -> bool 
 /// - text: the digits of the first line's leading time-like tokens
 ///   (`2026-11-20T10:00:42.901Z`, `[2026-11-20 10:00:01.779]`) are
 ///   zeroed: an app's own stamp starts every line and differs on every
-///   line, yet masks to `<*>` whatever its digits, and [`below_error`] and
-///   [`request_done`] pass over it. (Zeroing every masked value's digits
+///   line, yet masks to `<*>` whatever its digits, and `below_error` and
+///   `request_done` pass over it. (Zeroing every masked value's digits
 ///   cost as much as keying the line.)
 /// - JSON (a message starting `{`, which serde parses at several times the
 ///   cost of a walk over it): digits in the values of the top-level fields
-///   [`JsonLog`] does not read (`time`, `pid`, `hostname`, `req`), outside
+///   `JsonLog` does not read (`time`, `pid`, `hostname`, `req`), outside
 ///   `\u` escapes, which serde skips by their syntax alone, are written as
 ///   `0`; a number's first digit keeps its class (`0`, `1`-`3`, `4`-`9`,
 ///   written `0`, `1`, `4`: a number may not start `0` then a digit). The

@@ -62,7 +62,7 @@ fn cut(text: &str, max: usize) -> &str {
 /// (an upper-case code, `E2BIG`; a key or value of `key=value` that is
 /// one). Otherwise its digits only decide, by being digits, that a part
 /// is a value, and any other digits in their place mask alike: the memo
-/// (`candidate::memo_form`) relies on it. Mirrors [`mask_token`].
+/// (`candidate::memo_form`) relies on it. Mirrors `mask_token`.
 pub fn shows_digits(tok: &str) -> bool {
     let (_, core, _) = split_token(tok);
     let shown = |part: &str| part.bytes().any(|c| c.is_ascii_digit()) && !variable(part);
@@ -91,7 +91,7 @@ fn split_token(tok: &str) -> (&str, &str, &str) {
 }
 
 /// The bytes of `text` that [`mask_line`] masks: `text` trimmed and cut
-/// to [`MAX_BYTES`], as a range of `text`.
+/// to `MAX_BYTES`, as a range of `text`.
 pub fn masked_span(text: &str) -> std::ops::Range<usize> {
     let start = text.len() - text.trim_start().len();
     start..start + cut(text.trim(), MAX_BYTES).len()
