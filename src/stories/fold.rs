@@ -11,10 +11,10 @@
 //!    that caused them (the rule-matched cause found before its exits, or
 //!    the app's own crash record that the dependency's rule matched too); a
 //!    symptom (a failing health check, a proxy's 5xx) joins the outage or
-//!    the restarts it falls within ([`symptom_parent`]); a plain unit joins
+//!    the restarts it falls within (`symptom_parent`); a plain unit joins
 //!    the restarts it caused, else the unit it shares the most records
 //!    with. A dependency unit joins nothing. A parent is always of a class
-//!    that comes before the child's in [`Class`], so a story is a tree at
+//!    that comes before the child's in `Class`, so a story is a tree at
 //!    most three deep under one root, and two outages, or two apps'
 //!    restarts, never chain into one through a third.
 
