@@ -152,8 +152,14 @@ fn parents(incidents: &[Incident], unit: &[usize], causes: &BTreeMap<String, Rul
     units.sort_unstable();
     units.dedup();
     let spans = Spans::of(incidents, unit);
-    for &u in units.iter().filter(|&&u| of(u) == Class::Symptom) {
-        if let Some(p) = symptom_parent(incidents, unit, u, &spans) {
+    // Each symptom unit's members, gathered once: a log may hold many
+    // (one per health-check path).
+    let mut symptoms: BTreeMap<usize, Vec<&Incident>> = BTreeMap::new();
+    for (i, inc) in incidents.iter().enumerate().filter(|&(i, _)| of(unit[i]) == Class::Symptom) {
+        symptoms.entry(unit[i]).or_default().push(inc);
+    }
+    for (u, members) in symptoms {
+        if let Some(p) = symptom_parent(&members, &spans) {
             out.insert(u, p);
         }
     }
@@ -247,7 +253,7 @@ impl Spans {
         let spans = self.by_app.get(app).map_or(&[][..], Vec::as_slice);
         spans
             .iter()
-            .filter(move |&&(first, last, _)| first - SKEW_MS <= ts && ts <= last.saturating_add(SKEW_MS))
+            .filter(move |&&(first, last, _)| first.saturating_sub(SKEW_MS) <= ts && ts <= last.saturating_add(SKEW_MS))
             .map(|&(_, _, u)| u)
     }
 }
@@ -257,11 +263,11 @@ impl Spans {
 /// api's failing health check while the api lost PostgreSQL), else any
 /// that began at most [`SYMPTOM_LAG_MS`] before it and still lasted (a
 /// proxy's 5xx). The unit explaining the most of its incidents by app,
-/// then by time, then the earliest, is the parent; none for a symptom
-/// nothing explains (an app's own bug behind its 500s).
-fn symptom_parent(incidents: &[Incident], unit: &[usize], u: usize, spans: &Spans) -> Option<usize> {
+/// then by time, then the first in report order, is the parent; none for
+/// a symptom nothing explains (an app's own bug behind its 500s).
+fn symptom_parent(members: &[&Incident], spans: &Spans) -> Option<usize> {
     let mut score: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
-    for inc in incidents.iter().enumerate().filter(|&(i, _)| unit[i] == u).map(|(_, inc)| inc) {
+    for inc in members {
         let Some(ts) = inc.first_ms() else { continue };
         let mut own: Vec<usize> = inc.app.as_deref().map(|app| spans.of_app(app, ts).collect()).unwrap_or_default();
         own.sort_unstable();
