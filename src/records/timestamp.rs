@@ -446,6 +446,18 @@ mod tests {
         assert_eq!(to_epoch_ms(b"2026-11-20T10:00:00.005 +00:00", Zone::Utc), Some(AT + 5));
     }
 
+    /// `[STAMP] msg` (a launcher's or a logger's brackets) is a prefix
+    /// with its brackets and the space; without the `]` right after the
+    /// time (`[2026-12-05 10:00:00 INFO] ...`: a level inside the
+    /// brackets) it is no prefix, and the message keeps every byte.
+    #[test]
+    fn a_bracketed_stamp_needs_its_closing_bracket() {
+        assert_eq!(lead(b"[2026-12-05 10:00:00] started"), Lead::Prefix(22, 21));
+        assert_eq!(lead(b"[2026-12-05 10:00:00]started"), Lead::Prefix(21, 21));
+        assert_eq!(lead(b"[2026-12-05 10:00:00 INFO] started"), Lead::Neither);
+        assert_eq!(lead(b"[2026-12-05 10:00:00"), Lead::Neither);
+    }
+
     /// Stamps that are malformed are refused, never read as some other
     /// time: an offset out of range (not the stamp without it, hours off),
     /// a wrong separator, a date or time that does not exist, a point
