@@ -458,6 +458,27 @@ mod tests {
         assert_eq!(lead(b"[2026-12-05 10:00:00"), Lead::Neither);
     }
 
+    /// Every digit and separator of the date and time is checked, each on
+    /// its own: a letter, a colon or a slash in place of any one of them
+    /// is no stamp shape (else the line would lose its first bytes as a
+    /// prefix that is none).
+    #[test]
+    fn every_digit_and_separator_of_a_shape_counts() {
+        let good = b"2026-12-05T10:00:00 msg";
+        assert_eq!(shape_len(good), Some(19));
+        for at in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] {
+            for bad in [b'x', b':', b'/'] {
+                let mut line = good.to_vec();
+                line[at] = bad;
+                // A slash may separate the date, a colon the time.
+                let allowed = (bad == b'/' && (at == 4 || at == 7)) || (bad == b':' && at == 13);
+                if !allowed {
+                    assert_eq!(shape_len(&line), None, "{}", String::from_utf8_lossy(&line));
+                }
+            }
+        }
+    }
+
     /// Stamps that are malformed are refused, never read as some other
     /// time: an offset out of range (not the stamp without it, hours off),
     /// a wrong separator, a date or time that does not exist, a point
