@@ -197,6 +197,16 @@ fn parents(incidents: &[Incident], unit: &[usize], causes: &BTreeMap<String, Rul
     out
 }
 
+/// The latest of `ends` up to each index: with spans sorted by start, the
+/// first span that may still hold a time is found by binary search.
+fn reach(ends: impl Iterator<Item = i64>) -> Vec<i64> {
+    ends.scan(i64::MIN, |r, end| {
+        *r = (*r).max(end);
+        Some(*r)
+    })
+    .collect()
+}
+
 /// The timed incidents of outages and restarts, each with its unit, for
 /// finding what a symptom falls within.
 struct Spans {
@@ -224,13 +234,7 @@ impl Spans {
             }
         }
         all.sort_unstable();
-        let reach = all
-            .iter()
-            .scan(i64::MIN, |r, &(_, last, _)| {
-                *r = (*r).max(last);
-                Some(*r)
-            })
-            .collect();
+        let reach = reach(all.iter().map(|&(_, last, _)| last));
         Spans { all, reach, by_app }
     }
 
@@ -459,13 +463,7 @@ impl Exits<'_> {
             .map(|(app, mut windows)| {
                 windows.sort_unstable();
                 windows.dedup();
-                let reach = windows
-                    .iter()
-                    .scan(i64::MIN, |r, &(_, e)| {
-                        *r = (*r).max(e);
-                        Some(*r)
-                    })
-                    .collect();
+                let reach = reach(windows.iter().map(|&(_, e)| e));
                 (app, AppExits { windows, reach })
             })
             .collect();
