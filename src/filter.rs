@@ -56,6 +56,24 @@ pub struct BaselineStats {
     pub known: usize,
 }
 
+/// What [`Filters::keep_events`] left out or could not place, for the
+/// notes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventTally {
+    /// Matches without a time `--untimed drop` left out.
+    pub dropped_untimed: usize,
+    /// Matches without a time kept under `--since`/`--until`.
+    pub untimed_kept: usize,
+}
+
+impl EventTally {
+    /// Adds `other`'s counts.
+    pub fn add(&mut self, other: EventTally) {
+        self.dropped_untimed += other.dropped_untimed;
+        self.untimed_kept += other.untimed_kept;
+    }
+}
+
 impl Filters {
     /// Returns true if and only if a file should be read at all: a file
     /// named for another app cannot give an incident of the wanted ones.
@@ -105,13 +123,20 @@ impl Filters {
     /// be placed: `--untimed` says whether they are kept or dropped, and a
     /// note says how many.
     pub fn events(&self, sources: &mut [Vec<Event>], notes: &mut Vec<String>) {
+        let mut tally = EventTally::default();
+        for events in sources.iter_mut() {
+            self.keep_events(events, &mut tally);
+        }
+        notes.extend(self.event_notes(&tally));
+    }
+
+    /// [`Filters::events`] on one list, counting for its notes (the scan
+    /// filters events that spill as they are written).
+    pub fn keep_events(&self, events: &mut Vec<Event>, tally: &mut EventTally) {
         if self.untimed == Untimed::Drop {
-            let before: usize = sources.iter().map(Vec::len).sum();
-            sources.iter_mut().for_each(|events| events.retain(|e| e.ts.get().is_some()));
-            let dropped = before - sources.iter().map(Vec::len).sum::<usize>();
-            if dropped > 0 {
-                notes.push(format!("--untimed drop left out {dropped} match(es) without a timestamp"));
-            }
+            let before = events.len();
+            events.retain(|e| e.ts.get().is_some());
+            tally.dropped_untimed += before - events.len();
         }
         if !self.timed() {
             return;
@@ -120,15 +145,25 @@ impl Filters {
         // A rule's context events are not counted, only read: the `Stopping
         // app:` line a second before `--since` still excuses the exit after it.
         let keep = |e: &Event| matches!(e.role, Role::Context(_)) || e.ts.get().is_none_or(in_range);
-        sources.iter_mut().for_each(|events| events.retain(keep));
-        let untimed =
-            sources.iter().flatten().filter(|e| e.ts.get().is_none() && !matches!(e.role, Role::Context(_))).count();
-        if untimed > 0 {
+        events.retain(keep);
+        tally.untimed_kept +=
+            events.iter().filter(|e| e.ts.get().is_none() && !matches!(e.role, Role::Context(_))).count();
+    }
+
+    /// The notes [`Filters::events`] adds for what `tally` counted.
+    pub fn event_notes(&self, tally: &EventTally) -> Vec<String> {
+        let mut notes = Vec::new();
+        if tally.dropped_untimed > 0 {
+            notes.push(format!("--untimed drop left out {} match(es) without a timestamp", tally.dropped_untimed));
+        }
+        if self.timed() && tally.untimed_kept > 0 {
             notes.push(format!(
-                "{untimed} match(es) have no timestamp, so --since/--until could not place them; they were kept \
-                 (`--untimed drop` leaves them out; pm2 writes times with `pm2 start --time` or `log_date_format`)"
+                "{} match(es) have no timestamp, so --since/--until could not place them; they were kept \
+                 (`--untimed drop` leaves them out; pm2 writes times with `pm2 start --time` or `log_date_format`)",
+                tally.untimed_kept
             ));
         }
+        notes
     }
 
     /// The end of the observed log for absence rules: never past `--until`.

@@ -46,6 +46,7 @@ pub mod report;
 pub mod rules;
 pub mod ruletest;
 pub mod scan;
+pub mod spill;
 pub mod stories;
 pub mod summary;
 pub mod watch;

@@ -53,6 +53,29 @@ pub fn unify(known: &[(String, AppFrom)], sources: &mut [Vec<Event>], files: &mu
     table.notes()
 }
 
+/// [`unify`] when events spilled ([`crate::spill`]): `daemon_apps` are
+/// the apps of the daemon events that spilled, learned with those of
+/// `sources` (the events still in memory, renamed here); returns the table
+/// that renames the spilled events as they are read back, and the notes.
+pub fn unify_spilled<'a>(
+    known: &[(String, AppFrom)],
+    daemon_apps: impl IntoIterator<Item = &'a str>,
+    sources: &mut [Vec<Event>],
+    files: &mut [FileStats],
+) -> (NameTable, Vec<String>) {
+    let mut table = NameTable::new(known);
+    table.learn_apps(daemon_apps);
+    for events in sources.iter() {
+        table.learn(events);
+    }
+    for events in sources.iter_mut() {
+        table.apply(events);
+    }
+    table.apply_files(files);
+    let notes = table.notes();
+    (table, notes)
+}
+
 impl NameTable {
     /// A table of the raw names the ecosystem files and pm2 gave.
     pub fn new(known: &[(String, AppFrom)]) -> NameTable {
@@ -73,9 +96,14 @@ impl NameTable {
     /// Takes the raw app names that daemon events carry (`pm2.log`'s
     /// `App [NAME:ID]`; a file name never names the daemon's lines).
     pub fn learn(&mut self, events: &[Event]) {
+        self.learn_apps(events.iter().filter(|e| e.stream == Stream::Daemon).filter_map(|e| e.app.as_deref()));
+    }
+
+    /// [`NameTable::learn`] from the apps of daemon events.
+    pub fn learn_apps<'a>(&mut self, apps: impl IntoIterator<Item = &'a str>) {
         let mut added = false;
-        for e in events.iter().filter(|e| e.stream == Stream::Daemon) {
-            if let Some(app) = e.app.as_deref().filter(|a| !self.seen.contains(*a)) {
+        for app in apps {
+            if !self.seen.contains(app) {
                 self.add(app, AppFrom::Pm2Log);
                 added = true;
             }

@@ -26,6 +26,10 @@ mod unknown;
 // One large live log split across the workers (issue 5).
 mod split;
 
+// Events past --memory-budget spill to a temporary file (issue 18): the
+// same bytes as held, every fixture directory.
+mod spill;
+
 // Each built-in rule against its fires / near-miss fixtures.
 mod rule_fixtures;
 

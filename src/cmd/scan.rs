@@ -37,6 +37,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         naming: args.naming.options(args.stdin_as.clone()),
         mine: (args.unknown > 0 || args.fail_on_unknown.is_some())
             .then_some(MineOptions { mode: Mode::Errors, log: false }),
+        spill: logtriage::spill::Options {
+            budget: args.memory_budget.saturating_mul(1 << 20),
+            dir: args.spill_dir.clone(),
+        },
     };
     let out = scan::scan(Arc::new(rules), &opts).context("scan failed")?;
     for miss in &out.summary.app_misses {

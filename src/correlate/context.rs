@@ -76,6 +76,7 @@ use super::window::within;
 
 mod clockless;
 mod nearby;
+pub mod spilled;
 use clockless::Decided;
 
 /// How long (log time, or wall clock for a quiet log) `watch` holds an

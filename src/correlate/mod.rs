@@ -21,6 +21,7 @@
 pub mod closers;
 pub mod context;
 pub mod pairs;
+pub mod spilled;
 pub mod window;
 
 use std::collections::{BTreeMap, HashMap};

@@ -11,6 +11,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 mod causes;
+mod handoff;
 mod part;
 mod source;
 mod split;
@@ -27,8 +28,10 @@ use crate::mine::{self, Mined};
 use crate::names;
 use crate::records::Zone;
 use crate::rules::{RuleSet, UnitId};
+use crate::spill::{self, Held, Spill, SpillError};
 use crate::stories::{self, Story};
 use crate::summary::{FileStats, SeverityCounts, Summary};
+use handoff::SourceEvents;
 
 /// What to scan and how.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +53,8 @@ pub struct ScanOptions {
     pub naming: NamingOptions,
     /// Unknown-error mining (None: off).
     pub mine: Option<crate::mine::MineOptions>,
+    /// The memory budget for events, and where they spill past it.
+    pub spill: spill::Options,
 }
 
 /// The result of a scan, ready for a reporter.
@@ -84,6 +89,9 @@ pub enum ScanError {
     /// The paths given hold no log at all.
     #[error(transparent)]
     NothingToRead(#[from] input::NothingToRead),
+    /// Events past the memory budget could not spill.
+    #[error(transparent)]
+    Spill(#[from] SpillError),
 }
 
 /// Scans `opts.paths` with `rules`.
@@ -146,15 +154,24 @@ fn scan_named(
                 .map_err(|source| ScanError::Threads { threads: n.unwrap_or(0), source })?,
         ),
     };
-    let results: Vec<Result<(Vec<Event>, FileStats), Skip>> = match &pool {
-        Some(pool) => pool
-            .install(|| specs.par_iter().map_init(|| matcher.clone(), |m, spec| source::scan(m, spec, opts)).collect()),
-        None => specs.iter().map(|spec| source::scan(&matcher, spec, opts)).collect(),
+    let spill = Spill::new(opts.spill.clone());
+    let hand = handoff::Handoff { spill: &spill, filters: &opts.filters };
+    let results: Vec<Result<(SourceEvents, FileStats), Skip>> = match &pool {
+        Some(pool) => pool.install(|| {
+            specs
+                .par_iter()
+                .map_init(|| matcher.clone(), |m, spec| source::scan_handing(m, spec, opts, &hand))
+                .collect()
+        }),
+        None => specs.iter().map(|spec| source::scan_handing(&matcher, spec, opts, &hand)).collect(),
     };
+    if let Some(failed) = spill.take_error() {
+        return Err(ScanError::Spill(failed));
+    }
     let paths: Vec<String> = specs.iter().map(|s| s.meta.path.clone()).collect();
     // One list per source, never concatenated: correlation moves events
     // into their groups and frees each list as it goes.
-    let mut events: Vec<Vec<Event>> = Vec::new();
+    let mut events: Vec<SourceEvents> = Vec::new();
     let mut files = Vec::new();
     // Where each file of times of day without a date ends on its own clock.
     let mut days = BTreeMap::new();
@@ -176,16 +193,24 @@ fn scan_named(
         }
     }
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
-    notes.extend(names::unify(&naming.raw_names, &mut events, &mut files));
+    let (matches, findings) = if spill.active() {
+        let tallies = Tallies { raw_names: &naming.raw_names, days };
+        correlate_spilled(&rules, &spill, events, &mut files, &paths, tallies, opts, &mut notes, pool.as_ref())?
+    } else {
+        let mut events: Vec<Vec<Event>> = events.into_iter().map(|s| s.held.tail).collect();
+        notes.extend(names::unify(&naming.raw_names, &mut events, &mut files));
+        opts.filters.events(&mut events, &mut notes);
+        let matches = events.iter().map(|evs| evs.len() as u64).sum();
+        // Files are not always in time order (a saved `pm2 logs` capture has
+        // its sections one after another): the end is the latest time seen.
+        let end =
+            files.iter().filter_map(|f| f.last_ts).chain(events.iter().flatten().filter_map(|e| e.ts.get())).max();
+        let end = correlate::End { log: opts.filters.end(end), days };
+        let (findings, correlate_notes) = on(pool.as_ref(), || correlate::correlate(&rules, events, &paths, end));
+        notes.extend(correlate_notes);
+        (matches, findings)
+    };
     let tallies = take_tallies(&mut files, &file_specs);
-    opts.filters.events(&mut events, &mut notes);
-    let matches = events.iter().map(|evs| evs.len() as u64).sum();
-    // Files are not always in time order (a saved `pm2 logs` capture has
-    // its sections one after another): the end is the latest time seen.
-    let end = files.iter().filter_map(|f| f.last_ts).chain(events.iter().flatten().filter_map(|e| e.ts.get())).max();
-    let end = correlate::End { log: opts.filters.end(end), days };
-    let (findings, correlate_notes) = on(pool.as_ref(), || correlate::correlate(&rules, events, &paths, end));
-    notes.extend(correlate_notes);
     let unknown = mine_unmatched(tallies, &findings, opts, &mut notes);
     // Correlation has emptied the per-source lists and dropped the events
     // no finding keeps; give those pages back before incidents are
@@ -226,6 +251,59 @@ fn scan_named(
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
     Ok(ScanOutput { stories, incidents, summary, unknown })
+}
+
+/// What [`correlate_spilled`] takes from `scan_named` besides the events.
+struct Tallies<'a> {
+    raw_names: &'a [(String, input::AppFrom)],
+    days: BTreeMap<usize, i64>,
+}
+
+/// The stages between the scan and the findings when events spilled:
+/// names, the time filter and the end of the log from what the hand-off
+/// gathered and from the events still held, then correlation reading
+/// the spilled events back. The same notes, match count and findings as
+/// the in-memory path.
+#[allow(clippy::too_many_arguments)]
+fn correlate_spilled(
+    rules: &RuleSet,
+    spill: &Spill,
+    events: Vec<SourceEvents>,
+    files: &mut [FileStats],
+    paths: &[String],
+    t: Tallies<'_>,
+    opts: &ScanOptions,
+    notes: &mut Vec<String>,
+    pool: Option<&rayon::ThreadPool>,
+) -> Result<(u64, Vec<correlate::Finding>), ScanError> {
+    let (mut held, facts): (Vec<Held>, Vec<handoff::Facts>) = events.into_iter().map(|s| (s.held, s.facts)).unzip();
+    let mut tails: Vec<Vec<Event>> = held.iter_mut().map(|h| std::mem::take(&mut h.tail)).collect();
+    let daemon_apps = facts.iter().flat_map(|f| f.daemon_apps.iter().map(|a| &**a));
+    let (table, name_notes) = names::unify_spilled(t.raw_names, daemon_apps, &mut tails, files);
+    notes.extend(name_notes);
+    let mut tally = crate::filter::EventTally::default();
+    facts.iter().for_each(|f| tally.add(f.tally));
+    tails.iter_mut().for_each(|evs| opts.filters.keep_events(evs, &mut tally));
+    notes.extend(opts.filters.event_notes(&tally));
+    let matches = facts.iter().map(|f| f.matches).sum::<u64>() + tails.iter().map(|evs| evs.len() as u64).sum::<u64>();
+    let latest = facts.iter().filter_map(|f| f.latest).chain(tails.iter().flatten().filter_map(|e| e.ts.get()));
+    let end = files.iter().filter_map(|f| f.last_ts).chain(latest).max();
+    let end = correlate::End { log: opts.filters.end(end), days: t.days };
+    let mut started = vec![false; rules.len()];
+    let starts = tails.iter().flatten().filter(|e| e.role == crate::rules::Role::Start).map(|e| e.rule);
+    for rule in facts.iter().flat_map(|f| f.started.iter().copied()).chain(starts) {
+        if let Some(s) = started.get_mut(rule as usize) {
+            *s = true;
+        }
+    }
+    for (h, tail) in held.iter_mut().zip(tails) {
+        h.tail = tail;
+    }
+    let rename = |evs: &mut [Event]| table.apply(evs);
+    let spilled = correlate::spilled::Spilled { spill, lists: held, rename: &rename, started };
+    let (findings, correlate_notes) = on(pool, || correlate::spilled::correlate(rules, spilled, paths, end))?;
+    notes.extend(correlate_notes);
+    Ok((matches, findings))
 }
 
 /// The files' unknown-error tallies, in file order, once apps have their

@@ -23,6 +23,7 @@ use crate::records::FileShape;
 use crate::summary::{FileStats, HELD_LINE};
 
 use super::ScanOptions;
+use super::handoff::{Handoff, SourceEvents};
 pub use super::part::CHUNK;
 use super::part::{SourceScan, modified};
 use super::split::{self, PartSizes};
@@ -36,15 +37,25 @@ pub mod follow;
 /// run (the stream reads on from it should they fail), so it is small.
 const HEAD: usize = 64 << 10;
 
-/// Scans `spec`. A large source (mapped, or a regular file streamed) is
-/// split across the current rayon pool's workers, unless the scan runs on
-/// one thread.
-pub fn scan(m: &Matcher, spec: &SourceSpec, opts: &ScanOptions) -> Result<(Vec<Event>, FileStats), Skip> {
+/// Scans `spec`, handing the events to `hand` as they go: a streamed
+/// source read whole offers them after each chunk, every source its last
+/// ones when it ends. A large source (mapped, or a regular file streamed)
+/// is split across the current rayon pool's workers, unless the scan runs
+/// on one thread.
+pub(super) fn scan_handing(
+    m: &Matcher,
+    spec: &SourceSpec,
+    opts: &ScanOptions,
+    hand: &Handoff<'_>,
+) -> Result<(SourceEvents, FileStats), Skip> {
     let parallel = opts.threads != Some(1) && rayon::current_num_threads() > 1;
-    scan_with(m, spec, opts, CHUNK, parallel.then_some(split::PARTS))
+    let mut out = SourceEvents::default();
+    let (events, stats) = scan_into(m, spec, opts, CHUNK, parallel.then_some(split::PARTS), Some((hand, &mut out)))?;
+    hand.finish(&mut out, events);
+    Ok((out, stats))
 }
 
-/// [`scan`] with a given chunk size for streamed sources and, when it may
+/// [`scan_handing`] with a given chunk size for streamed sources and, when it may
 /// split a source, part sizes (tests use tiny ones).
 pub fn scan_with(
     m: &Matcher,
@@ -52,6 +63,18 @@ pub fn scan_with(
     opts: &ScanOptions,
     chunk: usize,
     parts: Option<PartSizes>,
+) -> Result<(Vec<Event>, FileStats), Skip> {
+    scan_into(m, spec, opts, chunk, parts, None)
+}
+
+/// [`scan_with`], offering the events to a hand-off as a stream goes.
+fn scan_into(
+    m: &Matcher,
+    spec: &SourceSpec,
+    opts: &ScanOptions,
+    chunk: usize,
+    parts: Option<PartSizes>,
+    hand: Option<(&Handoff<'_>, &mut SourceEvents)>,
 ) -> Result<(Vec<Event>, FileStats), Skip> {
     match input::open_source(spec, opts.mmap)? {
         Opened::Whole(hay) => {
@@ -69,7 +92,7 @@ pub fn scan_with(
             // Only a regular file can be read at offsets; below two parts
             // a split gains nothing.
             let part = part.filter(|&p| stream.positional().is_some_and(|f| f.len() >= 2 * p));
-            streamed(SourceScan::new(m, spec, opts), stream, chunk.max(1), part)
+            streamed(SourceScan::new(m, spec, opts), stream, chunk.max(1), part, hand)
         }
     }
 }
@@ -85,6 +108,7 @@ fn streamed(
     mut stream: ChunkStream,
     chunk: usize,
     mut part: Option<usize>,
+    mut hand: Option<(&Handoff<'_>, &mut SourceEvents)>,
 ) -> Result<(Vec<Event>, FileStats), Skip> {
     let mut buf = Vec::new();
     let mut step = if part.is_some() { HEAD.min(chunk) } else { chunk };
@@ -120,6 +144,10 @@ fn streamed(
             (false, None) => continue,
         };
         let keep = st.chunk(&buf[..cut], eof);
+        // Read whole (not split): its events so far are final.
+        if let Some((hand, to)) = hand.as_mut() {
+            hand.offer(to, &mut st.events);
+        }
         if eof {
             break;
         }
@@ -322,7 +350,7 @@ pub(super) mod tests {
         let Ok(Opened::Stream(stream)) = input::open_source(&spec, MmapChoice::Never) else { panic!("not streamed") };
         std::fs::File::options().write(true).open(&path).and_then(|f| f.set_len(left as u64)).expect("truncate");
         let (events, mut stats) =
-            streamed(SourceScan::new(&m, &spec, &read_opts), stream, 64, Some(500)).expect("scan");
+            streamed(SourceScan::new(&m, &spec, &read_opts), stream, 64, Some(500), None).expect("scan");
         let partial = stats.partial.take().expect("listed as read in part");
         assert_eq!((partial.reason, partial.bytes_read), (input::SkipReason::Truncated, Some(left as u64)));
         assert!(partial.detail.contains(&format!("read {left} of the {} bytes", bytes.len())), "{}", partial.detail);

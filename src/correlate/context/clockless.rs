@@ -34,7 +34,7 @@ use super::{entry_key, lend};
 pub(super) type Decided = HashMap<(usize, u64, u32), u8>;
 
 /// Where an event lives in the sources handed to [`pair`]: list, position.
-type At = (usize, usize);
+pub(super) type At = (usize, usize);
 
 /// What one entry decided for one start event: its partner, if any.
 struct Outcome {
@@ -47,17 +47,52 @@ struct Outcome {
 /// module doc); returns the entries decided per start event. A no-op for
 /// packs without app-scoped entries.
 pub(super) fn pair(rules: &RuleSet, sources: &mut [Vec<Event>]) -> Decided {
-    let clockless = |rule: u32, n: u8| {
-        rules.rules()[rule as usize]
-            .context
-            .get(usize::from(n))
-            .is_some_and(|c| c.scope == Scope::App && !matches!(c.kind, ContextKind::Unless { every: true, .. }))
-    };
-    let ruled: HashSet<u32> = (0..rules.rules().len() as u32)
-        .filter(|&r| (0..rules.rules()[r as usize].context.len() as u8).any(|n| clockless(r, n)))
-        .collect();
+    let plan = plan(rules, sources);
+    carry_out(sources, plan)
+}
+
+/// Whether entry `n` of `rule` is paired here.
+fn clockless(rules: &RuleSet, rule: u32, n: u8) -> bool {
+    rules.rules()[rule as usize]
+        .context
+        .get(usize::from(n))
+        .is_some_and(|c| c.scope == Scope::App && !matches!(c.kind, ContextKind::Unless { every: true, .. }))
+}
+
+/// The rules with an entry paired here.
+pub(super) fn ruled(rules: &RuleSet) -> HashSet<u32> {
+    (0..rules.rules().len() as u32)
+        .filter(|&r| (0..rules.rules()[r as usize].context.len() as u8).any(|n| clockless(rules, r, n)))
+        .collect()
+}
+
+/// Whether [`plan`] reads `ev` (`ruled` from [`ruled`]): the others may be
+/// left out of the lists it is given, and their outcome is the same.
+pub(super) fn reads(rules: &RuleSet, ruled: &HashSet<u32>, ev: &Event) -> bool {
+    ruled.contains(&ev.rule)
+        && match ev.role {
+            Role::Start => true,
+            Role::Context(n) => clockless(rules, ev.rule, n),
+            Role::End => false,
+        }
+}
+
+/// What [`pair`] does to the sources, not done yet: the entries decided
+/// per start event, the events removed and those lent fields (each with
+/// its lender), by where they are in the lists.
+#[derive(Debug, Default)]
+pub(super) struct Plan {
+    pub(super) decided: Decided,
+    pub(super) gone: HashSet<At>,
+    pub(super) lent: Vec<(At, Event)>,
+}
+
+/// [`pair`]'s outcomes, to carry out.
+pub(super) fn plan(rules: &RuleSet, sources: &[Vec<Event>]) -> Plan {
+    let clockless = |rule: u32, n: u8| clockless(rules, rule, n);
+    let ruled = ruled(rules);
     if ruled.is_empty() {
-        return Decided::new();
+        return Plan::default();
     }
     let mut starts: BTreeMap<u32, Vec<At>> = BTreeMap::new();
     let mut entries: BTreeMap<(u32, u8), Vec<At>> = BTreeMap::new();
@@ -75,7 +110,7 @@ pub(super) fn pair(rules: &RuleSet, sources: &mut [Vec<Event>]) -> Decided {
         let Some(rule_starts) = starts.get(rule) else { continue };
         outcomes.extend(pair_entry(rules, sources, *rule, *n, rule_starts, found));
     }
-    apply(rules, sources, outcomes)
+    decide(rules, sources, outcomes)
 }
 
 /// The outcomes of entry `n` of `rule` for its start events `starts`,
@@ -119,9 +154,9 @@ fn pair_entry(rules: &RuleSet, sources: &[Vec<Event>], rule: u32, n: u8, starts:
     out
 }
 
-/// Carries the outcomes out: excused start events and those a required
-/// entry left without a partner are removed, partners lend their fields.
-fn apply(rules: &RuleSet, sources: &mut [Vec<Event>], outcomes: Vec<Outcome>) -> Decided {
+/// What the outcomes do: excused start events and those a required entry
+/// left without a partner are removed, partners lend their fields.
+fn decide(rules: &RuleSet, sources: &[Vec<Event>], outcomes: Vec<Outcome>) -> Plan {
     let mut gone: HashSet<At> = HashSet::new();
     let mut lent: Vec<(At, Event)> = Vec::new();
     let mut decided = Decided::new();
@@ -140,6 +175,11 @@ fn apply(rules: &RuleSet, sources: &mut [Vec<Event>], outcomes: Vec<Outcome>) ->
         }
         *decided.entry((start.source, start.line, start.rule)).or_default() |= 1 << o.entry;
     }
+    Plan { decided, gone, lent }
+}
+
+/// Carries a [`plan`] out on the lists it was made from.
+fn carry_out(sources: &mut [Vec<Event>], Plan { decided, gone, lent }: Plan) -> Decided {
     for ((i, p), from) in lent {
         lend(&mut sources[i][p], &from, None);
     }

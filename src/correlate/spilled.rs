@@ -1,0 +1,249 @@
+//! [`super::correlate`] for events that spilled past the memory budget
+//! ([`crate::spill`]): the same findings in the same order, without the
+//! events on the heap at once. Each source's list is read back through
+//! the context stage ([`super::context::spilled`]); what it keeps is
+//! written out again per list, then read into an external sort
+//! ([`crate::spill::runs`]) by (group, correlation order), and the groups
+//! reach `correlate_group` one at a time, in (rule, key) order,
+//! each already in the order it sorts them into. A group is still
+//! collected whole for it (a large group stays large until correlation
+//! folds a stream).
+
+use std::collections::HashMap;
+
+use crate::matcher::Event;
+use crate::pool;
+use crate::rules::{Role, RuleSet};
+use crate::spill::runs::Sorter;
+use crate::spill::{CHUNK_EVENTS, Extent, Held, Spill, SpillError};
+
+use super::{End, Finding, GroupKey, closers, context, correlate_group, group_key, has_key};
+
+/// What the scan leaves for correlation when its events spilled.
+pub struct Spilled<'s> {
+    /// The file of spilled events and the budget.
+    pub spill: &'s Spill,
+    /// One list per scanned source, in source order: filtered already,
+    /// their tails renamed already.
+    pub lists: Vec<Held>,
+    /// Gives a spilled chunk's events their apps' names.
+    pub rename: &'s (dyn Fn(&mut [Event]) + Sync),
+    /// Per rule, whether any list holds a start event of it.
+    pub started: Vec<bool>,
+}
+
+/// Correlates spilled events; see the module doc.
+pub fn correlate(
+    rules: &RuleSet,
+    events: Spilled<'_>,
+    paths: &[String],
+    end: impl Into<End>,
+) -> Result<(Vec<Finding>, Vec<String>), SpillError> {
+    let end = end.into();
+    let Spilled { spill, lists, rename, started } = events;
+    let mut grouper = Grouper::new(rules, paths, spill);
+    if rules.context_resolved() || rules.rules().iter().all(|r| r.context.is_empty()) {
+        for held in lists {
+            let mut seq = 0;
+            read_list(spill, &held, rename, &mut |e| {
+                seq += 1;
+                grouper.push(e, seq - 1)
+            })?;
+        }
+    } else {
+        let mut out: Vec<Out> = (0..lists.len()).map(|_| Out::default()).collect();
+        let touched = {
+            let mut read =
+                |i: usize, f: &mut dyn FnMut(Event) -> Result<(), SpillError>| read_list(spill, &lists[i], rename, f);
+            let mut last_list = 0;
+            let touched = context::spilled::apply(rules, lists.len(), &started, paths, &mut read, &mut |i, e| {
+                // A list is done once the next one starts: its last events
+                // go out rather than wait in memory.
+                if i > last_list {
+                    out[last_list].flush(spill)?;
+                    last_list = i;
+                }
+                out[i].push(spill, e)
+            })?;
+            out.iter_mut().try_for_each(|o| o.flush(spill))?;
+            touched
+        };
+        drop(lists);
+        for (o, touched) in out.into_iter().zip(touched) {
+            for extent in o.chunks {
+                for (e, seq) in spill.read_events(extent)? {
+                    // A list the app stage returned events to is in (line,
+                    // role) order; within a group, only events of one line
+                    // tie.
+                    let tag = if touched { (role_rank(e.role) << 56) | seq } else { seq };
+                    grouper.push(e, tag)?;
+                }
+            }
+        }
+    }
+    let mut findings = grouper.correlate(rules, &end)?;
+    context::describe(rules, &mut findings);
+    Ok((findings, Vec::new()))
+}
+
+/// Reads a list back: its spilled chunks (renamed), then its tail.
+fn read_list(
+    spill: &Spill,
+    held: &Held,
+    rename: &(dyn Fn(&mut [Event]) + Sync),
+    f: &mut dyn FnMut(Event) -> Result<(), SpillError>,
+) -> Result<(), SpillError> {
+    for &extent in &held.chunks {
+        let mut events: Vec<Event> = spill.read_events(extent)?.into_iter().map(|(e, _)| e).collect();
+        rename(&mut events);
+        events.into_iter().try_for_each(&mut *f)?;
+    }
+    held.tail.iter().cloned().try_for_each(f)
+}
+
+/// A role's place in a list sorted by (line, role).
+fn role_rank(role: Role) -> u64 {
+    match role {
+        Role::Start => 0,
+        Role::End => 1,
+        Role::Context(n) => 2 + u64::from(n),
+    }
+}
+
+/// One list's events after the context stage, written out in chunks with
+/// their position in the list.
+#[derive(Debug, Default)]
+struct Out {
+    chunks: Vec<Extent>,
+    buf: Vec<Event>,
+    /// Events written before `buf`.
+    written: u64,
+}
+
+impl Out {
+    fn push(&mut self, spill: &Spill, e: Event) -> Result<(), SpillError> {
+        self.buf.push(e);
+        if self.buf.len() >= CHUNK_EVENTS { self.flush(spill) } else { Ok(()) }
+    }
+
+    fn flush(&mut self, spill: &Spill) -> Result<(), SpillError> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let first = self.written;
+        let extent = spill.write_events(self.buf.iter().enumerate().map(|(n, e)| (e, first + n as u64)));
+        self.chunks.push(extent.ok_or_else(|| failed(spill))?);
+        self.written += self.buf.len() as u64;
+        self.buf = Vec::new();
+        Ok(())
+    }
+}
+
+fn failed(spill: &Spill) -> SpillError {
+    spill
+        .take_error()
+        .unwrap_or_else(|| SpillError::Io { dir: spill.dir_path(), source: std::io::Error::other("a write failed") })
+}
+
+/// Events into their groups (as [`super::group`] does, by key id), and
+/// the groups out in (rule, key) order.
+struct Grouper<'a> {
+    rules: &'a RuleSet,
+    paths: &'a [String],
+    index: HashMap<GroupKey, u32>,
+    keys: Vec<GroupKey>,
+    /// Per group: whether it holds a start event (closers are copied only
+    /// into such groups).
+    opens: Vec<bool>,
+    /// Per rule, the key id of its last event (most repeat it).
+    last: Vec<Option<u32>>,
+    sorter: Sorter<'a>,
+}
+
+impl<'a> Grouper<'a> {
+    fn new(rules: &'a RuleSet, paths: &'a [String], spill: &'a Spill) -> Grouper<'a> {
+        Grouper {
+            rules,
+            paths,
+            index: HashMap::new(),
+            keys: Vec::new(),
+            opens: Vec::new(),
+            last: vec![None; rules.rules().len()],
+            sorter: Sorter::new(spill),
+        }
+    }
+
+    fn push(&mut self, ev: Event, tag: u64) -> Result<(), SpillError> {
+        let rule = &self.rules.rules()[ev.rule as usize];
+        let id = match self.last.get(ev.rule as usize).copied().flatten() {
+            Some(id) if has_key(rule, &ev, self.paths, &self.keys[id as usize].1) => id,
+            _ => {
+                let key = (ev.rule, group_key(rule, &ev, self.paths));
+                let (keys, opens) = (&mut self.keys, &mut self.opens);
+                let id = *self.index.entry(key).or_insert_with_key(|key| {
+                    keys.push(key.clone());
+                    opens.push(false);
+                    keys.len() as u32 - 1
+                });
+                if let Some(last) = self.last.get_mut(ev.rule as usize) {
+                    *last = Some(id);
+                }
+                id
+            }
+        };
+        self.opens[id as usize] |= ev.role == Role::Start;
+        self.sorter.push(id, tag, ev)
+    }
+
+    /// Every group's findings, groups in (rule, key) order; groups are
+    /// read a batch at a time and correlated on the pool.
+    fn correlate(self, rules: &RuleSet, end: &End) -> Result<Vec<Finding>, SpillError> {
+        let Grouper { keys, opens, sorter, .. } = self;
+        let sorted = sorter.finish()?;
+        let mut ranked: Vec<u32> = (0..keys.len() as u32).collect();
+        ranked.sort_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
+        let closers = closers_of(&keys, &opens, &ranked);
+        let mut findings = Vec::new();
+        let mut batch: Vec<(GroupKey, Vec<Event>)> = Vec::new();
+        let mut held = 0;
+        let run = |batch: Vec<(GroupKey, Vec<Event>)>, findings: &mut Vec<Finding>| {
+            let per_group = pool::map_in_order(batch, |(key, evs)| correlate_group(rules, key, evs, end, None));
+            findings.extend(per_group.into_iter().flatten());
+        };
+        for &id in &ranked {
+            let evs: Vec<Event> = sorted.group(id, &closers[id as usize]).collect::<Result<_, _>>()?;
+            held += evs.len();
+            batch.push((keys[id as usize].clone(), evs));
+            if held >= BATCH_EVENTS {
+                run(std::mem::take(&mut batch), &mut findings);
+                held = 0;
+            }
+        }
+        run(batch, &mut findings);
+        Ok(findings)
+    }
+}
+
+/// Events read back before a batch of groups is correlated.
+const BATCH_EVENTS: usize = 1 << 16;
+
+/// Per group (key id), the groups whose closing events are copied into it
+/// (key id and rank), as `spread_closers` copies them: a wide key's
+/// closers go to every other group of its rule that holds a start event
+/// and whose key it closes.
+fn closers_of(keys: &[GroupKey], opens: &[bool], ranked: &[u32]) -> Vec<Vec<(u32, u64)>> {
+    let mut out = vec![Vec::new(); keys.len()];
+    for (rank, &from) in ranked.iter().enumerate() {
+        let (rule, key) = &keys[from as usize];
+        if !closers::is_wide(key) {
+            continue;
+        }
+        for &to in ranked {
+            let (to_rule, to_key) = &keys[to as usize];
+            if to != from && to_rule == rule && opens[to as usize] && closers::closes(key, to_key) {
+                out[to as usize].push((from, rank as u64));
+            }
+        }
+    }
+    out
+}

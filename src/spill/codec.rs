@@ -1,0 +1,318 @@
+//! The compact form of a run of [`Event`]s on disk: one self-contained
+//! chunk, read back whole. A chunk writes each string it holds once (apps,
+//! field names and values in one table; a field set once, named by its
+//! index) and a record's text once for the events that share it in a row
+//! (a record matched by two rules). Integers are LEB128 varints, so a
+//! small line number or rule index is one byte.
+//!
+//! Layout (every number a varint):
+//!
+//! ```text
+//! chunk  := strings sets events
+//! strings:= n (len utf-8)*n
+//! sets   := n (pairs (name value)*pairs)*n    name, value: string index
+//! events := n event*n
+//! event  := rule role shape source line ts day app stream set text tag
+//!   role : 0 start, 1 end, 2 + n context n
+//!   ts   : zigzag of the time in ms, 0 for none (so none is one byte)
+//!   day  : 0 none, else DayTime::ms + 1
+//!   app  : 0 none, else string index + 1
+//!   set  : 0 no fields, else set index + 1
+//!   text : 0 the previous event's text, else 1 + (len utf-8)
+//!   tag  : a number the writer keeps beside the event (the group sort's
+//!          position in its list)
+//! ```
+//!
+//! Read back, events that shared a string or a field set share it again
+//! (one `Arc` per chunk), so the events take no more heap than the
+//! scan's did.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::input::Stream;
+use crate::matcher::{Event, Fields, Ts};
+use crate::records::DayTime;
+use crate::rules::Role;
+
+/// Why bytes read back are not a chunk this module wrote (the temporary
+/// file was changed under the scan, or the disk returned other bytes).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a chunk of spilled events is damaged ({0})")]
+pub struct Damaged(pub &'static str);
+
+/// Appends the chunk of `events` (each with its tag) to `out`.
+pub fn encode<'e>(events: impl ExactSizeIterator<Item = (&'e Event, u64)> + Clone, out: &mut Vec<u8>) {
+    let mut strings: HashMap<&'e str, u64> = HashMap::new();
+    let mut order: Vec<&'e str> = Vec::new();
+    let mut intern = |s: &'e str| -> u64 {
+        *strings.entry(s).or_insert_with(|| {
+            order.push(s);
+            order.len() as u64 - 1
+        })
+    };
+    // By the set's address: the events of one source that capture the same
+    // values share one set.
+    let mut sets: HashMap<*const (), u64> = HashMap::new();
+    let mut set_list: Vec<Vec<(u64, u64)>> = Vec::new();
+    let mut per_event: Vec<(u64, u64)> = Vec::with_capacity(events.len());
+    for (e, _) in events.clone() {
+        let app = e.app.as_deref().map_or(0, |a| intern(a) + 1);
+        let set = if e.fields.is_empty() {
+            0
+        } else {
+            *sets.entry(Arc::as_ptr(&e.fields).cast::<()>()).or_insert_with(|| {
+                set_list.push(e.fields.iter().map(|(n, v)| (intern(n), intern(v))).collect());
+                set_list.len() as u64
+            })
+        };
+        per_event.push((app, set));
+    }
+    put(out, order.len() as u64);
+    for s in &order {
+        put_str(out, s);
+    }
+    put(out, set_list.len() as u64);
+    for set in &set_list {
+        put(out, set.len() as u64);
+        for &(n, v) in set {
+            put(out, n);
+            put(out, v);
+        }
+    }
+    put(out, per_event.len() as u64);
+    let mut previous: Option<&Arc<str>> = None;
+    for ((e, tag), (app, set)) in events.zip(per_event) {
+        put(out, u64::from(e.rule));
+        out.push(match e.role {
+            Role::Start => 0,
+            Role::End => 1,
+            Role::Context(n) => n.saturating_add(2),
+        });
+        out.push(e.shape);
+        put(out, e.source as u64);
+        put(out, e.line);
+        put(out, e.ts.get().map_or(0, |t| zigzag(t) + 1));
+        put(out, e.day_time.map_or(0, |d| d.ms() as u64 + 1));
+        put(out, app);
+        out.push(stream_byte(e.stream));
+        put(out, set);
+        if previous.is_some_and(|p| Arc::ptr_eq(p, &e.text)) {
+            put(out, 0);
+        } else {
+            put(out, 1);
+            put_str(out, &e.text);
+        }
+        previous = Some(&e.text);
+        put(out, tag);
+    }
+}
+
+/// The events of one chunk [`encode`] wrote, with their tags.
+pub fn decode(bytes: &[u8]) -> Result<Vec<(Event, u64)>, Damaged> {
+    let mut r = Reader { bytes, at: 0 };
+    let strings: Vec<Arc<str>> = (0..r.count()?).map(|_| r.string()).collect::<Result<_, _>>()?;
+    let string = |i: u64| strings.get(i as usize).cloned().ok_or(Damaged("string index"));
+    let mut sets: Vec<Fields> = Vec::new();
+    for _ in 0..r.count()? {
+        let pairs = (0..r.count()?).map(|_| Ok((string(r.num()?)?, string(r.num()?)?))).collect::<Result<_, _>>()?;
+        sets.push(Arc::new(pairs));
+    }
+    let empty = Fields::default();
+    let n = r.count()?;
+    let mut out = Vec::with_capacity(n);
+    let mut previous: Option<Arc<str>> = None;
+    for _ in 0..n {
+        let rule = u32::try_from(r.num()?).map_err(|_| Damaged("rule"))?;
+        let role = match r.byte()? {
+            0 => Role::Start,
+            1 => Role::End,
+            n => Role::Context(n - 2),
+        };
+        let shape = r.byte()?;
+        let source = usize::try_from(r.num()?).map_err(|_| Damaged("source"))?;
+        let line = r.num()?;
+        let ts: Ts = r.num()?.checked_sub(1).map(unzigzag).into();
+        let day_time = match r.num()? {
+            0 => None,
+            d => Some(DayTime::from_ms((d - 1) as i64).ok_or(Damaged("time of day"))?),
+        };
+        let app = match r.num()? {
+            0 => None,
+            a => Some(string(a - 1)?),
+        };
+        let stream = stream_of(r.byte()?)?;
+        let fields = match r.num()? {
+            0 => empty.clone(),
+            s => sets.get(s as usize - 1).cloned().ok_or(Damaged("field set"))?,
+        };
+        let text = match (r.num()?, &previous) {
+            (0, Some(p)) => p.clone(),
+            (0, None) => return Err(Damaged("text")),
+            _ => r.string()?,
+        };
+        previous = Some(text.clone());
+        let tag = r.num()?;
+        out.push((Event { rule, role, shape, source, line, ts, day_time, app, stream, fields, text }, tag));
+    }
+    if r.at != bytes.len() {
+        return Err(Damaged("trailing bytes"));
+    }
+    Ok(out)
+}
+
+fn stream_byte(s: Stream) -> u8 {
+    match s {
+        Stream::Out => 0,
+        Stream::Err => 1,
+        Stream::Daemon => 2,
+        Stream::Combined => 3,
+        Stream::Unknown => 4,
+    }
+}
+
+fn stream_of(b: u8) -> Result<Stream, Damaged> {
+    Ok(match b {
+        0 => Stream::Out,
+        1 => Stream::Err,
+        2 => Stream::Daemon,
+        3 => Stream::Combined,
+        4 => Stream::Unknown,
+        _ => return Err(Damaged("stream")),
+    })
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+fn put(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    put(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+struct Reader<'b> {
+    bytes: &'b [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn byte(&mut self) -> Result<u8, Damaged> {
+        let b = *self.bytes.get(self.at).ok_or(Damaged("cut short"))?;
+        self.at += 1;
+        Ok(b)
+    }
+
+    fn num(&mut self) -> Result<u64, Damaged> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Ok(v);
+            }
+        }
+        Err(Damaged("number too long"))
+    }
+
+    /// A count of items that each take at least one byte: never more than
+    /// the bytes left, so a damaged count allocates nothing absurd.
+    fn count(&mut self) -> Result<usize, Damaged> {
+        let n = self.num()?;
+        usize::try_from(n).ok().filter(|&n| n <= self.bytes.len() - self.at).ok_or(Damaged("count"))
+    }
+
+    fn string(&mut self) -> Result<Arc<str>, Damaged> {
+        let len = self.count()?;
+        let bytes = &self.bytes[self.at..self.at + len];
+        self.at += len;
+        std::str::from_utf8(bytes).map(Arc::from).map_err(|_| Damaged("text is not UTF-8"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(line: u64, text: &Arc<str>, fields: &Fields) -> Event {
+        Event {
+            rule: 7,
+            role: Role::Start,
+            shape: 1,
+            source: 3,
+            line,
+            ts: Some(1_700_000_000_000).into(),
+            day_time: None,
+            app: Some("api".into()),
+            stream: Stream::Err,
+            fields: fields.clone(),
+            text: text.clone(),
+        }
+    }
+
+    /// Every field of an event comes back as it was, at the extremes of
+    /// each (no time and the earliest one, times of day, every role and
+    /// stream, empty and shared texts and field sets), with its tag; the
+    /// chunk is damaged, not misread, when cut anywhere.
+    #[test]
+    fn a_chunk_reads_back_the_events_it_was_made_of() {
+        let text: Arc<str> = "boom — ünïcode".into();
+        let fields: Fields = Arc::new(vec![("code".into(), "1100".into()), ("app".into(), "api".into())]);
+        let other: Arc<str> = "".into();
+        let mut evs = vec![event(1, &text, &fields), event(1, &text, &fields)];
+        evs[1].role = Role::End;
+        let variants: Vec<Event> = vec![
+            Event { ts: None.into(), day_time: DayTime::from_ms(86_400_000 * 3 + 5), ..event(2, &other, &fields) },
+            Event { ts: Some(i64::MIN + 1).into(), role: Role::Context(5), ..event(u64::MAX, &text, &fields) },
+            Event { ts: Some(i64::MAX).into(), app: None, fields: Fields::default(), ..event(0, &text, &fields) },
+            Event { ts: Some(-1).into(), stream: Stream::Daemon, source: usize::MAX, rule: u32::MAX, ..evs[0].clone() },
+            Event { stream: Stream::Out, ..evs[0].clone() },
+            Event { stream: Stream::Combined, ..evs[0].clone() },
+            Event { stream: Stream::Unknown, shape: 255, ..evs[0].clone() },
+        ];
+        evs.extend(variants);
+        let mut bytes = Vec::new();
+        encode(evs.iter().enumerate().map(|(i, e)| (e, i as u64 * 1000)), &mut bytes);
+        let back = decode(&bytes).expect("decodes");
+        assert_eq!(back.iter().map(|(e, _)| e.clone()).collect::<Vec<_>>(), evs);
+        assert_eq!(
+            back.iter().map(|(_, t)| *t).collect::<Vec<_>>(),
+            (0..evs.len() as u64).map(|i| i * 1000).collect::<Vec<_>>()
+        );
+        assert!(Arc::ptr_eq(&back[0].0.text, &back[1].0.text), "a record's text is shared again");
+        assert!(Arc::ptr_eq(&back[0].0.fields, &back[1].0.fields), "a field set is shared again");
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+
+    /// A string is written once however many events carry it.
+    #[test]
+    fn shared_strings_are_written_once() {
+        let text: Arc<str> = "x".repeat(100).into();
+        let fields: Fields = Arc::new(vec![("name".into(), "v".repeat(50).into())]);
+        let evs: Vec<Event> = (0..100).map(|l| event(l, &text, &fields)).collect();
+        let mut bytes = Vec::new();
+        encode(evs.iter().map(|e| (e, 0)), &mut bytes);
+        assert!(bytes.len() < 100 * 20 + 250, "{} bytes: each event about 18, the strings once", bytes.len());
+    }
+
+    #[test]
+    fn zigzag_round_trips() {
+        for v in [0, 1, -1, i64::MIN, i64::MAX, 1_700_000_000_000] {
+            assert_eq!(unzigzag(zigzag(v)), v);
+        }
+    }
+}

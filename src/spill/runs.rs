@@ -1,0 +1,263 @@
+//! The external sort that hands correlation its groups one at a time.
+//! Events arrive tagged with their group (a dense key id the caller
+//! keeps) and a tag that orders ties within their source list; they are
+//! held up to the budget, sorted by (group, correlation order, tag) and
+//! written as a run, one segment per group. [`Sorted::group`] then merges
+//! one group's segments of every run, and copies of other groups' closing
+//! events (see `correlate::closers`), into one stream in correlation
+//! order: `(ts is none, ts, source, day_time is none, day_time, line)`,
+//! ties as the in-memory grouping leaves them (the group's own events by
+//! their tag, then the copies by the rank of the group they come from).
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+
+use crate::matcher::Event;
+use crate::records::DayTime;
+use crate::rules::Role;
+
+use super::{CHUNK_EVENTS, Extent, Spill, SpillError, weight};
+
+/// Where an event stands in its group's correlation order.
+pub type Order = (bool, Option<i64>, usize, bool, Option<DayTime>, u64);
+
+/// The correlation order of `e` (what `correlate_group` sorts by).
+pub fn order(e: &Event) -> Order {
+    (e.ts.get().is_none(), e.ts.get(), e.source, e.day_time.is_none(), e.day_time, e.line)
+}
+
+/// Fewest events in a run: a tiny budget (tests force spills with 0)
+/// still sorts in runs, not one per event.
+const MIN_RUN: usize = 256;
+
+/// Collects tagged events into sorted runs.
+#[derive(Debug)]
+pub struct Sorter<'s> {
+    spill: &'s Spill,
+    buf: Vec<(u32, u64, Event)>,
+    bytes: usize,
+    runs: Vec<HashMap<u32, Vec<Extent>>>,
+}
+
+impl<'s> Sorter<'s> {
+    /// An empty sort spilling to `spill`.
+    pub fn new(spill: &'s Spill) -> Sorter<'s> {
+        Sorter { spill, buf: Vec::new(), bytes: 0, runs: Vec::new() }
+    }
+
+    /// Takes `ev` of group `key`; writes a run once the budget is full.
+    pub fn push(&mut self, key: u32, tag: u64, ev: Event) -> Result<(), SpillError> {
+        self.bytes += weight(std::slice::from_ref(&ev));
+        self.buf.push((key, tag, ev));
+        if self.bytes >= self.spill.budget() && self.buf.len() >= MIN_RUN {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), SpillError> {
+        let mut buf = std::mem::take(&mut self.buf);
+        self.bytes = 0;
+        buf.sort_unstable_by_key(|a| (a.0, order(&a.2), a.1));
+        let mut run: HashMap<u32, Vec<Extent>> = HashMap::new();
+        for segment in buf.chunk_by(|a, b| a.0 == b.0) {
+            for chunk in segment.chunks(CHUNK_EVENTS) {
+                let extent = self.spill.write_events(chunk.iter().map(|(_, tag, e)| (e, *tag)));
+                let extent = extent.ok_or_else(|| self.error())?;
+                run.entry(segment[0].0).or_default().push(extent);
+            }
+        }
+        self.runs.push(run);
+        drop(buf);
+        crate::memory::release_freed();
+        Ok(())
+    }
+
+    fn error(&self) -> SpillError {
+        self.spill.take_error().unwrap_or_else(|| SpillError::Io {
+            dir: self.spill.dir_path(),
+            source: std::io::Error::other("a write failed"),
+        })
+    }
+
+    /// Every event taken: the runs, ready to be read group by group.
+    pub fn finish(mut self) -> Result<Sorted<'s>, SpillError> {
+        if !self.buf.is_empty() {
+            self.flush()?;
+        }
+        Ok(Sorted { spill: self.spill, runs: self.runs })
+    }
+}
+
+/// Sorted runs.
+#[derive(Debug)]
+pub struct Sorted<'s> {
+    spill: &'s Spill,
+    runs: Vec<HashMap<u32, Vec<Extent>>>,
+}
+
+impl<'s> Sorted<'s> {
+    /// Group `key`'s events in correlation order, with copies of the
+    /// closing events of each group in `closers` (its key and its rank
+    /// among the groups: ties between copies go by it) after its own at
+    /// equal order.
+    pub fn group(&self, key: u32, closers: &[(u32, u64)]) -> Merge<'s> {
+        let mut lanes = Vec::new();
+        for run in &self.runs {
+            if let Some(chunks) = run.get(&key) {
+                lanes.push(Lane::new(chunks, None));
+            }
+            for &(from, rank) in closers {
+                if let Some(chunks) = run.get(&from) {
+                    lanes.push(Lane::new(chunks, Some(rank)));
+                }
+            }
+        }
+        Merge { spill: self.spill, lanes, heap: BinaryHeap::new(), started: false }
+    }
+}
+
+/// Where a merged event stands: its order, then its own group's events
+/// before copies, copies by their group's rank, then the tag.
+type Place = (Order, Option<u64>, u64);
+
+/// One run's segment of a group (or of a group whose closers are copied).
+#[derive(Debug)]
+struct Lane {
+    chunks: VecDeque<Extent>,
+    events: std::vec::IntoIter<(Event, u64)>,
+    /// Copies: the rank of the group they come from; only closing events
+    /// are taken.
+    copied_from: Option<u64>,
+    head: Option<(Place, Event)>,
+}
+
+impl Lane {
+    fn new(chunks: &[Extent], copied_from: Option<u64>) -> Lane {
+        Lane { chunks: chunks.iter().copied().collect(), events: Vec::new().into_iter(), copied_from, head: None }
+    }
+
+    /// Moves to the lane's next event.
+    fn advance(&mut self, spill: &Spill) -> Result<(), SpillError> {
+        self.head = None;
+        loop {
+            for (e, tag) in self.events.by_ref() {
+                if self.copied_from.is_some() && e.role != Role::End {
+                    continue;
+                }
+                self.head = Some(((order(&e), self.copied_from, tag), e));
+                return Ok(());
+            }
+            let Some(next) = self.chunks.pop_front() else { return Ok(()) };
+            self.events = spill.read_events(next)?.into_iter();
+        }
+    }
+}
+
+/// One group's events in order (see [`Sorted::group`]).
+#[derive(Debug)]
+pub struct Merge<'s> {
+    spill: &'s Spill,
+    lanes: Vec<Lane>,
+    heap: BinaryHeap<Reverse<(Place, usize)>>,
+    started: bool,
+}
+
+impl Merge<'_> {
+    fn start(&mut self) -> Result<(), SpillError> {
+        self.started = true;
+        for i in 0..self.lanes.len() {
+            self.lanes[i].advance(self.spill)?;
+            if let Some((place, _)) = &self.lanes[i].head {
+                self.heap.push(Reverse((*place, i)));
+            }
+        }
+        Ok(())
+    }
+
+    fn step(&mut self) -> Result<Option<Event>, SpillError> {
+        if !self.started {
+            self.start()?;
+        }
+        let Some(Reverse((_, i))) = self.heap.pop() else { return Ok(None) };
+        let lane = &mut self.lanes[i];
+        let Some((_, ev)) = lane.head.take() else { return Ok(None) };
+        lane.advance(self.spill)?;
+        if let Some((place, _)) = &lane.head {
+            self.heap.push(Reverse((*place, i)));
+        }
+        Ok(Some(ev))
+    }
+}
+
+impl Iterator for Merge<'_> {
+    type Item = Result<Event, SpillError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.step().transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spill::Options;
+
+    fn ev(source: usize, line: u64, ts: Option<i64>, role: Role) -> Event {
+        Event {
+            rule: 0,
+            role,
+            shape: 0,
+            source,
+            line,
+            ts: ts.into(),
+            day_time: None,
+            app: None,
+            stream: crate::input::Stream::Out,
+            fields: Default::default(),
+            text: format!("{source}:{line}").into(),
+        }
+    }
+
+    /// Whatever the run size, each group comes back whole, in order, ties
+    /// by tag, and a copied closer after the group's own events at the
+    /// same place, copies by the rank of their group.
+    #[test]
+    fn groups_come_back_in_correlation_order() {
+        let mut input = Vec::new();
+        for i in 0..2000u64 {
+            let key = (i % 3) as u32;
+            let ts = (i % 7 != 0).then_some(((i * 7919) % 500) as i64);
+            let role = if i % 5 == 0 { Role::End } else { Role::Start };
+            input.push((key, 1000 - (i % 10), ev((i % 2) as usize, i / 3, ts, role)));
+        }
+        for budget in [0, 10_000, usize::MAX] {
+            let spill = Spill::new(Options { budget, dir: None });
+            let mut sorter = Sorter::new(&spill);
+            for (k, tag, e) in input.clone() {
+                sorter.push(k, tag, e).expect("pushed");
+            }
+            let sorted = sorter.finish().expect("sorted");
+            for key in 0..3u32 {
+                let closers = if key == 0 { vec![(2, 5), (1, 4)] } else { vec![] };
+                let got: Vec<Event> = sorted.group(key, &closers).collect::<Result<_, _>>().expect("read");
+                let mut want: Vec<(Place, Event)> = input
+                    .iter()
+                    .filter(|(k, _, _)| *k == key)
+                    .map(|(_, t, e)| ((order(e), None, *t), e.clone()))
+                    .collect();
+                for &(from, rank) in &closers {
+                    want.extend(
+                        input
+                            .iter()
+                            .filter(|(k, _, e)| *k == from && e.role == Role::End)
+                            .map(|(_, t, e)| ((order(e), Some(rank), *t), e.clone())),
+                    );
+                }
+                want.sort_by_key(|a| a.0);
+                let want: Vec<Event> = want.into_iter().map(|(_, e)| e).collect();
+                assert_eq!(got, want, "budget {budget}, group {key}");
+            }
+        }
+    }
+}
