@@ -1,9 +1,10 @@
 //! The compact form of a run of [`Event`]s on disk: one self-contained
 //! chunk, read back whole. A chunk writes each string it holds once (apps,
-//! field names and values in one table; a field set once, named by its
-//! index) and a record's text once for the events that share it in a row
-//! (a record matched by two rules). Integers are LEB128 varints, so a
-//! small line number or rule index is one byte.
+//! field names and values, and records' texts, in one table; a field set
+//! once, named by its index): a noisy log repeats its lines, and the scan
+//! shares their texts ([`crate::matcher`]'s interner), so the events read
+//! back share them again. Integers are LEB128 varints, so a small line
+//! number or rule index is one byte.
 //!
 //! Layout (every number a varint):
 //!
@@ -18,7 +19,7 @@
 //!   day  : 0 none, else DayTime::ms + 1
 //!   app  : 0 none, else string index + 1
 //!   set  : 0 no fields, else set index + 1
-//!   text : 0 the previous event's text, else 1 + (len utf-8)
+//!   text : string index
 //!   tag  : a number the writer keeps beside the event (the group sort's
 //!          position in its list)
 //! ```
@@ -55,8 +56,9 @@ pub fn encode<'e>(events: impl ExactSizeIterator<Item = (&'e Event, u64)> + Clon
     // values share one set.
     let mut sets: HashMap<*const (), u64> = HashMap::new();
     let mut set_list: Vec<Vec<(u64, u64)>> = Vec::new();
-    let mut per_event: Vec<(u64, u64)> = Vec::with_capacity(events.len());
+    let mut per_event: Vec<(u64, u64, u64)> = Vec::with_capacity(events.len());
     for (e, _) in events.clone() {
+        let text = intern(&e.text);
         let app = e.app.as_deref().map_or(0, |a| intern(a) + 1);
         let set = if e.fields.is_empty() {
             0
@@ -66,7 +68,7 @@ pub fn encode<'e>(events: impl ExactSizeIterator<Item = (&'e Event, u64)> + Clon
                 set_list.len() as u64
             })
         };
-        per_event.push((app, set));
+        per_event.push((text, app, set));
     }
     put(out, order.len() as u64);
     for s in &order {
@@ -81,8 +83,7 @@ pub fn encode<'e>(events: impl ExactSizeIterator<Item = (&'e Event, u64)> + Clon
         }
     }
     put(out, per_event.len() as u64);
-    let mut previous: Option<&Arc<str>> = None;
-    for ((e, tag), (app, set)) in events.zip(per_event) {
+    for ((e, tag), (text, app, set)) in events.zip(per_event) {
         put(out, u64::from(e.rule));
         out.push(match e.role {
             Role::Start => 0,
@@ -97,13 +98,7 @@ pub fn encode<'e>(events: impl ExactSizeIterator<Item = (&'e Event, u64)> + Clon
         put(out, app);
         out.push(stream_byte(e.stream));
         put(out, set);
-        if previous.is_some_and(|p| Arc::ptr_eq(p, &e.text)) {
-            put(out, 0);
-        } else {
-            put(out, 1);
-            put_str(out, &e.text);
-        }
-        previous = Some(&e.text);
+        put(out, text);
         put(out, tag);
     }
 }
@@ -121,7 +116,6 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<(Event, u64)>, Damaged> {
     let empty = Fields::default();
     let n = r.count()?;
     let mut out = Vec::with_capacity(n);
-    let mut previous: Option<Arc<str>> = None;
     for _ in 0..n {
         let rule = u32::try_from(r.num()?).map_err(|_| Damaged("rule"))?;
         let role = match r.byte()? {
@@ -146,12 +140,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<(Event, u64)>, Damaged> {
             0 => empty.clone(),
             s => sets.get(s as usize - 1).cloned().ok_or(Damaged("field set"))?,
         };
-        let text = match (r.num()?, &previous) {
-            (0, Some(p)) => p.clone(),
-            (0, None) => return Err(Damaged("text")),
-            _ => r.string()?,
-        };
-        previous = Some(text.clone());
+        let text = string(r.num()?)?;
         let tag = r.num()?;
         out.push((Event { rule, role, shape, source, line, ts, day_time, app, stream, fields, text }, tag));
     }
@@ -292,18 +281,21 @@ mod tests {
             (0..evs.len() as u64).map(|i| i * 1000).collect::<Vec<_>>()
         );
         assert!(Arc::ptr_eq(&back[0].0.text, &back[1].0.text), "a record's text is shared again");
+        assert!(Arc::ptr_eq(&back[0].0.text, &back[3].0.text), "so is a repeated line's");
         assert!(Arc::ptr_eq(&back[0].0.fields, &back[1].0.fields), "a field set is shared again");
         for cut in 0..bytes.len() {
             assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
         }
     }
 
-    /// A string is written once however many events carry it.
+    /// A string is written once however many events carry it, whether they
+    /// share it or hold equal copies.
     #[test]
     fn shared_strings_are_written_once() {
         let text: Arc<str> = "x".repeat(100).into();
         let fields: Fields = Arc::new(vec![("name".into(), "v".repeat(50).into())]);
-        let evs: Vec<Event> = (0..100).map(|l| event(l, &text, &fields)).collect();
+        let mut evs: Vec<Event> = (0..100).map(|l| event(l, &text, &fields)).collect();
+        evs[50].text = "x".repeat(100).into();
         let mut bytes = Vec::new();
         encode(evs.iter().map(|e| (e, 0)), &mut bytes);
         assert!(bytes.len() < 100 * 20 + 250, "{} bytes: each event about 18, the strings once", bytes.len());
