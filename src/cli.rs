@@ -321,6 +321,15 @@ pub struct ScanArgs {
     #[arg(long, hide = true)]
     pub no_prefilter: bool,
 
+    /// Memory the scan's findings may hold (bytes, or with K, M or G: 512M, 2G); past it they go to
+    /// a temporary file, removed when the scan ends. The output is the same either way.
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
+    pub memory_budget: u64,
+
+    /// Where the temporary file past --memory-budget goes (default: TMPDIR, else the system's).
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
+
     /// Zone of timestamps written without one (pm2 writes local time): utc, local, +HH:MM, or an
     /// IANA name with its daylight saving (Europe/Berlin).
     #[arg(long, value_name = "ZONE", default_value = "utc", value_parser = parse_zone)]
@@ -521,6 +530,23 @@ fn parse_fail_on(s: &str) -> Result<FailOn, String> {
         return Ok(FailOn::Never);
     }
     Severity::parse(&s).map(FailOn::At).ok_or_else(|| "expected info, low, medium, high, critical or never".to_string())
+}
+
+/// A size in bytes: a number, or one with K, M or G (KiB, MiB, GiB; `MiB`
+/// and `MB` say the same).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let err = || format!("expected a size in bytes, or with K, M or G (512M, 2G), not `{s}`");
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let n: u64 = t[..digits].parse().map_err(|_| err())?;
+    let shift = match t[digits..].trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => return Err(err()),
+    };
+    n.checked_mul(1 << shift).ok_or_else(err)
 }
 
 fn parse_zone(s: &str) -> Result<Zone, String> {

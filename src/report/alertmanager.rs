@@ -357,7 +357,7 @@ mod tests {
         };
         let opts = ScanOptions { threads: Some(1), ..ScanOptions::default() };
         let out = scan_sources(rules.clone(), vec![spec], vec![], &opts, Instant::now()).expect("scan");
-        (Endings::of(&rules), out.incidents)
+        (Endings::of(&rules), out.incidents.into_vec().expect("incidents"))
     }
 
     fn alerts(incidents: &[Incident], endings: Endings) -> Vec<serde_json::Value> {

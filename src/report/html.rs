@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 use super::Reporter;
 use super::alertmanager::Endings;
-use crate::incidents::Incident;
+use crate::incidents::{Incident, Store};
 use crate::stories::Story;
 use crate::summary::Summary;
 
@@ -50,7 +50,7 @@ impl<W: Write> Html<W> {
 }
 
 impl<W: Write> Reporter for Html<W> {
-    fn stories(&mut self, stories: &[Story], _: &[Incident]) -> io::Result<()> {
+    fn stories(&mut self, stories: &[Story], _: &Store) -> io::Result<()> {
         self.data.stories(stories)
     }
 

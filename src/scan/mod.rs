@@ -19,7 +19,7 @@ pub use source::follow::{Checkpoint, Follow};
 
 use crate::correlate;
 use crate::filter::Filters;
-use crate::incidents::{self, Incident};
+use crate::incidents::{self, Budget, SpillError, Store};
 use crate::input::{self, MmapChoice, Naming, NamingError, NamingOptions, NamingReport, Skip, SourceSpec};
 use crate::matcher::{Event, Matcher};
 use crate::memory;
@@ -50,15 +50,19 @@ pub struct ScanOptions {
     pub naming: NamingOptions,
     /// Unknown-error mining (None: off).
     pub mine: Option<crate::mine::MineOptions>,
+    /// How much memory finished incidents may hold before the rest go to
+    /// a temporary file, and where (`--memory-budget`, `--spill-dir`).
+    pub budget: Budget,
 }
 
 /// The result of a scan, ready for a reporter.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ScanOutput {
     /// Stories in report order: most severe, then most recent, first.
     pub stories: Vec<Story>,
-    /// Incidents in report order.
-    pub incidents: Vec<Incident>,
+    /// Incidents in report order, held or spilled (see
+    /// [`incidents::store`]), each labelled with its story.
+    pub incidents: Store,
     /// Accounting.
     pub summary: Summary,
     /// Unrecognised errors: candidate records no rule matched, as
@@ -84,6 +88,10 @@ pub enum ScanError {
     /// The paths given hold no log at all.
     #[error(transparent)]
     NothingToRead(#[from] input::NothingToRead),
+    /// Incidents past the memory budget could not be put aside or read
+    /// back.
+    #[error(transparent)]
+    Spill(#[from] SpillError),
 }
 
 /// Scans `opts.paths` with `rules`.
@@ -194,15 +202,19 @@ fn scan_named(
     memory::release_freed();
     // The findings' events are freed as their incidents are built, so the
     // two are never on the heap whole at once.
-    let mut incidents = on(pool.as_ref(), || incidents::build_freeing(&rules, findings, &paths, opts.zone));
-    apps_found.extend(incidents.iter().filter_map(|i| i.app.clone()));
+    // Each incident goes into the store as it is built: held under the
+    // memory budget, written to a temporary file past it.
+    let mut incidents = Store::new(opts.budget.clone());
+    on(pool.as_ref(), || incidents::build_into(&rules, findings, &paths, opts.zone, &mut incidents))?;
+    apps_found.extend(incidents.views().iter().filter_map(|v| v.app.as_deref().map(str::to_string)));
     let app_misses = opts.filters.app_misses(apps_found.iter().map(String::as_str));
     notes.extend(app_misses.iter().cloned());
-    let baseline = opts.filters.incidents(&mut incidents, &mut notes);
+    let baseline = opts.filters.stored(&mut incidents, &mut notes);
+    incidents.seal()?;
     // Pass 2: what each restarted app wrote just before its exits.
-    let windows = stories::cause_windows(&incidents);
+    let windows = stories::cause_windows(incidents.views());
     let causes = causes::collect(&specs, &files, &windows, opts);
-    let stories = stories::build(&incidents, &windows, &causes, &paths);
+    let stories = stories::build(&incidents, &windows, &causes, &paths).map_err(|e| read_back(&opts.budget, e))?;
     stories::label(&mut incidents, &stories);
     notes.extend(untimed_notes(&files));
     notes.extend(files.iter().filter_map(FileStats::long_line_note));
@@ -212,7 +224,7 @@ fn scan_named(
         records: files.iter().map(|f| f.records).sum(),
         candidates: files.iter().map(|f| f.candidates).sum(),
         matches,
-        incidents: SeverityCounts::of(&incidents),
+        incidents: SeverityCounts::of_severities(incidents.views().iter().map(|v| v.severity)),
         rules: rules.len(),
         unfiltered_rules: unfiltered_names(&rules, matcher.prefilter().unfiltered()),
         files,
@@ -226,6 +238,13 @@ fn scan_named(
         elapsed_ms: started.elapsed().as_millis() as u64,
     };
     Ok(ScanOutput { stories, incidents, summary, unknown })
+}
+
+/// An error reading spilled incidents back, as the scan's error: reading
+/// back fails only on the temporary file.
+fn read_back(budget: &Budget, source: std::io::Error) -> SpillError {
+    let dir = budget.dir.clone().unwrap_or_else(std::env::temp_dir);
+    SpillError::Io { doing: "read back", dir, source }
 }
 
 /// The files' unknown-error tallies, in file order, once apps have their
