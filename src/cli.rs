@@ -321,12 +321,13 @@ pub struct ScanArgs {
     #[arg(long, hide = true)]
     pub no_prefilter: bool,
 
-    /// Memory the scan's findings may hold (bytes, or with K, M or G: 512M, 2G); past it they go to
-    /// a temporary file, removed when the scan ends. The output is the same either way.
-    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_size)]
+    /// MiB of findings the scan holds in memory (finished incidents here); past it they are written
+    /// to a temporary file and read back (output unchanged). 0 spills every one.
+    #[arg(long, value_name = "MIB", default_value_t = logtriage::incidents::store::DEFAULT_BUDGET_MIB)]
     pub memory_budget: u64,
 
-    /// Where the temporary file past --memory-budget goes (default: TMPDIR, else the system's).
+    /// Directory of the temporary file past --memory-budget (default: TMPDIR, else the system's).
+    /// The file has no name there and is gone when the scan ends.
     #[arg(long, value_name = "DIR")]
     pub spill_dir: Option<PathBuf>,
 
@@ -530,23 +531,6 @@ fn parse_fail_on(s: &str) -> Result<FailOn, String> {
         return Ok(FailOn::Never);
     }
     Severity::parse(&s).map(FailOn::At).ok_or_else(|| "expected info, low, medium, high, critical or never".to_string())
-}
-
-/// A size in bytes: a number, or one with K, M or G (KiB, MiB, GiB; `MiB`
-/// and `MB` say the same).
-fn parse_size(s: &str) -> Result<u64, String> {
-    let err = || format!("expected a size in bytes, or with K, M or G (512M, 2G), not `{s}`");
-    let t = s.trim();
-    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let n: u64 = t[..digits].parse().map_err(|_| err())?;
-    let shift = match t[digits..].trim().to_ascii_uppercase().as_str() {
-        "" | "B" => 0,
-        "K" | "KB" | "KIB" => 10,
-        "M" | "MB" | "MIB" => 20,
-        "G" | "GB" | "GIB" => 30,
-        _ => return Err(err()),
-    };
-    n.checked_mul(1 << shift).ok_or_else(err)
 }
 
 fn parse_zone(s: &str) -> Result<Zone, String> {

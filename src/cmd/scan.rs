@@ -38,7 +38,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         naming: args.naming.options(args.stdin_as.clone()),
         mine: (args.unknown > 0 || args.fail_on_unknown.is_some())
             .then_some(MineOptions { mode: Mode::Errors, log: false }),
-        budget: Budget { bytes: args.memory_budget, dir: args.spill_dir.clone() },
+        budget: Budget { bytes: args.memory_budget.saturating_mul(1 << 20), dir: args.spill_dir.clone() },
     };
     let out = scan::scan(Arc::new(rules), &opts).context("scan failed")?;
     for miss in &out.summary.app_misses {

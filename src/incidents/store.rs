@@ -44,10 +44,13 @@ use super::{Evidence, Incident, Map, Mark, TimesOfDay};
 use crate::rules::{Family, Filled, Severity, Template};
 use crate::stories::Story;
 
-/// The memory budget when none is given (`--memory-budget`): 256 MiB.
-/// Every fixture and benchmark corpus up to 256 MiB of storm stays under
+/// The memory budget when none is given (`--memory-budget`), in MiB:
+/// every fixture and benchmark corpus up to 256 MiB of storm stays under
 /// it, so they never touch the disk.
-pub const DEFAULT_BUDGET: u64 = 256 << 20;
+pub const DEFAULT_BUDGET_MIB: u64 = 256;
+
+/// [`DEFAULT_BUDGET_MIB`] in bytes.
+pub const DEFAULT_BUDGET: u64 = DEFAULT_BUDGET_MIB << 20;
 
 /// How much memory finished incidents may hold, and where the rest go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,35 +114,45 @@ pub enum SpillError {
 
 /// How a story-building stage sees an incident: what folds incidents into
 /// stories and orders them, without its texts (held for every incident,
-/// spilled or not).
+/// spilled or not, so kept small: 88 bytes and its marks).
 #[derive(Debug, Clone)]
 pub struct View {
     /// The incident id as its number (ids are 16 hex digits: see
     /// [`super::id`]); [`View::id_text`] gives it back.
     pub id: u64,
-    /// Severity.
-    pub severity: Severity,
-    /// The rule reads the dependency's own log (`side = "server"`).
-    pub server: bool,
-    /// The last value of its `status` field.
-    pub status: Status,
-    /// The rule's story family.
-    pub family: Option<Arc<Family>>,
-    /// App concerned, when known.
-    pub app: Option<Arc<str>>,
-    /// Rule id.
-    pub rule: Arc<str>,
-    /// Its rule and group key, as one number: equal for equal pairs.
-    pub group: u32,
     /// Matching records folded into it.
     pub count: usize,
+    /// App concerned, when known.
+    pub app: Option<Arc<str>>,
     /// Its times of day, where its log has no date.
     pub time_of_day: Option<Box<TimesOfDay>>,
     /// Where each of its records is.
     pub marks: Arc<[Mark]>,
-    first_ms: Option<i64>,
-    last_ms: Option<i64>,
+    /// Its rule and group key, as one number: equal for equal pairs.
+    pub group: u32,
+    /// Severity.
+    pub severity: Severity,
+    /// What it takes from its rule, shared by the views of one rule.
+    of: Arc<RuleOf>,
+    first_ms: i64,
+    last_ms: i64,
+    /// Which of the times are known, and the status (see the `FLAG_`s).
+    flags: u8,
 }
+
+/// What a view takes from its rule.
+#[derive(Debug, PartialEq, Eq)]
+struct RuleOf {
+    rule: Box<str>,
+    family: Option<Family>,
+    server: bool,
+}
+
+/// [`View::flags`]: a first time, a last time, and the status in the two
+/// bits above.
+const FLAG_FIRST: u8 = 1;
+const FLAG_LAST: u8 = 2;
+const STATUS_SHIFT: u8 = 2;
 
 /// The last value of an incident's `status` field, as headlines read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,12 +178,21 @@ impl Status {
 impl View {
     /// First record's time (ms since the epoch).
     pub fn first_ms(&self) -> Option<i64> {
-        self.first_ms
+        (self.flags & FLAG_FIRST != 0).then_some(self.first_ms)
     }
 
     /// Latest record's time (ms since the epoch).
     pub fn last_ms(&self) -> Option<i64> {
-        self.last_ms
+        (self.flags & FLAG_LAST != 0).then_some(self.last_ms)
+    }
+
+    /// The last value of its `status` field, as headlines read it.
+    pub fn status(&self) -> Status {
+        match self.flags >> STATUS_SHIFT {
+            1 => Status::Open,
+            2 => Status::Closed,
+            _ => Status::None,
+        }
     }
 
     /// The id as the incident has it.
@@ -178,9 +200,24 @@ impl View {
         format!("{:016x}", self.id)
     }
 
+    /// Rule id.
+    pub fn rule(&self) -> &str {
+        &self.of.rule
+    }
+
+    /// The rule's story family.
+    pub fn family(&self) -> Option<&Family> {
+        self.of.family.as_ref()
+    }
+
     /// Of the story family `f`.
     pub fn is(&self, f: &Family) -> bool {
-        self.family.as_deref() == Some(f)
+        self.family() == Some(f)
+    }
+
+    /// The rule reads the dependency's own log (`side = "server"`).
+    pub fn server(&self) -> bool {
+        self.of.server
     }
 }
 
@@ -205,19 +242,19 @@ enum Loc {
 /// An incident's place in the report order beyond its view, and where it is.
 #[derive(Debug, Clone, Copy)]
 struct Index {
-    first_day: Option<(usize, i64)>,
+    /// The incident's `first_day` packed to order as it does: (0, 0) for
+    /// none, else (source + 1, ms); sources past `u32` saturate, as marks'.
+    first_day: (u32, i64),
     at: Loc,
 }
 
 /// What an incident takes from its rule, kept once per rule.
 #[derive(Debug)]
 struct Kind {
-    rule: Arc<str>,
+    of: Arc<RuleOf>,
     severity: Severity,
     window: Option<String>,
     references: Arc<[String]>,
-    family: Option<Arc<Family>>,
-    server: bool,
     fix: Arc<Template>,
     action: Option<Arc<Template>>,
 }
@@ -225,12 +262,10 @@ struct Kind {
 impl Kind {
     fn of(i: &Incident) -> Kind {
         Kind {
-            rule: Arc::from(i.rule.as_str()),
+            of: Arc::new(RuleOf { rule: i.rule.as_str().into(), family: i.family.clone(), server: i.server }),
             severity: i.severity,
             window: i.window.clone(),
             references: i.references.clone(),
-            family: i.family.clone().map(Arc::new),
-            server: i.server,
             fix: i.fix.parts().0.clone(),
             action: i.action.as_ref().map(|a| a.parts().0.clone()),
         }
@@ -238,12 +273,12 @@ impl Kind {
 
     fn fits(&self, i: &Incident) -> bool {
         let same_template = |a: &Arc<Template>, b: &Filled| Arc::ptr_eq(a, b.parts().0);
-        *self.rule == *i.rule
+        *self.of.rule == *i.rule
             && self.severity == i.severity
             && self.window == i.window
             && (Arc::ptr_eq(&self.references, &i.references) || self.references == i.references)
-            && self.family.as_deref() == i.family.as_ref()
-            && self.server == i.server
+            && self.of.family == i.family
+            && self.of.server == i.server
             && same_template(&self.fix, &i.fix)
             && match (&self.action, &i.action) {
                 (Some(a), Some(b)) => same_template(a, b),
@@ -364,7 +399,10 @@ impl Store {
     /// the temporary file.
     pub fn push(&mut self, mut incident: Incident) -> Result<(), SpillError> {
         let view = self.view_of(&incident);
-        let first_day = incident.first_day;
+        let first_day = match incident.first_day {
+            Some((source, ms)) => (u32::try_from(source).unwrap_or(u32::MAX - 1) + 1, ms),
+            None => (0, 0),
+        };
         let bytes = heap_bytes(&incident);
         let at = if self.used.saturating_add(bytes) <= self.budget.bytes {
             self.used += bytes;
@@ -392,7 +430,8 @@ impl Store {
             rank[g as usize] = r as u32;
         }
         let key = |v: &View, i: &Index| {
-            (Reverse(v.severity), v.first_ms.is_none(), v.first_ms, rank[v.group as usize], i.first_day, v.id)
+            let first = v.first_ms();
+            (Reverse(v.severity), first.is_none(), first, rank[v.group as usize], i.first_day, v.id)
         };
         let mut order: Vec<u32> = (0..self.views.len() as u32).collect();
         order.sort_by(|&a, &b| {
@@ -482,15 +521,14 @@ impl Store {
 
     fn view_of(&mut self, i: &Incident) -> View {
         let kind = self.kind(i);
-        let kind = &self.kinds[kind as usize];
-        let rule = kind.rule.clone();
-        let family = kind.family.clone();
-        let group = match self.group_of.get(&(rule.clone(), i.key.clone())) {
+        let of = self.kinds[kind as usize].of.clone();
+        let pair = (Arc::<str>::from(&*of.rule), i.key.clone());
+        let group = match self.group_of.get(&pair) {
             Some(&g) => g,
             None => {
                 let g = self.groups.len() as u32;
-                self.groups.push((rule.clone(), i.key.clone()));
-                self.group_of.insert((rule.clone(), i.key.clone()), g);
+                self.groups.push(pair.clone());
+                self.group_of.insert(pair, g);
                 g
             }
         };
@@ -502,20 +540,24 @@ impl Store {
                 k
             }
         });
+        let status = match Status::of(i) {
+            Status::None => 0,
+            Status::Open => 1,
+            Status::Closed => 2,
+        };
+        let known = |t: Option<i64>, flag: u8| if t.is_some() { flag } else { 0 };
         View {
             id: id_number(&i.id),
-            severity: i.severity,
-            server: i.server,
-            status: Status::of(i),
-            family,
-            app,
-            rule,
-            group,
             count: i.count,
+            app,
             time_of_day: i.time_of_day.clone().map(Box::new),
             marks: i.marks.clone(),
-            first_ms: i.first_ms,
-            last_ms: i.last_ms,
+            group,
+            severity: i.severity,
+            of,
+            first_ms: i.first_ms.unwrap_or_default(),
+            last_ms: i.last_ms.unwrap_or_default(),
+            flags: known(i.first_ms, FLAG_FIRST) | known(i.last_ms, FLAG_LAST) | (status << STATUS_SHIFT),
         }
     }
 
@@ -528,7 +570,7 @@ impl Store {
         }
         let kind = Kind::of(i);
         let k = self.kinds.len() as u32;
-        self.kind_of.entry(kind.rule.clone()).or_default().push(k);
+        self.kind_of.entry(Arc::from(&*kind.of.rule)).or_default().push(k);
         self.kinds.push(kind);
         k
     }
@@ -646,6 +688,7 @@ impl Store {
     fn decode(&self, buf: &[u8]) -> io::Result<Incident> {
         let mut r = Reader(buf);
         let kind = self.kinds.get(r.num()? as usize).ok_or_else(|| bad("kind"))?;
+        let of = &kind.of;
         let id = r.string()?;
         let title = r.string()?;
         let app = r.opt(Reader::string)?;
@@ -680,7 +723,7 @@ impl Store {
         let last_ms = r.opt(Reader::int)?;
         Ok(Incident {
             id,
-            rule: kind.rule.to_string(),
+            rule: of.rule.to_string(),
             severity: kind.severity,
             title,
             app,
@@ -696,8 +739,8 @@ impl Store {
             action,
             references: kind.references.clone(),
             story: None,
-            family: kind.family.as_deref().cloned(),
-            server: kind.server,
+            family: of.family.clone(),
+            server: of.server,
             marks: Arc::default(),
             first_ms,
             first_day,
@@ -979,7 +1022,7 @@ fix = "no restore within {window} ({status})"
                     (v.id_text(), v.first_ms(), v.last_ms(), v.count),
                     (i.id.clone(), i.first_ms, i.last_ms, i.count)
                 );
-                assert_eq!((&*v.rule, v.app.as_deref(), v.severity), (i.rule.as_str(), i.app.as_deref(), i.severity));
+                assert_eq!((v.rule(), v.app.as_deref(), v.severity), (i.rule.as_str(), i.app.as_deref(), i.severity));
             }
             assert_eq!(store.into_vec().expect("read back"), built, "budget {budget}");
         }
@@ -1039,6 +1082,14 @@ fix = "no restore within {window} ({status})"
         assert_eq!(format!("{:016x}", id_number(ids[2])), ids[2]);
         assert_ne!(id_number("+123456789abcdef"), id_number("0123456789abcdef"));
         assert_eq!(id_number("story"), crate::incidents::id::fnv1a(b"story"));
+    }
+
+    /// What every incident keeps in memory, spilled or not, stays small:
+    /// 733 k of them at 5 GiB of storm.
+    #[test]
+    fn a_view_and_its_index_are_small() {
+        assert_eq!(std::mem::size_of::<View>(), 88);
+        assert_eq!(std::mem::size_of::<Index>(), 32);
     }
 
     /// The codec's numbers: the extremes of both kinds round-trip.

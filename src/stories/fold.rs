@@ -86,7 +86,7 @@ enum Class {
 }
 
 fn class(i: &View) -> Class {
-    match i.family.as_deref() {
+    match i.family() {
         Some(Family::Dependency(_)) => Class::Dependency,
         Some(Family::Restart) => Class::Restart,
         Some(Family::Symptom) => Class::Symptom,
@@ -100,7 +100,7 @@ fn class(i: &View) -> Class {
 pub fn groups(incidents: &[View], causes: &BTreeMap<String, RuleCause>) -> Vec<Vec<usize>> {
     let mut u = Union::new(incidents.len());
     link_by(&mut u, incidents, |i| Some(i.group));
-    link_by(&mut u, incidents, |i| match (i.family.as_deref(), i.app.as_deref()) {
+    link_by(&mut u, incidents, |i| match (i.family(), i.app.as_deref()) {
         (Some(Family::Restart), Some(app)) => Some(app),
         _ => None,
     });
@@ -304,7 +304,7 @@ fn link_same_kind_records(u: &mut Union, incidents: &[View]) {
     all.sort_unstable();
     for pair in all.windows(2) {
         let ((s0, l0, a), (s1, l1, b)) = (pair[0], pair[1]);
-        if (s0, l0) == (s1, l1) && a != b && incidents[a].family == incidents[b].family {
+        if (s0, l0) == (s1, l1) && a != b && incidents[a].family() == incidents[b].family() {
             u.join(a, b);
         }
     }
@@ -356,13 +356,11 @@ fn link_by<'a, K: Ord>(u: &mut Union, incidents: &'a [View], key_of: impl Fn(&'a
 fn link_outages(u: &mut Union, incidents: &[View]) {
     let mut by_dep: BTreeMap<&str, Vec<(i64, i64, usize)>> = BTreeMap::new();
     for (i, inc) in incidents.iter().enumerate() {
-        if let (Some(Family::Dependency(d)), Some(first), Some(last)) =
-            (inc.family.as_deref(), inc.first_ms(), inc.last_ms())
-        {
+        if let (Some(Family::Dependency(d)), Some(first), Some(last)) = (inc.family(), inc.first_ms(), inc.last_ms()) {
             by_dep.entry(d.as_str()).or_default().push((first, last, i));
         }
     }
-    link_by(u, incidents, |i| match (i.family.as_deref(), i.first_ms(), i.app.as_deref(), i.marks.first()) {
+    link_by(u, incidents, |i| match (i.family(), i.first_ms(), i.app.as_deref(), i.marks.first()) {
         (Some(Family::Dependency(d)), None, Some(app), _) => Some((d.as_str(), Ok(app))),
         (Some(Family::Dependency(d)), None, None, Some(m)) => Some((d.as_str(), Err(m.source()))),
         _ => None,
@@ -423,7 +421,7 @@ pub fn rule_causes(incidents: &[View], windows: &[Window]) -> BTreeMap<String, R
         let Some(&&first) = inside.first() else { continue };
         let count = inside.len();
         let covered = of_app.covered(inside.iter().filter_map(|m| m.ts()));
-        if matches!(inc.family.as_deref(), Some(Family::Dependency(_))) && 2 * covered < of_app.len() {
+        if matches!(inc.family(), Some(Family::Dependency(_))) && 2 * covered < of_app.len() {
             continue;
         }
         let better = best.get(&**app).is_none_or(|b| {

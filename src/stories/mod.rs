@@ -228,7 +228,7 @@ fn times_of_day<'a>(members: impl Iterator<Item = &'a View>) -> Option<TimesOfDa
 /// member is one (only an outage's unit is a root that others join), else
 /// `restart` if a member is of that family, else `rule`.
 fn kind<'a>(members: impl Iterator<Item = &'a View> + Clone) -> String {
-    if let Some(d) = members.clone().find_map(|i| i.family.as_deref().filter(|f| matches!(f, Family::Dependency(_)))) {
+    if let Some(d) = members.clone().find_map(|i| i.family().filter(|f| matches!(f, Family::Dependency(_)))) {
         return d.as_key();
     }
     if members.clone().any(|i| i.is(&Family::Restart)) {
@@ -250,7 +250,7 @@ fn server_member(incidents: &[View], members: &[usize]) -> Option<usize> {
         let inc = &incidents[i];
         (inc.first_ms().is_none(), inc.first_ms(), Reverse(inc.severity), inc.id)
     };
-    members.iter().copied().filter(|&i| incidents[i].server).min_by(|&a, &b| rank(a).cmp(&rank(b)))
+    members.iter().copied().filter(|&i| incidents[i].server()).min_by(|&a, &b| rank(a).cmp(&rank(b)))
 }
 
 fn crash_member(incidents: &[View], members: &[usize]) -> Option<usize> {
@@ -297,11 +297,11 @@ fn headline(store: &Store, members: &[usize], cause: Option<usize>) -> io::Resul
     };
     let lead = &incidents[lead_at];
     let title = store.get(lead_at)?.title.clone();
-    let outage = matches!(lead.family.as_deref(), Some(Family::Dependency(_)));
+    let outage = matches!(lead.family(), Some(Family::Dependency(_)));
     let repeats: Vec<&View> = members
         .iter()
         .map(|&i| &incidents[i])
-        .filter(|i| i.rule == lead.rule && (outage || i.group == lead.group))
+        .filter(|i| i.rule() == lead.rule() && (outage || i.group == lead.group))
         .collect();
     if repeats.len() < 2 {
         return Ok(title);
@@ -317,7 +317,7 @@ fn headline(store: &Store, members: &[usize], cause: Option<usize>) -> io::Resul
     if let Some(ms) = longest {
         out.push_str(&format!(", the longest {}", crate::correlate::pairs::human(ms)));
     }
-    match repeats.iter().max_by_key(|i| (i.first_ms(), i.id)).map(|i| i.status) {
+    match repeats.iter().max_by_key(|i| (i.first_ms(), i.id)).map(|i| i.status()) {
         Some(Status::Open) => out.push_str(", the last still open at the end of the log"),
         Some(Status::Closed) => out.push_str(", the last one closed"),
         Some(Status::None) | None => {}
