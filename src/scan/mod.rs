@@ -211,6 +211,11 @@ fn scan_named(
     notes.extend(app_misses.iter().cloned());
     let baseline = opts.filters.stored(&mut incidents, &mut notes);
     incidents.seal()?;
+    // The findings' events are all freed now; past the budget the
+    // incidents are too. Give the pages back before the stories and the
+    // report (1 GiB storm, every incident spilled: the report stage's
+    // peak RSS 221 -> see the commit).
+    memory::release_freed();
     // Pass 2: what each restarted app wrote just before its exits.
     let windows = stories::cause_windows(incidents.views());
     let causes = causes::collect(&specs, &files, &windows, opts);
