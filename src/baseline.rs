@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::contract::{READABLE_VERSIONS, SCHEMA_VERSION};
-use crate::incidents::Incident;
+use crate::incidents::{Incident, Map};
 
 /// A rule id and a group key: what "the same incident" means across runs.
 pub type Key = (String, BTreeMap<String, String>);
@@ -129,8 +129,14 @@ impl Baseline {
     /// Returns true if and only if an incident with the same rule and key
     /// was in the baseline.
     pub fn knows(&self, incident: &Incident) -> bool {
+        self.knows_key(&incident.rule, &incident.key)
+    }
+
+    /// Returns true if and only if an incident of `rule` with `key` was in
+    /// the baseline.
+    pub fn knows_key(&self, rule: &str, key: &Map<String>) -> bool {
         // Clones only on lookup of a few hundred incidents at most.
-        self.keys.contains(&(incident.rule.clone(), incident.key.to_btree()))
+        self.keys.contains(&(rule.to_string(), key.to_btree()))
     }
 
     /// Number of distinct keys.

@@ -317,13 +317,14 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = MmapArg::Auto)]
     pub mmap: MmapArg,
 
-    /// MiB of matched events held in memory between the scan and correlation; past it they are
-    /// written to a temporary file and read back (output unchanged). 0 spills every event.
+    /// MiB of matched events held in memory between the scan and correlation, and again of
+    /// finished incidents held until the report; past it they are written to a temporary file and
+    /// read back (output unchanged). 0 spills every one.
     #[arg(long, value_name = "MIB", default_value_t = logtriage::spill::DEFAULT_BUDGET_MIB)]
     pub memory_budget: usize,
 
-    /// Directory of the temporary file events spill to past --memory-budget (default: TMPDIR, else
-    /// the system's). The file has no name there and is gone when the scan ends.
+    /// Directory of the temporary files past --memory-budget (default: TMPDIR, else the system's).
+    /// They have no name there and are gone when the scan ends.
     #[arg(long, value_name = "DIR")]
     pub spill_dir: Option<std::path::PathBuf>,
 

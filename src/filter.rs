@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::baseline::Baseline;
-use crate::incidents::Incident;
+use crate::incidents::{Incident, Store};
 use crate::input::{SourceMeta, pm2_file_name};
 use crate::matcher::Event;
 use crate::rules::Role;
@@ -188,6 +188,21 @@ impl Filters {
         let before = incidents.len();
         incidents.retain(|i| !baseline.knows(i));
         Some(BaselineStats { file: baseline.path.clone(), known: before - incidents.len() })
+    }
+
+    /// [`Filters::incidents`] on a store (before it is sealed): the same
+    /// incidents kept, the same notes.
+    pub fn stored(&self, store: &mut Store, notes: &mut Vec<String>) -> Option<BaselineStats> {
+        if !self.apps.is_empty() {
+            let unnamed = store.views().iter().filter(|v| v.app.is_none()).count();
+            store.retain(|app, _, _| app.is_some_and(|a| self.wants(a)));
+            if unnamed > 0 {
+                notes.push(format!("--app left out {unnamed} incident(s) that name no app"));
+            }
+        }
+        let baseline = self.baseline.as_ref()?;
+        let known = store.retain(|_, rule, key| !baseline.knows_key(rule, key));
+        Some(BaselineStats { file: baseline.path.clone(), known })
     }
 }
 

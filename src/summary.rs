@@ -8,6 +8,7 @@ use crate::filter::BaselineStats;
 use crate::incidents::{Incident, by_severity};
 use crate::input::{AppFrom, Duplicate, EcosystemUse, PassedOver, Skip, Stream};
 use crate::records::{DayTime, TimeFormat};
+use crate::rules::Severity;
 
 /// One file that was scanned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -213,6 +214,21 @@ impl SeverityCounts {
         let c = by_severity(incidents);
         let get = |i: usize| c.get(i).map_or(0, |p| p.1);
         SeverityCounts { critical: get(0), high: get(1), medium: get(2), low: get(3), info: get(4) }
+    }
+
+    /// Counts incidents by their severities (a store's views).
+    pub fn of_severities(severities: impl Iterator<Item = Severity>) -> SeverityCounts {
+        let mut c = SeverityCounts::default();
+        for s in severities {
+            *match s {
+                Severity::Critical => &mut c.critical,
+                Severity::High => &mut c.high,
+                Severity::Medium => &mut c.medium,
+                Severity::Low => &mut c.low,
+                Severity::Info => &mut c.info,
+            } += 1;
+        }
+        c
     }
 
     /// All incidents.

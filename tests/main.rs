@@ -20,6 +20,9 @@ mod json_contract;
 // Same bytes for every thread count.
 mod determinism;
 
+// Incidents past the memory budget: the same bytes from the temporary file.
+mod store;
+
 // Unrecognised errors (issue 16): mining, `templates`, `rules draft`.
 mod unknown;
 

@@ -134,6 +134,7 @@ fn check_reports(events: Vec<Event>, stats: FileStats, spec: &SourceSpec) {
         ecosystems: Vec::new(),
         elapsed_ms: 0,
     };
+    let incidents = incidents::Store::from_incidents(incidents);
     let out = ScanOutput { stories: Vec::new(), incidents, summary, unknown: Default::default() };
     let render = |format| {
         let mut buf = Vec::new();

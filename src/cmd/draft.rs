@@ -105,7 +105,7 @@ fn incidents_on(rule: &str, plays: &str, log: &[u8]) -> anyhow::Result<Vec<(Opti
         .map_err(|e| anyhow::anyhow!("the drafted rule does not compile ({e}): please report this"))?;
     let spec = SourceSpec { id: 0, meta: input::classify(plays, plays), origin: Origin::Memory(log.into()) };
     let out = scan::scan_sources(Arc::new(set), vec![spec], Vec::new(), &ScanOptions::default(), Instant::now())?;
-    Ok(out.incidents.iter().map(|i| (i.app.clone(), i.count)).collect())
+    Ok(out.incidents.views().iter().map(|i| (i.app.as_deref().map(str::to_string), i.count)).collect())
 }
 
 /// A path's file name: what a fixture plays (it decides app and stream).

@@ -9,6 +9,7 @@ use anyhow::Context;
 
 use crate::cli::{FailOn, ScanArgs, When};
 use logtriage::filter::Filters;
+use logtriage::incidents::Budget;
 use logtriage::mine::{MineOptions, Mode};
 use logtriage::report::{self, Color, Endings, Format, ReportOptions};
 use logtriage::rules::RuleSet;
@@ -37,10 +38,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         naming: args.naming.options(args.stdin_as.clone()),
         mine: (args.unknown > 0 || args.fail_on_unknown.is_some())
             .then_some(MineOptions { mode: Mode::Errors, log: false }),
+        // One budget, for each of the two things a noisy scan holds: the
+        // matched events until correlation, the finished incidents until
+        // the report. They peak in different stages.
         spill: logtriage::spill::Options {
             budget: args.memory_budget.saturating_mul(1 << 20),
             dir: args.spill_dir.clone(),
         },
+        budget: Budget { bytes: (args.memory_budget as u64).saturating_mul(1 << 20), dir: args.spill_dir.clone() },
     };
     let out = scan::scan(Arc::new(rules), &opts).context("scan failed")?;
     for miss in &out.summary.app_misses {
@@ -105,7 +110,7 @@ fn exit_code(out: &scan::ScanOutput, fail_on: FailOn, fail_on_unknown: Option<u6
     }
     let failing = match fail_on {
         FailOn::Never => false,
-        FailOn::At(min) => out.incidents.iter().any(|i| i.severity >= min),
+        FailOn::At(min) => out.incidents.views().iter().any(|i| i.severity >= min),
     };
     let failing = failing || fail_on_unknown.is_some_and(|n| out.unknown.templates.iter().any(|t| t.count >= n));
     if failing { ExitCode::from(1) } else { ExitCode::SUCCESS }

@@ -11,6 +11,7 @@
 
 pub mod id;
 pub mod map;
+pub mod store;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use crate::rules::{Correlation, Family, Filled, Role, Rule, RuleSet, Severity, V
 use crate::{memory, pool};
 
 pub use map::Map;
+pub use store::{Budget, SpillError, Store, View};
 
 /// At most this many distinct values are kept per captured field.
 const MAX_VALUES: usize = 10;
@@ -105,7 +107,7 @@ pub struct Incident {
     /// Where each of its records is: what the stories stage needs of the
     /// findings, which are freed before it runs.
     #[serde(skip)]
-    pub marks: Box<[Mark]>,
+    pub marks: Arc<[Mark]>,
     #[serde(skip)]
     first_ms: Option<i64>,
     /// Without an instant: the first match's source and time on that
@@ -304,8 +306,43 @@ fn build_in_chunks(
     zone: Zone,
     chunk_events: usize,
 ) -> Vec<Incident> {
-    let paths: Vec<Arc<str>> = paths.iter().map(|p| Arc::from(p.as_str())).collect();
     let mut out = Vec::with_capacity(findings.len());
+    let sink = |chunk: Vec<Incident>| -> Result<(), std::convert::Infallible> {
+        out.extend(chunk);
+        Ok(())
+    };
+    match build_chunks(rules, findings, paths, zone, chunk_events, sink) {
+        Ok(()) => {}
+        Err(never) => match never {},
+    }
+    order(&mut out);
+    out
+}
+
+/// [`build_freeing`] into `store`: each chunk's incidents go in as they
+/// are built (held or spilled, see [`store`]), not ordered (the store
+/// orders them when sealed).
+pub fn build_into(
+    rules: &RuleSet,
+    findings: Vec<Finding>,
+    paths: &[String],
+    zone: Zone,
+    store: &mut Store,
+) -> Result<(), SpillError> {
+    build_chunks(rules, findings, paths, zone, CHUNK_EVENTS, |chunk| chunk.into_iter().try_for_each(|i| store.push(i)))
+}
+
+/// Builds the incidents of `findings` chunk by chunk, handing each
+/// chunk's to `sink` and freeing its events before the next.
+fn build_chunks<E>(
+    rules: &RuleSet,
+    findings: Vec<Finding>,
+    paths: &[String],
+    zone: Zone,
+    chunk_events: usize,
+    mut sink: impl FnMut(Vec<Incident>) -> Result<(), E>,
+) -> Result<(), E> {
+    let paths: Vec<Arc<str>> = paths.iter().map(|p| Arc::from(p.as_str())).collect();
     let mut trim = memory::TrimEvery::default();
     let mut chunk: Vec<Finding> = Vec::new();
     let mut events = 0;
@@ -314,7 +351,7 @@ fn build_in_chunks(
         events += f.events.len();
         chunk.push(f);
         if events >= chunk_events || chunk.len() >= CHUNK_FINDINGS || findings.peek().is_none() {
-            out.extend(build_some(rules, chunk.iter().collect(), &paths, zone));
+            sink(build_some(rules, chunk.iter().collect(), &paths, zone))?;
             let bytes = chunk.iter().map(|f| f.events.capacity() * std::mem::size_of::<Event>()).sum();
             // Freed here, not on the workers: the events of one record
             // share their text, and workers freeing them at once contend
@@ -324,8 +361,7 @@ fn build_in_chunks(
             events = 0;
         }
     }
-    order(&mut out);
-    out
+    Ok(())
 }
 
 /// How many events [`build_freeing`] turns into incidents before it frees

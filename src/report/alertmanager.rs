@@ -7,7 +7,7 @@
 //! not ours: it carries no `schema_version`, and the summary has no place
 //! in it (the CLI prints skipped paths to stderr instead).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
@@ -144,28 +144,50 @@ impl AlertBuilder {
 pub struct Alertmanager<W> {
     w: W,
     builder: AlertBuilder,
-    /// `incident_id` labels written so far (see [`Alertmanager::unique_id`]).
-    ids: BTreeSet<String>,
+    /// Alerts written so far.
+    written: usize,
+    /// How many alerts each incident id (16 hex digits, as a number) has
+    /// had so far (see [`Alertmanager::unique_id`]): a number and a count
+    /// per incident, not its id's text, as a storm has hundreds of
+    /// thousands.
+    seen: HashMap<u64, u32>,
+    /// `incident_id` labels written so far of ids that are not 16 hex
+    /// digits (none are; kept exact all the same).
+    other: BTreeSet<String>,
 }
 
 impl<W: Write> Alertmanager<W> {
     /// Writes to `w`; `instance` becomes every alert's `instance` label
     /// (left out when `None` or empty).
     pub fn new(w: W, instance: Option<String>, endings: Endings) -> Alertmanager<W> {
-        Alertmanager { w, builder: AlertBuilder::new(instance, endings), ids: BTreeSet::new() }
+        Alertmanager {
+            w,
+            builder: AlertBuilder::new(instance, endings),
+            written: 0,
+            seen: HashMap::new(),
+            other: BTreeSet::new(),
+        }
     }
 
     /// The incident id, made unique within the run: ids are hashes, and two
     /// incidents sharing one would otherwise be merged into one alert. The
-    /// suffix depends only on the report order, so a re-run repeats it.
+    /// suffix depends only on the report order, so a re-run repeats it:
+    /// the n-th alert of an id is `ID-n` (the first is `ID`). A suffixed id
+    /// holds a `-`, so it is never another incident's hex id.
     fn unique_id(&mut self, id: &str) -> String {
+        let hex = id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        if let (true, Ok(n)) = (hex, u64::from_str_radix(id, 16)) {
+            let seen = self.seen.entry(n).or_insert(0);
+            *seen += 1;
+            return if *seen == 1 { id.to_string() } else { format!("{id}-{seen}") };
+        }
         let mut candidate = id.to_string();
         let mut n = 2;
-        while self.ids.contains(&candidate) {
+        while self.other.contains(&candidate) {
             candidate = format!("{id}-{n}");
             n += 1;
         }
-        self.ids.insert(candidate.clone());
+        self.other.insert(candidate.clone());
         candidate
     }
 
@@ -177,14 +199,15 @@ impl<W: Write> Alertmanager<W> {
 
 impl<W: Write> Reporter for Alertmanager<W> {
     fn incident(&mut self, incident: &Incident) -> io::Result<()> {
-        let first = self.ids.is_empty();
+        let first = self.written == 0;
         let alert = self.alert(incident);
         self.w.write_all(if first { b"[\n  " } else { b",\n  " })?;
+        self.written += 1;
         super::json::nested(&mut self.w, &alert, 1)
     }
 
     fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
-        self.w.write_all(if self.ids.is_empty() { b"[]\n" } else { b"\n]\n" })?;
+        self.w.write_all(if self.written == 0 { b"[]\n" } else { b"\n]\n" })?;
         self.w.flush()
     }
 }
@@ -357,7 +380,7 @@ mod tests {
         };
         let opts = ScanOptions { threads: Some(1), ..ScanOptions::default() };
         let out = scan_sources(rules.clone(), vec![spec], vec![], &opts, Instant::now()).expect("scan");
-        (Endings::of(&rules), out.incidents)
+        (Endings::of(&rules), out.incidents.into_vec().expect("incidents"))
     }
 
     fn alerts(incidents: &[Incident], endings: Endings) -> Vec<serde_json::Value> {
@@ -422,6 +445,19 @@ mod tests {
         let ids: Vec<&str> = got.iter().map(|a| a["labels"]["incident_id"].as_str().expect("id")).collect();
         let first = ids[0].to_string();
         assert_eq!(ids, [first.clone(), format!("{first}-2"), format!("{first}-3")]);
+        // Interleaved with another id, and an id that is not 16 hex
+        // digits (none is, but it stays exact).
+        let mut other = crash_loop();
+        other.id = "00000000000000ab".into();
+        let mut odd = crash_loop();
+        odd.id = "odd".into();
+        let mine = crash_loop();
+        let got =
+            alerts(&[mine.clone(), other.clone(), odd.clone(), mine, other, odd.clone(), odd], Endings::default());
+        let ids: Vec<&str> = got.iter().map(|a| a["labels"]["incident_id"].as_str().expect("id")).collect();
+        let m = first.as_str();
+        let want = [m, "00000000000000ab", "odd", &format!("{m}-2"), "00000000000000ab-2", "odd-2", "odd-3"];
+        assert_eq!(ids, want);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 use super::Reporter;
 use super::alertmanager::Endings;
-use crate::incidents::Incident;
+use crate::incidents::{Incident, Store};
 use crate::stories::Story;
 use crate::summary::Summary;
 
@@ -34,28 +34,46 @@ const SCRIPT: &str = include_str!("html/page.js");
 /// The page's style, inlined (its hash is in the policy).
 const STYLE: &str = include_str!("html/page.css");
 
-/// Collects the run, then writes the page: the data block must precede
-/// the script that reads it, and its span is known only at the end.
+/// Writes the page. With the stories (a scan's report) it streams: the
+/// page and its data block up to the incidents are written then (the
+/// scanned span comes from the store's views), each incident as it comes,
+/// the rest at the end, so the page's data is never held whole (a storm's
+/// incidents are a gigabyte of it). Without them (incidents pushed one by
+/// one, as `watch` would) it collects the run and writes the page at the
+/// end: the data block must precede the script that reads it, and its
+/// span is known only then.
 pub struct Html<W> {
     w: W,
     data: PageData,
+    /// Incidents streamed so far, once the head is written.
+    streamed: Option<usize>,
 }
 
 impl<W: Write> Html<W> {
     /// Writes to `w`; `endings` tells which incidents are outages that end
     /// (drawn open to the end of the scan while not recovered).
     pub fn new(w: W, endings: Endings) -> Html<W> {
-        Html { w, data: PageData::new(endings) }
+        Html { w, data: PageData::new(endings), streamed: None }
     }
 }
 
 impl<W: Write> Reporter for Html<W> {
-    fn stories(&mut self, stories: &[Story], _: &[Incident]) -> io::Result<()> {
-        self.data.stories(stories)
+    fn stories(&mut self, stories: &[Story], incidents: &Store) -> io::Result<()> {
+        self.data.stories(stories)?;
+        self.data.span_from(incidents.views().iter().filter_map(|v| Some((v.first_ms()?, v.last_ms()?))));
+        page_head(&mut self.w)?;
+        write_escaped(&mut self.w, &self.data.head()?)?;
+        self.streamed = Some(0);
+        Ok(())
     }
 
     fn incident(&mut self, incident: &Incident) -> io::Result<()> {
-        self.data.incident(incident)
+        let Some(n) = self.streamed else { return self.data.incident(incident) };
+        let mut json = Vec::new();
+        self.data.incident_into(incident, n == 0, &mut json)?;
+        write_escaped(&mut self.w, &json)?;
+        self.streamed = Some(n + 1);
+        Ok(())
     }
 
     fn unknown(&mut self, templates: &[crate::mine::Template]) -> io::Result<()> {
@@ -63,14 +81,26 @@ impl<W: Write> Reporter for Html<W> {
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        let json = self.data.finish(summary)?;
-        write_page(&mut self.w, &json)?;
+        if self.streamed.is_some() {
+            write_escaped(&mut self.w, &self.data.tail(summary)?)?;
+            page_tail(&mut self.w)?;
+        } else {
+            let json = self.data.finish(summary)?;
+            write_page(&mut self.w, &json)?;
+        }
         self.w.flush()
     }
 }
 
 /// The whole page around `json` (the page's data, not yet escaped).
 fn write_page(w: &mut impl Write, json: &[u8]) -> io::Result<()> {
+    page_head(w)?;
+    write_escaped(w, json)?;
+    page_tail(w)
+}
+
+/// The page up to its data block's text.
+fn page_head(w: &mut impl Write) -> io::Result<()> {
     write!(
         w,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -83,8 +113,11 @@ fn write_page(w: &mut impl Write, json: &[u8]) -> io::Result<()> {
          <script type=\"application/json\" id=\"lt-data\">",
         policy(),
         env!("CARGO_PKG_VERSION"),
-    )?;
-    write_escaped(w, json)?;
+    )
+}
+
+/// The page after its data block's text.
+fn page_tail(w: &mut impl Write) -> io::Result<()> {
     write!(w, "</script>\n<script>{SCRIPT}</script>\n</body>\n</html>\n")
 }
 
@@ -147,6 +180,28 @@ mod tests {
         }
         r.finish(&summary(incidents)).expect("finish");
         String::from_utf8(out).expect("utf-8")
+    }
+
+    /// Streamed (the stories first, with the store's views for the span)
+    /// or collected, the page is the same bytes: no incidents, one, and
+    /// several with hostile text.
+    #[test]
+    fn streaming_gives_the_collected_page() {
+        let mut hostile = crash_loop();
+        hostile.title = "</script> & \u{2028}".into();
+        let undated = crate::report::test_support::crash_loop_without_a_date();
+        for incidents in [vec![], vec![crash_loop()], vec![crash_loop(), hostile, undated]] {
+            let store = Store::from_incidents(incidents.clone());
+            let all = store.into_vec().expect("incidents");
+            let mut out = Vec::new();
+            let mut r = Html::new(&mut out, Endings::default());
+            r.stories(&[], &Store::from_incidents(all.clone())).expect("stories");
+            for i in &all {
+                r.incident(i).expect("incident");
+            }
+            r.finish(&summary(&all)).expect("finish");
+            assert_eq!(String::from_utf8(out).expect("utf-8"), page(&all), "{} incidents", all.len());
+        }
     }
 
     /// A log line cannot close the data block or open markup: the only

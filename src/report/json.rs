@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::Reporter;
 use super::schema::{SCHEMA_VERSION, TOOL};
-use crate::incidents::Incident;
+use crate::incidents::{Incident, Store};
 use crate::mine::Template;
 use crate::stories::Story;
 use crate::summary::Summary;
@@ -144,7 +144,7 @@ impl serde_json::ser::Formatter for Nested {
 }
 
 impl<W: Write> Reporter for Json<W> {
-    fn stories(&mut self, stories: &[Story], _: &[Incident]) -> io::Result<()> {
+    fn stories(&mut self, stories: &[Story], _: &Store) -> io::Result<()> {
         self.head(stories)
     }
 

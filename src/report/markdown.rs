@@ -13,9 +13,9 @@ use std::collections::BTreeSet;
 use std::io::{self, Write};
 
 use super::Reporter;
-use crate::incidents::{Incident, TimesOfDay};
+use crate::incidents::{Incident, Store, TimesOfDay};
 use crate::mine::Template;
-use crate::rules::Family;
+use crate::rules::{Family, Severity};
 use crate::stories::Story;
 use crate::summary::{SeverityCounts, Summary};
 use escape::{code_span, escape, fenced, prose};
@@ -35,20 +35,71 @@ const SECTION_BYTES: usize = 640 * 1024;
 /// yield thousands); JSON lists them all.
 const MAX_SKIPS: usize = 100;
 
-/// Collects incidents, writes the whole document in `finish` (the heading
-/// needs the counts, which come with the summary).
+/// Collects what the document shows, writes it in `finish` (the heading
+/// needs the counts, which come with the summary). What it holds is
+/// bounded by the caps, whatever the number of incidents: the first
+/// incidents the table can show (500) and the story sections' lines.
 pub struct Markdown<W> {
     w: W,
     /// Unrecognised errors shown at most, and those received.
     unknown: (usize, Vec<Template>),
-    stories: Vec<Story>,
+    stories: Vec<StoryPart>,
+    /// Stories received.
+    story_count: usize,
+    /// The first incidents, as many as the table can show.
     incidents: Vec<Incident>,
+    /// Incidents received.
+    total: usize,
+}
+
+/// What a story's section shows, taken from the store when the stories
+/// come (the incidents come later, one at a time).
+#[derive(Debug, Clone)]
+struct StoryPart {
+    story: Story,
+    /// "Incidents" and "Users saw": each list's length and its first
+    /// [`MAX_STORY_MEMBERS`] members.
+    lists: [(usize, Vec<Member>); 2],
+}
+
+/// A member line of a story section.
+#[derive(Debug, Clone)]
+struct Member {
+    /// Its place in the report order (what its anchor is found by).
+    at: usize,
+    severity: Severity,
+    rule: String,
+    title: String,
+}
+
+impl StoryPart {
+    /// The story's lists, the incidents named read from `store`.
+    fn of(story: &Story, store: &Store) -> io::Result<StoryPart> {
+        let views = store.views();
+        // What users saw (a failing health check, a proxy's 5xx) under its
+        // own heading, after what caused it, as in the text report.
+        let symptom = |m: &usize| views.get(*m).is_some_and(|v| v.is(&Family::Symptom));
+        let (users_saw, members): (Vec<usize>, Vec<usize>) = if story.members.iter().all(symptom) {
+            (Vec::new(), story.members.clone())
+        } else {
+            story.members.iter().partition(|m| symptom(m))
+        };
+        let list = |all: Vec<usize>| -> io::Result<(usize, Vec<Member>)> {
+            let mut shown = Vec::new();
+            for &at in all.iter().take(MAX_STORY_MEMBERS).filter(|&&m| m < views.len()) {
+                let i = store.get(at)?;
+                shown.push(Member { at, severity: i.severity, rule: i.rule.clone(), title: i.title.clone() });
+            }
+            Ok((all.len(), shown))
+        };
+        Ok(StoryPart { story: story.clone(), lists: [list(members)?, list(users_saw)?] })
+    }
 }
 
 impl<W: Write> Markdown<W> {
     /// Writes to `w`.
     pub fn new(w: W) -> Markdown<W> {
-        Markdown { w, unknown: (0, Vec::new()), stories: Vec::new(), incidents: Vec::new() }
+        Markdown { w, unknown: (0, Vec::new()), stories: Vec::new(), story_count: 0, incidents: Vec::new(), total: 0 }
     }
 
     /// Shows at most `n` unrecognised errors (0: none).
@@ -58,13 +109,19 @@ impl<W: Write> Markdown<W> {
 }
 
 impl<W: Write> Reporter for Markdown<W> {
-    fn stories(&mut self, stories: &[Story], _: &[Incident]) -> io::Result<()> {
-        self.stories = stories.to_vec();
+    fn stories(&mut self, stories: &[Story], incidents: &Store) -> io::Result<()> {
+        // Those past MAX_STORIES are only counted.
+        self.stories =
+            stories.iter().take(MAX_STORIES).map(|s| StoryPart::of(s, incidents)).collect::<io::Result<_>>()?;
+        self.story_count = stories.len();
         Ok(())
     }
 
     fn incident(&mut self, incident: &Incident) -> io::Result<()> {
-        self.incidents.push(incident.clone());
+        if self.incidents.len() < MAX_ROWS {
+            self.incidents.push(incident.clone());
+        }
+        self.total += 1;
         Ok(())
     }
 
@@ -74,26 +131,35 @@ impl<W: Write> Reporter for Markdown<W> {
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        let doc = render(&self.stories, &self.incidents, &self.unknown.1, summary);
+        let doc = render(&self.stories, self.story_count, &self.incidents, self.total, &self.unknown.1, summary);
         self.w.write_all(doc.as_bytes())?;
         self.w.flush()
     }
 }
 
-/// The whole document.
-fn render(stories: &[Story], incidents: &[Incident], unknown: &[Template], s: &Summary) -> String {
+/// The whole document: `incidents` are the first of `total` (at least
+/// [`MAX_ROWS`] of them, or all), `stories` the first of `story_count`.
+fn render(
+    stories: &[StoryPart],
+    story_count: usize,
+    incidents: &[Incident],
+    total: usize,
+    unknown: &[Template],
+    s: &Summary,
+) -> String {
+    let incidents = &incidents[..incidents.len().min(MAX_ROWS)];
     let anchors = anchors(incidents);
     let sections = sections(incidents, &anchors);
     let mut out = heading(&s.incidents);
-    out += &story_sections(stories, incidents, &anchors, sections.len());
-    out += &table(incidents, &anchors, sections.len());
-    if sections.len() < incidents.len() {
+    out += &story_sections(stories, story_count, &anchors, sections.len());
+    out += &table(incidents, total, &anchors, sections.len());
+    if sections.len() < total {
         out += &format!(
             "Details follow for the first {} of {} incidents ({} left out to stay inside GitHub's 1 MiB limit): \
              run with `--format json` for all of them.\n\n",
             sections.len(),
-            incidents.len(),
-            incidents.len() - sections.len()
+            total,
+            total - sections.len()
         );
     }
     for section in &sections {
@@ -121,9 +187,10 @@ const MAX_STORY_MEMBERS: usize = 20;
 
 /// One section per story: headline, apps, span, cause, and its incidents in
 /// causal order, each linked to its own section where it has one.
-fn story_sections(stories: &[Story], incidents: &[Incident], anchors: &[String], linked: usize) -> String {
+fn story_sections(stories: &[StoryPart], story_count: usize, anchors: &[String], linked: usize) -> String {
     let mut out = String::new();
-    for st in stories.iter().take(MAX_STORIES) {
+    for part in stories.iter().take(MAX_STORIES) {
+        let st = &part.story;
         out += &format!("### {} {}\n\n", st.severity.as_str().to_uppercase(), escape(&st.headline));
         let apps = if st.apps.is_empty() { "—".to_string() } else { escape(&st.apps.join(", ")) };
         let when = match (&st.first_seen, &st.last_seen) {
@@ -137,39 +204,30 @@ fn story_sections(stories: &[Story], incidents: &[Incident], anchors: &[String],
             let at = code_span(&format!("{}:{}", c.file, c.line));
             out += &format!("- **Cause:** {text} ({}× {}, first at {at})\n", c.count, c.seen());
         }
-        // What users saw (a failing health check, a proxy's 5xx) under its
-        // own heading, after what caused it, as in the text report.
-        let symptom = |m: &usize| incidents.get(*m).is_some_and(|i| i.family == Some(Family::Symptom));
-        let (users_saw, members): (Vec<usize>, Vec<usize>) = if st.members.iter().all(symptom) {
-            (Vec::new(), st.members.clone())
-        } else {
-            st.members.iter().partition(|m| symptom(m))
-        };
-        for (heading, list) in [("Incidents", &members), ("Users saw", &users_saw)] {
-            if list.is_empty() {
+        for (heading, (len, list)) in ["Incidents", "Users saw"].into_iter().zip(&part.lists) {
+            if *len == 0 {
                 continue;
             }
             out += &format!("- **{heading}:**\n");
-            for &m in list.iter().take(MAX_STORY_MEMBERS) {
-                let Some(i) = incidents.get(m) else { continue };
-                let title = match anchors.get(m) {
-                    Some(a) if m < linked => format!("[{}](#{a})", escape(&i.title)),
-                    _ => escape(&i.title),
+            for m in list {
+                let title = match anchors.get(m.at) {
+                    Some(a) if m.at < linked => format!("[{}](#{a})", escape(&m.title)),
+                    _ => escape(&m.title),
                 };
-                let rule = code_span(&i.rule).replace('|', "\\|");
-                out += &format!("  - {} {rule}: {title}\n", i.severity.as_str());
+                let rule = code_span(&m.rule).replace('|', "\\|");
+                out += &format!("  - {} {rule}: {title}\n", m.severity.as_str());
             }
-            if list.len() > MAX_STORY_MEMBERS {
-                out += &format!("  - … and {} more\n", list.len() - MAX_STORY_MEMBERS);
+            if *len > MAX_STORY_MEMBERS {
+                out += &format!("  - … and {} more\n", len - MAX_STORY_MEMBERS);
             }
         }
         out += &format!("- **Story:** {}\n\n", code_span(&st.id));
     }
-    if stories.len() > MAX_STORIES {
+    if story_count > MAX_STORIES {
         out += &format!(
             "{} more stories are left out to stay inside GitHub's 1 MiB limit: \
              run with `--format json` for all of them.\n\n",
-            stories.len() - MAX_STORIES
+            story_count - MAX_STORIES
         );
     }
     out
@@ -199,7 +257,7 @@ fn anchors(incidents: &[Incident]) -> Vec<String> {
 }
 
 /// The summary table; rows of incidents with a section link to it.
-fn table(incidents: &[Incident], anchors: &[String], linked: usize) -> String {
+fn table(incidents: &[Incident], total: usize, anchors: &[String], linked: usize) -> String {
     if incidents.is_empty() {
         return String::new();
     }
@@ -225,12 +283,12 @@ fn table(incidents: &[Incident], anchors: &[String], linked: usize) -> String {
         rows += 1;
     }
     out.push('\n');
-    if rows < incidents.len() {
+    if rows < total {
         out += &format!(
             "This table leaves out {} of {} incidents to stay inside GitHub's 1 MiB limit: \
              run with `--format json` for all of them.\n\n",
-            incidents.len() - rows,
-            incidents.len()
+            total - rows,
+            total
         );
     }
     out
@@ -428,7 +486,7 @@ mod tests {
     #[test]
     fn times_of_day_without_a_date() {
         let i = crash_loop_without_a_date();
-        let doc = render(&[], std::slice::from_ref(&i), &[], &summary(std::slice::from_ref(&i)));
+        let doc = render(&[], 0, std::slice::from_ref(&i), 1, &[], &summary(std::slice::from_ref(&i)));
         assert!(doc.contains("| critical | `pm2.crash-loop` | api | 2 | 09:23:43 (date unknown) | ["), "{doc}");
         assert!(doc.contains("- **When:** 09:23:43 → 09:23:46 (date unknown) (2×, window 5m)\n"), "{doc}");
         assert!(doc.contains("`logs/pm2.log:78`\n"), "evidence has no time: {doc}");
@@ -437,7 +495,7 @@ mod tests {
     #[test]
     fn renders_an_incident() {
         let i = crash_loop();
-        let doc = render(&[], std::slice::from_ref(&i), &[], &summary(std::slice::from_ref(&i)));
+        let doc = render(&[], 0, std::slice::from_ref(&i), 1, &[], &summary(std::slice::from_ref(&i)));
         let id = &i.id;
         let expected = format!(
             "## logtriage: 1 incident (1 critical)
@@ -495,7 +553,7 @@ at <anonymous>
         s.notes.push("3 file(s) have no timestamps".into());
         s.unfiltered_rules.push("x.any".into());
         s.baseline = Some(BaselineStats { file: "known.json".into(), known: 2 });
-        let doc = render(&[], &[], &[], &s);
+        let doc = render(&[], 0, &[], 0, &[], &s);
         assert!(doc.starts_with("## logtriage: no incidents\n\n---\n\n**Skipped:**\n\n- logs/core-out.log"), "{doc}");
         assert!(
             doc.contains(
@@ -510,7 +568,7 @@ at <anonymous>
     #[test]
     fn caps_rows_and_sections_and_says_so() {
         let incidents = many(MAX_ROWS + 20, &crash_loop());
-        let doc = render(&[], &incidents, &[], &summary(&incidents));
+        let doc = render(&[], 0, &incidents, incidents.len(), &[], &summary(&incidents));
         assert!(doc.starts_with(&format!("## logtriage: {} incidents ({} critical)", MAX_ROWS + 20, MAX_ROWS + 20)));
         assert_eq!(count_lines(&doc, "| critical |"), MAX_ROWS);
         assert_eq!(count_lines(&doc, "### <a id="), MAX_SECTIONS);
@@ -533,7 +591,7 @@ at <anonymous>
         for i in &mut incidents {
             i.title = format!("{} {}", i.title, "<".repeat(2_000));
         }
-        let doc = render(&[], &incidents, &[], &summary(&incidents));
+        let doc = render(&[], 0, &incidents, incidents.len(), &[], &summary(&incidents));
         assert!(doc.len() < 1024 * 1024, "{} bytes", doc.len());
         let sections = count_lines(&doc, "### <a id=");
         assert!(sections > 0 && sections < MAX_SECTIONS);

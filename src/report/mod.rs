@@ -14,7 +14,7 @@ mod text;
 
 use std::io::{self, Write};
 
-use crate::incidents::Incident;
+use crate::incidents::{Incident, Store};
 use crate::mine::Template;
 use crate::scan::ScanOutput;
 use crate::stories::Story;
@@ -29,10 +29,11 @@ pub use text::{Color, Text};
 
 /// Receives a scan's results in order.
 pub trait Reporter {
-    /// The stories, in report order, first (with every incident, which
-    /// the stories name by index). `watch` builds no stories and does not
-    /// call it.
-    fn stories(&mut self, stories: &[Story], incidents: &[Incident]) -> io::Result<()> {
+    /// The stories, in report order, first (with the store of every
+    /// incident, which the stories name by their place in the report
+    /// order: a reporter reads back only those it shows). `watch` builds no
+    /// stories and does not call it.
+    fn stories(&mut self, stories: &[Story], incidents: &Store) -> io::Result<()> {
         let _ = (stories, incidents);
         Ok(())
     }
@@ -91,8 +92,10 @@ pub struct ReportOptions {
 /// Pushes `out` through `reporter`.
 pub fn emit(reporter: &mut dyn Reporter, out: &ScanOutput) -> io::Result<()> {
     reporter.stories(&out.stories, &out.incidents)?;
-    for incident in &out.incidents {
-        reporter.incident(incident)?;
+    // One at a time, in report order: read back from the temporary file
+    // where the memory budget put them there.
+    for incident in out.incidents.iter() {
+        reporter.incident(incident?.as_ref())?;
     }
     reporter.unknown(&out.unknown.templates)?;
     reporter.finish(&out.summary)

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use super::Reporter;
 use super::schema::{Envelope, Line, SCHEMA_VERSION, SummaryLine};
-use crate::incidents::Incident;
+use crate::incidents::{Incident, Store};
 use crate::mine::Template;
 use crate::stories::Story;
 use crate::summary::Summary;
@@ -31,7 +31,7 @@ impl<W: Write> Ndjson<W> {
 }
 
 impl<W: Write> Reporter for Ndjson<W> {
-    fn stories(&mut self, stories: &[Story], _: &[Incident]) -> io::Result<()> {
+    fn stories(&mut self, stories: &[Story], _: &Store) -> io::Result<()> {
         for s in stories {
             self.line(Line::Story(s))?;
         }

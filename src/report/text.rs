@@ -8,7 +8,7 @@
 use std::io::{self, Write};
 
 use super::Reporter;
-use crate::incidents::Incident;
+use crate::incidents::{Incident, Store};
 use crate::mine::Template;
 use crate::rules::{Family, Severity};
 use crate::stories::Story;
@@ -99,23 +99,29 @@ impl<W: Write> Text<W> {
 
     /// A story's block: its incidents in causal order, the cause, up to
     /// three evidence records (one line each), and the fix of the cause
-    /// (or of the worst incident).
-    fn story_block(&mut self, s: &Story, incidents: &[Incident]) -> io::Result<()> {
-        let all: Vec<&Incident> = s.members.iter().filter_map(|&i| incidents.get(i)).collect();
+    /// (or of the worst incident). Reads from `store` only the incidents
+    /// it shows.
+    fn story_block(&mut self, s: &Story, store: &Store) -> io::Result<()> {
+        let views = store.views();
+        let all: Vec<usize> = s.members.iter().copied().filter(|&i| i < views.len()).collect();
         // What users saw (a failing health check, a proxy's 5xx) under its
         // own heading, after what caused it, so a long outage does not push
         // it past the list's end.
-        let symptom = |i: &&Incident| i.family == Some(Family::Symptom);
-        let (users_saw, members): (Vec<&Incident>, Vec<&Incident>) =
+        let symptom = |i: &usize| views[*i].is(&Family::Symptom);
+        let (users_saw, members): (Vec<usize>, Vec<usize>) =
             if all.iter().all(symptom) { (Vec::new(), all) } else { all.into_iter().partition(symptom) };
-        let Some(lead) = members.iter().copied().max_by_key(|i| (i.severity, std::cmp::Reverse(i.first_ms()))) else {
+        let Some(lead) =
+            members.iter().copied().max_by_key(|&i| (views[i].severity, std::cmp::Reverse(views[i].first_ms())))
+        else {
             return Ok(());
         };
-        let rule = |i: &Incident| i.rule.clone();
         writeln!(self.w, "{} {}", self.label(s.severity), self.paint(BOLD, &s.headline))?;
         writeln!(self.w, "  when      {}", span(s))?;
-        let cause_inc =
-            s.cause.as_ref().and_then(|c| c.incident.as_ref()).and_then(|id| members.iter().find(|i| &i.id == id));
+        let cause_inc = s
+            .cause
+            .as_ref()
+            .and_then(|c| c.incident.as_ref())
+            .and_then(|id| members.iter().copied().find(|&i| views[i].id_text() == *id));
         if let Some(c) = &s.cause {
             let text = if c.incident.is_some() { c.text.clone() } else { format!("`{}`", c.text) };
             writeln!(self.w, "  cause     {text}")?;
@@ -127,15 +133,16 @@ impl<W: Write> Text<W> {
                 continue;
             }
             writeln!(self.w, "  {heading}")?;
-            for i in list.iter().take(MAX_MEMBERS) {
+            for &at in list.iter().take(MAX_MEMBERS) {
+                let i = store.get(at)?;
                 let times = if i.count == 1 { "once".to_string() } else { format!("{}×", i.count) };
-                writeln!(self.w, "    {:<8} {:<26} {} ({times})", i.severity.as_str(), rule(i), i.title)?;
+                writeln!(self.w, "    {:<8} {:<26} {} ({times})", i.severity.as_str(), i.rule, i.title)?;
             }
             if list.len() > MAX_MEMBERS {
                 writeln!(self.w, "    … and {} more (`--details` shows every incident)", list.len() - MAX_MEMBERS)?;
             }
         }
-        let shown = cause_inc.copied().unwrap_or(lead);
+        let shown = store.get(cause_inc.unwrap_or(lead))?;
         writeln!(self.w, "  evidence")?;
         for e in shown.evidence.iter().take(3) {
             let first = e.text.lines().next().unwrap_or("");
@@ -159,7 +166,7 @@ impl<W: Write> Text<W> {
 }
 
 impl<W: Write> Reporter for Text<W> {
-    fn stories(&mut self, stories: &[Story], incidents: &[Incident]) -> io::Result<()> {
+    fn stories(&mut self, stories: &[Story], incidents: &Store) -> io::Result<()> {
         self.stories = Some(stories.len());
         if stories.is_empty() {
             return Ok(());

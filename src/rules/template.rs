@@ -246,6 +246,18 @@ pub struct Filled {
 }
 
 impl Filled {
+    /// The template, its values one after another, and where each value
+    /// ends: what `incidents::store` writes of a fix past the memory
+    /// budget (the template is the rule's, kept once).
+    pub(crate) fn parts(&self) -> (&Arc<Template>, &str, &[usize]) {
+        (&self.template, &self.values, &self.ends)
+    }
+
+    /// The inverse of [`Filled::parts`].
+    pub(crate) fn from_parts(template: Arc<Template>, values: Box<str>, ends: Box<[usize]>) -> Filled {
+        Filled { template, values, ends }
+    }
+
     /// The template's text around the values, and the values: the text
     /// renders as `texts[0] values[0] texts[1] ... values[n-1] texts[n]`
     /// (`texts` is one longer than `values`). The HTML report sends each

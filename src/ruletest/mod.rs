@@ -227,5 +227,6 @@ fn scan_one(rules: &Arc<RuleSet>, id: &str, spec: SourceSpec, no_prefilter: bool
     if let Some(skip) = out.summary.skipped.first() {
         return Err(format!("not scanned: {}", skip.detail));
     }
-    Ok(out.incidents.into_iter().filter(|i| i.rule == id).collect())
+    let all = out.incidents.into_vec().map_err(|e| format!("scan failed: {e}"))?;
+    Ok(all.into_iter().filter(|i| i.rule == id).collect())
 }

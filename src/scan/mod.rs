@@ -20,7 +20,7 @@ pub use source::follow::{Checkpoint, Follow};
 
 use crate::correlate;
 use crate::filter::Filters;
-use crate::incidents::{self, Incident};
+use crate::incidents::{self, Budget, SpillError as StoreError, Store};
 use crate::input::{self, MmapChoice, Naming, NamingError, NamingOptions, NamingReport, Skip, SourceSpec};
 use crate::matcher::{Event, Matcher};
 use crate::memory;
@@ -55,15 +55,19 @@ pub struct ScanOptions {
     pub mine: Option<crate::mine::MineOptions>,
     /// The memory budget for events, and where they spill past it.
     pub spill: spill::Options,
+    /// How much memory finished incidents may hold before the rest go to
+    /// a temporary file, and where (`--memory-budget`, `--spill-dir`).
+    pub budget: Budget,
 }
 
 /// The result of a scan, ready for a reporter.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ScanOutput {
     /// Stories in report order: most severe, then most recent, first.
     pub stories: Vec<Story>,
-    /// Incidents in report order.
-    pub incidents: Vec<Incident>,
+    /// Incidents in report order, held or spilled (see
+    /// [`incidents::store`]), each labelled with its story.
+    pub incidents: Store,
     /// Accounting.
     pub summary: Summary,
     /// Unrecognised errors: candidate records no rule matched, as
@@ -92,6 +96,10 @@ pub enum ScanError {
     /// Events past the memory budget could not spill.
     #[error(transparent)]
     Spill(#[from] SpillError),
+    /// Incidents past the memory budget could not be put aside or read
+    /// back.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Scans `opts.paths` with `rules`.
@@ -219,15 +227,24 @@ fn scan_named(
     memory::release_freed();
     // The findings' events are freed as their incidents are built, so the
     // two are never on the heap whole at once.
-    let mut incidents = on(pool.as_ref(), || incidents::build_freeing(&rules, findings, &paths, opts.zone));
-    apps_found.extend(incidents.iter().filter_map(|i| i.app.clone()));
+    // Each incident goes into the store as it is built: held under the
+    // memory budget, written to a temporary file past it.
+    let mut incidents = Store::new(opts.budget.clone());
+    on(pool.as_ref(), || incidents::build_into(&rules, findings, &paths, opts.zone, &mut incidents))?;
+    apps_found.extend(incidents.views().iter().filter_map(|v| v.app.as_deref().map(str::to_string)));
     let app_misses = opts.filters.app_misses(apps_found.iter().map(String::as_str));
     notes.extend(app_misses.iter().cloned());
-    let baseline = opts.filters.incidents(&mut incidents, &mut notes);
+    let baseline = opts.filters.stored(&mut incidents, &mut notes);
+    incidents.seal()?;
+    // The findings' events are all freed now; past the budget the
+    // incidents are too. Give the pages back before the stories and the
+    // report (1 GiB storm, every incident spilled: the report stage's
+    // peak RSS 221 -> see the commit).
+    memory::release_freed();
     // Pass 2: what each restarted app wrote just before its exits.
-    let windows = stories::cause_windows(&incidents);
+    let windows = stories::cause_windows(incidents.views());
     let causes = causes::collect(&specs, &files, &windows, opts);
-    let stories = stories::build(&incidents, &windows, &causes, &paths);
+    let stories = stories::build(&incidents, &windows, &causes, &paths).map_err(|e| read_back(&opts.budget, e))?;
     stories::label(&mut incidents, &stories);
     notes.extend(untimed_notes(&files));
     notes.extend(files.iter().filter_map(FileStats::long_line_note));
@@ -237,7 +254,7 @@ fn scan_named(
         records: files.iter().map(|f| f.records).sum(),
         candidates: files.iter().map(|f| f.candidates).sum(),
         matches,
-        incidents: SeverityCounts::of(&incidents),
+        incidents: SeverityCounts::of_severities(incidents.views().iter().map(|v| v.severity)),
         rules: rules.len(),
         unfiltered_rules: unfiltered_names(&rules, matcher.prefilter().unfiltered()),
         files,
@@ -304,6 +321,13 @@ fn correlate_spilled(
     let (findings, correlate_notes) = on(pool, || correlate::spilled::correlate(rules, spilled, paths, end))?;
     notes.extend(correlate_notes);
     Ok((matches, findings))
+}
+
+/// An error reading spilled incidents back, as the scan's error: reading
+/// back fails only on the temporary file.
+fn read_back(budget: &Budget, source: std::io::Error) -> StoreError {
+    let dir = budget.dir.clone().unwrap_or_else(std::env::temp_dir);
+    StoreError::Io { doing: "read back", dir, source }
 }
 
 /// The files' unknown-error tallies, in file order, once apps have their

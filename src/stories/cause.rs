@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::incidents::Incident;
+use crate::incidents::View;
 use crate::rules::Family;
 
 /// How long before an exit the record that caused it is looked for: a
@@ -59,15 +59,15 @@ impl Window {
 /// The windows before every exit pm2 logged for a restart-family
 /// incident, in (app, pm_id, time) order, without duplicates. Exits
 /// without a time have no window: their cause can only be placed by time.
-pub fn cause_windows(incidents: &[Incident]) -> Vec<Window> {
+pub fn cause_windows(incidents: &[View]) -> Vec<Window> {
     let mut out: Vec<Window> = incidents
         .iter()
-        .filter(|i| i.family == Some(Family::Restart))
+        .filter(|i| i.is(&Family::Restart))
         .filter_map(|i| Some((i.app.as_ref()?, i)))
         .flat_map(|(app, i)| {
             i.marks.iter().filter(|m| m.daemon()).filter_map(move |m| {
                 let ts = m.ts()?;
-                Some(Window { app: app.clone(), pm_id: m.pm_id(), start: ts - BEFORE_MS, end: ts + STAMP_SLACK_MS })
+                Some(Window { app: app.to_string(), pm_id: m.pm_id(), start: ts - BEFORE_MS, end: ts + STAMP_SLACK_MS })
             })
         })
         .collect();

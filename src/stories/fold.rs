@@ -21,7 +21,7 @@
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
-use crate::incidents::{Incident, Mark};
+use crate::incidents::{Mark, View};
 use crate::rules::Family;
 
 use super::cause::Window;
@@ -85,8 +85,8 @@ enum Class {
     Plain,
 }
 
-fn class(i: &Incident) -> Class {
-    match i.family {
+fn class(i: &View) -> Class {
+    match i.family() {
         Some(Family::Dependency(_)) => Class::Dependency,
         Some(Family::Restart) => Class::Restart,
         Some(Family::Symptom) => Class::Symptom,
@@ -97,11 +97,11 @@ fn class(i: &Incident) -> Class {
 /// Groups of incident indices, each sorted, in order of their smallest
 /// index. `causes` names, per app, the incident found in the windows
 /// before its exits ([`rule_causes`]).
-pub fn groups(incidents: &[Incident], causes: &BTreeMap<String, RuleCause>) -> Vec<Vec<usize>> {
+pub fn groups(incidents: &[View], causes: &BTreeMap<String, RuleCause>) -> Vec<Vec<usize>> {
     let mut u = Union::new(incidents.len());
-    link_by(&mut u, incidents, |i| Some((i.rule.as_str(), &i.key)));
-    link_by(&mut u, incidents, |i| match (&i.family, &i.app) {
-        (Some(Family::Restart), Some(app)) => Some(app.as_str()),
+    link_by(&mut u, incidents, |i| Some(i.group));
+    link_by(&mut u, incidents, |i| match (i.family(), i.app.as_deref()) {
+        (Some(Family::Restart), Some(app)) => Some(app),
         _ => None,
     });
     link_outages(&mut u, incidents);
@@ -126,13 +126,13 @@ pub fn groups(incidents: &[Incident], causes: &BTreeMap<String, RuleCause>) -> V
 /// Each unit's parent (units named by their root index), at most one: see
 /// the module header. A parent is never a unit that has a parent of the
 /// same or a lower class, so attachments cannot form a cycle.
-fn parents(incidents: &[Incident], unit: &[usize], causes: &BTreeMap<String, RuleCause>) -> BTreeMap<usize, usize> {
+fn parents(incidents: &[View], unit: &[usize], causes: &BTreeMap<String, RuleCause>) -> BTreeMap<usize, usize> {
     let of = |i: usize| class(&incidents[i]);
     // Restarts → the dependency that caused them; a plain cause → the
     // restarts it caused.
     let mut caused: BTreeMap<usize, usize> = BTreeMap::new();
     for (app, cause) in causes {
-        let restart = incidents.iter().position(|i| i.family == Some(Family::Restart) && i.app.as_ref() == Some(app));
+        let restart = incidents.iter().position(|i| i.is(&Family::Restart) && i.app.as_deref() == Some(app.as_str()));
         let (Some(r), c) = (restart, cause.incident) else { continue };
         let (ru, cu) = (unit[r], unit[c]);
         match of(c) {
@@ -154,7 +154,7 @@ fn parents(incidents: &[Incident], unit: &[usize], causes: &BTreeMap<String, Rul
     let spans = Spans::of(incidents, unit);
     // Each symptom unit's members, gathered once: a log may hold many
     // (one per health-check path).
-    let mut symptoms: BTreeMap<usize, Vec<&Incident>> = BTreeMap::new();
+    let mut symptoms: BTreeMap<usize, Vec<&View>> = BTreeMap::new();
     for (i, inc) in incidents.iter().enumerate().filter(|&(i, _)| of(unit[i]) == Class::Symptom) {
         symptoms.entry(unit[i]).or_default().push(inc);
     }
@@ -219,7 +219,7 @@ struct Spans {
 }
 
 impl Spans {
-    fn of(incidents: &[Incident], unit: &[usize]) -> Spans {
+    fn of(incidents: &[View], unit: &[usize]) -> Spans {
         let mut all = Vec::new();
         let mut by_app: BTreeMap<String, Vec<(i64, i64, usize)>> = BTreeMap::new();
         for (i, inc) in incidents.iter().enumerate() {
@@ -230,7 +230,7 @@ impl Spans {
             };
             all.push((first, last, unit[i]));
             if let Some(app) = &inc.app {
-                by_app.entry(app.clone()).or_default().push((first, last, unit[i]));
+                by_app.entry(app.to_string()).or_default().push((first, last, unit[i]));
             }
         }
         all.sort_unstable();
@@ -269,7 +269,7 @@ impl Spans {
 /// proxy's 5xx). The unit explaining the most of its incidents by app,
 /// then by time, then the first in report order, is the parent; none for
 /// a symptom nothing explains (an app's own bug behind its 500s).
-fn symptom_parent(members: &[&Incident], spans: &Spans) -> Option<usize> {
+fn symptom_parent(members: &[&View], spans: &Spans) -> Option<usize> {
     let mut score: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
     for inc in members {
         let Some(ts) = inc.first_ms() else { continue };
@@ -295,7 +295,7 @@ fn symptom_parent(members: &[&Incident], spans: &Spans) -> Option<usize> {
 /// dependency on one line (TWS's 1101 restores the link and loses the
 /// data), or two plain rules. Across kinds a shared record is an
 /// attachment ([`parents`]), which never chains.
-fn link_same_kind_records(u: &mut Union, incidents: &[Incident]) {
+fn link_same_kind_records(u: &mut Union, incidents: &[View]) {
     let mut all: Vec<(usize, u64, usize)> = incidents
         .iter()
         .enumerate()
@@ -304,7 +304,7 @@ fn link_same_kind_records(u: &mut Union, incidents: &[Incident]) {
     all.sort_unstable();
     for pair in all.windows(2) {
         let ((s0, l0, a), (s1, l1, b)) = (pair[0], pair[1]);
-        if (s0, l0) == (s1, l1) && a != b && incidents[a].family == incidents[b].family {
+        if (s0, l0) == (s1, l1) && a != b && incidents[a].family() == incidents[b].family() {
             u.join(a, b);
         }
     }
@@ -313,7 +313,7 @@ fn link_same_kind_records(u: &mut Union, incidents: &[Incident]) {
 /// Records shared between units: ((unit, other unit), how many), both ways
 /// round. One record that fired several rules (an unhandled rejection
 /// whose reason is a PostgreSQL error) feeds one story.
-fn shared_records(incidents: &[Incident], unit: &[usize]) -> BTreeMap<(usize, usize), usize> {
+fn shared_records(incidents: &[View], unit: &[usize]) -> BTreeMap<(usize, usize), usize> {
     let mut all: Vec<(usize, u64, usize)> = incidents
         .iter()
         .enumerate()
@@ -333,7 +333,7 @@ fn shared_records(incidents: &[Incident], unit: &[usize]) -> BTreeMap<(usize, us
 }
 
 /// Links incidents with equal `key_of` values (None: no link).
-fn link_by<'a, K: Ord>(u: &mut Union, incidents: &'a [Incident], key_of: impl Fn(&'a Incident) -> Option<K>) {
+fn link_by<'a, K: Ord>(u: &mut Union, incidents: &'a [View], key_of: impl Fn(&'a View) -> Option<K>) {
     let mut first: BTreeMap<K, usize> = BTreeMap::new();
     for (i, inc) in incidents.iter().enumerate() {
         if let Some(k) = key_of(inc) {
@@ -353,15 +353,15 @@ fn link_by<'a, K: Ord>(u: &mut Union, incidents: &'a [Incident], key_of: impl Fn
 /// without an app, one file) are linked: a log without times cannot tell
 /// its outages apart (TWS's port change and the refused reconnects after
 /// it are one story).
-fn link_outages(u: &mut Union, incidents: &[Incident]) {
+fn link_outages(u: &mut Union, incidents: &[View]) {
     let mut by_dep: BTreeMap<&str, Vec<(i64, i64, usize)>> = BTreeMap::new();
     for (i, inc) in incidents.iter().enumerate() {
-        if let (Some(Family::Dependency(d)), Some(first), Some(last)) = (&inc.family, inc.first_ms(), inc.last_ms()) {
+        if let (Some(Family::Dependency(d)), Some(first), Some(last)) = (inc.family(), inc.first_ms(), inc.last_ms()) {
             by_dep.entry(d.as_str()).or_default().push((first, last, i));
         }
     }
-    link_by(u, incidents, |i| match (&i.family, i.first_ms(), &i.app, i.marks.first()) {
-        (Some(Family::Dependency(d)), None, Some(app), _) => Some((d.as_str(), Ok(app.as_str()))),
+    link_by(u, incidents, |i| match (i.family(), i.first_ms(), i.app.as_deref(), i.marks.first()) {
+        (Some(Family::Dependency(d)), None, Some(app), _) => Some((d.as_str(), Ok(app))),
         (Some(Family::Dependency(d)), None, None, Some(m)) => Some((d.as_str(), Err(m.source()))),
         _ => None,
     });
@@ -400,15 +400,15 @@ pub struct RuleCause {
 /// flaps all day has a record a few seconds before some exit of every
 /// crash loop by chance, and the story it leads would swallow the app's
 /// restarts.
-pub fn rule_causes(incidents: &[Incident], windows: &[Window]) -> BTreeMap<String, RuleCause> {
+pub fn rule_causes(incidents: &[View], windows: &[Window]) -> BTreeMap<String, RuleCause> {
     let exits = Exits::of(windows);
     let mut best: BTreeMap<String, RuleCause> = BTreeMap::new();
     for (i, inc) in incidents.iter().enumerate() {
         let Some(app) = &inc.app else { continue };
-        let Some(of_app) = exits.by_app.get(app.as_str()) else { continue };
+        let Some(of_app) = exits.by_app.get(&**app) else { continue };
         // A failing health check before an exit is what the exit's cause
         // did to users, not the cause.
-        if inc.family == Some(Family::Symptom) {
+        if inc.is(&Family::Symptom) {
             continue;
         }
         // An incident's opening records: a closing one ("connectivity
@@ -421,16 +421,16 @@ pub fn rule_causes(incidents: &[Incident], windows: &[Window]) -> BTreeMap<Strin
         let Some(&&first) = inside.first() else { continue };
         let count = inside.len();
         let covered = of_app.covered(inside.iter().filter_map(|m| m.ts()));
-        if matches!(inc.family, Some(Family::Dependency(_))) && 2 * covered < of_app.len() {
+        if matches!(inc.family(), Some(Family::Dependency(_))) && 2 * covered < of_app.len() {
             continue;
         }
-        let better = best.get(app).is_none_or(|b| {
+        let better = best.get(&**app).is_none_or(|b| {
             let other = &incidents[b.incident];
             (covered, count, Reverse(inc.first_ms()), inc.severity)
                 > (b.exits, b.count, Reverse(other.first_ms()), other.severity)
         });
         if better {
-            best.insert(app.clone(), RuleCause { incident: i, count, exits: covered, first });
+            best.insert(app.to_string(), RuleCause { incident: i, count, exits: covered, first });
         }
     }
     best

@@ -23,12 +23,14 @@ pub mod cause;
 pub mod fold;
 
 use std::cmp::Reverse;
+use std::io;
 
 use serde::Serialize;
 
 pub use cause::{Causes, Collector, Place, Window, cause_windows, error_line};
 
-use crate::incidents::{Incident, TimesOfDay, id};
+use crate::incidents::store::Status;
+use crate::incidents::{Store, TimesOfDay, View, id};
 use crate::rules::{Family, Severity};
 
 /// Why a story happened, as far as the logs say.
@@ -84,25 +86,28 @@ pub struct Story {
     last_ms: Option<i64>,
 }
 
-/// Folds `incidents` into stories. `windows` are the cause windows the
-/// scan searched ([`cause_windows`]), `causes` what it found there, and
-/// `paths` name sources by id.
-pub fn build(incidents: &[Incident], windows: &[Window], causes: &Causes, paths: &[String]) -> Vec<Story> {
+/// Folds the store's incidents (sealed: in report order) into stories.
+/// `windows` are the cause windows the scan searched ([`cause_windows`]),
+/// `causes` what it found there, and `paths` name sources by id. Reads
+/// back only the incidents a story names (its cause, its headline's lead,
+/// its first and last), so an error is one reading them back.
+pub fn build(store: &Store, windows: &[Window], causes: &Causes, paths: &[String]) -> io::Result<Vec<Story>> {
+    let incidents = store.views();
     let rule_causes = fold::rule_causes(incidents, windows);
     let mut stories: Vec<Story> = fold::groups(incidents, &rule_causes)
         .into_iter()
         .map(|group| {
             let cause_of = rule_causes.values().find(|c| group.contains(&c.incident));
-            story(incidents, group, cause_of, causes, paths)
+            story(store, group, cause_of, causes, paths)
         })
-        .collect();
+        .collect::<io::Result<_>>()?;
     stories.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then_with(|| (a.last_ms.is_none(), Reverse(a.last_ms)).cmp(&(b.last_ms.is_none(), Reverse(b.last_ms))))
             .then_with(|| a.id.cmp(&b.id))
     });
-    stories
+    Ok(stories)
 }
 
 impl Cause {
@@ -115,27 +120,22 @@ impl Cause {
     }
 }
 
-/// Gives each incident the id of its story.
-pub fn label(incidents: &mut [Incident], stories: &[Story]) {
-    for s in stories {
-        for &m in &s.members {
-            if let Some(i) = incidents.get_mut(m) {
-                i.story = Some(s.id.clone());
-            }
-        }
-    }
+/// Gives each incident the id of its story (when it is read back).
+pub fn label(store: &mut Store, stories: &[Story]) {
+    store.label(stories);
 }
 
 fn story(
-    incidents: &[Incident],
+    store: &Store,
     mut members: Vec<usize>,
     rule_cause: Option<&fold::RuleCause>,
     causes: &Causes,
     paths: &[String],
-) -> Story {
+) -> io::Result<Story> {
+    let incidents = store.views();
     let of = |i: usize| &incidents[i];
     let kind = kind(members.iter().map(|&i| of(i)));
-    let mut apps: Vec<String> = members.iter().filter_map(|&i| of(i).app.clone()).collect();
+    let mut apps: Vec<String> = members.iter().filter_map(|&i| of(i).app.as_deref().map(str::to_string)).collect();
     apps.sort();
     apps.dedup();
     let shape = match rule_cause {
@@ -149,39 +149,39 @@ fn story(
     let cause_idx = rule_cause.map(|c| c.incident).or(crash);
     // Causal order: the cause, then by time (untimed last), the worse
     // first at one time; symptoms (what users saw) after what caused them.
-    let symptom = |inc: &Incident| inc.family == Some(Family::Symptom);
+    let symptom = |inc: &View| inc.is(&Family::Symptom);
     let order = |&i: &usize| {
         let inc = &incidents[i];
         let timed = (inc.first_ms().is_none(), inc.first_ms());
-        (Some(i) != cause_idx, symptom(inc), timed, Reverse(inc.severity), inc.id.as_str())
+        (Some(i) != cause_idx, symptom(inc), timed, Reverse(inc.severity), inc.id)
     };
-    members.sort_by(|a, b| order(a).cmp(&order(b)));
+    members.sort_by_key(order);
     let severity = members.iter().map(|&i| of(i).severity).max().unwrap_or(Severity::Info);
-    let first = members.iter().map(|&i| of(i)).filter(|i| i.first_ms().is_some()).min_by_key(|i| i.first_ms());
-    let last = members.iter().map(|&i| of(i)).filter(|i| i.last_ms().is_some()).max_by_key(|i| i.last_ms());
+    let first = members.iter().copied().filter(|&i| of(i).first_ms().is_some()).min_by_key(|&i| of(i).first_ms());
+    let last = members.iter().copied().filter(|&i| of(i).last_ms().is_some()).max_by_key(|&i| of(i).last_ms());
     // The anchor: the earliest member (the first in causal order without
     // the cause's precedence), so a story keeps its id as long as its
     // first incident does; a symptom only in a story of symptoms, so a
     // health check logged a second before the outage's first record
     // changes no id.
-    let earliest = |i: &Incident| (symptom(i), i.first_ms().is_none(), i.first_ms());
+    let earliest = |i: &View| (symptom(i), i.first_ms().is_none(), i.first_ms());
     let anchor = members
         .iter()
         .map(|&i| of(i))
         .min_by(|a, b| earliest(a).cmp(&earliest(b)).then_with(|| a.id.cmp(&b.id)))
-        .map(|i| i.id.clone())
+        .map(View::id_text)
         .unwrap_or_default();
     let cause = match (rule_cause, crash) {
         (Some(c), _) => Some(Cause {
-            text: of(c.incident).title.clone(),
+            text: store.get(c.incident)?.title.clone(),
             file: paths.get(c.first.source()).cloned().unwrap_or_default(),
             line: c.first.line(),
             count: c.count,
-            incident: Some(of(c.incident).id.clone()),
+            incident: Some(of(c.incident).id_text()),
             server: false,
         }),
         (None, Some(i)) => {
-            let inc = of(i);
+            let inc = store.get(i)?;
             let first = inc.evidence.first();
             Some(Cause {
                 text: inc.title.clone(),
@@ -194,27 +194,27 @@ fn story(
         }
         (None, None) => shape,
     };
-    Story {
+    Ok(Story {
         id: id::stable_id("story", &[("kind".to_string(), kind.clone())], &anchor),
-        headline: headline(incidents, &members, cause_idx),
+        headline: headline(store, &members, cause_idx)?,
         kind,
         severity,
         apps,
-        first_seen: first.and_then(|i| i.first_seen.clone()),
-        last_seen: last.and_then(|i| i.last_seen.clone()),
+        first_seen: first.map(|i| store.get(i)).transpose()?.and_then(|i| i.first_seen.clone()),
+        last_seen: last.map(|i| store.get(i)).transpose()?.and_then(|i| i.last_seen.clone()),
         time_of_day: if first.is_none() { times_of_day(members.iter().map(|&i| of(i))) } else { None },
-        incidents: members.iter().map(|&i| of(i).id.clone()).collect(),
+        incidents: members.iter().map(|&i| of(i).id_text()).collect(),
         cause,
-        last_ms: last.and_then(Incident::last_ms),
+        last_ms: last.and_then(|i| of(i).last_ms()),
         members,
-    }
+    })
 }
 
 /// The times of day the members show: from the earliest first to the
 /// latest last where none passed midnight (one day, so the times compare),
 /// else the first member's own.
-fn times_of_day<'a>(members: impl Iterator<Item = &'a Incident>) -> Option<TimesOfDay> {
-    let all: Vec<&TimesOfDay> = members.filter_map(|i| i.time_of_day.as_ref()).collect();
+fn times_of_day<'a>(members: impl Iterator<Item = &'a View>) -> Option<TimesOfDay> {
+    let all: Vec<&TimesOfDay> = members.filter_map(|i| i.time_of_day.as_deref()).collect();
     let first = all.first()?;
     if all.iter().any(|t| t.midnights > 0) {
         return Some((*first).clone());
@@ -227,11 +227,11 @@ fn times_of_day<'a>(members: impl Iterator<Item = &'a Incident>) -> Option<Times
 /// The family of the story's root (see [`fold`]): a dependency if a
 /// member is one (only an outage's unit is a root that others join), else
 /// `restart` if a member is of that family, else `rule`.
-fn kind<'a>(members: impl Iterator<Item = &'a Incident> + Clone) -> String {
-    if let Some(d) = members.clone().find_map(|i| i.family.as_ref().filter(|f| matches!(f, Family::Dependency(_)))) {
+fn kind<'a>(members: impl Iterator<Item = &'a View> + Clone) -> String {
+    if let Some(d) = members.clone().find_map(|i| i.family().filter(|f| matches!(f, Family::Dependency(_)))) {
         return d.as_key();
     }
-    if members.clone().any(|i| i.family == Some(Family::Restart)) {
+    if members.clone().any(|i| i.is(&Family::Restart)) {
         return "restart".to_string();
     }
     "rule".to_string()
@@ -245,17 +245,16 @@ fn kind<'a>(members: impl Iterator<Item = &'a Incident> + Clone) -> String {
 /// `side = "server"` rule: PostgreSQL's "received fast shutdown request"),
 /// the earliest: it is why the apps saw what they saw, so it is the cause,
 /// and the headline stays the apps' view.
-fn server_member(incidents: &[Incident], members: &[usize]) -> Option<usize> {
+fn server_member(incidents: &[View], members: &[usize]) -> Option<usize> {
     let rank = |i: usize| {
         let inc = &incidents[i];
-        (inc.first_ms().is_none(), inc.first_ms(), Reverse(inc.severity), inc.id.as_str())
+        (inc.first_ms().is_none(), inc.first_ms(), Reverse(inc.severity), inc.id)
     };
-    members.iter().copied().filter(|&i| incidents[i].server).min_by(|&a, &b| rank(a).cmp(&rank(b)))
+    members.iter().copied().filter(|&i| incidents[i].server()).min_by(|&a, &b| rank(a).cmp(&rank(b)))
 }
 
-fn crash_member(incidents: &[Incident], members: &[usize]) -> Option<usize> {
-    let crash =
-        |i: &Incident| i.family == Some(Family::Restart) && !i.marks.is_empty() && i.marks.iter().all(|m| !m.daemon());
+fn crash_member(incidents: &[View], members: &[usize]) -> Option<usize> {
+    let crash = |i: &View| i.is(&Family::Restart) && !i.marks.is_empty() && i.marks.iter().all(|m| !m.daemon());
     let rank = |i: usize| {
         let inc = &incidents[i];
         (inc.first_ms().is_none(), inc.first_ms(), Reverse(inc.severity))
@@ -286,27 +285,29 @@ fn shape_cause(apps: &[String], causes: &Causes) -> Option<Cause> {
 /// longest and whether the last is still open. Repeats are the lead's rule
 /// and key, or in an outage its rule whatever the app: the story of a link
 /// that broke 500 times for four apps says so.
-fn headline(incidents: &[Incident], members: &[usize], cause: Option<usize>) -> String {
+fn headline(store: &Store, members: &[usize], cause: Option<usize>) -> io::Result<String> {
+    let incidents = store.views();
     // The first of the worst in causal order; a symptom (a failing health
     // check) only where the story is nothing else: the outage behind it is
     // what to read first.
     let pick = members.iter().enumerate().filter(|&(_, &i)| Some(i) != cause || members.len() == 1);
-    let symptom = |i: usize| incidents[i].family == Some(Family::Symptom);
-    let Some((_, &lead)) = pick.min_by_key(|&(at, &i)| (symptom(i), Reverse(incidents[i].severity), at)) else {
-        return String::new();
+    let symptom = |i: usize| incidents[i].is(&Family::Symptom);
+    let Some((_, &lead_at)) = pick.min_by_key(|&(at, &i)| (symptom(i), Reverse(incidents[i].severity), at)) else {
+        return Ok(String::new());
     };
-    let lead = &incidents[lead];
-    let outage = matches!(lead.family, Some(Family::Dependency(_)));
-    let repeats: Vec<&Incident> = members
+    let lead = &incidents[lead_at];
+    let title = store.get(lead_at)?.title.clone();
+    let outage = matches!(lead.family(), Some(Family::Dependency(_)));
+    let repeats: Vec<&View> = members
         .iter()
         .map(|&i| &incidents[i])
-        .filter(|i| i.rule == lead.rule && (outage || i.key == lead.key))
+        .filter(|i| i.rule() == lead.rule() && (outage || i.group == lead.group))
         .collect();
     if repeats.len() < 2 {
-        return lead.title.clone();
+        return Ok(title);
     }
     let longest = repeats.iter().filter_map(|i| Some(i.last_ms()? - i.first_ms()?)).max();
-    let mut out = format!("{}; {} times", lead.title, repeats.len());
+    let mut out = format!("{title}; {} times", repeats.len());
     let mut apps: Vec<&str> = repeats.iter().filter_map(|i| i.app.as_deref()).collect();
     apps.sort_unstable();
     apps.dedup();
@@ -316,20 +317,19 @@ fn headline(incidents: &[Incident], members: &[usize], cause: Option<usize>) -> 
     if let Some(ms) = longest {
         out.push_str(&format!(", the longest {}", crate::correlate::pairs::human(ms)));
     }
-    let open = repeats.iter().max_by_key(|i| (i.first_ms(), i.id.as_str())).and_then(|i| i.fields.get("status"));
-    match open.and_then(|s| s.last()) {
-        Some(s) if s.starts_with("not recovered") => out.push_str(", the last still open at the end of the log"),
-        Some(_) => out.push_str(", the last one closed"),
-        None => {}
+    match repeats.iter().max_by_key(|i| (i.first_ms(), i.id)).map(|i| i.status()) {
+        Some(Status::Open) => out.push_str(", the last still open at the end of the log"),
+        Some(Status::Closed) => out.push_str(", the last one closed"),
+        Some(Status::None) | None => {}
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::correlate::Finding;
-    use crate::incidents;
+    use crate::incidents::{self, Incident};
     use crate::input::Stream;
     use crate::matcher::Event;
     use crate::records::Zone;
@@ -428,11 +428,11 @@ fix = "f"
     fn stories_of(findings: Vec<Finding>, causes: &Causes) -> (Vec<Incident>, Vec<Story>) {
         let rules = compile_all(&[("t.toml".into(), PACK.into())]).expect("rules");
         let paths: Vec<String> = (0..4).map(|i| format!("f{i}.log")).collect();
-        let mut incidents = incidents::build(&rules, &findings, &paths, Zone::Utc);
-        let windows = cause_windows(&incidents);
-        let stories = build(&incidents, &windows, causes, &paths);
-        label(&mut incidents, &stories);
-        (incidents, stories)
+        let mut store = Store::from_incidents(incidents::build(&rules, &findings, &paths, Zone::Utc));
+        let windows = cause_windows(store.views());
+        let stories = build(&store, &windows, causes, &paths).expect("stories");
+        label(&mut store, &stories);
+        (store.into_vec().expect("incidents"), stories)
     }
 
     /// Repeats of one rule and key fold whatever their times; other keys

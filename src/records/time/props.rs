@@ -392,7 +392,8 @@ proptest! {
         let opts = ScanOptions { threads: Some(1), ..ScanOptions::default() };
         let out = scan_sources(marker_rules(), vec![spec], vec![], &opts, std::time::Instant::now())
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
-        for i in &out.incidents {
+        let all = out.incidents.into_vec().map_err(|e| TestCaseError::fail(e.to_string()))?;
+        for i in &all {
             let marks: Vec<usize> = i.fields.get("n").map_or(Vec::new(), |n| n.iter().filter_map(|v| v.parse().ok()).collect());
             match &i.time_of_day {
                 Some(tod) => {
@@ -412,7 +413,7 @@ proptest! {
         }
         let before: Vec<i64> = instants[..dated].to_vec();
         let want = window::bursts(&before, 2, 90_000).len();
-        let got = out.incidents.iter().filter(|i| i.rule == "p.burst" && i.time_of_day.is_some()).count();
+        let got = all.iter().filter(|i| i.rule == "p.burst" && i.time_of_day.is_some()).count();
         prop_assert_eq!(got, want, "\n{}", text);
     }
 }

@@ -69,6 +69,16 @@ impl PageData {
     }
 
     pub(super) fn incident(&mut self, i: &Incident) -> io::Result<()> {
+        let first = self.incidents.is_empty();
+        let mut incidents = std::mem::take(&mut self.incidents);
+        let written = self.incident_into(i, first, &mut incidents);
+        self.incidents = incidents;
+        written
+    }
+
+    /// One incident's JSON, after a comma unless `first`, appended to
+    /// `out`: what the page holds (see [`PageData::incident`]) or streams.
+    pub(super) fn incident_into(&mut self, i: &Incident, first: bool, out: &mut Vec<u8>) -> io::Result<()> {
         let mut v = match serde_json::to_value(i)? {
             Value::Object(map) => map,
             _ => Map::new(),
@@ -90,15 +100,38 @@ impl PageData {
             v.insert("ticks".into(), json!(ticks));
             v.insert("ticks_total".into(), json!(total));
         }
-        if !self.incidents.is_empty() {
-            self.incidents.push(b',');
+        if !first {
+            out.push(b',');
         }
-        serde_json::to_writer(&mut self.incidents, &v)?;
+        serde_json::to_writer(out, &v)?;
         Ok(())
     }
 
-    /// The whole block, as JSON text (not yet escaped for the page).
-    pub(super) fn finish(&mut self, summary: &Summary) -> io::Result<Vec<u8>> {
+    /// The span of every incident with both instants, known before they
+    /// come (from the store's views), so the block can be written ahead of
+    /// them.
+    pub(super) fn span_from(&mut self, spans: impl Iterator<Item = (i64, i64)>) {
+        for (t0, t1) in spans {
+            self.widen(t0, t1);
+        }
+    }
+
+    /// The block up to the incidents' `[`: tool, span and stories.
+    pub(super) fn head(&mut self) -> io::Result<Vec<u8>> {
+        let head = json!({
+            "tool": TOOL,
+            "span": self.span.map(|(a, b)| [a, b]),
+            "stories": std::mem::take(&mut self.stories),
+        });
+        let mut out = serde_json::to_vec(&head)?;
+        out.pop();
+        out.extend_from_slice(b",\"incidents\":[");
+        Ok(out)
+    }
+
+    /// The block from the incidents' `]` on: fixes, references, summary,
+    /// unknown errors.
+    pub(super) fn tail(&mut self, summary: &Summary) -> io::Result<Vec<u8>> {
         // The run's duration is the one thing that differs between two runs
         // over the same logs; the page leaves it out, so it is the same file
         // every time (a CI artifact diffs clean).
@@ -112,18 +145,17 @@ impl PageData {
             "summary": summary,
             "unknown": std::mem::take(&mut self.unknown),
         });
-        let head = json!({
-            "tool": TOOL,
-            "span": self.span.map(|(a, b)| [a, b]),
-            "stories": std::mem::take(&mut self.stories),
-        });
-        // `{head..., "incidents": [...], rest...}`, the incidents as written.
-        let mut out = serde_json::to_vec(&head)?;
-        out.pop();
-        out.extend_from_slice(b",\"incidents\":[");
-        out.append(&mut self.incidents);
-        out.extend_from_slice(b"],");
+        let mut out = b"],".to_vec();
         out.extend_from_slice(&serde_json::to_vec(&rest)?[1..]);
+        Ok(out)
+    }
+
+    /// The whole block, as JSON text (not yet escaped for the page).
+    pub(super) fn finish(&mut self, summary: &Summary) -> io::Result<Vec<u8>> {
+        // `{head..., "incidents": [...], rest...}`, the incidents as written.
+        let mut out = self.head()?;
+        out.append(&mut self.incidents);
+        out.extend_from_slice(&self.tail(summary)?);
         Ok(out)
     }
 

@@ -1,0 +1,1109 @@
+//! The incident store: finished incidents between the builder and the
+//! report, under a memory budget.
+//!
+//! A storm makes many incidents (about 145 k per GiB of the storm corpus,
+//! 1.85 KB each), and the report needs all of them at its end: JSON writes
+//! the stories, built from every incident, before the incidents. So each
+//! incident goes in as it is built ([`Store::push`]); while the held ones
+//! stay under the budget it is kept as it is, and past it it is written to
+//! one temporary file in a compact form (below) and only its [`View`] stays
+//! in memory: what the report order, the filters and the stories read.
+//! [`Store::seal`] puts the views in the report order (the one of
+//! `incidents::order`); the stories are built from the views and read the
+//! few whole incidents they name ([`Store::get`]); [`Store::label`] records
+//! each incident's story, given to it when it is read back; the reporters
+//! read the incidents back one at a time, in report order ([`Store::iter`]).
+//! Under the budget nothing touches the disk and every incident is the one
+//! built.
+//!
+//! The temporary file is made with `tempfile::tempfile_in`: it has no name
+//! (unlinked at once on Unix, deleted on close on Windows), so it is gone
+//! when the store is dropped or the process ends, on an error or a kill.
+//!
+//! Format of one spilled incident (integers LEB128, signed ones zigzag,
+//! strings a length and UTF-8 bytes, `?` a 0/1 byte then the value): its
+//! kind (an index into the store's table of what an incident takes from
+//! its rule: id, severity, window, references, family, side, the fix and
+//! action templates, each kept once), id, title, app?, key (count, then
+//! name and value), first_seen?, last_seen?, time_of_day? (first, last,
+//! midnights), count, evidence (count, then file as an index into the
+//! store's file table, line, timestamp?, text), fields (count, then name,
+//! count of values, values), the fix's values and their ends, the
+//! action's?, first_ms?, first_day? (source, ms), last_ms?. The marks stay
+//! in the view (the stories read them); the story id comes from the label.
+
+use std::borrow::Cow;
+use std::cmp::Reverse;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::{Evidence, Incident, Map, Mark, TimesOfDay};
+use crate::rules::{Family, Filled, Severity, Template};
+use crate::stories::Story;
+
+/// The memory budget when none is given (`--memory-budget`), in MiB:
+/// every fixture and benchmark corpus up to 256 MiB of storm stays under
+/// it, so they never touch the disk.
+pub const DEFAULT_BUDGET_MIB: u64 = crate::spill::DEFAULT_BUDGET_MIB as u64;
+
+/// [`DEFAULT_BUDGET_MIB`] in bytes.
+pub const DEFAULT_BUDGET: u64 = DEFAULT_BUDGET_MIB << 20;
+
+/// How much memory finished incidents may hold, and where the rest go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Budget {
+    /// Bytes the held incidents may take (an estimate of their heap).
+    pub bytes: u64,
+    /// Where the temporary file goes (None: the system's, `TMPDIR`).
+    pub dir: Option<PathBuf>,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget { bytes: DEFAULT_BUDGET, dir: None }
+    }
+}
+
+impl Budget {
+    /// No limit: every incident is held (`watch`, tests, `rules test`).
+    pub fn unlimited() -> Budget {
+        Budget { bytes: u64::MAX, dir: None }
+    }
+
+    /// The directory the temporary file goes to.
+    fn dir(&self) -> PathBuf {
+        self.dir.clone().unwrap_or_else(std::env::temp_dir)
+    }
+}
+
+/// Why incidents past the budget could not be put aside or read back.
+#[derive(Debug, thiserror::Error)]
+pub enum SpillError {
+    /// The temporary file could not be made.
+    #[error(
+        "cannot make a temporary file for incidents past the memory budget in {}: {source} \
+         (give --spill-dir a directory you can write to, or raise --memory-budget)",
+        dir.display()
+    )]
+    Create {
+        /// The directory.
+        dir: PathBuf,
+        /// The system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// Writing to it or reading from it failed.
+    #[error(
+        "cannot {doing} incidents past the memory budget in a temporary file in {}: {source} \
+         (free space there, give --spill-dir another directory, or raise --memory-budget)",
+        dir.display()
+    )]
+    Io {
+        /// `write` or `read back`.
+        doing: &'static str,
+        /// The directory.
+        dir: PathBuf,
+        /// The system's error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// How a story-building stage sees an incident: what folds incidents into
+/// stories and orders them, without its texts (held for every incident,
+/// spilled or not, so kept small: 88 bytes and its marks).
+#[derive(Debug, Clone)]
+pub struct View {
+    /// The incident id as its number (ids are 16 hex digits: see
+    /// [`super::id`]); [`View::id_text`] gives it back.
+    pub id: u64,
+    /// Matching records folded into it.
+    pub count: usize,
+    /// App concerned, when known.
+    pub app: Option<Arc<str>>,
+    /// Its times of day, where its log has no date.
+    pub time_of_day: Option<Box<TimesOfDay>>,
+    /// Where each of its records is.
+    pub marks: Arc<[Mark]>,
+    /// Its rule and group key, as one number: equal for equal pairs.
+    pub group: u32,
+    /// Severity.
+    pub severity: Severity,
+    /// What it takes from its rule, shared by the views of one rule.
+    of: Arc<RuleOf>,
+    first_ms: i64,
+    last_ms: i64,
+    /// Which of the times are known, and the status (see the `FLAG_`s).
+    flags: u8,
+}
+
+/// What a view takes from its rule.
+#[derive(Debug, PartialEq, Eq)]
+struct RuleOf {
+    rule: Box<str>,
+    family: Option<Family>,
+    server: bool,
+}
+
+/// [`View::flags`]: a first time, a last time, and the status in the two
+/// bits above.
+const FLAG_FIRST: u8 = 1;
+const FLAG_LAST: u8 = 2;
+const STATUS_SHIFT: u8 = 2;
+
+/// The last value of an incident's `status` field, as headlines read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// No status.
+    None,
+    /// `not recovered …`: still open at the end of the log.
+    Open,
+    /// Any other: it closed.
+    Closed,
+}
+
+impl Status {
+    fn of(i: &Incident) -> Status {
+        match i.fields.get("status").and_then(|s| s.last()) {
+            Some(s) if s.starts_with("not recovered") => Status::Open,
+            Some(_) => Status::Closed,
+            None => Status::None,
+        }
+    }
+}
+
+impl View {
+    /// First record's time (ms since the epoch).
+    pub fn first_ms(&self) -> Option<i64> {
+        (self.flags & FLAG_FIRST != 0).then_some(self.first_ms)
+    }
+
+    /// Latest record's time (ms since the epoch).
+    pub fn last_ms(&self) -> Option<i64> {
+        (self.flags & FLAG_LAST != 0).then_some(self.last_ms)
+    }
+
+    /// The last value of its `status` field, as headlines read it.
+    pub fn status(&self) -> Status {
+        match self.flags >> STATUS_SHIFT {
+            1 => Status::Open,
+            2 => Status::Closed,
+            _ => Status::None,
+        }
+    }
+
+    /// The id as the incident has it.
+    pub fn id_text(&self) -> String {
+        format!("{:016x}", self.id)
+    }
+
+    /// Rule id.
+    pub fn rule(&self) -> &str {
+        &self.of.rule
+    }
+
+    /// The rule's story family.
+    pub fn family(&self) -> Option<&Family> {
+        self.of.family.as_ref()
+    }
+
+    /// Of the story family `f`.
+    pub fn is(&self, f: &Family) -> bool {
+        self.family() == Some(f)
+    }
+
+    /// The rule reads the dependency's own log (`side = "server"`).
+    pub fn server(&self) -> bool {
+        self.of.server
+    }
+}
+
+/// An id as its number: the 16 hex digits of [`super::id::stable_id`], so
+/// numbers order as the texts do. Anything else (no id is) hashes.
+fn id_number(id: &str) -> u64 {
+    match u64::from_str_radix(id, 16) {
+        Ok(n) if id.len() == 16 && !id.starts_with('+') => n,
+        _ => super::id::fnv1a(id.as_bytes()),
+    }
+}
+
+/// Where an incident is.
+#[derive(Debug, Clone, Copy)]
+enum Loc {
+    /// Held, at this index.
+    Held(u32),
+    /// In the temporary file, at this offset, this long.
+    Spilled(u64, u32),
+}
+
+/// An incident's place in the report order beyond its view, and where it is.
+#[derive(Debug, Clone, Copy)]
+struct Index {
+    /// The incident's `first_day` packed to order as it does: (0, 0) for
+    /// none, else (source + 1, ms); sources past `u32` saturate, as marks'.
+    first_day: (u32, i64),
+    at: Loc,
+}
+
+/// What an incident takes from its rule, kept once per rule.
+#[derive(Debug)]
+struct Kind {
+    of: Arc<RuleOf>,
+    severity: Severity,
+    window: Option<String>,
+    references: Arc<[String]>,
+    fix: Arc<Template>,
+    action: Option<Arc<Template>>,
+}
+
+impl Kind {
+    fn of(i: &Incident) -> Kind {
+        Kind {
+            of: Arc::new(RuleOf { rule: i.rule.as_str().into(), family: i.family.clone(), server: i.server }),
+            severity: i.severity,
+            window: i.window.clone(),
+            references: i.references.clone(),
+            fix: i.fix.parts().0.clone(),
+            action: i.action.as_ref().map(|a| a.parts().0.clone()),
+        }
+    }
+
+    fn fits(&self, i: &Incident) -> bool {
+        let same_template = |a: &Arc<Template>, b: &Filled| Arc::ptr_eq(a, b.parts().0);
+        *self.of.rule == *i.rule
+            && self.severity == i.severity
+            && self.window == i.window
+            && (Arc::ptr_eq(&self.references, &i.references) || self.references == i.references)
+            && self.of.family == i.family
+            && self.of.server == i.server
+            && same_template(&self.fix, &i.fix)
+            && match (&self.action, &i.action) {
+                (Some(a), Some(b)) => same_template(a, b),
+                (None, None) => true,
+                _ => false,
+            }
+    }
+}
+
+/// The temporary file.
+struct Spill {
+    dir: PathBuf,
+    writer: Option<BufWriter<File>>,
+    file: Option<File>,
+    len: u64,
+    /// One incident's bytes, reused.
+    buf: Vec<u8>,
+}
+
+impl Spill {
+    fn error(&self, doing: &'static str, source: io::Error) -> SpillError {
+        SpillError::Io { doing, dir: self.dir.clone(), source }
+    }
+}
+
+/// Finished incidents, held under the budget and spilled past it; see the
+/// module header.
+pub struct Store {
+    budget: Budget,
+    /// Estimated heap bytes of the held incidents.
+    used: u64,
+    views: Vec<View>,
+    index: Vec<Index>,
+    held: Vec<Incident>,
+    spill: Option<Spill>,
+    kinds: Vec<Kind>,
+    kind_of: HashMap<Arc<str>, Vec<u32>>,
+    groups: Vec<(Arc<str>, Map<String>)>,
+    group_of: HashMap<(Arc<str>, Map<String>), u32>,
+    apps: HashMap<Arc<str>, ()>,
+    files: Vec<Arc<str>>,
+    file_of: HashMap<Arc<str>, u32>,
+    /// Each incident's story (an index into `stories`; `u32::MAX`: none).
+    labels: Vec<u32>,
+    stories: Vec<String>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("incidents", &self.views.len())
+            .field("held", &self.held.len())
+            .field("spilled", &self.spilled())
+            .finish()
+    }
+}
+
+impl Default for Store {
+    fn default() -> Store {
+        Store::new(Budget::default())
+    }
+}
+
+impl Store {
+    /// An empty store under `budget`.
+    pub fn new(budget: Budget) -> Store {
+        Store {
+            budget,
+            used: 0,
+            views: Vec::new(),
+            index: Vec::new(),
+            held: Vec::new(),
+            spill: None,
+            kinds: Vec::new(),
+            kind_of: HashMap::new(),
+            groups: Vec::new(),
+            group_of: HashMap::new(),
+            apps: HashMap::new(),
+            files: Vec::new(),
+            file_of: HashMap::new(),
+            labels: Vec::new(),
+            stories: Vec::new(),
+        }
+    }
+
+    /// `incidents`, held, in the report order.
+    pub fn from_incidents(incidents: Vec<Incident>) -> Store {
+        let mut store = Store::new(Budget::unlimited());
+        // Nothing is written without a limit, so nothing can fail.
+        for i in incidents {
+            let _ = store.push(i);
+        }
+        let _ = store.seal();
+        store
+    }
+
+    /// How many incidents.
+    pub fn len(&self) -> usize {
+        self.views.len()
+    }
+
+    /// Returns true if and only if there are none.
+    pub fn is_empty(&self) -> bool {
+        self.views.is_empty()
+    }
+
+    /// How many are in the temporary file.
+    pub fn spilled(&self) -> usize {
+        self.index.iter().filter(|i| matches!(i.at, Loc::Spilled(..))).count()
+    }
+
+    /// The views, in report order once sealed.
+    pub fn views(&self) -> &[View] {
+        &self.views
+    }
+
+    /// Takes `incident`: held while the budget allows, else written to
+    /// the temporary file.
+    pub fn push(&mut self, mut incident: Incident) -> Result<(), SpillError> {
+        let view = self.view_of(&incident);
+        let first_day = match incident.first_day {
+            Some((source, ms)) => (u32::try_from(source).unwrap_or(u32::MAX - 1) + 1, ms),
+            None => (0, 0),
+        };
+        let bytes = heap_bytes(&incident);
+        let at = if self.used.saturating_add(bytes) <= self.budget.bytes {
+            self.used += bytes;
+            // The stories' labels are set on held incidents in place.
+            incident.story = None;
+            self.held.push(incident);
+            Loc::Held(u32::try_from(self.held.len() - 1).unwrap_or(u32::MAX))
+        } else {
+            self.write(&incident)?
+        };
+        self.views.push(view);
+        self.index.push(Index { first_day, at });
+        Ok(())
+    }
+
+    /// Puts the incidents in the report order (most severe first, then
+    /// earliest, then rule id and key, then place on an undated file's own
+    /// clock, then id; as `incidents::order`) and finishes the file.
+    pub fn seal(&mut self) -> Result<(), SpillError> {
+        self.finish_writing()?;
+        let mut rank = vec![0u32; self.groups.len()];
+        let mut by_name: Vec<u32> = (0..self.groups.len() as u32).collect();
+        by_name.sort_by(|&a, &b| self.groups[a as usize].cmp(&self.groups[b as usize]));
+        for (r, g) in by_name.into_iter().enumerate() {
+            rank[g as usize] = r as u32;
+        }
+        let key = |v: &View, i: &Index| {
+            let first = v.first_ms();
+            (Reverse(v.severity), first.is_none(), first, rank[v.group as usize], i.first_day, v.id)
+        };
+        let mut order: Vec<u32> = (0..self.views.len() as u32).collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (a as usize, b as usize);
+            key(&self.views[a], &self.index[a]).cmp(&key(&self.views[b], &self.index[b]))
+        });
+        let mut views: Vec<Option<View>> = std::mem::take(&mut self.views).into_iter().map(Some).collect();
+        self.views = order.iter().filter_map(|&i| views[i as usize].take()).collect();
+        self.index = order.iter().map(|&i| self.index[i as usize]).collect();
+        self.labels = vec![u32::MAX; self.views.len()];
+        Ok(())
+    }
+
+    /// Keeps the incidents for which `keep(app, rule, key)` holds (before
+    /// [`Store::seal`]); returns how many it dropped.
+    pub fn retain(&mut self, mut keep: impl FnMut(Option<&str>, &str, &Map<String>) -> bool) -> usize {
+        let before = self.views.len();
+        let wanted: Vec<bool> = self
+            .views
+            .iter()
+            .map(|v| {
+                let (rule, key) = &self.groups[v.group as usize];
+                keep(v.app.as_deref(), rule, key)
+            })
+            .collect();
+        let mut w = wanted.iter();
+        self.views.retain(|_| *w.next().unwrap_or(&true));
+        let mut w = wanted.iter();
+        self.index.retain(|_| *w.next().unwrap_or(&true));
+        before - self.views.len()
+    }
+
+    /// Gives each incident the id of its story (after [`Store::seal`];
+    /// `stories` name incidents by their place in the report order).
+    pub fn label(&mut self, stories: &[Story]) {
+        self.label_with(stories.iter().map(|s| (s.id.as_str(), s.members.as_slice())));
+    }
+
+    /// [`Store::label`] from (story id, members) pairs.
+    fn label_with<'a>(&mut self, stories: impl Iterator<Item = (&'a str, &'a [usize])>) {
+        self.stories.clear();
+        self.labels = vec![u32::MAX; self.views.len()];
+        for (n, (id, members)) in stories.enumerate() {
+            self.stories.push(id.to_string());
+            for &m in members {
+                let Some(label) = self.labels.get_mut(m) else { continue };
+                *label = n as u32;
+                if let Some(Loc::Held(h)) = self.index.get(m).map(|i| i.at)
+                    && let Some(inc) = self.held.get_mut(h as usize)
+                {
+                    inc.story = Some(id.to_string());
+                }
+            }
+        }
+    }
+
+    /// The incident at `i` of the report order: the one held, or read back
+    /// from the temporary file with its story.
+    pub fn get(&self, i: usize) -> io::Result<Cow<'_, Incident>> {
+        let (Some(view), Some(index)) = (self.views.get(i), self.index.get(i)) else {
+            return Err(io::Error::new(io::ErrorKind::NotFound, format!("no incident {i}")));
+        };
+        match index.at {
+            Loc::Held(h) => self
+                .held
+                .get(h as usize)
+                .map(Cow::Borrowed)
+                .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no incident {i}"))),
+            Loc::Spilled(offset, len) => {
+                let mut inc = self.read(offset, len)?;
+                inc.marks = view.marks.clone();
+                inc.story = self.labels.get(i).and_then(|&l| self.stories.get(l as usize)).cloned();
+                Ok(Cow::Owned(inc))
+            }
+        }
+    }
+
+    /// Every incident in report order, one at a time.
+    pub fn iter(&self) -> impl Iterator<Item = io::Result<Cow<'_, Incident>>> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// Every incident, owned (tests and `rules test`, which hold few).
+    pub fn into_vec(self) -> io::Result<Vec<Incident>> {
+        (0..self.len()).map(|i| self.get(i).map(Cow::into_owned)).collect()
+    }
+
+    fn view_of(&mut self, i: &Incident) -> View {
+        let kind = self.kind(i);
+        let of = self.kinds[kind as usize].of.clone();
+        let pair = (Arc::<str>::from(&*of.rule), i.key.clone());
+        let group = match self.group_of.get(&pair) {
+            Some(&g) => g,
+            None => {
+                let g = self.groups.len() as u32;
+                self.groups.push(pair.clone());
+                self.group_of.insert(pair, g);
+                g
+            }
+        };
+        let app = i.app.as_deref().map(|a| match self.apps.get_key_value(a) {
+            Some((k, _)) => k.clone(),
+            None => {
+                let k: Arc<str> = Arc::from(a);
+                self.apps.insert(k.clone(), ());
+                k
+            }
+        });
+        let status = match Status::of(i) {
+            Status::None => 0,
+            Status::Open => 1,
+            Status::Closed => 2,
+        };
+        let known = |t: Option<i64>, flag: u8| if t.is_some() { flag } else { 0 };
+        View {
+            id: id_number(&i.id),
+            count: i.count,
+            app,
+            time_of_day: i.time_of_day.clone().map(Box::new),
+            marks: i.marks.clone(),
+            group,
+            severity: i.severity,
+            of,
+            first_ms: i.first_ms.unwrap_or_default(),
+            last_ms: i.last_ms.unwrap_or_default(),
+            flags: known(i.first_ms, FLAG_FIRST) | known(i.last_ms, FLAG_LAST) | (status << STATUS_SHIFT),
+        }
+    }
+
+    /// The index of `i`'s kind, added if new.
+    fn kind(&mut self, i: &Incident) -> u32 {
+        if let Some(k) =
+            self.kind_of.get(i.rule.as_str()).and_then(|ks| ks.iter().find(|&&k| self.kinds[k as usize].fits(i)))
+        {
+            return *k;
+        }
+        let kind = Kind::of(i);
+        let k = self.kinds.len() as u32;
+        self.kind_of.entry(Arc::from(&*kind.of.rule)).or_default().push(k);
+        self.kinds.push(kind);
+        k
+    }
+
+    fn file(&mut self, f: &Arc<str>) -> u32 {
+        if let Some(&n) = self.file_of.get(f) {
+            return n;
+        }
+        let n = self.files.len() as u32;
+        self.files.push(f.clone());
+        self.file_of.insert(f.clone(), n);
+        n
+    }
+
+    /// Writes `i` to the temporary file, made on first use.
+    fn write(&mut self, i: &Incident) -> Result<Loc, SpillError> {
+        let mut spill = match self.spill.take() {
+            Some(s) => s,
+            None => {
+                let dir = self.budget.dir();
+                let file =
+                    tempfile::tempfile_in(&dir).map_err(|source| SpillError::Create { dir: dir.clone(), source })?;
+                Spill {
+                    dir,
+                    writer: Some(BufWriter::with_capacity(1 << 16, file)),
+                    file: None,
+                    len: 0,
+                    buf: Vec::new(),
+                }
+            }
+        };
+        let kind = self.kind(i);
+        let mut buf = std::mem::take(&mut spill.buf);
+        buf.clear();
+        self.encode(i, kind, &mut buf);
+        let at = Loc::Spilled(spill.len, u32::try_from(buf.len()).unwrap_or(u32::MAX));
+        let written = match spill.writer.as_mut() {
+            Some(w) => w.write_all(&buf),
+            None => Err(io::Error::other("the temporary file is closed")),
+        };
+        spill.len += buf.len() as u64;
+        spill.buf = buf;
+        let result = written.map_err(|e| spill.error("write", e));
+        self.spill = Some(spill);
+        result.map(|()| at)
+    }
+
+    /// Flushes what is written, so it can be read back.
+    fn finish_writing(&mut self) -> Result<(), SpillError> {
+        let Some(spill) = self.spill.as_mut() else { return Ok(()) };
+        if let Some(w) = spill.writer.take() {
+            let file = w.into_inner().map_err(|e| spill.error("write", e.into_error()))?;
+            spill.file = Some(file);
+        }
+        Ok(())
+    }
+
+    fn read(&self, offset: u64, len: u32) -> io::Result<Incident> {
+        let Some(spill) = &self.spill else {
+            return Err(io::Error::other("no temporary file"));
+        };
+        let wrap = |e: io::Error| io::Error::new(e.kind(), spill.error("read back", e));
+        let Some(file) = &spill.file else {
+            return Err(wrap(io::Error::other("the temporary file is still being written")));
+        };
+        let mut buf = vec![0u8; len as usize];
+        read_at(file, &mut buf, offset).map_err(wrap)?;
+        self.decode(&buf).map_err(wrap)
+    }
+
+    fn encode(&mut self, i: &Incident, kind: u32, b: &mut Vec<u8>) {
+        let files: Vec<u32> = i.evidence.iter().map(|e| self.file(&e.file)).collect();
+        put(b, kind.into());
+        put_str(b, &i.id);
+        put_str(b, &i.title);
+        put_opt(b, i.app.as_deref(), put_str);
+        put(b, i.key.len() as u64);
+        for (k, v) in i.key.iter() {
+            put_str(b, k);
+            put_str(b, v);
+        }
+        put_opt(b, i.first_seen.as_deref(), put_str);
+        put_opt(b, i.last_seen.as_deref(), put_str);
+        put_opt(b, i.time_of_day.as_ref(), |b, t| {
+            put_str(b, &t.first);
+            put_str(b, &t.last);
+            put(b, t.midnights.into());
+        });
+        put(b, i.count as u64);
+        put(b, i.evidence.len() as u64);
+        for (e, file) in i.evidence.iter().zip(files) {
+            put(b, file.into());
+            put(b, e.line);
+            put_opt(b, e.timestamp.as_deref(), put_str);
+            put_str(b, &e.text);
+        }
+        put(b, i.fields.len() as u64);
+        for (k, vs) in i.fields.iter() {
+            put_str(b, k);
+            put(b, vs.len() as u64);
+            for v in vs {
+                put_str(b, v);
+            }
+        }
+        put_filled(b, &i.fix);
+        put_opt(b, i.action.as_ref(), put_filled);
+        put_opt(b, i.first_ms, put_i);
+        put_opt(b, i.first_day, |b, (s, ms)| {
+            put(b, s as u64);
+            put_i(b, ms);
+        });
+        put_opt(b, i.last_ms, put_i);
+    }
+
+    fn decode(&self, buf: &[u8]) -> io::Result<Incident> {
+        let mut r = Reader(buf);
+        let kind = self.kinds.get(r.num()? as usize).ok_or_else(|| bad("kind"))?;
+        let of = &kind.of;
+        let id = r.string()?;
+        let title = r.string()?;
+        let app = r.opt(Reader::string)?;
+        let key: Map<String> = (0..r.num()?).map(|_| Ok((r.string()?, r.string()?))).collect::<io::Result<_>>()?;
+        let first_seen = r.opt(Reader::string)?;
+        let last_seen = r.opt(Reader::string)?;
+        let time_of_day = r.opt(|r| {
+            Ok(TimesOfDay {
+                first: r.string()?,
+                last: r.string()?,
+                midnights: u32::try_from(r.num()?).map_err(|_| bad("midnights"))?,
+            })
+        })?;
+        let count = r.num()? as usize;
+        let evidence = (0..r.num()?)
+            .map(|_| {
+                let file = self.files.get(r.num()? as usize).ok_or_else(|| bad("file"))?.clone();
+                Ok(Evidence { file, line: r.num()?, timestamp: r.opt(Reader::string)?, text: Arc::from(r.str()?) })
+            })
+            .collect::<io::Result<Vec<_>>>()?;
+        let fields: Map<Vec<String>> = (0..r.num()?)
+            .map(|_| Ok((r.string()?, (0..r.num()?).map(|_| r.string()).collect::<io::Result<Vec<_>>>()?)))
+            .collect::<io::Result<_>>()?;
+        let fix = r.filled(&kind.fix)?;
+        let action = match (&kind.action, r.flag()?) {
+            (Some(t), true) => Some(r.filled(t)?),
+            (None, false) => None,
+            _ => return Err(bad("action")),
+        };
+        let first_ms = r.opt(Reader::int)?;
+        let first_day = r.opt(|r| Ok((r.num()? as usize, r.int()?)))?;
+        let last_ms = r.opt(Reader::int)?;
+        Ok(Incident {
+            id,
+            rule: of.rule.to_string(),
+            severity: kind.severity,
+            title,
+            app,
+            key,
+            first_seen,
+            last_seen,
+            time_of_day,
+            count,
+            window: kind.window.clone(),
+            evidence,
+            fields,
+            fix,
+            action,
+            references: kind.references.clone(),
+            story: None,
+            family: of.family.clone(),
+            server: of.server,
+            marks: Arc::default(),
+            first_ms,
+            first_day,
+            last_ms,
+        })
+    }
+}
+
+/// An estimate of what `i` holds on the heap: its own size, its texts, and
+/// a word of allocator overhead per allocation.
+fn heap_bytes(i: &Incident) -> u64 {
+    const ALLOC: usize = 16;
+    let text = |s: &str| s.len() + ALLOC;
+    let opt = |s: &Option<String>| s.as_deref().map_or(0, text);
+    let mut n = std::mem::size_of::<Incident>() + text(&i.id) + text(&i.title) + opt(&i.app) + text(&i.rule);
+    n += i.key.iter().map(|(k, v)| text(k) + text(v) + 48).sum::<usize>() + ALLOC;
+    n += opt(&i.first_seen) + opt(&i.last_seen) + opt(&i.window);
+    n += i.time_of_day.as_ref().map_or(0, |t| text(&t.first) + text(&t.last));
+    n += i
+        .evidence
+        .iter()
+        .map(|e| std::mem::size_of::<Evidence>() + e.timestamp.as_deref().map_or(0, text) + text(&e.text))
+        .sum::<usize>();
+    n += i.fields.iter().map(|(k, vs)| text(k) + 48 + vs.iter().map(|v| text(v) + 24).sum::<usize>()).sum::<usize>();
+    n += text(i.fix.parts().1) + i.fix.parts().2.len() * 8 + ALLOC;
+    n += i.marks.len() * std::mem::size_of::<Mark>() + ALLOC;
+    n as u64
+}
+
+fn bad(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("a spilled incident is damaged ({what})"))
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+    while !buf.is_empty() {
+        match std::os::windows::fs::FileExt::seek_read(file, buf, offset) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(any(unix, windows)))]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = file;
+    f.seek(SeekFrom::Start(offset))?;
+    f.read_exact(buf)
+}
+
+fn put(b: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        b.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    b.push(n as u8);
+}
+
+fn put_i(b: &mut Vec<u8>, n: i64) {
+    put(b, ((n << 1) ^ (n >> 63)) as u64);
+}
+
+fn put_str(b: &mut Vec<u8>, s: &str) {
+    put(b, s.len() as u64);
+    b.extend_from_slice(s.as_bytes());
+}
+
+fn put_opt<T>(b: &mut Vec<u8>, v: Option<T>, f: impl FnOnce(&mut Vec<u8>, T)) {
+    match v {
+        Some(v) => {
+            b.push(1);
+            f(b, v);
+        }
+        None => b.push(0),
+    }
+}
+
+fn put_filled(b: &mut Vec<u8>, f: &Filled) {
+    let (_, values, ends) = f.parts();
+    put_str(b, values);
+    put(b, ends.len() as u64);
+    for &e in ends {
+        put(b, e as u64);
+    }
+}
+
+/// Reads what the `put` functions wrote.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn byte(&mut self) -> io::Result<u8> {
+        let (&b, rest) = self.0.split_first().ok_or_else(|| bad("end"))?;
+        self.0 = rest;
+        Ok(b)
+    }
+
+    fn num(&mut self) -> io::Result<u64> {
+        let mut n = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            n |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Ok(n);
+            }
+        }
+        Err(bad("number"))
+    }
+
+    fn int(&mut self) -> io::Result<i64> {
+        let n = self.num()?;
+        Ok(((n >> 1) as i64) ^ -((n & 1) as i64))
+    }
+
+    fn flag(&mut self) -> io::Result<bool> {
+        match self.byte()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(bad("flag")),
+        }
+    }
+
+    fn str(&mut self) -> io::Result<&'a str> {
+        let len = usize::try_from(self.num()?).map_err(|_| bad("length"))?;
+        if len > self.0.len() {
+            return Err(bad("length"));
+        }
+        let (s, rest) = self.0.split_at(len);
+        self.0 = rest;
+        std::str::from_utf8(s).map_err(|_| bad("text"))
+    }
+
+    fn string(&mut self) -> io::Result<String> {
+        self.str().map(str::to_string)
+    }
+
+    fn opt<T>(&mut self, f: impl FnOnce(&mut Self) -> io::Result<T>) -> io::Result<Option<T>> {
+        if self.flag()? { f(self).map(Some) } else { Ok(None) }
+    }
+
+    fn filled(&mut self, template: &Arc<Template>) -> io::Result<Filled> {
+        let values: Box<str> = self.str()?.into();
+        let ends = (0..self.num()?).map(|_| Ok(self.num()? as usize)).collect::<io::Result<Box<[usize]>>>()?;
+        Ok(Filled::from_parts(template.clone(), values, ends))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::correlate::Finding;
+    use crate::incidents::build;
+    use crate::input::Stream;
+    use crate::matcher::Event;
+    use crate::records::{DayTime, Zone};
+    use crate::rules::{Role, RuleSet, compile_all};
+
+    fn rules() -> RuleSet {
+        let pack = r#"
+[[rule]]
+id = "t.loop"
+title = "{app}: {count} exits within {window}, first at {first_seen}"
+severity = "critical"
+story = "restart"
+regex = 'exited (?P<code>\d+)'
+correlate = { kind = "threshold", count = 2, window = "5m" }
+fix = "restarted {count} times; code {code}; last at {last_seen}"
+action = "Read the logs of {app}."
+references = ["https://example.com/loop"]
+
+[[rule]]
+id = "t.lost"
+title = "{app} lost at {first_seen}: {status}"
+severity = "high"
+story = "dependency:redis"
+side = "server"
+regex = 'lost'
+correlate = { kind = "absence", until = 'back', window = "2m" }
+fix = "no restore within {window} ({status})"
+"#;
+        compile_all(&[("t.toml".into(), pack.into())]).expect("rules")
+    }
+
+    fn event(rule: u32, source: usize, line: u64, ts: Option<i64>, day: Option<i64>, text: &str) -> Event {
+        Event {
+            rule,
+            role: Role::Start,
+            shape: 0,
+            source,
+            line,
+            ts: ts.into(),
+            day_time: day.and_then(DayTime::from_ms),
+            app: Some("api".into()),
+            stream: if rule == 0 { Stream::Daemon } else { Stream::Err },
+            fields: vec![(Arc::from("code"), Arc::from(format!("{}", line % 3).as_str()))].into(),
+            text: text.into(),
+        }
+    }
+
+    /// Findings of both rules, timed, untimed and on a file's own clock,
+    /// with texts holding what a codec could get wrong (quotes, newlines,
+    /// non-ASCII, an empty one).
+    fn findings() -> Vec<Finding> {
+        let mut out = Vec::new();
+        for n in 0..40i64 {
+            let rule = (n % 2) as u32;
+            let app = if n % 7 == 0 { "wörker" } else { "api" };
+            let ts = |k: i64| match n % 5 {
+                0 => None,
+                _ => Some(1_795_712_730_000 + n * 61_000 + k * 1000 - (n % 3) * 90_000_000),
+            };
+            let day = |k: i64| (n % 5 == 0 && n % 10 == 0).then_some(9 * 3_600_000 + n * 1000 + k);
+            let texts = ["App [api:0] exited 1", "\"quoted\"\nsecond line ✓", "", "lost \u{2028} link"];
+            let events = (0..1 + n % 4)
+                .map(|k| {
+                    event(rule, (n % 3) as usize, (n * 10 + k) as u64, ts(k), day(k), texts[((n + k) % 4) as usize])
+                })
+                .collect();
+            let facts = if rule == 1 {
+                vec![(
+                    "status".to_string(),
+                    if n % 3 == 0 { "not recovered by end of log" } else { "recovered after 5s" }.to_string(),
+                )]
+            } else {
+                vec![]
+            };
+            out.push(Finding { rule, key: vec![("app".into(), app.into())], events, facts });
+        }
+        out
+    }
+
+    fn paths() -> Vec<String> {
+        vec!["logs/pm2.log".into(), "logs/api-error.log".into(), "logs/wörker-out.log".into()]
+    }
+
+    fn stored(budget: u64, incidents: Vec<Incident>) -> Store {
+        let mut store = Store::new(Budget { bytes: budget, dir: None });
+        for i in incidents {
+            store.push(i).expect("push");
+        }
+        store.seal().expect("seal");
+        store
+    }
+
+    /// Held, spilled, or some of each: the store gives back the incidents
+    /// `incidents::build` gives, every field of them, in its report order,
+    /// whatever order they went in.
+    #[test]
+    fn incidents_read_back_as_built_in_the_report_order() {
+        let rules = rules();
+        let built = build(&rules, &findings(), &paths(), Zone::Utc);
+        assert!(built.iter().any(|i| i.time_of_day.is_some()) && built.iter().any(|i| i.first_seen.is_none()));
+        assert!(built.iter().any(|i| i.action.is_some()) && built.iter().any(|i| i.action.is_none()));
+        let half = built.iter().take(built.len() / 2).map(heap_bytes).sum();
+        for budget in [u64::MAX, 0, half] {
+            let mut shuffled = built.clone();
+            shuffled.reverse();
+            shuffled.rotate_left(7);
+            let store = stored(budget, shuffled);
+            let spilled = store.spilled();
+            match budget {
+                0 => assert_eq!(spilled, built.len()),
+                u64::MAX => assert_eq!(spilled, 0),
+                _ => assert!(spilled > 0 && spilled < built.len(), "{spilled}"),
+            }
+            for (v, i) in store.views().iter().zip(&built) {
+                assert_eq!(
+                    (v.id_text(), v.first_ms(), v.last_ms(), v.count),
+                    (i.id.clone(), i.first_ms, i.last_ms, i.count)
+                );
+                assert_eq!((v.rule(), v.app.as_deref(), v.severity), (i.rule.as_str(), i.app.as_deref(), i.severity));
+            }
+            assert_eq!(store.into_vec().expect("read back"), built, "budget {budget}");
+        }
+    }
+
+    /// A label reaches every incident, held or read back; one no story
+    /// names has none.
+    #[test]
+    fn labels_reach_spilled_incidents() {
+        let built = build(&rules(), &findings(), &paths(), Zone::Utc);
+        let n = built.len();
+        let mut store = stored(heap_bytes(&built[0]) * 3, built);
+        let a: Vec<usize> = (0..n - 1).step_by(2).collect();
+        let b: Vec<usize> = (1..n - 1).step_by(2).collect();
+        store.label_with([("a", a.as_slice()), ("b", b.as_slice())].into_iter());
+        let all = store.into_vec().expect("read back");
+        for (k, i) in all.iter().enumerate() {
+            let want = if k == n - 1 {
+                None
+            } else if k % 2 == 0 {
+                Some("a")
+            } else {
+                Some("b")
+            };
+            assert_eq!(i.story.as_deref(), want, "incident {k}");
+        }
+    }
+
+    /// A damaged record is an error, whatever byte it ends at, never a
+    /// panic or a wrong incident.
+    #[test]
+    fn a_damaged_record_is_an_error() {
+        let built = build(&rules(), &findings(), &paths(), Zone::Utc);
+        let mut store = Store::new(Budget::unlimited());
+        let i = built.into_iter().find(|i| i.action.is_some() && i.time_of_day.is_none()).expect("incident");
+        let kind = store.kind(&i);
+        let mut buf = Vec::new();
+        store.encode(&i, kind, &mut buf);
+        let mut whole = store.decode(&buf).expect("decodes");
+        whole.marks = i.marks.clone();
+        whole.story = i.story.clone();
+        assert_eq!(whole, i);
+        for cut in 0..buf.len() {
+            assert!(store.decode(&buf[..cut]).is_err(), "cut at {cut}");
+        }
+        assert!(store.decode(&[200]).is_err(), "no such kind");
+    }
+
+    /// Ids are numbers that order as their texts do; anything else still
+    /// gives one.
+    #[test]
+    fn ids_order_as_their_texts() {
+        let ids = ["0000000000000000", "00000000000000ff", "0123456789abcdef", "f000000000000000", "ffffffffffffffff"];
+        for w in ids.windows(2) {
+            assert!(id_number(w[0]) < id_number(w[1]), "{w:?}");
+        }
+        assert_eq!(format!("{:016x}", id_number(ids[2])), ids[2]);
+        assert_ne!(id_number("+123456789abcdef"), id_number("0123456789abcdef"));
+        assert_eq!(id_number("story"), crate::incidents::id::fnv1a(b"story"));
+    }
+
+    /// What every incident keeps in memory, spilled or not, stays small:
+    /// 733 k of them at 5 GiB of storm.
+    #[test]
+    fn a_view_and_its_index_are_small() {
+        assert_eq!(std::mem::size_of::<View>(), 88);
+        assert_eq!(std::mem::size_of::<Index>(), 32);
+    }
+
+    /// The codec's numbers: the extremes of both kinds round-trip.
+    #[test]
+    fn numbers_round_trip() {
+        let mut b = Vec::new();
+        let nums = [0, 1, 127, 128, 300, u64::from(u32::MAX), u64::MAX];
+        let ints = [0, -1, 1, i64::MIN, i64::MAX, -300];
+        nums.iter().for_each(|&n| put(&mut b, n));
+        ints.iter().for_each(|&n| put_i(&mut b, n));
+        let mut r = Reader(&b);
+        assert_eq!(nums.map(|_| r.num().expect("num")), nums);
+        assert_eq!(ints.map(|_| r.int().expect("int")), ints);
+        assert!(r.0.is_empty());
+        assert!(Reader(&[0xff; 11]).num().is_err(), "more than 64 bits");
+    }
+}
