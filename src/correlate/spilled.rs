@@ -217,7 +217,8 @@ impl<'a> Grouper<'a> {
         let mut batch: Vec<(GroupKey, Vec<Event>)> = Vec::new();
         let mut held = 0;
         let run = |batch: Vec<(GroupKey, Vec<Event>)>, findings: &mut Vec<Finding>| {
-            let per_group = pool::map_in_order(batch, |(key, evs)| correlate_group(rules, key, evs, end, None));
+            let per_group =
+                pool::map_in_order(batch, |(key, evs)| correlate_group(rules, key, evs.into_iter(), end, None));
             findings.extend(per_group.into_iter().flatten());
         };
         for &id in &ranked {

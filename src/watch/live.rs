@@ -544,7 +544,7 @@ impl Judge<'_> {
                 if absence && matches!(f.events.first().map(lane), Some(Lane::Log)) {
                     judged_at(&mut f.facts, end, self.zone);
                 }
-                fresh.push(f);
+                fresh.push(f.folded(self.rules));
             }
         }
         fresh
@@ -552,8 +552,8 @@ impl Judge<'_> {
 
     /// The stable id the incident of `f` gets (built the one way `scan`
     /// builds it).
-    fn id_of(&self, f: &Finding) -> Option<String> {
-        incidents::build(self.rules, std::slice::from_ref(f), self.paths, self.zone).pop().map(|i| i.id)
+    fn id_of(&self, f: &Finding<Vec<Event>>) -> Option<String> {
+        incidents::build(self.rules, &[f.folded(self.rules)], self.paths, self.zone).pop().map(|i| i.id)
     }
 }
 
@@ -576,7 +576,7 @@ fn judged_at(facts: &mut [(String, String)], end: i64, zone: Zone) {
 /// For an absence finding whose window is still open at `end`: when it
 /// closes. `None` once the rule has decided. `at` places a match (its log
 /// time, or when it was read).
-fn open_until(c: &Correlation, f: &Finding, end: i64, at: impl Fn(&Event) -> i64) -> Option<i64> {
+fn open_until(c: &Correlation, f: &Finding<Vec<Event>>, end: i64, at: impl Fn(&Event) -> i64) -> Option<i64> {
     let Correlation::Absence { window, .. } = c else { return None };
     if f.events.iter().any(|e| e.role == Role::End) {
         return None;
