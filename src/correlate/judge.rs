@@ -9,7 +9,7 @@
 //! (kept as the tests' oracle): the same bursts, `absorb`, pairs, outages
 //! and `suppress` folds, event for event.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use crate::matcher::Event;
 use crate::rules::{Correlation, Role, Rule};
@@ -32,7 +32,7 @@ struct Piece<S> {
 }
 
 impl<S: Sink> Piece<S> {
-    fn new(cfg: S::Cfg, e: Event, at: i64) -> Piece<S> {
+    fn new(cfg: &S::Cfg, e: Event, at: i64) -> Piece<S> {
         let mut events = S::new(cfg);
         events.add(e);
         Piece { events, first: at, last: at, facts: Vec::new() }
@@ -51,9 +51,12 @@ pub struct Judge<'a, S: Sink> {
     cfg: S::Cfg,
     kind: Kind<S>,
     /// `suppress` of a two-event rule: a pair that starts within it of the
-    /// last event of the one before folds into it.
+    /// last event of the one before folds into it, as soon as it is made
+    /// (a link flapping all day makes hundreds of thousands of pairs).
     fold: Option<i64>,
     out: Vec<Piece<S>>,
+    /// The facts of the last piece out, to test a folded one's against.
+    known: HashSet<(String, String)>,
 }
 
 enum Kind<S> {
@@ -84,13 +87,13 @@ impl<'a, S: Sink> Judge<'a, S> {
             Correlation::Absence { window, .. } => (Kind::Absence { w: window.ms(), end, open: None }, suppress),
             Correlation::Single => (Kind::Nothing, None),
         };
-        Judge { clock, cfg, kind, fold, out: Vec::new() }
+        Judge { clock, cfg, kind, fold, out: Vec::new(), known: HashSet::new() }
     }
 
     /// Takes the run's next event.
     pub fn feed(&mut self, e: Event) {
         let t = self.clock.at(&e);
-        let cfg = self.cfg;
+        let cfg = &self.cfg;
         match &mut self.kind {
             Kind::Threshold(b) => b.feed(e, t, cfg, &mut self.out),
             Kind::Sequence { w, open } => {
@@ -112,7 +115,7 @@ impl<'a, S: Sink> Judge<'a, S> {
                                 true => vec![("gap".into(), human(gap)), ("gap_ms".into(), gap.to_string())],
                                 false => vec![("gap".into(), UNKNOWN_GAP.into())],
                             };
-                            self.out.push(o);
+                            emit(&mut self.out, &mut self.known, self.fold, o);
                         }
                     }
                     // Context events never get here: correlation reads them
@@ -124,7 +127,8 @@ impl<'a, S: Sink> Judge<'a, S> {
                 Role::Start => {
                     if let Some(o) = open.take_if(|o| !within(o.last, t, *w) && !within(o.first, t, *w)) {
                         let status = untimed(&self.clock, format!("no recovery logged within {}", human(*w)));
-                        self.out.push(Piece { facts: vec![("status".into(), status)], ..o });
+                        let o = Piece { facts: vec![("status".into(), status)], ..o };
+                        emit(&mut self.out, &mut self.known, self.fold, o);
                     }
                     match open {
                         Some(o) => o.add(e, t),
@@ -151,7 +155,7 @@ impl<'a, S: Sink> Judge<'a, S> {
                                     ("gap".into(), UNKNOWN_GAP.into()),
                                 ],
                             };
-                            self.out.push(o);
+                            emit(&mut self.out, &mut self.known, self.fold, o);
                         }
                     }
                 }
@@ -164,7 +168,7 @@ impl<'a, S: Sink> Judge<'a, S> {
     /// The run's findings, in order.
     pub fn finish(mut self) -> Vec<Found<S>> {
         match self.kind {
-            Kind::Threshold(b) => b.finish(self.cfg, &mut self.out),
+            Kind::Threshold(b) => b.finish(&self.cfg, &mut self.out),
             Kind::Absence { w, end, open: Some(o) } => {
                 let status = match end {
                     _ if !self.clock.measures() => UNTIMED_OPEN.to_string(),
@@ -176,14 +180,12 @@ impl<'a, S: Sink> Judge<'a, S> {
                     ),
                     _ => "not recovered by end of log".to_string(),
                 };
-                self.out.push(Piece { facts: vec![("status".into(), status)], ..o });
+                let o = Piece { facts: vec![("status".into(), status)], ..o };
+                emit(&mut self.out, &mut self.known, self.fold, o);
             }
             Kind::Absence { open: None, .. } | Kind::Sequence { .. } | Kind::Nothing => {}
         }
-        match self.fold {
-            Some(w) => fold(self.out, w),
-            None => self.out.into_iter().map(|p| (p.events, p.facts)).collect(),
-        }
+        self.out.into_iter().map(|p| (p.events, p.facts)).collect()
     }
 }
 
@@ -196,31 +198,28 @@ fn untimed(clock: &Clock, status: String) -> String {
     }
 }
 
-/// `suppress` for two-event rules (see `pairs::fold`): a pair
-/// that starts within `w` of the previous one's last event folds into it;
-/// its facts keep each distinct value in order.
-fn fold<S: Sink>(found: Vec<Piece<S>>, w: i64) -> Vec<Found<S>> {
-    let mut out: Vec<Piece<S>> = Vec::new();
-    // The facts of the last piece out, to test new ones against.
-    let mut known: std::collections::HashSet<(String, String)> = std::collections::HashSet::new();
-    for p in found {
-        match out.last_mut() {
-            Some(prev) if within(prev.last, p.first, w) => {
-                prev.events.join(p.events);
-                prev.last = p.last;
-                for fact in p.facts {
-                    if known.insert(fact.clone()) {
-                        prev.facts.push(fact);
-                    }
+/// Hands on a pair (or outage) made; with `suppress` (`fold`, see
+/// `pairs::fold`), one that starts within it of the last event of the
+/// one before folds into that one, its facts keeping each distinct value
+/// in order.
+fn emit<S: Sink>(out: &mut Vec<Piece<S>>, known: &mut HashSet<(String, String)>, fold: Option<i64>, p: Piece<S>) {
+    match out.last_mut() {
+        Some(prev) if fold.is_some_and(|w| within(prev.last, p.first, w)) => {
+            prev.events.join(p.events);
+            prev.last = p.last;
+            for fact in p.facts {
+                if known.insert(fact.clone()) {
+                    prev.facts.push(fact);
                 }
             }
-            _ => {
-                known = p.facts.iter().cloned().collect();
-                out.push(p);
+        }
+        _ => {
+            if fold.is_some() {
+                *known = p.facts.iter().cloned().collect();
             }
+            out.push(p);
         }
     }
-    out.into_iter().map(|p| (p.events, p.facts)).collect()
 }
 
 /// A threshold's bursts, found as its events come (see
@@ -261,7 +260,7 @@ impl<S: Sink> Bursts<S> {
         }
     }
 
-    fn feed(&mut self, e: Event, t: i64, cfg: S::Cfg, out: &mut Vec<Piece<S>>) {
+    fn feed(&mut self, e: Event, t: i64, cfg: &S::Cfg, out: &mut Vec<Piece<S>>) {
         while self.times.front().is_some_and(|&t0| !within(t0, t, self.w)) {
             self.times.pop_front();
             self.lo += 1;
@@ -286,7 +285,7 @@ impl<S: Sink> Bursts<S> {
         }
     }
 
-    fn finish(mut self, cfg: S::Cfg, out: &mut Vec<Piece<S>>) {
+    fn finish(mut self, cfg: &S::Cfg, out: &mut Vec<Piece<S>>) {
         while let Some((_, e, at)) = self.pending.pop_front() {
             self.decide(e, at, false, cfg, out);
         }
@@ -294,7 +293,7 @@ impl<S: Sink> Bursts<S> {
     }
 
     /// The next event in order, decided: in a burst or not.
-    fn decide(&mut self, e: Event, t: i64, burst: bool, cfg: S::Cfg, out: &mut Vec<Piece<S>>) {
+    fn decide(&mut self, e: Event, t: i64, burst: bool, cfg: &S::Cfg, out: &mut Vec<Piece<S>>) {
         let held = match self.prev {
             // Consecutive events of a burst less than `w` apart are one
             // burst; `suppress` carries the one before on over each event

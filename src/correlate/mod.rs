@@ -31,13 +31,14 @@ pub mod spilled;
 pub mod window;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use crate::matcher::{Event, field};
 use crate::records::DayTime;
-use crate::rules::{Correlation, Role, Rule, RuleSet};
+use crate::rules::{Correlation, Family, Role, Rule, RuleSet};
 use crate::{memory, pool};
 
-pub use fold::{Fold, Sink};
+pub use fold::{Bounds, Exits, Fold, Sink};
 use judge::Judge;
 
 /// Where a run of matches stands on the time line when windows are judged.
@@ -109,7 +110,7 @@ pub struct Finding<S = Fold> {
 impl Finding<Vec<Event>> {
     /// The finding with its events folded, as `scan` makes it.
     pub fn folded(&self, rules: &RuleSet) -> Finding {
-        let keep = Fold::cfg(&rules.rules()[self.rule as usize]);
+        let keep = Fold::cfg(&rules.rules()[self.rule as usize], None);
         let events = Fold::of(self.events.iter().cloned(), keep);
         Finding { rule: self.rule, key: self.key.clone(), events, facts: self.facts.clone() }
     }
@@ -136,13 +137,30 @@ fn correlate_into<S: Sink + Send>(
     paths: &[String],
     end: &End,
 ) -> Vec<Finding<S>> {
+    let shared = shared_records(&sources);
     let sources = context::apply(rules, sources, paths);
     let groups = group(rules, sources, paths);
-    let per_group = pool::map_in_order(groups, |(key, mut evs)| {
+    // Restart incidents first: their exits say where another incident's
+    // records may be causes, and only those of its records are kept.
+    let restarts = |(rule, _): &GroupKey| rules.rules()[*rule as usize].story == Some(Family::Restart);
+    let (first, rest): (Vec<_>, Vec<_>) = groups.into_iter().enumerate().partition(|(_, (key, _))| restarts(key));
+    let judge = |bounds: Option<&Arc<Bounds>>, (at, (key, mut evs)): (usize, (GroupKey, Vec<Event>))| {
         in_order(&mut evs);
-        correlate_group(rules, key, evs.into_iter(), end, None)
-    });
-    let mut findings: Vec<Finding<S>> = per_group.into_iter().flatten().collect();
+        // Read through `drain_front`, which gives the list's room back as
+        // it goes: a group can be most of the events.
+        (at, correlate_group(rules, key, memory::drain_front(evs), end, None, bounds))
+    };
+    let mut per_group: Vec<(usize, Vec<Finding<S>>)> = pool::map_in_order(first, |g| judge(None, g));
+    let mut exits: Vec<(&str, i64)> = Vec::new();
+    for f in per_group.iter().flat_map(|(_, found)| found) {
+        if let (Some(app), times) = f.events.exits() {
+            exits.extend(times.into_iter().map(|t| (app, t)));
+        }
+    }
+    let bounds = Arc::new(Bounds::new(shared, Exits::new(exits)));
+    per_group.extend(pool::map_in_order(rest, |g| judge(Some(&bounds), g)));
+    per_group.sort_unstable_by_key(|(at, _)| *at);
+    let mut findings: Vec<Finding<S>> = per_group.into_iter().flat_map(|(_, found)| found).collect();
     context::describe(rules, &mut findings);
     findings
 }
@@ -169,11 +187,19 @@ pub fn correlate_arrived(
         .into_iter()
         .flat_map(|(key, mut evs)| {
             in_order(&mut evs);
-            correlate_group(rules, key, evs.into_iter(), &end, Some(&read))
+            correlate_group(rules, key, evs.into_iter(), &end, Some(&read), None)
         })
         .collect();
     context::describe(rules, &mut findings);
     findings
+}
+
+/// (source, line) of each record that made more than one event: only such
+/// a record can link two incidents. A record's events are side by side in
+/// its source's list.
+fn shared_records(sources: &[Vec<Event>]) -> Vec<(usize, u64)> {
+    let same = |w: &[Event]| w[0].source == w[1].source && w[0].line == w[1].line;
+    sources.iter().flat_map(|evs| evs.windows(2).filter(|w| same(w)).map(|w| (w[0].source, w[0].line))).collect()
 }
 
 /// The order `correlate_group` takes a group's events in: time order,
@@ -203,16 +229,20 @@ fn correlate_group<S: Sink>(
     evs: impl Iterator<Item = Event>,
     end: &End,
     read: Option<&HashMap<(usize, u64), i64>>,
+    bounds: Option<&Arc<Bounds>>,
 ) -> Vec<Finding<S>> {
     let rule = &rules.rules()[rule_idx as usize];
     let key: Vec<(String, String)> = rule.group_by.iter().cloned().zip(key).collect();
-    let finding = |(events, facts)| Finding { rule: rule_idx, key: key.clone(), events, facts };
-    let cfg = S::cfg(rule);
+    let finding = |(mut events, facts): (S, _)| {
+        events.done();
+        Finding { rule: rule_idx, key: key.clone(), events, facts }
+    };
+    let cfg = S::cfg(rule, bounds);
     if let Correlation::Single = rule.correlate {
         let runs = match &rule.suppress {
-            Some(w) => split_quiet(evs, w.ms(), cfg),
+            Some(w) => split_quiet(evs, w.ms(), &cfg),
             None => {
-                let mut all = S::new(cfg);
+                let mut all = S::new(&cfg);
                 evs.for_each(|e| all.add(e));
                 vec![all]
             }
@@ -220,7 +250,7 @@ fn correlate_group<S: Sink>(
         return runs.into_iter().map(|events| finding((events, vec![]))).collect();
     }
     let mut evs = evs.peekable();
-    let mut timed = Judge::new(rule, Clock::Log, end.log, cfg);
+    let mut timed = Judge::new(rule, Clock::Log, end.log, cfg.clone());
     while let Some(e) = evs.next_if(|e| e.ts.get().is_some()) {
         timed.feed(e);
     }
@@ -236,7 +266,7 @@ fn correlate_group<S: Sink>(
         };
         let of = lane(&first);
         let run = std::iter::once(first).chain(std::iter::from_fn(|| evs.next_if(|e| lane(e) == of)));
-        let mut judge = Judge::new(rule, clock, run_end, cfg);
+        let mut judge = Judge::new(rule, clock, run_end, cfg.clone());
         match clock {
             // Reads come in order too, but a file truncated by rotation
             // numbers its lines from 1 again: `watch` sorts each lane.
@@ -394,7 +424,7 @@ fn has_key(rule: &Rule, ev: &Event, paths: &[String], key: &[String]) -> bool {
 /// times of day without a date against the same file's. Events without a
 /// time, and the first of a file's own clock, stay with the run before
 /// them. Only the run open is held, with its latest time per clock.
-fn split_quiet<S: Sink>(events: impl Iterator<Item = Event>, w: i64, cfg: S::Cfg) -> Vec<S> {
+fn split_quiet<S: Sink>(events: impl Iterator<Item = Event>, w: i64, cfg: &S::Cfg) -> Vec<S> {
     let mut runs: Vec<S> = Vec::new();
     // Of the run open: its latest log time, and per source its latest time
     // of day without a date.

@@ -166,9 +166,10 @@ proptest! {
         let mut sorted = evs;
         in_order(&mut sorted);
         let kept: Vec<Finding<Vec<Event>>> =
-            correlate_group(rules, (rule, vec![]), sorted.clone().into_iter(), &end, read.as_ref());
+            correlate_group(rules, (rule, vec![]), sorted.clone().into_iter(), &end, read.as_ref(), None);
         prop_assert_eq!(&kept, &want);
-        let folded: Vec<Finding> = correlate_group(rules, (rule, vec![]), sorted.into_iter(), &end, read.as_ref());
+        let folded: Vec<Finding> =
+            correlate_group(rules, (rule, vec![]), sorted.into_iter(), &end, read.as_ref(), None);
         let want: Vec<Finding> = want.iter().map(|f| f.folded(rules)).collect();
         prop_assert_eq!(&folded, &want);
         let paths = ["a.log".to_string(), "b.log".to_string(), "c.log".to_string()];
@@ -189,10 +190,10 @@ fn a_joined_fold_is_the_fold_of_both() {
     let specs: Vec<Spec> =
         (0..30u8).map(|i| (false, (i % 3) as usize, i % 3, i as i64, i % 3, i % 2 == 0, i % 4, (i * 7) % 14)).collect();
     let evs: Vec<Event> = specs.iter().enumerate().map(|(i, s)| event(6, i as u64 + 1, *s)).collect();
-    let keep = Keep { lines: true };
+    let keep = Keep { lines: true, bounds: None, joins: true };
     for cut in 0..=evs.len() {
-        let mut head = Fold::of(evs[..cut].iter().cloned(), keep);
-        head.join(Fold::of(evs[cut..].iter().cloned(), keep));
-        assert_eq!(head, Fold::of(evs.iter().cloned(), keep), "cut at {cut}");
+        let mut head = Fold::of(evs[..cut].iter().cloned(), keep.clone());
+        head.join(Fold::of(evs[cut..].iter().cloned(), keep.clone()));
+        assert_eq!(head, Fold::of(evs.iter().cloned(), keep.clone()), "cut at {cut}");
     }
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::correlate::Finding;
-use crate::correlate::fold::{Fold, MAX_VALUES, Record};
+use crate::correlate::fold::{Folded, MAX_VALUES, Record};
 use crate::records::{Zone, timestamp};
 use crate::rules::{Correlation, Family, Filled, Rule, RuleSet, Severity, Value};
 use crate::{memory, pool};
@@ -130,7 +130,7 @@ pub struct TimesOfDay {
 impl TimesOfDay {
     /// The times of a finding's events on the clock of the first one's
     /// file, if it has one.
-    fn of(events: &Fold) -> Option<TimesOfDay> {
+    fn of(events: &Folded) -> Option<TimesOfDay> {
         let first = events.first()?;
         let start = events.first_day()?;
         let end = events.day_last(first.source).unwrap_or(start).max(start);
@@ -350,7 +350,8 @@ fn order(out: &mut [Incident]) {
 }
 
 fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Incident {
-    let events = &f.events;
+    let events = f.events.view();
+    let events = &*events;
     let first = events.first();
     let first_ms = events.first_ms();
     let last_ms = events.last_ms();
@@ -399,7 +400,7 @@ fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Inciden
         story: None,
         family: rule.story.clone(),
         server: rule.server,
-        marks: events.marks().into(),
+        marks: events.marks().copied().collect(),
         first_ms,
         first_day: first.filter(|_| first_ms.is_none()).and_then(|e| Some((e.source, events.first_day()?.ms()))),
         last_ms,
@@ -515,7 +516,7 @@ fn held(fields: BTreeMap<String, Vec<String>>) -> Map<Vec<String>> {
         .collect()
 }
 
-fn collect_fields(events: &Fold) -> BTreeMap<String, Vec<String>> {
+fn collect_fields(events: &Folded) -> BTreeMap<String, Vec<String>> {
     events.fields().map(|(name, values)| (name.to_string(), values.iter().map(|v| v.to_string()).collect())).collect()
 }
 

@@ -422,7 +422,7 @@ fix = "f"
     fn finding(rule: u32, app: &str, key: &[(&str, &str)], events: Vec<Event>) -> Finding {
         let mut k = vec![("app".to_string(), app.to_string())];
         k.extend(key.iter().map(|(a, b)| (a.to_string(), b.to_string())));
-        let keep = crate::correlate::fold::Keep { lines: false };
+        let keep = crate::correlate::fold::Keep::default();
         Finding { rule, key: k, events: crate::correlate::Fold::of(events, keep), facts: vec![] }
     }
 

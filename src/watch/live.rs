@@ -987,6 +987,14 @@ fix = "f"
     /// A file read whole at once (a first `--from-start` read) gives the
     /// incidents `scan` gives on it, with the same ids; an unrecovered loss
     /// waits for its window on the clock, as a timed one does.
+    /// Incidents without their marks: `scan` keeps only those a story
+    /// can read (`correlate::fold`), `watch` builds no stories.
+    fn unmarked(incidents: &[Incident]) -> Vec<Incident> {
+        let mut out = incidents.to_vec();
+        out.iter_mut().for_each(|i| i.marks = Box::new([]));
+        out
+    }
+
     #[test]
     fn untimed_lines_read_at_once_agree_with_scan() {
         let log = vec![
@@ -1004,7 +1012,7 @@ fix = "f"
         assert_eq!(rules_of(&got), vec![("t.loop".to_string(), 3)], "the loss waits for its window");
         assert!(live.advance(vec![], &paths(), T0 + 119 * S).is_empty());
         got.extend(live.advance(vec![], &paths(), T0 + 120 * S));
-        assert_eq!(got, scan);
+        assert_eq!(unmarked(&got), unmarked(&scan));
         assert_eq!(got[1].fields["status"], vec![correlate::pairs::UNTIMED_OPEN.to_string()]);
         // The loss at line 2 was closed at line 4: only line 6 is open.
         assert_eq!(got[1].evidence.iter().map(|e| e.line).collect::<Vec<_>>(), [6]);
@@ -1053,7 +1061,7 @@ fix = "f"
         assert_eq!(rules_of(&got), vec![("t.loop".to_string(), 3), ("t.lost".into(), 2)]);
         assert!(live.advance(vec![], &paths(), T0 + 119 * S).is_empty());
         got.extend(live.advance(vec![], &paths(), T0 + 120 * S));
-        assert_eq!(got[..2], scan[..2]);
+        assert_eq!(unmarked(&got[..2]), unmarked(&scan[..2]));
         assert_eq!((&got[2].id, &got[2].time_of_day), (&scan[2].id, &scan[2].time_of_day));
         assert_eq!(got[1].fields["status"], vec!["recovered after 5m 30s".to_string()]);
         assert_eq!(got[2].fields["status"], vec!["not recovered by end of log".to_string()]);
