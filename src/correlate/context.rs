@@ -66,13 +66,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::matcher::{Event, field};
+use crate::matcher::Event;
 use crate::rules::{Context, ContextKind, Role, Rule, RuleSet, Scope, Side};
 use crate::{memory, pool};
 
-use super::Finding;
 use super::pairs::human;
 use super::window::within;
+use super::{Finding, Sink};
 
 mod clockless;
 mod nearby;
@@ -241,16 +241,11 @@ fn needs_app(rules: &RuleSet, ev: &Event) -> bool {
 
 /// Sets each finding's `NAME` fact for every `since = NAME` of its rule:
 /// the range of its events' `NAME_ms` values ("0.1s–0.4s", or one value).
-pub fn describe(rules: &RuleSet, findings: &mut [Finding]) {
+pub fn describe<S: Sink>(rules: &RuleSet, findings: &mut [Finding<S>]) {
     for f in findings {
         let rule = &rules.rules()[f.rule as usize];
         for name in since_names(rule) {
-            let ms_name = format!("{name}_ms");
-            let values = f.events.iter().filter_map(|e| field(&e.fields, &ms_name)?.parse::<i64>().ok());
-            let Some((lo, hi)) = values.fold(None, |acc: Option<(i64, i64)>, v| match acc {
-                Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-                None => Some((v, v)),
-            }) else {
+            let Some((lo, hi)) = f.events.range(&format!("{name}_ms")) else {
                 continue;
             };
             f.facts.push((name.to_string(), range(lo, hi)));
@@ -835,6 +830,7 @@ fn lend(start: &mut Event, from: &Event, since: Option<&str>) {
 mod tests {
     use super::*;
     use crate::input::Stream;
+    use crate::matcher::field;
     use crate::rules::compile_all;
 
     const S: i64 = 1000;

@@ -20,16 +20,26 @@
 
 pub mod closers;
 pub mod context;
+pub mod fold;
+mod judge;
+#[cfg(test)]
+mod oracle;
 pub mod pairs;
+#[cfg(test)]
+mod props;
 pub mod spilled;
 pub mod window;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use crate::matcher::{Event, field};
 use crate::records::DayTime;
-use crate::rules::{Correlation, Role, Rule, RuleSet};
+use crate::rules::{Correlation, Family, Role, Rule, RuleSet};
 use crate::{memory, pool};
+
+pub use fold::{Bounds, Exits, Fold, Sink};
+use judge::Judge;
 
 /// Where a run of matches stands on the time line when windows are judged.
 #[derive(Debug, Clone, Copy)]
@@ -83,17 +93,27 @@ impl From<Option<i64>> for End {
     }
 }
 
-/// Events that together make one incident.
+/// Events that together make one incident, folded as correlation took
+/// them ([`Fold`] in `scan`; `watch` keeps the events themselves).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
+pub struct Finding<S = Fold> {
     /// Dense rule index.
     pub rule: u32,
     /// The group key: (field, value) per `group_by` entry.
     pub key: Vec<(String, String)>,
     /// The events, in time order (file order where time is missing).
-    pub events: Vec<Event>,
+    pub events: S,
     /// Computed facts: `gap` for sequences, `status` for absences.
     pub facts: Vec<(String, String)>,
+}
+
+impl Finding<Vec<Event>> {
+    /// The finding with its events folded, as `scan` makes it.
+    pub fn folded(&self, rules: &RuleSet) -> Finding {
+        let keep = Fold::cfg(&rules.rules()[self.rule as usize], None);
+        let events = Fold::of(self.events.iter().cloned(), keep);
+        Finding { rule: self.rule, key: self.key.clone(), events, facts: self.facts.clone() }
+    }
 }
 
 /// Groups `events` and applies each rule's correlation. `paths` resolves
@@ -107,24 +127,53 @@ pub fn correlate(
     paths: &[String],
     end: impl Into<End>,
 ) -> (Vec<Finding>, Vec<String>) {
-    let end = end.into();
+    (correlate_into(rules, sources, paths, &end.into()), Vec::new())
+}
+
+/// [`correlate`] into any [`Sink`]: the tests keep the events.
+fn correlate_into<S: Sink + Send>(
+    rules: &RuleSet,
+    sources: Vec<Vec<Event>>,
+    paths: &[String],
+    end: &End,
+) -> Vec<Finding<S>> {
+    let shared = shared_records(&sources);
     let sources = context::apply(rules, sources, paths);
     let groups = group(rules, sources, paths);
-    let per_group = pool::map_in_order(groups, |(key, evs)| correlate_group(rules, key, evs, &end, None));
-    let mut findings: Vec<Finding> = per_group.into_iter().flatten().collect();
+    // Restart incidents first: their exits say where another incident's
+    // records may be causes, and only those of its records are kept.
+    let restarts = |(rule, _): &GroupKey| rules.rules()[*rule as usize].story == Some(Family::Restart);
+    let (first, rest): (Vec<_>, Vec<_>) = groups.into_iter().enumerate().partition(|(_, (key, _))| restarts(key));
+    let judge = |bounds: Option<&Arc<Bounds>>, (at, (key, mut evs)): (usize, (GroupKey, Vec<Event>))| {
+        in_order(&mut evs);
+        // Read through `drain_front`, which gives the list's room back as
+        // it goes: a group can be most of the events.
+        (at, correlate_group(rules, key, memory::drain_front(evs), end, None, bounds))
+    };
+    let mut per_group: Vec<(usize, Vec<Finding<S>>)> = pool::map_in_order(first, |g| judge(None, g));
+    let mut exits: Vec<(&str, i64)> = Vec::new();
+    for f in per_group.iter().flat_map(|(_, found)| found) {
+        if let (Some(app), times) = f.events.exits() {
+            exits.extend(times.into_iter().map(|t| (app, t)));
+        }
+    }
+    let bounds = Arc::new(Bounds::new(shared, Exits::new(exits)));
+    per_group.extend(pool::map_in_order(rest, |g| judge(Some(&bounds), g)));
+    per_group.sort_unstable_by_key(|(at, _)| *at);
+    let mut findings: Vec<Finding<S>> = per_group.into_iter().flat_map(|(_, found)| found).collect();
     context::describe(rules, &mut findings);
-    (findings, Vec::new())
+    findings
 }
 
 /// [`correlate`] for `watch`: each match with the wall-clock ms it was
 /// read, which is where a match without a log time stands (per source, as
-/// in `scan`).
+/// in `scan`). The findings keep their events.
 pub fn correlate_arrived(
     rules: &RuleSet,
     held: Vec<(Event, i64)>,
     paths: &[String],
     end: impl Into<End>,
-) -> Vec<Finding> {
+) -> Vec<Finding<Vec<Event>>> {
     let end = end.into();
     let read: HashMap<(usize, u64), i64> = held
         .iter()
@@ -134,97 +183,103 @@ pub fn correlate_arrived(
     let events = held.into_iter().map(|(e, _)| e).collect();
     let sources = context::apply(rules, vec![events], paths);
     let groups = group(rules, sources, paths);
-    let mut findings: Vec<Finding> =
-        groups.into_iter().flat_map(|(key, evs)| correlate_group(rules, key, evs, &end, Some(&read))).collect();
+    let mut findings: Vec<Finding<Vec<Event>>> = groups
+        .into_iter()
+        .flat_map(|(key, mut evs)| {
+            in_order(&mut evs);
+            correlate_group(rules, key, evs.into_iter(), &end, Some(&read), None)
+        })
+        .collect();
     context::describe(rules, &mut findings);
     findings
 }
 
-/// One group's findings. Timed events are judged together; the others one
-/// source at a time: times of day without a date on the file's own clock,
-/// untimed ones on `read` (arrival times) or else file order.
-fn correlate_group(
+/// (source, line) of each record that made more than one event: only such
+/// a record can link two incidents. A record's events are side by side in
+/// its source's list.
+fn shared_records(sources: &[Vec<Event>]) -> Vec<(usize, u64)> {
+    let same = |w: &[Event]| w[0].source == w[1].source && w[0].line == w[1].line;
+    sources.iter().flat_map(|evs| evs.windows(2).filter(|w| same(w)).map(|w| (w[0].source, w[0].line))).collect()
+}
+
+/// The order `correlate_group` takes a group's events in: time order,
+/// ties in file order; then each source's other matches: its times of day
+/// without a date in their order, its untimed ones.
+pub fn order(e: &Event) -> impl Ord + use<> {
+    (e.ts.get().is_none(), e.ts.get(), e.source, e.day_time.is_none(), e.day_time, e.line)
+}
+
+/// Sorts a group into [`order`] in place: a group can be most of the
+/// events (storm corpus, 1 GiB: 1.5 M in one), and the standard stable
+/// sort takes a scratch copy of half of them.
+fn in_order(evs: &mut [Event]) {
+    if !evs.is_sorted_by_key(order) {
+        memory::sort_in_place(evs, |a, b| order(a).cmp(&order(b)));
+    }
+}
+
+/// One group's findings, from its events in [`order`]. Timed events are
+/// judged together; the others one source at a time: times of day without
+/// a date on the file's own clock, untimed ones on `read` (arrival times)
+/// or else file order. Each event is folded into its finding or dropped
+/// as it is judged: nothing but open windows is held.
+fn correlate_group<S: Sink>(
     rules: &RuleSet,
     (rule_idx, key): GroupKey,
-    mut evs: Vec<Event>,
+    evs: impl Iterator<Item = Event>,
     end: &End,
     read: Option<&HashMap<(usize, u64), i64>>,
-) -> Vec<Finding> {
+    bounds: Option<&Arc<Bounds>>,
+) -> Vec<Finding<S>> {
     let rule = &rules.rules()[rule_idx as usize];
     let key: Vec<(String, String)> = rule.group_by.iter().cloned().zip(key).collect();
-    let finding = |(events, facts)| Finding { rule: rule_idx, key: key.clone(), events, facts };
-    // Time order, ties in file order; then each source's other matches:
-    // its times of day without a date in their order, its untimed ones.
-    // Sorted in place: a group can be most of the events (storm corpus,
-    // 1 GiB: 1.5 M in one), and the standard stable sort takes a scratch
-    // copy of half of them.
-    let order = |e: &Event| (e.ts.get().is_none(), e.ts.get(), e.source, e.day_time.is_none(), e.day_time, e.line);
-    if !evs.is_sorted_by_key(order) {
-        memory::sort_in_place(&mut evs, |a, b| order(a).cmp(&order(b)));
-    }
+    let finding = |(mut events, facts): (S, _)| {
+        events.done();
+        Finding { rule: rule_idx, key: key.clone(), events, facts }
+    };
+    let cfg = S::cfg(rule, bounds);
     if let Correlation::Single = rule.correlate {
         let runs = match &rule.suppress {
-            Some(w) => split_quiet(evs, w.ms()),
-            None => vec![evs],
+            Some(w) => split_quiet(evs, w.ms(), &cfg),
+            None => {
+                let mut all = S::new(&cfg);
+                evs.for_each(|e| all.add(e));
+                vec![all]
+            }
         };
         return runs.into_iter().map(|events| finding((events, vec![]))).collect();
     }
-    let untimed = evs.split_off(evs.partition_point(|e| e.ts.get().is_some()));
-    let mut found = judge(rule, evs, end.log, Clock::Log);
+    let mut evs = evs.peekable();
+    let mut timed = Judge::new(rule, Clock::Log, end.log, cfg.clone());
+    while let Some(e) = evs.next_if(|e| e.ts.get().is_some()) {
+        timed.feed(e);
+    }
+    let mut found = timed.finish();
     let arrival = read.map_or(Clock::Order, Clock::Arrival);
-    for mut run in lanes(untimed) {
-        let (clock, run_end) = match run[0].day_time {
-            Some(_) => (Clock::Day, end.days.get(&run[0].source).copied()),
+    // The rest, one lane at a time: a source's times of day without a
+    // date, its untimed matches.
+    let lane = |e: &Event| (e.source, e.day_time.is_some());
+    while let Some(first) = evs.next() {
+        let (clock, run_end) = match first.day_time {
+            Some(_) => (Clock::Day, end.days.get(&first.source).copied()),
             None => (arrival, end.log),
         };
-        // Sorted already (untimed ones in file order); reads come in order
-        // too, but a file truncated by rotation numbers its lines from 1
-        // again.
-        if let Clock::Arrival(_) = clock {
-            run.sort_by_key(|e| (clock.at(e), e.line));
+        let of = lane(&first);
+        let run = std::iter::once(first).chain(std::iter::from_fn(|| evs.next_if(|e| lane(e) == of)));
+        let mut judge = Judge::new(rule, clock, run_end, cfg.clone());
+        match clock {
+            // Reads come in order too, but a file truncated by rotation
+            // numbers its lines from 1 again: `watch` sorts each lane.
+            Clock::Arrival(_) => {
+                let mut run: Vec<Event> = run.collect();
+                run.sort_by_key(|e| (clock.at(e), e.line));
+                run.into_iter().for_each(|e| judge.feed(e));
+            }
+            _ => run.for_each(|e| judge.feed(e)),
         }
-        found.extend(judge(rule, run, run_end, clock));
+        found.extend(judge.finish());
     }
     found.into_iter().map(finding).collect()
-}
-
-/// A windowed rule's findings over one run of events in `clock` order.
-fn judge(rule: &Rule, events: Vec<Event>, end: Option<i64>, clock: Clock) -> Vec<pairs::Pair> {
-    if events.is_empty() {
-        return Vec::new();
-    }
-    let found: Vec<pairs::Pair> = match &rule.correlate {
-        Correlation::Single => Vec::new(),
-        Correlation::Threshold { count, window } => {
-            let times: Vec<i64> = events.iter().map(|e| clock.at(e)).collect();
-            let mut bursts = window::bursts(&times, *count as usize, window.ms());
-            if let Some(w) = &rule.suppress {
-                bursts = window::absorb(&times, bursts, w.ms());
-            }
-            bursts.into_iter().map(|b| (events[b].to_vec(), vec![])).collect()
-        }
-        Correlation::Sequence { window, .. } => pairs::sequence(events, window.ms(), clock),
-        Correlation::Absence { window, .. } => pairs::absence(events, window.ms(), end, clock),
-    };
-    match (&rule.correlate, &rule.suppress) {
-        (Correlation::Sequence { .. } | Correlation::Absence { .. }, Some(w)) => pairs::fold(found, w.ms(), clock),
-        _ => found,
-    }
-}
-
-/// Splits events without a log time, sorted as [`correlate_group`] sorts
-/// them, into one run per clock: a source's times of day without a date,
-/// and its untimed matches.
-fn lanes(events: Vec<Event>) -> Vec<Vec<Event>> {
-    let lane = |e: &Event| (e.source, e.day_time.is_some());
-    let mut runs: Vec<Vec<Event>> = Vec::new();
-    for e in events {
-        match runs.last_mut() {
-            Some(run) if run.last().is_some_and(|l| lane(l) == lane(&e)) => run.push(e),
-            _ => runs.push(vec![e]),
-        }
-    }
-    runs
 }
 
 /// A rule and the values of its `group_by` fields.
@@ -364,33 +419,47 @@ fn has_key(rule: &Rule, ev: &Event, paths: &[String], key: &[String]) -> bool {
         })
 }
 
-/// Splits events sorted as [`correlate_group`] sorts them where the key
-/// was quiet for `w` or longer, each on its own clock: log times, or a
-/// file's times of day without a date against the same file's. Events
-/// without a time, and the first of a file's own clock, stay with the run
-/// before them.
-fn split_quiet(events: Vec<Event>, w: i64) -> Vec<Vec<Event>> {
-    let mut runs: Vec<Vec<Event>> = Vec::new();
+/// Splits a `single` group's events, in [`order`], where the key was
+/// quiet for `w` or longer, each on its own clock: log times, or a file's
+/// times of day without a date against the same file's. Events without a
+/// time, and the first of a file's own clock, stay with the run before
+/// them. Only the run open is held, with its latest time per clock.
+fn split_quiet<S: Sink>(events: impl Iterator<Item = Event>, w: i64, cfg: &S::Cfg) -> Vec<S> {
+    let mut runs: Vec<S> = Vec::new();
+    // Of the run open: its latest log time, and per source its latest time
+    // of day without a date.
+    let mut last_ts: Option<i64> = None;
+    let mut days: Vec<(usize, i64)> = Vec::new();
     for e in events {
         let t = e.ts.get().or(e.day_time.map(DayTime::ms));
-        let prev = t.and_then(|_| runs.last()?.iter().rev().find_map(|x| on_clock_of(&e, x)));
-        match (prev, t, runs.last_mut()) {
-            (Some(prev), Some(t), Some(run)) if window::within(prev, t, w) => run.push(e),
-            (_, None, Some(run)) | (None, _, Some(run)) => run.push(e),
-            _ => runs.push(vec![e]),
+        let prev = match (e.ts.get(), e.day_time) {
+            (Some(_), _) => last_ts,
+            (None, Some(_)) => days.iter().find(|(s, _)| *s == e.source).map(|&(_, d)| d),
+            (None, None) => None,
+        };
+        let joins = match (prev, t) {
+            (Some(prev), Some(t)) => window::within(prev, t, w),
+            _ => true,
+        };
+        if !joins || runs.is_empty() {
+            runs.push(S::new(cfg));
+            last_ts = None;
+            days.clear();
+        }
+        if let Some(ts) = e.ts.get() {
+            last_ts = Some(ts);
+        }
+        if let Some(d) = e.day_time {
+            match days.iter_mut().find(|(s, _)| *s == e.source) {
+                Some((_, last)) => *last = d.ms(),
+                None => days.push((e.source, d.ms())),
+            }
+        }
+        if let Some(run) = runs.last_mut() {
+            run.add(e);
         }
     }
     runs
-}
-
-/// The time of `x` on `e`'s clock, if it has one there: a log time for a
-/// timed `e`, a time of the same file's own clock for one of those.
-fn on_clock_of(e: &Event, x: &Event) -> Option<i64> {
-    match (e.ts.get(), e.day_time) {
-        (Some(_), _) => x.ts.get(),
-        (None, Some(_)) if x.source == e.source => x.day_time.map(DayTime::ms),
-        _ => None,
-    }
 }
 
 /// The values of `rule`'s group key for `ev` (`-` for a field it does not
@@ -413,6 +482,17 @@ mod tests {
     use super::*;
     use crate::input::Stream;
     use crate::rules::compile_all;
+
+    /// [`super::correlate`] with the findings' events kept, to test which
+    /// events each finding takes.
+    fn correlate(
+        rules: &RuleSet,
+        sources: Vec<Vec<Event>>,
+        paths: &[String],
+        end: impl Into<End>,
+    ) -> (Vec<Finding<Vec<Event>>>, Vec<String>) {
+        (correlate_into(rules, sources, paths, &end.into()), Vec::new())
+    }
 
     fn rules() -> RuleSet {
         let pack = r#"
@@ -594,7 +674,7 @@ fix = "f"
     /// A finding's events as (source, line), and its facts.
     type Shape = (Vec<(usize, u64)>, Vec<(String, String)>);
 
-    fn shapes(findings: &[Finding]) -> Vec<Shape> {
+    fn shapes(findings: &[Finding<Vec<Event>>]) -> Vec<Shape> {
         findings.iter().map(|f| (f.events.iter().map(|e| (e.source, e.line)).collect(), f.facts.clone())).collect()
     }
 
@@ -805,7 +885,7 @@ fix = "f"
         let rules = flap_rules();
         let s = crate::rules::Role::Start;
         let own = vec![day(0, s, 0, 1, 0), day(0, s, 0, 2, 9 * M), day(0, s, 0, 3, 30 * M)];
-        let sizes = |found: Vec<Finding>| found.iter().map(|f| f.events.len()).collect::<Vec<_>>();
+        let sizes = |found: Vec<Finding<Vec<Event>>>| found.iter().map(|f| f.events.len()).collect::<Vec<_>>();
         assert_eq!(sizes(correlate(&rules, vec![own.clone()], &[], None).0), vec![2, 1]);
         let timed = vec![ev(0, "api", Some(0), 1)];
         let found = correlate(&rules, vec![timed, own], &[], None).0;

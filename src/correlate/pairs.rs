@@ -11,17 +11,26 @@
 //! gap as long as the window (a new outage: a new finding), or at the end
 //! of the input (`status` says it was not recovered by the end of the log).
 //!
-//! Both run on a [`Clock`]: log times, or one untimed source's order
+//! Both run on a `Clock`: log times, or one untimed source's order
 //! (`scan`) or arrival times (`watch`). Untimed, the facts say what is
 //! known: a `gap` is `unknown`, and a status says the times are unknown.
+//!
+//! Correlation judges a stream (`super::judge`); the list-based functions
+//! here are the tests' oracle for it.
 
+#[cfg(test)]
 use std::collections::HashSet;
 
+#[cfg(test)]
 use crate::matcher::Event;
+#[cfg(test)]
 use crate::memory;
+#[cfg(test)]
 use crate::rules::Role;
 
+#[cfg(test)]
 use super::Clock;
+#[cfg(test)]
 use super::window::within;
 
 /// `gap` of a pair whose times the log does not state.
@@ -29,9 +38,11 @@ pub const UNKNOWN_GAP: &str = "unknown";
 /// `status` of a loss not closed by the end of a log without times.
 pub const UNTIMED_OPEN: &str = "not recovered by end of log; times unknown";
 
+#[cfg(test)]
 /// A finding's events and its computed facts (`gap`, `status`).
 pub type Pair = (Vec<Event>, Vec<(String, String)>);
 
+#[cfg(test)]
 /// `suppress` for two-event rules: a pair (or outage) that starts within
 /// `w` of the previous one's last event folds into it, so a link that
 /// flaps all afternoon is one incident, not hundreds. Its facts keep each
@@ -65,6 +76,7 @@ pub fn fold(found: Vec<Pair>, w: i64, clock: Clock) -> Vec<Pair> {
     out
 }
 
+#[cfg(test)]
 /// A pair's events as a finding keeps them, the list as long as it is: it
 /// grew by doubling, and a storm's findings are many (storm corpus,
 /// 1 GiB: 146 k outages of 6.5 events each, in lists of 8).
@@ -87,6 +99,7 @@ pub fn human(ms: i64) -> String {
     }
 }
 
+#[cfg(test)]
 /// Start → close within `w`. `events` are in `clock` order.
 pub fn sequence(events: Vec<Event>, w: i64, clock: Clock) -> Vec<Pair> {
     let ts = |e: &Event| clock.at(e);
@@ -116,6 +129,7 @@ pub fn sequence(events: Vec<Event>, w: i64, clock: Clock) -> Vec<Pair> {
     out
 }
 
+#[cfg(test)]
 /// Start with no close within `w`; `end` is the last time the input speaks
 /// (log times only: an untimed source ends where its file does).
 pub fn absence(events: Vec<Event>, w: i64, end: Option<i64>, clock: Clock) -> Vec<Pair> {

@@ -216,8 +216,12 @@ impl<'a> Grouper<'a> {
         let mut findings = Vec::new();
         let mut batch: Vec<(GroupKey, Vec<Event>)> = Vec::new();
         let mut held = 0;
+        // Every mark is kept here: the restart groups' exits and the
+        // records of several events that bound them (`super::Bounds`) are
+        // not gathered on this path yet.
         let run = |batch: Vec<(GroupKey, Vec<Event>)>, findings: &mut Vec<Finding>| {
-            let per_group = pool::map_in_order(batch, |(key, evs)| correlate_group(rules, key, evs, end, None));
+            let per_group =
+                pool::map_in_order(batch, |(key, evs)| correlate_group(rules, key, evs.into_iter(), end, None, None));
             findings.extend(per_group.into_iter().flatten());
         };
         for &id in &ranked {

@@ -2,7 +2,11 @@
 //! `t0` holds the instants `t0 <= t < t0 + w`: inclusive start, exclusive
 //! end. "5 exits in 5m" therefore means five exits whose first and last are
 //! less than five minutes apart.
+//!
+//! `bursts` and `absorb` are the list-based rules, the tests' oracle
+//! for the threshold judge that runs on a stream (`super::judge`).
 
+#[cfg(test)]
 use std::ops::Range;
 
 /// Returns true if and only if `t` falls in the window of length `w`
@@ -11,6 +15,7 @@ pub fn within(t0: i64, t: i64, w: i64) -> bool {
     t >= t0 && t - t0 < w
 }
 
+#[cfg(test)]
 /// Splits sorted instants into bursts: maximal runs in which every instant
 /// belongs to some window of length `w` holding at least `count` instants.
 /// Instants in no such window belong to no burst. Returns index ranges into
@@ -45,6 +50,7 @@ pub fn bursts(times: &[i64], count: usize, w: i64) -> Vec<Range<usize>> {
     out
 }
 
+#[cfg(test)]
 /// `suppress`: extends each burst over the instants that follow its last
 /// one by less than `w` (bursts that come within `w` of each other merge).
 pub fn absorb(times: &[i64], bursts: Vec<Range<usize>>, w: i64) -> Vec<Range<usize>> {

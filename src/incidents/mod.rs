@@ -19,18 +19,13 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::correlate::Finding;
-use crate::input::Stream;
-use crate::matcher::Event;
-use crate::matcher::field;
+use crate::correlate::fold::{Folded, MAX_VALUES, Record};
 use crate::records::{Zone, timestamp};
-use crate::rules::{Correlation, Family, Filled, Role, Rule, RuleSet, Severity, Value};
+use crate::rules::{Correlation, Family, Filled, Rule, RuleSet, Severity, Value};
 use crate::{memory, pool};
 
 pub use map::Map;
 pub use store::{Budget, SpillError, Store, View};
-
-/// At most this many distinct values are kept per captured field.
-const MAX_VALUES: usize = 10;
 
 /// What `{window}` and the preposition before it render as in an incident
 /// whose log has no times, where the rule counts or pairs within a window
@@ -135,13 +130,12 @@ pub struct TimesOfDay {
 }
 
 impl TimesOfDay {
-    /// The times of `events` on the clock of the first one's file, if it
-    /// has one.
-    fn of(events: &[Event]) -> Option<TimesOfDay> {
+    /// The times of a finding's events on the clock of the first one's
+    /// file, if it has one.
+    fn of(events: &Folded) -> Option<TimesOfDay> {
         let first = events.first()?;
-        let start = first.day_time?;
-        let same_file = events.iter().filter(|e| e.source == first.source).filter_map(|e| e.day_time);
-        let end = same_file.max().unwrap_or(start).max(start);
+        let start = events.first_day()?;
+        let end = events.day_last(first.source).unwrap_or(start).max(start);
         Some(TimesOfDay {
             first: start.time_of_day(),
             last: end.time_of_day(),
@@ -348,11 +342,11 @@ fn build_chunks<E>(
     let mut events = 0;
     let mut findings = findings.into_iter().peekable();
     while let Some(f) = findings.next() {
-        events += f.events.len();
+        events += f.events.count();
         chunk.push(f);
         if events >= chunk_events || chunk.len() >= CHUNK_FINDINGS || findings.peek().is_none() {
             sink(build_some(rules, chunk.iter().collect(), &paths, zone))?;
-            let bytes = chunk.iter().map(|f| f.events.capacity() * std::mem::size_of::<Event>()).sum();
+            let bytes = chunk.iter().map(|f| f.events.count() * std::mem::size_of::<Mark>()).sum();
             // Freed here, not on the workers: the events of one record
             // share their text, and workers freeing them at once contend
             // on its reference count.
@@ -392,13 +386,15 @@ fn order(out: &mut [Incident]) {
 }
 
 fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Incident {
-    let first = f.events.first();
-    let first_ms = first.and_then(|e| e.ts.get());
-    let last_ms = f.events.iter().filter_map(|e| e.ts.get()).max();
+    let events = f.events.view();
+    let events = &*events;
+    let first = events.first();
+    let first_ms = events.first_ms();
+    let last_ms = events.last_ms();
     // Only where there is no instant: a finding of timed matches that an
     // untimed one joined (a `single` rule) shows its instants.
-    let time_of_day = if first_ms.is_none() { TimesOfDay::of(&f.events) } else { None };
-    let mut fields = collect_fields(&f.events);
+    let time_of_day = if first_ms.is_none() { TimesOfDay::of(events) } else { None };
+    let mut fields = collect_fields(events);
     // Facts replace any capture of the same name; a folded finding has
     // several (`gap` of each pair), kept in order.
     for name in f.facts.iter().map(|(n, _)| n) {
@@ -412,9 +408,9 @@ fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Inciden
     }
     // A sequence's first event may not name the app (pm2's kill-timeout
     // line has only a pid); the first event that does decides.
-    let app = f.events.iter().find_map(|e| e.app.as_deref().map(str::to_string));
+    let app = events.app().map(str::to_string);
     let window = rule.correlate.window().map(ToString::to_string);
-    let path_of = |e: &Event| paths.get(e.source).cloned().unwrap_or_else(|| Arc::from(""));
+    let path_of = |e: &Record| paths.get(e.source).cloned().unwrap_or_else(|| Arc::from(""));
     let anchor = match (first_ms, first) {
         (Some(ms), _) => ms.to_string(),
         (None, Some(e)) => format!("{}:{}", path_of(e), e.line),
@@ -430,9 +426,9 @@ fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Inciden
         first_seen: first_ms.map(|ms| timestamp::render(ms, zone)),
         last_seen: last_ms.map(|ms| timestamp::render(ms, zone)),
         time_of_day,
-        count: f.events.len(),
+        count: events.count(),
         window,
-        evidence: pick_evidence(&f.events).map(|e| evidence(e, path_of(e), zone)).collect(),
+        evidence: events.evidence().iter().map(|e| evidence(e, path_of(e), zone)).collect(),
         fields: held(fields),
         fix: Filled::default(),
         action: None,
@@ -440,15 +436,15 @@ fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Inciden
         story: None,
         family: rule.story.clone(),
         server: rule.server,
-        marks: f.events.iter().map(mark).collect(),
+        marks: events.marks().copied().collect(),
         first_ms,
-        first_day: first.filter(|_| first_ms.is_none()).and_then(|e| Some((e.source, e.day_time?.ms()))),
+        first_day: first.filter(|_| first_ms.is_none()).and_then(|e| Some((e.source, events.first_day()?.ms()))),
         last_ms,
     };
     let file = first.map(path_of).unwrap_or_default();
     // Without times, {first_seen} and {last_seen} say where instead of
     // when; with times of day and no date, those times.
-    let place = |e: Option<&Event>| e.map(|e| format!("line {} of {}", e.line, file_name(&path_of(e))));
+    let place = |e: Option<&Record>| e.map(|e| format!("line {} of {}", e.line, file_name(&path_of(e))));
     let untimed = match (&inc.time_of_day, first_ms) {
         (_, Some(_)) => None,
         (Some(tod), None) => {
@@ -456,7 +452,7 @@ fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Inciden
         }
         (None, None) => Some(Untimed {
             first: place(first),
-            last: place(f.events.last()),
+            last: place(events.last()),
             window: matches!(rule.correlate, Correlation::Threshold { .. } | Correlation::Sequence { .. }),
         }),
     };
@@ -556,32 +552,12 @@ fn held(fields: BTreeMap<String, Vec<String>>) -> Map<Vec<String>> {
         .collect()
 }
 
-fn collect_fields(events: &[Event]) -> BTreeMap<String, Vec<String>> {
-    let mut fields: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (name, value) in events.iter().flat_map(|e| e.fields.iter()) {
-        let values = fields.entry(name.to_string()).or_default();
-        if values.len() < MAX_VALUES && !values.iter().any(|v| **v == **value) {
-            values.push(value.to_string());
-        }
-    }
-    fields
+fn collect_fields(events: &Folded) -> BTreeMap<String, Vec<String>> {
+    events.fields().map(|(name, values)| (name.to_string(), values.iter().map(|v| v.to_string()).collect())).collect()
 }
 
-fn mark(e: &Event) -> Mark {
-    let pm_id = field(&e.fields, "pm_id").and_then(|v| v.parse().ok());
-    Mark::new(e.source, e.line, e.ts.get(), e.stream == Stream::Daemon, pm_id, e.role == Role::Start)
-}
-
-/// The first two records and the last; an exact size, so the evidence of
-/// each incident is allocated as long as it is.
-fn pick_evidence(events: &[Event]) -> impl Iterator<Item = &Event> {
-    let n = events.len();
-    let last = n.saturating_sub(1).max(2);
-    events[..n.min(2)].iter().chain(events.get(last..).unwrap_or_default())
-}
-
-fn evidence(e: &Event, file: Arc<str>, zone: Zone) -> Evidence {
-    Evidence { file, line: e.line, timestamp: e.ts.get().map(|ms| timestamp::render(ms, zone)), text: e.text.clone() }
+fn evidence(e: &Record, file: Arc<str>, zone: Zone) -> Evidence {
+    Evidence { file, line: e.line, timestamp: e.ts.map(|ms| timestamp::render(ms, zone)), text: e.text.clone() }
 }
 
 /// Counts incidents per severity, most severe first (all five present).
@@ -592,7 +568,9 @@ pub fn by_severity(incidents: &[Incident]) -> Vec<(Severity, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::compile_all;
+    use crate::input::Stream;
+    use crate::matcher::Event;
+    use crate::rules::{Role, compile_all};
 
     fn rules() -> RuleSet {
         let pack = r#"
@@ -615,7 +593,7 @@ fix = "no restore within {window} ({status})"
         compile_all(&[("t.toml".into(), pack.into())]).expect("rules")
     }
 
-    fn finding(rule: u32, ts: &[Option<i64>], facts: &[(&str, &str)]) -> Finding {
+    fn finding(rule: u32, ts: &[Option<i64>], facts: &[(&str, &str)]) -> Finding<Vec<Event>> {
         let events = ts
             .iter()
             .enumerate()
@@ -637,9 +615,9 @@ fix = "no restore within {window} ({status})"
         Finding { rule, key: vec![("app".into(), "api".into())], events, facts }
     }
 
-    fn built(f: Finding) -> Incident {
+    fn built(f: Finding<Vec<Event>>) -> Incident {
         let paths = ["logs/pm2.log".to_string()];
-        build(&rules(), &[f], &paths, Zone::Utc).remove(0)
+        build(&rules(), &[f.folded(&rules())], &paths, Zone::Utc).remove(0)
     }
 
     /// A packed mark gives back what it was made of: each flag on its
@@ -683,7 +661,7 @@ fix = "no restore within {window} ({status})"
 
     /// `finding` with its events on the file's own clock at `ms` (times of
     /// day without a date), and no instants.
-    fn on_own_clock(rule: u32, ms: &[i64], facts: &[(&str, &str)]) -> Finding {
+    fn on_own_clock(rule: u32, ms: &[i64], facts: &[(&str, &str)]) -> Finding<Vec<Event>> {
         let mut f = finding(rule, &vec![None; ms.len()], facts);
         for (e, &t) in f.events.iter_mut().zip(ms) {
             e.day_time = crate::records::DayTime::from_ms(t);
@@ -780,13 +758,14 @@ fix = "no restore within {window} ({status})"
     /// chunk for all.
     #[test]
     fn building_while_freeing_gives_the_same_incidents() {
-        let findings = vec![
+        let findings = [
             finding(1, &[Some(9_000)], &[("status", "not recovered by end of log")]),
             finding(0, &[Some(5_000), Some(6_000), Some(7_000)], &[]),
             finding(0, &[None, None], &[]),
             finding(1, &[Some(1_000)], &[("status", "recovered after 5m")]),
             finding(0, &[Some(0), Some(600_000)], &[]),
         ];
+        let findings: Vec<Finding> = findings.iter().map(|f| f.folded(&rules())).collect();
         let paths = ["logs/pm2.log".to_string()];
         let whole = build(&rules(), &findings, &paths, Zone::Utc);
         assert_eq!(whole.len(), findings.len());
@@ -797,7 +776,7 @@ fix = "no restore within {window} ({status})"
         assert_eq!(build_freeing(&rules(), findings, &paths, Zone::Utc), whole);
         // More findings than one chunk takes, of one event each.
         let many: Vec<Finding> = (0..2 * CHUNK_FINDINGS as i64 + 3)
-            .map(|i| finding((i % 2) as u32, &[Some(i * 7_919 % 5_000)], &[]))
+            .map(|i| finding((i % 2) as u32, &[Some(i * 7_919 % 5_000)], &[]).folded(&rules()))
             .collect();
         assert_eq!(build_freeing(&rules(), many.clone(), &paths, Zone::Utc), build(&rules(), &many, &paths, Zone::Utc));
     }

@@ -954,7 +954,7 @@ fix = "no restore within {window} ({status})"
     /// Findings of both rules, timed, untimed and on a file's own clock,
     /// with texts holding what a codec could get wrong (quotes, newlines,
     /// non-ASCII, an empty one).
-    fn findings() -> Vec<Finding> {
+    fn findings(rules: &RuleSet) -> Vec<Finding> {
         let mut out = Vec::new();
         for n in 0..40i64 {
             let rule = (n % 2) as u32;
@@ -978,7 +978,8 @@ fix = "no restore within {window} ({status})"
             } else {
                 vec![]
             };
-            out.push(Finding { rule, key: vec![("app".into(), app.into())], events, facts });
+            let held: Finding<Vec<Event>> = Finding { rule, key: vec![("app".into(), app.into())], events, facts };
+            out.push(held.folded(rules));
         }
         out
     }
@@ -1002,7 +1003,7 @@ fix = "no restore within {window} ({status})"
     #[test]
     fn incidents_read_back_as_built_in_the_report_order() {
         let rules = rules();
-        let built = build(&rules, &findings(), &paths(), Zone::Utc);
+        let built = build(&rules, &findings(&rules), &paths(), Zone::Utc);
         assert!(built.iter().any(|i| i.time_of_day.is_some()) && built.iter().any(|i| i.first_seen.is_none()));
         assert!(built.iter().any(|i| i.action.is_some()) && built.iter().any(|i| i.action.is_none()));
         let half = built.iter().take(built.len() / 2).map(heap_bytes).sum();
@@ -1032,7 +1033,7 @@ fix = "no restore within {window} ({status})"
     /// names has none.
     #[test]
     fn labels_reach_spilled_incidents() {
-        let built = build(&rules(), &findings(), &paths(), Zone::Utc);
+        let built = build(&rules(), &findings(&rules()), &paths(), Zone::Utc);
         let n = built.len();
         let mut store = stored(heap_bytes(&built[0]) * 3, built);
         let a: Vec<usize> = (0..n - 1).step_by(2).collect();
@@ -1055,7 +1056,7 @@ fix = "no restore within {window} ({status})"
     /// panic or a wrong incident.
     #[test]
     fn a_damaged_record_is_an_error() {
-        let built = build(&rules(), &findings(), &paths(), Zone::Utc);
+        let built = build(&rules(), &findings(&rules()), &paths(), Zone::Utc);
         let mut store = Store::new(Budget::unlimited());
         let i = built.into_iter().find(|i| i.action.is_some() && i.time_of_day.is_none()).expect("incident");
         let kind = store.kind(&i);

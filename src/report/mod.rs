@@ -215,7 +215,7 @@ references = ["https://pm2.keymetrics.io/docs/usage/restart-strategies/"]
             ],
             facts: vec![],
         };
-        let mut out = incidents::build(&rules, &[finding], &["logs/pm2.log".to_string()], Zone::Utc);
+        let mut out = incidents::build(&rules, &[finding.folded(&rules)], &["logs/pm2.log".to_string()], Zone::Utc);
         out.remove(0)
     }
 

@@ -354,10 +354,7 @@ fn mine_unmatched(
 ) -> Mined {
     let Some(m) = opts.mine else { return Mined::default() };
     if tallies.iter().any(|t| t.tally.holds()) {
-        mine::release_unmatched(
-            &mut tallies,
-            findings.iter().flat_map(|f| f.events.iter().map(|e| (e.source, e.line))),
-        );
+        mine::release_unmatched(&mut tallies, findings.iter().flat_map(|f| f.events.taken()));
     }
     let mined = mine::gather(tallies, (!m.log).then_some(mine::TEMPLATE_CAP), opts.zone);
     if mined.evicted.1 > 0 {

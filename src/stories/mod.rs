@@ -422,7 +422,8 @@ fix = "f"
     fn finding(rule: u32, app: &str, key: &[(&str, &str)], events: Vec<Event>) -> Finding {
         let mut k = vec![("app".to_string(), app.to_string())];
         k.extend(key.iter().map(|(a, b)| (a.to_string(), b.to_string())));
-        Finding { rule, key: k, events, facts: vec![] }
+        let keep = crate::correlate::fold::Keep::default();
+        Finding { rule, key: k, events: crate::correlate::Fold::of(events, keep), facts: vec![] }
     }
 
     fn stories_of(findings: Vec<Finding>, causes: &Causes) -> (Vec<Incident>, Vec<Story>) {
