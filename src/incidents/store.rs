@@ -74,7 +74,7 @@ impl Budget {
     }
 
     /// The directory the temporary file goes to.
-    fn dir(&self) -> PathBuf {
+    pub(crate) fn dir(&self) -> PathBuf {
         self.dir.clone().unwrap_or_else(std::env::temp_dir)
     }
 }

@@ -326,8 +326,7 @@ fn correlate_spilled(
 /// An error reading spilled incidents back, as the scan's error: reading
 /// back fails only on the temporary file.
 fn read_back(budget: &Budget, source: std::io::Error) -> StoreError {
-    let dir = budget.dir.clone().unwrap_or_else(std::env::temp_dir);
-    StoreError::Io { doing: "read back", dir, source }
+    StoreError::Io { doing: "read back", dir: budget.dir(), source }
 }
 
 /// The files' unknown-error tallies, in file order, once apps have their
