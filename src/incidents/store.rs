@@ -42,6 +42,7 @@ use std::sync::Arc;
 
 use super::{Evidence, Incident, Map, Mark, TimesOfDay};
 use crate::rules::{Family, Filled, Severity, Template};
+use crate::spill::codec::{put, put_str, unzigzag, zigzag};
 use crate::stories::Story;
 
 /// The memory budget when none is given (`--memory-budget`), in MiB:
@@ -803,21 +804,8 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
     f.read_exact(buf)
 }
 
-fn put(b: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        b.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    b.push(n as u8);
-}
-
 fn put_i(b: &mut Vec<u8>, n: i64) {
-    put(b, ((n << 1) ^ (n >> 63)) as u64);
-}
-
-fn put_str(b: &mut Vec<u8>, s: &str) {
-    put(b, s.len() as u64);
-    b.extend_from_slice(s.as_bytes());
+    put(b, zigzag(n));
 }
 
 fn put_opt<T>(b: &mut Vec<u8>, v: Option<T>, f: impl FnOnce(&mut Vec<u8>, T)) {
@@ -863,7 +851,7 @@ impl<'a> Reader<'a> {
 
     fn int(&mut self) -> io::Result<i64> {
         let n = self.num()?;
-        Ok(((n >> 1) as i64) ^ -((n & 1) as i64))
+        Ok(unzigzag(n))
     }
 
     fn flag(&mut self) -> io::Result<bool> {

@@ -171,15 +171,19 @@ fn stream_of(b: u8) -> Result<Stream, Damaged> {
     })
 }
 
-fn zigzag(v: i64) -> u64 {
+/// A signed number as an unsigned one that small magnitudes keep small
+/// (also the incident store's form).
+pub(crate) fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
 
-fn unzigzag(v: u64) -> i64 {
+/// [`zigzag`] undone.
+pub(crate) fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
-fn put(out: &mut Vec<u8>, mut v: u64) {
+/// `v` as LEB128 (also the incident store's form).
+pub(crate) fn put(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -187,7 +191,8 @@ fn put(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
+/// `s` as its length and bytes (also the incident store's form).
+pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
     put(out, s.len() as u64);
     out.extend_from_slice(s.as_bytes());
 }
