@@ -1,7 +1,8 @@
 //! The scan's side of the memory budget ([`crate::spill`]): a source's
 //! events go to the temporary file once the events held pass the budget,
 //! from the scan workers as they go (a streamed source after each chunk
-//! it reads, any source when it ends). What the stages after the scan
+//! it reads, a split source after each part it merges, any source when
+//! it ends). What the stages after the scan
 //! would learn from the whole lists is gathered here as each chunk
 //! leaves: the apps of daemon events (names), the time filter's counts,
 //! the rules with a start event (the idle-context drop), the match count
@@ -65,6 +66,11 @@ impl Handoff<'_> {
             to.held.tail = events;
         }
     }
+
+    /// Gives up what a split source handed off before it stopped (its
+    /// pass or stream hands every event off again): the chunks it spilled
+    /// stay in the file unread, the facts gathered from them go.
+    pub(super) fn abandon(&self, _: SourceEvents) {}
 
     fn spill_all(&self, to: &mut SourceEvents, mut events: Vec<Event>) {
         let facts = &mut to.facts;

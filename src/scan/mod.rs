@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 mod causes;
 mod handoff;
+mod ordered;
 mod part;
 mod source;
 mod split;

@@ -38,8 +38,8 @@ pub mod follow;
 const HEAD: usize = 64 << 10;
 
 /// Scans `spec`, handing the events to `hand` as they go: a streamed
-/// source read whole offers them after each chunk, every source its last
-/// ones when it ends. A large source (mapped, or a regular file streamed)
+/// source read whole offers them after each chunk, a split source after
+/// each part it merges, every source its last ones when it ends. A large source (mapped, or a regular file streamed)
 /// is split across the current rayon pool's workers, unless the scan runs
 /// on one thread.
 pub(super) fn scan_handing(
@@ -81,7 +81,7 @@ fn scan_into(
             let shape = FileShape::sniff(&hay, spec.meta.stream).with_reference(|| modified(spec));
             let mapped = split::Mapped { spec, opts, shape, bytes: &hay };
             let (events, mut stats) = match parts.map(|p| p.mapped) {
-                Some(part) if hay.len() >= 2 * part && shape.splits() => mapped.scan(m, part),
+                Some(part) if hay.len() >= 2 * part && shape.splits() => mapped.scan(m, part, hand),
                 _ => mapped.whole(m),
             };
             stats.nul_bytes = hay.nul_bytes();
@@ -125,7 +125,7 @@ fn streamed(
         }
         if !eof
             && let Some(part) = part.take()
-            && let Some(done) = split_after_head(&st, &stream, part)
+            && let Some(done) = split_after_head(&st, &stream, part, hand.as_mut().map(|(h, out)| (*h, &mut **out)))
         {
             return Ok(done);
         }
@@ -198,10 +198,15 @@ fn cut_long_line(
 /// Scans a streamed file whose head has been sniffed in parts read at
 /// their offsets. None for a file that does not split (see
 /// [`FileShape::splits`]), or when the split failed.
-fn split_after_head(st: &SourceScan<'_>, stream: &ChunkStream, part: usize) -> Option<(Vec<Event>, FileStats)> {
+fn split_after_head(
+    st: &SourceScan<'_>,
+    stream: &ChunkStream,
+    part: usize,
+    hand: Option<split::Hand<'_, '_>>,
+) -> Option<(Vec<Event>, FileStats)> {
     let shape = st.shape.filter(FileShape::splits)?;
     let parts = split::Streamed { spec: st.spec, opts: st.opts, shape, bytes: stream.positional()? };
-    parts.scan(st.m, part)
+    parts.scan(st.m, part, hand)
 }
 
 #[cfg(test)]
@@ -333,6 +338,139 @@ pub(super) mod tests {
             let split = tally(scan_with(&m, &spec, &whole_opts, CHUNK, parts));
             assert_eq!(split, whole, "{shown} in parts of {part}");
         }
+    }
+
+    /// A budget of `budget` bytes spilling to `dir`, and the hand-off to it.
+    fn spill_to(dir: &Path, budget: usize) -> crate::spill::Spill {
+        crate::spill::Spill::new(crate::spill::Options { budget, dir: Some(dir.to_path_buf()) })
+    }
+
+    /// `spec` scanned as `scan_handing` does it, into `spill`: the events
+    /// handed off (spilled, then held) read back in order, the facts
+    /// gathered, the stats.
+    fn handed(
+        m: &Matcher,
+        spec: &SourceSpec,
+        opts: &ScanOptions,
+        chunk: usize,
+        parts: Option<PartSizes>,
+        spill: &crate::spill::Spill,
+    ) -> (Vec<Event>, String, FileStats, usize) {
+        let filters = crate::filter::Filters::default();
+        let hand = Handoff { spill, filters: &filters };
+        let mut out = SourceEvents::default();
+        let (events, stats) = scan_into(m, spec, opts, chunk, parts, Some((&hand, &mut out))).expect("scan");
+        hand.finish(&mut out, events);
+        let chunks = out.held.chunks.len();
+        let read: Vec<Event> = out.held.read(spill).flat_map(|c| c.expect("read back")).collect();
+        (read, format!("{:?}", out.facts), stats, chunks)
+    }
+
+    /// A split source hands its events off as its parts are merged: with
+    /// every event spilling (budget 0), in tiny parts, mapped and read at
+    /// offsets, on two workers, the events read back, the facts gathered
+    /// from them and the stats are those of one pass handed off whole;
+    /// and they went out in many chunks, not once at the end.
+    #[test]
+    fn parts_handed_off_as_they_merge_are_one_pass() {
+        let m = matcher();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (path, _) = long_live_log(dir.path());
+        let spec = live_spec(&path);
+        let mapped = ScanOptions { mmap: MmapChoice::Always, ..ScanOptions::default() };
+        let read = ScanOptions { mmap: MmapChoice::Never, ..ScanOptions::default() };
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
+        let one_spill = spill_to(dir.path(), 0);
+        let one = handed(&m, &spec, &mapped, CHUNK, None, &one_spill);
+        assert_eq!(one.3, one.0.len().div_ceil(crate::spill::CHUNK_EVENTS), "one pass spills once, at its end");
+        let want = format!("{:?}", (&one.0, &one.1, &one.2));
+        for (opts, chunk, part) in
+            [(&mapped, CHUNK, 300), (&mapped, CHUNK, 4096), (&read, 1000, 700), (&read, 64, 5000)]
+        {
+            let spill = spill_to(dir.path(), 0);
+            let sizes = Some(PartSizes { mapped: part, streamed: part });
+            let split = pool.install(|| handed(&m, &spec, opts, chunk, sizes, &spill));
+            assert_eq!(format!("{:?}", (&split.0, &split.1, &split.2)), want, "{:?} in parts of {part}", opts.mmap);
+            assert!(split.3 > 10 * one.3, "{} chunks: handed off as the parts merged", split.3);
+            assert_eq!(spill.held(), 0, "every event spilled");
+        }
+    }
+
+    /// Under the budget nothing is written: a split source's events are
+    /// held whole, as one pass's are, and counted once against the budget.
+    #[test]
+    fn a_split_source_under_the_budget_is_held() {
+        let m = matcher();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (path, _) = long_live_log(dir.path());
+        let spec = live_spec(&path);
+        let read = ScanOptions { mmap: MmapChoice::Never, ..ScanOptions::default() };
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
+        let one = handed(&m, &spec, &read, CHUNK, None, &spill_to(dir.path(), 1 << 30));
+        let spill = spill_to(dir.path(), 1 << 30);
+        let sizes = Some(PartSizes { mapped: 500, streamed: 500 });
+        let split = pool.install(|| handed(&m, &spec, &read, 100, sizes, &spill));
+        assert_eq!(format!("{:?}", (&split.0, &split.1, &split.2)), format!("{:?}", (&one.0, &one.1, &one.2)));
+        assert_eq!((split.3, spill.written(), spill.active()), (0, 0, false), "nothing spilled");
+        assert_eq!(spill.held(), crate::spill::weight(&split.0));
+    }
+
+    /// A split that stops after it handed batches off (no hand-off found
+    /// past the first parts; a file that shrank under the scan) gives them
+    /// up, and the pass or stream that takes over hands off each event
+    /// once: the events read back are exactly one pass's, and only the
+    /// events held count against the budget.
+    #[test]
+    fn a_split_that_stops_after_handing_off_gives_one_pass() {
+        let m = matcher();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (path, mut bytes) = long_live_log(dir.path());
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
+        let filters = crate::filter::Filters::default();
+        let sizes = Some(PartSizes { mapped: 20_000, streamed: 20_000 });
+        // Out of phase at every cut past the fixtures (see
+        // `split::tests::out_of_phase_parts_fall_back_to_one_pass`).
+        let frames: String = (0..40_000).map(|i| format!("    at frame{i} (/srv/app/x.js:1:1)\n")).collect();
+        let diverges = dir.path().join("diverges");
+        std::fs::create_dir(&diverges).expect("dir");
+        let diverging = diverges.join("api-error.log");
+        bytes.extend_from_slice(frames.as_bytes());
+        std::fs::write(&diverging, &bytes).expect("write");
+        for opts in [MmapChoice::Always, MmapChoice::Never] {
+            let opts = ScanOptions { mmap: opts, ..ScanOptions::default() };
+            let spec = live_spec(&diverging);
+            let one = handed(&m, &spec, &opts, CHUNK, None, &spill_to(dir.path(), 0));
+            // The split alone: batches went out, then it stopped and gave
+            // them up.
+            let spill = spill_to(dir.path(), 0);
+            let hand = Handoff { spill: &spill, filters: &filters };
+            let mut out = SourceEvents::default();
+            pool.install(|| scan_into(&m, &spec, &opts, 1000, sizes, Some((&hand, &mut out)))).expect("scan");
+            assert!(spill.written() > 0, "{:?}: handed off before it stopped", opts.mmap);
+            let split = pool.install(|| handed(&m, &spec, &opts, 1000, sizes, &spill_to(dir.path(), 0)));
+            assert_eq!(format!("{:?}", (&split.0, &split.1)), format!("{:?}", (&one.0, &one.1)), "{:?}", opts.mmap);
+            assert_eq!(format!("{:?}", split.2), format!("{:?}", one.2));
+        }
+        // A file that shrinks once the split has read its first parts.
+        let spec = live_spec(&path);
+        let left = memchr::memchr_iter(b'\n', &bytes).nth(3000).expect("3000 lines") + 1;
+        let read_opts = ScanOptions { mmap: MmapChoice::Never, ..ScanOptions::default() };
+        std::fs::write(&path, &bytes[..left]).expect("write");
+        let prefix = handed(&m, &spec, &read_opts, CHUNK, None, &spill_to(dir.path(), 0));
+        std::fs::write(&path, &bytes).expect("write");
+        let spill = spill_to(dir.path(), 0);
+        let hand = Handoff { spill: &spill, filters: &filters };
+        let mut out = SourceEvents::default();
+        let Ok(Opened::Stream(stream)) = input::open_source(&spec, MmapChoice::Never) else { panic!("not streamed") };
+        std::fs::File::options().write(true).open(&path).and_then(|f| f.set_len(left as u64)).expect("truncate");
+        let st = SourceScan::new(&m, &spec, &read_opts);
+        let (events, mut stats) =
+            pool.install(|| streamed(st, stream, 64, Some(500), Some((&hand, &mut out)))).expect("scan");
+        assert!(stats.partial.take().is_some(), "listed as read in part");
+        hand.finish(&mut out, events);
+        let read: Vec<Event> = out.held.read(&spill).flat_map(|c| c.expect("read back")).collect();
+        assert_eq!(format!("{:?}", (&read, format!("{:?}", out.facts))), format!("{:?}", (&prefix.0, &prefix.1)));
+        assert_eq!(format!("{stats:?}"), format!("{:?}", prefix.2));
     }
 
     /// Issue 6 on the split path: a file that shrinks after it was opened

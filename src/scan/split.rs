@@ -31,8 +31,6 @@
 
 use std::cell::Cell;
 
-use rayon::prelude::*;
-
 use crate::input::{Positional, ShortRead, SourceSpec};
 use crate::matcher::{Event, HitCursor, Matcher};
 use crate::memory;
@@ -40,6 +38,8 @@ use crate::records::{FileShape, Segmenter};
 use crate::summary::{FileStats, HELD_LINE};
 
 use super::ScanOptions;
+use super::handoff::{Handoff, SourceEvents};
+use super::ordered;
 use super::part::{CHUNK, Checkpoint, SourceScan};
 
 /// Part sizes of a split scan.
@@ -218,9 +218,12 @@ fn read_to_line_end(file: &Positional<'_>, buf: &mut Vec<u8>, from: usize, mut f
 }
 
 impl Mapped<'_> {
-    /// Scans in parts of about `part` bytes on the current rayon pool.
-    pub fn scan(self, m: &Matcher, part: usize) -> (Vec<Event>, FileStats) {
-        self.try_scan(m, part).unwrap_or_else(|_| self.whole(m))
+    /// Scans in parts of about `part` bytes on the current rayon pool,
+    /// handing the merged events to `hand` as the parts finish; should no
+    /// hand-off be found, scans again in one pass (the events handed off
+    /// by then are given up: see [`Split::try_scan`]).
+    pub(super) fn scan(self, m: &Matcher, part: usize, hand: Option<Hand<'_, '_>>) -> (Vec<Event>, FileStats) {
+        self.try_scan(m, part, hand).unwrap_or_else(|_| self.whole(m))
     }
 
     /// One pass over the whole buffer.
@@ -234,26 +237,69 @@ impl Mapped<'_> {
 
 impl Streamed<'_> {
     /// Scans in parts of about `part` bytes on the current rayon pool, each
-    /// reading only its own window. None when a read came back short or
-    /// no hand-off was found: the caller reads the file as a stream.
-    pub fn scan(self, m: &Matcher, part: usize) -> Option<(Vec<Event>, FileStats)> {
-        self.try_scan(m, part).ok()
+    /// reading only its own window, handing the merged events to `hand` as
+    /// the parts finish. None when a read came back short or no hand-off
+    /// was found: the caller reads the file as a stream, and nothing was
+    /// handed off (see [`Split::try_scan`]).
+    pub(super) fn scan(self, m: &Matcher, part: usize, hand: Option<Hand<'_, '_>>) -> Option<(Vec<Event>, FileStats)> {
+        self.try_scan(m, part, hand).ok()
     }
 }
 
+/// Where a split source's events go as its parts are merged, and the
+/// source's record of what went.
+pub(super) type Hand<'h, 's> = (&'h Handoff<'s>, &'h mut SourceEvents);
+
+/// Parts made ahead of the merge, per worker: each worker has its next
+/// part ready or in hand while the merge takes one, and the scan holds
+/// a few parts' events, not the file's.
+const AHEAD: usize = 2;
+
 impl<B: Bytes> Split<'_, B> {
-    /// Scans in parts without a fallback.
-    fn try_scan(&self, m: &Matcher, part: usize) -> Result<(Vec<Event>, FileStats), Stop> {
+    /// Scans in parts without a fallback. The parts run on the pool's
+    /// workers in order, at most [`AHEAD`] per worker past the merge, and
+    /// each is merged as its turn comes; the events merged so far are then
+    /// offered to `hand` (spilled past the budget, as a stream's chunks
+    /// are). A split always starts its source, so what it hands off is
+    /// the source's whole record; when it stops (no hand-off, a short
+    /// read), that record is given up whole, spilled chunks and the facts
+    /// gathered from them, and the source's is left as it was: the pass
+    /// or stream that takes over hands off every event again, once.
+    fn try_scan(&self, m: &Matcher, part: usize, hand: Option<Hand<'_, '_>>) -> Result<(Vec<Event>, FileStats), Stop> {
         let cuts = cuts(&self.bytes, part)?;
-        // A short read or a divergence in one part stops the others:
-        // rayon's collect into a Result takes no new part after an error.
-        let parts: Vec<Part> = (0..cuts.len() - 1)
-            .into_par_iter()
-            .map_init(|| m.clone(), |m, i| with_window_buffer(|buf| self.part(m, buf, &cuts, i)))
-            .collect::<Result<_, _>>()?;
-        let (events, mut stats) = merge(parts)?;
-        stats.bytes = self.bytes.size() as u64;
-        Ok((events, stats))
+        let mut merge = Merge::new();
+        let mut handed = SourceEvents::default();
+        let workers = rayon::current_num_threads();
+        let offer = hand.as_ref().map(|(h, _)| *h);
+        let ran = ordered::in_order(
+            cuts.len() - 1,
+            workers,
+            AHEAD * workers,
+            || m.clone(),
+            |m, i| with_window_buffer(|buf| self.part(m, buf, &cuts, i)),
+            |part| {
+                merge.take(part)?;
+                if let Some(h) = offer {
+                    h.offer(&mut handed, &mut merge.events);
+                }
+                Ok(())
+            },
+        );
+        match ran.and_then(|()| merge.finish()) {
+            Ok((events, mut stats)) => {
+                stats.bytes = self.bytes.size() as u64;
+                if let Some((_, out)) = hand {
+                    *out = handed;
+                }
+                Ok((events, stats))
+            }
+            Err(stop) => {
+                if let Some(h) = offer {
+                    h.abandon(handed);
+                }
+                Err(stop)
+            }
+        }
     }
 
     fn part(&self, m: &Matcher, scratch: &mut Vec<u8>, cuts: &[usize], i: usize) -> Result<Part, Stop> {
@@ -376,19 +422,37 @@ fn fresh_starts(
     Segmenter::new(win.tail(from), shape).map(move |s| from + s.start).peekable()
 }
 
-/// Stitches the parts back together in order.
-fn merge(parts: Vec<Part>) -> Result<(Vec<Event>, FileStats), Stop> {
-    let mut events = Vec::with_capacity(parts.iter().map(|p| p.events.len()).sum());
-    let mut stats: Option<FileStats> = None;
-    let mut lines = 0;
-    let mut carried = None;
-    let mut longest = (0, 0);
-    let mut trim = memory::TrimEvery::default();
-    // The part that takes over next, and where (None: an earlier part
-    // read to the end).
-    let mut next: Option<(usize, usize)> = Some((0, 0));
-    for (i, mut part) in parts.into_iter().enumerate() {
-        let from = match next {
+/// The stitching of parts, taken one at a time in order: the events so
+/// far and what the next part needs from those before it.
+#[derive(Default)]
+struct Merge {
+    /// Events merged and not yet handed off.
+    events: Vec<Event>,
+    stats: Option<FileStats>,
+    /// Parts taken.
+    parts: usize,
+    /// Lines of the parts taken.
+    lines: u64,
+    /// The time of the last stamped line so far.
+    carried: Option<i64>,
+    longest: (u64, u64),
+    /// The part that takes over next, and where (None: an earlier part
+    /// read to the end).
+    next: Option<(usize, usize)>,
+    trim: memory::TrimEvery,
+}
+
+impl Merge {
+    fn new() -> Merge {
+        Merge { next: Some((0, 0)), ..Merge::default() }
+    }
+
+    /// Adds the next part: what it covers past its hand-off, dated and
+    /// numbered as one pass would have.
+    fn take(&mut self, mut part: Part) -> Result<(), Stop> {
+        let i = self.parts;
+        self.parts += 1;
+        let from = match self.next {
             Some((_, 0)) if i == 0 => Some(Checkpoint::default()),
             Some((owner, at)) if owner == i => {
                 Some(*part.checkpoints.iter().find(|c| c.start == at).ok_or(Stop::Diverged)?)
@@ -398,15 +462,16 @@ fn merge(parts: Vec<Part>) -> Result<(Vec<Event>, FileStats), Stop> {
         };
         let mut mined = part.stats.mine.take();
         if let Some(cp) = from {
+            let (lines, carried) = (self.lines, self.carried);
             let lead = part.lead.saturating_sub(cp.events);
-            events.extend(part.events.drain(cp.events.min(part.events.len())..).enumerate().map(|(n, mut e)| {
+            self.events.extend(part.events.drain(cp.events.min(part.events.len())..).enumerate().map(|(n, mut e)| {
                 if n < lead && e.ts.get().is_none() {
                     e.ts = carried.into();
                 }
                 e.line += lines;
                 e
             }));
-            let total = stats.get_or_insert_with(|| FileStats {
+            let total = self.stats.get_or_insert_with(|| FileStats {
                 records: 0,
                 candidates: 0,
                 mine: mined.take(),
@@ -417,26 +482,34 @@ fn merge(parts: Vec<Part>) -> Result<(Vec<Event>, FileStats), Stop> {
             if let (Some(total), Some(part)) = (total.mine.as_deref_mut(), mined.as_deref_mut()) {
                 total.absorb(part, cp.mined, lines, carried);
             }
-            next = part.handoff;
+            self.next = part.handoff;
         }
         let (line, len) = part.stats.longest_line;
-        if len > longest.1 {
-            longest = (line + lines, len);
+        if len > self.longest.1 {
+            self.longest = (line + self.lines, len);
         }
-        lines += part.lines;
+        self.lines += part.lines;
         if let Some(ts) = part.stamp {
-            carried = ts;
+            self.carried = ts;
         }
         // Copied into `events`: a one-pass file holds its events once.
         let bytes = part.events.capacity() * std::mem::size_of::<Event>();
         drop(std::mem::take(&mut part.events));
-        trim.freed(bytes);
+        self.trim.freed(bytes);
+        Ok(())
     }
-    let mut stats = stats.ok_or(Stop::Diverged)?;
-    stats.lines = lines;
-    stats.last_ts = carried;
-    stats.longest_line = longest;
-    Ok((events, stats))
+
+    /// The events not handed off and the source's stats, once every part
+    /// is taken.
+    fn finish(mut self) -> Result<(Vec<Event>, FileStats), Stop> {
+        let mut stats = self.stats.ok_or(Stop::Diverged)?;
+        stats.lines = self.lines;
+        stats.last_ts = self.carried;
+        stats.longest_line = self.longest;
+        // Held until correlation: give back what growth by doubling left.
+        self.events.shrink_to_fit();
+        Ok((self.events, stats))
+    }
 }
 
 #[cfg(test)]
@@ -465,7 +538,7 @@ mod tests {
         let opts = ScanOptions::default();
         let Ok(Opened::Stream(stream)) = open_source(spec, MmapChoice::Never) else { panic!("not streamed") };
         let bytes = stream.positional().expect("a regular file reads at offsets");
-        Streamed { spec, opts: &opts, shape, bytes }.try_scan(m, part)
+        Streamed { spec, opts: &opts, shape, bytes }.try_scan(m, part, None)
     }
 
     /// Every fixture cut at (nearly) every line, and at sizes that land
@@ -490,7 +563,7 @@ mod tests {
             let mapped = Mapped { spec: &spec, opts: &opts, shape, bytes: &bytes };
             let one = mapped.whole(&m);
             for part in crate::scan::source::tests::cut_sizes(bytes.len(), &[1, 7, 64, 300]) {
-                let Ok(split) = mapped.try_scan(&m, part) else {
+                let Ok(split) = mapped.try_scan(&m, part, None) else {
                     panic!("{}: no hand-off in parts of {part}", path.display());
                 };
                 assert_eq!(format!("{split:?}"), format!("{one:?}"), "{} in parts of {part}", path.display());
@@ -556,10 +629,10 @@ mod tests {
         let shape = FileShape::sniff(text.as_bytes(), spec.meta.stream);
         let opts = ScanOptions::default();
         let mapped = Mapped { spec: &spec, opts: &opts, shape, bytes: text.as_bytes() };
-        assert!(mapped.try_scan(&m, 50_000).is_err());
+        assert!(mapped.try_scan(&m, 50_000, None).is_err());
         let one = mapped.whole(&m);
         assert_eq!(one.1.records, 40);
-        let split = mapped.scan(&m, 50_000);
+        let split = mapped.scan(&m, 50_000, None);
         assert_eq!(format!("{split:?}"), format!("{one:?}"));
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("api-error.log");
@@ -636,7 +709,7 @@ mod tests {
             let one = format!("{:?}", mapped.whole(m));
             // A file of times of day is never split (`FileShape::splits`).
             if shape.splits() {
-                let split = mapped.try_scan(m, part).map(|r| format!("{r:?}"));
+                let split = mapped.try_scan(m, part, None).map(|r| format!("{r:?}"));
                 proptest::prop_assert!(split.is_ok(), "no hand-off in parts of {part}");
                 proptest::prop_assert_eq!(split.unwrap_or_default(), one.clone());
             }

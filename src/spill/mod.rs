@@ -214,6 +214,18 @@ impl Spill {
         self.failed.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
+    /// Bytes written to the file so far.
+    #[cfg(test)]
+    pub(crate) fn written(&self) -> u64 {
+        self.file.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map_or(0, |(_, end)| *end)
+    }
+
+    /// Bytes counted as held.
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+
     /// Where the file goes (for messages).
     pub fn dir_path(&self) -> PathBuf {
         self.dir()
