@@ -98,7 +98,8 @@ pub struct Extent {
 #[derive(Debug)]
 pub struct Spill {
     options: Options,
-    /// Bytes of events held in memory by sources that finished.
+    /// Bytes of events held in memory: by sources that finished, and by
+    /// sources being scanned.
     held: AtomicUsize,
     /// Set once anything spilled: the stages after the scan read back.
     spilled: AtomicBool,
@@ -137,6 +138,13 @@ impl Spill {
     /// Counts `bytes` as held in memory.
     pub fn hold(&self, bytes: usize) {
         self.held.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Counts `bytes` counted by [`Spill::hold`] as held no more: the
+    /// events spilled, or were given up.
+    pub fn release(&self, bytes: usize) {
+        // Never below zero, should a caller release more than it held.
+        let _ = self.held.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |h| Some(h.saturating_sub(bytes)));
     }
 
     fn dir(&self) -> PathBuf {
@@ -319,6 +327,10 @@ mod tests {
         assert!(!spill.over(100));
         spill.hold(60);
         assert!(spill.over(41) && !spill.over(40));
+        spill.release(20);
+        assert!(spill.over(61) && !spill.over(60));
+        spill.release(1000);
+        assert!(!spill.over(100) && spill.over(101));
         assert!(!spill.active(), "counting writes nothing");
     }
 }
