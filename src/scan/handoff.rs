@@ -176,14 +176,6 @@ mod tests {
         hand.offer(&mut b, &mut b_list);
         assert!(b_list.is_empty() && b.held.chunks.len() == 1, "110 + 60 events pass a budget of 150");
         assert_eq!(spill.held(), a_weight, "b's events count no more");
-        // b spilled: what it offers next waits for a chunk's worth.
-        let mut b_list = events(10, "z");
-        hand.offer(&mut b, &mut b_list);
-        assert_eq!(b_list.len(), 10, "held until a chunk fills");
-        b_list.extend(events(crate::spill::CHUNK_EVENTS, "z"));
-        hand.offer(&mut b, &mut b_list);
-        assert!(b_list.is_empty(), "a full chunk spills");
-        assert_eq!(spill.held(), a_weight);
         // a ends: its events are held, counted once.
         hand.finish(&mut a, a_list);
         assert_eq!(a.held.tail.len(), 110);
@@ -194,7 +186,31 @@ mod tests {
         hand.offer(&mut c, &mut c_list);
         hand.abandon(c);
         assert_eq!(spill.held(), a_weight);
-        hand.finish(&mut b, b_list);
-        assert_eq!(b.facts.matches, 70 + crate::spill::CHUNK_EVENTS as u64);
+        hand.finish(&mut b, events(5, "z"));
+        assert_eq!(b.facts.matches, 65, "b spilled: its end spills too");
+    }
+
+    /// A source that spilled spills what it offers next once a chunk's
+    /// worth has come, well under the budget: its end would spill them
+    /// anyway.
+    #[test]
+    fn a_source_that_spilled_spills_each_chunk() {
+        let dir = tempfile::tempdir().expect("dir");
+        let chunk = crate::spill::CHUNK_EVENTS;
+        let spill =
+            Spill::new(Options { budget: weight(&events(2 * chunk, "x")), dir: Some(dir.path().to_path_buf()) });
+        let filters = Filters::default();
+        let hand = Handoff { spill: &spill, filters: &filters };
+        let mut d = SourceEvents::default();
+        let mut list = events(3 * chunk, "x");
+        hand.offer(&mut d, &mut list);
+        assert!(list.is_empty(), "past the budget");
+        list = events(10, "x");
+        hand.offer(&mut d, &mut list);
+        assert_eq!((list.len(), spill.held()), (10, weight(&list)), "held until a chunk fills");
+        list.extend(events(chunk, "y"));
+        hand.offer(&mut d, &mut list);
+        assert!(list.is_empty(), "a full chunk spills");
+        assert_eq!(spill.held(), 0);
     }
 }
