@@ -260,4 +260,30 @@ mod tests {
             }
         }
     }
+
+    /// A run is written once the events held reach the budget and number
+    /// at least [`MIN_RUN`], not before: the budget bounds the sort's
+    /// memory, and a tiny one still writes runs of [`MIN_RUN`] events.
+    #[test]
+    fn runs_are_cut_at_the_budget() {
+        // Texts of one length: every event weighs the same.
+        let at = |line: u64| Event { text: format!("{line:06}").into(), ..ev(0, line, Some(1), Role::Start) };
+        let one = weight(std::slice::from_ref(&at(1)));
+        let runs_after = |budget: usize, n: u64| {
+            let spill = Spill::new(Options { budget, dir: None });
+            let mut sorter = Sorter::new(&spill);
+            for line in 1..=n {
+                sorter.push(0, line, at(line)).expect("pushed");
+            }
+            (sorter.runs.len(), sorter.buf.len())
+        };
+        // The budget of 300 events' weight: the 300th push writes a run.
+        assert_eq!(runs_after(300 * one, 299), (0, 299));
+        assert_eq!(runs_after(300 * one, 300), (1, 0));
+        assert_eq!(runs_after(300 * one, 650), (2, 50));
+        // Budget 0: a run every MIN_RUN events.
+        assert_eq!(runs_after(0, MIN_RUN as u64 - 1), (0, MIN_RUN - 1));
+        assert_eq!(runs_after(0, MIN_RUN as u64), (1, 0));
+        assert_eq!(runs_after(0, 3 * MIN_RUN as u64 + 1), (3, 1));
+    }
 }
