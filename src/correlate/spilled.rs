@@ -17,7 +17,7 @@ use crate::rules::{Role, RuleSet};
 use crate::spill::runs::Sorter;
 use crate::spill::{CHUNK_EVENTS, Extent, Held, Spill, SpillError};
 
-use super::{End, Finding, GroupKey, closers, context, correlate_group, group_key, has_key};
+use super::{BATCH_EVENTS, End, Finding, GroupKey, closers, context, correlate_group, group_key, has_key};
 
 /// What the scan leaves for correlation when its events spilled.
 pub struct Spilled<'s> {
@@ -32,13 +32,16 @@ pub struct Spilled<'s> {
     pub started: Vec<bool>,
 }
 
-/// Correlates spilled events; see the module doc.
-pub fn correlate(
+/// Correlates spilled events (see the module doc), handing the findings
+/// to `emit` a batch at a time in [`super::correlate`]'s order, each
+/// described. Stops at the first error, reading or `emit`'s.
+pub fn correlate<E: From<SpillError>>(
     rules: &RuleSet,
     events: Spilled<'_>,
     paths: &[String],
     end: impl Into<End>,
-) -> Result<(Vec<Finding>, Vec<String>), SpillError> {
+    emit: impl FnMut(Vec<Finding>) -> Result<(), E>,
+) -> Result<Vec<String>, E> {
     let end = end.into();
     let Spilled { spill, lists, rename, started } = events;
     let mut grouper = Grouper::new(rules, paths, spill);
@@ -81,9 +84,8 @@ pub fn correlate(
             }
         }
     }
-    let mut findings = grouper.correlate(rules, &end)?;
-    context::describe(rules, &mut findings);
-    Ok((findings, Vec::new()))
+    grouper.correlate(rules, &end, emit)?;
+    Ok(Vec::new())
 }
 
 /// Reads a list back: its spilled chunks (renamed), then its tail.
@@ -205,24 +207,33 @@ impl<'a> Grouper<'a> {
         self.sorter.push(id, tag, ev)
     }
 
-    /// Every group's findings, groups in (rule, key) order; groups are
-    /// read a batch at a time and correlated on the pool.
-    fn correlate(self, rules: &RuleSet, end: &End) -> Result<Vec<Finding>, SpillError> {
+    /// Every group's findings to `emit`, groups in (rule, key) order;
+    /// groups are read a batch at a time and correlated on the pool.
+    fn correlate<E: From<SpillError>>(
+        self,
+        rules: &RuleSet,
+        end: &End,
+        mut emit: impl FnMut(Vec<Finding>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let Grouper { keys, opens, sizes, sorter, .. } = self;
         let sorted = sorter.finish()?;
         let mut ranked: Vec<u32> = (0..keys.len() as u32).collect();
         ranked.sort_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
         let closers = closers_of(&keys, &opens, &ranked);
-        let mut findings = Vec::new();
         let mut batch: Vec<(GroupKey, Vec<Event>)> = Vec::new();
         let mut held = 0;
         // Every mark is kept here: the restart groups' exits and the
         // records of several events that bound them (`super::Bounds`) are
         // not gathered on this path yet.
-        let run = |batch: Vec<(GroupKey, Vec<Event>)>, findings: &mut Vec<Finding>| {
+        let mut run = |batch: Vec<(GroupKey, Vec<Event>)>| {
             let per_group =
                 pool::map_in_order(batch, |(key, evs)| correlate_group(rules, key, evs.into_iter(), end, None, None));
-            findings.extend(per_group.into_iter().flatten());
+            let mut findings: Vec<Finding> = per_group.into_iter().flatten().collect();
+            if findings.is_empty() {
+                return Ok(());
+            }
+            context::describe(rules, &mut findings);
+            emit(findings)
         };
         for &id in &ranked {
             let copied: usize = closers[id as usize].iter().map(|&(from, _)| sizes[from as usize].1).sum();
@@ -233,17 +244,13 @@ impl<'a> Grouper<'a> {
             held += evs.len();
             batch.push((keys[id as usize].clone(), evs));
             if held >= BATCH_EVENTS {
-                run(std::mem::take(&mut batch), &mut findings);
+                run(std::mem::take(&mut batch))?;
                 held = 0;
             }
         }
-        run(batch, &mut findings);
-        Ok(findings)
+        run(batch)
     }
 }
-
-/// Events read back before a batch of groups is correlated.
-const BATCH_EVENTS: usize = 1 << 16;
 
 /// Per group (key id), the groups whose closing events are copied into it
 /// (key id and rank), as `spread_closers` copies them: a wide key's
