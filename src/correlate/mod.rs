@@ -1053,7 +1053,7 @@ fix = "f"
 
     /// A pack of every rule kind, with a restart rule (judged first, for
     /// its exits) ranked among the others, for the batch tests.
-    fn batch_rules() -> RuleSet {
+    pub(super) fn batch_rules() -> RuleSet {
         let pack = r#"
 [[rule]]
 id = "b.single"
@@ -1116,7 +1116,7 @@ fix = "f"
     /// by a fixed pseudo-random walk: several apps, some untimed, the
     /// restart rule's on pm2's daemon stream, and records that made two
     /// events.
-    fn batch_events() -> Vec<Vec<Event>> {
+    pub(super) fn batch_events() -> Vec<Vec<Event>> {
         let mut x: u64 = 0x2545_f491_4f6c_dd1d;
         let mut next = move |n: u64| {
             x ^= x << 13;
