@@ -182,8 +182,8 @@ fn correlate_into<S: Sink + Send, E>(
     let groups = group(rules, sources, paths);
     // Restart incidents first: their exits say where another incident's
     // records may be causes, and only those of its records are kept.
-    let restarts = |(rule, _): &GroupKey| rules.rules()[*rule as usize].story == Some(Family::Restart);
-    let (first, rest): (Vec<_>, Vec<_>) = groups.into_iter().enumerate().partition(|(_, (key, _))| restarts(key));
+    let (first, rest): (Vec<_>, Vec<_>) =
+        groups.into_iter().enumerate().partition(|(_, (key, _))| restarts(rules, key));
     let judge = |bounds: Option<&Arc<Bounds>>, (at, (key, mut evs)): (usize, (GroupKey, Vec<Event>))| {
         in_order(&mut evs);
         // Read through `drain_front`, which gives the list's room back as
@@ -191,13 +191,7 @@ fn correlate_into<S: Sink + Send, E>(
         (at, correlate_group(rules, key, memory::drain_front(evs), end, None, bounds))
     };
     let early: Vec<(usize, Vec<Finding<S>>)> = pool::map_in_order(first, |g| judge(None, g));
-    let mut exits: Vec<(&str, i64)> = Vec::new();
-    for f in early.iter().flat_map(|(_, found)| found) {
-        if let (Some(app), times) = f.events.exits() {
-            exits.extend(times.into_iter().map(|t| (app, t)));
-        }
-    }
-    let bounds = Arc::new(Bounds::new(shared, Exits::new(exits)));
+    let bounds = bounds_of(shared, &early);
     // The restart groups' findings (few) wait for their place among the
     // others', so every batch goes out in group order.
     let mut ordered = InOrder::new(early);
@@ -215,6 +209,24 @@ fn correlate_into<S: Sink + Send, E>(
     let found = pool::map_in_order(batch, |g| judge(Some(&bounds), g));
     ordered.emit(rules, found, &mut emit)?;
     ordered.finish(rules, &mut emit)
+}
+
+/// Whether `key`'s rule is of the restart family: its groups are judged
+/// first, for their exits.
+fn restarts(rules: &RuleSet, (rule, _): &GroupKey) -> bool {
+    rules.rules()[*rule as usize].story == Some(Family::Restart)
+}
+
+/// Which marks can change a story: the `shared` records, and the windows
+/// before the exits of the restart groups' findings (`early`).
+fn bounds_of<S: Sink>(shared: Vec<(usize, u64)>, early: &[(usize, Vec<Finding<S>>)]) -> Arc<Bounds> {
+    let mut exits: Vec<(&str, i64)> = Vec::new();
+    for f in early.iter().flat_map(|(_, found)| found) {
+        if let (Some(app), times) = f.events.exits() {
+            exits.extend(times.into_iter().map(|t| (app, t)));
+        }
+    }
+    Arc::new(Bounds::new(shared, Exits::new(exits)))
 }
 
 /// Findings of groups judged out of their order (the restart groups, for
@@ -1162,6 +1174,9 @@ fix = "f"
         assert!(whole.len() > 40, "{} findings", whole.len());
         let kinds: std::collections::BTreeSet<u32> = whole.iter().map(|f| f.rule).collect();
         assert_eq!(kinds.len(), 6, "every rule makes a finding");
+        // In group order, the restart rule's (judged first) among them.
+        let group = |f: &Finding<Vec<Event>>| (f.rule, f.key.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>());
+        assert!(whole.windows(2).all(|w| group(&w[0]) <= group(&w[1])), "findings in (rule, key) order");
         let (collected, _) = super::correlate(&rules, batch_events(), &paths, end.clone());
         let want = crate::incidents::build(&rules, &collected, &paths, crate::records::Zone::Utc);
         for size in [1, 7, 300] {

@@ -10,14 +10,17 @@
 //! folds a stream).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::matcher::Event;
 use crate::pool;
 use crate::rules::{Role, RuleSet};
-use crate::spill::runs::Sorter;
+use crate::spill::runs::{Sorted, Sorter};
 use crate::spill::{CHUNK_EVENTS, Extent, Held, Spill, SpillError};
 
-use super::{BATCH_EVENTS, End, Finding, GroupKey, closers, context, correlate_group, group_key, has_key};
+use super::{
+    BATCH_EVENTS, Bounds, End, Finding, GroupKey, InOrder, closers, context, correlate_group, group_key, has_key,
+};
 
 /// What the scan leaves for correlation when its events spilled.
 pub struct Spilled<'s> {
@@ -63,10 +66,13 @@ fn correlate_streaming<E: From<SpillError>>(
 ) -> Result<Vec<String>, E> {
     let Spilled { spill, lists, rename, started } = events;
     let mut grouper = Grouper::new(rules, paths, spill);
+    // Records that made more than one event, seen as each list is read
+    // (a list read twice names them twice: `Bounds` counts each once).
+    let mut shared = Vec::new();
     if rules.context_resolved() || rules.rules().iter().all(|r| r.context.is_empty()) {
         for held in lists {
             let mut seq = 0;
-            read_list(spill, &held, rename, &mut |e| {
+            read_list(spill, &held, rename, &mut shared, &mut |e| {
                 seq += 1;
                 grouper.push(e, seq - 1)
             })?;
@@ -74,8 +80,9 @@ fn correlate_streaming<E: From<SpillError>>(
     } else {
         let mut out: Vec<Out> = (0..lists.len()).map(|_| Out::default()).collect();
         let touched = {
-            let mut read =
-                |i: usize, f: &mut dyn FnMut(Event) -> Result<(), SpillError>| read_list(spill, &lists[i], rename, f);
+            let mut read = |i: usize, f: &mut dyn FnMut(Event) -> Result<(), SpillError>| {
+                read_list(spill, &lists[i], rename, &mut shared, f)
+            };
             let mut last_list = 0;
             let touched = context::spilled::apply(rules, lists.len(), &started, paths, &mut read, &mut |i, e| {
                 // A list is done once the next one starts: its last events
@@ -102,23 +109,41 @@ fn correlate_streaming<E: From<SpillError>>(
             }
         }
     }
-    grouper.correlate(rules, end, stream_above, emit)?;
+    grouper.correlate(end, shared, stream_above, emit)?;
     Ok(Vec::new())
 }
 
-/// Reads a list back: its spilled chunks (renamed), then its tail.
+/// Reads a list back: its spilled chunks (renamed), then its tail. Notes
+/// in `shared` each record that made more than one event (its events are
+/// side by side in the list).
 fn read_list(
     spill: &Spill,
     held: &Held,
     rename: &(dyn Fn(&mut [Event]) + Sync),
+    shared: &mut Vec<(usize, u64)>,
     f: &mut dyn FnMut(Event) -> Result<(), SpillError>,
 ) -> Result<(), SpillError> {
+    let mut last: Option<(usize, u64)> = None;
+    let mut note = |e: &Event| {
+        let at = (e.source, e.line);
+        if last == Some(at) && shared.last() != Some(&at) {
+            shared.push(at);
+        }
+        last = Some(at);
+    };
     for &extent in &held.chunks {
         let mut events: Vec<Event> = spill.read_events(extent)?.into_iter().map(|(e, _)| e).collect();
         rename(&mut events);
-        events.into_iter().try_for_each(&mut *f)?;
+        for e in events {
+            note(&e);
+            f(e)?;
+        }
     }
-    held.tail.iter().cloned().try_for_each(f)
+    for e in &held.tail {
+        note(e);
+        f(e.clone())?;
+    }
+    Ok(())
 }
 
 /// A role's place in a list sorted by (line, role).
@@ -225,48 +250,87 @@ impl<'a> Grouper<'a> {
         self.sorter.push(id, tag, ev)
     }
 
-    /// Every group's findings to `emit`, groups in (rule, key) order;
-    /// groups are read a batch at a time and correlated on the pool, and
-    /// those of more than `stream_above` events streamed on this thread.
+    /// Every group's findings to `emit`, groups in (rule, key) order, as
+    /// [`super::correlate_each`] hands them: the restart groups judged
+    /// first, their exits and the `shared` records (see
+    /// [`super::shared_records`]) bounding the others' marks.
     fn correlate<E: From<SpillError>>(
         self,
-        rules: &RuleSet,
         end: &End,
+        shared: Vec<(usize, u64)>,
         stream_above: usize,
         mut emit: impl FnMut(Vec<Finding>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let Grouper { keys, opens, sizes, sorter, .. } = self;
+        let Grouper { rules, keys, opens, sizes, sorter, .. } = self;
         let sorted = sorter.finish()?;
         let mut ranked: Vec<u32> = (0..keys.len() as u32).collect();
         ranked.sort_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
         let closers = closers_of(&keys, &opens, &ranked);
-        let mut batch: Vec<(GroupKey, Vec<Event>)> = Vec::new();
+        let groups =
+            Groups { rules, end, keys: &keys, sizes: &sizes, closers: &closers, sorted: &sorted, stream_above };
+        let restarts = |&(_, id): &(usize, u32)| super::restarts(rules, &keys[id as usize]);
+        let (first, rest): (Vec<Placed>, Vec<Placed>) = ranked.iter().copied().enumerate().partition(restarts);
+        let mut early = Vec::new();
+        groups.judge(first, None, &mut |found| {
+            early.extend(found);
+            Ok::<(), E>(())
+        })?;
+        let bounds = super::bounds_of(shared, &early);
+        let mut ordered = InOrder::new(early);
+        groups.judge(rest, Some(&bounds), &mut |found| ordered.emit(rules, found, &mut emit))?;
+        ordered.finish(rules, &mut emit)
+    }
+}
+
+/// A group's place in the (rule, key) order, and its key id.
+type Placed = (usize, u32);
+
+/// Groups' findings, each group's with its place.
+type Found = Vec<(usize, Vec<Finding>)>;
+
+/// The sorted groups and what judging them needs.
+struct Groups<'g> {
+    rules: &'g RuleSet,
+    end: &'g End,
+    keys: &'g [GroupKey],
+    /// Per group, its events and its closing events.
+    sizes: &'g [(usize, usize)],
+    closers: &'g [Vec<(u32, u64)>],
+    sorted: &'g Sorted<'g>,
+    stream_above: usize,
+}
+
+impl Groups<'_> {
+    /// The findings of the groups `ids` ((place in the order, key id), in
+    /// order) to `out`, a batch of groups at a time, each group with its
+    /// place: read into lists and judged on the pool, or, above
+    /// `stream_above` events, streamed from the sort on this thread.
+    fn judge<E: From<SpillError>>(
+        &self,
+        ids: Vec<Placed>,
+        bounds: Option<&Arc<Bounds>>,
+        out: &mut dyn FnMut(Found) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let (rules, end) = (self.rules, self.end);
+        let run = |batch: Vec<(usize, GroupKey, Vec<Event>)>| {
+            pool::map_in_order(batch, |(at, key, evs)| {
+                (at, correlate_group(rules, key, evs.into_iter(), end, None, bounds))
+            })
+        };
+        let mut batch = Vec::new();
         let mut held = 0;
-        // Every mark is kept here: the restart groups' exits and the
-        // records of several events that bound them (`super::Bounds`) are
-        // not gathered on this path yet.
-        let mut hand = |mut findings: Vec<Finding>| {
-            if findings.is_empty() {
-                return Ok(());
-            }
-            context::describe(rules, &mut findings);
-            emit(findings)
-        };
-        let run = |batch: Vec<(GroupKey, Vec<Event>)>| -> Vec<Finding> {
-            let per_group =
-                pool::map_in_order(batch, |(key, evs)| correlate_group(rules, key, evs.into_iter(), end, None, None));
-            per_group.into_iter().flatten().collect()
-        };
-        for &id in &ranked {
-            let copied: usize = closers[id as usize].iter().map(|&(from, _)| sizes[from as usize].1).sum();
-            let size = sizes[id as usize].0 + copied;
-            let key = keys[id as usize].clone();
-            let events = sorted.group(id, &closers[id as usize]);
-            if size > stream_above {
+        for (at, id) in ids {
+            let closers = &self.closers[id as usize];
+            let copied: usize = closers.iter().map(|&(from, _)| self.sizes[from as usize].1).sum();
+            let size = self.sizes[id as usize].0 + copied;
+            let key = self.keys[id as usize].clone();
+            let events = self.sorted.group(id, closers);
+            if size > self.stream_above {
                 // In order: the batch before it goes out first.
-                hand(run(std::mem::take(&mut batch)))?;
+                out(run(std::mem::take(&mut batch)))?;
                 held = 0;
-                hand(streamed(events, |evs| correlate_group(rules, key, evs, end, None, None))?)?;
+                let found = streamed(events, |evs| correlate_group(rules, key, evs, end, None, bounds))?;
+                out(vec![(at, found)])?;
                 continue;
             }
             let mut evs: Vec<Event> = Vec::with_capacity(size);
@@ -274,13 +338,13 @@ impl<'a> Grouper<'a> {
                 evs.push(ev?);
             }
             held += evs.len();
-            batch.push((key, evs));
+            batch.push((at, key, evs));
             if held >= BATCH_EVENTS {
-                hand(run(std::mem::take(&mut batch)))?;
+                out(run(std::mem::take(&mut batch)))?;
                 held = 0;
             }
         }
-        hand(run(batch))
+        out(run(batch))
     }
 }
 
@@ -359,18 +423,34 @@ mod tests {
     }
 
     /// Groups streamed from the sort (every one, with the threshold at
-    /// 0) give the findings of groups read whole, in the same order; and
-    /// those are the in-memory path's but for the marks this path does
-    /// not bound yet.
+    /// 0; the larger ones, between batches of the smaller, above it) give
+    /// the findings of groups read whole, in the same order.
     #[test]
     fn a_streamed_group_judges_as_a_collected_one() {
         let (read, _) = findings(usize::MAX);
         let (streamed, batches) = findings(0);
         assert!(batches > 10, "each streamed group is a batch: {batches}");
         assert_eq!(streamed, read);
+        for stream_above in [10, 40, 70, 100] {
+            assert_eq!(findings(stream_above).0, read, "streaming groups above {stream_above} events");
+        }
+    }
+
+    /// The spilled path's findings are the in-memory path's, folds and
+    /// their marks included: the restart groups are judged first and
+    /// their exits, with the records that made two events, bound the
+    /// others' marks as they do there.
+    #[test]
+    fn spilled_findings_keep_the_marks_held_ones_keep() {
         let paths = ["a.log".to_string(), "b.log".to_string(), "c.log".to_string()];
         let (held, _) = super::super::correlate(&batch_rules(), batch_events(), &paths, Some(400 * 40_000));
-        let shape = |f: &Finding| (f.rule, f.key.clone(), f.facts.clone(), f.events.count(), f.events.taken());
-        assert_eq!(read.iter().map(shape).collect::<Vec<_>>(), held.iter().map(shape).collect::<Vec<_>>());
+        let unbounded = |f: &Finding| f.events.view().marks().count();
+        let bounded: usize = held.iter().map(unbounded).sum();
+        let all: usize = held.iter().map(|f| f.events.count()).sum();
+        assert!(bounded < all, "the bounds let marks go: {bounded} of {all}");
+        for stream_above in [0, usize::MAX] {
+            let (spilled, _) = findings(stream_above);
+            assert_eq!(spilled, held, "streaming above {stream_above}");
+        }
     }
 }
