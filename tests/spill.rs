@@ -98,3 +98,39 @@ fn the_spill_dir_is_named_when_it_fails_and_left_empty() {
     let under = run(&["scan", "--spill-dir", &missing_s, "fixtures/pm2"]);
     assert_eq!((under.code, mask_elapsed(&under.stdout)), (held.code, mask_elapsed(&held.stdout)));
 }
+
+/// The marks each incident keeps (where its records are, for the stories
+/// and the HTML ticks; not in the JSON) are the same whether its events
+/// spilled or were held: the spilled path bounds them as the held one
+/// does, from the restart groups' exits and the records that made more
+/// than one event. Every fixture directory, every event spilled, with
+/// several that keep fewer marks than events.
+#[test]
+fn a_forced_spill_keeps_the_marks_held_incidents_keep() {
+    use std::sync::Arc;
+
+    use logtriage::rules::{LoadOptions, load};
+    use logtriage::scan::{self, ScanOptions};
+
+    let rules = Arc::new(load(&LoadOptions { builtin: true, paths: vec![] }).expect("built-in rules"));
+    let marks = |dir: &str, budget: usize| {
+        let opts = ScanOptions {
+            paths: vec![root().join(dir).to_string_lossy().into_owned()],
+            threads: Some(1),
+            spill: logtriage::spill::Options { budget, dir: None },
+            ..ScanOptions::default()
+        };
+        let out = scan::scan(rules.clone(), &opts).ok()?;
+        let incidents = out.incidents.into_vec().expect("read back");
+        Some(incidents.into_iter().map(|i| (i.id.clone(), i.count, i.marks.to_vec())).collect::<Vec<_>>())
+    };
+    let (mut dirs, mut bounded) = (0, 0);
+    for dir in log_dirs() {
+        let Some(held) = marks(&dir, usize::MAX) else { continue };
+        let spilled = marks(&dir, 0).unwrap_or_else(|| panic!("{dir}: fails only when spilled"));
+        assert!(spilled == held, "{dir}: the spilled incidents' marks differ from the held ones'");
+        dirs += 1;
+        bounded += held.iter().filter(|(_, count, marks)| marks.len() < *count).count();
+    }
+    assert!(dirs > 100 && bounded > 20, "{dirs} directories, {bounded} incidents with marks let go");
+}

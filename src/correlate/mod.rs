@@ -31,6 +31,7 @@ pub mod spilled;
 pub mod window;
 
 use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use crate::matcher::{Event, field};
@@ -120,49 +121,164 @@ impl Finding<Vec<Event>> {
 /// source ids for the `file` key; `end` is where the input ends (the
 /// latest log time, and each file's own clock: where absence windows still
 /// open are judged). Also returns notes for the summary (none from
-/// correlation itself today).
+/// correlation itself today). Every finding collected: `scan` takes them
+/// batch by batch ([`correlate_each`]).
 pub fn correlate(
     rules: &RuleSet,
     sources: Vec<Vec<Event>>,
     paths: &[String],
     end: impl Into<End>,
 ) -> (Vec<Finding>, Vec<String>) {
-    (correlate_into(rules, sources, paths, &end.into()), Vec::new())
+    let (findings, notes) = collected(|emit| correlate_each(rules, sources, paths, end, emit));
+    (findings, notes)
 }
 
-/// [`correlate`] into any [`Sink`]: the tests keep the events.
-fn correlate_into<S: Sink + Send>(
+/// [`correlate`] handing the findings to `emit` a batch at a time, in the
+/// same order, each described ([`context::describe`]): the caller makes
+/// incidents of a batch before the next is judged, so the findings of a
+/// scan are never all held. Stops at the first error `emit` returns.
+pub fn correlate_each<E>(
+    rules: &RuleSet,
+    sources: Vec<Vec<Event>>,
+    paths: &[String],
+    end: impl Into<End>,
+    emit: impl FnMut(Vec<Finding>) -> Result<(), E>,
+) -> Result<Vec<String>, E> {
+    correlate_into(rules, sources, paths, &end.into(), BATCH_EVENTS, emit)?;
+    Ok(Vec::new())
+}
+
+/// Events judged, at least, before their groups' findings are handed on
+/// (the last group of a batch may take it past).
+pub const BATCH_EVENTS: usize = 1 << 16;
+
+/// What `run` hands its sink, collected in order, and what it returns.
+fn collected<S, R>(
+    run: impl FnOnce(&mut dyn FnMut(Vec<S>) -> Result<(), Infallible>) -> Result<R, Infallible>,
+) -> (Vec<S>, R) {
+    let mut all = Vec::new();
+    let out = run(&mut |batch| {
+        all.extend(batch);
+        Ok(())
+    });
+    match out {
+        Ok(r) => (all, r),
+        Err(never) => match never {},
+    }
+}
+
+/// [`correlate_each`] into any [`Sink`] (the tests keep the events), in
+/// batches of about `batch_events` events.
+fn correlate_into<S: Sink + Send, E>(
     rules: &RuleSet,
     sources: Vec<Vec<Event>>,
     paths: &[String],
     end: &End,
-) -> Vec<Finding<S>> {
+    batch_events: usize,
+    mut emit: impl FnMut(Vec<Finding<S>>) -> Result<(), E>,
+) -> Result<(), E> {
     let shared = shared_records(&sources);
     let sources = context::apply(rules, sources, paths);
     let groups = group(rules, sources, paths);
     // Restart incidents first: their exits say where another incident's
     // records may be causes, and only those of its records are kept.
-    let restarts = |(rule, _): &GroupKey| rules.rules()[*rule as usize].story == Some(Family::Restart);
-    let (first, rest): (Vec<_>, Vec<_>) = groups.into_iter().enumerate().partition(|(_, (key, _))| restarts(key));
+    let (first, rest): (Vec<_>, Vec<_>) =
+        groups.into_iter().enumerate().partition(|(_, (key, _))| restarts(rules, key));
     let judge = |bounds: Option<&Arc<Bounds>>, (at, (key, mut evs)): (usize, (GroupKey, Vec<Event>))| {
         in_order(&mut evs);
         // Read through `drain_front`, which gives the list's room back as
         // it goes: a group can be most of the events.
         (at, correlate_group(rules, key, memory::drain_front(evs), end, None, bounds))
     };
-    let mut per_group: Vec<(usize, Vec<Finding<S>>)> = pool::map_in_order(first, |g| judge(None, g));
+    let early: Vec<(usize, Vec<Finding<S>>)> = pool::map_in_order(first, |g| judge(None, g));
+    let bounds = bounds_of(shared, &early);
+    // The restart groups' findings (few) wait for their place among the
+    // others', so every batch goes out in group order.
+    let mut ordered = InOrder::new(early);
+    let mut batch = Vec::new();
+    let mut held = 0;
+    for g in rest {
+        held += g.1.1.len();
+        batch.push(g);
+        if held >= batch_events {
+            let found = pool::map_in_order(std::mem::take(&mut batch), |g| judge(Some(&bounds), g));
+            ordered.emit(rules, found, &mut emit)?;
+            held = 0;
+        }
+    }
+    let found = pool::map_in_order(batch, |g| judge(Some(&bounds), g));
+    ordered.emit(rules, found, &mut emit)?;
+    ordered.finish(rules, &mut emit)
+}
+
+/// Whether `key`'s rule is of the restart family: its groups are judged
+/// first, for their exits.
+fn restarts(rules: &RuleSet, (rule, _): &GroupKey) -> bool {
+    rules.rules()[*rule as usize].story == Some(Family::Restart)
+}
+
+/// Which marks can change a story: the `shared` records, and the windows
+/// before the exits of the restart groups' findings (`early`).
+fn bounds_of<S: Sink>(shared: Vec<(usize, u64)>, early: &[(usize, Vec<Finding<S>>)]) -> Arc<Bounds> {
     let mut exits: Vec<(&str, i64)> = Vec::new();
-    for f in per_group.iter().flat_map(|(_, found)| found) {
+    for f in early.iter().flat_map(|(_, found)| found) {
         if let (Some(app), times) = f.events.exits() {
             exits.extend(times.into_iter().map(|t| (app, t)));
         }
     }
-    let bounds = Arc::new(Bounds::new(shared, Exits::new(exits)));
-    per_group.extend(pool::map_in_order(rest, |g| judge(Some(&bounds), g)));
-    per_group.sort_unstable_by_key(|(at, _)| *at);
-    let mut findings: Vec<Finding<S>> = per_group.into_iter().flat_map(|(_, found)| found).collect();
-    context::describe(rules, &mut findings);
-    findings
+    Arc::new(Bounds::new(shared, Exits::new(exits)))
+}
+
+/// Findings of groups judged out of their order (the restart groups, for
+/// their exits) merged back into it as the other groups' come.
+struct InOrder<S> {
+    early: std::iter::Peekable<std::vec::IntoIter<(usize, Vec<Finding<S>>)>>,
+}
+
+impl<S: Sink> InOrder<S> {
+    /// `early`: (group's place, its findings), in order.
+    fn new(early: Vec<(usize, Vec<Finding<S>>)>) -> InOrder<S> {
+        InOrder { early: early.into_iter().peekable() }
+    }
+
+    /// Hands `emit` the findings of `found` (groups in order, after every
+    /// group emitted before), with those of early groups placed before
+    /// them; described.
+    fn emit<E>(
+        &mut self,
+        rules: &RuleSet,
+        found: Vec<(usize, Vec<Finding<S>>)>,
+        emit: &mut impl FnMut(Vec<Finding<S>>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut out = Vec::new();
+        for (at, findings) in found {
+            while let Some((_, early)) = self.early.next_if(|(e, _)| *e < at) {
+                out.extend(early);
+            }
+            out.extend(findings);
+        }
+        self.hand(rules, out, emit)
+    }
+
+    /// Hands on the early groups' findings left: those after every other
+    /// group.
+    fn finish<E>(mut self, rules: &RuleSet, emit: &mut impl FnMut(Vec<Finding<S>>) -> Result<(), E>) -> Result<(), E> {
+        let out = self.early.by_ref().flat_map(|(_, f)| f).collect();
+        self.hand(rules, out, emit)
+    }
+
+    fn hand<E>(
+        &mut self,
+        rules: &RuleSet,
+        mut out: Vec<Finding<S>>,
+        emit: &mut impl FnMut(Vec<Finding<S>>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if out.is_empty() {
+            return Ok(());
+        }
+        context::describe(rules, &mut out);
+        emit(out)
+    }
 }
 
 /// [`correlate`] for `watch`: each match with the wall-clock ms it was
@@ -491,7 +607,8 @@ mod tests {
         paths: &[String],
         end: impl Into<End>,
     ) -> (Vec<Finding<Vec<Event>>>, Vec<String>) {
-        (correlate_into(rules, sources, paths, &end.into()), Vec::new())
+        let end = end.into();
+        collected(|emit| correlate_into(rules, sources, paths, &end, BATCH_EVENTS, emit).map(|()| Vec::new()))
     }
 
     fn rules() -> RuleSet {
@@ -944,5 +1061,142 @@ fix = "f"
         opened.push(farm(Role::Start, Some("ushmds"), "a", 4, 5));
         let spread = [("a/-", 1), ("a/usfarm", 1), ("a/usfarm; ushmds", 1), ("a/ushmds", 4)];
         assert_eq!(sizes(opened), spread.map(|(k, n)| (k.to_string(), n)));
+    }
+
+    /// A pack of every rule kind, with a restart rule (judged first, for
+    /// its exits) ranked among the others, for the batch tests.
+    pub(super) fn batch_rules() -> RuleSet {
+        let pack = r#"
+[[rule]]
+id = "b.single"
+title = "t {app}"
+severity = "low"
+regex = 'a'
+fix = "f"
+
+[[rule]]
+id = "b.burst"
+title = "t"
+severity = "high"
+regex = 'b'
+group_by = ["app"]
+correlate = { kind = "threshold", count = 3, window = "1m" }
+fix = "f"
+
+[[rule]]
+id = "b.exits"
+title = "t"
+severity = "critical"
+story = "restart"
+streams = ["daemon"]
+regex = 'c'
+group_by = ["app"]
+correlate = { kind = "threshold", count = 2, window = "1m" }
+fix = "f"
+
+[[rule]]
+id = "b.pair"
+title = "t"
+severity = "medium"
+regex = 'd'
+group_by = ["app"]
+correlate = { kind = "sequence", then = 'e', window = "2m" }
+fix = "f"
+
+[[rule]]
+id = "b.lost"
+title = "t"
+severity = "high"
+regex = 'f'
+group_by = ["app", "file"]
+correlate = { kind = "absence", until = 'g', window = "1m" }
+suppress = "5m"
+fix = "f"
+
+[[rule]]
+id = "b.quiet"
+title = "t"
+severity = "low"
+regex = 'h'
+suppress = "2m"
+fix = "f"
+"#;
+        compile_all(&[("b.toml".into(), pack.into())]).expect("rules")
+    }
+
+    /// Three sources of events of every rule of [`batch_rules`], spread
+    /// by a fixed pseudo-random walk: several apps, some untimed, the
+    /// restart rule's on pm2's daemon stream, and records that made two
+    /// events.
+    pub(super) fn batch_events() -> Vec<Vec<Event>> {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        (0..3)
+            .map(|source| {
+                let mut ts = 0;
+                let mut evs = Vec::new();
+                for line in 1..=400u64 {
+                    ts += next(40_000) as i64;
+                    let rule = next(6) as u32;
+                    let role = match (rule, next(3)) {
+                        (3 | 4, 0) => Role::End,
+                        _ => Role::Start,
+                    };
+                    let app = ["api", "web", "bot"][next(3) as usize];
+                    let timed = source != 2 || line < 200;
+                    let stream = if rule == 2 { Stream::Daemon } else { Stream::Out };
+                    let e = Event { role, source, stream, ..ev(rule, app, timed.then_some(ts), line) };
+                    if next(10) == 0 {
+                        evs.push(Event { rule: 5, role: Role::Start, stream: Stream::Out, ..e.clone() });
+                    }
+                    evs.push(e);
+                }
+                evs
+            })
+            .collect()
+    }
+
+    /// Findings handed on in batches, however small, are the findings
+    /// collected, in their order; and built batch by batch into a store,
+    /// held or spilled, they give the incidents built from all of them at
+    /// once.
+    #[test]
+    fn batches_give_the_incidents_the_collected_path_gives() {
+        let rules = batch_rules();
+        let paths = ["a.log".to_string(), "b.log".to_string(), "c.log".to_string()];
+        let end = End::from(Some(400 * 40_000));
+        let whole: Vec<Finding<Vec<Event>>> = correlate(&rules, batch_events(), &paths, end.clone()).0;
+        assert!(whole.len() > 40, "{} findings", whole.len());
+        let kinds: std::collections::BTreeSet<u32> = whole.iter().map(|f| f.rule).collect();
+        assert_eq!(kinds.len(), 6, "every rule makes a finding");
+        // In group order, the restart rule's (judged first) among them.
+        let group = |f: &Finding<Vec<Event>>| (f.rule, f.key.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>());
+        assert!(whole.windows(2).all(|w| group(&w[0]) <= group(&w[1])), "findings in (rule, key) order");
+        let (collected, _) = super::correlate(&rules, batch_events(), &paths, end.clone());
+        let want = crate::incidents::build(&rules, &collected, &paths, crate::records::Zone::Utc);
+        for size in [1, 7, 300] {
+            let mut batches: Vec<Vec<Finding<Vec<Event>>>> = Vec::new();
+            let keep = |b| -> Result<(), Infallible> {
+                batches.push(b);
+                Ok(())
+            };
+            let _ = correlate_into(&rules, batch_events(), &paths, &end, size, keep);
+            assert!(batches.len() > 3, "{} batches of {size}", batches.len());
+            assert_eq!(batches.concat(), whole, "batches of {size}");
+            let builder = crate::incidents::Builder::new(&rules, &paths, crate::records::Zone::Utc);
+            for bytes in [u64::MAX, 0] {
+                let budget = crate::incidents::Budget { bytes, dir: None };
+                let mut store = crate::incidents::Store::new(budget);
+                let into = |b: Vec<Finding>| builder.build_into(b, &mut store);
+                correlate_into(&rules, batch_events(), &paths, &end, size, into).expect("built");
+                store.seal().expect("sealed");
+                assert_eq!(store.into_vec().expect("read back"), want, "batches of {size}, budget {bytes}");
+            }
+        }
     }
 }

@@ -10,14 +10,17 @@
 //! folds a stream).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::matcher::Event;
 use crate::pool;
 use crate::rules::{Role, RuleSet};
-use crate::spill::runs::Sorter;
+use crate::spill::runs::{Sorted, Sorter};
 use crate::spill::{CHUNK_EVENTS, Extent, Held, Spill, SpillError};
 
-use super::{End, Finding, GroupKey, closers, context, correlate_group, group_key, has_key};
+use super::{
+    BATCH_EVENTS, Bounds, End, Finding, GroupKey, InOrder, closers, context, correlate_group, group_key, has_key,
+};
 
 /// What the scan leaves for correlation when its events spilled.
 pub struct Spilled<'s> {
@@ -32,20 +35,44 @@ pub struct Spilled<'s> {
     pub started: Vec<bool>,
 }
 
-/// Correlates spilled events; see the module doc.
-pub fn correlate(
+/// Correlates spilled events (see the module doc), handing the findings
+/// to `emit` a batch at a time in [`super::correlate`]'s order, each
+/// described. Stops at the first error, reading or `emit`'s.
+pub fn correlate<E: From<SpillError>>(
     rules: &RuleSet,
     events: Spilled<'_>,
     paths: &[String],
     end: impl Into<End>,
-) -> Result<(Vec<Finding>, Vec<String>), SpillError> {
-    let end = end.into();
+    emit: impl FnMut(Vec<Finding>) -> Result<(), E>,
+) -> Result<Vec<String>, E> {
+    correlate_streaming(rules, events, paths, &end.into(), STREAM_ABOVE, emit)
+}
+
+/// Groups of more events than this are streamed from the sort into
+/// `correlate_group` on this thread; smaller ones are read into lists and
+/// correlated a batch at a time on the pool. The largest group of the
+/// 1 GiB storm corpus holds 1.5 M events: read whole, it was a list of
+/// them on the heap.
+const STREAM_ABOVE: usize = BATCH_EVENTS;
+
+/// [`correlate`], streaming groups of more than `stream_above` events.
+fn correlate_streaming<E: From<SpillError>>(
+    rules: &RuleSet,
+    events: Spilled<'_>,
+    paths: &[String],
+    end: &End,
+    stream_above: usize,
+    emit: impl FnMut(Vec<Finding>) -> Result<(), E>,
+) -> Result<Vec<String>, E> {
     let Spilled { spill, lists, rename, started } = events;
     let mut grouper = Grouper::new(rules, paths, spill);
+    // Records that made more than one event, seen as each list is read
+    // (a list read twice names them twice: `Bounds` counts each once).
+    let mut shared = Vec::new();
     if rules.context_resolved() || rules.rules().iter().all(|r| r.context.is_empty()) {
         for held in lists {
             let mut seq = 0;
-            read_list(spill, &held, rename, &mut |e| {
+            read_list(spill, &held, rename, &mut shared, &mut |e| {
                 seq += 1;
                 grouper.push(e, seq - 1)
             })?;
@@ -53,8 +80,9 @@ pub fn correlate(
     } else {
         let mut out: Vec<Out> = (0..lists.len()).map(|_| Out::default()).collect();
         let touched = {
-            let mut read =
-                |i: usize, f: &mut dyn FnMut(Event) -> Result<(), SpillError>| read_list(spill, &lists[i], rename, f);
+            let mut read = |i: usize, f: &mut dyn FnMut(Event) -> Result<(), SpillError>| {
+                read_list(spill, &lists[i], rename, &mut shared, f)
+            };
             let mut last_list = 0;
             let touched = context::spilled::apply(rules, lists.len(), &started, paths, &mut read, &mut |i, e| {
                 // A list is done once the next one starts: its last events
@@ -81,24 +109,41 @@ pub fn correlate(
             }
         }
     }
-    let mut findings = grouper.correlate(rules, &end)?;
-    context::describe(rules, &mut findings);
-    Ok((findings, Vec::new()))
+    grouper.correlate(end, shared, stream_above, emit)?;
+    Ok(Vec::new())
 }
 
-/// Reads a list back: its spilled chunks (renamed), then its tail.
+/// Reads a list back: its spilled chunks (renamed), then its tail. Notes
+/// in `shared` each record that made more than one event (its events are
+/// side by side in the list).
 fn read_list(
     spill: &Spill,
     held: &Held,
     rename: &(dyn Fn(&mut [Event]) + Sync),
+    shared: &mut Vec<(usize, u64)>,
     f: &mut dyn FnMut(Event) -> Result<(), SpillError>,
 ) -> Result<(), SpillError> {
+    let mut last: Option<(usize, u64)> = None;
+    let mut note = |e: &Event| {
+        let at = (e.source, e.line);
+        if last == Some(at) && shared.last() != Some(&at) {
+            shared.push(at);
+        }
+        last = Some(at);
+    };
     for &extent in &held.chunks {
         let mut events: Vec<Event> = spill.read_events(extent)?.into_iter().map(|(e, _)| e).collect();
         rename(&mut events);
-        events.into_iter().try_for_each(&mut *f)?;
+        for e in events {
+            note(&e);
+            f(e)?;
+        }
     }
-    held.tail.iter().cloned().try_for_each(f)
+    for e in &held.tail {
+        note(e);
+        f(e.clone())?;
+    }
+    Ok(())
 }
 
 /// A role's place in a list sorted by (line, role).
@@ -205,45 +250,118 @@ impl<'a> Grouper<'a> {
         self.sorter.push(id, tag, ev)
     }
 
-    /// Every group's findings, groups in (rule, key) order; groups are
-    /// read a batch at a time and correlated on the pool.
-    fn correlate(self, rules: &RuleSet, end: &End) -> Result<Vec<Finding>, SpillError> {
-        let Grouper { keys, opens, sizes, sorter, .. } = self;
+    /// Every group's findings to `emit`, groups in (rule, key) order, as
+    /// [`super::correlate_each`] hands them: the restart groups judged
+    /// first, their exits and the `shared` records (see
+    /// [`super::shared_records`]) bounding the others' marks.
+    fn correlate<E: From<SpillError>>(
+        self,
+        end: &End,
+        shared: Vec<(usize, u64)>,
+        stream_above: usize,
+        mut emit: impl FnMut(Vec<Finding>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let Grouper { rules, keys, opens, sizes, sorter, .. } = self;
         let sorted = sorter.finish()?;
         let mut ranked: Vec<u32> = (0..keys.len() as u32).collect();
         ranked.sort_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
         let closers = closers_of(&keys, &opens, &ranked);
-        let mut findings = Vec::new();
-        let mut batch: Vec<(GroupKey, Vec<Event>)> = Vec::new();
-        let mut held = 0;
-        // Every mark is kept here: the restart groups' exits and the
-        // records of several events that bound them (`super::Bounds`) are
-        // not gathered on this path yet.
-        let run = |batch: Vec<(GroupKey, Vec<Event>)>, findings: &mut Vec<Finding>| {
-            let per_group =
-                pool::map_in_order(batch, |(key, evs)| correlate_group(rules, key, evs.into_iter(), end, None, None));
-            findings.extend(per_group.into_iter().flatten());
-        };
-        for &id in &ranked {
-            let copied: usize = closers[id as usize].iter().map(|&(from, _)| sizes[from as usize].1).sum();
-            let mut evs: Vec<Event> = Vec::with_capacity(sizes[id as usize].0 + copied);
-            for ev in sorted.group(id, &closers[id as usize]) {
-                evs.push(ev?);
-            }
-            held += evs.len();
-            batch.push((keys[id as usize].clone(), evs));
-            if held >= BATCH_EVENTS {
-                run(std::mem::take(&mut batch), &mut findings);
-                held = 0;
-            }
-        }
-        run(batch, &mut findings);
-        Ok(findings)
+        let groups =
+            Groups { rules, end, keys: &keys, sizes: &sizes, closers: &closers, sorted: &sorted, stream_above };
+        let restarts = |&(_, id): &(usize, u32)| super::restarts(rules, &keys[id as usize]);
+        let (first, rest): (Vec<Placed>, Vec<Placed>) = ranked.iter().copied().enumerate().partition(restarts);
+        let mut early = Vec::new();
+        groups.judge(first, None, &mut |found| {
+            early.extend(found);
+            Ok::<(), E>(())
+        })?;
+        let bounds = super::bounds_of(shared, &early);
+        let mut ordered = InOrder::new(early);
+        groups.judge(rest, Some(&bounds), &mut |found| ordered.emit(rules, found, &mut emit))?;
+        ordered.finish(rules, &mut emit)
     }
 }
 
-/// Events read back before a batch of groups is correlated.
-const BATCH_EVENTS: usize = 1 << 16;
+/// A group's place in the (rule, key) order, and its key id.
+type Placed = (usize, u32);
+
+/// Groups' findings, each group's with its place.
+type Found = Vec<(usize, Vec<Finding>)>;
+
+/// The sorted groups and what judging them needs.
+struct Groups<'g> {
+    rules: &'g RuleSet,
+    end: &'g End,
+    keys: &'g [GroupKey],
+    /// Per group, its events and its closing events.
+    sizes: &'g [(usize, usize)],
+    closers: &'g [Vec<(u32, u64)>],
+    sorted: &'g Sorted<'g>,
+    stream_above: usize,
+}
+
+impl Groups<'_> {
+    /// The findings of the groups `ids` ((place in the order, key id), in
+    /// order) to `out`, a batch of groups at a time, each group with its
+    /// place: read into lists and judged on the pool, or, above
+    /// `stream_above` events, streamed from the sort on this thread.
+    fn judge<E: From<SpillError>>(
+        &self,
+        ids: Vec<Placed>,
+        bounds: Option<&Arc<Bounds>>,
+        out: &mut dyn FnMut(Found) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let (rules, end) = (self.rules, self.end);
+        let run = |batch: Vec<(usize, GroupKey, Vec<Event>)>| {
+            pool::map_in_order(batch, |(at, key, evs)| {
+                (at, correlate_group(rules, key, evs.into_iter(), end, None, bounds))
+            })
+        };
+        let mut batch = Vec::new();
+        let mut held = 0;
+        for (at, id) in ids {
+            let closers = &self.closers[id as usize];
+            let copied: usize = closers.iter().map(|&(from, _)| self.sizes[from as usize].1).sum();
+            let size = self.sizes[id as usize].0 + copied;
+            let key = self.keys[id as usize].clone();
+            let events = self.sorted.group(id, closers);
+            if size > self.stream_above {
+                // In order: the batch before it goes out first.
+                out(run(std::mem::take(&mut batch)))?;
+                held = 0;
+                let found = streamed(events, |evs| correlate_group(rules, key, evs, end, None, bounds))?;
+                out(vec![(at, found)])?;
+                continue;
+            }
+            let mut evs: Vec<Event> = Vec::with_capacity(size);
+            for ev in events {
+                evs.push(ev?);
+            }
+            held += evs.len();
+            batch.push((at, key, evs));
+            if held >= BATCH_EVENTS {
+                out(run(std::mem::take(&mut batch)))?;
+                held = 0;
+            }
+        }
+        out(run(batch))
+    }
+}
+
+/// `judge` of a group's events read from the sort as they come, or the
+/// first error reading them.
+fn streamed<T>(
+    events: impl Iterator<Item = Result<Event, SpillError>>,
+    judge: impl FnOnce(&mut dyn Iterator<Item = Event>) -> T,
+) -> Result<T, SpillError> {
+    let mut failed = None;
+    let mut evs = events.map_while(|ev| ev.map_err(|e| failed = Some(e)).ok());
+    let out = judge(&mut evs);
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
 
 /// Per group (key id), the groups whose closing events are copied into it
 /// (key id and rank), as `spread_closers` copies them: a wide key's
@@ -264,4 +382,75 @@ fn closers_of(keys: &[GroupKey], opens: &[bool], ranked: &[u32]) -> Vec<Vec<(u32
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::correlate::tests::{batch_events, batch_rules};
+    use crate::spill::Options;
+
+    /// The test sources as spilled lists: each source's first half
+    /// written as a chunk, the rest held as its tail.
+    fn lists(spill: &Spill) -> Vec<Held> {
+        batch_events()
+            .into_iter()
+            .map(|mut evs| {
+                let tail = evs.split_off(evs.len() / 2);
+                let chunk = spill.write_events(evs.iter().map(|e| (e, 0))).expect("written");
+                Held { chunks: vec![chunk], tail }
+            })
+            .collect()
+    }
+
+    /// Every finding of the spilled path, streaming groups above
+    /// `stream_above` events, and how many batches they came in.
+    fn findings(stream_above: usize) -> (Vec<Finding>, usize) {
+        let rules = batch_rules();
+        let paths = ["a.log".to_string(), "b.log".to_string(), "c.log".to_string()];
+        let spill = Spill::new(Options { budget: 0, dir: None });
+        let spilled =
+            Spilled { spill: &spill, lists: lists(&spill), rename: &|_: &mut [Event]| {}, started: vec![true; 6] };
+        let (mut all, mut batches) = (Vec::new(), 0);
+        let keep = |b: Vec<Finding>| -> Result<(), SpillError> {
+            all.extend(b);
+            batches += 1;
+            Ok(())
+        };
+        correlate_streaming(&rules, spilled, &paths, &End::from(Some(400 * 40_000)), stream_above, keep)
+            .expect("correlated");
+        (all, batches)
+    }
+
+    /// Groups streamed from the sort (every one, with the threshold at
+    /// 0; the larger ones, between batches of the smaller, above it) give
+    /// the findings of groups read whole, in the same order.
+    #[test]
+    fn a_streamed_group_judges_as_a_collected_one() {
+        let (read, _) = findings(usize::MAX);
+        let (streamed, batches) = findings(0);
+        assert!(batches > 10, "each streamed group is a batch: {batches}");
+        assert_eq!(streamed, read);
+        for stream_above in [10, 40, 70, 100] {
+            assert_eq!(findings(stream_above).0, read, "streaming groups above {stream_above} events");
+        }
+    }
+
+    /// The spilled path's findings are the in-memory path's, folds and
+    /// their marks included: the restart groups are judged first and
+    /// their exits, with the records that made two events, bound the
+    /// others' marks as they do there.
+    #[test]
+    fn spilled_findings_keep_the_marks_held_ones_keep() {
+        let paths = ["a.log".to_string(), "b.log".to_string(), "c.log".to_string()];
+        let (held, _) = super::super::correlate(&batch_rules(), batch_events(), &paths, Some(400 * 40_000));
+        let unbounded = |f: &Finding| f.events.view().marks().count();
+        let bounded: usize = held.iter().map(unbounded).sum();
+        let all: usize = held.iter().map(|f| f.events.count()).sum();
+        assert!(bounded < all, "the bounds let marks go: {bounded} of {all}");
+        for stream_above in [0, usize::MAX] {
+            let (spilled, _) = findings(stream_above);
+            assert_eq!(spilled, held, "streaming above {stream_above}");
+        }
+    }
 }

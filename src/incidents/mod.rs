@@ -305,7 +305,8 @@ fn build_in_chunks(
         out.extend(chunk);
         Ok(())
     };
-    match build_chunks(rules, findings, paths, zone, chunk_events, sink) {
+    let paths: Vec<Arc<str>> = paths.iter().map(|p| Arc::from(p.as_str())).collect();
+    match build_chunks(rules, findings, &paths, zone, chunk_events, sink) {
         Ok(()) => {}
         Err(never) => match never {},
     }
@@ -313,17 +314,31 @@ fn build_in_chunks(
     out
 }
 
-/// [`build_freeing`] into `store`: each chunk's incidents go in as they
+/// Builds the incidents of findings handed on batch by batch into a
+/// [`Store`]: `scan` takes each batch correlation makes
+/// ([`crate::correlate::correlate_each`]) and frees it before the next,
+/// so findings are never all held. Each chunk's incidents go in as they
 /// are built (held or spilled, see [`store`]), not ordered (the store
-/// orders them when sealed).
-pub fn build_into(
-    rules: &RuleSet,
-    findings: Vec<Finding>,
-    paths: &[String],
+/// orders them when sealed, whatever order they came in).
+pub struct Builder<'a> {
+    rules: &'a RuleSet,
+    paths: Vec<Arc<str>>,
     zone: Zone,
-    store: &mut Store,
-) -> Result<(), SpillError> {
-    build_chunks(rules, findings, paths, zone, CHUNK_EVENTS, |chunk| chunk.into_iter().try_for_each(|i| store.push(i)))
+}
+
+impl<'a> Builder<'a> {
+    /// A builder naming sources by `paths`, rendering times in `zone`.
+    pub fn new(rules: &'a RuleSet, paths: &[String], zone: Zone) -> Builder<'a> {
+        Builder { rules, paths: paths.iter().map(|p| Arc::from(p.as_str())).collect(), zone }
+    }
+
+    /// The incidents of `findings` into `store`, freeing the findings as
+    /// they go ([`build_freeing`]).
+    pub fn build_into(&self, findings: Vec<Finding>, store: &mut Store) -> Result<(), SpillError> {
+        build_chunks(self.rules, findings, &self.paths, self.zone, CHUNK_EVENTS, |chunk| {
+            chunk.into_iter().try_for_each(|i| store.push(i))
+        })
+    }
 }
 
 /// Builds the incidents of `findings` chunk by chunk, handing each
@@ -331,12 +346,11 @@ pub fn build_into(
 fn build_chunks<E>(
     rules: &RuleSet,
     findings: Vec<Finding>,
-    paths: &[String],
+    paths: &[Arc<str>],
     zone: Zone,
     chunk_events: usize,
     mut sink: impl FnMut(Vec<Incident>) -> Result<(), E>,
 ) -> Result<(), E> {
-    let paths: Vec<Arc<str>> = paths.iter().map(|p| Arc::from(p.as_str())).collect();
     let mut trim = memory::TrimEvery::default();
     let mut chunk: Vec<Finding> = Vec::new();
     let mut events = 0;
@@ -345,7 +359,7 @@ fn build_chunks<E>(
         events += f.events.count();
         chunk.push(f);
         if events >= chunk_events || chunk.len() >= CHUNK_FINDINGS || findings.peek().is_none() {
-            sink(build_some(rules, chunk.iter().collect(), &paths, zone))?;
+            sink(build_some(rules, chunk.iter().collect(), paths, zone))?;
             let bytes = chunk.iter().map(|f| f.events.count() * std::mem::size_of::<Mark>()).sum();
             // Freed here, not on the workers: the events of one record
             // share their text, and workers freeing them at once contend

@@ -96,33 +96,24 @@ pub struct SourceTally {
     pub tally: Tally,
 }
 
-/// Folds into each tally the occurrences a rule matched that no finding
-/// took: `taken` lists (source id, line) of every event the findings keep.
-/// Only the lines of sources whose tallies hold occurrences are kept, each
-/// source's sorted and searched by halves: a set of every event hashed
-/// (storm corpus: 577 k events) cost 2.6 % of the scan.
-pub fn release_unmatched(tallies: &mut [SourceTally], taken: impl Iterator<Item = (usize, u64)>) {
-    let mut lines: Vec<Option<Vec<u64>>> = Vec::new();
-    for t in tallies.iter().filter(|t| t.tally.holds()) {
-        if lines.len() <= t.spec {
-            lines.resize_with(t.spec + 1, || None);
-        }
-        lines[t.spec] = Some(Vec::new());
-    }
+/// Notes in each tally the records a batch of findings took: `taken`
+/// lists (source id, line) of every event they keep; `tallies` are in
+/// source id order. Called batch by batch as correlation hands findings
+/// on, so the lines of every finding are never held at once: each held
+/// occurrence is marked where it is, searched by halves (a set of every
+/// event hashed, storm corpus: 577 k events, cost 2.6 % of the scan).
+pub fn note_taken(tallies: &mut [SourceTally], taken: impl Iterator<Item = (usize, u64)>) {
     for (source, line) in taken {
-        if let Some(Some(of)) = lines.get_mut(source) {
-            of.push(line);
+        if let Ok(at) = tallies.binary_search_by_key(&source, |t| t.spec) {
+            tallies[at].tally.took(line);
         }
     }
-    for of in lines.iter_mut().flatten() {
-        of.sort_unstable();
-        of.dedup();
-    }
-    for t in tallies.iter_mut() {
-        if let Some(Some(of)) = lines.get(t.spec) {
-            t.tally.release(|line| of.binary_search(&line).is_ok());
-        }
-    }
+}
+
+/// Folds into each tally the occurrences a rule matched that no finding
+/// took ([`note_taken`], once every finding is made).
+pub fn release_unmatched(tallies: &mut [SourceTally]) {
+    tallies.iter_mut().for_each(|t| t.tally.release());
 }
 
 /// Clusters the sources' tallies (given in source order) into templates.

@@ -68,6 +68,10 @@ struct Held {
     /// Its message, in [`Tally::bodies`].
     body: u32,
     err_stream: bool,
+    /// A finding took its record ([`Tally::took`]): never mined. Held in
+    /// the struct's padding, so marking findings' lines batch by batch
+    /// costs no memory (a list of every line taken was 8 B an event).
+    taken: bool,
 }
 
 /// Bytes of a held record's message kept: its first line and a stack's
@@ -120,6 +124,8 @@ pub struct Tally {
     index: HashMap<Box<str>, u32, FixedState>,
     entries: Vec<Entry>,
     pending: Vec<Pending>,
+    /// In line order (records are met in order, a later part's after the
+    /// parts before): [`Tally::took`] searches it by halves.
     held: Vec<Held>,
     /// The held occurrences' distinct messages, each copied once: an
     /// outage repeats one matched error thousands of times.
@@ -193,7 +199,7 @@ impl Tally {
                 true => self.pending.push(Pending { line, ts, lead, seen: Seen::Held(body.into(), err_stream) }),
                 false => {
                     let body = self.bodies.intern(body);
-                    self.held.push(Held { line, ts, body, err_stream });
+                    self.hold(Held { line, ts, body, err_stream, taken: false });
                 }
             }
             return;
@@ -220,7 +226,7 @@ impl Tally {
                 Seen::Key(key) => self.add(&key, p.line + lines, ts),
                 Seen::Held(body, err_stream) => {
                     let body = self.bodies.intern(&body);
-                    self.held.push(Held { line: p.line + lines, ts, body, err_stream });
+                    self.hold(Held { line: p.line + lines, ts, body, err_stream, taken: false });
                 }
             }
         }
@@ -233,19 +239,38 @@ impl Tally {
         !self.held.is_empty()
     }
 
-    /// Folds in the held occurrences no incident took (`taken` says which
-    /// lines one did), after the others, in line order.
-    pub fn release(&mut self, taken: impl Fn(u64) -> bool) {
+    /// Notes that a finding took the record at `line`: its held
+    /// occurrence, if any, is not mined. Called as findings are made,
+    /// batch by batch, before [`Tally::release`].
+    pub fn took(&mut self, line: u64) {
+        if let Ok(at) = self.held.binary_search_by_key(&line, |h| h.line) {
+            self.held[at].taken = true;
+        }
+    }
+
+    /// Folds in the held occurrences no finding took ([`Tally::took`]),
+    /// after the others, in line order.
+    pub fn release(&mut self) {
         let Some(mode) = self.mode else { return };
         let bodies = std::mem::take(&mut self.bodies);
         for h in std::mem::take(&mut self.held) {
-            if taken(h.line) {
+            if h.taken {
                 continue;
             }
             if let Some(key) = memo_key(mode, h.err_stream, bodies.get(h.body), &mut self.key) {
                 self.add(&key, h.line, h.ts);
             }
         }
+    }
+
+    /// Holds `h`, keeping the held occurrences in line order: a record
+    /// out of order (none is, see [`Tally::held`]) is put in its place.
+    fn hold(&mut self, h: Held) {
+        let at = match self.held.last() {
+            Some(last) if last.line >= h.line => self.held.partition_point(|x| x.line <= h.line),
+            _ => self.held.len(),
+        };
+        self.held.insert(at, h);
     }
 
     /// The folded tally's entries in order of first occurrence, and the
@@ -465,8 +490,14 @@ mod tests {
         t.offer(&rec("Error: x 1", None), false, At { line: 5, ..held });
         t.offer(&rec("Error: x 2", None), false, At { line: 9, ..held });
         t.offer(&rec("Error: x 3", None), false, At { line: 7, ..NOW });
+        // Out of line order (no scan hands one so): still found by `took`.
+        t.offer(&rec("Error: x 4", None), false, At { line: 3, ..held });
         assert!(t.holds());
-        t.release(|line| line == 9);
+        t.took(9);
+        t.took(3);
+        // Not held: a line a finding took that no rule held changes nothing.
+        t.took(7);
+        t.release();
         let (entries, _) = t.into_parts();
         assert_eq!((entries[0].count, entries[0].samples.clone()), (2, vec![5, 7]));
     }

@@ -202,9 +202,28 @@ fn scan_named(
         }
     }
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
-    let (matches, findings) = if spill.active() {
+    // Each batch of findings correlation makes is built into incidents,
+    // and each incident goes into the store (held under the memory budget,
+    // written to a temporary file past it), before the next batch is
+    // judged: the findings of a scan are never all held.
+    let mut made = Made {
+        builder: incidents::Builder::new(&rules, &paths, opts.zone),
+        store: Store::new(opts.budget.clone()),
+        tallies: Vec::new(),
+        holds: false,
+    };
+    let matches = if spill.active() {
         let tallies = Tallies { raw_names: &naming.raw_names, days };
-        correlate_spilled(&rules, &spill, events, &mut files, &paths, tallies, opts, &mut notes, pool.as_ref())?
+        let ready = prepare_spilled(&rules, events, &mut files, tallies, opts, &mut notes);
+        made.mine(take_tallies(&mut files, &file_specs));
+        let rename = |evs: &mut [Event]| ready.table.apply(evs);
+        let spilled =
+            correlate::spilled::Spilled { spill: &spill, lists: ready.lists, rename: &rename, started: ready.started };
+        let correlate_notes = on(pool.as_ref(), || {
+            correlate::spilled::correlate(&rules, spilled, &paths, ready.end, |batch| made.take(batch))
+        })?;
+        notes.extend(correlate_notes);
+        ready.matches
     } else {
         let mut events: Vec<Vec<Event>> = events.into_iter().map(|s| s.held.tail).collect();
         notes.extend(names::unify(&naming.raw_names, &mut events, &mut files));
@@ -215,23 +234,19 @@ fn scan_named(
         let end =
             files.iter().filter_map(|f| f.last_ts).chain(events.iter().flatten().filter_map(|e| e.ts.get())).max();
         let end = correlate::End { log: opts.filters.end(end), days };
-        let (findings, correlate_notes) = on(pool.as_ref(), || correlate::correlate(&rules, events, &paths, end));
+        made.mine(take_tallies(&mut files, &file_specs));
+        let correlate_notes =
+            on(pool.as_ref(), || correlate::correlate_each(&rules, events, &paths, end, |batch| made.take(batch)))?;
         notes.extend(correlate_notes);
-        (matches, findings)
+        matches
     };
-    let tallies = take_tallies(&mut files, &file_specs);
-    let unknown = mine_unmatched(tallies, &findings, opts, &mut notes);
+    let Made { store: mut incidents, tallies, .. } = made;
+    let unknown = mine_unmatched(tallies, opts, &mut notes);
     // Correlation has emptied the per-source lists and dropped the events
-    // no finding keeps; give those pages back before incidents are
-    // allocated (dense 1 GiB corpus, `--mmap never`: 305 -> 277 MiB when
+    // no finding keeps; give those pages back before the stories and the
+    // report (dense 1 GiB corpus, `--mmap never`: 305 -> 277 MiB when
     // this trim was added).
     memory::release_freed();
-    // The findings' events are freed as their incidents are built, so the
-    // two are never on the heap whole at once.
-    // Each incident goes into the store as it is built: held under the
-    // memory budget, written to a temporary file past it.
-    let mut incidents = Store::new(opts.budget.clone());
-    on(pool.as_ref(), || incidents::build_into(&rules, findings, &paths, opts.zone, &mut incidents))?;
     apps_found.extend(incidents.views().iter().filter_map(|v| v.app.as_deref().map(str::to_string)));
     let app_misses = opts.filters.app_misses(apps_found.iter().map(String::as_str));
     notes.extend(app_misses.iter().cloned());
@@ -271,29 +286,65 @@ fn scan_named(
     Ok(ScanOutput { stories, incidents, summary, unknown })
 }
 
-/// What [`correlate_spilled`] takes from `scan_named` besides the events.
+/// Where `scan` puts each batch of findings correlation hands on: the
+/// lines they took to mining, their incidents into the store.
+struct Made<'a> {
+    builder: incidents::Builder<'a>,
+    store: Store,
+    /// The files' unknown-error tallies, in source id order.
+    tallies: Vec<mine::SourceTally>,
+    /// Whether any tally holds occurrences a finding may take.
+    holds: bool,
+}
+
+impl Made<'_> {
+    /// Mining's tallies, once apps have their names.
+    fn mine(&mut self, tallies: Vec<mine::SourceTally>) {
+        self.holds = tallies.iter().any(|t| t.tally.holds());
+        self.tallies = tallies;
+    }
+
+    /// One batch of findings: their lines noted, their incidents built,
+    /// the findings freed.
+    fn take(&mut self, batch: Vec<correlate::Finding>) -> Result<(), ScanError> {
+        if self.holds {
+            mine::note_taken(&mut self.tallies, batch.iter().flat_map(|f| f.events.taken()));
+        }
+        self.builder.build_into(batch, &mut self.store)?;
+        Ok(())
+    }
+}
+
+/// What [`prepare_spilled`] takes from `scan_named` besides the events.
 struct Tallies<'a> {
     raw_names: &'a [(String, input::AppFrom)],
     days: BTreeMap<usize, i64>,
 }
 
-/// The stages between the scan and the findings when events spilled:
+/// What correlation needs of spilled events, made ready.
+struct Ready {
+    /// One list per source: filtered, tails renamed.
+    lists: Vec<Held>,
+    /// The apps' names for spilled chunks.
+    table: names::NameTable,
+    /// Per rule, whether any list holds a start event of it.
+    started: Vec<bool>,
+    end: correlate::End,
+    matches: u64,
+}
+
+/// The stages between the scan and correlation when events spilled:
 /// names, the time filter and the end of the log from what the hand-off
-/// gathered and from the events still held, then correlation reading
-/// the spilled events back. The same notes, match count and findings as
-/// the in-memory path.
-#[allow(clippy::too_many_arguments)]
-fn correlate_spilled(
+/// gathered and from the events still held. The same notes, match count
+/// and end as the in-memory path.
+fn prepare_spilled(
     rules: &RuleSet,
-    spill: &Spill,
     events: Vec<SourceEvents>,
     files: &mut [FileStats],
-    paths: &[String],
     t: Tallies<'_>,
     opts: &ScanOptions,
     notes: &mut Vec<String>,
-    pool: Option<&rayon::ThreadPool>,
-) -> Result<(u64, Vec<correlate::Finding>), ScanError> {
+) -> Ready {
     let (mut held, facts): (Vec<Held>, Vec<handoff::Facts>) = events.into_iter().map(|s| (s.held, s.facts)).unzip();
     let mut tails: Vec<Vec<Event>> = held.iter_mut().map(|h| std::mem::take(&mut h.tail)).collect();
     let daemon_apps = facts.iter().flat_map(|f| f.daemon_apps.iter().map(|a| &**a));
@@ -317,11 +368,7 @@ fn correlate_spilled(
     for (h, tail) in held.iter_mut().zip(tails) {
         h.tail = tail;
     }
-    let rename = |evs: &mut [Event]| table.apply(evs);
-    let spilled = correlate::spilled::Spilled { spill, lists: held, rename: &rename, started };
-    let (findings, correlate_notes) = on(pool, || correlate::spilled::correlate(rules, spilled, paths, end))?;
-    notes.extend(correlate_notes);
-    Ok((matches, findings))
+    Ready { lists: held, table, started, end, matches }
 }
 
 /// An error reading spilled incidents back, as the scan's error: reading
@@ -330,8 +377,8 @@ fn read_back(budget: &Budget, source: std::io::Error) -> StoreError {
     StoreError::Io { doing: "read back", dir: budget.dir(), source }
 }
 
-/// The files' unknown-error tallies, in file order, once apps have their
-/// names.
+/// The files' unknown-error tallies, in file order (their source ids
+/// ascending), once apps have their names.
 fn take_tallies(files: &mut [FileStats], specs: &[usize]) -> Vec<mine::SourceTally> {
     files
         .iter_mut()
@@ -345,17 +392,11 @@ fn take_tallies(files: &mut [FileStats], specs: &[usize]) -> Vec<mine::SourceTal
 }
 
 /// Clusters the tallies, with the records a rule matched but no finding
-/// took; says when a memory cap evicted any.
-fn mine_unmatched(
-    mut tallies: Vec<mine::SourceTally>,
-    findings: &[correlate::Finding],
-    opts: &ScanOptions,
-    notes: &mut Vec<String>,
-) -> Mined {
+/// took (every finding's lines noted already); says when a memory cap
+/// evicted any.
+fn mine_unmatched(mut tallies: Vec<mine::SourceTally>, opts: &ScanOptions, notes: &mut Vec<String>) -> Mined {
     let Some(m) = opts.mine else { return Mined::default() };
-    if tallies.iter().any(|t| t.tally.holds()) {
-        mine::release_unmatched(&mut tallies, findings.iter().flat_map(|f| f.events.taken()));
-    }
+    mine::release_unmatched(&mut tallies);
     let mined = mine::gather(tallies, (!m.log).then_some(mine::TEMPLATE_CAP), opts.zone);
     if mined.evicted.1 > 0 {
         notes.push(format!(
