@@ -36,8 +36,10 @@
 //!
 //! What stays in memory per incident, to the end of the run, is what the
 //! stories and the report order read ([`View`], and its index) and the marks
-//! a story may read ([`Mark::story`]: see `correlate::fold::mark`), in one
-//! list for all incidents ([`Views::marks`]). The marks kept only for the
+//! a story may read ([`Mark::story`]: see `correlate::fold::mark`): a held
+//! incident's own, where they lead its marks (as a fold puts them), else
+//! a copy in one list for all incidents ([`Views::marks`]), never one
+//! allocation each. The marks kept only for the
 //! HTML report's ticks stay with the incident: held, or in the file.
 
 use std::borrow::Cow;
@@ -138,7 +140,8 @@ pub struct View {
     pub app: Option<Arc<str>>,
     /// Its rule and group key, as one number: equal for equal pairs.
     pub group: u32,
-    /// Where its story marks start in the store's list of them.
+    /// Where its story marks start in the store's list of them, or (with
+    /// [`HELD_MARKS`]) which held incident's marks they lead.
     marks_at: u64,
     /// How many.
     marks_len: u32,
@@ -162,6 +165,10 @@ struct RuleOf {
     family: Option<Family>,
     server: bool,
 }
+
+/// [`View::marks_at`]: the marks are the first of the held incident's
+/// at the index below this bit, not in the store's list.
+const HELD_MARKS: u64 = 1 << 63;
 
 /// [`View::time_of_day`] of a view without times of day.
 const NO_TIMES: u32 = u32::MAX;
@@ -246,6 +253,7 @@ pub struct Views<'a> {
     views: &'a [View],
     marks: &'a [Mark],
     times: &'a [TimesOfDay],
+    held: &'a [Incident],
 }
 
 impl<'a> std::ops::Deref for Views<'a> {
@@ -266,8 +274,13 @@ impl<'a> Views<'a> {
     /// ([`Mark::story`]), in the incident's order: every one of the
     /// incident's marks but those kept only for the report's ticks.
     pub fn marks(&self, v: &View) -> &'a [Mark] {
+        let len = v.marks_len as usize;
+        if v.marks_at & HELD_MARKS != 0 {
+            let held = usize::try_from(v.marks_at & !HELD_MARKS).ok().and_then(|h| self.held.get(h));
+            return held.and_then(|i| i.marks.get(..len)).unwrap_or(&[]);
+        }
         let at = usize::try_from(v.marks_at).unwrap_or(usize::MAX);
-        at.checked_add(v.marks_len as usize).and_then(|end| self.marks.get(at..end)).unwrap_or(&[])
+        at.checked_add(len).and_then(|end| self.marks.get(at..end)).unwrap_or(&[])
     }
 
     /// `v`'s times of day, where its log has no date.
@@ -498,19 +511,20 @@ impl Store {
 
     /// The views, in report order once sealed.
     pub fn views(&self) -> Views<'_> {
-        Views { views: &self.views, marks: &self.marks, times: &self.times }
+        Views { views: &self.views, marks: &self.marks, times: &self.times, held: &self.held }
     }
 
     /// Takes `incident`: held while the budget allows, else written to
     /// the temporary file.
     pub fn push(&mut self, mut incident: Incident) -> Result<(), SpillError> {
-        let view = self.view_of(&incident);
         let first_day = match incident.first_day {
             Some((source, ms)) => (u32::try_from(source).unwrap_or(u32::MAX - 1) + 1, ms),
             None => (0, 0),
         };
         let bytes = heap_bytes(&incident);
-        let at = if self.used.saturating_add(bytes) <= self.budget.bytes {
+        let held = self.used.saturating_add(bytes) <= self.budget.bytes;
+        let view = self.view_of(&incident, held.then_some(self.held.len() as u64));
+        let at = if held {
             self.used += bytes;
             // The stories' labels are set on held incidents in place.
             incident.story = None;
@@ -627,7 +641,8 @@ impl Store {
         (0..self.len()).map(|i| self.get(i).map(Cow::into_owned)).collect()
     }
 
-    fn view_of(&mut self, i: &Incident) -> View {
+    /// The view of `i`; `held`: where it will be held, if it will be.
+    fn view_of(&mut self, i: &Incident, held: Option<u64>) -> View {
         let kind = self.kind(i);
         let of = self.kinds[kind as usize].of.clone();
         let pair = (Arc::<str>::from(&*of.rule), i.key.clone());
@@ -654,10 +669,7 @@ impl Store {
             Status::Closed => 2,
         };
         let known = |t: Option<i64>, flag: u8| if t.is_some() { flag } else { 0 };
-        let marks_at = self.marks.len() as u64;
-        let every = self.every_mark;
-        self.marks.extend(i.marks.iter().filter(|m| every || m.story()));
-        let marks_len = u32::try_from(self.marks.len() as u64 - marks_at).unwrap_or(u32::MAX);
+        let (marks_at, marks_len) = self.story_marks(i, held);
         let time_of_day = match &i.time_of_day {
             Some(t) => {
                 self.times.push(t.clone());
@@ -678,6 +690,23 @@ impl Store {
             first_ms: i.first_ms.unwrap_or_default(),
             last_ms: i.last_ms.unwrap_or_default(),
             flags: known(i.first_ms, FLAG_FIRST) | known(i.last_ms, FLAG_LAST) | (status << STATUS_SHIFT),
+        }
+    }
+
+    /// Where the view of `i` finds its story marks, and how many: the
+    /// held incident's own marks where they come first (as a fold puts
+    /// them: a held incident costs no copy), else a copy in the list.
+    fn story_marks(&mut self, i: &Incident, held: Option<u64>) -> (u64, u32) {
+        let every = self.every_mark;
+        let lead = if every { i.marks.len() } else { i.marks.iter().take_while(|m| m.story()).count() };
+        let len = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        match held {
+            Some(h) if i.marks[lead..].iter().all(|m| !m.story()) => (HELD_MARKS | h, len(lead)),
+            _ => {
+                let at = self.marks.len() as u64;
+                self.marks.extend(i.marks.iter().filter(|m| every || m.story()));
+                (at, len(self.marks.len() - at as usize))
+            }
         }
     }
 
