@@ -18,17 +18,25 @@
 //! an app's restart; and the first record of each distinct instant, up to
 //! [`TICKS`] of them evenly spread, which the HTML report draws. Past that
 //! the report's ticks are picked from those kept, and its `ticks_total`
-//! counts those.
+//! counts those. Each mark kept says why ([`Mark::story`]): the first of
+//! an instant that is none of the others is kept only for the ticks, and
+//! the incident store's views, held to the end of the run, leave it out;
+//! without [`Bounds`] every mark is kept, each for a story. Which story
+//! reads which of them: `stories::oracle`.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::incidents::Mark;
 use crate::input::Stream;
 use crate::matcher::{Event, field};
 use crate::records::DayTime;
 use crate::rules::{Correlation, Role, Rule};
+
+pub mod mark;
+
+pub use mark::Mark;
+use mark::{BEFORE_MS, STAMP_SLACK_MS};
 
 /// At most this many distinct values are kept per captured field.
 pub const MAX_VALUES: usize = 10;
@@ -140,7 +148,6 @@ pub struct Exits {
 impl Exits {
     /// The windows before the exits (ms) of each app.
     pub fn new<'a>(exits: impl IntoIterator<Item = (&'a str, i64)>) -> Exits {
-        use crate::stories::cause::{BEFORE_MS, STAMP_SLACK_MS};
         let mut by_app: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
         let mut any = Vec::new();
         for (app, ts) in exits {
@@ -578,8 +585,8 @@ impl Folded {
             self.instants += 1;
         }
         match instant {
-            _ if own => self.marks.push(m),
-            Some(i) => self.ticks.push((i, m)),
+            _ if own => self.marks.push(m.kept_for_story(true)),
+            Some(i) => self.ticks.push((i, m.kept_for_story(false))),
             None => {}
         }
         if self.ticks.len() > TICKS {
@@ -677,6 +684,11 @@ mod tests {
         f.view().marks().map(Mark::line).collect()
     }
 
+    /// The lines of the marks kept for a story.
+    fn story_lines(f: &Fold) -> Vec<u64> {
+        f.view().marks().filter(|m| m.story()).map(Mark::line).collect()
+    }
+
     /// With bounds, a fold keeps the first record's mark, pm2's daemon
     /// lines, closing records, records of several events, and opening
     /// records inside an exit's window of its app (any app's while it
@@ -711,9 +723,13 @@ mod tests {
         // too). Not 2 (in no window), 8 (in web's, not api's) nor 14 (a
         // ms before api's).
         assert_eq!(lines(&f), [1, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13]);
+        // Each is tagged with why: 5 and 9 inside a window too (web's
+        // while the app is not known, api's); 13 only for the ticks.
+        assert_eq!(story_lines(&f), [1, 3, 4, 5, 6, 7, 9, 10, 11, 12]);
         assert_eq!(f.count(), events.len());
         let all = Fold::of(events, Keep::default());
         assert_eq!(lines(&all), (1..=14).collect::<Vec<_>>());
+        assert_eq!(story_lines(&all), lines(&all), "without bounds every mark may matter");
     }
 
     /// Past [`TICKS`] instants, every second one's mark goes, evenly
@@ -732,6 +748,7 @@ mod tests {
         let kept = lines(&f);
         assert!(kept.len() <= TICKS + 2 && kept.len() > TICKS / 2, "{}", kept.len());
         assert!(kept.contains(&1002), "the daemon line stays");
+        assert_eq!(story_lines(&f), [1, 1002], "the rest only for the ticks");
         let instants: Vec<u64> = kept.iter().copied().filter(|&l| l != 1002).collect();
         let steps: std::collections::BTreeSet<u64> = instants.windows(2).map(|w| w[1] - w[0]).collect();
         assert_eq!((instants[0], steps.len()), (1, 1), "evenly spaced from the first: {steps:?}");

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::correlate::Finding;
-use crate::correlate::fold::{Folded, MAX_VALUES, Record};
+use crate::correlate::fold::{Folded, MAX_VALUES, Mark, Record};
 use crate::records::{Zone, timestamp};
 use crate::rules::{Correlation, Family, Filled, Rule, RuleSet, Severity, Value};
 use crate::{memory, pool};
@@ -170,83 +170,6 @@ impl TimesOfDay {
             1 => " the next day".to_string(),
             n => format!(" {n} days later"),
         }
-    }
-}
-
-/// One record of an incident: its place, its time, and whether pm2's
-/// daemon wrote it (an exit or restart line) and for which `pm_id`.
-///
-/// Incidents are held whole until the report is written, and a storm
-/// makes many (about 145 k per GiB of the storm corpus, 11 records each):
-/// a mark is packed in 24 bytes (48 as plain fields), the flags and the
-/// line sharing one word.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Mark {
-    /// When (ms since the epoch), if [`Mark::TS`] is set.
-    ts: i64,
-    /// The 1-based line below [`Mark::FLAGS`]; the flags above it.
-    line_flags: u64,
-    /// Source id (saturated: never reached by real inputs).
-    source: u32,
-    /// The `pm_id`, if [`Mark::PM_ID`] is set.
-    pm_id: u32,
-}
-
-impl Mark {
-    /// Bits of `line_flags` the line keeps (2^60 lines: no file has more).
-    const FLAGS: u32 = 60;
-    const LINE: u64 = (1 << Self::FLAGS) - 1;
-    const TS: u64 = 1 << Self::FLAGS;
-    const PM_ID: u64 = 2 << Self::FLAGS;
-    const DAEMON: u64 = 4 << Self::FLAGS;
-    const START: u64 = 8 << Self::FLAGS;
-
-    /// A record of `source` at `line`, written at `ts`; `daemon`: by pm2's
-    /// daemon; `pm_id`: the one it names; `start`: it opened the incident
-    /// (not a sequence's or absence's closing record).
-    pub fn new(source: usize, line: u64, ts: Option<i64>, daemon: bool, pm_id: Option<u32>, start: bool) -> Mark {
-        let flag = |on: bool, bit: u64| if on { bit } else { 0 };
-        Mark {
-            ts: ts.unwrap_or_default(),
-            line_flags: line.min(Self::LINE)
-                | flag(ts.is_some(), Self::TS)
-                | flag(pm_id.is_some(), Self::PM_ID)
-                | flag(daemon, Self::DAEMON)
-                | flag(start, Self::START),
-            source: u32::try_from(source).unwrap_or(u32::MAX),
-            pm_id: pm_id.unwrap_or_default(),
-        }
-    }
-
-    /// Source id.
-    pub fn source(&self) -> usize {
-        self.source as usize
-    }
-
-    /// 1-based line.
-    pub fn line(&self) -> u64 {
-        self.line_flags & Self::LINE
-    }
-
-    /// When (ms since the epoch), if known.
-    pub fn ts(&self) -> Option<i64> {
-        (self.line_flags & Self::TS != 0).then_some(self.ts)
-    }
-
-    /// Written by pm2's daemon.
-    pub fn daemon(&self) -> bool {
-        self.line_flags & Self::DAEMON != 0
-    }
-
-    /// The `pm_id` the record names, if any.
-    pub fn pm_id(&self) -> Option<u32> {
-        (self.line_flags & Self::PM_ID != 0).then_some(self.pm_id)
-    }
-
-    /// It opened the incident (not a sequence's or absence's closing
-    /// record).
-    pub fn start(&self) -> bool {
-        self.line_flags & Self::START != 0
     }
 }
 
@@ -632,29 +555,6 @@ fix = "no restore within {window} ({status})"
     fn built(f: Finding<Vec<Event>>) -> Incident {
         let paths = ["logs/pm2.log".to_string()];
         build(&rules(), &[f.folded(&rules())], &paths, Zone::Utc).remove(0)
-    }
-
-    /// A packed mark gives back what it was made of: each flag on its
-    /// own, a time of 0 and a `pm_id` of 0 apart from none, the largest
-    /// line and time.
-    #[test]
-    fn a_mark_keeps_each_of_its_parts() {
-        let cases = [
-            (0, 1, None, false, None, false),
-            (3, 42, Some(0), false, None, false),
-            (7, 1 << 40, Some(i64::MIN), true, Some(0), false),
-            (1, Mark::LINE, Some(i64::MAX), false, Some(u32::MAX), true),
-            (9, 5, Some(-1), true, None, true),
-            (2, 6, None, false, Some(17), false),
-        ];
-        for (source, line, ts, daemon, pm_id, start) in cases {
-            let m = Mark::new(source, line, ts, daemon, pm_id, start);
-            assert_eq!(
-                (m.source(), m.line(), m.ts(), m.daemon(), m.pm_id(), m.start()),
-                (source, line, ts, daemon, pm_id, start)
-            );
-        }
-        assert_eq!(std::mem::size_of::<Mark>(), 24);
     }
 
     /// Without times a threshold's window claim becomes what is known, the

@@ -29,8 +29,18 @@
 //! midnights), count, evidence (count, then file as an index into the
 //! store's file table, line, timestamp?, text), fields (count, then name,
 //! count of values, values), the fix's values and their ends, the
-//! action's?, first_ms?, first_day? (source, ms), last_ms?. The marks stay
-//! in the view (the stories read them); the story id comes from the label.
+//! action's?, first_ms?, first_day? (source, ms), last_ms?, marks (count,
+//! then each: source, line as a zigzag step from the previous mark's,
+//! its flags byte, ts? as a zigzag step from the previous time, pm_id?,
+//! `?` here decided by the flags). The story id comes from the label.
+//!
+//! What stays in memory per incident, to the end of the run, is what the
+//! stories and the report order read ([`View`], and its index) and the marks
+//! a story may read ([`Mark::story`]: see `correlate::fold::mark`): a held
+//! incident's own, where they lead its marks (as a fold puts them), else
+//! a copy in one list for all incidents ([`Views::marks`]), never one
+//! allocation each. The marks kept only for the
+//! HTML report's ticks stay with the incident: held, or in the file.
 
 use std::borrow::Cow;
 use std::cmp::Reverse;
@@ -40,7 +50,9 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{Evidence, Incident, Map, Mark, TimesOfDay};
+use super::{Evidence, Incident, Map, TimesOfDay};
+use crate::correlate::fold::Mark;
+use crate::correlate::fold::mark::RawMark;
 use crate::rules::{Family, Filled, Severity, Template};
 use crate::spill::codec::{put, put_str, unzigzag, zigzag};
 use crate::stories::Story;
@@ -115,7 +127,8 @@ pub enum SpillError {
 
 /// How a story-building stage sees an incident: what folds incidents into
 /// stories and orders them, without its texts (held for every incident,
-/// spilled or not, so kept small: 88 bytes and its marks).
+/// spilled or not, so kept small: 80 bytes, and 24 per story mark in the
+/// store's list; [`Views`] gives its marks and times of day).
 #[derive(Debug, Clone)]
 pub struct View {
     /// The incident id as its number (ids are 16 hex digits: see
@@ -125,12 +138,16 @@ pub struct View {
     pub count: usize,
     /// App concerned, when known.
     pub app: Option<Arc<str>>,
-    /// Its times of day, where its log has no date.
-    pub time_of_day: Option<Box<TimesOfDay>>,
-    /// Where each of its records is.
-    pub marks: Arc<[Mark]>,
     /// Its rule and group key, as one number: equal for equal pairs.
     pub group: u32,
+    /// Where its story marks start in the store's list of them, or (with
+    /// [`HELD_MARKS`]) which held incident's marks they lead.
+    marks_at: u64,
+    /// How many.
+    marks_len: u32,
+    /// Its times of day, where its log has no date: an index into the
+    /// store's list of them (`NO_TIMES`: none).
+    time_of_day: u32,
     /// Severity.
     pub severity: Severity,
     /// What it takes from its rule, shared by the views of one rule.
@@ -148,6 +165,13 @@ struct RuleOf {
     family: Option<Family>,
     server: bool,
 }
+
+/// [`View::marks_at`]: the marks are the first of the held incident's
+/// at the index below this bit, not in the store's list.
+const HELD_MARKS: u64 = 1 << 63;
+
+/// [`View::time_of_day`] of a view without times of day.
+const NO_TIMES: u32 = u32::MAX;
 
 /// [`View::flags`]: a first time, a last time, and the status in the two
 /// bits above.
@@ -222,6 +246,49 @@ impl View {
     }
 }
 
+/// The views of a store, in report order once sealed, with what they
+/// share: the list of story marks and of times of day.
+#[derive(Debug, Clone, Copy)]
+pub struct Views<'a> {
+    views: &'a [View],
+    marks: &'a [Mark],
+    times: &'a [TimesOfDay],
+    held: &'a [Incident],
+}
+
+impl<'a> std::ops::Deref for Views<'a> {
+    type Target = [View];
+
+    fn deref(&self) -> &[View] {
+        self.views
+    }
+}
+
+impl<'a> Views<'a> {
+    /// The views themselves.
+    pub fn all(&self) -> &'a [View] {
+        self.views
+    }
+
+    /// Where `v`'s records that a story may read are
+    /// ([`Mark::story`]), in the incident's order: every one of the
+    /// incident's marks but those kept only for the report's ticks.
+    pub fn marks(&self, v: &View) -> &'a [Mark] {
+        let len = v.marks_len as usize;
+        if v.marks_at & HELD_MARKS != 0 {
+            let held = usize::try_from(v.marks_at & !HELD_MARKS).ok().and_then(|h| self.held.get(h));
+            return held.and_then(|i| i.marks.get(..len)).unwrap_or(&[]);
+        }
+        let at = usize::try_from(v.marks_at).unwrap_or(usize::MAX);
+        at.checked_add(len).and_then(|end| self.marks.get(at..end)).unwrap_or(&[])
+    }
+
+    /// `v`'s times of day, where its log has no date.
+    pub fn time_of_day(&self, v: &View) -> Option<&'a TimesOfDay> {
+        self.times.get(v.time_of_day as usize)
+    }
+}
+
 /// An id as its number: the 16 hex digits of [`super::id::stable_id`], so
 /// numbers order as the texts do. Anything else (no id is) hashes.
 fn id_number(id: &str) -> u64 {
@@ -240,13 +307,40 @@ enum Loc {
     Spilled(u64, u32),
 }
 
-/// An incident's place in the report order beyond its view, and where it is.
+/// An incident's place in the report order beyond its view, and where it
+/// is: 24 bytes, the [`Loc`] packed (a spilled record is never empty, so
+/// a length of 0 says held).
 #[derive(Debug, Clone, Copy)]
 struct Index {
     /// The incident's `first_day` packed to order as it does: (0, 0) for
     /// none, else (source + 1, ms); sources past `u32` saturate, as marks'.
-    first_day: (u32, i64),
-    at: Loc,
+    day_ms: i64,
+    day_source: u32,
+    /// The spilled record's length; 0: held.
+    len: u32,
+    /// The spilled record's offset, or the held incident's index.
+    at: u64,
+}
+
+impl Index {
+    fn new(first_day: (u32, i64), at: Loc) -> Index {
+        let (day_source, day_ms) = first_day;
+        match at {
+            Loc::Held(h) => Index { day_ms, day_source, len: 0, at: u64::from(h) },
+            Loc::Spilled(offset, len) => Index { day_ms, day_source, len: len.max(1), at: offset },
+        }
+    }
+
+    fn first_day(&self) -> (u32, i64) {
+        (self.day_source, self.day_ms)
+    }
+
+    fn at(&self) -> Loc {
+        match self.len {
+            0 => Loc::Held(u32::try_from(self.at).unwrap_or(u32::MAX)),
+            len => Loc::Spilled(self.at, len),
+        }
+    }
 }
 
 /// What an incident takes from its rule, kept once per rule.
@@ -312,6 +406,10 @@ pub struct Store {
     /// Estimated heap bytes of the held incidents.
     used: u64,
     views: Vec<View>,
+    /// The views' story marks, one run per view.
+    marks: Vec<Mark>,
+    /// The views' times of day.
+    times: Vec<TimesOfDay>,
     index: Vec<Index>,
     held: Vec<Incident>,
     spill: Option<Spill>,
@@ -325,6 +423,9 @@ pub struct Store {
     /// Each incident's story (an index into `stories`; `u32::MAX`: none).
     labels: Vec<u32>,
     stories: Vec<String>,
+    /// The views keep every mark, not only story marks: the oracle the
+    /// tests hold the stories to (`Store::with_every_mark`).
+    every_mark: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -350,6 +451,8 @@ impl Store {
             budget,
             used: 0,
             views: Vec::new(),
+            marks: Vec::new(),
+            times: Vec::new(),
             index: Vec::new(),
             held: Vec::new(),
             spill: None,
@@ -362,7 +465,22 @@ impl Store {
             file_of: HashMap::new(),
             labels: Vec::new(),
             stories: Vec::new(),
+            every_mark: false,
         }
+    }
+
+    /// [`Store::from_incidents`] whose views keep every mark, those kept
+    /// only for the report's ticks too: what stories would read if views
+    /// kept them (the oracle of `stories::oracle`).
+    #[cfg(test)]
+    pub(crate) fn with_every_mark(incidents: Vec<Incident>) -> Store {
+        let mut store = Store::new(Budget::unlimited());
+        store.every_mark = true;
+        for i in incidents {
+            let _ = store.push(i);
+        }
+        let _ = store.seal();
+        store
     }
 
     /// `incidents`, held, in the report order.
@@ -388,24 +506,25 @@ impl Store {
 
     /// How many are in the temporary file.
     pub fn spilled(&self) -> usize {
-        self.index.iter().filter(|i| matches!(i.at, Loc::Spilled(..))).count()
+        self.index.iter().filter(|i| matches!(i.at(), Loc::Spilled(..))).count()
     }
 
     /// The views, in report order once sealed.
-    pub fn views(&self) -> &[View] {
-        &self.views
+    pub fn views(&self) -> Views<'_> {
+        Views { views: &self.views, marks: &self.marks, times: &self.times, held: &self.held }
     }
 
     /// Takes `incident`: held while the budget allows, else written to
     /// the temporary file.
     pub fn push(&mut self, mut incident: Incident) -> Result<(), SpillError> {
-        let view = self.view_of(&incident);
         let first_day = match incident.first_day {
             Some((source, ms)) => (u32::try_from(source).unwrap_or(u32::MAX - 1) + 1, ms),
             None => (0, 0),
         };
         let bytes = heap_bytes(&incident);
-        let at = if self.used.saturating_add(bytes) <= self.budget.bytes {
+        let held = self.used.saturating_add(bytes) <= self.budget.bytes;
+        let view = self.view_of(&incident, held.then_some(self.held.len() as u64));
+        let at = if held {
             self.used += bytes;
             // The stories' labels are set on held incidents in place.
             incident.story = None;
@@ -415,7 +534,7 @@ impl Store {
             self.write(&incident)?
         };
         self.views.push(view);
-        self.index.push(Index { first_day, at });
+        self.index.push(Index::new(first_day, at));
         Ok(())
     }
 
@@ -424,6 +543,9 @@ impl Store {
     /// clock, then id; as `incidents::order`) and finishes the file.
     pub fn seal(&mut self) -> Result<(), SpillError> {
         self.finish_writing()?;
+        // They grew by doubling; no more come.
+        self.marks.shrink_to_fit();
+        self.times.shrink_to_fit();
         let mut rank = vec![0u32; self.groups.len()];
         let mut by_name: Vec<u32> = (0..self.groups.len() as u32).collect();
         by_name.sort_by(|&a, &b| self.groups[a as usize].cmp(&self.groups[b as usize]));
@@ -432,7 +554,7 @@ impl Store {
         }
         let key = |v: &View, i: &Index| {
             let first = v.first_ms();
-            (Reverse(v.severity), first.is_none(), first, rank[v.group as usize], i.first_day, v.id)
+            (Reverse(v.severity), first.is_none(), first, rank[v.group as usize], i.first_day(), v.id)
         };
         let mut order: Vec<u32> = (0..self.views.len() as u32).collect();
         order.sort_by(|&a, &b| {
@@ -480,7 +602,7 @@ impl Store {
             for &m in members {
                 let Some(label) = self.labels.get_mut(m) else { continue };
                 *label = n as u32;
-                if let Some(Loc::Held(h)) = self.index.get(m).map(|i| i.at)
+                if let Some(Loc::Held(h)) = self.index.get(m).map(Index::at)
                     && let Some(inc) = self.held.get_mut(h as usize)
                 {
                     inc.story = Some(id.to_string());
@@ -492,10 +614,10 @@ impl Store {
     /// The incident at `i` of the report order: the one held, or read back
     /// from the temporary file with its story.
     pub fn get(&self, i: usize) -> io::Result<Cow<'_, Incident>> {
-        let (Some(view), Some(index)) = (self.views.get(i), self.index.get(i)) else {
+        let Some(index) = self.index.get(i) else {
             return Err(io::Error::new(io::ErrorKind::NotFound, format!("no incident {i}")));
         };
-        match index.at {
+        match index.at() {
             Loc::Held(h) => self
                 .held
                 .get(h as usize)
@@ -503,7 +625,6 @@ impl Store {
                 .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no incident {i}"))),
             Loc::Spilled(offset, len) => {
                 let mut inc = self.read(offset, len)?;
-                inc.marks = view.marks.clone();
                 inc.story = self.labels.get(i).and_then(|&l| self.stories.get(l as usize)).cloned();
                 Ok(Cow::Owned(inc))
             }
@@ -520,7 +641,8 @@ impl Store {
         (0..self.len()).map(|i| self.get(i).map(Cow::into_owned)).collect()
     }
 
-    fn view_of(&mut self, i: &Incident) -> View {
+    /// The view of `i`; `held`: where it will be held, if it will be.
+    fn view_of(&mut self, i: &Incident, held: Option<u64>) -> View {
         let kind = self.kind(i);
         let of = self.kinds[kind as usize].of.clone();
         let pair = (Arc::<str>::from(&*of.rule), i.key.clone());
@@ -547,18 +669,44 @@ impl Store {
             Status::Closed => 2,
         };
         let known = |t: Option<i64>, flag: u8| if t.is_some() { flag } else { 0 };
+        let (marks_at, marks_len) = self.story_marks(i, held);
+        let time_of_day = match &i.time_of_day {
+            Some(t) => {
+                self.times.push(t.clone());
+                u32::try_from(self.times.len() - 1).unwrap_or(NO_TIMES)
+            }
+            None => NO_TIMES,
+        };
         View {
             id: id_number(&i.id),
             count: i.count,
             app,
-            time_of_day: i.time_of_day.clone().map(Box::new),
-            marks: i.marks.clone(),
+            time_of_day,
+            marks_at,
+            marks_len,
             group,
             severity: i.severity,
             of,
             first_ms: i.first_ms.unwrap_or_default(),
             last_ms: i.last_ms.unwrap_or_default(),
             flags: known(i.first_ms, FLAG_FIRST) | known(i.last_ms, FLAG_LAST) | (status << STATUS_SHIFT),
+        }
+    }
+
+    /// Where the view of `i` finds its story marks, and how many: the
+    /// held incident's own marks where they come first (as a fold puts
+    /// them: a held incident costs no copy), else a copy in the list.
+    fn story_marks(&mut self, i: &Incident, held: Option<u64>) -> (u64, u32) {
+        let every = self.every_mark;
+        let lead = if every { i.marks.len() } else { i.marks.iter().take_while(|m| m.story()).count() };
+        let len = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        match held {
+            Some(h) if i.marks[lead..].iter().all(|m| !m.story()) => (HELD_MARKS | h, len(lead)),
+            _ => {
+                let at = self.marks.len() as u64;
+                self.marks.extend(i.marks.iter().filter(|m| every || m.story()));
+                (at, len(self.marks.len() - at as usize))
+            }
         }
     }
 
@@ -684,6 +832,7 @@ impl Store {
             put_i(b, ms);
         });
         put_opt(b, i.last_ms, put_i);
+        put_marks(b, &i.marks);
     }
 
     fn decode(&self, buf: &[u8]) -> io::Result<Incident> {
@@ -722,6 +871,7 @@ impl Store {
         let first_ms = r.opt(Reader::int)?;
         let first_day = r.opt(|r| Ok((r.num()? as usize, r.int()?)))?;
         let last_ms = r.opt(Reader::int)?;
+        let marks = r.marks()?;
         Ok(Incident {
             id,
             rule: of.rule.to_string(),
@@ -742,7 +892,7 @@ impl Store {
             story: None,
             family: of.family.clone(),
             server: of.server,
-            marks: Arc::default(),
+            marks,
             first_ms,
             first_day,
             last_ms,
@@ -818,6 +968,28 @@ fn put_opt<T>(b: &mut Vec<u8>, v: Option<T>, f: impl FnOnce(&mut Vec<u8>, T)) {
     }
 }
 
+/// Marks as steps from the one before: a storm's incident holds
+/// thousands, a few bytes each this way.
+fn put_marks(b: &mut Vec<u8>, marks: &[Mark]) {
+    put(b, marks.len() as u64);
+    let (mut line, mut ts) = (0i64, 0i64);
+    for m in marks {
+        let raw = m.to_raw();
+        put(b, raw.source.into());
+        let l = raw.line as i64;
+        put_i(b, l.wrapping_sub(line));
+        line = l;
+        b.push(raw.flags);
+        if let Some(t) = m.ts() {
+            put_i(b, t.wrapping_sub(ts));
+            ts = t;
+        }
+        if let Some(p) = m.pm_id() {
+            put(b, p.into());
+        }
+    }
+}
+
 fn put_filled(b: &mut Vec<u8>, f: &Filled) {
     let (_, values, ends) = f.parts();
     put_str(b, values);
@@ -878,6 +1050,35 @@ impl<'a> Reader<'a> {
 
     fn opt<T>(&mut self, f: impl FnOnce(&mut Self) -> io::Result<T>) -> io::Result<Option<T>> {
         if self.flag()? { f(self).map(Some) } else { Ok(None) }
+    }
+
+    fn marks(&mut self) -> io::Result<Arc<[Mark]>> {
+        let n = self.num()?;
+        // Each mark takes at least three bytes: a count past what is left
+        // is damage, not a reason to allocate.
+        if n > self.0.len() as u64 {
+            return Err(bad("marks"));
+        }
+        let (mut line, mut ts) = (0i64, 0i64);
+        let mut out = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            let source = u32::try_from(self.num()?).map_err(|_| bad("source"))?;
+            line = line.wrapping_add(self.int()?);
+            let flags = self.byte()?;
+            let probe = Mark::from_raw(RawMark { source, line: line as u64, flags, ts: 0, pm_id: 0 })
+                .ok_or_else(|| bad("mark"))?;
+            if probe.ts().is_some() {
+                ts = ts.wrapping_add(self.int()?);
+            }
+            let pm_id = match probe.pm_id() {
+                Some(_) => u32::try_from(self.num()?).map_err(|_| bad("pm_id"))?,
+                None => 0,
+            };
+            let raw =
+                RawMark { source, line: line as u64, flags, ts: if probe.ts().is_some() { ts } else { 0 }, pm_id };
+            out.push(Mark::from_raw(raw).ok_or_else(|| bad("mark"))?);
+        }
+        Ok(out.into())
     }
 
     fn filled(&mut self, template: &Arc<Template>) -> io::Result<Filled> {
@@ -985,13 +1186,36 @@ fix = "no restore within {window} ({status})"
         store
     }
 
+    /// `built` with marks kept only for the report's ticks beside their
+    /// story marks, as a fold with bounds makes them (after them), and
+    /// in one of them between (no order is assumed); times and lines
+    /// going back, a `pm_id`, no time, the largest line.
+    fn with_ticks(mut built: Vec<Incident>) -> Vec<Incident> {
+        for (k, i) in built.iter_mut().enumerate() {
+            let tick = |line: u64, ts: Option<i64>, pm_id: Option<u32>| {
+                Mark::new(k % 3, line, ts, false, pm_id, true).kept_for_story(false)
+            };
+            let mut marks: Vec<Mark> = i.marks.to_vec();
+            match k % 4 {
+                0 => {}
+                1 => marks.extend([tick(900, Some(1_795_712_000_000), None), tick(3, Some(-7), Some(4))]),
+                2 => marks.extend([tick(u64::MAX, None, None), tick(1, Some(i64::MAX), Some(u32::MAX))]),
+                _ => marks.insert(1.min(marks.len()), tick(77, Some(0), None)),
+            }
+            i.marks = marks.into();
+        }
+        assert!(built.iter().any(|i| i.marks.iter().any(|m| !m.story())));
+        built
+    }
+
     /// Held, spilled, or some of each: the store gives back the incidents
-    /// `incidents::build` gives, every field of them, in its report order,
-    /// whatever order they went in.
+    /// `incidents::build` gives, every field of them, marks kept only for
+    /// the ticks too, in its report order, whatever order they went in;
+    /// the views hold the story marks, in order, and nothing else.
     #[test]
     fn incidents_read_back_as_built_in_the_report_order() {
         let rules = rules();
-        let built = build(&rules, &findings(&rules), &paths(), Zone::Utc);
+        let built = with_ticks(build(&rules, &findings(&rules), &paths(), Zone::Utc));
         assert!(built.iter().any(|i| i.time_of_day.is_some()) && built.iter().any(|i| i.first_seen.is_none()));
         assert!(built.iter().any(|i| i.action.is_some()) && built.iter().any(|i| i.action.is_none()));
         let half = built.iter().take(built.len() / 2).map(heap_bytes).sum();
@@ -1012,6 +1236,9 @@ fix = "no restore within {window} ({status})"
                     (i.id.clone(), i.first_ms, i.last_ms, i.count)
                 );
                 assert_eq!((v.rule(), v.app.as_deref(), v.severity), (i.rule.as_str(), i.app.as_deref(), i.severity));
+                let story: Vec<Mark> = i.marks.iter().copied().filter(Mark::story).collect();
+                assert_eq!(store.views().marks(v), story.as_slice());
+                assert_eq!(store.views().time_of_day(v), i.time_of_day.as_ref());
             }
             assert_eq!(store.into_vec().expect("read back"), built, "budget {budget}");
         }
@@ -1044,14 +1271,15 @@ fix = "no restore within {window} ({status})"
     /// panic or a wrong incident.
     #[test]
     fn a_damaged_record_is_an_error() {
-        let built = build(&rules(), &findings(&rules()), &paths(), Zone::Utc);
+        let built = with_ticks(build(&rules(), &findings(&rules()), &paths(), Zone::Utc));
         let mut store = Store::new(Budget::unlimited());
-        let i = built.into_iter().find(|i| i.action.is_some() && i.time_of_day.is_none()).expect("incident");
+        let ticked = |i: &Incident| i.marks.iter().any(|m| !m.story());
+        let i =
+            built.into_iter().find(|i| i.action.is_some() && i.time_of_day.is_none() && ticked(i)).expect("incident");
         let kind = store.kind(&i);
         let mut buf = Vec::new();
         store.encode(&i, kind, &mut buf);
         let mut whole = store.decode(&buf).expect("decodes");
-        whole.marks = i.marks.clone();
         whole.story = i.story.clone();
         assert_eq!(whole, i);
         for cut in 0..buf.len() {
@@ -1077,8 +1305,8 @@ fix = "no restore within {window} ({status})"
     /// 733 k of them at 5 GiB of storm.
     #[test]
     fn a_view_and_its_index_are_small() {
-        assert_eq!(std::mem::size_of::<View>(), 88);
-        assert_eq!(std::mem::size_of::<Index>(), 32);
+        assert_eq!(std::mem::size_of::<View>(), 80);
+        assert_eq!(std::mem::size_of::<Index>(), 24);
     }
 
     /// The codec's numbers: the extremes of both kinds round-trip.

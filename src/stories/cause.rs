@@ -8,18 +8,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::incidents::View;
+use crate::incidents::store::Views;
 use crate::rules::Family;
 
-/// How long before an exit the record that caused it is looked for: a
-/// start-up error is written milliseconds before pm2 logs the exit; an
-/// error handled for a few seconds (a retry, a flush) still falls in it.
-pub const BEFORE_MS: i64 = 5_000;
-
-/// pm2 stamps its lines to the second: an exit stamped `09:10:00`
-/// happened up to 999 ms after that, so a record the app stamped
-/// `09:10:00.400` may precede it.
-pub const STAMP_SLACK_MS: i64 = 999;
+/// Where before an exit its cause is looked for: owned by the fold,
+/// which keeps the marks of records inside these windows.
+pub use crate::correlate::fold::mark::{BEFORE_MS, STAMP_SLACK_MS};
 
 /// Shapes kept per app; further new shapes are counted as dropped (a
 /// crash loop repeats one error, not thousands of different ones).
@@ -59,13 +53,13 @@ impl Window {
 /// The windows before every exit pm2 logged for a restart-family
 /// incident, in (app, pm_id, time) order, without duplicates. Exits
 /// without a time have no window: their cause can only be placed by time.
-pub fn cause_windows(incidents: &[View]) -> Vec<Window> {
+pub fn cause_windows(incidents: Views<'_>) -> Vec<Window> {
     let mut out: Vec<Window> = incidents
         .iter()
         .filter(|i| i.is(&Family::Restart))
         .filter_map(|i| Some((i.app.as_ref()?, i)))
         .flat_map(|(app, i)| {
-            i.marks.iter().filter(|m| m.daemon()).filter_map(move |m| {
+            incidents.marks(i).iter().filter(|m| m.daemon()).filter_map(move |m| {
                 let ts = m.ts()?;
                 Some(Window { app: app.to_string(), pm_id: m.pm_id(), start: ts - BEFORE_MS, end: ts + STAMP_SLACK_MS })
             })

@@ -21,7 +21,9 @@
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
-use crate::incidents::{Mark, View};
+use crate::correlate::fold::Mark;
+use crate::incidents::View;
+use crate::incidents::store::Views;
 use crate::rules::Family;
 
 use super::cause::Window;
@@ -97,17 +99,18 @@ fn class(i: &View) -> Class {
 /// Groups of incident indices, each sorted, in order of their smallest
 /// index. `causes` names, per app, the incident found in the windows
 /// before its exits ([`rule_causes`]).
-pub fn groups(incidents: &[View], causes: &BTreeMap<String, RuleCause>) -> Vec<Vec<usize>> {
+pub fn groups(incidents: Views<'_>, causes: &BTreeMap<String, RuleCause>) -> Vec<Vec<usize>> {
     let mut u = Union::new(incidents.len());
-    link_by(&mut u, incidents, |i| Some(i.group));
-    link_by(&mut u, incidents, |i| match (i.family(), i.app.as_deref()) {
+    link_by(&mut u, incidents.all(), |i| Some(i.group));
+    link_by(&mut u, incidents.all(), |i| match (i.family(), i.app.as_deref()) {
         (Some(Family::Restart), Some(app)) => Some(app),
         _ => None,
     });
     link_outages(&mut u, incidents);
-    link_same_kind_records(&mut u, incidents);
+    let shared = shared_marks(incidents);
+    link_same_kind_records(&mut u, &incidents, &shared);
     let unit: Vec<usize> = (0..incidents.len()).map(|i| u.root(i)).collect();
-    let parents = parents(incidents, &unit, causes);
+    let parents = parents(&incidents, &unit, causes, &shared);
     let mut by_root: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (i, &own) in unit.iter().enumerate() {
         // Depth three at most: a plain unit joins a symptom that joins
@@ -126,7 +129,12 @@ pub fn groups(incidents: &[View], causes: &BTreeMap<String, RuleCause>) -> Vec<V
 /// Each unit's parent (units named by their root index), at most one: see
 /// the module header. A parent is never a unit that has a parent of the
 /// same or a lower class, so attachments cannot form a cycle.
-fn parents(incidents: &[View], unit: &[usize], causes: &BTreeMap<String, RuleCause>) -> BTreeMap<usize, usize> {
+fn parents(
+    incidents: &[View],
+    unit: &[usize],
+    causes: &BTreeMap<String, RuleCause>,
+    shared: &[(u32, u64, u32)],
+) -> BTreeMap<usize, usize> {
     let of = |i: usize| class(&incidents[i]);
     // Restarts → the dependency that caused them; a plain cause → the
     // restarts it caused.
@@ -146,7 +154,7 @@ fn parents(incidents: &[View], unit: &[usize], causes: &BTreeMap<String, RuleCau
             Class::Restart | Class::Symptom => {}
         }
     }
-    let shared = shared_records(incidents, unit);
+    let shared = shared_records(shared, unit);
     let mut out = BTreeMap::new();
     let mut units: Vec<usize> = unit.to_vec();
     units.sort_unstable();
@@ -291,19 +299,37 @@ fn symptom_parent(members: &[&View], spans: &Spans) -> Option<usize> {
     score.into_iter().max_by_key(|&(p, n)| (n, Reverse(p))).map(|(p, _)| p)
 }
 
+/// (source, line, incident) of each record two or more incidents hold,
+/// sorted, each once: only those link incidents. Built from every story
+/// mark at 16 bytes each, then only the shared ones kept (a storm's
+/// incidents hold millions of marks, few of them shared).
+fn shared_marks(incidents: Views<'_>) -> Vec<(u32, u64, u32)> {
+    // Sources and incidents are u32 in marks and in the store already.
+    let mut all: Vec<(u32, u64, u32)> = incidents
+        .iter()
+        .enumerate()
+        .flat_map(|(i, inc)| incidents.marks(inc).iter().map(move |m| (m.source() as u32, m.line(), i as u32)))
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    let record = |at: usize| all.get(at).map(|&(s, l, _)| (s, l));
+    let keep: Vec<bool> = (0..all.len())
+        .map(|at| at.checked_sub(1).and_then(record) == record(at) || record(at + 1) == record(at))
+        .collect();
+    let mut keep = keep.into_iter();
+    all.retain(|_| keep.next().unwrap_or(false));
+    all.shrink_to_fit();
+    all
+}
+
 /// Links incidents of one kind that share a record: two rules of one
 /// dependency on one line (TWS's 1101 restores the link and loses the
 /// data), or two plain rules. Across kinds a shared record is an
 /// attachment ([`parents`]), which never chains.
-fn link_same_kind_records(u: &mut Union, incidents: &[View]) {
-    let mut all: Vec<(usize, u64, usize)> = incidents
-        .iter()
-        .enumerate()
-        .flat_map(|(i, inc)| inc.marks.iter().map(move |m| (m.source(), m.line(), i)))
-        .collect();
-    all.sort_unstable();
-    for pair in all.windows(2) {
+fn link_same_kind_records(u: &mut Union, incidents: &[View], shared: &[(u32, u64, u32)]) {
+    for pair in shared.windows(2) {
         let ((s0, l0, a), (s1, l1, b)) = (pair[0], pair[1]);
+        let (a, b) = (a as usize, b as usize);
         if (s0, l0) == (s1, l1) && a != b && incidents[a].family() == incidents[b].family() {
             u.join(a, b);
         }
@@ -313,12 +339,8 @@ fn link_same_kind_records(u: &mut Union, incidents: &[View]) {
 /// Records shared between units: ((unit, other unit), how many), both ways
 /// round. One record that fired several rules (an unhandled rejection
 /// whose reason is a PostgreSQL error) feeds one story.
-fn shared_records(incidents: &[View], unit: &[usize]) -> BTreeMap<(usize, usize), usize> {
-    let mut all: Vec<(usize, u64, usize)> = incidents
-        .iter()
-        .enumerate()
-        .flat_map(|(i, inc)| inc.marks.iter().map(move |m| (m.source(), m.line(), unit[i])))
-        .collect();
+fn shared_records(shared: &[(u32, u64, u32)], unit: &[usize]) -> BTreeMap<(usize, usize), usize> {
+    let mut all: Vec<(u32, u64, usize)> = shared.iter().map(|&(s, l, i)| (s, l, unit[i as usize])).collect();
     all.sort_unstable();
     all.dedup();
     let mut out = BTreeMap::new();
@@ -353,14 +375,14 @@ fn link_by<'a, K: Ord>(u: &mut Union, incidents: &'a [View], key_of: impl Fn(&'a
 /// without an app, one file) are linked: a log without times cannot tell
 /// its outages apart (TWS's port change and the refused reconnects after
 /// it are one story).
-fn link_outages(u: &mut Union, incidents: &[View]) {
+fn link_outages(u: &mut Union, incidents: Views<'_>) {
     let mut by_dep: BTreeMap<&str, Vec<(i64, i64, usize)>> = BTreeMap::new();
     for (i, inc) in incidents.iter().enumerate() {
         if let (Some(Family::Dependency(d)), Some(first), Some(last)) = (inc.family(), inc.first_ms(), inc.last_ms()) {
             by_dep.entry(d.as_str()).or_default().push((first, last, i));
         }
     }
-    link_by(u, incidents, |i| match (i.family(), i.first_ms(), i.app.as_deref(), i.marks.first()) {
+    link_by(u, incidents.all(), |i| match (i.family(), i.first_ms(), i.app.as_deref(), incidents.marks(i).first()) {
         (Some(Family::Dependency(d)), None, Some(app), _) => Some((d.as_str(), Ok(app))),
         (Some(Family::Dependency(d)), None, None, Some(m)) => Some((d.as_str(), Err(m.source()))),
         _ => None,
@@ -400,7 +422,7 @@ pub struct RuleCause {
 /// flaps all day has a record a few seconds before some exit of every
 /// crash loop by chance, and the story it leads would swallow the app's
 /// restarts.
-pub fn rule_causes(incidents: &[View], windows: &[Window]) -> BTreeMap<String, RuleCause> {
+pub fn rule_causes(incidents: Views<'_>, windows: &[Window]) -> BTreeMap<String, RuleCause> {
     let exits = Exits::of(windows);
     let mut best: BTreeMap<String, RuleCause> = BTreeMap::new();
     for (i, inc) in incidents.iter().enumerate() {
@@ -413,8 +435,8 @@ pub fn rule_causes(incidents: &[View], windows: &[Window]) -> BTreeMap<String, R
         }
         // An incident's opening records: a closing one ("connectivity
         // restored") is no cause of anything.
-        let inside: Vec<&Mark> = inc
-            .marks
+        let inside: Vec<&Mark> = incidents
+            .marks(inc)
             .iter()
             .filter(|m| m.start() && !m.daemon() && m.ts().is_some_and(|ts| of_app.holds(ts)))
             .collect();

@@ -21,6 +21,8 @@
 
 pub mod cause;
 pub mod fold;
+#[cfg(test)]
+mod oracle;
 
 use std::cmp::Reverse;
 use std::io;
@@ -29,7 +31,7 @@ use serde::Serialize;
 
 pub use cause::{Causes, Collector, Place, Window, cause_windows, error_line};
 
-use crate::incidents::store::Status;
+use crate::incidents::store::{Status, Views};
 use crate::incidents::{Store, TimesOfDay, View, id};
 use crate::rules::{Family, Severity};
 
@@ -143,7 +145,7 @@ fn story(
         _ => None,
     };
     let crash = match (rule_cause, &shape) {
-        (None, None) => server_member(incidents, &members).or_else(|| crash_member(incidents, &members)),
+        (None, None) => server_member(&incidents, &members).or_else(|| crash_member(incidents, &members)),
         _ => None,
     };
     let cause_idx = rule_cause.map(|c| c.incident).or(crash);
@@ -202,7 +204,11 @@ fn story(
         apps,
         first_seen: first.map(|i| store.get(i)).transpose()?.and_then(|i| i.first_seen.clone()),
         last_seen: last.map(|i| store.get(i)).transpose()?.and_then(|i| i.last_seen.clone()),
-        time_of_day: if first.is_none() { times_of_day(members.iter().map(|&i| of(i))) } else { None },
+        time_of_day: if first.is_none() {
+            times_of_day(members.iter().map(|&i| incidents.time_of_day(of(i))))
+        } else {
+            None
+        },
         incidents: members.iter().map(|&i| of(i).id_text()).collect(),
         cause,
         last_ms: last.and_then(|i| of(i).last_ms()),
@@ -213,8 +219,8 @@ fn story(
 /// The times of day the members show: from the earliest first to the
 /// latest last where none passed midnight (one day, so the times compare),
 /// else the first member's own.
-fn times_of_day<'a>(members: impl Iterator<Item = &'a View>) -> Option<TimesOfDay> {
-    let all: Vec<&TimesOfDay> = members.filter_map(|i| i.time_of_day.as_deref()).collect();
+fn times_of_day<'a>(members: impl Iterator<Item = Option<&'a TimesOfDay>>) -> Option<TimesOfDay> {
+    let all: Vec<&TimesOfDay> = members.flatten().collect();
     let first = all.first()?;
     if all.iter().any(|t| t.midnights > 0) {
         return Some((*first).clone());
@@ -253,8 +259,11 @@ fn server_member(incidents: &[View], members: &[usize]) -> Option<usize> {
     members.iter().copied().filter(|&i| incidents[i].server()).min_by(|&a, &b| rank(a).cmp(&rank(b)))
 }
 
-fn crash_member(incidents: &[View], members: &[usize]) -> Option<usize> {
-    let crash = |i: &View| i.is(&Family::Restart) && !i.marks.is_empty() && i.marks.iter().all(|m| !m.daemon());
+fn crash_member(incidents: Views<'_>, members: &[usize]) -> Option<usize> {
+    let crash = |i: &View| {
+        let marks = incidents.marks(i);
+        i.is(&Family::Restart) && !marks.is_empty() && marks.iter().all(|m| !m.daemon())
+    };
     let rank = |i: usize| {
         let inc = &incidents[i];
         (inc.first_ms().is_none(), inc.first_ms(), Reverse(inc.severity))

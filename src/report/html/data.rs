@@ -219,7 +219,7 @@ fn ticks(i: &Incident) -> (Vec<i64>, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::incidents::Mark;
+    use crate::correlate::fold::Mark;
     use crate::report::test_support::{crash_loop, summary};
 
     fn block(incidents: &[Incident]) -> Value {
