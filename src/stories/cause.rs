@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use crate::incidents::store::Views;
 use crate::rules::Family;
 
-/// Where before an exit its cause is looked for: owned by the fold,
-/// which keeps the marks of records inside these windows.
-pub use crate::correlate::fold::mark::{BEFORE_MS, STAMP_SLACK_MS};
+// Where before an exit its cause is looked for: owned by the fold,
+// which keeps the marks of records inside these windows.
+use crate::correlate::fold::mark::{BEFORE_MS, STAMP_SLACK_MS};
 
 /// Shapes kept per app; further new shapes are counted as dropped (a
 /// crash loop repeats one error, not thousands of different ones).

@@ -17,7 +17,7 @@
 //!
 //! The cause of a restart story is that rule-matched incident if there is
 //! one, else the dominant [`cause::shape`] of the error records the app
-//! wrote in the [`cause::BEFORE_MS`] before each exit.
+//! wrote in the [`BEFORE_MS`](crate::correlate::fold::mark::BEFORE_MS) before each exit.
 
 pub mod cause;
 pub mod fold;
