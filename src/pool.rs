@@ -4,6 +4,8 @@
 //! them inside its worker pool. Called outside a pool (`watch`, `--threads
 //! 1`, tests), they run on the calling thread and start no threads.
 
+pub(crate) mod ordered;
+
 use rayon::prelude::*;
 
 /// `items` mapped by `f`, in order: across the current rayon pool when

@@ -12,7 +12,6 @@ use rayon::prelude::*;
 
 mod causes;
 mod handoff;
-mod ordered;
 mod part;
 mod source;
 mod split;

@@ -39,8 +39,8 @@ use crate::summary::{FileStats, HELD_LINE};
 
 use super::ScanOptions;
 use super::handoff::{Handoff, SourceEvents};
-use super::ordered;
 use super::part::{CHUNK, Checkpoint, SourceScan};
+use crate::pool::ordered;
 
 /// Part sizes of a split scan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

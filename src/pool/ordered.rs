@@ -1,5 +1,5 @@
 //! Items made across the pool's workers and taken in order, one at a
-//! time, as they become ready: a split source's parts (`split`). The
+//! time, as they become ready: a split source's parts (`scan::split`). The
 //! workers claim items in index order, and never more than `ahead` past
 //! the last item taken, so memory holds a few items, not all of them,
 //! while every worker stays busy on the one source. Whichever worker
@@ -20,7 +20,7 @@ use rayon::prelude::*;
 /// order. Stops at the first error, from `make` or `take`, and returns
 /// it; items after it are neither made nor taken. Called outside a pool,
 /// or with one worker, it runs on this thread.
-pub(super) fn in_order<S, T, E, I, M, K>(
+pub(crate) fn in_order<S, T, E, I, M, K>(
     n: usize,
     workers: usize,
     ahead: usize,
