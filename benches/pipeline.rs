@@ -285,7 +285,7 @@ fn synthetic_events(rules: &RuleSet, n: usize) -> Vec<Event> {
         let ev = |rule, stream, fields: Vec<(String, String)>, text: String, ts| Event {
             rule,
             role: logtriage::rules::Role::Start,
-            shape: 0,
+            shape: 0.into(),
             source: 0,
             line,
             ts: Some(ts).into(),

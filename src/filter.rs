@@ -230,7 +230,7 @@ mod tests {
             .map(|(i, &ts)| Event {
                 rule: 0,
                 role: crate::rules::Role::Start,
-                shape: 0,
+                shape: 0.into(),
                 source: 0,
                 line: i as u64 + 1,
                 ts: ts.into(),

@@ -193,7 +193,7 @@ mod tests {
         Event {
             rule: 0,
             role: Role::Start,
-            shape: 0,
+            shape: 0.into(),
             source: 0,
             line: 1,
             ts: crate::matcher::Ts::NONE,

@@ -236,7 +236,10 @@ fn first_stage(rules: &RuleSet, ev: &Event) -> Stage {
 fn needs_app(rules: &RuleSet, ev: &Event) -> bool {
     ev.role == Role::Start
         && ev.ts.get().is_some()
-        && rules.rules()[ev.rule as usize].context.iter().any(|c| c.scope == Scope::App && c.applies_to(ev.shape))
+        && rules.rules()[ev.rule as usize]
+            .context
+            .iter()
+            .any(|c| c.scope == Scope::App && c.applies_to(ev.shape.regex()))
 }
 
 /// Sets each finding's `NAME` fact for every `since = NAME` of its rule:
@@ -423,7 +426,7 @@ impl FileStage {
             Role::Context(n) => state.context(context, n, ev, arrived, false, emit),
             _ => {
                 let untimed = ev.ts.get().is_none();
-                let shape = ev.shape;
+                let shape = ev.shape.regex();
                 let here = |n: usize, c: &Context| {
                     skip & (1 << n) == 0 && c.applies_to(shape) && (c.scope == Scope::File || untimed)
                 };
@@ -633,7 +636,7 @@ impl State {
         match ev.role {
             Role::Context(n) => self.context(context, n, ev, arrived, true, emit),
             _ => {
-                let shape = ev.shape;
+                let shape = ev.shape.regex();
                 let here = |n: usize, c: &Context| skip & (1 << n) == 0 && c.applies_to(shape) && c.scope == Scope::App;
                 self.start(context, ev, arrived, here, true, emit);
             }
@@ -889,7 +892,7 @@ fix = "f"
         Event {
             rule: what.0,
             role: what.1,
-            shape: 0,
+            shape: 0.into(),
             source: 0,
             line,
             ts: ts.map(|t| t * S).into(),
@@ -1214,7 +1217,7 @@ fix = "f"
         Event {
             rule,
             role,
-            shape,
+            shape: shape.into(),
             source,
             line,
             ts: ms.into(),

@@ -97,41 +97,18 @@ impl Sink for Vec<Event> {
     }
 }
 
-/// Which marks can change a story, beyond the first and pm2's daemon
-/// lines and closing records: those of records that made more than one
-/// event, and opening records inside the [`Exits`] windows.
+/// Which marks can change a story, beyond the first, pm2's daemon lines,
+/// closing records and records of several events ([`Mark::shared`]):
+/// opening records inside the [`Exits`] windows.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Bounds {
-    /// (source, its sorted lines whose records made more than one event),
-    /// by source.
-    shared: Vec<(usize, Vec<u64>)>,
     exits: Exits,
 }
 
 impl Bounds {
-    /// `shared`: (source, line) of each record that made more than one
-    /// event, in any order; `exits`: where records may be causes.
-    pub fn new(shared: impl IntoIterator<Item = (usize, u64)>, exits: Exits) -> Bounds {
-        let mut by_source: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
-        for (source, line) in shared {
-            by_source.entry(source).or_default().push(line);
-        }
-        let shared = by_source
-            .into_iter()
-            .map(|(source, mut lines)| {
-                lines.sort_unstable();
-                lines.dedup();
-                (source, lines)
-            })
-            .collect();
-        Bounds { shared, exits }
-    }
-
-    fn shared(&self, source: usize, line: u64) -> bool {
-        match self.shared.binary_search_by_key(&source, |(s, _)| *s) {
-            Ok(at) => self.shared[at].1.binary_search(&line).is_ok(),
-            Err(_) => false,
-        }
+    /// `exits`: where records may be causes.
+    pub fn new(exits: Exits) -> Bounds {
+        Bounds { exits }
     }
 }
 
@@ -562,7 +539,7 @@ impl Folded {
     fn matters(&self, m: &Mark) -> bool {
         let Some(b) = &self.bounds else { return true };
         let app = if self.any_app { None } else { self.app.as_deref() };
-        m.daemon() || !m.start() || b.shared(m.source(), m.line()) || m.ts().is_some_and(|ts| b.exits.holds(app, ts))
+        m.daemon() || !m.start() || m.shared() || m.ts().is_some_and(|ts| b.exits.holds(app, ts))
     }
 
     /// `m` of a fold joined to this one, as if its event came here.
@@ -612,6 +589,7 @@ impl Folded {
 fn mark(e: &Event) -> Mark {
     let pm_id = field(&e.fields, "pm_id").and_then(|v| v.parse().ok());
     Mark::new(e.source, e.line, e.ts.get(), e.stream == Stream::Daemon, pm_id, e.role == Role::Start)
+        .of_shared(e.shared())
 }
 
 /// Keeps the first two records and the latest.
@@ -668,7 +646,7 @@ mod tests {
         Event {
             rule: 0,
             role,
-            shape: 0,
+            shape: 0.into(),
             source: 1,
             line,
             ts: ts.into(),
@@ -697,7 +675,7 @@ mod tests {
     #[test]
     fn bounds_keep_the_marks_that_can_change_a_story() {
         let exits = Exits::new([("api", 100_000), ("web", 200_000)]);
-        let bounds = Arc::new(Bounds::new([(1, 7), (2, 8)], exits));
+        let bounds = Arc::new(Bounds::new(exits));
         let keep = Keep { lines: false, bounds: Some(bounds), joins: false };
         let (out, daemon, start, end) = (Stream::Out, Stream::Daemon, Role::Start, Role::End);
         let events = [
@@ -707,7 +685,10 @@ mod tests {
             ev(4, Some(10), end, out, None),
             ev(5, Some(197_000), start, out, None),
             ev(6, Some(197_000), start, out, None),
-            ev(7, Some(197_000), start, out, Some("api")),
+            Event {
+                shape: crate::matcher::Which::new(0).with_shared(true),
+                ..ev(7, Some(197_000), start, out, Some("api"))
+            },
             ev(8, Some(197_000), start, out, Some("api")),
             ev(9, Some(98_000), start, out, Some("api")),
             ev(10, Some(98_000), start, out, Some("api")),

@@ -177,7 +177,6 @@ fn correlate_into<S: Sink + Send, E>(
     batch_events: usize,
     mut emit: impl FnMut(Vec<Finding<S>>) -> Result<(), E>,
 ) -> Result<(), E> {
-    let shared = shared_records(&sources);
     let sources = context::apply(rules, sources, paths);
     let groups = group(rules, sources, paths);
     // Restart incidents first: their exits say where another incident's
@@ -191,7 +190,7 @@ fn correlate_into<S: Sink + Send, E>(
         (at, correlate_group(rules, key, memory::drain_front(evs), end, None, bounds))
     };
     let early: Vec<(usize, Vec<Finding<S>>)> = pool::map_in_order(first, |g| judge(None, g));
-    let bounds = bounds_of(shared, &early);
+    let bounds = bounds_of(&early);
     // The restart groups' findings (few) wait for their place among the
     // others', so every batch goes out in group order.
     let mut ordered = InOrder::new(early);
@@ -217,16 +216,16 @@ fn restarts(rules: &RuleSet, (rule, _): &GroupKey) -> bool {
     rules.rules()[*rule as usize].story == Some(Family::Restart)
 }
 
-/// Which marks can change a story: the `shared` records, and the windows
-/// before the exits of the restart groups' findings (`early`).
-fn bounds_of<S: Sink>(shared: Vec<(usize, u64)>, early: &[(usize, Vec<Finding<S>>)]) -> Arc<Bounds> {
+/// Which marks can change a story beyond those every fold keeps: the
+/// windows before the exits of the restart groups' findings (`early`).
+fn bounds_of<S: Sink>(early: &[(usize, Vec<Finding<S>>)]) -> Arc<Bounds> {
     let mut exits: Vec<(&str, i64)> = Vec::new();
     for f in early.iter().flat_map(|(_, found)| found) {
         if let (Some(app), times) = f.events.exits() {
             exits.extend(times.into_iter().map(|t| (app, t)));
         }
     }
-    Arc::new(Bounds::new(shared, Exits::new(exits)))
+    Arc::new(Bounds::new(Exits::new(exits)))
 }
 
 /// Findings of groups judged out of their order (the restart groups, for
@@ -308,14 +307,6 @@ pub fn correlate_arrived(
         .collect();
     context::describe(rules, &mut findings);
     findings
-}
-
-/// (source, line) of each record that made more than one event: only such
-/// a record can link two incidents. A record's events are side by side in
-/// its source's list.
-fn shared_records(sources: &[Vec<Event>]) -> Vec<(usize, u64)> {
-    let same = |w: &[Event]| w[0].source == w[1].source && w[0].line == w[1].line;
-    sources.iter().flat_map(|evs| evs.windows(2).filter(|w| same(w)).map(|w| (w[0].source, w[0].line))).collect()
 }
 
 /// The order `correlate_group` takes a group's events in: time order,
@@ -636,7 +627,7 @@ fix = "f"
         Event {
             rule,
             role: crate::rules::Role::Start,
-            shape: 0,
+            shape: 0.into(),
             source: 0,
             line,
             ts: ts.into(),

@@ -201,7 +201,7 @@ mod tests {
         Event {
             rule: 0,
             role,
-            shape: 0,
+            shape: 0.into(),
             source: 0,
             line: t as u64,
             ts: Some(t).into(),

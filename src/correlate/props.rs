@@ -127,7 +127,7 @@ fn event(rule: u32, line: u64, (closes, source, clock, t, app, daemon, fields, v
     Event {
         rule,
         role: if closes && PAIRED.contains(&rule) { Role::End } else { Role::Start },
-        shape: 0,
+        shape: 0.into(),
         source,
         line,
         ts: (clock == 0).then_some(t * STEP).into(),

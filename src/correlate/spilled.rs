@@ -66,13 +66,10 @@ fn correlate_streaming<E: From<SpillError>>(
 ) -> Result<Vec<String>, E> {
     let Spilled { spill, lists, rename, started } = events;
     let mut grouper = Grouper::new(rules, paths, spill);
-    // Records that made more than one event, seen as each list is read
-    // (a list read twice names them twice: `Bounds` counts each once).
-    let mut shared = Vec::new();
     if rules.context_resolved() || rules.rules().iter().all(|r| r.context.is_empty()) {
         for held in lists {
             let mut seq = 0;
-            read_list(spill, &held, rename, &mut shared, &mut |e| {
+            read_list(spill, &held, rename, &mut |e| {
                 seq += 1;
                 grouper.push(e, seq - 1)
             })?;
@@ -80,9 +77,8 @@ fn correlate_streaming<E: From<SpillError>>(
     } else {
         let mut out: Vec<Out> = (0..lists.len()).map(|_| Out::default()).collect();
         let touched = {
-            let mut read = |i: usize, f: &mut dyn FnMut(Event) -> Result<(), SpillError>| {
-                read_list(spill, &lists[i], rename, &mut shared, f)
-            };
+            let mut read =
+                |i: usize, f: &mut dyn FnMut(Event) -> Result<(), SpillError>| read_list(spill, &lists[i], rename, f);
             let mut last_list = 0;
             let touched = context::spilled::apply(rules, lists.len(), &started, paths, &mut read, &mut |i, e| {
                 // A list is done once the next one starts: its last events
@@ -109,41 +105,23 @@ fn correlate_streaming<E: From<SpillError>>(
             }
         }
     }
-    grouper.correlate(end, shared, stream_above, emit)?;
+    grouper.correlate(end, stream_above, emit)?;
     Ok(Vec::new())
 }
 
-/// Reads a list back: its spilled chunks (renamed), then its tail. Notes
-/// in `shared` each record that made more than one event (its events are
-/// side by side in the list).
+/// Reads a list back: its spilled chunks (renamed), then its tail.
 fn read_list(
     spill: &Spill,
     held: &Held,
     rename: &(dyn Fn(&mut [Event]) + Sync),
-    shared: &mut Vec<(usize, u64)>,
     f: &mut dyn FnMut(Event) -> Result<(), SpillError>,
 ) -> Result<(), SpillError> {
-    let mut last: Option<(usize, u64)> = None;
-    let mut note = |e: &Event| {
-        let at = (e.source, e.line);
-        if last == Some(at) && shared.last() != Some(&at) {
-            shared.push(at);
-        }
-        last = Some(at);
-    };
     for &extent in &held.chunks {
         let mut events: Vec<Event> = spill.read_events(extent)?.into_iter().map(|(e, _)| e).collect();
         rename(&mut events);
-        for e in events {
-            note(&e);
-            f(e)?;
-        }
+        events.into_iter().try_for_each(&mut *f)?;
     }
-    for e in &held.tail {
-        note(e);
-        f(e.clone())?;
-    }
-    Ok(())
+    held.tail.iter().try_for_each(|e| f(e.clone()))
 }
 
 /// A role's place in a list sorted by (line, role).
@@ -252,12 +230,10 @@ impl<'a> Grouper<'a> {
 
     /// Every group's findings to `emit`, groups in (rule, key) order, as
     /// [`super::correlate_each`] hands them: the restart groups judged
-    /// first, their exits and the `shared` records (see
-    /// [`super::shared_records`]) bounding the others' marks.
+    /// first, their exits bounding the others' marks.
     fn correlate<E: From<SpillError>>(
         self,
         end: &End,
-        shared: Vec<(usize, u64)>,
         stream_above: usize,
         mut emit: impl FnMut(Vec<Finding>) -> Result<(), E>,
     ) -> Result<(), E> {
@@ -275,7 +251,7 @@ impl<'a> Grouper<'a> {
             early.extend(found);
             Ok::<(), E>(())
         })?;
-        let bounds = super::bounds_of(shared, &early);
+        let bounds = super::bounds_of(&early);
         let mut ordered = InOrder::new(early);
         groups.judge(rest, Some(&bounds), &mut |found| ordered.emit(rules, found, &mut emit))?;
         ordered.finish(rules, &mut emit)

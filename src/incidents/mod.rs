@@ -537,7 +537,7 @@ fix = "no restore within {window} ({status})"
             .map(|(i, &ts)| Event {
                 rule,
                 role: Role::Start,
-                shape: 0,
+                shape: 0.into(),
                 source: 0,
                 line: 3 + 4 * i as u64,
                 ts: ts.into(),

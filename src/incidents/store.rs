@@ -1128,7 +1128,7 @@ fix = "no restore within {window} ({status})"
         Event {
             rule,
             role: Role::Start,
-            shape: 0,
+            shape: 0.into(),
             source,
             line,
             ts: ts.into(),

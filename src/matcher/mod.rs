@@ -47,9 +47,9 @@ pub struct Event {
     pub rule: u32,
     /// Whether the record opened the rule's incident or closed it.
     pub role: Role,
-    /// Which of its unit's regexes matched (0-based): context entries may
-    /// apply to some of a rule's regexes only (`for_regex`).
-    pub shape: u8,
+    /// Which of its unit's regexes matched, and whether its record made
+    /// other events too (see [`Which`]).
+    pub shape: Which,
     /// Source id (input order).
     pub source: usize,
     /// 1-based line of the record's first line.
@@ -70,6 +70,69 @@ pub struct Event {
     /// The record's text, trimmed for display (shared by the events of
     /// one record).
     pub text: Arc<str>,
+}
+
+impl Event {
+    /// The record made more than one event (after superseded ones are
+    /// dropped): only such a record, or a closing record copied into the
+    /// groups it closes, can be held by two incidents and link them.
+    pub fn shared(&self) -> bool {
+        self.shape.shared()
+    }
+}
+
+/// Which of its unit's regexes matched a record (0-based, up to
+/// [`Which::MAX`]): context entries may apply to some of a rule's regexes
+/// only (`for_regex`); and whether the record made more than one event
+/// ([`Event::shared`]). One byte: an event has no other room (80 bytes),
+/// and the flag is set where a record's events are made, so no later
+/// stage has to find a record's other events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Which(u8);
+
+impl Which {
+    /// The highest regex index kept; higher ones read as this one.
+    pub const MAX: u8 = 0x7f;
+    const SHARED: u8 = 0x80;
+
+    /// The `regex`-th of its unit's regexes (saturated at [`Which::MAX`]),
+    /// of a record that made no other event.
+    pub fn new(regex: usize) -> Which {
+        Which(u8::try_from(regex).unwrap_or(Self::MAX).min(Self::MAX))
+    }
+
+    /// Which regex, 0-based.
+    pub fn regex(self) -> u8 {
+        self.0 & Self::MAX
+    }
+
+    /// The record made more than one event.
+    pub fn shared(self) -> bool {
+        self.0 & Self::SHARED != 0
+    }
+
+    /// The same, of a record that made other events too (`true`) or not.
+    pub fn with_shared(self, shared: bool) -> Which {
+        Which(if shared { self.0 | Self::SHARED } else { self.0 & Self::MAX })
+    }
+
+    /// Its one byte, as the spill codec writes it.
+    pub fn to_byte(self) -> u8 {
+        self.0
+    }
+
+    /// What [`Which::to_byte`] gave.
+    pub fn from_byte(b: u8) -> Which {
+        Which(b)
+    }
+}
+
+impl From<u8> for Which {
+    /// The `regex`-th regex (saturated), of a record that made no other
+    /// event.
+    fn from(regex: u8) -> Which {
+        Which::new(usize::from(regex))
+    }
 }
 
 /// Captured fields: (name, value) in group order. Names are shared with
@@ -268,7 +331,7 @@ impl Matcher {
             out.push(Event {
                 rule: id.rule() as u32,
                 role: id.role(),
-                shape: u8::try_from(shape).unwrap_or(u8::MAX),
+                shape: Which::new(shape),
                 source: origin.source,
                 line: origin.line,
                 ts: record.ts.into(),
@@ -281,6 +344,9 @@ impl Matcher {
         }
         if out.len() - first > 1 {
             drop_superseded(&self.supersedes, out, first);
+        }
+        if out.len() - first > 1 {
+            out[first..].iter_mut().for_each(|e| e.shape = e.shape.with_shared(true));
         }
     }
 }
@@ -622,7 +688,7 @@ fix = "f"
             let mut out = Vec::new();
             m.confirm(&record, &units, origin, &mut Scratch::default(), &mut out);
             out.iter()
-                .map(|e| (e.rule, e.role, e.shape, field(&e.fields, "code").map(str::to_string)))
+                .map(|e| (e.rule, e.role, e.shape.regex(), field(&e.fields, "code").map(str::to_string)))
                 .collect::<Vec<_>>()
         };
         let code = Some("1100".to_string());

@@ -195,7 +195,7 @@ references = ["https://pm2.keymetrics.io/docs/usage/restart-strategies/"]
         let ev = |line: u64, ts: i64, text: &str| Event {
             rule: 0,
             role: Role::Start,
-            shape: 0,
+            shape: 0.into(),
             source: 0,
             line,
             ts: Some(ts).into(),

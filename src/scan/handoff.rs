@@ -139,7 +139,7 @@ mod tests {
             .map(|line| Event {
                 rule: 0,
                 role: Role::Start,
-                shape: 0,
+                shape: 0.into(),
                 source: 0,
                 line,
                 ts: None.into(),

@@ -15,6 +15,7 @@
 //! events := n event*n
 //! event  := rule role shape source line ts day app stream set text tag
 //!   role : 0 start, 1 end, 2 + n context n
+//!   shape: a byte, [`Which`]'s own
 //!   ts   : zigzag of the time in ms, 0 for none (so none is one byte)
 //!   day  : 0 none, else DayTime::ms + 1
 //!   app  : 0 none, else string index + 1
@@ -32,7 +33,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::input::Stream;
-use crate::matcher::{Event, Fields, Ts};
+use crate::matcher::{Event, Fields, Ts, Which};
 use crate::records::DayTime;
 use crate::rules::Role;
 
@@ -90,7 +91,7 @@ pub fn encode<'e>(events: impl ExactSizeIterator<Item = (&'e Event, u64)> + Clon
             Role::End => 1,
             Role::Context(n) => n.saturating_add(2),
         });
-        out.push(e.shape);
+        out.push(e.shape.to_byte());
         put(out, e.source as u64);
         put(out, e.line);
         put(out, e.ts.get().map_or(0, |t| zigzag(t) + 1));
@@ -123,7 +124,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<(Event, u64)>, Damaged> {
             1 => Role::End,
             n => Role::Context(n - 2),
         };
-        let shape = r.byte()?;
+        let shape = Which::from_byte(r.byte()?);
         let source = usize::try_from(r.num()?).map_err(|_| Damaged("source"))?;
         let line = r.num()?;
         let ts: Ts = r.num()?.checked_sub(1).map(unzigzag).into();
@@ -244,7 +245,7 @@ mod tests {
         Event {
             rule: 7,
             role: Role::Start,
-            shape: 1,
+            shape: 1.into(),
             source: 3,
             line,
             ts: Some(1_700_000_000_000).into(),
@@ -274,7 +275,8 @@ mod tests {
             Event { ts: Some(-1).into(), stream: Stream::Daemon, source: usize::MAX, rule: u32::MAX, ..evs[0].clone() },
             Event { stream: Stream::Out, ..evs[0].clone() },
             Event { stream: Stream::Combined, ..evs[0].clone() },
-            Event { stream: Stream::Unknown, shape: 255, ..evs[0].clone() },
+            Event { stream: Stream::Unknown, shape: Which::new(255), ..evs[0].clone() },
+            Event { shape: Which::new(3).with_shared(true), ..evs[1].clone() },
         ];
         evs.extend(variants);
         let mut bytes = Vec::new();

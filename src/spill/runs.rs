@@ -207,7 +207,7 @@ mod tests {
         Event {
             rule: 0,
             role,
-            shape: 0,
+            shape: 0.into(),
             source,
             line,
             ts: ts.into(),

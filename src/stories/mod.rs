@@ -416,7 +416,7 @@ fix = "f"
         Event {
             rule,
             role: Role::Start,
-            shape: 0,
+            shape: 0.into(),
             source,
             line,
             ts: Some(ts * 1000).into(),

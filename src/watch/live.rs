@@ -712,7 +712,7 @@ fix = "f"
         Event {
             rule,
             role,
-            shape: 0,
+            shape: 0.into(),
             source: 0,
             line,
             ts: Some(ts).into(),
@@ -1133,7 +1133,7 @@ fix = "f"
         Event {
             rule: 0,
             role,
-            shape: 0,
+            shape: 0.into(),
             source: 0,
             line,
             ts: Some(T0 + t * S).into(),

@@ -217,7 +217,7 @@ pub fn save_events(kept: &[Kept], rules: &RuleSet, paths: &[String]) -> (Vec<Str
             text: e.text.to_string(),
             arrived: k.arrived,
             known: k.known,
-            shape: e.shape,
+            shape: e.shape.regex(),
             waiting: k.waiting,
         });
     }
@@ -246,7 +246,7 @@ pub fn restore_events(saved: Vec<SavedEvent>, rules: &RuleSet) -> Vec<Kept> {
             let event = Event {
                 rule: idx as u32,
                 role,
-                shape: s.shape,
+                shape: s.shape.into(),
                 source: s.source,
                 line: s.line,
                 ts: s.ts.into(),
@@ -290,7 +290,7 @@ fix = "f"
         let event = Event {
             rule: 0,
             role,
-            shape: 0,
+            shape: 0.into(),
             source,
             line: 7,
             ts: Some(1_795_168_800_000).into(),

@@ -127,7 +127,7 @@ fn pair_entry(rules: &RuleSet, sources: &[Vec<Event>], rule: u32, n: u8, starts:
         }
         keyed
     };
-    let keyed_starts = by_key(&mut starts.iter().copied().filter(|&at| c.applies_to(event(at).shape)));
+    let keyed_starts = by_key(&mut starts.iter().copied().filter(|&at| c.applies_to(event(at).shape.regex())));
     let keyed_found = by_key(&mut found.iter().copied());
     let mut out = Vec::new();
     for (key, s) in &keyed_starts {

@@ -66,7 +66,7 @@ pub(super) fn trim(rules: &RuleSet, later: &mut [Vec<Event>], skip: impl Fn(&Eve
             Role::Start => {
                 let skipped = skip(ev);
                 let here = |(n, c): &(usize, &Context)| {
-                    skipped & (1 << n) == 0 && c.scope == Scope::App && c.applies_to(ev.shape)
+                    skipped & (1 << n) == 0 && c.scope == Scope::App && c.applies_to(ev.shape.regex())
                 };
                 let entries_here: Vec<(usize, &Context)> = context.iter().enumerate().filter(here).collect();
                 let used_up =
@@ -99,7 +99,7 @@ fn index<'a>(rules: &RuleSet, later: &'a [Vec<Event>]) -> (Times<'a>, Times<'a>)
         match ev.role {
             Role::Start => {
                 let context = &rules.rules()[ev.rule as usize].context;
-                for (n, _) in context.iter().enumerate().filter(|(_, c)| c.applies_to(ev.shape)) {
+                for (n, _) in context.iter().enumerate().filter(|(_, c)| c.applies_to(ev.shape.regex())) {
                     starts.entry((ev.rule, n as u8, app)).or_default().push(t);
                 }
             }
@@ -146,7 +146,7 @@ fix = "f"
         Event {
             rule,
             role,
-            shape: 0,
+            shape: 0.into(),
             source: 0,
             line,
             ts: Some(secs * 1000).into(),

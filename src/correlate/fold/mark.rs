@@ -59,8 +59,8 @@ pub struct RawMark {
 }
 
 impl Mark {
-    /// Bits of `line_flags` the line keeps (2^59 lines: no file has more).
-    const FLAGS: u32 = 59;
+    /// Bits of `line_flags` the line keeps (2^58 lines: no file has more).
+    const FLAGS: u32 = 58;
     const LINE: u64 = (1 << Self::FLAGS) - 1;
     const TS: u64 = 1 << Self::FLAGS;
     const PM_ID: u64 = 2 << Self::FLAGS;
@@ -68,8 +68,10 @@ impl Mark {
     const START: u64 = 8 << Self::FLAGS;
     /// Kept only for the HTML report's ticks: no story reads it.
     const TICK: u64 = 16 << Self::FLAGS;
+    /// The record made more than one event ([`crate::matcher::Event::shared`]).
+    const SHARED: u64 = 32 << Self::FLAGS;
     /// How many flags there are ([`RawMark::flags`]).
-    pub const FLAG_BITS: u32 = 5;
+    pub const FLAG_BITS: u32 = 6;
 
     /// A record of `source` at `line`, written at `ts`; `daemon`: by pm2's
     /// daemon; `pm_id`: the one it names; `start`: it opened the incident
@@ -94,6 +96,19 @@ impl Mark {
     pub fn kept_for_story(self, story: bool) -> Mark {
         let line_flags = if story { self.line_flags & !Self::TICK } else { self.line_flags | Self::TICK };
         Mark { line_flags, ..self }
+    }
+
+    /// The same mark, of a record that made more than one event
+    /// (`shared`) or of one that made only this one.
+    pub fn of_shared(self, shared: bool) -> Mark {
+        let line_flags = if shared { self.line_flags | Self::SHARED } else { self.line_flags & !Self::SHARED };
+        Mark { line_flags, ..self }
+    }
+
+    /// The record made more than one event: it may be another incident's
+    /// too.
+    pub fn shared(&self) -> bool {
+        self.line_flags & Self::SHARED != 0
     }
 
     /// Source id.
@@ -191,17 +206,19 @@ mod tests {
     fn flags_line_and_tag_are_independent() {
         let lines = [1, 2, Mark::LINE - 1, Mark::LINE];
         for line in lines {
-            for bits in 0..16u8 {
+            for bits in 0..32u8 {
                 let on = |b: u8| bits & b != 0;
                 let ts = on(1).then_some(-5);
                 let pm_id = on(2).then_some(u32::MAX);
-                let m = Mark::new(7, line, ts, on(4), pm_id, on(8));
-                assert_eq!((m.line(), m.ts(), m.pm_id(), m.daemon(), m.start()), (line, ts, pm_id, on(4), on(8)));
+                let m = Mark::new(7, line, ts, on(4), pm_id, on(8)).of_shared(on(16));
+                let parts = |m: Mark| (m.line(), m.ts(), m.pm_id(), m.daemon(), m.start(), m.shared());
+                assert_eq!(parts(m), (line, ts, pm_id, on(4), on(8), on(16)));
                 assert!(m.story());
                 let t = m.kept_for_story(false);
                 assert!(!t.story());
-                assert_eq!((t.line(), t.ts(), t.pm_id(), t.daemon(), t.start()), (line, ts, pm_id, on(4), on(8)));
+                assert_eq!(parts(t), parts(m));
                 assert_eq!(t.kept_for_story(true), m);
+                assert_eq!(m.of_shared(!on(16)).of_shared(on(16)), m);
                 for x in [m, t] {
                     assert_eq!(Mark::from_raw(x.to_raw()), Some(x));
                 }
