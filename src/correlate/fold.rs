@@ -35,8 +35,10 @@ use crate::rules::{Correlation, Role, Rule};
 
 pub mod mark;
 
-pub use mark::Mark;
 use mark::{BEFORE_MS, STAMP_SLACK_MS};
+pub use mark::{Kept, Mark};
+
+use crate::spill::links::{Links, Who};
 
 /// At most this many distinct values are kept per captured field.
 pub const MAX_VALUES: usize = 10;
@@ -98,19 +100,45 @@ impl Sink for Vec<Event> {
 }
 
 /// Which marks can change a story, beyond the first, pm2's daemon lines,
-/// closing records and records of several events ([`Mark::shared`]):
-/// opening records inside the [`Exits`] windows.
+/// and the records that may link two incidents ([`Mark::links`]): opening
+/// records inside the [`Exits`] windows; and where folds hand on the
+/// latter as they go (None: they keep them, [`Kept::Link`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Bounds {
     exits: Exits,
+    links: Option<LinkSink>,
 }
 
 impl Bounds {
     /// `exits`: where records may be causes.
     pub fn new(exits: Exits) -> Bounds {
-        Bounds { exits }
+        Bounds { exits, links: None }
+    }
+
+    /// The same, folds handing on the records that may link their
+    /// incidents to `links` as they go.
+    pub fn handing_links_to(self, links: Option<Arc<Links>>) -> Bounds {
+        Bounds { links: links.map(LinkSink), ..self }
     }
 }
+
+/// Where folds hand on the records that may link their incident to
+/// another: one for the whole scan, shared (two are equal only if they
+/// are the same one).
+#[derive(Debug, Clone)]
+pub struct LinkSink(pub Arc<Links>);
+
+impl PartialEq for LinkSink {
+    fn eq(&self, other: &LinkSink) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for LinkSink {}
+
+/// Records a fold gathers before it hands them on (24 KiB): a finding of
+/// a million records holds no more.
+const PENDING_LINKS: usize = 1 << 10;
 
 /// Where a record may be the cause of an app's exit: per app, the windows
 /// before each exit of a restart incident of it (as the stories place
@@ -200,7 +228,9 @@ impl Fold {
     pub fn view(&self) -> Cow<'_, Folded> {
         match &self.folded {
             Some(f) => Cow::Borrowed(f),
-            None => Cow::Owned(Folded::of(self.raw.iter().cloned(), self.keep.clone())),
+            // Its few records are kept as marks (`Kept::Link`), not handed
+            // on: the incident built from them hands them on.
+            None => Cow::Owned(Folded::of(self.raw.iter().cloned(), Keep { links: None, ..self.keep.clone() })),
         }
     }
 
@@ -325,6 +355,15 @@ pub struct Folded {
     /// Per source, the lines of its events: kept where mining asks which
     /// records a finding took ([`Fold::taken`]).
     lines: Option<Vec<(usize, Vec<u64>)>>,
+    /// Where it hands on the records that may link its incident to
+    /// another (None: it keeps their marks).
+    links: Option<LinkSink>,
+    /// Its id there, once it handed any on.
+    link_id: Option<u64>,
+    /// Such records not handed on yet: (source, line).
+    pending: Vec<(u32, u64)>,
+    /// The ids of folds joined to it that handed some on.
+    joined: Vec<u64>,
 }
 
 /// What a new [`Fold`] keeps beyond what its incident reads.
@@ -336,6 +375,9 @@ pub struct Keep {
     pub bounds: Option<Arc<Bounds>>,
     /// It may be joined to another (see [`Sink::join`]).
     pub joins: bool,
+    /// Where it hands on the records that may link its incident to
+    /// another (None: it keeps their marks).
+    pub links: Option<LinkSink>,
 }
 
 impl Sink for Folded {
@@ -348,12 +390,13 @@ impl Sink for Folded {
         let lines = !(matches!(rule.correlate, Correlation::Single) && rule.context.is_empty());
         let joins = rule.suppress.is_some()
             && matches!(rule.correlate, Correlation::Sequence { .. } | Correlation::Absence { .. });
-        Keep { lines, bounds: bounds.cloned(), joins }
+        let links = bounds.and_then(|b| b.links.clone());
+        Keep { lines, bounds: bounds.cloned(), joins, links }
     }
 
     fn new(keep: &Keep) -> Folded {
-        let (bounds, any_app) = (keep.bounds.clone(), keep.joins);
-        Folded { lines: keep.lines.then(Vec::new), bounds, any_app, stride: 1, ..Folded::default() }
+        let (bounds, any_app, links) = (keep.bounds.clone(), keep.joins, keep.links.clone());
+        Folded { lines: keep.lines.then(Vec::new), bounds, any_app, links, stride: 1, ..Folded::default() }
     }
 
     fn add(&mut self, e: Event) {
@@ -372,8 +415,14 @@ impl Sink for Folded {
         }
         self.fold_fields(&e);
         let m = mark(&e);
-        let own = self.count == 1 || self.matters(&m);
-        self.keep_mark(m, own);
+        if self.links.is_some() && m.links() {
+            self.pending.push((m.source() as u32, m.line()));
+            if self.pending.len() >= PENDING_LINKS {
+                self.hand_on();
+            }
+        }
+        let view = self.count == 1 || self.in_view(&m);
+        self.keep_mark(m, view);
         if let Some(lines) = &mut self.lines {
             note_line(lines, e.source, e.line);
         }
@@ -423,6 +472,8 @@ impl Sink for Folded {
         if later.last_ts.is_some() {
             self.last_ts = later.last_ts;
         }
+        self.pending.extend(later.pending);
+        self.joined.extend(later.link_id.into_iter().chain(later.joined));
         if let (Some(lines), Some(more)) = (&mut self.lines, later.lines) {
             for (source, of) in more {
                 for line in of {
@@ -444,6 +495,7 @@ impl Sink for Folded {
     /// makes many small findings (storm corpus, 256 MiB: 37 k outages of
     /// two events).
     fn done(&mut self) {
+        self.hand_on();
         self.evidence.shrink_to_fit();
         self.day_last.shrink_to_fit();
         self.fields.iter_mut().for_each(|(_, v)| v.shrink_to_fit());
@@ -534,25 +586,45 @@ impl Folded {
         Some(lines.iter().flat_map(|(source, of)| of.iter().map(move |&l| (*source, l))))
     }
 
-    /// Whether a record's mark is kept for what it is (see the module
-    /// header), the first record's apart.
-    fn matters(&self, m: &Mark) -> bool {
+    /// Whether a story reads a record's mark from the incident's view
+    /// (see the module header), the first record's apart.
+    fn in_view(&self, m: &Mark) -> bool {
         let Some(b) = &self.bounds else { return true };
         let app = if self.any_app { None } else { self.app.as_deref() };
-        m.daemon() || !m.start() || m.shared() || m.ts().is_some_and(|ts| b.exits.holds(app, ts))
+        m.daemon() || m.ts().is_some_and(|ts| b.exits.holds(app, ts))
     }
 
-    /// `m` of a fold joined to this one, as if its event came here.
+    /// `m` of a fold joined to this one, as if its event came here (one
+    /// that handed its linking records on did so under its own id).
     fn refeed(&mut self, m: Mark) {
-        let own = self.matters(&m);
-        self.keep_mark(m, own);
+        let view = self.in_view(&m);
+        self.keep_mark(m, view);
     }
 
-    /// Keeps `m` if it is kept for what it is (`own`), or else for the
-    /// report's ticks if it is the first of a new instant (every
-    /// `stride`-th of them); past [`TICKS`] of those, every second one is
-    /// let go.
-    fn keep_mark(&mut self, m: Mark, own: bool) {
+    /// Hands on the linking records gathered, under this fold's id.
+    fn hand_on(&mut self) {
+        let Some(LinkSink(links)) = &self.links else { return };
+        if self.pending.is_empty() {
+            return;
+        }
+        let id = *self.link_id.get_or_insert_with(|| links.fold_id());
+        links.add(self.pending.drain(..), Who::Fold(id));
+        self.pending.shrink_to(PENDING_LINKS);
+    }
+
+    /// The ids under which it handed on the records that may link its
+    /// incident to another (its own and those of folds joined to it).
+    pub fn link_ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.link_id.iter().chain(&self.joined).copied()
+    }
+
+    /// Keeps `m` if a story reads it from the view (`view`) or, where the
+    /// fold does not hand them on, as a record that may link its incident
+    /// to another; else for the report's ticks if it is the first of a
+    /// new instant (every `stride`-th of them); past [`TICKS`] of those,
+    /// every second one is let go.
+    fn keep_mark(&mut self, m: Mark, view: bool) {
+        let link = !view && self.links.is_none() && m.links();
         let mut instant = None;
         if let Some(ts) = m.ts()
             && self.last_ts != Some(ts)
@@ -562,8 +634,9 @@ impl Folded {
             self.instants += 1;
         }
         match instant {
-            _ if own => self.marks.push(m.kept_for_story(true)),
-            Some(i) => self.ticks.push((i, m.kept_for_story(false))),
+            _ if view => self.marks.push(m.kept(Kept::View)),
+            _ if link => self.marks.push(m.kept(Kept::Link)),
+            Some(i) => self.ticks.push((i, m.kept(Kept::Tick))),
             None => {}
         }
         if self.ticks.len() > TICKS {
@@ -676,7 +749,7 @@ mod tests {
     fn bounds_keep_the_marks_that_can_change_a_story() {
         let exits = Exits::new([("api", 100_000), ("web", 200_000)]);
         let bounds = Arc::new(Bounds::new(exits));
-        let keep = Keep { lines: false, bounds: Some(bounds), joins: false };
+        let keep = Keep { lines: false, bounds: Some(bounds), joins: false, links: None };
         let (out, daemon, start, end) = (Stream::Out, Stream::Daemon, Role::Start, Role::End);
         let events = [
             ev(1, Some(10), start, out, None),
@@ -719,7 +792,7 @@ mod tests {
     #[test]
     fn instants_past_the_cap_are_thinned_evenly() {
         let bounds = Arc::new(Bounds::default());
-        let keep = Keep { lines: false, bounds: Some(bounds), joins: false };
+        let keep = Keep { lines: false, bounds: Some(bounds), joins: false, links: None };
         let n = 3 * TICKS as u64 + 5;
         let events = (0..n).map(|i| {
             let stream = if i == 1001 { Stream::Daemon } else { Stream::Out };
@@ -735,7 +808,8 @@ mod tests {
         assert_eq!((instants[0], steps.len()), (1, 1), "evenly spaced from the first: {steps:?}");
         // Below the cap every instant is there.
         let few = (0..TICKS as u64).map(|i| ev(i + 1, Some(i as i64), Role::Start, Stream::Out, None));
-        let f = Fold::of(few, Keep { lines: false, bounds: Some(Arc::new(Bounds::default())), joins: false });
+        let f =
+            Fold::of(few, Keep { lines: false, bounds: Some(Arc::new(Bounds::default())), joins: false, links: None });
         assert_eq!(f.view().marks().count(), TICKS);
     }
 }

@@ -165,7 +165,23 @@ impl<'a, S: Sink> Judge<'a, S> {
         }
     }
 
-    /// The run's findings, in order.
+    /// The findings made so far that nothing can change any more, in
+    /// order: all but the latest (a `suppress` fold may still join the
+    /// next to it). A group of millions of events makes hundreds of
+    /// thousands of findings; handed on as they are made, they are never
+    /// all held.
+    pub fn take_done(&mut self) -> Vec<Found<S>> {
+        let done = self.out.len().saturating_sub(1);
+        self.out.drain(..done).map(|p| (p.events, p.facts)).collect()
+    }
+
+    /// How many findings it holds.
+    pub fn held(&self) -> usize {
+        self.out.len()
+    }
+
+    /// The run's findings, in order (after those [`Judge::take_done`]
+    /// gave).
     pub fn finish(mut self) -> Vec<Found<S>> {
         match self.kind {
             Kind::Threshold(b) => b.finish(&self.cfg, &mut self.out),

@@ -37,6 +37,7 @@ use std::sync::Arc;
 use crate::matcher::{Event, field};
 use crate::records::DayTime;
 use crate::rules::{Correlation, Family, Role, Rule, RuleSet};
+use crate::spill::links::Links;
 use crate::{memory, pool};
 
 pub use fold::{Bounds, Exits, Fold, Sink};
@@ -129,7 +130,7 @@ pub fn correlate(
     paths: &[String],
     end: impl Into<End>,
 ) -> (Vec<Finding>, Vec<String>) {
-    let (findings, notes) = collected(|emit| correlate_each(rules, sources, paths, end, emit));
+    let (findings, notes) = collected(|emit| correlate_each(rules, sources, paths, end, None, emit));
     (findings, notes)
 }
 
@@ -137,14 +138,17 @@ pub fn correlate(
 /// same order, each described ([`context::describe`]): the caller makes
 /// incidents of a batch before the next is judged, so the findings of a
 /// scan are never all held. Stops at the first error `emit` returns.
+/// `links`: where the findings' folds hand on the records that may link
+/// their incidents to others as they go (None: they keep them as marks).
 pub fn correlate_each<E>(
     rules: &RuleSet,
     sources: Vec<Vec<Event>>,
     paths: &[String],
     end: impl Into<End>,
+    links: Option<Arc<Links>>,
     emit: impl FnMut(Vec<Finding>) -> Result<(), E>,
 ) -> Result<Vec<String>, E> {
-    correlate_into(rules, sources, paths, &end.into(), BATCH_EVENTS, emit)?;
+    correlate_into(rules, sources, paths, &end.into(), BATCH_EVENTS, links, emit)?;
     Ok(Vec::new())
 }
 
@@ -175,6 +179,7 @@ fn correlate_into<S: Sink + Send, E>(
     paths: &[String],
     end: &End,
     batch_events: usize,
+    links: Option<Arc<Links>>,
     mut emit: impl FnMut(Vec<Finding<S>>) -> Result<(), E>,
 ) -> Result<(), E> {
     let sources = context::apply(rules, sources, paths);
@@ -190,7 +195,7 @@ fn correlate_into<S: Sink + Send, E>(
         (at, correlate_group(rules, key, memory::drain_front(evs), end, None, bounds))
     };
     let early: Vec<(usize, Vec<Finding<S>>)> = pool::map_in_order(first, |g| judge(None, g));
-    let bounds = bounds_of(&early);
+    let bounds = bounds_of(&early, links);
     // The restart groups' findings (few) wait for their place among the
     // others', so every batch goes out in group order.
     let mut ordered = InOrder::new(early);
@@ -217,15 +222,16 @@ fn restarts(rules: &RuleSet, (rule, _): &GroupKey) -> bool {
 }
 
 /// Which marks can change a story beyond those every fold keeps: the
-/// windows before the exits of the restart groups' findings (`early`).
-fn bounds_of<S: Sink>(early: &[(usize, Vec<Finding<S>>)]) -> Arc<Bounds> {
+/// windows before the exits of the restart groups' findings (`early`);
+/// and where folds hand on the records that may link their incidents.
+fn bounds_of<S: Sink>(early: &[(usize, Vec<Finding<S>>)], links: Option<Arc<Links>>) -> Arc<Bounds> {
     let mut exits: Vec<(&str, i64)> = Vec::new();
     for f in early.iter().flat_map(|(_, found)| found) {
         if let (Some(app), times) = f.events.exits() {
             exits.extend(times.into_iter().map(|t| (app, t)));
         }
     }
-    Arc::new(Bounds::new(Exits::new(exits)))
+    Arc::new(Bounds::new(Exits::new(exits)).handing_links_to(links))
 }
 
 /// Findings of groups judged out of their order (the restart groups, for
@@ -332,11 +338,33 @@ fn in_order(evs: &mut [Event]) {
 /// as it is judged: nothing but open windows is held.
 fn correlate_group<S: Sink>(
     rules: &RuleSet,
+    group: GroupKey,
+    evs: impl Iterator<Item = Event>,
+    end: &End,
+    read: Option<&HashMap<(usize, u64), i64>>,
+    bounds: Option<&Arc<Bounds>>,
+) -> Vec<Finding<S>> {
+    let mut all = Vec::new();
+    let rest = correlate_group_each(rules, group, evs, end, read, bounds, &mut |done| all.extend(done));
+    all.extend(rest);
+    all
+}
+
+/// Findings a judge holds before the finished ones are handed on.
+const HAND_ON_FINDINGS: usize = 1 << 12;
+
+/// [`correlate_group`] handing `done` the findings of the timed run that
+/// nothing can change any more as they are made, a few thousand at a
+/// time (a storm's largest group makes hundreds of thousands), and
+/// returning the rest; all in order.
+fn correlate_group_each<S: Sink>(
+    rules: &RuleSet,
     (rule_idx, key): GroupKey,
     evs: impl Iterator<Item = Event>,
     end: &End,
     read: Option<&HashMap<(usize, u64), i64>>,
     bounds: Option<&Arc<Bounds>>,
+    done: &mut dyn FnMut(Vec<Finding<S>>),
 ) -> Vec<Finding<S>> {
     let rule = &rules.rules()[rule_idx as usize];
     let key: Vec<(String, String)> = rule.group_by.iter().cloned().zip(key).collect();
@@ -360,6 +388,9 @@ fn correlate_group<S: Sink>(
     let mut timed = Judge::new(rule, Clock::Log, end.log, cfg.clone());
     while let Some(e) = evs.next_if(|e| e.ts.get().is_some()) {
         timed.feed(e);
+        if timed.held() > HAND_ON_FINDINGS {
+            done(timed.take_done().into_iter().map(finding).collect());
+        }
     }
     let mut found = timed.finish();
     let arrival = read.map_or(Clock::Order, Clock::Arrival);
@@ -599,7 +630,7 @@ mod tests {
         end: impl Into<End>,
     ) -> (Vec<Finding<Vec<Event>>>, Vec<String>) {
         let end = end.into();
-        collected(|emit| correlate_into(rules, sources, paths, &end, BATCH_EVENTS, emit).map(|()| Vec::new()))
+        collected(|emit| correlate_into(rules, sources, paths, &end, BATCH_EVENTS, None, emit).map(|()| Vec::new()))
     }
 
     fn rules() -> RuleSet {
@@ -1176,7 +1207,7 @@ fix = "f"
                 batches.push(b);
                 Ok(())
             };
-            let _ = correlate_into(&rules, batch_events(), &paths, &end, size, keep);
+            let _ = correlate_into(&rules, batch_events(), &paths, &end, size, None, keep);
             assert!(batches.len() > 3, "{} batches of {size}", batches.len());
             assert_eq!(batches.concat(), whole, "batches of {size}");
             let builder = crate::incidents::Builder::new(&rules, &paths, crate::records::Zone::Utc);
@@ -1184,7 +1215,7 @@ fix = "f"
                 let budget = crate::incidents::Budget { bytes, dir: None };
                 let mut store = crate::incidents::Store::new(budget);
                 let into = |b: Vec<Finding>| builder.build_into(b, &mut store);
-                correlate_into(&rules, batch_events(), &paths, &end, size, into).expect("built");
+                correlate_into(&rules, batch_events(), &paths, &end, size, None, into).expect("built");
                 store.seal().expect("sealed");
                 assert_eq!(store.into_vec().expect("read back"), want, "batches of {size}, budget {bytes}");
             }

@@ -190,7 +190,7 @@ fn a_joined_fold_is_the_fold_of_both() {
     let specs: Vec<Spec> =
         (0..30u8).map(|i| (false, (i % 3) as usize, i % 3, i as i64, i % 3, i % 2 == 0, i % 4, (i * 7) % 14)).collect();
     let evs: Vec<Event> = specs.iter().enumerate().map(|(i, s)| event(6, i as u64 + 1, *s)).collect();
-    let keep = Keep { lines: true, bounds: None, joins: true };
+    let keep = Keep { lines: true, bounds: None, joins: true, links: None };
     for cut in 0..=evs.len() {
         let mut head = Fold::of(evs[..cut].iter().cloned(), keep.clone());
         head.join(Fold::of(evs[cut..].iter().cloned(), keep.clone()));

@@ -15,11 +15,13 @@ use std::sync::Arc;
 use crate::matcher::Event;
 use crate::pool;
 use crate::rules::{Role, RuleSet};
+use crate::spill::links::Links;
 use crate::spill::runs::{Sorted, Sorter};
 use crate::spill::{CHUNK_EVENTS, Extent, Held, Spill, SpillError};
 
 use super::{
-    BATCH_EVENTS, Bounds, End, Finding, GroupKey, InOrder, closers, context, correlate_group, group_key, has_key,
+    BATCH_EVENTS, Bounds, End, Finding, GroupKey, InOrder, closers, context, correlate_group, correlate_group_each,
+    group_key, has_key,
 };
 
 /// What the scan leaves for correlation when its events spilled.
@@ -33,6 +35,9 @@ pub struct Spilled<'s> {
     pub rename: &'s (dyn Fn(&mut [Event]) + Sync),
     /// Per rule, whether any list holds a start event of it.
     pub started: Vec<bool>,
+    /// Where the findings' folds hand on the records that may link their
+    /// incidents to others (None: they keep them as marks).
+    pub links: Option<Arc<Links>>,
 }
 
 /// Correlates spilled events (see the module doc), handing the findings
@@ -64,7 +69,7 @@ fn correlate_streaming<E: From<SpillError>>(
     stream_above: usize,
     emit: impl FnMut(Vec<Finding>) -> Result<(), E>,
 ) -> Result<Vec<String>, E> {
-    let Spilled { spill, lists, rename, started } = events;
+    let Spilled { spill, lists, rename, started, links } = events;
     let mut grouper = Grouper::new(rules, paths, spill);
     if rules.context_resolved() || rules.rules().iter().all(|r| r.context.is_empty()) {
         for held in lists {
@@ -105,7 +110,7 @@ fn correlate_streaming<E: From<SpillError>>(
             }
         }
     }
-    grouper.correlate(end, stream_above, emit)?;
+    grouper.correlate(end, stream_above, links, emit)?;
     Ok(Vec::new())
 }
 
@@ -235,6 +240,7 @@ impl<'a> Grouper<'a> {
         self,
         end: &End,
         stream_above: usize,
+        links: Option<Arc<Links>>,
         mut emit: impl FnMut(Vec<Finding>) -> Result<(), E>,
     ) -> Result<(), E> {
         let Grouper { rules, keys, opens, sizes, sorter, .. } = self;
@@ -251,7 +257,7 @@ impl<'a> Grouper<'a> {
             early.extend(found);
             Ok::<(), E>(())
         })?;
-        let bounds = super::bounds_of(&early);
+        let bounds = super::bounds_of(&early, links);
         let mut ordered = InOrder::new(early);
         groups.judge(rest, Some(&bounds), &mut |found| ordered.emit(rules, found, &mut emit))?;
         ordered.finish(rules, &mut emit)
@@ -305,7 +311,23 @@ impl Groups<'_> {
                 // In order: the batch before it goes out first.
                 out(run(std::mem::take(&mut batch)))?;
                 held = 0;
-                let found = streamed(events, |evs| correlate_group(rules, key, evs, end, None, bounds))?;
+                // Its findings go out as they are made, in order: each
+                // batch with the group's place, so early groups before it
+                // go out before its first.
+                let mut failed = None;
+                let found = streamed(events, |evs| {
+                    let mut hand = |done: Vec<Finding>| {
+                        if failed.is_none()
+                            && let Err(e) = out(vec![(at, done)])
+                        {
+                            failed = Some(e);
+                        }
+                    };
+                    correlate_group_each(rules, key, evs, end, None, bounds, &mut hand)
+                })?;
+                if let Some(e) = failed {
+                    return Err(e);
+                }
                 out(vec![(at, found)])?;
                 continue;
             }
@@ -385,8 +407,13 @@ mod tests {
         let rules = batch_rules();
         let paths = ["a.log".to_string(), "b.log".to_string(), "c.log".to_string()];
         let spill = Spill::new(Options { budget: 0, dir: None });
-        let spilled =
-            Spilled { spill: &spill, lists: lists(&spill), rename: &|_: &mut [Event]| {}, started: vec![true; 6] };
+        let spilled = Spilled {
+            spill: &spill,
+            lists: lists(&spill),
+            rename: &|_: &mut [Event]| {},
+            started: vec![true; 6],
+            links: None,
+        };
         let (mut all, mut batches) = (Vec::new(), 0);
         let keep = |b: Vec<Finding>| -> Result<(), SpillError> {
             all.extend(b);

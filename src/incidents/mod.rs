@@ -103,6 +103,11 @@ pub struct Incident {
     /// findings, which are freed before it runs.
     #[serde(skip)]
     pub marks: Arc<[Mark]>,
+    /// The ids under which the fold it was built from handed on the
+    /// records that may link it to another incident (`spill::links`):
+    /// the store takes them ([`store::Store::push`]).
+    #[serde(skip)]
+    links: Box<[u64]>,
     #[serde(skip)]
     first_ms: Option<i64>,
     /// Without an instant: the first match's source and time on that
@@ -235,6 +240,15 @@ fn build_in_chunks(
     }
     order(&mut out);
     out
+}
+
+/// `marks`, those a story reads from the view first (as they came), then
+/// the others: the store's view of a held incident points at its leading
+/// marks instead of copying them.
+fn view_first<'a>(marks: impl Iterator<Item = &'a Mark>) -> Arc<[Mark]> {
+    let mut marks: Vec<Mark> = marks.copied().collect();
+    marks.sort_by_key(|m| !m.view());
+    marks.into()
 }
 
 /// Builds the incidents of findings handed on batch by batch into a
@@ -373,7 +387,8 @@ fn incident(rule: &Rule, f: &Finding, paths: &[Arc<str>], zone: Zone) -> Inciden
         story: None,
         family: rule.story.clone(),
         server: rule.server,
-        marks: events.marks().copied().collect(),
+        marks: view_first(events.marks()),
+        links: events.link_ids().collect(),
         first_ms,
         first_day: first.filter(|_| first_ms.is_none()).and_then(|e| Some((e.source, events.first_day()?.ms()))),
         last_ms,

@@ -55,6 +55,7 @@ use crate::correlate::fold::Mark;
 use crate::correlate::fold::mark::RawMark;
 use crate::rules::{Family, Filled, Severity, Template};
 use crate::spill::codec::{put, put_str, unzigzag, zigzag};
+use crate::spill::links::{self, Links, Who};
 use crate::stories::Story;
 
 /// The memory budget when none is given (`--memory-budget`), in MiB:
@@ -254,6 +255,7 @@ pub struct Views<'a> {
     marks: &'a [Mark],
     times: &'a [TimesOfDay],
     held: &'a [Incident],
+    links: &'a LinkSets,
 }
 
 impl<'a> std::ops::Deref for Views<'a> {
@@ -286,6 +288,68 @@ impl<'a> Views<'a> {
     /// `v`'s times of day, where its log has no date.
     pub fn time_of_day(&self, v: &View) -> Option<&'a TimesOfDay> {
         self.times.get(v.time_of_day as usize)
+    }
+
+    /// The incidents that hold one record, as sets of their places in
+    /// the report order (each sorted, at least two), each with how many
+    /// records they all hold: what links incidents by a shared record
+    /// (after [`Store::seal`]).
+    pub fn links(&self) -> impl Iterator<Item = (&'a [u32], u32)> + 'a {
+        self.links.iter()
+    }
+}
+
+/// Sets of incidents that hold one record, each once with its count of
+/// records, kept flat: a storm makes many.
+#[derive(Debug, Default)]
+pub struct LinkSets {
+    /// The members of every set, one set after another.
+    members: Vec<u32>,
+    /// Each set's end in `members` and its count of records.
+    ends: Vec<(u32, u32)>,
+}
+
+impl LinkSets {
+    fn iter(&self) -> impl Iterator<Item = (&[u32], u32)> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().map(|&(end, _)| end));
+        starts.zip(&self.ends).map(|(start, &(end, n))| (&self.members[start as usize..end as usize], n))
+    }
+
+    /// The sets of the record entries of `sorted` (in record order),
+    /// who mapped to a place in the report order by `place` (None: an
+    /// incident no longer there, or a fold none was built from).
+    fn of(
+        sorted: impl Iterator<Item = Result<links::Entry, crate::spill::SpillError>>,
+        place: impl Fn(Who) -> Option<u32>,
+    ) -> Result<LinkSets, crate::spill::SpillError> {
+        let mut count: HashMap<Box<[u32]>, u32> = HashMap::new();
+        let mut record = None;
+        let mut set: Vec<u32> = Vec::new();
+        let mut close = |set: &mut Vec<u32>| {
+            set.sort_unstable();
+            set.dedup();
+            if set.len() > 1 {
+                *count.entry(set.as_slice().into()).or_insert(0) += 1;
+            }
+            set.clear();
+        };
+        for e in sorted {
+            let e = e?;
+            if record != Some((e.source, e.line)) {
+                close(&mut set);
+                record = Some((e.source, e.line));
+            }
+            set.extend(place(Who::from_raw(e.who)));
+        }
+        close(&mut set);
+        let mut sets: Vec<(Box<[u32]>, u32)> = count.into_iter().collect();
+        sets.sort_unstable();
+        let mut out = LinkSets::default();
+        for (members, n) in sets {
+            out.members.extend_from_slice(&members);
+            out.ends.push((u32::try_from(out.members.len()).unwrap_or(u32::MAX), n));
+        }
+        Ok(out)
     }
 }
 
@@ -426,6 +490,19 @@ pub struct Store {
     /// The views keep every mark, not only story marks: the oracle the
     /// tests hold the stories to (`Store::with_every_mark`).
     every_mark: bool,
+    /// The records that may link two incidents, and who holds them.
+    links: Arc<Links>,
+    /// Whether folds hand those on as they go ([`Store::links`]).
+    hands_on: bool,
+    /// Each view's place in the order incidents came in (pushed).
+    born: Vec<u32>,
+    /// How many came in.
+    pushed: u32,
+    /// (fold id, place it came in) of each incident built from a fold
+    /// that handed records on.
+    fold_of: Vec<(u64, u32)>,
+    /// The sets of incidents that hold one record (once sealed).
+    link_sets: LinkSets,
 }
 
 impl std::fmt::Debug for Store {
@@ -447,7 +524,18 @@ impl Default for Store {
 impl Store {
     /// An empty store under `budget`.
     pub fn new(budget: Budget) -> Store {
+        // The records that may link incidents get an eighth of the budget
+        // before they spill; without a limit, folds keep them as marks.
+        let hands_on = budget.bytes != u64::MAX;
+        let links_budget = usize::try_from(budget.bytes / 8).unwrap_or(usize::MAX);
+        let links = Arc::new(Links::new(crate::spill::Options { budget: links_budget, dir: budget.dir.clone() }));
         Store {
+            links,
+            hands_on,
+            born: Vec::new(),
+            pushed: 0,
+            fold_of: Vec::new(),
+            link_sets: LinkSets::default(),
             budget,
             used: 0,
             views: Vec::new(),
@@ -511,12 +599,20 @@ impl Store {
 
     /// The views, in report order once sealed.
     pub fn views(&self) -> Views<'_> {
-        Views { views: &self.views, marks: &self.marks, times: &self.times, held: &self.held }
+        Views { views: &self.views, marks: &self.marks, times: &self.times, held: &self.held, links: &self.link_sets }
+    }
+
+    /// Where correlation's folds hand on the records that may link their
+    /// incidents to others as they go (`spill::links`), so they need not
+    /// keep them; None where the store has no limit and they keep them.
+    pub fn links(&self) -> Option<Arc<Links>> {
+        self.hands_on.then(|| self.links.clone())
     }
 
     /// Takes `incident`: held while the budget allows, else written to
     /// the temporary file.
     pub fn push(&mut self, mut incident: Incident) -> Result<(), SpillError> {
+        self.take_links(&mut incident);
         let first_day = match incident.first_day {
             Some((source, ms)) => (u32::try_from(source).unwrap_or(u32::MAX - 1) + 1, ms),
             None => (0, 0),
@@ -536,6 +632,22 @@ impl Store {
         self.views.push(view);
         self.index.push(Index::new(first_day, at));
         Ok(())
+    }
+
+    /// Notes who holds the records that may link `incident` to others:
+    /// the fold it was built from, under the ids it handed them on with;
+    /// the incident itself, for those it keeps as marks (every mark in
+    /// the oracle).
+    fn take_links(&mut self, incident: &mut Incident) {
+        let at = self.pushed;
+        self.pushed = self.pushed.saturating_add(1);
+        self.born.push(at);
+        self.fold_of.extend(std::mem::take(&mut incident.links).iter().map(|&id| (id, at)));
+        let every = self.every_mark;
+        let mut linking = incident.marks.iter().filter(|m| every || (m.story() && m.links())).peekable();
+        if linking.peek().is_some() {
+            self.links.add(linking.map(|m| (m.source() as u32, m.line())), Who::Incident(at));
+        }
     }
 
     /// Puts the incidents in the report order (most severe first, then
@@ -564,8 +676,44 @@ impl Store {
         let mut views: Vec<Option<View>> = std::mem::take(&mut self.views).into_iter().map(Some).collect();
         self.views = order.iter().filter_map(|&i| views[i as usize].take()).collect();
         self.index = order.iter().map(|&i| self.index[i as usize]).collect();
+        self.born = order.iter().map(|&i| self.born[i as usize]).collect();
         self.labels = vec![u32::MAX; self.views.len()];
+        self.link_sets = self.link_sets().map_err(|e| self.links_error(e))?;
         Ok(())
+    }
+
+    /// The sets of incidents (by place in the report order) that hold one
+    /// record, from what the folds and the incidents handed on.
+    fn link_sets(&mut self) -> Result<LinkSets, crate::spill::SpillError> {
+        let mut place = vec![u32::MAX; self.pushed as usize];
+        for (r, &b) in self.born.iter().enumerate() {
+            place[b as usize] = r as u32;
+        }
+        let mut fold_of = std::mem::take(&mut self.fold_of);
+        fold_of.sort_unstable();
+        let place_of = |at: u32| place.get(at as usize).copied().filter(|&p| p != u32::MAX);
+        let who = |w: Who| match w {
+            Who::Incident(at) => place_of(at),
+            Who::Fold(id) => {
+                let i = fold_of.partition_point(|&(f, _)| f < id);
+                fold_of.get(i).filter(|&&(f, _)| f == id).and_then(|&(_, at)| place_of(at))
+            }
+        };
+        let links = self.links.clone();
+        let sorted = links.finish()?;
+        LinkSets::of(sorted, who)
+    }
+
+    /// An error of the records that may link incidents, as the store's.
+    fn links_error(&self, e: crate::spill::SpillError) -> SpillError {
+        let dir = self.budget.dir();
+        match e {
+            crate::spill::SpillError::Create { source, .. } => SpillError::Create { dir, source },
+            crate::spill::SpillError::Io { source, .. } => SpillError::Io { doing: "write or read back", dir, source },
+            crate::spill::SpillError::Damaged { source, .. } => {
+                SpillError::Io { doing: "read back", dir, source: io::Error::other(source) }
+            }
+        }
     }
 
     /// Keeps the incidents for which `keep(app, rule, key)` holds (before
@@ -584,6 +732,8 @@ impl Store {
         self.views.retain(|_| *w.next().unwrap_or(&true));
         let mut w = wanted.iter();
         self.index.retain(|_| *w.next().unwrap_or(&true));
+        let mut w = wanted.iter();
+        self.born.retain(|_| *w.next().unwrap_or(&true));
         before - self.views.len()
     }
 
@@ -698,13 +848,13 @@ impl Store {
     /// them: a held incident costs no copy), else a copy in the list.
     fn story_marks(&mut self, i: &Incident, held: Option<u64>) -> (u64, u32) {
         let every = self.every_mark;
-        let lead = if every { i.marks.len() } else { i.marks.iter().take_while(|m| m.story()).count() };
+        let lead = if every { i.marks.len() } else { i.marks.iter().take_while(|m| m.view()).count() };
         let len = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         match held {
-            Some(h) if i.marks[lead..].iter().all(|m| !m.story()) => (HELD_MARKS | h, len(lead)),
+            Some(h) if i.marks[lead..].iter().all(|m| !m.view()) => (HELD_MARKS | h, len(lead)),
             _ => {
                 let at = self.marks.len() as u64;
-                self.marks.extend(i.marks.iter().filter(|m| every || m.story()));
+                self.marks.extend(i.marks.iter().filter(|m| every || m.view()));
                 (at, len(self.marks.len() - at as usize))
             }
         }
@@ -893,6 +1043,7 @@ impl Store {
             family: of.family.clone(),
             server: of.server,
             marks,
+            links: Box::default(),
             first_ms,
             first_day,
             last_ms,
@@ -1193,7 +1344,7 @@ fix = "no restore within {window} ({status})"
     fn with_ticks(mut built: Vec<Incident>) -> Vec<Incident> {
         for (k, i) in built.iter_mut().enumerate() {
             let tick = |line: u64, ts: Option<i64>, pm_id: Option<u32>| {
-                Mark::new(k % 3, line, ts, false, pm_id, true).kept_for_story(false)
+                Mark::new(k % 3, line, ts, false, pm_id, true).kept(crate::correlate::fold::Kept::Tick)
             };
             let mut marks: Vec<Mark> = i.marks.to_vec();
             match k % 4 {

@@ -216,8 +216,14 @@ fn scan_named(
         let ready = prepare_spilled(&rules, events, &mut files, tallies, opts, &mut notes);
         made.mine(take_tallies(&mut files, &file_specs));
         let rename = |evs: &mut [Event]| ready.table.apply(evs);
-        let spilled =
-            correlate::spilled::Spilled { spill: &spill, lists: ready.lists, rename: &rename, started: ready.started };
+        let links = made.store.links();
+        let spilled = correlate::spilled::Spilled {
+            spill: &spill,
+            lists: ready.lists,
+            rename: &rename,
+            started: ready.started,
+            links,
+        };
         let correlate_notes = on(pool.as_ref(), || {
             correlate::spilled::correlate(&rules, spilled, &paths, ready.end, |batch| made.take(batch))
         })?;
@@ -241,8 +247,9 @@ fn scan_named(
         // the incidents on top of the groups still waiting (one-file 1 GiB,
         // `--mmap never`: 461 MiB peak, 402 this way and before batching).
         let mut found: Vec<Vec<correlate::Finding>> = Vec::new();
+        let links = made.store.links();
         let correlate_notes = on(pool.as_ref(), || {
-            correlate::correlate_each(&rules, events, &paths, end, |batch| {
+            correlate::correlate_each(&rules, events, &paths, end, links, |batch| {
                 found.push(batch);
                 Ok::<(), ScanError>(())
             })

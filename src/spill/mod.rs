@@ -14,6 +14,7 @@
 //! reports once it has stopped.
 
 pub mod codec;
+pub mod links;
 pub mod runs;
 
 use std::fs::File;

@@ -107,10 +107,9 @@ pub fn groups(incidents: Views<'_>, causes: &BTreeMap<String, RuleCause>) -> Vec
         _ => None,
     });
     link_outages(&mut u, incidents);
-    let shared = shared_marks(incidents);
-    link_same_kind_records(&mut u, &incidents, &shared);
+    link_same_kind_records(&mut u, incidents);
     let unit: Vec<usize> = (0..incidents.len()).map(|i| u.root(i)).collect();
-    let parents = parents(&incidents, &unit, causes, &shared);
+    let parents = parents(incidents, &unit, causes);
     let mut by_root: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (i, &own) in unit.iter().enumerate() {
         // Depth three at most: a plain unit joins a symptom that joins
@@ -129,12 +128,8 @@ pub fn groups(incidents: Views<'_>, causes: &BTreeMap<String, RuleCause>) -> Vec
 /// Each unit's parent (units named by their root index), at most one: see
 /// the module header. A parent is never a unit that has a parent of the
 /// same or a lower class, so attachments cannot form a cycle.
-fn parents(
-    incidents: &[View],
-    unit: &[usize],
-    causes: &BTreeMap<String, RuleCause>,
-    shared: &[(u32, u64, u32)],
-) -> BTreeMap<usize, usize> {
+fn parents(views: Views<'_>, unit: &[usize], causes: &BTreeMap<String, RuleCause>) -> BTreeMap<usize, usize> {
+    let incidents = views.all();
     let of = |i: usize| class(&incidents[i]);
     // Restarts → the dependency that caused them; a plain cause → the
     // restarts it caused.
@@ -154,7 +149,7 @@ fn parents(
             Class::Restart | Class::Symptom => {}
         }
     }
-    let shared = shared_records(shared, unit);
+    let shared = shared_records(views, unit);
     let mut out = BTreeMap::new();
     let mut units: Vec<usize> = unit.to_vec();
     units.sort_unstable();
@@ -299,56 +294,39 @@ fn symptom_parent(members: &[&View], spans: &Spans) -> Option<usize> {
     score.into_iter().max_by_key(|&(p, n)| (n, Reverse(p))).map(|(p, _)| p)
 }
 
-/// (source, line, incident) of each record two or more incidents hold,
-/// sorted, each once: only those link incidents. Built from every story
-/// mark at 16 bytes each, then only the shared ones kept (a storm's
-/// incidents hold millions of marks, few of them shared).
-fn shared_marks(incidents: Views<'_>) -> Vec<(u32, u64, u32)> {
-    // Sources and incidents are u32 in marks and in the store already.
-    let mut all: Vec<(u32, u64, u32)> = incidents
-        .iter()
-        .enumerate()
-        .flat_map(|(i, inc)| incidents.marks(inc).iter().map(move |m| (m.source() as u32, m.line(), i as u32)))
-        .collect();
-    all.sort_unstable();
-    all.dedup();
-    let record = |at: usize| all.get(at).map(|&(s, l, _)| (s, l));
-    let keep: Vec<bool> = (0..all.len())
-        .map(|at| at.checked_sub(1).and_then(record) == record(at) || record(at + 1) == record(at))
-        .collect();
-    let mut keep = keep.into_iter();
-    all.retain(|_| keep.next().unwrap_or(false));
-    all.shrink_to_fit();
-    all
-}
-
 /// Links incidents of one kind that share a record: two rules of one
 /// dependency on one line (TWS's 1101 restores the link and loses the
 /// data), or two plain rules. Across kinds a shared record is an
-/// attachment ([`parents`]), which never chains.
-fn link_same_kind_records(u: &mut Union, incidents: &[View], shared: &[(u32, u64, u32)]) {
-    for pair in shared.windows(2) {
-        let ((s0, l0, a), (s1, l1, b)) = (pair[0], pair[1]);
-        let (a, b) = (a as usize, b as usize);
-        if (s0, l0) == (s1, l1) && a != b && incidents[a].family() == incidents[b].family() {
-            u.join(a, b);
+/// attachment ([`parents`]), which never chains. Of a record's incidents
+/// (in report order), each is linked to the next if they are of one
+/// kind.
+fn link_same_kind_records(u: &mut Union, incidents: Views<'_>) {
+    for (set, _) in incidents.links() {
+        for pair in set.windows(2) {
+            let (a, b) = (pair[0] as usize, pair[1] as usize);
+            if incidents[a].family() == incidents[b].family() {
+                u.join(a, b);
+            }
         }
     }
 }
 
 /// Records shared between units: ((unit, other unit), how many), both ways
 /// round. One record that fired several rules (an unhandled rejection
-/// whose reason is a PostgreSQL error) feeds one story.
-fn shared_records(shared: &[(u32, u64, u32)], unit: &[usize]) -> BTreeMap<(usize, usize), usize> {
-    let mut all: Vec<(u32, u64, usize)> = shared.iter().map(|&(s, l, i)| (s, l, unit[i as usize])).collect();
-    all.sort_unstable();
-    all.dedup();
+/// whose reason is a PostgreSQL error) feeds one story. Of a record's
+/// units (in order), each is counted with the next.
+fn shared_records(incidents: Views<'_>, unit: &[usize]) -> BTreeMap<(usize, usize), usize> {
     let mut out = BTreeMap::new();
-    for pair in all.windows(2) {
-        let ((s0, l0, a), (s1, l1, b)) = (pair[0], pair[1]);
-        if (s0, l0) == (s1, l1) && a != b {
-            *out.entry((a, b)).or_insert(0) += 1;
-            *out.entry((b, a)).or_insert(0) += 1;
+    let mut units: Vec<usize> = Vec::new();
+    for (set, n) in incidents.links() {
+        units.clear();
+        units.extend(set.iter().map(|&i| unit[i as usize]));
+        units.sort_unstable();
+        units.dedup();
+        for pair in units.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            *out.entry((a, b)).or_insert(0) += n as usize;
+            *out.entry((b, a)).or_insert(0) += n as usize;
         }
     }
     out

@@ -1,7 +1,11 @@
-//! The stories read only story marks: built from views that keep only
-//! the marks a fold tagged for a story ([`Mark::story`]), they are the
-//! stories built from views that keep every mark, on every fixture
-//! directory and on storm corpora of the benchmark's generator.
+//! The stories read only what they need: built from views that keep
+//! only the marks a fold tagged for the view ([`Mark::view`]) and from
+//! the sets of incidents that hold one record (`spill::links`), they are
+//! the stories built from views that keep every mark, on every fixture
+//! directory and on storm corpora of the benchmark's generator; and a
+//! scan whose folds hand the linking records on as they go tells the
+//! stories of one whose folds keep them, whether its incidents are held
+//! or spilled.
 //!
 //! Which reason keeps which mark, and which story reads it (see
 //! `correlate::fold::mark`): the first record's (`link_outages` reads the
@@ -67,7 +71,7 @@ fn same_stories(incidents: Vec<Incident>, what: &str) -> Seen {
     let every = Store::with_every_mark(incidents.clone());
     let story = Store::from_incidents(incidents);
     let views = story.views();
-    assert!(views.iter().all(|v| views.marks(v).iter().all(Mark::story)), "{what}");
+    assert!(views.iter().all(|v| views.marks(v).iter().all(Mark::view)), "{what}");
     let (want_windows, want) = stories(&every);
     let (windows, got) = stories(&story);
     assert_eq!(windows, want_windows, "{what}: the windows before the exits");
@@ -78,6 +82,56 @@ fn same_stories(incidents: Vec<Incident>, what: &str) -> Seen {
         caused: got.iter().filter(|s| s.cause.as_ref().is_some_and(|c| c.incident.is_some())).count(),
         joined: got.iter().filter(|s| s.members.len() > 1).count(),
     }
+}
+
+/// The stories of a scan of `dir` whose store has `budget` (None:
+/// nothing to scan there).
+fn scanned_stories(rules: &Arc<RuleSet>, dir: &Path, budget: Budget) -> Option<Vec<Story>> {
+    let opts = ScanOptions {
+        paths: vec![dir.to_string_lossy().into_owned()],
+        threads: Some(2),
+        budget,
+        ..ScanOptions::default()
+    };
+    Some(scan(rules.clone(), &opts).ok()?.stories)
+}
+
+/// Folds that keep their linking records (no limit), folds that hand
+/// them on (the default budget), and folds that hand them on to a store
+/// that spills every incident, tell the same stories of `dir`; returns
+/// how many stories joined more than one incident.
+fn links_tell_the_same_stories(rules: &Arc<RuleSet>, dir: &Path) -> Option<usize> {
+    let kept = scanned_stories(rules, dir, Budget::unlimited())?;
+    let handed = scanned_stories(rules, dir, Budget::default())?;
+    let spilled = scanned_stories(rules, dir, Budget { bytes: 0, dir: None })?;
+    assert_eq!(handed, kept, "{}: links handed on", dir.display());
+    assert_eq!(spilled, kept, "{}: links handed on, incidents spilled", dir.display());
+    Some(kept.iter().filter(|s| s.members.len() > 1).count())
+}
+
+/// Every fixture directory, and storms, whether folds keep or hand on
+/// the records that link incidents.
+#[test]
+fn handed_on_links_tell_the_same_stories() {
+    let rules = rules();
+    let mut joined = 0;
+    for dir in crate::fixtures::dirs() {
+        joined += links_tell_the_same_stories(&rules, &dir).unwrap_or(0);
+    }
+    let storm = tempfile::tempdir().expect("temporary directory");
+    let cfg = corpus::Config {
+        total_bytes: 3 << 20,
+        dense: 0.25,
+        seed: 3,
+        shape: corpus::Shape::Pm2,
+        layout: corpus::Layout::Standard,
+    };
+    corpus::generate(storm.path(), &cfg).expect("corpus");
+    let storm_joined = links_tell_the_same_stories(&rules, storm.path()).expect("a storm");
+    assert!(
+        joined > 0 && storm_joined > 0,
+        "stories that join incidents: {joined} in fixtures, {storm_joined} in the storm"
+    );
 }
 
 /// Every fixture directory: recordings of real software, excerpts,

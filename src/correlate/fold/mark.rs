@@ -5,12 +5,15 @@
 //! that makes the marks and bounds them to those windows, so the data
 //! flows one way: `incidents` carries the marks, `stories` reads them.
 //!
-//! Each mark says why it was kept: for a story ([`Mark::story`]: the
-//! first record, pm2's daemon lines, closing records, records of several
-//! events, opening records inside an exit's window, or every record where
-//! no bounds are known) or only for the HTML report's ticks (the first
-//! record of an instant, nothing else). The incident keeps both; the
-//! store's view of it, held to the end of the run, only story marks.
+//! Each mark says why it was kept ([`Kept`]): a story reads it from the
+//! incident's view ([`Mark::view`]: the first record, pm2's daemon lines,
+//! opening records inside an exit's window, or every record where no
+//! bounds are known); it is a record another incident may hold
+//! ([`Mark::links`]: closing records, records of several events), kept
+//! where the fold could not hand it on to `spill::links` as it went; or
+//! only for the HTML report's ticks (the first record of an instant).
+//! The incident keeps them all; the store's view of it, held to the end
+//! of the run, only the first kind, and the store hands the second on.
 
 /// How long before an exit the record that caused it is looked for: a
 /// start-up error is written milliseconds before pm2 logs the exit; an
@@ -42,6 +45,18 @@ pub struct Mark {
     pm_id: u32,
 }
 
+/// Why a fold keeps a mark ([`Mark::kept`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    /// A story reads it from the incident's view ([`Mark::view`]).
+    View,
+    /// Only as a record that may link the incident to another
+    /// ([`Mark::links`]), where the fold cannot hand it on as it goes.
+    Link,
+    /// Only for the HTML report's ticks.
+    Tick,
+}
+
 /// A mark's parts as the incident store writes them
 /// ([`Mark::to_raw`], [`Mark::from_raw`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,8 +74,8 @@ pub struct RawMark {
 }
 
 impl Mark {
-    /// Bits of `line_flags` the line keeps (2^58 lines: no file has more).
-    const FLAGS: u32 = 58;
+    /// Bits of `line_flags` the line keeps (2^57 lines: no file has more).
+    const FLAGS: u32 = 57;
     const LINE: u64 = (1 << Self::FLAGS) - 1;
     const TS: u64 = 1 << Self::FLAGS;
     const PM_ID: u64 = 2 << Self::FLAGS;
@@ -70,8 +85,11 @@ impl Mark {
     const TICK: u64 = 16 << Self::FLAGS;
     /// The record made more than one event ([`crate::matcher::Event::shared`]).
     const SHARED: u64 = 32 << Self::FLAGS;
+    /// Kept for a story only as a record another incident may hold: no
+    /// story reads it from the incident's view (see [`Mark::view`]).
+    const LINK: u64 = 64 << Self::FLAGS;
     /// How many flags there are ([`RawMark::flags`]).
-    pub const FLAG_BITS: u32 = 6;
+    pub const FLAG_BITS: u32 = 7;
 
     /// A record of `source` at `line`, written at `ts`; `daemon`: by pm2's
     /// daemon; `pm_id`: the one it names; `start`: it opened the incident
@@ -91,11 +109,22 @@ impl Mark {
         }
     }
 
-    /// The same mark, kept for a story (`true`) or only for the report's
-    /// ticks (`false`).
-    pub fn kept_for_story(self, story: bool) -> Mark {
-        let line_flags = if story { self.line_flags & !Self::TICK } else { self.line_flags | Self::TICK };
+    /// The same mark, kept for what `why` says.
+    pub fn kept(self, why: Kept) -> Mark {
+        let line_flags = self.line_flags & !(Self::TICK | Self::LINK);
+        let line_flags = match why {
+            Kept::View => line_flags,
+            Kept::Link => line_flags | Self::LINK,
+            Kept::Tick => line_flags | Self::TICK,
+        };
         Mark { line_flags, ..self }
+    }
+
+    /// Whether its record may link the incident to another: it made more
+    /// than one event, or it closed the incident (a closing record is
+    /// copied into every group it closes).
+    pub fn links(&self) -> bool {
+        self.shared() || !self.start()
     }
 
     /// The same mark, of a record that made more than one event
@@ -142,10 +171,18 @@ impl Mark {
         self.line_flags & Self::START != 0
     }
 
-    /// Kept because a story may read it (see the module header); else
-    /// only for the report's ticks.
+    /// Kept because a story may read it (see the module header): from
+    /// the incident's view, or as a record that links it to another;
+    /// else only for the report's ticks.
     pub fn story(&self) -> bool {
         self.line_flags & Self::TICK == 0
+    }
+
+    /// Kept because a story reads it from the incident's view: the first
+    /// record, pm2's daemon lines, records inside an exit's window (every
+    /// record where no bounds are known).
+    pub fn view(&self) -> bool {
+        self.line_flags & (Self::TICK | Self::LINK) == 0
     }
 
     /// Its parts, every bit of them.
@@ -213,13 +250,18 @@ mod tests {
                 let m = Mark::new(7, line, ts, on(4), pm_id, on(8)).of_shared(on(16));
                 let parts = |m: Mark| (m.line(), m.ts(), m.pm_id(), m.daemon(), m.start(), m.shared());
                 assert_eq!(parts(m), (line, ts, pm_id, on(4), on(8), on(16)));
-                assert!(m.story());
-                let t = m.kept_for_story(false);
-                assert!(!t.story());
+                assert!(m.story() && m.view());
+                let t = m.kept(Kept::Tick);
+                assert!(!t.story() && !t.view());
+                let l = m.kept(Kept::Link);
+                assert!(l.story() && !l.view());
                 assert_eq!(parts(t), parts(m));
-                assert_eq!(t.kept_for_story(true), m);
+                assert_eq!(parts(l), parts(m));
+                assert_eq!(t.kept(Kept::View), m);
+                assert_eq!(l.kept(Kept::Tick), t);
+                assert_eq!(m.links(), on(16) || !on(8));
                 assert_eq!(m.of_shared(!on(16)).of_shared(on(16)), m);
-                for x in [m, t] {
+                for x in [m, t, l] {
                     assert_eq!(Mark::from_raw(x.to_raw()), Some(x));
                 }
             }
