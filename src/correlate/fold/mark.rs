@@ -93,8 +93,8 @@ impl Mark {
 
     /// A record of `source` at `line`, written at `ts`; `daemon`: by pm2's
     /// daemon; `pm_id`: the one it names; `start`: it opened the incident
-    /// (not a sequence's or absence's closing record). A story mark: see
-    /// [`Mark::kept_for_story`].
+    /// (not a sequence's or absence's closing record). Kept for the view: see
+    /// [`Mark::kept`].
     pub fn new(source: usize, line: u64, ts: Option<i64>, daemon: bool, pm_id: Option<u32>, start: bool) -> Mark {
         let flag = |on: bool, bit: u64| if on { bit } else { 0 };
         Mark {
