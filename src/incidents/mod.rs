@@ -25,7 +25,9 @@ use crate::rules::{Correlation, Family, Filled, Rule, RuleSet, Severity, Value};
 use crate::{memory, pool};
 
 pub use map::Map;
-pub use store::{Budget, SpillError, Store, View};
+pub use store::{SpillError, Store, View};
+// The store's budget is the scan's: one value for events and incidents.
+pub use crate::spill::Budget;
 
 /// What `{window}` and the preposition before it render as in an incident
 /// whose log has no times, where the rule counts or pairs within a window

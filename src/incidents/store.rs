@@ -54,43 +54,9 @@ use super::{Evidence, Incident, Map, TimesOfDay};
 use crate::correlate::fold::Mark;
 use crate::correlate::fold::mark::RawMark;
 use crate::rules::{Family, Filled, Severity, Template};
+use crate::spill::Budget;
 use crate::spill::codec::{put, put_str, unzigzag, zigzag};
 use crate::stories::Story;
-
-/// The memory budget when none is given (`--memory-budget`), in MiB:
-/// every fixture and benchmark corpus up to 256 MiB of storm stays under
-/// it, so they never touch the disk.
-pub const DEFAULT_BUDGET_MIB: u64 = crate::spill::DEFAULT_BUDGET_MIB as u64;
-
-/// [`DEFAULT_BUDGET_MIB`] in bytes.
-pub const DEFAULT_BUDGET: u64 = DEFAULT_BUDGET_MIB << 20;
-
-/// How much memory finished incidents may hold, and where the rest go.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Budget {
-    /// Bytes the held incidents may take (an estimate of their heap).
-    pub bytes: u64,
-    /// Where the temporary file goes (None: the system's, `TMPDIR`).
-    pub dir: Option<PathBuf>,
-}
-
-impl Default for Budget {
-    fn default() -> Budget {
-        Budget { bytes: DEFAULT_BUDGET, dir: None }
-    }
-}
-
-impl Budget {
-    /// No limit: every incident is held (`watch`, tests, `rules test`).
-    pub fn unlimited() -> Budget {
-        Budget { bytes: u64::MAX, dir: None }
-    }
-
-    /// The directory the temporary file goes to.
-    pub(crate) fn dir(&self) -> PathBuf {
-        self.dir.clone().unwrap_or_else(std::env::temp_dir)
-    }
-}
 
 /// Why incidents past the budget could not be put aside or read back.
 #[derive(Debug, thiserror::Error)]
@@ -739,7 +705,7 @@ impl Store {
         let mut spill = match self.spill.take() {
             Some(s) => s,
             None => {
-                let dir = self.budget.dir();
+                let dir = self.budget.spill_dir();
                 let file =
                     tempfile::tempfile_in(&dir).map_err(|source| SpillError::Create { dir: dir.clone(), source })?;
                 Spill {
