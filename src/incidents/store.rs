@@ -16,9 +16,11 @@
 //! Under the budget nothing touches the disk and every incident is the one
 //! built.
 //!
-//! The temporary file is made with `tempfile::tempfile_in`: it has no name
-//! (unlinked at once on Unix, deleted on close on Windows), so it is gone
-//! when the store is dropped or the process ends, on an error or a kill.
+//! The temporary file is made by [`Budget::temp_file`], as the scan's
+//! events' is: it has no name (unlinked at once on Unix, deleted on close
+//! on Windows), so it is gone when the store is dropped or the process
+//! ends, on an error or a kill. Its errors are [`SpillError`]s naming the
+//! directory and what to do.
 //!
 //! Format of one spilled incident (integers LEB128, signed ones zigzag,
 //! strings a length and UTF-8 bytes, `?` a 0/1 byte then the value): its
@@ -54,42 +56,9 @@ use super::{Evidence, Incident, Map, TimesOfDay};
 use crate::correlate::fold::Mark;
 use crate::correlate::fold::mark::RawMark;
 use crate::rules::{Family, Filled, Severity, Template};
-use crate::spill::Budget;
 use crate::spill::codec::{put, put_str, unzigzag, zigzag};
+use crate::spill::{Budget, Doing, Holds, SpillError};
 use crate::stories::Story;
-
-/// Why incidents past the budget could not be put aside or read back.
-#[derive(Debug, thiserror::Error)]
-pub enum SpillError {
-    /// The temporary file could not be made.
-    #[error(
-        "cannot make a temporary file for incidents past the memory budget in {}: {source} \
-         (give --spill-dir a directory you can write to, or raise --memory-budget)",
-        dir.display()
-    )]
-    Create {
-        /// The directory.
-        dir: PathBuf,
-        /// The system's error.
-        #[source]
-        source: io::Error,
-    },
-    /// Writing to it or reading from it failed.
-    #[error(
-        "cannot {doing} incidents past the memory budget in a temporary file in {}: {source} \
-         (free space there, give --spill-dir another directory, or raise --memory-budget)",
-        dir.display()
-    )]
-    Io {
-        /// `write` or `read back`.
-        doing: &'static str,
-        /// The directory.
-        dir: PathBuf,
-        /// The system's error.
-        #[source]
-        source: io::Error,
-    },
-}
 
 /// How a story-building stage sees an incident: what folds incidents into
 /// stories and orders them, without its texts (held for every incident,
@@ -360,8 +329,8 @@ struct Spill {
 }
 
 impl Spill {
-    fn error(&self, doing: &'static str, source: io::Error) -> SpillError {
-        SpillError::Io { doing, dir: self.dir.clone(), source }
+    fn error(&self, doing: Doing, source: io::Error) -> SpillError {
+        SpillError::IncidentsIo { doing, dir: self.dir.clone(), source }
     }
 }
 
@@ -705,11 +674,9 @@ impl Store {
         let mut spill = match self.spill.take() {
             Some(s) => s,
             None => {
-                let dir = self.budget.spill_dir();
-                let file =
-                    tempfile::tempfile_in(&dir).map_err(|source| SpillError::Create { dir: dir.clone(), source })?;
+                let file = self.budget.temp_file(Holds::Incidents)?;
                 Spill {
-                    dir,
+                    dir: self.budget.spill_dir(),
                     writer: Some(BufWriter::with_capacity(1 << 16, file)),
                     file: None,
                     len: 0,
@@ -728,7 +695,7 @@ impl Store {
         };
         spill.len += buf.len() as u64;
         spill.buf = buf;
-        let result = written.map_err(|e| spill.error("write", e));
+        let result = written.map_err(|e| spill.error(Doing::Write, e));
         self.spill = Some(spill);
         result.map(|()| at)
     }
@@ -737,7 +704,7 @@ impl Store {
     fn finish_writing(&mut self) -> Result<(), SpillError> {
         let Some(spill) = self.spill.as_mut() else { return Ok(()) };
         if let Some(w) = spill.writer.take() {
-            let file = w.into_inner().map_err(|e| spill.error("write", e.into_error()))?;
+            let file = w.into_inner().map_err(|e| spill.error(Doing::Write, e.into_error()))?;
             spill.file = Some(file);
         }
         Ok(())
@@ -747,7 +714,7 @@ impl Store {
         let Some(spill) = &self.spill else {
             return Err(io::Error::other("no temporary file"));
         };
-        let wrap = |e: io::Error| io::Error::new(e.kind(), spill.error("read back", e));
+        let wrap = |e: io::Error| io::Error::new(e.kind(), spill.error(Doing::ReadBack, e));
         let Some(file) = &spill.file else {
             return Err(wrap(io::Error::other("the temporary file is still being written")));
         };
@@ -1252,6 +1219,22 @@ fix = "no restore within {window} ({status})"
             assert!(store.decode(&buf[..cut]).is_err(), "cut at {cut}");
         }
         assert!(store.decode(&[200]).is_err(), "no such kind");
+    }
+
+    /// Past the budget, a directory that cannot hold the temporary file is
+    /// an error that says it was for incidents, names the directory and
+    /// what to do (`Budget::temp_file`, as for the scan's events).
+    #[test]
+    fn an_unwritable_dir_is_a_clear_error() {
+        let missing = std::env::temp_dir().join("logtriage-no-such-dir/incidents");
+        let built = build(&rules(), &findings(&rules()), &paths(), Zone::Utc);
+        let mut store = Store::new(Budget { bytes: 0, dir: Some(missing.clone()) });
+        let error = store.push(built[0].clone()).expect_err("no file can be made");
+        let message = error.to_string();
+        assert!(message.contains("the scan's incidents passed --memory-budget (0 MiB)"), "{message}");
+        assert!(message.contains(&missing.display().to_string()), "{message}");
+        assert!(message.contains("--spill-dir") && message.contains("--memory-budget"), "{message}");
+        assert!(!missing.exists());
     }
 
     /// Ids are numbers that order as their texts do; anything else still

@@ -20,7 +20,7 @@ pub use source::follow::{Checkpoint, Follow};
 
 use crate::correlate;
 use crate::filter::Filters;
-use crate::incidents::{self, SpillError as StoreError, Store};
+use crate::incidents::{self, Store};
 use crate::input::{self, MmapChoice, Naming, NamingError, NamingOptions, NamingReport, Skip, SourceSpec};
 use crate::matcher::{Event, Matcher};
 use crate::memory;
@@ -28,7 +28,7 @@ use crate::mine::{self, Mined};
 use crate::names;
 use crate::records::Zone;
 use crate::rules::{RuleSet, UnitId};
-use crate::spill::{Budget, Held, Spill, SpillError};
+use crate::spill::{Budget, Doing, Held, Spill, SpillError};
 use crate::stories::{self, Story};
 use crate::summary::{FileStats, SeverityCounts, Summary};
 use handoff::SourceEvents;
@@ -93,13 +93,10 @@ pub enum ScanError {
     /// The paths given hold no log at all.
     #[error(transparent)]
     NothingToRead(#[from] input::NothingToRead),
-    /// Events past the memory budget could not spill.
+    /// Events or incidents past the memory budget could not be put aside
+    /// or read back.
     #[error(transparent)]
     Spill(#[from] SpillError),
-    /// Incidents past the memory budget could not be put aside or read
-    /// back.
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 /// Scans `opts.paths` with `rules`.
@@ -385,8 +382,8 @@ fn prepare_spilled(
 
 /// An error reading spilled incidents back, as the scan's error: reading
 /// back fails only on the temporary file.
-fn read_back(budget: &Budget, source: std::io::Error) -> StoreError {
-    StoreError::Io { doing: "read back", dir: budget.spill_dir(), source }
+fn read_back(budget: &Budget, source: std::io::Error) -> SpillError {
+    SpillError::IncidentsIo { doing: Doing::ReadBack, dir: budget.spill_dir(), source }
 }
 
 /// The files' unknown-error tallies, in file order (their source ids

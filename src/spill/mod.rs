@@ -74,6 +74,20 @@ impl Budget {
         self.dir.clone().unwrap_or_else(std::env::temp_dir)
     }
 
+    /// A new temporary file for `holds` in [`Budget::spill_dir`], without
+    /// a name there (unlinked at once on Unix, deleted on close on
+    /// Windows): the OS removes it when it is dropped or the process ends,
+    /// on an error or a kill too, and nothing is ever left in the directory.
+    pub fn temp_file(&self, holds: Holds) -> Result<File, SpillError> {
+        let dir = self.spill_dir();
+        tempfile::tempfile_in(&dir).map_err(|source| SpillError::Create {
+            holds,
+            dir,
+            budget: self.bytes >> 20,
+            source,
+        })
+    }
+
     /// The bytes as a size in memory (saturating on a 32-bit target).
     fn held_bytes(&self) -> usize {
         usize::try_from(self.bytes).unwrap_or(usize::MAX)
@@ -99,15 +113,55 @@ impl From<Options> for Budget {
     }
 }
 
-/// Why events could not spill.
+/// What a temporary file holds, as its errors name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holds {
+    /// Matched events, between the scan and correlation ([`Spill`]).
+    Events,
+    /// Finished incidents, until the report (`incidents::Store`).
+    Incidents,
+}
+
+impl std::fmt::Display for Holds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Holds::Events => "events",
+            Holds::Incidents => "incidents",
+        })
+    }
+}
+
+/// What was being done with a temporary file when it failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doing {
+    /// Putting things into it.
+    Write,
+    /// Taking them back out.
+    ReadBack,
+}
+
+impl std::fmt::Display for Doing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Doing::Write => "written",
+            Doing::ReadBack => "read back",
+        })
+    }
+}
+
+/// Why what passed the memory budget could not spill or come back: the
+/// events' file and the incidents' alike. Each message names the directory
+/// and what to do about it; the OS's error is its source.
 #[derive(Debug, thiserror::Error)]
 pub enum SpillError {
     /// The temporary file could not be made.
     #[error(
-        "the scan's events passed --memory-budget ({budget} MiB) and cannot spill to a temporary file in {dir} \
+        "the scan's {holds} passed --memory-budget ({budget} MiB) and cannot spill to a temporary file in {dir} \
          (point --spill-dir, or TMPDIR, at a writable directory with free space, or raise --memory-budget)"
     )]
     Create {
+        /// What was to go in it.
+        holds: Holds,
         /// The directory tried.
         dir: PathBuf,
         /// The budget, MiB.
@@ -116,7 +170,7 @@ pub enum SpillError {
         #[source]
         source: std::io::Error,
     },
-    /// Writing or reading the temporary file failed (a full disk).
+    /// Writing or reading the events' temporary file failed (a full disk).
     #[error(
         "the temporary file of spilled events in {dir} could not be written or read (free space there, point \
          --spill-dir at another directory, or raise --memory-budget)"
@@ -128,7 +182,22 @@ pub enum SpillError {
         #[source]
         source: std::io::Error,
     },
-    /// Bytes read back are not what was written.
+    /// Writing the incidents' temporary file, or reading it back, failed
+    /// (a full disk, or bytes that do not read).
+    #[error(
+        "the temporary file of spilled incidents in {dir} could not be {doing} (free space there, point \
+         --spill-dir at another directory, or raise --memory-budget)"
+    )]
+    IncidentsIo {
+        /// Writing or reading back.
+        doing: Doing,
+        /// The directory of the file.
+        dir: PathBuf,
+        /// The OS's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Bytes of events read back are not what was written.
     #[error("the temporary file of spilled events in {dir} was changed during the scan")]
     Damaged {
         /// The directory of the file.
@@ -224,13 +293,7 @@ impl Spill {
         }
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
         if file.is_none() {
-            let dir = self.dir();
-            let made = tempfile::tempfile_in(&dir).map_err(|source| SpillError::Create {
-                dir: dir.clone(),
-                budget: self.budget.bytes >> 20,
-                source,
-            })?;
-            *file = Some((made, 0));
+            *file = Some((self.budget.temp_file(Holds::Events)?, 0));
         }
         let io = |source| SpillError::Io { dir: self.dir(), source };
         let Some((f, end)) = file.as_mut() else { return Err(io(std::io::Error::other("no temporary file"))) };
@@ -355,6 +418,40 @@ mod tests {
         let message = spill.take_error().expect("an error").to_string();
         assert!(message.contains(&missing.display().to_string()), "{message}");
         assert!(message.contains("--spill-dir") && message.contains("--memory-budget"), "{message}");
+        assert!(message.contains("the scan's events passed --memory-budget (0 MiB)"), "{message}");
+    }
+
+    /// Every error names its file's directory, what the file holds and,
+    /// for the incidents' file, what was being done; and says what to do.
+    #[test]
+    fn every_message_names_the_dir_and_the_fix() {
+        let dir = PathBuf::from("/spill/here");
+        let os = || std::io::Error::other("disk full");
+        let cases = [
+            (
+                SpillError::Create { holds: Holds::Incidents, dir: dir.clone(), budget: 3, source: os() },
+                "the scan's incidents passed --memory-budget (3 MiB) and cannot spill to a temporary file in /spill/here",
+            ),
+            (
+                SpillError::Io { dir: dir.clone(), source: os() },
+                "spilled events in /spill/here could not be written or read",
+            ),
+            (
+                SpillError::IncidentsIo { doing: Doing::Write, dir: dir.clone(), source: os() },
+                "spilled incidents in /spill/here could not be written (",
+            ),
+            (
+                SpillError::IncidentsIo { doing: Doing::ReadBack, dir: dir.clone(), source: os() },
+                "spilled incidents in /spill/here could not be read back (",
+            ),
+        ];
+        for (error, says) in cases {
+            let message = error.to_string();
+            assert!(message.contains(says), "{message}");
+            assert!(message.contains("--spill-dir") && message.contains("--memory-budget"), "{message}");
+            let source = std::error::Error::source(&error).map(ToString::to_string);
+            assert_eq!(source.as_deref(), Some("disk full"), "the OS's error is the source");
+        }
     }
 
     /// Chunks read back in any order; the file lives in the directory
