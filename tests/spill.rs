@@ -103,8 +103,9 @@ fn the_spill_dir_is_named_when_it_fails_and_left_empty() {
 /// and the HTML ticks; not in the JSON) are the same whether its events
 /// spilled or were held: the spilled path bounds them as the held one
 /// does, from the restart groups' exits and the records that made more
-/// than one event. Every fixture directory, every event spilled, with
-/// several that keep fewer marks than events.
+/// than one event. Every fixture directory, every event (and so every
+/// incident: one budget) spilled, with several that keep fewer marks than
+/// events.
 #[test]
 fn a_forced_spill_keeps_the_marks_held_incidents_keep() {
     use std::sync::Arc;
@@ -113,11 +114,11 @@ fn a_forced_spill_keeps_the_marks_held_incidents_keep() {
     use logtriage::scan::{self, ScanOptions};
 
     let rules = Arc::new(load(&LoadOptions { builtin: true, paths: vec![] }).expect("built-in rules"));
-    let marks = |dir: &str, budget: usize| {
+    let marks = |dir: &str, bytes: u64| {
         let opts = ScanOptions {
             paths: vec![root().join(dir).to_string_lossy().into_owned()],
             threads: Some(1),
-            spill: logtriage::spill::Options { budget, dir: None },
+            budget: logtriage::spill::Budget { bytes, dir: None },
             ..ScanOptions::default()
         };
         let out = scan::scan(rules.clone(), &opts).ok()?;
@@ -126,7 +127,7 @@ fn a_forced_spill_keeps_the_marks_held_incidents_keep() {
     };
     let (mut dirs, mut bounded) = (0, 0);
     for dir in log_dirs() {
-        let Some(held) = marks(&dir, usize::MAX) else { continue };
+        let Some(held) = marks(&dir, u64::MAX) else { continue };
         let spilled = marks(&dir, 0).unwrap_or_else(|| panic!("{dir}: fails only when spilled"));
         assert!(spilled == held, "{dir}: the spilled incidents' marks differ from the held ones'");
         dirs += 1;

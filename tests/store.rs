@@ -9,10 +9,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use logtriage::incidents::Budget;
 use logtriage::report::{self, Endings, Format, ReportOptions};
 use logtriage::rules::{LoadOptions, RuleSet, load};
 use logtriage::scan::{self, ScanOptions};
+use logtriage::spill::Budget;
 
 use crate::util::{mask_elapsed, root, run};
 

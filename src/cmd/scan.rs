@@ -9,11 +9,11 @@ use anyhow::Context;
 
 use crate::cli::{FailOn, ScanArgs, When};
 use logtriage::filter::Filters;
-use logtriage::incidents::Budget;
 use logtriage::mine::{MineOptions, Mode};
 use logtriage::report::{self, Color, Endings, Format, ReportOptions};
 use logtriage::rules::RuleSet;
 use logtriage::scan::{self, ScanOptions};
+use logtriage::spill::Budget;
 
 /// Runs `scan`.
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
@@ -41,11 +41,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         // One budget, for each of the two things a noisy scan holds: the
         // matched events until correlation, the finished incidents until
         // the report. They peak in different stages.
-        spill: logtriage::spill::Options {
-            budget: args.memory_budget.saturating_mul(1 << 20),
-            dir: args.spill_dir.clone(),
-        },
-        budget: Budget { bytes: (args.memory_budget as u64).saturating_mul(1 << 20), dir: args.spill_dir.clone() },
+        budget: Budget::from_mib(args.memory_budget, args.spill_dir.clone()),
     };
     let out = scan::scan(Arc::new(rules), &opts).context("scan failed")?;
     for miss in &out.summary.app_misses {

@@ -25,7 +25,10 @@ use crate::rules::{Correlation, Family, Filled, Rule, RuleSet, Severity, Value};
 use crate::{memory, pool};
 
 pub use map::Map;
-pub use store::{Budget, SpillError, Store, View};
+pub use store::{Store, View};
+// The store's budget and errors are the scan's events': one value from the
+// command line, one kind of error for either temporary file.
+pub use crate::spill::{Budget, SpillError};
 
 /// What `{window}` and the preposition before it render as in an incident
 /// whose log has no times, where the rule counts or pairs within a window

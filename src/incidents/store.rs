@@ -16,9 +16,11 @@
 //! Under the budget nothing touches the disk and every incident is the one
 //! built.
 //!
-//! The temporary file is made with `tempfile::tempfile_in`: it has no name
-//! (unlinked at once on Unix, deleted on close on Windows), so it is gone
-//! when the store is dropped or the process ends, on an error or a kill.
+//! The temporary file is made by [`Budget::temp_file`], as the scan's
+//! events' is: it has no name (unlinked at once on Unix, deleted on close
+//! on Windows), so it is gone when the store is dropped or the process
+//! ends, on an error or a kill. Its errors are [`SpillError`]s naming the
+//! directory and what to do.
 //!
 //! Format of one spilled incident (integers LEB128, signed ones zigzag,
 //! strings a length and UTF-8 bytes, `?` a 0/1 byte then the value): its
@@ -56,75 +58,8 @@ use crate::correlate::fold::mark::RawMark;
 use crate::rules::{Family, Filled, Severity, Template};
 use crate::spill::codec::{put, put_str, unzigzag, zigzag};
 use crate::spill::links::{self, Links, Who};
+use crate::spill::{Budget, Doing, Holds, SpillError};
 use crate::stories::Story;
-
-/// The memory budget when none is given (`--memory-budget`), in MiB:
-/// every fixture and benchmark corpus up to 256 MiB of storm stays under
-/// it, so they never touch the disk.
-pub const DEFAULT_BUDGET_MIB: u64 = crate::spill::DEFAULT_BUDGET_MIB as u64;
-
-/// [`DEFAULT_BUDGET_MIB`] in bytes.
-pub const DEFAULT_BUDGET: u64 = DEFAULT_BUDGET_MIB << 20;
-
-/// How much memory finished incidents may hold, and where the rest go.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Budget {
-    /// Bytes the held incidents may take (an estimate of their heap).
-    pub bytes: u64,
-    /// Where the temporary file goes (None: the system's, `TMPDIR`).
-    pub dir: Option<PathBuf>,
-}
-
-impl Default for Budget {
-    fn default() -> Budget {
-        Budget { bytes: DEFAULT_BUDGET, dir: None }
-    }
-}
-
-impl Budget {
-    /// No limit: every incident is held (`watch`, tests, `rules test`).
-    pub fn unlimited() -> Budget {
-        Budget { bytes: u64::MAX, dir: None }
-    }
-
-    /// The directory the temporary file goes to.
-    pub(crate) fn dir(&self) -> PathBuf {
-        self.dir.clone().unwrap_or_else(std::env::temp_dir)
-    }
-}
-
-/// Why incidents past the budget could not be put aside or read back.
-#[derive(Debug, thiserror::Error)]
-pub enum SpillError {
-    /// The temporary file could not be made.
-    #[error(
-        "cannot make a temporary file for incidents past the memory budget in {}: {source} \
-         (give --spill-dir a directory you can write to, or raise --memory-budget)",
-        dir.display()
-    )]
-    Create {
-        /// The directory.
-        dir: PathBuf,
-        /// The system's error.
-        #[source]
-        source: io::Error,
-    },
-    /// Writing to it or reading from it failed.
-    #[error(
-        "cannot {doing} incidents past the memory budget in a temporary file in {}: {source} \
-         (free space there, give --spill-dir another directory, or raise --memory-budget)",
-        dir.display()
-    )]
-    Io {
-        /// `write` or `read back`.
-        doing: &'static str,
-        /// The directory.
-        dir: PathBuf,
-        /// The system's error.
-        #[source]
-        source: io::Error,
-    },
-}
 
 /// How a story-building stage sees an incident: what folds incidents into
 /// stories and orders them, without its texts (held for every incident,
@@ -319,9 +254,9 @@ impl LinkSets {
     /// who mapped to a place in the report order by `place` (None: an
     /// incident no longer there, or a fold none was built from).
     fn of(
-        sorted: impl Iterator<Item = Result<links::Entry, crate::spill::SpillError>>,
+        sorted: impl Iterator<Item = Result<links::Entry, SpillError>>,
         place: impl Fn(Who) -> Option<u32>,
-    ) -> Result<LinkSets, crate::spill::SpillError> {
+    ) -> Result<LinkSets, SpillError> {
         let mut count: HashMap<Box<[u32]>, u32> = HashMap::new();
         let mut record = None;
         let mut set: Vec<u32> = Vec::new();
@@ -458,8 +393,8 @@ struct Spill {
 }
 
 impl Spill {
-    fn error(&self, doing: &'static str, source: io::Error) -> SpillError {
-        SpillError::Io { doing, dir: self.dir.clone(), source }
+    fn error(&self, doing: Doing, source: io::Error) -> SpillError {
+        SpillError::IncidentsIo { doing, dir: self.dir.clone(), source }
     }
 }
 
@@ -527,8 +462,7 @@ impl Store {
         // The records that may link incidents get an eighth of the budget
         // before they spill; without a limit, folds keep them as marks.
         let hands_on = budget.bytes != u64::MAX;
-        let links_budget = usize::try_from(budget.bytes / 8).unwrap_or(usize::MAX);
-        let links = Arc::new(Links::new(crate::spill::Options { budget: links_budget, dir: budget.dir.clone() }));
+        let links = Arc::new(Links::new(Budget { bytes: budget.bytes / 8, dir: budget.dir.clone() }));
         Store {
             links,
             hands_on,
@@ -678,13 +612,13 @@ impl Store {
         self.index = order.iter().map(|&i| self.index[i as usize]).collect();
         self.born = order.iter().map(|&i| self.born[i as usize]).collect();
         self.labels = vec![u32::MAX; self.views.len()];
-        self.link_sets = self.link_sets().map_err(|e| self.links_error(e))?;
+        self.link_sets = self.link_sets()?;
         Ok(())
     }
 
     /// The sets of incidents (by place in the report order) that hold one
     /// record, from what the folds and the incidents handed on.
-    fn link_sets(&mut self) -> Result<LinkSets, crate::spill::SpillError> {
+    fn link_sets(&mut self) -> Result<LinkSets, SpillError> {
         let mut place = vec![u32::MAX; self.pushed as usize];
         for (r, &b) in self.born.iter().enumerate() {
             place[b as usize] = r as u32;
@@ -702,18 +636,6 @@ impl Store {
         let links = self.links.clone();
         let sorted = links.finish()?;
         LinkSets::of(sorted, who)
-    }
-
-    /// An error of the records that may link incidents, as the store's.
-    fn links_error(&self, e: crate::spill::SpillError) -> SpillError {
-        let dir = self.budget.dir();
-        match e {
-            crate::spill::SpillError::Create { source, .. } => SpillError::Create { dir, source },
-            crate::spill::SpillError::Io { source, .. } => SpillError::Io { doing: "write or read back", dir, source },
-            crate::spill::SpillError::Damaged { source, .. } => {
-                SpillError::Io { doing: "read back", dir, source: io::Error::other(source) }
-            }
-        }
     }
 
     /// Keeps the incidents for which `keep(app, rule, key)` holds (before
@@ -889,11 +811,9 @@ impl Store {
         let mut spill = match self.spill.take() {
             Some(s) => s,
             None => {
-                let dir = self.budget.dir();
-                let file =
-                    tempfile::tempfile_in(&dir).map_err(|source| SpillError::Create { dir: dir.clone(), source })?;
+                let file = self.budget.temp_file(Holds::Incidents)?;
                 Spill {
-                    dir,
+                    dir: self.budget.spill_dir(),
                     writer: Some(BufWriter::with_capacity(1 << 16, file)),
                     file: None,
                     len: 0,
@@ -912,7 +832,7 @@ impl Store {
         };
         spill.len += buf.len() as u64;
         spill.buf = buf;
-        let result = written.map_err(|e| spill.error("write", e));
+        let result = written.map_err(|e| spill.error(Doing::Write, e));
         self.spill = Some(spill);
         result.map(|()| at)
     }
@@ -921,7 +841,7 @@ impl Store {
     fn finish_writing(&mut self) -> Result<(), SpillError> {
         let Some(spill) = self.spill.as_mut() else { return Ok(()) };
         if let Some(w) = spill.writer.take() {
-            let file = w.into_inner().map_err(|e| spill.error("write", e.into_error()))?;
+            let file = w.into_inner().map_err(|e| spill.error(Doing::Write, e.into_error()))?;
             spill.file = Some(file);
         }
         Ok(())
@@ -931,7 +851,7 @@ impl Store {
         let Some(spill) = &self.spill else {
             return Err(io::Error::other("no temporary file"));
         };
-        let wrap = |e: io::Error| io::Error::new(e.kind(), spill.error("read back", e));
+        let wrap = |e: io::Error| io::Error::new(e.kind(), spill.error(Doing::ReadBack, e));
         let Some(file) = &spill.file else {
             return Err(wrap(io::Error::other("the temporary file is still being written")));
         };
@@ -1437,6 +1357,22 @@ fix = "no restore within {window} ({status})"
             assert!(store.decode(&buf[..cut]).is_err(), "cut at {cut}");
         }
         assert!(store.decode(&[200]).is_err(), "no such kind");
+    }
+
+    /// Past the budget, a directory that cannot hold the temporary file is
+    /// an error that says it was for incidents, names the directory and
+    /// what to do (`Budget::temp_file`, as for the scan's events).
+    #[test]
+    fn an_unwritable_dir_is_a_clear_error() {
+        let missing = std::env::temp_dir().join("logtriage-no-such-dir/incidents");
+        let built = build(&rules(), &findings(&rules()), &paths(), Zone::Utc);
+        let mut store = Store::new(Budget { bytes: 0, dir: Some(missing.clone()) });
+        let error = store.push(built[0].clone()).expect_err("no file can be made");
+        let message = error.to_string();
+        assert!(message.contains("the scan's incidents passed --memory-budget (0 MiB)"), "{message}");
+        assert!(message.contains(&missing.display().to_string()), "{message}");
+        assert!(message.contains("--spill-dir") && message.contains("--memory-budget"), "{message}");
+        assert!(!missing.exists());
     }
 
     /// Ids are numbers that order as their texts do; anything else still

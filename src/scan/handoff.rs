@@ -131,7 +131,7 @@ fn weight_from(events: &[Event], from: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spill::Options;
+    use crate::spill::Budget;
 
     fn events(n: usize, text: &str) -> Vec<Event> {
         let text: Arc<str> = Arc::from(text);
@@ -160,7 +160,7 @@ mod tests {
     fn sources_being_scanned_share_the_budget() {
         let dir = tempfile::tempdir().expect("dir");
         let one = weight(&events(1, "x"));
-        let spill = Spill::new(Options { budget: 150 * one, dir: Some(dir.path().to_path_buf()) });
+        let spill = Spill::new(Budget { bytes: (150 * one) as u64, dir: Some(dir.path().to_path_buf()) });
         let filters = Filters::default();
         let hand = Handoff { spill: &spill, filters: &filters };
         let (mut a, mut b) = (SourceEvents::default(), SourceEvents::default());
@@ -198,7 +198,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let chunk = crate::spill::CHUNK_EVENTS;
         let spill =
-            Spill::new(Options { budget: weight(&events(2 * chunk, "x")), dir: Some(dir.path().to_path_buf()) });
+            Spill::new(Budget { bytes: weight(&events(2 * chunk, "x")) as u64, dir: Some(dir.path().to_path_buf()) });
         let filters = Filters::default();
         let hand = Handoff { spill: &spill, filters: &filters };
         let mut d = SourceEvents::default();

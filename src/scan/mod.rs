@@ -20,7 +20,7 @@ pub use source::follow::{Checkpoint, Follow};
 
 use crate::correlate;
 use crate::filter::Filters;
-use crate::incidents::{self, Budget, SpillError as StoreError, Store};
+use crate::incidents::{self, Store};
 use crate::input::{self, MmapChoice, Naming, NamingError, NamingOptions, NamingReport, Skip, SourceSpec};
 use crate::matcher::{Event, Matcher};
 use crate::memory;
@@ -28,7 +28,7 @@ use crate::mine::{self, Mined};
 use crate::names;
 use crate::records::Zone;
 use crate::rules::{RuleSet, UnitId};
-use crate::spill::{self, Held, Spill, SpillError};
+use crate::spill::{Budget, Doing, Held, Spill, SpillError};
 use crate::stories::{self, Story};
 use crate::summary::{FileStats, SeverityCounts, Summary};
 use handoff::SourceEvents;
@@ -53,10 +53,10 @@ pub struct ScanOptions {
     pub naming: NamingOptions,
     /// Unknown-error mining (None: off).
     pub mine: Option<crate::mine::MineOptions>,
-    /// The memory budget for events, and where they spill past it.
-    pub spill: spill::Options,
-    /// How much memory finished incidents may hold before the rest go to
-    /// a temporary file, and where (`--memory-budget`, `--spill-dir`).
+    /// How much memory the matched events (until correlation) and, again,
+    /// the finished incidents (until the report) may each hold before the
+    /// rest go to a temporary file, and where (`--memory-budget`,
+    /// `--spill-dir`). The default is [`crate::spill::DEFAULT_BUDGET_MIB`] MiB.
     pub budget: Budget,
 }
 
@@ -93,13 +93,10 @@ pub enum ScanError {
     /// The paths given hold no log at all.
     #[error(transparent)]
     NothingToRead(#[from] input::NothingToRead),
-    /// Events past the memory budget could not spill.
+    /// Events or incidents past the memory budget could not be put aside
+    /// or read back.
     #[error(transparent)]
     Spill(#[from] SpillError),
-    /// Incidents past the memory budget could not be put aside or read
-    /// back.
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 /// Scans `opts.paths` with `rules`.
@@ -162,7 +159,7 @@ fn scan_named(
                 .map_err(|source| ScanError::Threads { threads: n.unwrap_or(0), source })?,
         ),
     };
-    let spill = Spill::new(opts.spill.clone());
+    let spill = Spill::new(opts.budget.clone());
     let hand = handoff::Handoff { spill: &spill, filters: &opts.filters };
     let results: Vec<Result<(SourceEvents, FileStats), Skip>> = match &pool {
         Some(pool) => pool.install(|| {
@@ -392,8 +389,8 @@ fn prepare_spilled(
 
 /// An error reading spilled incidents back, as the scan's error: reading
 /// back fails only on the temporary file.
-fn read_back(budget: &Budget, source: std::io::Error) -> StoreError {
-    StoreError::Io { doing: "read back", dir: budget.dir(), source }
+fn read_back(budget: &Budget, source: std::io::Error) -> SpillError {
+    SpillError::IncidentsIo { doing: Doing::ReadBack, dir: budget.spill_dir(), source }
 }
 
 /// The files' unknown-error tallies, in file order (their source ids

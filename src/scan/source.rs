@@ -342,7 +342,7 @@ pub(super) mod tests {
 
     /// A budget of `budget` bytes spilling to `dir`, and the hand-off to it.
     fn spill_to(dir: &Path, budget: usize) -> crate::spill::Spill {
-        crate::spill::Spill::new(crate::spill::Options { budget, dir: Some(dir.to_path_buf()) })
+        crate::spill::Spill::new(crate::spill::Budget { bytes: budget as u64, dir: Some(dir.to_path_buf()) })
     }
 
     /// `spec` scanned as `scan_handing` does it, into `spill`: the events

@@ -28,9 +28,17 @@
 //! Read back, events that shared a string or a field set share it again
 //! (one `Arc` per chunk), so the events take no more heap than the
 //! scan's did.
+//!
+//! The writer numbers a string by its address first and by its content
+//! only for an address it has not met: the strings the scan shares are one
+//! `Arc` each, so a text repeated by many events is hashed once a chunk,
+//! not once an event. Equal copies that are not shared are still written
+//! once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+
+use foldhash::fast::RandomState;
 
 use crate::input::Stream;
 use crate::matcher::{Event, Fields, Ts, Which};
@@ -43,36 +51,65 @@ use crate::rules::Role;
 #[error("a chunk of spilled events is damaged ({0})")]
 pub struct Damaged(pub &'static str);
 
-/// Appends the chunk of `events` (each with its tag) to `out`.
-pub fn encode<'e>(events: impl ExactSizeIterator<Item = (&'e Event, u64)> + Clone, out: &mut Vec<u8>) {
-    let mut strings: HashMap<&'e str, u64> = HashMap::new();
-    let mut order: Vec<&'e str> = Vec::new();
-    let mut intern = |s: &'e str| -> u64 {
-        *strings.entry(s).or_insert_with(|| {
+/// A chunk's string table: each distinct string once, numbered in the
+/// order first met.
+#[derive(Default)]
+struct Strings<'e> {
+    /// Numbers by address and length. The events of one record share its
+    /// text, and the matcher's interner makes a source's repeated lines,
+    /// apps and values one `Arc<str>` each (256 MiB storm, every event
+    /// spilled: 5.7 M lookups of texts and apps, 300 k addresses), so most
+    /// lookups end here, having hashed two words rather than the text.
+    /// Sound whatever the strings' origin: two live borrows at one address
+    /// with one length are the same bytes.
+    by_address: HashMap<(usize, usize), u64, RandomState>,
+    /// Numbers by content, for an address not met yet: equal copies that
+    /// are not shared (other sources' lines in a sort run, or lines past
+    /// the interner's bound) are still written once.
+    by_content: HashMap<&'e str, u64, RandomState>,
+    order: Vec<&'e str>,
+}
+
+impl<'e> Strings<'e> {
+    /// The number of `s` in the table, added if new.
+    fn number(&mut self, s: &'e str) -> u64 {
+        let address = (s.as_ptr() as usize, s.len());
+        if let Some(&n) = self.by_address.get(&address) {
+            return n;
+        }
+        let order = &mut self.order;
+        let n = *self.by_content.entry(s).or_insert_with(|| {
             order.push(s);
             order.len() as u64 - 1
-        })
-    };
+        });
+        self.by_address.insert(address, n);
+        n
+    }
+}
+
+/// Appends the chunk of `events` (each with its tag) to `out`.
+pub fn encode<'e>(events: impl ExactSizeIterator<Item = (&'e Event, u64)> + Clone, out: &mut Vec<u8>) {
+    let mut strings = Strings::default();
     // By the set's address: the events of one source that capture the same
     // values share one set.
-    let mut sets: HashMap<*const (), u64> = HashMap::new();
+    let mut sets: HashMap<*const (), u64, RandomState> = HashMap::default();
     let mut set_list: Vec<Vec<(u64, u64)>> = Vec::new();
     let mut per_event: Vec<(u64, u64, u64)> = Vec::with_capacity(events.len());
     for (e, _) in events.clone() {
-        let text = intern(&e.text);
-        let app = e.app.as_deref().map_or(0, |a| intern(a) + 1);
+        let text = strings.number(&e.text);
+        let app = e.app.as_deref().map_or(0, |a| strings.number(a) + 1);
         let set = if e.fields.is_empty() {
             0
         } else {
             *sets.entry(Arc::as_ptr(&e.fields).cast::<()>()).or_insert_with(|| {
-                set_list.push(e.fields.iter().map(|(n, v)| (intern(n), intern(v))).collect());
+                set_list.push(e.fields.iter().map(|(n, v)| (strings.number(n), strings.number(v))).collect());
                 set_list.len() as u64
             })
         };
         per_event.push((text, app, set));
     }
-    put(out, order.len() as u64);
-    for s in &order {
+    put(out, strings.order.len() as u64);
+    for s in &strings.order {
         put_str(out, s);
     }
     put(out, set_list.len() as u64);
@@ -306,6 +343,48 @@ mod tests {
         let mut bytes = Vec::new();
         encode(evs.iter().map(|e| (e, 0)), &mut bytes);
         assert!(bytes.len() < 100 * 20 + 250, "{} bytes: each event about 18, the strings once", bytes.len());
+    }
+
+    /// The strings a chunk begins with, in the order written.
+    fn table(bytes: &[u8]) -> Vec<String> {
+        let mut r = Reader { bytes, at: 0 };
+        let n = r.count().expect("count");
+        (0..n).map(|_| r.string().expect("string").to_string()).collect()
+    }
+
+    /// The table holds each distinct content once, in the order first met
+    /// (text, app, then a new field set's names and values), however the
+    /// events share their strings: the same bytes as numbering by content
+    /// alone. Equal copies at other addresses take the first one's number.
+    #[test]
+    fn the_table_numbers_contents_in_the_order_met() {
+        let text: Arc<str> = "boom".into();
+        let fields: Fields = Arc::new(vec![("code".into(), "api".into())]);
+        let mut evs = vec![event(1, &text, &fields), event(2, &text, &fields)];
+        // A copy of the text at another address; an app that is another
+        // event's text; a new set whose value is an app met before.
+        evs.push(Event { app: Some("boom".into()), ..event(3, &"boom".into(), &fields) });
+        let other: Fields = Arc::new(vec![("app".into(), "api".into()), ("code".into(), "9".into())]);
+        evs.push(Event { app: Some("worker".into()), ..event(4, &"api".into(), &other) });
+        let mut bytes = Vec::new();
+        encode(evs.iter().map(|e| (e, 0)), &mut bytes);
+        assert_eq!(table(&bytes), ["boom", "api", "code", "worker", "app", "9"]);
+        let back = decode(&bytes).expect("decodes");
+        assert!(Arc::ptr_eq(&back[0].0.text, &back[2].0.text), "an equal copy reads back shared");
+        assert!(Arc::ptr_eq(&back[3].0.text, back[0].0.app.as_ref().expect("app")));
+    }
+
+    /// A string's address alone does not name it: two slices of one
+    /// buffer that begin at the same byte are different strings when
+    /// their lengths differ.
+    #[test]
+    fn one_address_with_two_lengths_is_two_strings() {
+        let buf = String::from("abc");
+        let mut strings = Strings::default();
+        let (ab, abc) = (strings.number(&buf[..2]), strings.number(&buf[..3]));
+        assert_ne!(ab, abc);
+        assert_eq!((strings.number(&buf[..2]), strings.number(&buf[..3])), (ab, abc), "each found again");
+        assert_eq!(strings.order, ["ab", "abc"]);
     }
 
     #[test]

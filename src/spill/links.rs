@@ -26,7 +26,7 @@ use std::collections::BinaryHeap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{Extent, Options, Spill, SpillError};
+use super::{Budget, Extent, Spill, SpillError};
 
 /// Entries in one chunk of a run: a merge holds one chunk per run.
 pub const CHUNK_ENTRIES: usize = 1 << 12;
@@ -92,10 +92,9 @@ struct Held {
 }
 
 impl Links {
-    /// Entries held up to `options.budget` bytes, runs written in
-    /// `options.dir`.
-    pub fn new(options: Options) -> Links {
-        Links { spill: Spill::new(options), next_fold: AtomicU64::new(0), held: Mutex::new(Held::default()) }
+    /// Entries held up to `budget.bytes`, runs written in its directory.
+    pub fn new(budget: Budget) -> Links {
+        Links { spill: Spill::new(budget), next_fold: AtomicU64::new(0), held: Mutex::new(Held::default()) }
     }
 
     /// A new fold's id.
@@ -249,7 +248,7 @@ mod tests {
         want.sort_unstable();
         want.dedup();
         for budget in [0, MIN_RUN * 40, usize::MAX] {
-            let links = Links::new(Options { budget, dir: None });
+            let links = Links::new(Budget { bytes: budget as u64, dir: None });
             for chunk in input.chunks(37) {
                 for &(s, l, who) in chunk {
                     links.add([(s, l)], who);
@@ -269,7 +268,7 @@ mod tests {
     /// a panic or a silent loss.
     #[test]
     fn a_failed_write_is_reported() {
-        let links = Links::new(Options { budget: 0, dir: Some("/nonexistent/logtriage-links".into()) });
+        let links = Links::new(Budget { bytes: 0, dir: Some("/nonexistent/logtriage-links".into()) });
         links.add((0..=MIN_RUN as u64).map(|l| (0, l)), Who::Fold(1));
         assert!(matches!(links.finish(), Err(SpillError::Create { .. })));
     }

@@ -201,7 +201,7 @@ impl Iterator for Merge<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spill::Options;
+    use crate::spill::Budget;
 
     fn ev(source: usize, line: u64, ts: Option<i64>, role: Role) -> Event {
         Event {
@@ -231,8 +231,8 @@ mod tests {
             let role = if i % 5 == 0 { Role::End } else { Role::Start };
             input.push((key, 1000 - (i % 10), ev((i % 2) as usize, i / 3, ts, role)));
         }
-        for budget in [0, 10_000, usize::MAX] {
-            let spill = Spill::new(Options { budget, dir: None });
+        for bytes in [0, 10_000, u64::MAX] {
+            let spill = Spill::new(Budget { bytes, dir: None });
             let mut sorter = Sorter::new(&spill);
             for (k, tag, e) in input.clone() {
                 sorter.push(k, tag, e).expect("pushed");
@@ -256,7 +256,7 @@ mod tests {
                 }
                 want.sort_by_key(|a| a.0);
                 let want: Vec<Event> = want.into_iter().map(|(_, e)| e).collect();
-                assert_eq!(got, want, "budget {budget}, group {key}");
+                assert_eq!(got, want, "budget {bytes}, group {key}");
             }
         }
     }
@@ -270,7 +270,7 @@ mod tests {
         let at = |line: u64| Event { text: format!("{line:06}").into(), ..ev(0, line, Some(1), Role::Start) };
         let one = weight(std::slice::from_ref(&at(1)));
         let runs_after = |budget: usize, n: u64| {
-            let spill = Spill::new(Options { budget, dir: None });
+            let spill = Spill::new(Budget { bytes: budget as u64, dir: None });
             let mut sorter = Sorter::new(&spill);
             for line in 1..=n {
                 sorter.push(0, line, at(line)).expect("pushed");
