@@ -288,6 +288,25 @@ impl LinkSets {
     }
 }
 
+/// Puts `v` in `order` in place: afterwards `v[i]` is what `v[order[i]]`
+/// was (`order` a permutation of `v`'s indices), following each cycle
+/// of the permutation with swaps.
+fn permute<T>(v: &mut [T], order: &[u32]) {
+    let mut done = vec![false; v.len()];
+    for start in 0..v.len() {
+        let mut i = start;
+        while !done[i] {
+            done[i] = true;
+            let j = order[i] as usize;
+            if j == start {
+                break;
+            }
+            v.swap(i, j);
+            i = j;
+        }
+    }
+}
+
 /// An id as its number: the 16 hex digits of [`super::id::stable_id`], so
 /// numbers order as the texts do. Anything else (no id is) hashes.
 fn id_number(id: &str) -> u64 {
@@ -607,10 +626,11 @@ impl Store {
             let (a, b) = (a as usize, b as usize);
             key(&self.views[a], &self.index[a]).cmp(&key(&self.views[b], &self.index[b]))
         });
-        let mut views: Vec<Option<View>> = std::mem::take(&mut self.views).into_iter().map(Some).collect();
-        self.views = order.iter().filter_map(|&i| views[i as usize].take()).collect();
-        self.index = order.iter().map(|&i| self.index[i as usize]).collect();
-        self.born = order.iter().map(|&i| self.born[i as usize]).collect();
+        // In place: a copy of the views was the run's peak (5 GiB storm,
+        // 733 k incidents: 84 MiB on top of the 84 the views hold).
+        permute(&mut self.views, &order);
+        permute(&mut self.index, &order);
+        permute(&mut self.born, &order);
         self.labels = vec![u32::MAX; self.views.len()];
         self.link_sets = self.link_sets()?;
         Ok(())
@@ -1162,6 +1182,33 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every permutation of up to six items, and a long one of many
+    /// cycles, put in place as a copy would.
+    #[test]
+    fn permute_in_place_is_a_permuted_copy() {
+        fn all(n: u32) -> Vec<Vec<u32>> {
+            if n == 0 {
+                return vec![vec![]];
+            }
+            let mut out = Vec::new();
+            for p in all(n - 1) {
+                for at in 0..=p.len() {
+                    let mut q = p.clone();
+                    q.insert(at, n - 1);
+                    out.push(q);
+                }
+            }
+            out
+        }
+        let long: Vec<u32> = (0..1000u32).map(|i| (i * 7919) % 1000).collect();
+        for order in (0..=6).flat_map(all).chain([long]) {
+            let mut v: Vec<u32> = (0..order.len() as u32).map(|i| i * 10).collect();
+            let want: Vec<u32> = order.iter().map(|&i| v[i as usize]).collect();
+            permute(&mut v, &order);
+            assert_eq!(v, want, "{order:?}");
+        }
+    }
     use crate::correlate::Finding;
     use crate::incidents::build;
     use crate::input::Stream;
