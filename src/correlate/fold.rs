@@ -11,18 +11,19 @@
 //!
 //! Marks (where each record is, for the stories) are kept only where they
 //! can change a story or the report: the first record's; pm2's daemon
-//! lines (the exits stories are built around); records that made more
-//! than one event, and closing records (copied into every group they
-//! close): only a record two incidents hold links them; opening records
-//! inside the [`Exits`] windows, where a rule's match may be the cause of
-//! an app's restart; and the first record of each distinct instant, up to
+//! lines (the exits stories are built around); opening records inside
+//! the [`Exits`] windows, where a rule's match may be the cause of an
+//! app's restart; and the first record of each distinct instant, up to
 //! [`TICKS`] of them evenly spread, which the HTML report draws. Past that
 //! the report's ticks are picked from those kept, and its `ticks_total`
-//! counts those. Each mark kept says why ([`Mark::story`]): the first of
-//! an instant that is none of the others is kept only for the ticks, and
-//! the incident store's views, held to the end of the run, leave it out;
-//! without [`Bounds`] every mark is kept, each for a story. Which story
-//! reads which of them: `stories::oracle`.
+//! counts those. Records that made more than one event and closing
+//! records (copied into every group they close) are what links two
+//! incidents ([`Mark::links`]): with a [`LinkSink`] a fold hands them on
+//! as it folds them (`spill::links`) and keeps them only as the above;
+//! without one it keeps them ([`Kept::Link`]). Each mark kept says why
+//! ([`Kept`]); the incident store's views, held to the end of the run,
+//! keep only [`Kept::View`]; without [`Bounds`] every mark is kept for the
+//! view. Which story reads which of them: `stories::oracle`.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

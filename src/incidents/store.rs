@@ -38,7 +38,7 @@
 //!
 //! What stays in memory per incident, to the end of the run, is what the
 //! stories and the report order read ([`View`], and its index) and the marks
-//! a story may read ([`Mark::story`]: see `correlate::fold::mark`): a held
+//! a story reads from the view ([`Mark::view`]: see `correlate::fold::mark`): a held
 //! incident's own, where they lead its marks (as a fold puts them), else
 //! a copy in one list for all incidents ([`Views::marks`]), never one
 //! allocation each. The marks kept only for the
@@ -207,9 +207,11 @@ impl<'a> Views<'a> {
         self.views
     }
 
-    /// Where `v`'s records that a story may read are
-    /// ([`Mark::story`]), in the incident's order: every one of the
-    /// incident's marks but those kept only for the report's ticks.
+    /// Where `v`'s records that a story reads from the view are
+    /// ([`Mark::view`]), in the incident's order: the first record, pm2's
+    /// daemon lines, records inside an exit's window (every record where
+    /// no bounds were known). Which incidents share a record is
+    /// [`Views::links`].
     pub fn marks(&self, v: &View) -> &'a [Mark] {
         let len = v.marks_len as usize;
         if v.marks_at & HELD_MARKS != 0 {
@@ -1354,7 +1356,7 @@ fix = "no restore within {window} ({status})"
                     (i.id.clone(), i.first_ms, i.last_ms, i.count)
                 );
                 assert_eq!((v.rule(), v.app.as_deref(), v.severity), (i.rule.as_str(), i.app.as_deref(), i.severity));
-                let story: Vec<Mark> = i.marks.iter().copied().filter(Mark::story).collect();
+                let story: Vec<Mark> = i.marks.iter().copied().filter(Mark::view).collect();
                 assert_eq!(store.views().marks(v), story.as_slice());
                 assert_eq!(store.views().time_of_day(v), i.time_of_day.as_ref());
             }
