@@ -93,6 +93,9 @@ impl Filters {
     /// `--app` left any out): a sentence saying so, with the app of another
     /// case as a suggestion (names match exactly), else the apps there are.
     pub fn app_misses<'a>(&self, known: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+        if self.apps.is_empty() {
+            return Vec::new();
+        }
         let known: std::collections::BTreeSet<&str> = known.into_iter().collect();
         let fold = |name: &str| pm2_file_name(name).to_lowercase();
         let mut misses = Vec::new();

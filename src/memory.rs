@@ -4,6 +4,29 @@
 //! and the next stage's allocations come from whichever arena its thread
 //! uses, so without a trim the peak is the old and the new at once.
 
+/// Largest allocation glibc serves from its arenas; larger ones are
+/// mapped on their own, and their pages go back when they are freed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const MMAP_THRESHOLD: libc::c_int = 4 << 20;
+
+/// Fixes glibc's mmap threshold (a no-op elsewhere): call once, at the
+/// start of the process. Left dynamic, glibc raises it to the size of any
+/// mapped block freed, up to 32 MiB: after the scan frees its first large
+/// buffers, every growing list (events, views, the stories' spans) below
+/// that comes from an arena and leaves its old copies there, resident
+/// until a trim finds a whole free page run. A fixed 4 MiB: 2 GiB storm,
+/// `--mmap never --memory-budget 64`, peak RSS 202-239 MiB over three runs
+/// against 176 MiB in each of three, for 3 % more wall time (more page
+/// faults); 1 MiB saved no more and cost 15 %.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt sets a tuning parameter of the allocator; called
+    // before any thread starts, it races with no allocation.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+    }
+}
+
 /// Returns free heap pages of every arena to the kernel (glibc); a no-op
 /// elsewhere. Costs a walk over the free lists: call it between stages,
 /// not per allocation.
