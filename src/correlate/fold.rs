@@ -34,6 +34,7 @@ use crate::matcher::{Event, field};
 use crate::records::DayTime;
 use crate::rules::{Correlation, Role, Rule};
 
+mod lines;
 pub mod mark;
 
 use mark::{BEFORE_MS, STAMP_SLACK_MS};
@@ -248,13 +249,15 @@ impl Fold {
     }
 
     /// (source, line) of each event, if the fold keeps them
-    /// ([`Keep::lines`]).
-    pub fn taken(&self) -> Vec<(usize, u64)> {
-        match (&self.folded, self.keep.lines) {
-            (Some(f), _) => f.lines().map(Iterator::collect).unwrap_or_default(),
-            (None, true) => self.raw.iter().map(|e| (e.source, e.line)).collect(),
-            (None, false) => Vec::new(),
-        }
+    /// ([`Keep::lines`]). Not collected: a storm's largest fold keeps
+    /// millions (5 GiB storm: a 43 MiB list at the run's peak).
+    pub fn taken(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        let folded = self.folded.as_ref().and_then(|f| f.lines()).into_iter().flatten();
+        let raw = match (&self.folded, self.keep.lines) {
+            (None, true) => &self.raw[..],
+            _ => &[],
+        };
+        folded.chain(raw.iter().map(|e| (e.source, e.line)))
     }
 
     fn folded(&mut self) -> &mut Folded {
@@ -355,7 +358,7 @@ pub struct Folded {
     any_app: bool,
     /// Per source, the lines of its events: kept where mining asks which
     /// records a finding took ([`Fold::taken`]).
-    lines: Option<Vec<(usize, Vec<u64>)>>,
+    lines: Option<lines::Lines>,
     /// Where it hands on the records that may link its incident to
     /// another (None: it keeps their marks).
     links: Option<LinkSink>,
@@ -397,7 +400,7 @@ impl Sink for Folded {
 
     fn new(keep: &Keep) -> Folded {
         let (bounds, any_app, links) = (keep.bounds.clone(), keep.joins, keep.links.clone());
-        Folded { lines: keep.lines.then(Vec::new), bounds, any_app, links, stride: 1, ..Folded::default() }
+        Folded { lines: keep.lines.then(lines::Lines::default), bounds, any_app, links, stride: 1, ..Folded::default() }
     }
 
     fn add(&mut self, e: Event) {
@@ -425,7 +428,7 @@ impl Sink for Folded {
         let view = self.count == 1 || self.in_view(&m);
         self.keep_mark(m, view);
         if let Some(lines) = &mut self.lines {
-            note_line(lines, e.source, e.line);
+            lines.note(e.source, e.line);
         }
         let record = Record { source: e.source, line: e.line, ts: e.ts.get(), text: e.text };
         push_evidence(&mut self.evidence, record);
@@ -476,11 +479,7 @@ impl Sink for Folded {
         self.pending.extend(later.pending);
         self.joined.extend(later.link_id.into_iter().chain(later.joined));
         if let (Some(lines), Some(more)) = (&mut self.lines, later.lines) {
-            for (source, of) in more {
-                for line in of {
-                    note_line(lines, source, line);
-                }
-            }
+            more.iter().for_each(|(source, line)| lines.note(source, line));
         }
         // Its first two and its latest are among what `later` kept.
         for record in later.evidence {
@@ -505,7 +504,6 @@ impl Sink for Folded {
         self.marks.shrink_to_fit();
         self.ticks.shrink_to_fit();
         if let Some(lines) = &mut self.lines {
-            lines.iter_mut().for_each(|(_, l)| l.shrink_to_fit());
             lines.shrink_to_fit();
         }
     }
@@ -583,8 +581,7 @@ impl Folded {
     /// (source, line) of each event, if the fold was made to keep them
     /// ([`Keep::lines`]); per source in order of first event.
     pub fn lines(&self) -> Option<impl Iterator<Item = (usize, u64)> + '_> {
-        let lines = self.lines.as_ref()?;
-        Some(lines.iter().flat_map(|(source, of)| of.iter().map(move |&l| (*source, l))))
+        Some(self.lines.as_ref()?.iter())
     }
 
     /// Whether a story reads a record's mark from the incident's view
@@ -702,13 +699,6 @@ fn note_day(days: &mut Vec<(usize, DayTime)>, source: usize, d: DayTime) {
     match days.iter_mut().find(|(s, _)| *s == source) {
         Some((_, last)) => *last = (*last).max(d),
         None => days.push((source, d)),
-    }
-}
-
-fn note_line(lines: &mut Vec<(usize, Vec<u64>)>, source: usize, line: u64) {
-    match lines.iter_mut().rev().find(|(s, _)| *s == source) {
-        Some((_, of)) => of.push(line),
-        None => lines.push((source, vec![line])),
     }
 }
 

@@ -211,57 +211,78 @@ fn reach(ends: impl Iterator<Item = i64>) -> Vec<i64> {
 }
 
 /// The timed incidents of outages and restarts, each with its unit, for
-/// finding what a symptom falls within.
-struct Spans {
-    /// (first, last, unit), sorted.
-    all: Vec<(i64, i64, usize)>,
-    /// The latest `last` among `all` up to each index.
+/// finding what a symptom falls within. Indices into the views, not
+/// copies of their times: a storm's views are mostly outages and
+/// restarts (5 GiB storm: 50 MiB of (first, last, unit) copies, twice,
+/// at the run's peak; 16 bytes a span now).
+struct Spans<'a> {
+    incidents: &'a [View],
+    unit: &'a [usize],
+    /// Their indices, sorted by (first, last, unit, index).
+    all: Vec<u32>,
+    /// The latest `last` among `all` up to each place.
     reach: Vec<i64>,
-    /// The same per app: an app's own outage or restarts.
-    by_app: BTreeMap<String, Vec<(i64, i64, usize)>>,
+    /// The same per app, in report order: an app's own outage or restarts.
+    by_app: BTreeMap<&'a str, Vec<u32>>,
 }
 
-impl Spans {
-    fn of(incidents: &[View], unit: &[usize]) -> Spans {
+impl<'a> Spans<'a> {
+    fn of(incidents: &'a [View], unit: &'a [usize]) -> Spans<'a> {
         let mut all = Vec::new();
-        let mut by_app: BTreeMap<String, Vec<(i64, i64, usize)>> = BTreeMap::new();
+        let mut by_app: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
         for (i, inc) in incidents.iter().enumerate() {
-            let (Class::Dependency | Class::Restart, Some(first), Some(last)) =
-                (class(inc), inc.first_ms(), inc.last_ms())
-            else {
+            if !matches!(class(inc), Class::Dependency | Class::Restart) || inc.first_ms().zip(inc.last_ms()).is_none()
+            {
                 continue;
-            };
-            all.push((first, last, unit[i]));
-            if let Some(app) = &inc.app {
-                by_app.entry(app.to_string()).or_default().push((first, last, unit[i]));
+            }
+            // The store numbers its incidents in u32.
+            let Ok(i) = u32::try_from(i) else { break };
+            all.push(i);
+            if let Some(app) = inc.app.as_deref() {
+                by_app.entry(app).or_default().push(i);
             }
         }
-        all.sort_unstable();
-        let reach = reach(all.iter().map(|&(_, last, _)| last));
-        Spans { all, reach, by_app }
+        let mut spans = Spans { incidents, unit, all, reach: Vec::new(), by_app };
+        let mut all = std::mem::take(&mut spans.all);
+        all.sort_unstable_by_key(|&i| (spans.first(i), spans.last(i), unit[i as usize], i));
+        spans.reach = reach(all.iter().map(|&i| spans.last(i)));
+        spans.all = all;
+        spans
+    }
+
+    /// Span `i`'s start: only timed incidents are spans.
+    fn first(&self, i: u32) -> i64 {
+        self.incidents[i as usize].first_ms().unwrap_or(i64::MIN)
+    }
+
+    /// Span `i`'s end.
+    fn last(&self, i: u32) -> i64 {
+        self.incidents[i as usize].last_ms().unwrap_or(i64::MIN)
     }
 
     /// The units of the spans that began no more than `lag` before `ts`
     /// (and at most [`SKEW_MS`] after it) and had not ended [`SKEW_MS`]
     /// before it.
     fn around(&self, ts: i64, lag: i64) -> impl Iterator<Item = usize> + '_ {
-        let from = self.all.partition_point(|&(first, _, _)| first < ts.saturating_sub(lag));
+        let from = self.all.partition_point(|&i| self.first(i) < ts.saturating_sub(lag));
         let from = from.max(self.reach.partition_point(|&r| r < ts.saturating_sub(SKEW_MS)));
-        let to = self.all.partition_point(|&(first, _, _)| first <= ts.saturating_add(SKEW_MS));
+        let to = self.all.partition_point(|&i| self.first(i) <= ts.saturating_add(SKEW_MS));
         self.all[from..to.max(from)]
             .iter()
-            .filter(move |&&(_, last, _)| last >= ts.saturating_sub(SKEW_MS))
-            .map(|&(_, _, u)| u)
+            .filter(move |&&i| self.last(i) >= ts.saturating_sub(SKEW_MS))
+            .map(|&i| self.unit[i as usize])
     }
 
     /// The units of `app`'s own outage or restart incidents whose span
     /// holds `ts` (give or take [`SKEW_MS`]).
-    fn of_app<'a>(&'a self, app: &str, ts: i64) -> impl Iterator<Item = usize> + 'a {
+    fn of_app<'s>(&'s self, app: &str, ts: i64) -> impl Iterator<Item = usize> + 's {
         let spans = self.by_app.get(app).map_or(&[][..], Vec::as_slice);
         spans
             .iter()
-            .filter(move |&&(first, last, _)| first.saturating_sub(SKEW_MS) <= ts && ts <= last.saturating_add(SKEW_MS))
-            .map(|&(_, _, u)| u)
+            .filter(move |&&i| {
+                self.first(i).saturating_sub(SKEW_MS) <= ts && ts <= self.last(i).saturating_add(SKEW_MS)
+            })
+            .map(|&i| self.unit[i as usize])
     }
 }
 
@@ -272,7 +293,7 @@ impl Spans {
 /// proxy's 5xx). The unit explaining the most of its incidents by app,
 /// then by time, then the first in report order, is the parent; none for
 /// a symptom nothing explains (an app's own bug behind its 500s).
-fn symptom_parent(members: &[&View], spans: &Spans) -> Option<usize> {
+fn symptom_parent(members: &[&View], spans: &Spans<'_>) -> Option<usize> {
     let mut score: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
     for inc in members {
         let Some(ts) = inc.first_ms() else { continue };
