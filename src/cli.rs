@@ -317,9 +317,9 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = MmapArg::Auto)]
     pub mmap: MmapArg,
 
-    /// MiB of matched events held in memory between the scan and correlation, and again of
-    /// finished incidents held until the report; past it they are written to a temporary file and
-    /// read back (output unchanged). 0 spills every one.
+    /// MiB of matched events held in memory between the scan and correlation, and a quarter of it
+    /// of finished incidents held until the report; past it they are written to a temporary file
+    /// and read back (output unchanged). 0 spills every one.
     #[arg(long, value_name = "MIB", default_value_t = logtriage::spill::DEFAULT_BUDGET_MIB)]
     pub memory_budget: usize,
 
