@@ -15,8 +15,8 @@ const MMAP_THRESHOLD: libc::c_int = 4 << 20;
 /// buffers, every growing list (events, views, the stories' spans) below
 /// that comes from an arena and leaves its old copies there, resident
 /// until a trim finds a whole free page run. A fixed 4 MiB: 2 GiB storm,
-/// `--mmap never --memory-budget 64`, peak RSS 202-239 MiB over three runs
-/// against 176 MiB in each of three, for 3 % more wall time (more page
+/// `--mmap never --memory-budget 64`, peak RSS 197-234 MiB over three runs
+/// against 172 MiB in each of three, for 3 % more wall time (more page
 /// faults); 1 MiB saved no more and cost 15 %.
 pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -107,7 +107,7 @@ struct RuleOf {
 /// still held are correlated while the incidents come in, so both are in
 /// memory at once; incidents written past it cost a write and one read
 /// back each, no sort. 5 GiB storm, `--mmap never`, default budget: peak
-/// RSS 503 MiB holding up to the whole budget, 250-350 MiB (the scan's
+/// RSS 491 MiB holding up to the whole budget, 248-342 MiB (the scan's
 /// events now make the peak, by their timing) with a quarter; dense 1 GiB
 /// holds all of its incidents either way (same time).
 const HELD_SHARE: u64 = 4;
