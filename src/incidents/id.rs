@@ -86,8 +86,12 @@ impl Serialize for IdNum {
 }
 
 impl PartialEq<str> for IdNum {
+    /// Equal to the text the incident has, byte for byte (upper-case hex
+    /// is another text).
     fn eq(&self, other: &str) -> bool {
-        u64::from_str_radix(other, 16).is_ok_and(|n| n == self.0) && other.len() == 16
+        other.len() == 16
+            && other.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            && u64::from_str_radix(other, 16) == Ok(self.0)
     }
 }
 
@@ -108,6 +112,9 @@ mod id_num_tests {
         assert_eq!(serde_json::to_string(&id).unwrap(), "\"00abcdef01234567\"");
         assert_eq!(id, "00abcdef01234567".to_string());
         assert_ne!(id, "abcdef01234567".to_string());
+        assert_ne!(id, "00ABCDEF01234567".to_string());
+        assert_ne!(IdNum(0x0bcd_ef01_2345_6789), "+bcdef0123456789".to_string());
+        assert_eq!(IdNum(u64::MAX), "ffffffffffffffff".to_string());
         assert_ne!(IdNum(1), "0000000000000002".to_string());
     }
 }
