@@ -317,9 +317,10 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = MmapArg::Auto)]
     pub mmap: MmapArg,
 
-    /// MiB of matched events held in memory between the scan and correlation, and a quarter of it
-    /// of finished incidents held until the report; past it they are written to a temporary file
-    /// and read back (output unchanged). 0 spills every one.
+    /// MiB of memory for what a scan holds for later stages: half of it for matched events between
+    /// the scan and correlation, an eighth for finished incidents until the report, a sixteenth for
+    /// the records linking incidents; past their part they are written to a temporary file and
+    /// read back (output unchanged). 0 spills every one.
     #[arg(long, value_name = "MIB", default_value_t = logtriage::spill::DEFAULT_BUDGET_MIB)]
     pub memory_budget: usize,
 

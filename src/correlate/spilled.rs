@@ -17,7 +17,7 @@ use crate::pool;
 use crate::rules::{Role, RuleSet};
 use crate::spill::links::Links;
 use crate::spill::runs::{Sorted, Sorter};
-use crate::spill::{CHUNK_EVENTS, Extent, Held, Spill, SpillError};
+use crate::spill::{CHUNK_EVENTS, Extent, Held, Spill, SpillError, Weigher, drain_counted, weight};
 
 use super::{
     BATCH_EVENTS, Bounds, End, Finding, GroupKey, InOrder, closers, context, correlate_group, correlate_group_each,
@@ -69,55 +69,104 @@ fn correlate_streaming<E: From<SpillError>>(
     stream_above: usize,
     emit: impl FnMut(Vec<Finding>) -> Result<(), E>,
 ) -> Result<Vec<String>, E> {
-    let Spilled { spill, lists, rename, started, links } = events;
-    let mut grouper = Grouper::new(rules, paths, spill);
-    if rules.context_resolved() || rules.rules().iter().all(|r| r.context.is_empty()) {
-        for held in lists {
-            let mut seq = 0;
-            read_list(spill, &held, rename, &mut |e| {
-                seq += 1;
-                grouper.push(e, seq - 1)
-            })?;
-        }
+    let Spilled { spill, mut lists, rename, started, links } = events;
+    // What the scan's sources left in memory, exactly: from here on the
+    // events move from stage to stage under the one limit.
+    spill.recount(lists.iter().map(|h| weight(&h.tail)).sum());
+    let mut outs = if rules.context_resolved() || rules.rules().iter().all(|r| r.context.is_empty()) {
+        let mut outs =
+            lists.into_iter().map(|held| Out::of_scan(spill, held, rename)).collect::<Result<Vec<_>, _>>()?;
+        make_room(spill, &mut outs)?;
+        outs
     } else {
         let mut out: Vec<Out> = (0..lists.len()).map(|_| Out::default()).collect();
-        let touched = {
-            let mut read =
-                |i: usize, f: &mut dyn FnMut(Event) -> Result<(), SpillError>| read_list(spill, &lists[i], rename, f);
-            let mut last_list = 0;
-            let touched = context::spilled::apply(rules, lists.len(), &started, paths, &mut read, &mut |i, e| {
-                // A list is done once the next one starts: its last events
-                // go out rather than wait in memory.
-                if i > last_list {
-                    out[last_list].flush(spill)?;
-                    last_list = i;
-                }
-                out[i].push(spill, e)
-            })?;
-            out.iter_mut().try_for_each(|o| o.flush(spill))?;
-            touched
+        let mut read = |i: usize, last: bool, f: &mut dyn FnMut(Event) -> Result<(), SpillError>| {
+            lists.get_mut(i).map_or(Ok(()), |held| read_list(spill, held, last, rename, f))
         };
+        let touched = context::spilled::apply(rules, out.len(), &started, paths, &mut read, &mut |i, e| {
+            out.get_mut(i).map_or(Ok(()), |o| o.push(spill, e))
+        })?;
         drop(lists);
-        for (o, touched) in out.into_iter().zip(touched) {
-            for extent in o.chunks {
-                for (e, seq) in spill.read_events(extent)? {
-                    // A list the app stage returned events to is in (line,
-                    // role) order; within a group, only events of one line
-                    // tie.
-                    let tag = if touched { (role_rank(e.role) << 56) | seq } else { seq };
-                    grouper.push(e, tag)?;
-                }
+        out.iter_mut().zip(touched).for_each(|(o, touched)| o.touched = touched);
+        out
+    };
+    // A little past the limit, what is held stays, and so does the sort's
+    // last run; far past it, they would only sit beside the incidents.
+    let hold = fits_beside(spill, &outs);
+    if !hold {
+        outs.iter_mut().try_for_each(|o| o.write_held(spill))?;
+    }
+    let mut grouper = Grouper::new(rules, paths, spill, hold);
+    // What waits on disk first, so that the sort's runs take it while
+    // what is held waits; then what is held, moved (its count with it)
+    // into the sort's last run, which stays in memory.
+    for o in &outs {
+        for &extent in &o.chunks {
+            for (e, seq) in spill.read_events(extent)? {
+                let tag = o.tag(&e, seq);
+                grouper.push(e, tag)?;
             }
+        }
+    }
+    for o in outs {
+        let (first, touched) = (o.written, o.touched);
+        for (n, e) in drain_counted(spill, o.buf).enumerate() {
+            let tag = tag_of(touched, &e, first + n as u64);
+            grouper.push(e, tag)?;
         }
     }
     grouper.correlate(end, stream_above, links, emit)?;
     Ok(Vec::new())
 }
 
-/// Reads a list back: its spilled chunks (renamed), then its tail.
+/// Part of the events' limit left free for the sort's runs (a quarter):
+/// the events held after the context stage wait while the sort takes
+/// what waits on disk, and a sort with no room writes a run per few
+/// events.
+const RUN_ROOM: usize = 4;
+
+/// Whether the events on disk sort in a few runs beside those held (in
+/// [`RUN_ROOM_RUNS`] runs of the room left): a scan a little past the
+/// limit then writes and reads back only what passed it. Else what is
+/// held goes to disk too and the runs are as large as the limit: every
+/// run is a lane of each group's merge, and a lane holds a chunk (a
+/// 5 GiB storm in runs of the room: 394 MiB peak RSS).
+fn fits_beside(spill: &Spill, outs: &[Out]) -> bool {
+    let held: usize = outs.iter().map(|o| o.buf.len()).sum();
+    let on_disk: u64 = outs.iter().map(|o| o.written).sum();
+    let room = spill.budget().saturating_sub(spill.held());
+    let each = spill.held() / held.max(1);
+    let on_disk = usize::try_from(on_disk).unwrap_or(usize::MAX).saturating_mul(each.max(1));
+    on_disk <= room.saturating_mul(RUN_ROOM_RUNS)
+}
+
+/// See [`fits_beside`].
+const RUN_ROOM_RUNS: usize = 2;
+
+/// Writes the front of what the lists hold, a chunk at a time, until a
+/// [`RUN_ROOM`] part of the limit is free (the path without a context
+/// stage, whose lists come as the scan left them; the context stage
+/// keeps that room as it goes).
+fn make_room(spill: &Spill, outs: &mut [Out]) -> Result<(), SpillError> {
+    let room = spill.budget() / RUN_ROOM;
+    for o in outs {
+        while spill.over(room) && !o.buf.is_empty() {
+            let rest = o.buf.split_off(o.buf.len().min(CHUNK_EVENTS));
+            let front = std::mem::replace(&mut o.buf, rest);
+            o.write(spill, &front)?;
+            spill.release(weight(&front));
+        }
+    }
+    Ok(())
+}
+
+/// Reads a list back: its spilled chunks (renamed), then its tail,
+/// copied, or on the list's last reading moved out (its count released
+/// as each event goes on).
 fn read_list(
     spill: &Spill,
-    held: &Held,
+    held: &mut Held,
+    last: bool,
     rename: &(dyn Fn(&mut [Event]) + Sync),
     f: &mut dyn FnMut(Event) -> Result<(), SpillError>,
 ) -> Result<(), SpillError> {
@@ -126,7 +175,11 @@ fn read_list(
         rename(&mut events);
         events.into_iter().try_for_each(&mut *f)?;
     }
-    held.tail.iter().try_for_each(|e| f(e.clone()))
+    if last {
+        drain_counted(spill, std::mem::take(&mut held.tail)).try_for_each(f)
+    } else {
+        held.tail.iter().try_for_each(|e| f(e.clone()))
+    }
 }
 
 /// A role's place in a list sorted by (line, role).
@@ -138,31 +191,81 @@ fn role_rank(role: Role) -> u64 {
     }
 }
 
-/// One list's events after the context stage, written out in chunks with
-/// their position in the list.
+/// The sort's tag of the event at `seq` of its list: a list the app
+/// stage returned events to is in (line, role) order; within a group,
+/// only events of one line tie.
+fn tag_of(touched: bool, e: &Event, seq: u64) -> u64 {
+    if touched { (role_rank(e.role) << 56) | seq } else { seq }
+}
+
+/// One list's events ready for the sort, each with its position in the
+/// list: written out in chunks (with it) while the events held leave
+/// less than a [`RUN_ROOM`] part of the limit, then held.
 #[derive(Debug, Default)]
 struct Out {
     chunks: Vec<Extent>,
     buf: Vec<Event>,
+    /// What `buf` counts against the limit.
+    bytes: usize,
+    weigher: Weigher,
     /// Events written before `buf`.
     written: u64,
+    /// Whether the app stage returned events to the list (see
+    /// [`tag_of`]).
+    touched: bool,
 }
 
 impl Out {
-    fn push(&mut self, spill: &Spill, e: Event) -> Result<(), SpillError> {
-        self.buf.push(e);
-        if self.buf.len() >= CHUNK_EVENTS { self.flush(spill) } else { Ok(()) }
+    /// A list as the scan left it (no context stage): its chunks written
+    /// again with their positions, renamed; its tail held as it is, its
+    /// count unchanged.
+    fn of_scan(spill: &Spill, held: Held, rename: &(dyn Fn(&mut [Event]) + Sync)) -> Result<Out, SpillError> {
+        let mut out = Out::default();
+        for extent in held.chunks {
+            let mut events: Vec<Event> = spill.read_events(extent)?.into_iter().map(|(e, _)| e).collect();
+            rename(&mut events);
+            out.write(spill, &events)?;
+        }
+        out.buf = held.tail;
+        Ok(out)
     }
 
-    fn flush(&mut self, spill: &Spill) -> Result<(), SpillError> {
-        if self.buf.is_empty() {
-            return Ok(());
+    /// The tag of an event read back from its chunk with position `seq`.
+    fn tag(&self, e: &Event, seq: u64) -> u64 {
+        tag_of(self.touched, e, seq)
+    }
+
+    fn push(&mut self, spill: &Spill, e: Event) -> Result<(), SpillError> {
+        let bytes = self.weigher.weigh(&e);
+        spill.hold(bytes);
+        self.bytes += bytes;
+        self.buf.push(e);
+        // A chunk is CHUNK_EVENTS or a sixteenth of the limit, whichever
+        // comes first: a small limit still writes (tests spill with 0).
+        let chunk = self.buf.len() >= CHUNK_EVENTS || self.bytes >= spill.budget() / 16;
+        if chunk && spill.over(spill.budget() / RUN_ROOM) {
+            self.write_held(spill)?;
         }
-        let first = self.written;
-        let extent = spill.write_events(self.buf.iter().enumerate().map(|(n, e)| (e, first + n as u64)));
-        self.chunks.push(extent.ok_or_else(|| failed(spill))?);
-        self.written += self.buf.len() as u64;
-        self.buf = Vec::new();
+        Ok(())
+    }
+
+    /// Writes what the list holds, its count released.
+    fn write_held(&mut self, spill: &Spill) -> Result<(), SpillError> {
+        let buf = std::mem::take(&mut self.buf);
+        spill.release(weight(&buf));
+        self.bytes = 0;
+        self.weigher = Weigher::default();
+        self.write(spill, &buf)
+    }
+
+    /// Writes `events`, the list's next, in chunks with their positions.
+    fn write(&mut self, spill: &Spill, events: &[Event]) -> Result<(), SpillError> {
+        for chunk in events.chunks(CHUNK_EVENTS) {
+            let first = self.written;
+            let extent = spill.write_events(chunk.iter().enumerate().map(|(n, e)| (e, first + n as u64)));
+            self.chunks.push(extent.ok_or_else(|| failed(spill))?);
+            self.written += chunk.len() as u64;
+        }
         Ok(())
     }
 }
@@ -191,10 +294,12 @@ struct Grouper<'a> {
     /// Per rule, the key id of its last event (most repeat it).
     last: Vec<Option<u32>>,
     sorter: Sorter<'a>,
+    /// Whether the sort holds its last run (see `fits_beside`).
+    hold_last: bool,
 }
 
 impl<'a> Grouper<'a> {
-    fn new(rules: &'a RuleSet, paths: &'a [String], spill: &'a Spill) -> Grouper<'a> {
+    fn new(rules: &'a RuleSet, paths: &'a [String], spill: &'a Spill, hold_last: bool) -> Grouper<'a> {
         Grouper {
             rules,
             paths,
@@ -204,6 +309,7 @@ impl<'a> Grouper<'a> {
             sizes: Vec::new(),
             last: vec![None; rules.rules().len()],
             sorter: Sorter::new(spill),
+            hold_last,
         }
     }
 
@@ -243,8 +349,8 @@ impl<'a> Grouper<'a> {
         links: Option<Arc<Links>>,
         mut emit: impl FnMut(Vec<Finding>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let Grouper { rules, keys, opens, sizes, sorter, .. } = self;
-        let sorted = sorter.finish()?;
+        let Grouper { rules, keys, opens, sizes, sorter, hold_last, .. } = self;
+        let sorted = sorter.finish(hold_last)?;
         let mut ranked: Vec<u32> = (0..keys.len() as u32).collect();
         ranked.sort_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
         let closers = closers_of(&keys, &opens, &ranked);
@@ -404,9 +510,14 @@ mod tests {
     /// Every finding of the spilled path, streaming groups above
     /// `stream_above` events, and how many batches they came in.
     fn findings(stream_above: usize) -> (Vec<Finding>, usize) {
+        findings_under(stream_above, 0)
+    }
+
+    /// [`findings`] with `limit` bytes of events held.
+    fn findings_under(stream_above: usize, limit: usize) -> (Vec<Finding>, usize) {
         let rules = batch_rules();
         let paths = ["a.log".to_string(), "b.log".to_string(), "c.log".to_string()];
-        let spill = Spill::new(Options { budget: 0, dir: None });
+        let spill = Spill::new(Options { budget: limit, dir: None });
         let spilled = Spilled {
             spill: &spill,
             lists: lists(&spill),
@@ -436,6 +547,49 @@ mod tests {
         assert_eq!(streamed, read);
         for stream_above in [10, 40, 70, 100] {
             assert_eq!(findings(stream_above).0, read, "streaming groups above {stream_above} events");
+        }
+    }
+
+    /// Whatever part of the events is held (none, some, all but what the
+    /// scan spilled), the findings are the same: the stages write out
+    /// only what passes the limit, and the sort holds its last run.
+    #[test]
+    fn every_limit_gives_the_same_findings() {
+        let all: usize = batch_events().iter().map(|evs| weight(evs)).sum();
+        let (want, _) = findings_under(usize::MAX, 0);
+        for limit in [0, all / 16, all / 4, all / 2, all, usize::MAX] {
+            for stream_above in [0, usize::MAX] {
+                assert_eq!(findings_under(stream_above, limit).0, want, "limit {limit} of {all}");
+            }
+        }
+    }
+
+    /// What the scan left held is written out, a chunk at a time from the
+    /// front of each list, until a quarter of the limit is free; each
+    /// list keeps its order and positions, and the count follows what is
+    /// held.
+    #[test]
+    fn room_is_made_from_the_front_of_the_lists() {
+        let lists: Vec<Vec<Event>> = (0..3)
+            .map(|i| batch_events().concat().into_iter().cycle().take(CHUNK_EVENTS * 2 + 100 * i).collect())
+            .collect();
+        let all: usize = lists.iter().map(|l| weight(l)).sum();
+        for limit in [all / 2, all, all * 4 / 3, all * 2] {
+            let spill = Spill::new(Options { budget: limit, dir: None });
+            spill.recount(all);
+            let mut outs: Vec<Out> = lists.iter().map(|l| Out { buf: l.clone(), ..Out::default() }).collect();
+            make_room(&spill, &mut outs).expect("room");
+            let held: usize = outs.iter().map(|o| weight(&o.buf)).sum();
+            assert_eq!(spill.held(), held, "limit {limit}");
+            assert!(!spill.over(limit / RUN_ROOM) || held == 0, "limit {limit}: {held} held");
+            assert_eq!(all - held > 0, all > limit - limit / RUN_ROOM, "written only if needed, limit {limit}");
+            for (o, list) in outs.iter().zip(&lists) {
+                let mut back: Vec<(Event, u64)> =
+                    o.chunks.iter().flat_map(|&c| spill.read_events(c).expect("read")).collect();
+                back.extend(o.buf.iter().cloned().zip(o.written..));
+                let want: Vec<(Event, u64)> = list.iter().cloned().zip(0..).collect();
+                assert!(back == want, "limit {limit}: order and positions kept");
+            }
         }
     }
 

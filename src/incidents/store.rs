@@ -102,15 +102,20 @@ struct RuleOf {
     server: bool,
 }
 
-/// The store holds incidents up to this fraction of the budget (a
-/// quarter). The scan's events are under the whole budget, and the events
-/// still held are correlated while the incidents come in, so both are in
-/// memory at once; incidents written past it cost a write and one read
-/// back each, no sort. 5 GiB storm, `--mmap never`, default budget: peak
-/// RSS 491 MiB holding up to the whole budget, 248-342 MiB (the scan's
-/// events now make the peak, by their timing) with a quarter; dense 1 GiB
-/// holds all of its incidents either way (same time).
-const HELD_SHARE: u64 = 4;
+/// The store holds incidents up to this fraction of the budget (an
+/// eighth). The scan's events have half of it (`spill::EVENTS_SHARE`),
+/// and the events still held are correlated while the incidents come in;
+/// what is left is for what every incident keeps in memory whatever the
+/// budget (its view, about 100 bytes: 70 MiB for the 5 GiB storm's 732 k
+/// incidents) and the buffers. Incidents written past it cost a write and
+/// one read back each, no sort. 5 GiB storm, `--mmap never`, default
+/// budget: peak RSS 491 MiB with the whole budget, 248-342 MiB with a
+/// quarter (events then had the whole), 225 MiB with an eighth.
+const HELD_SHARE: u64 = 8;
+
+/// The records that may link incidents are held up to this fraction of
+/// the budget (a sixteenth) before they spill to an external sort.
+const LINKS_SHARE: u64 = 16;
 
 /// [`View::marks_at`]: the marks are the first of the held incident's
 /// at the index below this bit, not in the store's list.
@@ -495,10 +500,10 @@ impl Default for Store {
 impl Store {
     /// An empty store under `budget`.
     pub fn new(budget: Budget) -> Store {
-        // The records that may link incidents get an eighth of the budget
+        // The records that may link incidents get a sixteenth of the budget
         // before they spill; without a limit, folds keep them as marks.
         let hands_on = budget.bytes != u64::MAX;
-        let links = Arc::new(Links::new(Budget { bytes: budget.bytes / 8, dir: budget.dir.clone() }));
+        let links = Arc::new(Links::new(Budget { bytes: budget.bytes / LINKS_SHARE, dir: budget.dir.clone() }));
         Store {
             links,
             hands_on,

@@ -159,7 +159,7 @@ fn scan_named(
                 .map_err(|source| ScanError::Threads { threads: n.unwrap_or(0), source })?,
         ),
     };
-    let spill = Spill::new(opts.budget.clone());
+    let spill = Spill::for_events(opts.budget.clone());
     let hand = handoff::Handoff { spill: &spill, filters: &opts.filters };
     let results: Vec<Result<(SourceEvents, FileStats), Skip>> = match &pool {
         Some(pool) => pool.install(|| {

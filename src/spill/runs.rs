@@ -11,12 +11,13 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::ops::Range;
 
 use crate::matcher::Event;
 use crate::records::DayTime;
 use crate::rules::Role;
 
-use super::{CHUNK_EVENTS, Extent, Spill, SpillError, weight};
+use super::{Extent, Spill, SpillError, Weigher};
 
 /// Where an event stands in its group's correlation order.
 pub type Order = (bool, Option<i64>, usize, bool, Option<DayTime>, u64);
@@ -25,6 +26,12 @@ pub type Order = (bool, Option<i64>, usize, bool, Option<DayTime>, u64);
 pub fn order(e: &Event) -> Order {
     (e.ts.get().is_none(), e.ts.get(), e.source, e.day_time.is_none(), e.day_time, e.line)
 }
+
+/// Most events in a chunk of a run: a group's merge holds one chunk of
+/// each run that has events of it (a lane), and a storm's largest groups
+/// are in every run (5 GiB storm, 20 runs of 128 MiB: lanes of
+/// `CHUNK_EVENTS` held tens of MiB).
+const RUN_CHUNK_EVENTS: usize = 1 << 11;
 
 /// Fewest events in a run: a tiny budget (tests force spills with 0)
 /// still sorts in runs, not one per event.
@@ -35,21 +42,27 @@ const MIN_RUN: usize = 256;
 pub struct Sorter<'s> {
     spill: &'s Spill,
     buf: Vec<(u32, u64, Event)>,
+    /// What `buf` counts against the spill's limit.
     bytes: usize,
+    weigher: Weigher,
     runs: Vec<HashMap<u32, Vec<Extent>>>,
 }
 
 impl<'s> Sorter<'s> {
     /// An empty sort spilling to `spill`.
     pub fn new(spill: &'s Spill) -> Sorter<'s> {
-        Sorter { spill, buf: Vec::new(), bytes: 0, runs: Vec::new() }
+        Sorter { spill, buf: Vec::new(), bytes: 0, weigher: Weigher::default(), runs: Vec::new() }
     }
 
-    /// Takes `ev` of group `key`; writes a run once the budget is full.
+    /// Takes `ev` of group `key`, counted against the spill's limit with
+    /// whatever else is counted there (the events still waiting to be
+    /// pushed); writes a run once the limit is reached.
     pub fn push(&mut self, key: u32, tag: u64, ev: Event) -> Result<(), SpillError> {
-        self.bytes += weight(std::slice::from_ref(&ev));
+        let bytes = self.weigher.weigh(&ev);
+        self.spill.hold(bytes);
+        self.bytes += bytes;
         self.buf.push((key, tag, ev));
-        if self.bytes >= self.spill.budget() && self.buf.len() >= MIN_RUN {
+        if self.spill.full() && self.buf.len() >= MIN_RUN {
             self.flush()?;
         }
         Ok(())
@@ -57,11 +70,12 @@ impl<'s> Sorter<'s> {
 
     fn flush(&mut self) -> Result<(), SpillError> {
         let mut buf = std::mem::take(&mut self.buf);
-        self.bytes = 0;
-        buf.sort_unstable_by_key(|a| (a.0, order(&a.2), a.1));
+        self.spill.release(std::mem::take(&mut self.bytes));
+        self.weigher = Weigher::default();
+        sort(&mut buf);
         let mut run: HashMap<u32, Vec<Extent>> = HashMap::new();
         for segment in buf.chunk_by(|a, b| a.0 == b.0) {
-            for chunk in segment.chunks(CHUNK_EVENTS) {
+            for chunk in segment.chunks(RUN_CHUNK_EVENTS) {
                 let extent = self.spill.write_events(chunk.iter().map(|(_, tag, e)| (e, *tag)));
                 let extent = extent.ok_or_else(|| self.error())?;
                 run.entry(segment[0].0).or_default().push(extent);
@@ -80,38 +94,65 @@ impl<'s> Sorter<'s> {
         })
     }
 
-    /// Every event taken: the runs, ready to be read group by group.
-    pub fn finish(mut self) -> Result<Sorted<'s>, SpillError> {
-        if !self.buf.is_empty() {
+    /// Every event taken: the runs written, ready to be read group by
+    /// group, and the events pushed since the last one, sorted and held
+    /// as the last run if `hold_last` (they fit under the limit: writing
+    /// them out only to read them back costs the disk and the codec
+    /// twice; but they stay until every group is read), else written as
+    /// one.
+    pub fn finish(mut self, hold_last: bool) -> Result<Sorted<'s>, SpillError> {
+        if !hold_last && !self.buf.is_empty() {
             self.flush()?;
         }
-        Ok(Sorted { spill: self.spill, runs: self.runs })
+        let mut held = std::mem::take(&mut self.buf);
+        sort(&mut held);
+        let mut segments = HashMap::new();
+        let mut at = 0;
+        for segment in held.chunk_by(|a, b| a.0 == b.0) {
+            segments.insert(segment[0].0, at..at + segment.len());
+            at += segment.len();
+        }
+        Ok(Sorted { spill: self.spill, runs: self.runs, held, segments })
     }
 }
 
-/// Sorted runs.
+/// Sorts a run by (group, correlation order, tag).
+fn sort(buf: &mut [(u32, u64, Event)]) {
+    buf.sort_unstable_by_key(|a| (a.0, order(&a.2), a.1));
+}
+
+/// Sorted runs: those written, and the last one, held.
 #[derive(Debug)]
 pub struct Sorted<'s> {
     spill: &'s Spill,
     runs: Vec<HashMap<u32, Vec<Extent>>>,
+    /// The last run, sorted as a written one is.
+    held: Vec<(u32, u64, Event)>,
+    /// Where each group's segment of `held` lies.
+    segments: HashMap<u32, Range<usize>>,
 }
 
-impl<'s> Sorted<'s> {
+impl Sorted<'_> {
     /// Group `key`'s events in correlation order, with copies of the
     /// closing events of each group in `closers` (its key and its rank
     /// among the groups: ties between copies go by it) after its own at
     /// equal order.
-    pub fn group(&self, key: u32, closers: &[(u32, u64)]) -> Merge<'s> {
+    pub fn group(&self, key: u32, closers: &[(u32, u64)]) -> Merge<'_> {
         let mut lanes = Vec::new();
         for run in &self.runs {
             if let Some(chunks) = run.get(&key) {
-                lanes.push(Lane::new(chunks, None));
+                lanes.push(Lane::written(chunks, None));
             }
             for &(from, rank) in closers {
                 if let Some(chunks) = run.get(&from) {
-                    lanes.push(Lane::new(chunks, Some(rank)));
+                    lanes.push(Lane::written(chunks, Some(rank)));
                 }
             }
+        }
+        let held = |k: u32| self.segments.get(&k).map(|r| &self.held[r.clone()]);
+        lanes.extend(held(key).map(|events| Lane::held(events, None)));
+        for &(from, rank) in closers {
+            lanes.extend(held(from).map(|events| Lane::held(events, Some(rank))));
         }
         Merge { spill: self.spill, lanes, heap: BinaryHeap::new(), started: false }
     }
@@ -121,32 +162,54 @@ impl<'s> Sorted<'s> {
 /// before copies, copies by their group's rank, then the tag.
 type Place = (Order, Option<u64>, u64);
 
-/// One run's segment of a group (or of a group whose closers are copied).
+/// One run's segment of a group (or of a group whose closers are copied):
+/// read from the file a chunk at a time, or lent from the held run.
 #[derive(Debug)]
-struct Lane {
+struct Lane<'a> {
     chunks: VecDeque<Extent>,
     events: std::vec::IntoIter<(Event, u64)>,
+    held: std::slice::Iter<'a, (u32, u64, Event)>,
     /// Copies: the rank of the group they come from; only closing events
     /// are taken.
     copied_from: Option<u64>,
     head: Option<(Place, Event)>,
 }
 
-impl Lane {
-    fn new(chunks: &[Extent], copied_from: Option<u64>) -> Lane {
-        Lane { chunks: chunks.iter().copied().collect(), events: Vec::new().into_iter(), copied_from, head: None }
+impl<'a> Lane<'a> {
+    fn written(chunks: &[Extent], copied_from: Option<u64>) -> Lane<'a> {
+        Lane {
+            chunks: chunks.iter().copied().collect(),
+            events: Vec::new().into_iter(),
+            held: [].iter(),
+            copied_from,
+            head: None,
+        }
+    }
+
+    fn held(events: &'a [(u32, u64, Event)], copied_from: Option<u64>) -> Lane<'a> {
+        Lane { chunks: VecDeque::new(), events: Vec::new().into_iter(), held: events.iter(), copied_from, head: None }
+    }
+
+    /// Whether the lane takes `e`: a copy takes closing events only.
+    fn takes(&self, e: &Event) -> bool {
+        self.copied_from.is_none() || e.role == Role::End
     }
 
     /// Moves to the lane's next event.
     fn advance(&mut self, spill: &Spill) -> Result<(), SpillError> {
         self.head = None;
         loop {
-            for (e, tag) in self.events.by_ref() {
-                if self.copied_from.is_some() && e.role != Role::End {
-                    continue;
+            while let Some((e, tag)) = self.events.next() {
+                if self.takes(&e) {
+                    self.head = Some(((order(&e), self.copied_from, tag), e));
+                    return Ok(());
                 }
-                self.head = Some(((order(&e), self.copied_from, tag), e));
-                return Ok(());
+            }
+            while let Some((_, tag, e)) = self.held.next() {
+                if self.takes(e) {
+                    self.head = Some(((order(e), self.copied_from, *tag), e.clone()));
+                    return Ok(());
+                }
             }
             let Some(next) = self.chunks.pop_front() else { return Ok(()) };
             self.events = spill.read_events(next)?.into_iter();
@@ -158,7 +221,7 @@ impl Lane {
 #[derive(Debug)]
 pub struct Merge<'s> {
     spill: &'s Spill,
-    lanes: Vec<Lane>,
+    lanes: Vec<Lane<'s>>,
     heap: BinaryHeap<Reverse<(Place, usize)>>,
     started: bool,
 }
@@ -201,7 +264,7 @@ impl Iterator for Merge<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spill::Budget;
+    use crate::spill::{Budget, weight};
 
     fn ev(source: usize, line: u64, ts: Option<i64>, role: Role) -> Event {
         Event {
@@ -231,13 +294,15 @@ mod tests {
             let role = if i % 5 == 0 { Role::End } else { Role::Start };
             input.push((key, 1000 - (i % 10), ev((i % 2) as usize, i / 3, ts, role)));
         }
-        for bytes in [0, 10_000, u64::MAX] {
+        for (bytes, hold_last) in [0, 10_000, u64::MAX].into_iter().flat_map(|b| [(b, true), (b, false)]) {
             let spill = Spill::new(Budget { bytes, dir: None });
             let mut sorter = Sorter::new(&spill);
             for (k, tag, e) in input.clone() {
                 sorter.push(k, tag, e).expect("pushed");
             }
-            let sorted = sorter.finish().expect("sorted");
+            let sorted = sorter.finish(hold_last).expect("sorted");
+            // Under the limit the one run is held and nothing is written.
+            assert_eq!(spill.written() == 0, hold_last && bytes == u64::MAX, "budget {bytes}");
             for key in 0..3u32 {
                 let closers = if key == 0 { vec![(2, 5), (1, 4)] } else { vec![] };
                 let got: Vec<Event> = sorted.group(key, &closers).collect::<Result<_, _>>().expect("read");
@@ -285,5 +350,23 @@ mod tests {
         assert_eq!(runs_after(0, MIN_RUN as u64 - 1), (0, MIN_RUN - 1));
         assert_eq!(runs_after(0, MIN_RUN as u64), (1, 0));
         assert_eq!(runs_after(0, 3 * MIN_RUN as u64 + 1), (3, 1));
+    }
+
+    /// The sort counts against the spill's one limit: what is held
+    /// elsewhere leaves it less room, and a run written gives its count
+    /// back.
+    #[test]
+    fn the_sort_shares_the_limit() {
+        let at = |line: u64| Event { text: format!("{line:06}").into(), ..ev(0, line, Some(1), Role::Start) };
+        let one = weight(std::slice::from_ref(&at(1)));
+        let spill = Spill::new(Budget { bytes: (1000 * one) as u64, dir: None });
+        spill.hold(600 * one);
+        let mut sorter = Sorter::new(&spill);
+        for line in 1..400 {
+            sorter.push(0, line, at(line)).expect("pushed");
+        }
+        assert_eq!((sorter.runs.len(), spill.held()), (0, 999 * one));
+        sorter.push(0, 400, at(400)).expect("pushed");
+        assert_eq!((sorter.runs.len(), sorter.buf.len(), spill.held()), (1, 0, 600 * one));
     }
 }

@@ -16,8 +16,10 @@ use crate::rules::{Role, RuleSet};
 use super::clockless::{self, At, Plan};
 use super::{AppStage, FileStage, Stage, first_stage, lend, nearby, needs_app, skipped};
 
-/// Reads list `i` back, handing each event on in order.
-pub type Read<'r, E> = dyn FnMut(usize, &mut dyn FnMut(Event) -> Result<(), E>) -> Result<(), E> + 'r;
+/// Reads list `i` back, handing each event on in order; the flag says
+/// whether this is the list's last reading (the events it holds in
+/// memory may then be moved out rather than copied).
+pub type Read<'r, E> = dyn FnMut(usize, bool, &mut dyn FnMut(Event) -> Result<(), E>) -> Result<(), E> + 'r;
 
 /// Hands `out(i, event)` the events [`super::apply`] would leave in list
 /// `i`, in its order, except that the events of a list the app stage
@@ -48,7 +50,7 @@ pub fn apply<E>(
             if needs_app(rules, &e) { app_later.push(e) } else { stay.push(e) }
         };
         let mut p = 0;
-        read(i, &mut |mut ev| {
+        read(i, true, &mut |mut ev| {
             if idle(&ev) {
                 return Ok(());
             }
@@ -110,7 +112,7 @@ fn clockless_plan<E>(
     let mut place: Vec<Vec<usize>> = Vec::with_capacity(lists);
     for i in 0..lists {
         let (mut events, mut at, mut p) = (Vec::new(), Vec::new(), 0);
-        read(i, &mut |ev| {
+        read(i, false, &mut |ev| {
             if !idle(&ev) {
                 if clockless::reads(rules, &ruled, &ev) {
                     events.push(ev);
