@@ -1,14 +1,20 @@
 //! [`super::correlate`] for events that spilled past the memory budget
 //! ([`crate::spill`]): the same findings in the same order, without the
 //! events on the heap at once. Each source's list is read back through
-//! the context stage ([`super::context::spilled`]); what it keeps is
-//! written out again per list, then read into an external sort
-//! ([`crate::spill::runs`]) by (group, correlation order), and the groups
-//! reach `correlate_group` one at a time, in (rule, key) order,
-//! each already in the order it sorts them into. A group is still
-//! collected whole for it (a large group stays large until correlation
-//! folds a stream).
+//! the context stage ([`super::context::spilled`]); what it keeps stays
+//! in memory while three quarters of the events' limit allow and is
+//! written out past that; then an external sort ([`crate::spill::runs`])
+//! takes what is on disk, in runs, and what is held, as its last run,
+//! kept in memory. So a scan a little past the limit sends about what
+//! passed it through the disk, not every event; far past it (a storm)
+//! everything goes through the runs, which are then as large as the
+//! limit. Every list moves from stage to stage under the one count of the
+//! [`Spill`]. The groups reach `correlate_group` one at a time, in (rule,
+//! key) order, each already in the order it sorts them into. A group is
+//! still collected whole for it (a large group stays large until
+//! correlation folds a stream).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -350,10 +356,11 @@ impl<'a> Grouper<'a> {
         mut emit: impl FnMut(Vec<Finding>) -> Result<(), E>,
     ) -> Result<(), E> {
         let Grouper { rules, keys, opens, sizes, sorter, hold_last, .. } = self;
-        let sorted = sorter.finish(hold_last)?;
         let mut ranked: Vec<u32> = (0..keys.len() as u32).collect();
         ranked.sort_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
         let closers = closers_of(&keys, &opens, &ranked);
+        let kept = closers.iter().flatten().map(|&(from, _)| from).collect();
+        let sorted = RefCell::new(sorter.finish(hold_last, kept)?);
         let groups =
             Groups { rules, end, keys: &keys, sizes: &sizes, closers: &closers, sorted: &sorted, stream_above };
         let restarts = |&(_, id): &(usize, u32)| super::restarts(rules, &keys[id as usize]);
@@ -384,7 +391,8 @@ struct Groups<'g> {
     /// Per group, its events and its closing events.
     sizes: &'g [(usize, usize)],
     closers: &'g [Vec<(u32, u64)>],
-    sorted: &'g Sorted<'g>,
+    /// Read a group at a time (each group's held events leave with it).
+    sorted: &'g RefCell<Sorted<'g>>,
     stream_above: usize,
 }
 
@@ -412,7 +420,7 @@ impl Groups<'_> {
             let copied: usize = closers.iter().map(|&(from, _)| self.sizes[from as usize].1).sum();
             let size = self.sizes[id as usize].0 + copied;
             let key = self.keys[id as usize].clone();
-            let events = self.sorted.group(id, closers);
+            let events = self.sorted.borrow_mut().group(id, closers);
             if size > self.stream_above {
                 // In order: the batch before it goes out first.
                 out(run(std::mem::take(&mut batch)))?;

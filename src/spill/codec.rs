@@ -143,7 +143,7 @@ pub fn encode<'e>(events: impl ExactSizeIterator<Item = (&'e Event, u64)> + Clon
 
 /// The events of one chunk [`encode`] wrote, with their tags.
 pub fn decode(bytes: &[u8]) -> Result<Vec<(Event, u64)>, Damaged> {
-    let mut r = Reader { bytes, at: 0 };
+    let mut r = Reader::new(bytes);
     let strings: Vec<Arc<str>> = (0..r.count()?).map(|_| r.string()).collect::<Result<_, _>>()?;
     let string = |i: u64| strings.get(i as usize).cloned().ok_or(Damaged("string index"));
     let mut sets: Vec<Fields> = Vec::new();
@@ -235,19 +235,31 @@ pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-struct Reader<'b> {
+/// Reads what [`put`] and the encoder wrote, front to back.
+pub(crate) struct Reader<'b> {
     bytes: &'b [u8],
     at: usize,
 }
 
-impl Reader<'_> {
+impl<'b> Reader<'b> {
+    /// A reader at the start of `bytes`.
+    pub(crate) fn new(bytes: &'b [u8]) -> Reader<'b> {
+        Reader { bytes, at: 0 }
+    }
+
+    /// Whether every byte has been read.
+    pub(crate) fn at_end(&self) -> bool {
+        self.at >= self.bytes.len()
+    }
+
     fn byte(&mut self) -> Result<u8, Damaged> {
         let b = *self.bytes.get(self.at).ok_or(Damaged("cut short"))?;
         self.at += 1;
         Ok(b)
     }
 
-    fn num(&mut self) -> Result<u64, Damaged> {
+    /// The next LEB128 number.
+    pub(crate) fn num(&mut self) -> Result<u64, Damaged> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
@@ -347,7 +359,7 @@ mod tests {
 
     /// The strings a chunk begins with, in the order written.
     fn table(bytes: &[u8]) -> Vec<String> {
-        let mut r = Reader { bytes, at: 0 };
+        let mut r = Reader::new(bytes);
         let n = r.count().expect("count");
         (0..n).map(|_| r.string().expect("string").to_string()).collect()
     }

@@ -1,7 +1,8 @@
 //! Events past a memory budget, on disk. The scan holds every source's
 //! events until correlation; on a noisy log that is most of the heap
-//! (storm corpus: about 1.3 M events per 256 MiB of log). Under the
-//! budget nothing here runs and nothing touches the disk. Past it, scan
+//! (storm corpus: about 1.3 M events per 256 MiB of log). Under their
+//! part of the budget ([`EVENTS_SHARE`]) nothing here runs and nothing
+//! touches the disk. Past it, scan
 //! workers hand their events here in chunks ([`codec`]) as they go, and
 //! the stages after the scan read them back in the order each needs:
 //! correlation's context stage a source at a time, its groups one at a

@@ -1,8 +1,10 @@
 //! The external sort that hands correlation its groups one at a time.
 //! Events arrive tagged with their group (a dense key id the caller
 //! keeps) and a tag that orders ties within their source list; they are
-//! held up to the budget, sorted by (group, correlation order, tag) and
-//! written as a run, one segment per group. [`Sorted::group`] then merges
+//! held while the spill's count stays under its limit (it counts what
+//! else waits in memory too), sorted by (group, correlation order, tag)
+//! and written as a run, one segment per group; the last run may stay in
+//! memory. [`Sorted::group`] then merges
 //! one group's segments of every run, and copies of other groups' closing
 //! events (see `correlate::closers`), into one stream in correlation
 //! order: `(ts is none, ts, source, day_time is none, day_time, line)`,
@@ -10,8 +12,7 @@
 //! their tag, then the copies by the rank of the group they come from).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::ops::Range;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 
 use crate::matcher::Event;
 use crate::records::DayTime;
@@ -41,7 +42,12 @@ const MIN_RUN: usize = 256;
 #[derive(Debug)]
 pub struct Sorter<'s> {
     spill: &'s Spill,
-    buf: Vec<(u32, u64, Event)>,
+    /// The run being collected, per group (by its dense id): sorted and
+    /// written, or held, a group at a time, so no second copy of the run
+    /// is ever made.
+    buf: Vec<Vec<(Event, u64)>>,
+    /// Events in `buf`.
+    len: usize,
     /// What `buf` counts against the spill's limit.
     bytes: usize,
     weigher: Weigher,
@@ -51,7 +57,7 @@ pub struct Sorter<'s> {
 impl<'s> Sorter<'s> {
     /// An empty sort spilling to `spill`.
     pub fn new(spill: &'s Spill) -> Sorter<'s> {
-        Sorter { spill, buf: Vec::new(), bytes: 0, weigher: Weigher::default(), runs: Vec::new() }
+        Sorter { spill, buf: Vec::new(), len: 0, bytes: 0, weigher: Weigher::default(), runs: Vec::new() }
     }
 
     /// Takes `ev` of group `key`, counted against the spill's limit with
@@ -61,28 +67,33 @@ impl<'s> Sorter<'s> {
         let bytes = self.weigher.weigh(&ev);
         self.spill.hold(bytes);
         self.bytes += bytes;
-        self.buf.push((key, tag, ev));
-        if self.spill.full() && self.buf.len() >= MIN_RUN {
+        let at = key as usize;
+        if self.buf.len() <= at {
+            self.buf.resize_with(at + 1, Vec::new);
+        }
+        self.buf[at].push((ev, tag));
+        self.len += 1;
+        if self.spill.full() && self.len >= MIN_RUN {
             self.flush()?;
         }
         Ok(())
     }
 
     fn flush(&mut self) -> Result<(), SpillError> {
-        let mut buf = std::mem::take(&mut self.buf);
         self.spill.release(std::mem::take(&mut self.bytes));
         self.weigher = Weigher::default();
-        sort(&mut buf);
+        self.len = 0;
         let mut run: HashMap<u32, Vec<Extent>> = HashMap::new();
-        for segment in buf.chunk_by(|a, b| a.0 == b.0) {
+        for (key, mut segment) in std::mem::take(&mut self.buf).into_iter().enumerate() {
+            let key = key as u32;
+            sort(&mut segment);
             for chunk in segment.chunks(RUN_CHUNK_EVENTS) {
-                let extent = self.spill.write_events(chunk.iter().map(|(_, tag, e)| (e, *tag)));
+                let extent = self.spill.write_events(chunk.iter().map(|(e, tag)| (e, *tag)));
                 let extent = extent.ok_or_else(|| self.error())?;
-                run.entry(segment[0].0).or_default().push(extent);
+                run.entry(key).or_default().push(extent);
             }
         }
         self.runs.push(run);
-        drop(buf);
         crate::memory::release_freed();
         Ok(())
     }
@@ -98,27 +109,22 @@ impl<'s> Sorter<'s> {
     /// group, and the events pushed since the last one, sorted and held
     /// as the last run if `hold_last` (they fit under the limit: writing
     /// them out only to read them back costs the disk and the codec
-    /// twice; but they stay until every group is read), else written as
-    /// one.
-    pub fn finish(mut self, hold_last: bool) -> Result<Sorted<'s>, SpillError> {
-        if !hold_last && !self.buf.is_empty() {
+    /// twice), else written as one. A held group's events leave with its
+    /// merge, except those of the groups in `kept`, whose closing events
+    /// are copied into others' (see [`Sorted::group`]).
+    pub fn finish(mut self, hold_last: bool, kept: HashSet<u32>) -> Result<Sorted<'s>, SpillError> {
+        if !hold_last && self.len > 0 {
             self.flush()?;
         }
         let mut held = std::mem::take(&mut self.buf);
-        sort(&mut held);
-        let mut segments = HashMap::new();
-        let mut at = 0;
-        for segment in held.chunk_by(|a, b| a.0 == b.0) {
-            segments.insert(segment[0].0, at..at + segment.len());
-            at += segment.len();
-        }
-        Ok(Sorted { spill: self.spill, runs: self.runs, held, segments })
+        held.iter_mut().for_each(|segment| sort(segment));
+        Ok(Sorted { spill: self.spill, runs: self.runs, held, kept })
     }
 }
 
-/// Sorts a run by (group, correlation order, tag).
-fn sort(buf: &mut [(u32, u64, Event)]) {
-    buf.sort_unstable_by_key(|a| (a.0, order(&a.2), a.1));
+/// Sorts a group's segment of a run by (correlation order, tag).
+fn sort(segment: &mut [(Event, u64)]) {
+    segment.sort_unstable_by_key(|(e, tag)| (order(e), *tag));
 }
 
 /// Sorted runs: those written, and the last one, held.
@@ -126,18 +132,21 @@ fn sort(buf: &mut [(u32, u64, Event)]) {
 pub struct Sorted<'s> {
     spill: &'s Spill,
     runs: Vec<HashMap<u32, Vec<Extent>>>,
-    /// The last run, sorted as a written one is.
-    held: Vec<(u32, u64, Event)>,
-    /// Where each group's segment of `held` lies.
-    segments: HashMap<u32, Range<usize>>,
+    /// The last run, per group (by its dense id), each in its order, with
+    /// its tags.
+    held: Vec<Vec<(Event, u64)>>,
+    /// Groups whose held events stay when their own merge takes them:
+    /// their closing events are copied into other groups'.
+    kept: HashSet<u32>,
 }
 
-impl Sorted<'_> {
+impl<'s> Sorted<'s> {
     /// Group `key`'s events in correlation order, with copies of the
     /// closing events of each group in `closers` (its key and its rank
     /// among the groups: ties between copies go by it) after its own at
-    /// equal order.
-    pub fn group(&self, key: u32, closers: &[(u32, u64)]) -> Merge<'_> {
+    /// equal order. The group's held events go with the merge (each group
+    /// is read once), unless it is kept.
+    pub fn group(&mut self, key: u32, closers: &[(u32, u64)]) -> Merge<'s> {
         let mut lanes = Vec::new();
         for run in &self.runs {
             if let Some(chunks) = run.get(&key) {
@@ -149,10 +158,15 @@ impl Sorted<'_> {
                 }
             }
         }
-        let held = |k: u32| self.segments.get(&k).map(|r| &self.held[r.clone()]);
-        lanes.extend(held(key).map(|events| Lane::held(events, None)));
+        let kept = self.kept.contains(&key);
+        let own = self.held.get_mut(key as usize).map(|evs| if kept { evs.clone() } else { std::mem::take(evs) });
+        lanes.extend(own.map(|events| Lane::held(events, None)));
         for &(from, rank) in closers {
-            lanes.extend(held(from).map(|events| Lane::held(events, Some(rank))));
+            let copies = self
+                .held
+                .get(from as usize)
+                .map(|evs| evs.iter().filter(|(e, _)| e.role == Role::End).cloned().collect());
+            lanes.extend(copies.map(|events| Lane::held(events, Some(rank))));
         }
         Merge { spill: self.spill, lanes, heap: BinaryHeap::new(), started: false }
     }
@@ -163,53 +177,36 @@ impl Sorted<'_> {
 type Place = (Order, Option<u64>, u64);
 
 /// One run's segment of a group (or of a group whose closers are copied):
-/// read from the file a chunk at a time, or lent from the held run.
+/// read from the file a chunk at a time, or the held run's.
 #[derive(Debug)]
-struct Lane<'a> {
+struct Lane {
     chunks: VecDeque<Extent>,
     events: std::vec::IntoIter<(Event, u64)>,
-    held: std::slice::Iter<'a, (u32, u64, Event)>,
     /// Copies: the rank of the group they come from; only closing events
     /// are taken.
     copied_from: Option<u64>,
     head: Option<(Place, Event)>,
 }
 
-impl<'a> Lane<'a> {
-    fn written(chunks: &[Extent], copied_from: Option<u64>) -> Lane<'a> {
-        Lane {
-            chunks: chunks.iter().copied().collect(),
-            events: Vec::new().into_iter(),
-            held: [].iter(),
-            copied_from,
-            head: None,
-        }
+impl Lane {
+    fn written(chunks: &[Extent], copied_from: Option<u64>) -> Lane {
+        Lane { chunks: chunks.iter().copied().collect(), events: Vec::new().into_iter(), copied_from, head: None }
     }
 
-    fn held(events: &'a [(u32, u64, Event)], copied_from: Option<u64>) -> Lane<'a> {
-        Lane { chunks: VecDeque::new(), events: Vec::new().into_iter(), held: events.iter(), copied_from, head: None }
-    }
-
-    /// Whether the lane takes `e`: a copy takes closing events only.
-    fn takes(&self, e: &Event) -> bool {
-        self.copied_from.is_none() || e.role == Role::End
+    fn held(events: Vec<(Event, u64)>, copied_from: Option<u64>) -> Lane {
+        Lane { chunks: VecDeque::new(), events: events.into_iter(), copied_from, head: None }
     }
 
     /// Moves to the lane's next event.
     fn advance(&mut self, spill: &Spill) -> Result<(), SpillError> {
         self.head = None;
         loop {
-            while let Some((e, tag)) = self.events.next() {
-                if self.takes(&e) {
-                    self.head = Some(((order(&e), self.copied_from, tag), e));
-                    return Ok(());
+            for (e, tag) in self.events.by_ref() {
+                if self.copied_from.is_some() && e.role != Role::End {
+                    continue;
                 }
-            }
-            while let Some((_, tag, e)) = self.held.next() {
-                if self.takes(e) {
-                    self.head = Some(((order(e), self.copied_from, *tag), e.clone()));
-                    return Ok(());
-                }
+                self.head = Some(((order(&e), self.copied_from, tag), e));
+                return Ok(());
             }
             let Some(next) = self.chunks.pop_front() else { return Ok(()) };
             self.events = spill.read_events(next)?.into_iter();
@@ -221,7 +218,7 @@ impl<'a> Lane<'a> {
 #[derive(Debug)]
 pub struct Merge<'s> {
     spill: &'s Spill,
-    lanes: Vec<Lane<'s>>,
+    lanes: Vec<Lane>,
     heap: BinaryHeap<Reverse<(Place, usize)>>,
     started: bool,
 }
@@ -300,10 +297,12 @@ mod tests {
             for (k, tag, e) in input.clone() {
                 sorter.push(k, tag, e).expect("pushed");
             }
-            let sorted = sorter.finish(hold_last).expect("sorted");
+            // 1 and 2 have their closers copied into 0: kept, though read
+            // before it.
+            let mut sorted = sorter.finish(hold_last, HashSet::from([1, 2])).expect("sorted");
             // Under the limit the one run is held and nothing is written.
             assert_eq!(spill.written() == 0, hold_last && bytes == u64::MAX, "budget {bytes}");
-            for key in 0..3u32 {
+            for key in [2, 1, 0u32] {
                 let closers = if key == 0 { vec![(2, 5), (1, 4)] } else { vec![] };
                 let got: Vec<Event> = sorted.group(key, &closers).collect::<Result<_, _>>().expect("read");
                 let mut want: Vec<(Place, Event)> = input
@@ -340,7 +339,7 @@ mod tests {
             for line in 1..=n {
                 sorter.push(0, line, at(line)).expect("pushed");
             }
-            (sorter.runs.len(), sorter.buf.len())
+            (sorter.runs.len(), sorter.len)
         };
         // The budget of 300 events' weight: the 300th push writes a run.
         assert_eq!(runs_after(300 * one, 299), (0, 299));
@@ -367,6 +366,6 @@ mod tests {
         }
         assert_eq!((sorter.runs.len(), spill.held()), (0, 999 * one));
         sorter.push(0, 400, at(400)).expect("pushed");
-        assert_eq!((sorter.runs.len(), sorter.buf.len(), spill.held()), (1, 0, 600 * one));
+        assert_eq!((sorter.runs.len(), sorter.len, spill.held()), (1, 0, 600 * one));
     }
 }

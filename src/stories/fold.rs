@@ -242,22 +242,17 @@ impl<'a> Spans<'a> {
                 by_app.entry(app).or_default().push(i);
             }
         }
-        let mut spans = Spans { incidents, unit, all, reach: Vec::new(), by_app };
-        let mut all = std::mem::take(&mut spans.all);
-        all.sort_unstable_by_key(|&i| (spans.first(i), spans.last(i), unit[i as usize], i));
-        spans.reach = reach(all.iter().map(|&i| spans.last(i)));
-        spans.all = all;
-        spans
+        all.sort_unstable_by_key(|&i| (span_first(incidents, i), span_last(incidents, i), unit[i as usize], i));
+        let reach = reach(all.iter().map(|&i| span_last(incidents, i)));
+        Spans { incidents, unit, all, reach, by_app }
     }
 
-    /// Span `i`'s start: only timed incidents are spans.
     fn first(&self, i: u32) -> i64 {
-        self.incidents[i as usize].first_ms().unwrap_or(i64::MIN)
+        span_first(self.incidents, i)
     }
 
-    /// Span `i`'s end.
     fn last(&self, i: u32) -> i64 {
-        self.incidents[i as usize].last_ms().unwrap_or(i64::MIN)
+        span_last(self.incidents, i)
     }
 
     /// The units of the spans that began no more than `lag` before `ts`
@@ -284,6 +279,16 @@ impl<'a> Spans<'a> {
             })
             .map(|&i| self.unit[i as usize])
     }
+}
+
+/// Span `i`'s start: only timed incidents are spans.
+fn span_first(incidents: &[View], i: u32) -> i64 {
+    incidents[i as usize].first_ms().unwrap_or(i64::MIN)
+}
+
+/// Span `i`'s end.
+fn span_last(incidents: &[View], i: u32) -> i64 {
+    incidents[i as usize].last_ms().unwrap_or(i64::MIN)
 }
 
 /// The outage or restarts a symptom unit falls within: for each of its

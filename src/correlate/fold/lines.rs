@@ -6,7 +6,7 @@
 //! (5 GiB storm: its largest fold's 4.2 M lines were 33 MiB as `u64`s,
 //! growing with the storm).
 
-use crate::spill::codec::{put, unzigzag, zigzag};
+use crate::spill::codec::{Reader, put, unzigzag, zigzag};
 
 /// One source's lines.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,9 +42,12 @@ impl Lines {
     pub fn iter(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
         self.of.iter().flat_map(|s| {
             let mut line = 0u64;
-            Steps { bytes: &s.steps }.map(move |step| {
+            // Written by `put` in memory: every step reads.
+            let mut steps = Reader::new(&s.steps);
+            std::iter::from_fn(move || {
+                let step = if steps.at_end() { None } else { steps.num().ok() }?;
                 line = line.wrapping_add(unzigzag(step) as u64);
-                (s.source, line)
+                Some((s.source, line))
             })
         })
     }
@@ -53,28 +56,6 @@ impl Lines {
     pub fn shrink_to_fit(&mut self) {
         self.of.iter_mut().for_each(|s| s.steps.shrink_to_fit());
         self.of.shrink_to_fit();
-    }
-}
-
-/// The LEB128 numbers of a byte list written by [`put`].
-struct Steps<'a> {
-    bytes: &'a [u8],
-}
-
-impl Iterator for Steps<'_> {
-    type Item = u64;
-
-    fn next(&mut self) -> Option<u64> {
-        let mut v = 0u64;
-        for (i, &b) in self.bytes.iter().enumerate() {
-            v |= u64::from(b & 0x7f) << (7 * i).min(63);
-            if b & 0x80 == 0 {
-                self.bytes = &self.bytes[i + 1..];
-                return Some(v);
-            }
-        }
-        self.bytes = &[];
-        None
     }
 }
 
