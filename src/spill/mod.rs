@@ -28,8 +28,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::matcher::Event;
 
 /// The memory budget when none is given (`--memory-budget`), in MiB:
-/// every fixture and benchmark corpus up to 256 MiB of storm stays under
-/// it, so they never touch the disk.
+/// every fixture stays under it and never touches the disk; the events of
+/// a 1 GiB dense corpus (1.27 M) pass their half by about a third.
 pub const DEFAULT_BUDGET_MIB: usize = 256;
 
 /// Most events in one chunk: a chunk is read back whole.

@@ -109,6 +109,15 @@ fn links_tell_the_same_stories(rules: &Arc<RuleSet>, dir: &Path) -> Option<usize
     Some(kept.iter().filter(|s| s.members.len() > 1).count())
 }
 
+/// A 3 MiB storm of the benchmark's generator (a quarter of the records
+/// match), in a temporary directory.
+fn storm(shape: corpus::Shape, seed: u64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let cfg = corpus::Config { total_bytes: 3 << 20, dense: 0.25, seed, shape, layout: corpus::Layout::Standard };
+    corpus::generate(dir.path(), &cfg).expect("corpus");
+    dir
+}
+
 /// Every fixture directory, and storms, whether folds keep or hand on
 /// the records that link incidents.
 #[test]
@@ -118,15 +127,7 @@ fn handed_on_links_tell_the_same_stories() {
     for dir in crate::fixtures::dirs() {
         joined += links_tell_the_same_stories(&rules, &dir).unwrap_or(0);
     }
-    let storm = tempfile::tempdir().expect("temporary directory");
-    let cfg = corpus::Config {
-        total_bytes: 3 << 20,
-        dense: 0.25,
-        seed: 3,
-        shape: corpus::Shape::Pm2,
-        layout: corpus::Layout::Standard,
-    };
-    corpus::generate(storm.path(), &cfg).expect("corpus");
+    let storm = storm(corpus::Shape::Pm2, 3);
     let storm_joined = links_tell_the_same_stories(&rules, storm.path()).expect("a storm");
     assert!(
         joined > 0 && storm_joined > 0,
@@ -159,9 +160,7 @@ fn fixtures_tell_the_same_stories_from_story_marks() {
 fn storms_tell_the_same_stories_from_story_marks() {
     let rules = rules();
     for (shape, seed) in [(corpus::Shape::Pm2, 1), (corpus::Shape::AppTimed, 2)] {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let cfg = corpus::Config { total_bytes: 3 << 20, dense: 0.25, seed, shape, layout: corpus::Layout::Standard };
-        corpus::generate(dir.path(), &cfg).expect("corpus");
+        let dir = storm(shape, seed);
         let incidents = incidents(&rules, dir.path()).expect("a storm");
         let s = same_stories(incidents, &format!("storm {shape:?}"));
         eprintln!("{shape:?} {s:?}");
@@ -177,15 +176,7 @@ fn storms_tell_the_same_stories_from_story_marks() {
 #[test]
 fn every_budget_finds_the_same() {
     let rules = rules();
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let cfg = corpus::Config {
-        total_bytes: 3 << 20,
-        dense: 0.25,
-        seed: 4,
-        shape: corpus::Shape::Pm2,
-        layout: corpus::Layout::Standard,
-    };
-    corpus::generate(dir.path(), &cfg).expect("corpus");
+    let dir = storm(corpus::Shape::Pm2, 4);
     let scanned = |bytes: u64| {
         let opts = ScanOptions {
             paths: vec![dir.path().to_string_lossy().into_owned()],
