@@ -109,7 +109,7 @@ fn correlate_streaming<E: From<SpillError>>(
     for o in &outs {
         for &extent in &o.chunks {
             for (e, seq) in spill.read_events(extent)? {
-                let tag = o.tag(&e, seq);
+                let tag = tag_of(o.touched, &e, seq);
                 grouper.push(e, tag)?;
             }
         }
@@ -234,11 +234,6 @@ impl Out {
         }
         out.buf = held.tail;
         Ok(out)
-    }
-
-    /// The tag of an event read back from its chunk with position `seq`.
-    fn tag(&self, e: &Event, seq: u64) -> u64 {
-        tag_of(self.touched, e, seq)
     }
 
     fn push(&mut self, spill: &Spill, e: Event) -> Result<(), SpillError> {
