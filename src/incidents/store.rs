@@ -103,14 +103,17 @@ struct RuleOf {
 }
 
 /// The store holds incidents up to this fraction of the budget (an
-/// eighth). The scan's events have half of it (`spill::EVENTS_SHARE`),
-/// and the events still held are correlated while the incidents come in;
-/// what is left is for what every incident keeps in memory whatever the
-/// budget (its view, about 100 bytes: 70 MiB for the 5 GiB storm's 732 k
-/// incidents) and the buffers. Incidents written past it cost a write and
-/// one read back each, no sort. 5 GiB storm, `--mmap never`, default
-/// budget: peak RSS 491 MiB with the whole budget, 248-342 MiB with a
-/// quarter (events then had the whole), 225 MiB with an eighth.
+/// eighth), counting with them what every incident keeps in memory
+/// whatever the budget (its view, index and story marks, about 130 bytes:
+/// 90 MiB for the 5 GiB storm's 732 k incidents; [`Store::kept_bytes`]).
+/// As that grows, the held incidents are written out, the last first, so
+/// a storm's incidents and views share one room instead of the views
+/// growing beside a full store. The scan's events have half of the budget
+/// (`spill::EVENTS_SHARE`), and the events still held are correlated
+/// while the incidents come in. Incidents written cost a write and one
+/// read back each, no sort. 5 GiB storm, `--mmap never`, default budget:
+/// peak RSS 491 MiB with the whole budget, 248-342 MiB with a quarter
+/// (events then had the whole), 225 MiB with an eighth.
 const HELD_SHARE: u64 = 8;
 
 /// The records that may link incidents are held up to this fraction of
@@ -279,14 +282,19 @@ impl LinkSets {
         sorted: impl Iterator<Item = Result<links::Entry, SpillError>>,
         place: impl Fn(Who) -> Option<u32>,
     ) -> Result<LinkSets, SpillError> {
-        let mut count: HashMap<Box<[u32]>, u32> = HashMap::new();
+        // Nearly every set is a pair (storm corpus: all 146 k of 1 GiB's):
+        // a pair is counted as one number, a larger set as its members.
+        let mut pairs: Counts<u64> = Counts::default();
+        let mut larger: Counts<Box<[u32]>> = Counts::default();
         let mut record = None;
         let mut set: Vec<u32> = Vec::new();
         let mut close = |set: &mut Vec<u32>| {
             set.sort_unstable();
             set.dedup();
-            if set.len() > 1 {
-                *count.entry(set.as_slice().into()).or_insert(0) += 1;
+            match set.as_slice() {
+                [] | [_] => {}
+                &[a, b] => pairs.add(u64::from(a) << 32 | u64::from(b)),
+                more => larger.add(more.into()),
             }
             set.clear();
         };
@@ -299,16 +307,88 @@ impl LinkSets {
             set.extend(place(Who::from_raw(e.who)));
         }
         close(&mut set);
-        let mut sets: Vec<(Box<[u32]>, u32)> = count.into_iter().collect();
-        sets.sort_unstable();
-        let mut out = LinkSets::default();
-        for (members, n) in sets {
-            out.members.extend_from_slice(&members);
+        let (pairs, larger) = (pairs.finish(), larger.finish());
+        let mut out = LinkSets {
+            members: Vec::with_capacity(2 * pairs.len() + larger.iter().map(|(s, _)| s.len()).sum::<usize>()),
+            ends: Vec::with_capacity(pairs.len() + larger.len()),
+        };
+        let mut pairs = pairs.into_iter().map(|(p, n)| ([(p >> 32) as u32, p as u32], n)).peekable();
+        let mut larger = larger.into_iter().peekable();
+        // Both in members order: merged, the sets come in members order.
+        loop {
+            let pair_first = match (pairs.peek(), larger.peek()) {
+                (Some((p, _)), Some((l, _))) => p.as_slice() < &**l,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            let n = if pair_first {
+                let Some((p, n)) = pairs.next() else { break };
+                out.members.extend_from_slice(&p);
+                n
+            } else {
+                let Some((l, n)) = larger.next() else { break };
+                out.members.extend_from_slice(&l);
+                n
+            };
             out.ends.push((u32::try_from(out.members.len()).unwrap_or(u32::MAX), n));
         }
         Ok(out)
     }
 }
+
+/// How many times each key was added, held as (key, count) pairs: a
+/// repeat of the last key adds to its count, and the list is sorted and
+/// its repeats merged whenever it doubles, so it holds at most about
+/// twice the distinct keys (a `HashMap` of boxed sets was the 5 GiB
+/// storm's peak: 65 MiB for its 732 k pairs).
+struct Counts<K> {
+    items: Vec<(K, u32)>,
+    /// How many items the last merge left.
+    merged: usize,
+}
+
+impl<K> Default for Counts<K> {
+    fn default() -> Counts<K> {
+        Counts { items: Vec::new(), merged: 0 }
+    }
+}
+
+impl<K: Ord> Counts<K> {
+    fn add(&mut self, key: K) {
+        if let Some((last, n)) = self.items.last_mut()
+            && *last == key
+        {
+            *n = n.saturating_add(1);
+            return;
+        }
+        self.items.push((key, 1));
+        if self.items.len() >= 2 * self.merged.max(MERGE_AT) {
+            self.merge();
+        }
+    }
+
+    fn merge(&mut self) {
+        self.items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        self.items.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 = kept.1.saturating_add(later.1);
+            }
+            same
+        });
+        self.merged = self.items.len();
+    }
+
+    /// Every key once, in order, with its count.
+    fn finish(mut self) -> Vec<(K, u32)> {
+        self.merge();
+        self.items
+    }
+}
+
+/// [`Counts`] merges no list shorter than this.
+const MERGE_AT: usize = 1 << 12;
 
 /// Puts `v` in `order` in place: afterwards `v[i]` is what `v[order[i]]`
 /// was (`order` a permutation of `v`'s indices), following each cycle
@@ -452,6 +532,8 @@ pub struct Store {
     times: Vec<TimesOfDay>,
     index: Vec<Index>,
     held: Vec<Incident>,
+    /// Per held incident: its view's index and what it counts in `used`.
+    held_by: Vec<(u32, u64)>,
     spill: Option<Spill>,
     kinds: Vec<Kind>,
     kind_of: HashMap<Arc<str>, Vec<u32>>,
@@ -518,6 +600,7 @@ impl Store {
             times: Vec::new(),
             index: Vec::new(),
             held: Vec::new(),
+            held_by: Vec::new(),
             spill: None,
             kinds: Vec::new(),
             kind_of: HashMap::new(),
@@ -593,10 +676,12 @@ impl Store {
             None => (0, 0),
         };
         let bytes = heap_bytes(&incident);
-        let held = self.used.saturating_add(bytes) <= self.budget.bytes / HELD_SHARE;
+        let share = self.budget.bytes / HELD_SHARE;
+        let held = self.used.saturating_add(self.kept_bytes()).saturating_add(bytes) <= share;
         let view = self.view_of(&incident, held.then_some(self.held.len() as u64));
         let at = if held {
             self.used += bytes;
+            self.held_by.push((u32::try_from(self.views.len()).unwrap_or(u32::MAX), bytes));
             // The stories' labels are set on held incidents in place.
             incident.story = None;
             self.held.push(incident);
@@ -606,6 +691,39 @@ impl Store {
         };
         self.views.push(view);
         self.index.push(Index::new(first_day, at));
+        self.make_room(share)
+    }
+
+    /// What every incident keeps in memory, held or not: its view, index
+    /// and place, its story marks and times of day, its folds' ids.
+    fn kept_bytes(&self) -> u64 {
+        use std::mem::size_of;
+        let each = size_of::<View>() + size_of::<Index>() + size_of::<u32>();
+        let n = self.views.len() * each
+            + self.marks.len() * size_of::<Mark>()
+            + self.times.len() * size_of::<TimesOfDay>()
+            + self.fold_of.len() * size_of::<(u64, u32)>();
+        n as u64
+    }
+
+    /// Writes out held incidents, the last first, while they and what
+    /// every incident keeps pass `share`. A view that read its story
+    /// marks from its held incident gets a copy of them in the list.
+    fn make_room(&mut self, share: u64) -> Result<(), SpillError> {
+        while self.used.saturating_add(self.kept_bytes()) > share {
+            let (Some(incident), Some((view, bytes))) = (self.held.pop(), self.held_by.pop()) else { break };
+            self.used -= bytes;
+            let v = view as usize;
+            let Some(view) = self.views.get_mut(v) else { continue };
+            if view.marks_at & HELD_MARKS != 0 {
+                view.marks_at = self.marks.len() as u64;
+                self.marks.extend_from_slice(incident.marks.get(..view.marks_len as usize).unwrap_or(&[]));
+            }
+            let at = self.write(&incident)?;
+            if let Some(index) = self.index.get_mut(v) {
+                *index = Index::new(index.first_day(), at);
+            }
+        }
         Ok(())
     }
 
@@ -698,6 +816,15 @@ impl Store {
         self.index.retain(|_| *w.next().unwrap_or(&true));
         let mut w = wanted.iter();
         self.born.retain(|_| *w.next().unwrap_or(&true));
+        // Held incidents name their views by index: the kept ones move up,
+        // the dropped ones are no view's (a write of one is skipped).
+        let mut now = vec![u32::MAX; wanted.len()];
+        for (n, (at, _)) in wanted.iter().enumerate().filter(|&(_, &w)| w).enumerate() {
+            now[at] = n as u32;
+        }
+        for (view, _) in &mut self.held_by {
+            *view = now.get(*view as usize).copied().unwrap_or(u32::MAX);
+        }
         before - self.views.len()
     }
 
@@ -1237,6 +1364,54 @@ mod tests {
             assert_eq!(v, want, "{order:?}");
         }
     }
+
+    /// The sets made from a stream of record entries are those a map of
+    /// every set to its count gives, in members order: pairs and larger
+    /// sets, repeats adjacent and far apart, members that map to no place,
+    /// past the size at which the counts are merged.
+    #[test]
+    fn link_sets_count_every_set_once_in_order() {
+        let mut rng = fastrand::Rng::with_seed(18);
+        let mut entries = Vec::new();
+        for line in 0..60_000u64 {
+            let holders = match rng.u8(..10) {
+                0..=5 => 2,
+                6 | 7 => 1,
+                _ => rng.usize(3..6),
+            };
+            // Few incidents, so sets repeat; some records repeat the last.
+            let first = if rng.bool() { 0 } else { rng.u32(..3000) };
+            for _ in 0..holders {
+                let spread = if rng.u8(..4) == 0 { 3000 } else { 3 };
+                let at = first + rng.u32(..spread);
+                entries.push(links::Entry { source: rng.u32(..2), line, who: Who::Incident(at).to_raw() });
+            }
+        }
+        entries.sort_unstable();
+        entries.dedup();
+        // Places: incidents past 2900 are no longer there; the rest move.
+        let place = |w: Who| match w {
+            Who::Incident(at) if at < 2900 => Some((at * 7) % 2900),
+            _ => None,
+        };
+        let mut want: HashMap<Vec<u32>, u32> = HashMap::new();
+        for record in entries.chunk_by(|a, b| (a.source, a.line) == (b.source, b.line)) {
+            let mut set: Vec<u32> = record.iter().filter_map(|e| place(Who::from_raw(e.who))).collect();
+            set.sort_unstable();
+            set.dedup();
+            if set.len() > 1 {
+                *want.entry(set).or_insert(0) += 1;
+            }
+        }
+        let mut want: Vec<(Vec<u32>, u32)> = want.into_iter().collect();
+        want.sort_unstable();
+        let got = LinkSets::of(entries.iter().map(|&e| Ok(e)), place).expect("no spill error");
+        let got: Vec<(Vec<u32>, u32)> = got.iter().map(|(set, n)| (set.to_vec(), n)).collect();
+        assert!(want.len() > 2 * MERGE_AT, "the counts are merged: {}", want.len());
+        assert!(want.iter().any(|(s, _)| s.len() > 2) && want.iter().any(|(_, n)| *n > 1));
+        assert_eq!(got, want);
+    }
+
     use crate::correlate::Finding;
     use crate::incidents::build;
     use crate::input::Stream;
@@ -1364,7 +1539,7 @@ fix = "no restore within {window} ({status})"
         let built = with_ticks(build(&rules, &findings(&rules), &paths(), Zone::Utc));
         assert!(built.iter().any(|i| i.time_of_day.is_some()) && built.iter().any(|i| i.first_seen.is_none()));
         assert!(built.iter().any(|i| i.action.is_some()) && built.iter().any(|i| i.action.is_none()));
-        let half = built.iter().take(built.len() / 2).map(heap_bytes).sum();
+        let half = built.iter().take(built.len() / 2).map(heap_bytes).sum::<u64>() * HELD_SHARE;
         for budget in [u64::MAX, 0, half] {
             let mut shuffled = built.clone();
             shuffled.reverse();
@@ -1388,6 +1563,65 @@ fix = "no restore within {window} ({status})"
             }
             assert_eq!(store.into_vec().expect("read back"), built, "budget {budget}");
         }
+    }
+
+    /// As what every incident keeps grows into the store's share, the
+    /// held incidents are written out, the last first, and nothing of
+    /// them is lost: they read back as built, and their views' story
+    /// marks (read from the held incident while it was held) are the same.
+    #[test]
+    fn views_growing_write_out_held_incidents() {
+        let rules = rules();
+        let built = with_ticks(build(&rules, &findings(&rules), &paths(), Zone::Utc));
+        // Room for half the incidents: the views that come after fill
+        // their room.
+        let all: u64 = built.iter().map(heap_bytes).sum::<u64>() / 2;
+        let mut store = Store::new(Budget { bytes: all * HELD_SHARE, dir: None });
+        let mut most = 0;
+        for i in built.iter().rev().cloned() {
+            store.push(i).expect("push");
+            most = most.max(store.held.len());
+            let within = store.used + store.kept_bytes() <= all;
+            assert!(within || store.held.is_empty(), "held and kept stay in the share");
+        }
+        assert!(store.held.len() < most, "held {} of at most {most}", store.held.len());
+        assert_eq!(store.held.len(), store.held_by.len());
+        store.seal().expect("seal");
+        for (v, i) in store.views().iter().zip(&built) {
+            let story: Vec<Mark> = i.marks.iter().copied().filter(Mark::view).collect();
+            assert_eq!(store.views().marks(v), story.as_slice(), "{}", i.id);
+        }
+        assert_eq!(store.into_vec().expect("read back"), built);
+    }
+
+    /// After `retain`, each held incident still names its own view (or
+    /// none, when its view was dropped), so writing it out later lands
+    /// on the right view.
+    #[test]
+    fn retain_keeps_held_incidents_on_their_views() {
+        let rules = rules();
+        let built = build(&rules, &findings(&rules), &paths(), Zone::Utc);
+        let all: u64 = built.iter().map(heap_bytes).sum::<u64>();
+        let mut store = Store::new(Budget { bytes: all * HELD_SHARE, dir: None });
+        for i in built.iter().cloned() {
+            store.push(i).expect("push");
+        }
+        let mut n = 0;
+        let dropped = store.retain(|_, _, _| {
+            n += 1;
+            n % 3 != 0
+        });
+        assert!(dropped > 0 && !store.held.is_empty());
+        let mut named = 0;
+        for (h, &(view, _)) in store.held_by.iter().enumerate() {
+            if view != u32::MAX {
+                assert!(matches!(store.index[view as usize].at(), Loc::Held(at) if at as usize == h), "held {h}");
+                named += 1;
+            }
+        }
+        let held_views = store.index.iter().filter(|i| matches!(i.at(), Loc::Held(_))).count();
+        assert_eq!(named, held_views, "every held view kept is named");
+        assert!(named > 0);
     }
 
     /// A label reaches every incident, held or read back; one no story

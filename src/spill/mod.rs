@@ -429,11 +429,17 @@ pub struct Weigher {
 impl Weigher {
     /// What `e` adds to the events weighed before it.
     pub fn weigh(&mut self, e: &Event) -> usize {
+        std::mem::size_of::<Event>() + self.text(e)
+    }
+
+    /// What `e`'s text adds (nothing if the event before it shares it):
+    /// for a list that counts its events' own room another way.
+    pub fn text(&mut self, e: &Event) -> usize {
         let shared = self.previous.as_ref().is_some_and(|p| std::sync::Arc::ptr_eq(p, &e.text));
         if !shared {
             self.previous = Some(e.text.clone());
         }
-        std::mem::size_of::<Event>() + if shared { 0 } else { text_weight(&e.text) }
+        if shared { 0 } else { text_weight(&e.text) }
     }
 }
 
