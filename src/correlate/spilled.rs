@@ -80,8 +80,7 @@ fn correlate_streaming<E: From<SpillError>>(
     // events move from stage to stage under the one limit.
     spill.recount(lists.iter().map(|h| weight(&h.tail)).sum());
     let mut outs = if rules.context_resolved() || rules.rules().iter().all(|r| r.context.is_empty()) {
-        let mut outs =
-            lists.into_iter().map(|held| Out::of_scan(spill, held, rename)).collect::<Result<Vec<_>, _>>()?;
+        let mut outs: Vec<Out> = lists.into_iter().map(Out::of_scan).collect();
         make_room(spill, &mut outs)?;
         outs
     } else {
@@ -107,6 +106,14 @@ fn correlate_streaming<E: From<SpillError>>(
     // what is held waits; then what is held, moved (its count with it)
     // into the sort's last run, which stays in memory.
     for o in &outs {
+        for &extent in &o.scanned {
+            let (mut events, seqs): (Vec<Event>, Vec<u64>) = spill.read_events(extent)?.into_iter().unzip();
+            rename(&mut events);
+            for (e, seq) in events.into_iter().zip(seqs) {
+                let tag = tag_of(o.touched, &e, seq);
+                grouper.push(e, tag)?;
+            }
+        }
         for &extent in &o.chunks {
             for (e, seq) in spill.read_events(extent)? {
                 let tag = tag_of(o.touched, &e, seq);
@@ -209,6 +216,10 @@ fn tag_of(touched: bool, e: &Event, seq: u64) -> u64 {
 /// less than a [`RUN_ROOM`] part of the limit, then held.
 #[derive(Debug, Default)]
 struct Out {
+    /// The scan's chunks of the list, where no context stage ran: tagged
+    /// with their places already, their apps not yet renamed. They come
+    /// before `chunks`.
+    scanned: Vec<Extent>,
     chunks: Vec<Extent>,
     buf: Vec<Event>,
     /// What `buf` counts against the limit.
@@ -222,18 +233,11 @@ struct Out {
 }
 
 impl Out {
-    /// A list as the scan left it (no context stage): its chunks written
-    /// again with their positions, renamed; its tail held as it is, its
-    /// count unchanged.
-    fn of_scan(spill: &Spill, held: Held, rename: &(dyn Fn(&mut [Event]) + Sync)) -> Result<Out, SpillError> {
-        let mut out = Out::default();
-        for extent in held.chunks {
-            let mut events: Vec<Event> = spill.read_events(extent)?.into_iter().map(|(e, _)| e).collect();
-            rename(&mut events);
-            out.write(spill, &events)?;
-        }
-        out.buf = held.tail;
-        Ok(out)
+    /// A list as the scan left it (no context stage): its chunks stay as
+    /// the scan wrote them, with their places (renamed when the sort reads
+    /// them); its tail held as it is, its count unchanged.
+    fn of_scan(held: Held) -> Out {
+        Out { scanned: held.chunks, written: held.written, buf: held.tail, ..Out::default() }
     }
 
     fn push(&mut self, spill: &Spill, e: Event) -> Result<(), SpillError> {
@@ -504,8 +508,10 @@ mod tests {
             .into_iter()
             .map(|mut evs| {
                 let tail = evs.split_off(evs.len() / 2);
-                let chunk = spill.write_events(evs.iter().map(|e| (e, 0))).expect("written");
-                Held { chunks: vec![chunk], tail }
+                let mut held = Held::default();
+                assert!(held.spill(spill, &evs), "written");
+                held.tail = tail;
+                held
             })
             .collect()
     }
@@ -537,6 +543,44 @@ mod tests {
         correlate_streaming(&rules, spilled, &paths, &End::from(Some(400 * 40_000)), stream_above, keep)
             .expect("correlated");
         (all, batches)
+    }
+
+    /// Where no context stage runs, the scan's chunks go to the sort as
+    /// the scan wrote them: their apps are renamed as the sort reads them
+    /// (the scan renames only what it holds), so the findings are those
+    /// of lists named from the start.
+    #[test]
+    fn the_scans_chunks_are_renamed_as_the_sort_reads_them() {
+        let rules = batch_rules();
+        let paths = ["a.log".to_string(), "b.log".to_string(), "c.log".to_string()];
+        let (want, _) = findings(usize::MAX);
+        let spill = Spill::new(Options { budget: 0, dir: None });
+        let lists = batch_events()
+            .into_iter()
+            .map(|mut evs| {
+                let tail = evs.split_off(evs.len() / 2);
+                // Not yet named: the scan spilled them before the app was known.
+                evs.iter_mut().for_each(|e| e.app = e.app.as_ref().map(|a| format!("?{a}").into()));
+                let mut held = Held::default();
+                assert!(held.spill(&spill, &evs), "written");
+                held.tail = tail;
+                held
+            })
+            .collect();
+        let rename = |evs: &mut [Event]| {
+            for e in evs {
+                e.app = e.app.as_ref().map(|a| a.strip_prefix('?').unwrap_or(a).into());
+            }
+        };
+        let spilled = Spilled { spill: &spill, lists, rename: &rename, started: vec![true; 6], links: None };
+        let mut got = Vec::new();
+        let keep = |b: Vec<Finding>| -> Result<(), SpillError> {
+            got.extend(b);
+            Ok(())
+        };
+        correlate_streaming(&rules, spilled, &paths, &End::from(Some(400 * 40_000)), usize::MAX, keep)
+            .expect("correlated");
+        assert_eq!(got, want);
     }
 
     /// Groups streamed from the sort (every one, with the threshold at

@@ -456,16 +456,19 @@ pub fn drain_counted(spill: &Spill, events: Vec<Event>) -> impl Iterator<Item = 
 /// still in memory.
 #[derive(Debug, Default)]
 pub struct Held {
-    /// Spilled chunks, in the source's order.
+    /// Spilled chunks, in the source's order, each event tagged with its
+    /// place in the list (from 0).
     pub chunks: Vec<Extent>,
     /// The events after them.
     pub tail: Vec<Event>,
+    /// Events in `chunks`: the first of `tail`'s place.
+    pub written: u64,
 }
 
 impl Held {
     /// Every event, chunk by chunk, in order.
     pub fn read<'s>(self, spill: &'s Spill) -> impl Iterator<Item = Result<Vec<Event>, SpillError>> + 's {
-        let Held { chunks, tail } = self;
+        let Held { chunks, tail, .. } = self;
         let tail = (!tail.is_empty()).then_some(Ok(tail));
         chunks
             .into_iter()
@@ -473,14 +476,18 @@ impl Held {
             .chain(tail)
     }
 
-    /// Writes `events` out in chunks of [`CHUNK_EVENTS`]; false if a write
-    /// failed.
+    /// Writes `events`, the list's next, out in chunks of
+    /// [`CHUNK_EVENTS`], each tagged with its place in the list (the
+    /// sort's tie-break where no stage reorders the list); false if a
+    /// write failed.
     pub fn spill(&mut self, spill: &Spill, events: &[Event]) -> bool {
         for chunk in events.chunks(CHUNK_EVENTS) {
-            match spill.write_events(chunk.iter().map(|e| (e, 0))) {
+            let first = self.written;
+            match spill.write_events(chunk.iter().enumerate().map(|(n, e)| (e, first + n as u64))) {
                 Some(extent) => self.chunks.push(extent),
                 None => return false,
             }
+            self.written += chunk.len() as u64;
         }
         true
     }
