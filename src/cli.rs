@@ -318,9 +318,9 @@ pub struct ScanArgs {
     pub mmap: MmapArg,
 
     /// MiB of memory for what a scan holds for later stages: half of it for matched events between
-    /// the scan and correlation, an eighth for finished incidents until the report, a sixteenth for
-    /// the records linking incidents; past their part they are written to a temporary file and
-    /// read back (output unchanged). 0 spills every one.
+    /// the scan and correlation, an eighth for finished incidents and what each keeps for the
+    /// report, a sixteenth for the records linking incidents; past their part they are written to a
+    /// temporary file and read back (output unchanged). 0 spills every one.
     #[arg(long, value_name = "MIB", default_value_t = logtriage::spill::DEFAULT_BUDGET_MIB)]
     pub memory_budget: usize,
 
