@@ -583,6 +583,48 @@ mod tests {
         assert_eq!(got, want);
     }
 
+    /// Events that tie in their group's order (records of one line, as
+    /// the events of one record do) keep their order in the list, as the
+    /// in-memory path's stable sort keeps it, however the list is cut
+    /// between the scan's chunks, the sort's runs and what is held: each
+    /// event's place in the list breaks the tie. The list is out of
+    /// order, so the sort moves events, and the evidence (the first two
+    /// and the latest of the group) shows which of the tied came first.
+    #[test]
+    fn ties_keep_their_places_in_the_list() {
+        let rules = batch_rules();
+        let paths = ["a.log".to_string()];
+        let template = Event { rule: 0, role: Role::Start, source: 0, ..batch_events()[0][0].clone() };
+        let n = 3 * CHUNK_EVENTS + 100;
+        let list: Vec<Event> = (0..n)
+            .map(|i| Event { line: 7 - (i % 7) as u64, text: format!("t{i}").into(), ..template.clone() })
+            .collect();
+        let end = End::from(Some(400 * 40_000));
+        let (want, _) = super::super::correlate(&rules, vec![list.clone()], &paths, end.clone());
+        assert!(!want.is_empty());
+        let all = weight(&list);
+        for (limit, cut) in [(0, n / 2), (all / 4, n / 2), (all / 2, CHUNK_EVENTS + 7), (usize::MAX, n / 3)] {
+            let spill = Spill::new(Options { budget: limit, dir: None });
+            let mut held = Held::default();
+            assert!(held.spill(&spill, &list[..cut]), "written");
+            held.tail = list[cut..].to_vec();
+            let spilled = Spilled {
+                spill: &spill,
+                lists: vec![held],
+                rename: &|_: &mut [Event]| {},
+                started: vec![true; 6],
+                links: None,
+            };
+            let mut got = Vec::new();
+            let keep = |b: Vec<Finding>| -> Result<(), SpillError> {
+                got.extend(b);
+                Ok(())
+            };
+            correlate_streaming(&rules, spilled, &paths, &end, usize::MAX, keep).expect("correlated");
+            assert_eq!(got, want, "limit {limit}, cut at {cut}");
+        }
+    }
+
     /// Groups streamed from the sort (every one, with the threshold at
     /// 0; the larger ones, between batches of the smaller, above it) give
     /// the findings of groups read whole, in the same order.

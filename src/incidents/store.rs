@@ -1611,7 +1611,9 @@ fix = "no restore within {window} ({status})"
             n += 1;
             n % 3 != 0
         });
-        assert!(dropped > 0 && !store.held.is_empty());
+        assert_eq!(dropped, built.len() / 3, "every third dropped");
+        assert_eq!(store.views.len(), built.len() - dropped);
+        assert!(!store.held.is_empty());
         let mut named = 0;
         for (h, &(view, _)) in store.held_by.iter().enumerate() {
             if view != u32::MAX {

@@ -585,4 +585,34 @@ mod tests {
         assert!(!spill.over(100) && spill.over(101));
         assert!(!spill.active(), "counting writes nothing");
     }
+
+    /// A text shared with the event before it (the events of one record)
+    /// is counted once, one event at a time as for a whole list; a text
+    /// of the same bytes in another allocation is counted again.
+    #[test]
+    fn a_shared_text_is_weighed_once() {
+        let one = Event {
+            rule: 0,
+            role: crate::rules::Role::Start,
+            shape: 0.into(),
+            source: 0,
+            line: 1,
+            ts: Some(1).into(),
+            day_time: None,
+            app: None,
+            stream: crate::input::Stream::Out,
+            fields: Default::default(),
+            text: "connect ECONNREFUSED".into(),
+        };
+        let same = one.clone();
+        let again = Event { text: "connect ECONNREFUSED".into(), ..one.clone() };
+        let list = [one, same, again];
+        let mut w = Weigher::default();
+        let texts: Vec<usize> = list.iter().map(|e| w.text(e)).collect();
+        let t = text_weight("connect ECONNREFUSED");
+        assert_eq!(texts, [t, 0, t]);
+        let mut w = Weigher::default();
+        assert_eq!(list.iter().map(|e| w.weigh(e)).sum::<usize>(), weight(&list));
+        assert_eq!(weight(&list), 3 * std::mem::size_of::<Event>() + 2 * t);
+    }
 }
