@@ -106,16 +106,15 @@ fn correlate_streaming<E: From<SpillError>>(
     // what is held waits; then what is held, moved (its count with it)
     // into the sort's last run, which stays in memory.
     for o in &outs {
-        for &extent in &o.scanned {
-            let (mut events, seqs): (Vec<Event>, Vec<u64>) = spill.read_events(extent)?.into_iter().unzip();
-            rename(&mut events);
-            for (e, seq) in events.into_iter().zip(seqs) {
-                let tag = tag_of(o.touched, &e, seq);
-                grouper.push(e, tag)?;
+        // The scan's chunks (named here: the scan named only what it
+        // held), then those written since.
+        let scanned = o.scanned.iter().map(|&extent| (extent, true));
+        for (extent, unnamed) in scanned.chain(o.chunks.iter().map(|&extent| (extent, false))) {
+            let mut events = spill.read_events(extent)?;
+            if unnamed {
+                events = renamed(events, rename);
             }
-        }
-        for &extent in &o.chunks {
-            for (e, seq) in spill.read_events(extent)? {
+            for (e, seq) in events {
                 let tag = tag_of(o.touched, &e, seq);
                 grouper.push(e, tag)?;
             }
@@ -193,6 +192,13 @@ fn read_list(
     } else {
         held.tail.iter().try_for_each(|e| f(e.clone()))
     }
+}
+
+/// `events` (with their tags) given their apps' names.
+fn renamed(events: Vec<(Event, u64)>, rename: &(dyn Fn(&mut [Event]) + Sync)) -> Vec<(Event, u64)> {
+    let (mut events, tags): (Vec<Event>, Vec<u64>) = events.into_iter().unzip();
+    rename(&mut events);
+    events.into_iter().zip(tags).collect()
 }
 
 /// A role's place in a list sorted by (line, role).
