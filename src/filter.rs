@@ -197,7 +197,7 @@ impl Filters {
     /// incidents kept, the same notes.
     pub fn stored(&self, store: &mut Store, notes: &mut Vec<String>) -> Option<BaselineStats> {
         if !self.apps.is_empty() {
-            let unnamed = store.views().iter().filter(|v| v.app.is_none()).count();
+            let unnamed = store.views().iter().filter(|v| v.app_id().is_none()).count();
             store.retain(|app, _, _| app.is_some_and(|a| self.wants(a)));
             if unnamed > 0 {
                 notes.push(format!("--app left out {unnamed} incident(s) that name no app"));

@@ -105,7 +105,8 @@ fn incidents_on(rule: &str, plays: &str, log: &[u8]) -> anyhow::Result<Vec<(Opti
         .map_err(|e| anyhow::anyhow!("the drafted rule does not compile ({e}): please report this"))?;
     let spec = SourceSpec { id: 0, meta: input::classify(plays, plays), origin: Origin::Memory(log.into()) };
     let out = scan::scan_sources(Arc::new(set), vec![spec], Vec::new(), &ScanOptions::default(), Instant::now())?;
-    Ok(out.incidents.views().iter().map(|i| (i.app.as_deref().map(str::to_string), i.count)).collect())
+    let views = out.incidents.views();
+    Ok(views.iter().map(|i| (views.app(i).map(str::to_string), i.count)).collect())
 }
 
 /// A path's file name: what a fixture plays (it decides app and stream).

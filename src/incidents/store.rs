@@ -63,8 +63,8 @@ use crate::stories::Story;
 
 /// How a story-building stage sees an incident: what folds incidents into
 /// stories and orders them, without its texts (held for every incident,
-/// spilled or not, so kept small: 80 bytes, and 24 per story mark in the
-/// store's list; [`Views`] gives its marks and times of day).
+/// spilled or not, so kept small: 64 bytes, and 24 per story mark in the
+/// store's list; [`Views`] gives its app, marks and times of day).
 #[derive(Debug, Clone)]
 pub struct View {
     /// The incident id as its number (ids are 16 hex digits: see
@@ -72,13 +72,16 @@ pub struct View {
     pub id: u64,
     /// Matching records folded into it.
     pub count: usize,
-    /// App concerned, when known.
-    pub app: Option<Arc<str>>,
+    /// App concerned, when known: an index into the store's list of apps
+    /// (`NO_APP`: none), one number where an `Arc<str>` took 16 bytes.
+    app: u32,
     /// Its rule and group key, as one number: equal for equal pairs.
     pub group: u32,
     /// Where its story marks start in the store's list of them, or (with
-    /// [`HELD_MARKS`]) which held incident's marks they lead.
-    marks_at: u64,
+    /// [`FLAG_HELD_MARKS`]) which held incident's marks they lead. In
+    /// `u32`, as the views are numbered: past it a view would read no
+    /// marks, but 4 G marks would take 96 GiB first.
+    marks_at: u32,
     /// How many.
     marks_len: u32,
     /// Its times of day, where its log has no date: an index into the
@@ -104,8 +107,8 @@ struct RuleOf {
 
 /// The store holds incidents up to this fraction of the budget (an
 /// eighth), counting with them what every incident keeps in memory
-/// whatever the budget (its view, index and story marks, about 130 bytes:
-/// 90 MiB for the 5 GiB storm's 732 k incidents; [`Store::kept_bytes`]).
+/// whatever the budget (its view, index and story marks, about 107 bytes:
+/// 75 MiB for the 5 GiB storm's 732 k incidents; [`Store::kept_bytes`]).
 /// As that grows, the held incidents are written out, the last first, so
 /// a storm's incidents and views share one room instead of the views
 /// growing beside a full store. The scan's events have half of the budget
@@ -120,18 +123,21 @@ const HELD_SHARE: u64 = 8;
 /// the budget (a sixteenth) before they spill to an external sort.
 const LINKS_SHARE: u64 = 16;
 
-/// [`View::marks_at`]: the marks are the first of the held incident's
-/// at the index below this bit, not in the store's list.
-const HELD_MARKS: u64 = 1 << 63;
+/// [`View::app`] of a view without an app.
+const NO_APP: u32 = u32::MAX;
 
 /// [`View::time_of_day`] of a view without times of day.
 const NO_TIMES: u32 = u32::MAX;
 
-/// [`View::flags`]: a first time, a last time, and the status in the two
-/// bits above.
+/// [`View::flags`]: a first time, a last time, the status in the two
+/// bits above, and above those whether the marks are a held incident's:
+/// [`View::marks_at`] is then that incident's index, and its marks are
+/// the first of its own, not in the store's list.
 const FLAG_FIRST: u8 = 1;
 const FLAG_LAST: u8 = 2;
 const STATUS_SHIFT: u8 = 2;
+const STATUS_MASK: u8 = 3 << STATUS_SHIFT;
+const FLAG_HELD_MARKS: u8 = 1 << 4;
 
 /// The last value of an incident's `status` field, as headlines read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,11 +173,17 @@ impl View {
 
     /// The last value of its `status` field, as headlines read it.
     pub fn status(&self) -> Status {
-        match self.flags >> STATUS_SHIFT {
+        match (self.flags & STATUS_MASK) >> STATUS_SHIFT {
             1 => Status::Open,
             2 => Status::Closed,
             _ => Status::None,
         }
+    }
+
+    /// Its app as a number, equal for views of one app ([`Views::app`]
+    /// names it).
+    pub fn app_id(&self) -> Option<u32> {
+        (self.app != NO_APP).then_some(self.app)
     }
 
     /// The id as the incident has it.
@@ -210,6 +222,7 @@ impl View {
 #[derive(Debug, Clone, Copy)]
 pub struct Views<'a> {
     views: &'a [View],
+    apps: &'a [Arc<str>],
     marks: &'a [Mark],
     times: &'a [TimesOfDay],
     held: &'a [Incident],
@@ -236,13 +249,16 @@ impl<'a> Views<'a> {
     /// no bounds were known). Which incidents share a record is
     /// [`Views::links`].
     pub fn marks(&self, v: &View) -> &'a [Mark] {
-        let len = v.marks_len as usize;
-        if v.marks_at & HELD_MARKS != 0 {
-            let held = usize::try_from(v.marks_at & !HELD_MARKS).ok().and_then(|h| self.held.get(h));
-            return held.and_then(|i| i.marks.get(..len)).unwrap_or(&[]);
+        let (at, len) = (v.marks_at as usize, v.marks_len as usize);
+        if v.flags & FLAG_HELD_MARKS != 0 {
+            return self.held.get(at).and_then(|i| i.marks.get(..len)).unwrap_or(&[]);
         }
-        let at = usize::try_from(v.marks_at).unwrap_or(usize::MAX);
         at.checked_add(len).and_then(|end| self.marks.get(at..end)).unwrap_or(&[])
+    }
+
+    /// `v`'s app, when known.
+    pub fn app(&self, v: &View) -> Option<&'a str> {
+        self.apps.get(v.app as usize).map(|a| &**a)
     }
 
     /// `v`'s times of day, where its log has no date.
@@ -427,15 +443,10 @@ enum Loc {
     Spilled(u64, u32),
 }
 
-/// An incident's place in the report order beyond its view, and where it
-/// is: 24 bytes, the [`Loc`] packed (a spilled record is never empty, so
-/// a length of 0 says held).
+/// Where an incident is: 16 bytes, the [`Loc`] packed (a spilled record
+/// is never empty, so a length of 0 says held).
 #[derive(Debug, Clone, Copy)]
 struct Index {
-    /// The incident's `first_day` packed to order as it does: (0, 0) for
-    /// none, else (source + 1, ms); sources past `u32` saturate, as marks'.
-    day_ms: i64,
-    day_source: u32,
     /// The spilled record's length; 0: held.
     len: u32,
     /// The spilled record's offset, or the held incident's index.
@@ -443,16 +454,11 @@ struct Index {
 }
 
 impl Index {
-    fn new(first_day: (u32, i64), at: Loc) -> Index {
-        let (day_source, day_ms) = first_day;
+    fn new(at: Loc) -> Index {
         match at {
-            Loc::Held(h) => Index { day_ms, day_source, len: 0, at: u64::from(h) },
-            Loc::Spilled(offset, len) => Index { day_ms, day_source, len: len.max(1), at: offset },
+            Loc::Held(h) => Index { len: 0, at: u64::from(h) },
+            Loc::Spilled(offset, len) => Index { len: len.max(1), at: offset },
         }
-    }
-
-    fn first_day(&self) -> (u32, i64) {
-        (self.day_source, self.day_ms)
     }
 
     fn at(&self) -> Loc {
@@ -539,7 +545,9 @@ pub struct Store {
     kind_of: HashMap<Arc<str>, Vec<u32>>,
     groups: Vec<(Arc<str>, Map<String>)>,
     group_of: HashMap<(Arc<str>, Map<String>), u32>,
-    apps: HashMap<Arc<str>, ()>,
+    /// The apps views name, each once, and their indices.
+    apps: Vec<Arc<str>>,
+    app_of: HashMap<Arc<str>, u32>,
     files: Vec<Arc<str>>,
     file_of: HashMap<Arc<str>, u32>,
     /// Each incident's story (an index into `stories`; `u32::MAX`: none).
@@ -554,6 +562,11 @@ pub struct Store {
     hands_on: bool,
     /// Each view's place in the order incidents came in (pushed).
     born: Vec<u32>,
+    /// (place it came in, source + 1, ms) of each incident with a
+    /// `first_day` (from a log without dates), in the order they came
+    /// in: only the seal's order reads it, and a dated log's incidents,
+    /// nearly all, have none (an `Index` field was 8 bytes each).
+    days: Vec<(u32, u32, i64)>,
     /// How many came in.
     pushed: u32,
     /// (fold id, place it came in) of each incident built from a fold
@@ -590,6 +603,7 @@ impl Store {
             links,
             hands_on,
             born: Vec::new(),
+            days: Vec::new(),
             pushed: 0,
             fold_of: Vec::new(),
             link_sets: LinkSets::default(),
@@ -606,7 +620,8 @@ impl Store {
             kind_of: HashMap::new(),
             groups: Vec::new(),
             group_of: HashMap::new(),
-            apps: HashMap::new(),
+            apps: Vec::new(),
+            app_of: HashMap::new(),
             files: Vec::new(),
             file_of: HashMap::new(),
             labels: Vec::new(),
@@ -657,7 +672,14 @@ impl Store {
 
     /// The views, in report order once sealed.
     pub fn views(&self) -> Views<'_> {
-        Views { views: &self.views, marks: &self.marks, times: &self.times, held: &self.held, links: &self.link_sets }
+        Views {
+            views: &self.views,
+            apps: &self.apps,
+            marks: &self.marks,
+            times: &self.times,
+            held: &self.held,
+            links: &self.link_sets,
+        }
     }
 
     /// Where correlation's folds hand on the records that may link their
@@ -670,15 +692,15 @@ impl Store {
     /// Takes `incident`: held while the budget allows, else written to
     /// the temporary file.
     pub fn push(&mut self, mut incident: Incident) -> Result<(), SpillError> {
-        self.take_links(&mut incident);
-        let first_day = match incident.first_day {
-            Some((source, ms)) => (u32::try_from(source).unwrap_or(u32::MAX - 1) + 1, ms),
-            None => (0, 0),
-        };
+        let born = self.take_links(&mut incident);
+        if let Some((source, ms)) = incident.first_day {
+            let source = u32::try_from(source).unwrap_or(u32::MAX - 1) + 1;
+            self.days.push((born, source, ms));
+        }
         let bytes = heap_bytes(&incident);
         let share = self.budget.bytes / HELD_SHARE;
         let held = self.used.saturating_add(self.kept_bytes()).saturating_add(bytes) <= share;
-        let view = self.view_of(&incident, held.then_some(self.held.len() as u64));
+        let view = self.view_of(&incident, held.then(|| u32::try_from(self.held.len()).unwrap_or(u32::MAX)));
         let at = if held {
             self.used += bytes;
             self.held_by.push((u32::try_from(self.views.len()).unwrap_or(u32::MAX), bytes));
@@ -690,7 +712,7 @@ impl Store {
             self.write(&incident)?
         };
         self.views.push(view);
-        self.index.push(Index::new(first_day, at));
+        self.index.push(Index::new(at));
         self.make_room(share)
     }
 
@@ -700,6 +722,7 @@ impl Store {
         use std::mem::size_of;
         let each = size_of::<View>() + size_of::<Index>() + size_of::<u32>();
         let n = self.views.len() * each
+            + self.days.len() * size_of::<(u32, u32, i64)>()
             + self.marks.len() * size_of::<Mark>()
             + self.times.len() * size_of::<TimesOfDay>()
             + self.fold_of.len() * size_of::<(u64, u32)>();
@@ -715,13 +738,14 @@ impl Store {
             self.used -= bytes;
             let v = view as usize;
             let Some(view) = self.views.get_mut(v) else { continue };
-            if view.marks_at & HELD_MARKS != 0 {
-                view.marks_at = self.marks.len() as u64;
+            if view.flags & FLAG_HELD_MARKS != 0 {
+                view.flags &= !FLAG_HELD_MARKS;
+                view.marks_at = u32::try_from(self.marks.len()).unwrap_or(u32::MAX);
                 self.marks.extend_from_slice(incident.marks.get(..view.marks_len as usize).unwrap_or(&[]));
             }
             let at = self.write(&incident)?;
             if let Some(index) = self.index.get_mut(v) {
-                *index = Index::new(index.first_day(), at);
+                *index = Index::new(at);
             }
         }
         Ok(())
@@ -730,8 +754,8 @@ impl Store {
     /// Notes who holds the records that may link `incident` to others:
     /// the fold it was built from, under the ids it handed them on with;
     /// the incident itself, for those it keeps as marks (every mark in
-    /// the oracle).
-    fn take_links(&mut self, incident: &mut Incident) {
+    /// the oracle). Returns its place in the order incidents came in.
+    fn take_links(&mut self, incident: &mut Incident) -> u32 {
         let at = self.pushed;
         self.pushed = self.pushed.saturating_add(1);
         self.born.push(at);
@@ -741,6 +765,7 @@ impl Store {
         if linking.peek().is_some() {
             self.links.add(linking.map(|m| (m.source() as u32, m.line())), Who::Incident(at));
         }
+        at
     }
 
     /// Puts the incidents in the report order (most severe first, then
@@ -757,14 +782,20 @@ impl Store {
         for (r, g) in by_name.into_iter().enumerate() {
             rank[g as usize] = r as u32;
         }
-        let key = |v: &View, i: &Index| {
+        let days = std::mem::take(&mut self.days);
+        // (0, 0) for none, else (source + 1, ms): orders as `first_day`.
+        let day = |born: u32| match days.binary_search_by_key(&born, |&(b, _, _)| b) {
+            Ok(i) => (days[i].1, days[i].2),
+            Err(_) => (0, 0),
+        };
+        let key = |v: &View, born: u32| {
             let first = v.first_ms();
-            (Reverse(v.severity), first.is_none(), first, rank[v.group as usize], i.first_day(), v.id)
+            (Reverse(v.severity), first.is_none(), first, rank[v.group as usize], day(born), v.id)
         };
         let mut order: Vec<u32> = (0..self.views.len() as u32).collect();
         order.sort_by(|&a, &b| {
             let (a, b) = (a as usize, b as usize);
-            key(&self.views[a], &self.index[a]).cmp(&key(&self.views[b], &self.index[b]))
+            key(&self.views[a], self.born[a]).cmp(&key(&self.views[b], self.born[b]))
         });
         // In place: a copy of the views was the run's peak (5 GiB storm,
         // 733 k incidents: 84 MiB on top of the 84 the views hold).
@@ -807,7 +838,7 @@ impl Store {
             .iter()
             .map(|v| {
                 let (rule, key) = &self.groups[v.group as usize];
-                keep(v.app.as_deref(), rule, key)
+                keep(self.apps.get(v.app as usize).map(|a| &**a), rule, key)
             })
             .collect();
         let mut w = wanted.iter();
@@ -889,7 +920,7 @@ impl Store {
     }
 
     /// The view of `i`; `held`: where it will be held, if it will be.
-    fn view_of(&mut self, i: &Incident, held: Option<u64>) -> View {
+    fn view_of(&mut self, i: &Incident, held: Option<u32>) -> View {
         let kind = self.kind(i);
         let of = self.kinds[kind as usize].of.clone();
         let pair = (Arc::<str>::from(&*of.rule), i.key.clone());
@@ -902,21 +933,14 @@ impl Store {
                 g
             }
         };
-        let app = i.app.as_deref().map(|a| match self.apps.get_key_value(a) {
-            Some((k, _)) => k.clone(),
-            None => {
-                let k: Arc<str> = Arc::from(a);
-                self.apps.insert(k.clone(), ());
-                k
-            }
-        });
+        let app = i.app.as_deref().map_or(NO_APP, |a| self.app(a));
         let status = match Status::of(i) {
             Status::None => 0,
             Status::Open => 1,
             Status::Closed => 2,
         };
         let known = |t: Option<i64>, flag: u8| if t.is_some() { flag } else { 0 };
-        let (marks_at, marks_len) = self.story_marks(i, held);
+        let (marks_at, marks_len, in_held) = self.story_marks(i, held);
         let time_of_day = match &i.time_of_day {
             Some(t) => {
                 self.times.push(t.clone());
@@ -936,25 +960,41 @@ impl Store {
             of,
             first_ms: i.first_ms.unwrap_or_default(),
             last_ms: i.last_ms.unwrap_or_default(),
-            flags: known(i.first_ms, FLAG_FIRST) | known(i.last_ms, FLAG_LAST) | (status << STATUS_SHIFT),
+            flags: known(i.first_ms, FLAG_FIRST)
+                | known(i.last_ms, FLAG_LAST)
+                | (status << STATUS_SHIFT)
+                | if in_held { FLAG_HELD_MARKS } else { 0 },
         }
     }
 
-    /// Where the view of `i` finds its story marks, and how many: the
-    /// held incident's own marks where they come first (as a fold puts
-    /// them: a held incident costs no copy), else a copy in the list.
-    fn story_marks(&mut self, i: &Incident, held: Option<u64>) -> (u64, u32) {
+    /// Where the view of `i` finds its story marks, how many, and whether
+    /// in the held incident: its own marks where they come first (as a
+    /// fold puts them: a held incident costs no copy), else a copy in the
+    /// list.
+    fn story_marks(&mut self, i: &Incident, held: Option<u32>) -> (u32, u32, bool) {
         let every = self.every_mark;
         let lead = if every { i.marks.len() } else { i.marks.iter().take_while(|m| m.view()).count() };
         let len = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         match held {
-            Some(h) if i.marks[lead..].iter().all(|m| !m.view()) => (HELD_MARKS | h, len(lead)),
+            Some(h) if i.marks[lead..].iter().all(|m| !m.view()) => (h, len(lead), true),
             _ => {
-                let at = self.marks.len() as u64;
+                let at = self.marks.len();
                 self.marks.extend(i.marks.iter().filter(|m| every || m.view()));
-                (at, len(self.marks.len() - at as usize))
+                (len(at), len(self.marks.len() - at), false)
             }
         }
+    }
+
+    /// The index of `app` in the list of apps, added if new.
+    fn app(&mut self, app: &str) -> u32 {
+        if let Some(&a) = self.app_of.get(app) {
+            return a;
+        }
+        let a = u32::try_from(self.apps.len()).unwrap_or(NO_APP);
+        let k: Arc<str> = Arc::from(app);
+        self.apps.push(k.clone());
+        self.app_of.insert(k, a);
+        a
     }
 
     /// The index of `i`'s kind, added if new.
@@ -1556,7 +1596,11 @@ fix = "no restore within {window} ({status})"
                     (v.id_text(), v.first_ms(), v.last_ms(), v.count),
                     (i.id.clone(), i.first_ms, i.last_ms, i.count)
                 );
-                assert_eq!((v.rule(), v.app.as_deref(), v.severity), (i.rule.as_str(), i.app.as_deref(), i.severity));
+                assert_eq!(
+                    (v.rule(), store.views().app(v), v.severity),
+                    (i.rule.as_str(), i.app.as_deref(), i.severity)
+                );
+                assert_eq!(v.status(), Status::of(i));
                 let story: Vec<Mark> = i.marks.iter().copied().filter(Mark::view).collect();
                 assert_eq!(store.views().marks(v), story.as_slice());
                 assert_eq!(store.views().time_of_day(v), i.time_of_day.as_ref());
@@ -1703,8 +1747,8 @@ fix = "no restore within {window} ({status})"
     /// 733 k of them at 5 GiB of storm.
     #[test]
     fn a_view_and_its_index_are_small() {
-        assert_eq!(std::mem::size_of::<View>(), 80);
-        assert_eq!(std::mem::size_of::<Index>(), 24);
+        assert_eq!(std::mem::size_of::<View>(), 64);
+        assert_eq!(std::mem::size_of::<Index>(), 16);
     }
 
     /// The codec's numbers: the extremes of both kinds round-trip.

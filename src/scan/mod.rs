@@ -270,9 +270,8 @@ fn scan_named(
     // Borrowed, not copied: a storm has an app name per incident (5 GiB:
     // 732 k Strings and their list, 32 MiB at the run's peak).
     let views = incidents.views();
-    let app_misses = opts
-        .filters
-        .app_misses(apps_found.iter().map(String::as_str).chain(views.iter().filter_map(|v| v.app.as_deref())));
+    let app_misses =
+        opts.filters.app_misses(apps_found.iter().map(String::as_str).chain(views.iter().filter_map(|v| views.app(v))));
     notes.extend(app_misses.iter().cloned());
     let baseline = opts.filters.stored(&mut incidents, &mut notes);
     incidents.seal()?;

@@ -57,7 +57,7 @@ pub fn cause_windows(incidents: Views<'_>) -> Vec<Window> {
     let mut out: Vec<Window> = incidents
         .iter()
         .filter(|i| i.is(&Family::Restart))
-        .filter_map(|i| Some((i.app.as_ref()?, i)))
+        .filter_map(|i| Some((incidents.app(i)?, i)))
         .flat_map(|(app, i)| {
             incidents.marks(i).iter().filter(|m| m.daemon()).filter_map(move |m| {
                 let ts = m.ts()?;

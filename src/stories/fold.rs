@@ -19,7 +19,7 @@
 //!    restarts, never chain into one through a third.
 
 use std::cmp::Reverse;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::correlate::fold::Mark;
 use crate::incidents::View;
@@ -46,22 +46,25 @@ pub const SYMPTOM_LAG_MS: i64 = 2 * 60_000;
 /// it.
 pub const SKEW_MS: i64 = 10_000;
 
-/// Union-find over indices.
+/// Union-find over indices, in `u32` as the store numbers its incidents
+/// (a storm's stories hold hundreds of thousands).
 struct Union {
-    parent: Vec<usize>,
+    parent: Vec<u32>,
 }
 
 impl Union {
     fn new(n: usize) -> Union {
-        Union { parent: (0..n).collect() }
+        Union { parent: (0..n).map(|i| u32::try_from(i).unwrap_or(u32::MAX)).collect() }
     }
 
-    fn root(&mut self, mut i: usize) -> usize {
-        while self.parent[i] != i {
-            self.parent[i] = self.parent[self.parent[i]];
-            i = self.parent[i];
+    fn root(&mut self, i: usize) -> usize {
+        let mut i = i as u32;
+        while self.parent[i as usize] != i {
+            let up = self.parent[self.parent[i as usize] as usize];
+            self.parent[i as usize] = up;
+            i = up;
         }
-        i
+        i as usize
     }
 
     /// Joins the groups of `a` and `b`; the smaller root stays, so the
@@ -69,7 +72,18 @@ impl Union {
     fn join(&mut self, a: usize, b: usize) {
         let (ra, rb) = (self.root(a), self.root(b));
         let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
-        self.parent[hi] = lo;
+        self.parent[hi] = lo as u32;
+    }
+
+    /// Each index's root, in place: a parent is never above its child
+    /// (the smaller root stays), so in ascending order a parent's entry
+    /// is already its root.
+    fn into_roots(mut self) -> Vec<u32> {
+        for i in 0..self.parent.len() {
+            let p = self.parent[i] as usize;
+            self.parent[i] = self.parent[p];
+        }
+        self.parent
     }
 }
 
@@ -102,42 +116,48 @@ fn class(i: &View) -> Class {
 pub fn groups(incidents: Views<'_>, causes: &BTreeMap<String, RuleCause>) -> Vec<Vec<usize>> {
     let mut u = Union::new(incidents.len());
     link_by(&mut u, incidents.all(), |i| Some(i.group));
-    link_by(&mut u, incidents.all(), |i| match (i.family(), i.app.as_deref()) {
+    link_by(&mut u, incidents.all(), |i| match (i.family(), i.app_id()) {
         (Some(Family::Restart), Some(app)) => Some(app),
         _ => None,
     });
     link_outages(&mut u, incidents);
     link_same_kind_records(&mut u, incidents);
-    let unit: Vec<usize> = (0..incidents.len()).map(|i| u.root(i)).collect();
+    let unit = u.into_roots();
     let parents = parents(incidents, &unit, causes);
-    let mut by_root: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    // Stories by their first member: each gets its place when its first
+    // member (the smallest index) comes.
+    let mut story_of: HashMap<usize, usize> = HashMap::new();
+    let mut out: Vec<Vec<usize>> = Vec::new();
     for (i, &own) in unit.iter().enumerate() {
         // Depth three at most: a plain unit joins a symptom that joins
         // restarts that joined an outage.
-        let mut top = own;
+        let mut top = own as usize;
         for _ in 0..3 {
             top = parents.get(&top).copied().unwrap_or(top);
         }
-        by_root.entry(top).or_default().push(i);
+        let at = *story_of.entry(top).or_insert_with(|| {
+            out.push(Vec::new());
+            out.len() - 1
+        });
+        out[at].push(i);
     }
-    let mut out: Vec<Vec<usize>> = by_root.into_values().collect();
-    out.sort_by_key(|g| g[0]);
     out
 }
 
 /// Each unit's parent (units named by their root index), at most one: see
 /// the module header. A parent is never a unit that has a parent of the
 /// same or a lower class, so attachments cannot form a cycle.
-fn parents(views: Views<'_>, unit: &[usize], causes: &BTreeMap<String, RuleCause>) -> BTreeMap<usize, usize> {
+fn parents(views: Views<'_>, unit: &[u32], causes: &BTreeMap<String, RuleCause>) -> BTreeMap<usize, usize> {
     let incidents = views.all();
     let of = |i: usize| class(&incidents[i]);
+    let unit_of = |i: usize| unit[i] as usize;
     // Restarts → the dependency that caused them; a plain cause → the
     // restarts it caused.
     let mut caused: BTreeMap<usize, usize> = BTreeMap::new();
     for (app, cause) in causes {
-        let restart = incidents.iter().position(|i| i.is(&Family::Restart) && i.app.as_deref() == Some(app.as_str()));
+        let restart = incidents.iter().position(|i| i.is(&Family::Restart) && views.app(i) == Some(app.as_str()));
         let (Some(r), c) = (restart, cause.incident) else { continue };
-        let (ru, cu) = (unit[r], unit[c]);
+        let (ru, cu) = (unit_of(r), unit_of(c));
         match of(c) {
             Class::Dependency => {
                 caused.entry(ru).or_insert(cu);
@@ -151,15 +171,15 @@ fn parents(views: Views<'_>, unit: &[usize], causes: &BTreeMap<String, RuleCause
     }
     let shared = shared_records(views, unit);
     let mut out = BTreeMap::new();
-    let mut units: Vec<usize> = unit.to_vec();
-    units.sort_unstable();
-    units.dedup();
+    // A unit is named by its root, its smallest index: the roots are
+    // the units, in order.
+    let units: Vec<usize> = (0..unit.len()).filter(|&i| unit_of(i) == i).collect();
     let spans = Spans::of(incidents, unit);
     // Each symptom unit's members, gathered once: a log may hold many
     // (one per health-check path).
     let mut symptoms: BTreeMap<usize, Vec<&View>> = BTreeMap::new();
-    for (i, inc) in incidents.iter().enumerate().filter(|&(i, _)| of(unit[i]) == Class::Symptom) {
-        symptoms.entry(unit[i]).or_default().push(inc);
+    for (i, inc) in incidents.iter().enumerate().filter(|&(i, _)| of(unit_of(i)) == Class::Symptom) {
+        symptoms.entry(unit_of(i)).or_default().push(inc);
     }
     for (u, members) in symptoms {
         if let Some(p) = symptom_parent(&members, &spans) {
@@ -217,19 +237,19 @@ fn reach(ends: impl Iterator<Item = i64>) -> Vec<i64> {
 /// at the run's peak; 16 bytes a span now).
 struct Spans<'a> {
     incidents: &'a [View],
-    unit: &'a [usize],
+    unit: &'a [u32],
     /// Their indices, sorted by (first, last, unit, index).
     all: Vec<u32>,
     /// The latest `last` among `all` up to each place.
     reach: Vec<i64>,
     /// The same per app, in report order: an app's own outage or restarts.
-    by_app: BTreeMap<&'a str, Vec<u32>>,
+    by_app: BTreeMap<u32, Vec<u32>>,
 }
 
 impl<'a> Spans<'a> {
-    fn of(incidents: &'a [View], unit: &'a [usize]) -> Spans<'a> {
+    fn of(incidents: &'a [View], unit: &'a [u32]) -> Spans<'a> {
         let mut all = Vec::new();
-        let mut by_app: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+        let mut by_app: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
         for (i, inc) in incidents.iter().enumerate() {
             if !matches!(class(inc), Class::Dependency | Class::Restart) || inc.first_ms().zip(inc.last_ms()).is_none()
             {
@@ -238,7 +258,7 @@ impl<'a> Spans<'a> {
             // The store numbers its incidents in u32.
             let Ok(i) = u32::try_from(i) else { break };
             all.push(i);
-            if let Some(app) = inc.app.as_deref() {
+            if let Some(app) = inc.app_id() {
                 by_app.entry(app).or_default().push(i);
             }
         }
@@ -265,19 +285,19 @@ impl<'a> Spans<'a> {
         self.all[from..to.max(from)]
             .iter()
             .filter(move |&&i| self.last(i) >= ts.saturating_sub(SKEW_MS))
-            .map(|&i| self.unit[i as usize])
+            .map(|&i| self.unit[i as usize] as usize)
     }
 
     /// The units of `app`'s own outage or restart incidents whose span
     /// holds `ts` (give or take [`SKEW_MS`]).
-    fn of_app<'s>(&'s self, app: &str, ts: i64) -> impl Iterator<Item = usize> + 's {
-        let spans = self.by_app.get(app).map_or(&[][..], Vec::as_slice);
+    fn of_app<'s>(&'s self, app: u32, ts: i64) -> impl Iterator<Item = usize> + 's {
+        let spans = self.by_app.get(&app).map_or(&[][..], Vec::as_slice);
         spans
             .iter()
             .filter(move |&&i| {
                 self.first(i).saturating_sub(SKEW_MS) <= ts && ts <= self.last(i).saturating_add(SKEW_MS)
             })
-            .map(|&i| self.unit[i as usize])
+            .map(|&i| self.unit[i as usize] as usize)
     }
 }
 
@@ -302,7 +322,7 @@ fn symptom_parent(members: &[&View], spans: &Spans<'_>) -> Option<usize> {
     let mut score: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
     for inc in members {
         let Some(ts) = inc.first_ms() else { continue };
-        let mut own: Vec<usize> = inc.app.as_deref().map(|app| spans.of_app(app, ts).collect()).unwrap_or_default();
+        let mut own: Vec<usize> = inc.app_id().map(|app| spans.of_app(app, ts).collect()).unwrap_or_default();
         own.sort_unstable();
         own.dedup();
         for &p in &own {
@@ -341,12 +361,12 @@ fn link_same_kind_records(u: &mut Union, incidents: Views<'_>) {
 /// round. One record that fired several rules (an unhandled rejection
 /// whose reason is a PostgreSQL error) feeds one story. Of a record's
 /// units (in order), each is counted with the next.
-fn shared_records(incidents: Views<'_>, unit: &[usize]) -> BTreeMap<(usize, usize), usize> {
+fn shared_records(incidents: Views<'_>, unit: &[u32]) -> BTreeMap<(usize, usize), usize> {
     let mut out = BTreeMap::new();
     let mut units: Vec<usize> = Vec::new();
     for (set, n) in incidents.links() {
         units.clear();
-        units.extend(set.iter().map(|&i| unit[i as usize]));
+        units.extend(set.iter().map(|&i| unit[i as usize] as usize));
         units.sort_unstable();
         units.dedup();
         for pair in units.windows(2) {
@@ -386,7 +406,7 @@ fn link_outages(u: &mut Union, incidents: Views<'_>) {
             by_dep.entry(d.as_str()).or_default().push((first, last, i));
         }
     }
-    link_by(u, incidents.all(), |i| match (i.family(), i.first_ms(), i.app.as_deref(), incidents.marks(i).first()) {
+    link_by(u, incidents.all(), |i| match (i.family(), i.first_ms(), i.app_id(), incidents.marks(i).first()) {
         (Some(Family::Dependency(d)), None, Some(app), _) => Some((d.as_str(), Ok(app))),
         (Some(Family::Dependency(d)), None, None, Some(m)) => Some((d.as_str(), Err(m.source()))),
         _ => None,
@@ -430,8 +450,8 @@ pub fn rule_causes(incidents: Views<'_>, windows: &[Window]) -> BTreeMap<String,
     let exits = Exits::of(windows);
     let mut best: BTreeMap<String, RuleCause> = BTreeMap::new();
     for (i, inc) in incidents.iter().enumerate() {
-        let Some(app) = &inc.app else { continue };
-        let Some(of_app) = exits.by_app.get(&**app) else { continue };
+        let Some(app) = incidents.app(inc) else { continue };
+        let Some(of_app) = exits.by_app.get(app) else { continue };
         // A failing health check before an exit is what the exit's cause
         // did to users, not the cause.
         if inc.is(&Family::Symptom) {
@@ -450,7 +470,7 @@ pub fn rule_causes(incidents: Views<'_>, windows: &[Window]) -> BTreeMap<String,
         if matches!(inc.family(), Some(Family::Dependency(_))) && 2 * covered < of_app.len() {
             continue;
         }
-        let better = best.get(&**app).is_none_or(|b| {
+        let better = best.get(app).is_none_or(|b| {
             let other = &incidents[b.incident];
             (covered, count, Reverse(inc.first_ms()), inc.severity)
                 > (b.exits, b.count, Reverse(other.first_ms()), other.severity)

@@ -140,7 +140,7 @@ fn story(
     let of = |i: usize| &incidents[i];
     let kind = kind(members.iter().map(|&i| of(i)));
     // Distinct first: a storm's story has an app per member (732 k).
-    let apps: BTreeSet<&str> = members.iter().filter_map(|&i| of(i).app.as_deref()).collect();
+    let apps: BTreeSet<&str> = members.iter().filter_map(|&i| incidents.app(of(i))).collect();
     let apps: Vec<String> = apps.into_iter().map(str::to_string).collect();
     let shape = match rule_cause {
         None if kind == "restart" => shape_cause(&apps, causes),
@@ -319,7 +319,7 @@ fn headline(store: &Store, members: &[usize], cause: Option<usize>) -> io::Resul
     }
     let longest = repeats.iter().filter_map(|i| Some(i.last_ms()? - i.first_ms()?)).max();
     let mut out = format!("{title}; {} times", repeats.len());
-    let mut apps: Vec<&str> = repeats.iter().filter_map(|i| i.app.as_deref()).collect();
+    let mut apps: Vec<&str> = repeats.iter().filter_map(|i| incidents.app(i)).collect();
     apps.sort_unstable();
     apps.dedup();
     if apps.len() > 1 {
