@@ -61,6 +61,10 @@ use crate::spill::links::{self, Links, Who};
 use crate::spill::{Budget, Doing, Holds, SpillError};
 use crate::stories::Story;
 
+mod parked;
+
+use parked::Parked;
+
 /// How a story-building stage sees an incident: what folds incidents into
 /// stories and orders them, without its texts (held for every incident,
 /// spilled or not, so kept small: 64 bytes, and 24 per story mark in the
@@ -574,6 +578,8 @@ pub struct Store {
     fold_of: Vec<(u64, u32)>,
     /// The sets of incidents that hold one record (once sealed).
     link_sets: LinkSets,
+    /// The views written out while correlation runs, before `views`.
+    parked: Parked,
 }
 
 impl std::fmt::Debug for Store {
@@ -607,6 +613,7 @@ impl Store {
             pushed: 0,
             fold_of: Vec::new(),
             link_sets: LinkSets::default(),
+            parked: Parked::default(),
             budget,
             used: 0,
             views: Vec::new(),
@@ -657,12 +664,12 @@ impl Store {
 
     /// How many incidents.
     pub fn len(&self) -> usize {
-        self.views.len()
+        self.parked.len + self.views.len()
     }
 
     /// Returns true if and only if there are none.
     pub fn is_empty(&self) -> bool {
-        self.views.is_empty()
+        self.len() == 0
     }
 
     /// How many are in the temporary file.
@@ -670,8 +677,10 @@ impl Store {
         self.index.iter().filter(|i| matches!(i.at(), Loc::Spilled(..))).count()
     }
 
-    /// The views, in report order once sealed.
+    /// The views, in report order once sealed; every one once
+    /// [`Store::gather`] has read back those parked.
     pub fn views(&self) -> Views<'_> {
+        debug_assert_eq!(self.parked.len, 0, "views read before the store gathered them");
         Views {
             views: &self.views,
             apps: &self.apps,
@@ -703,7 +712,7 @@ impl Store {
         let view = self.view_of(&incident, held.then(|| u32::try_from(self.held.len()).unwrap_or(u32::MAX)));
         let at = if held {
             self.used += bytes;
-            self.held_by.push((u32::try_from(self.views.len()).unwrap_or(u32::MAX), bytes));
+            self.held_by.push((u32::try_from(self.len()).unwrap_or(u32::MAX), bytes));
             // The stories' labels are set on held incidents in place.
             incident.story = None;
             self.held.push(incident);
@@ -713,15 +722,17 @@ impl Store {
         };
         self.views.push(view);
         self.index.push(Index::new(at));
-        self.make_room(share)
+        self.make_room(share)?;
+        self.park_views(share)
     }
 
     /// What every incident keeps in memory, held or not: its view, index
     /// and place, its story marks and times of day, its folds' ids.
     fn kept_bytes(&self) -> u64 {
         use std::mem::size_of;
-        let each = size_of::<View>() + size_of::<Index>() + size_of::<u32>();
-        let n = self.views.len() * each
+        let each = size_of::<Index>() + size_of::<u32>();
+        let n = self.views.len() * size_of::<View>()
+            + self.index.len() * each
             + self.days.len() * size_of::<(u32, u32, i64)>()
             + self.marks.len() * size_of::<Mark>()
             + self.times.len() * size_of::<TimesOfDay>()
@@ -737,8 +748,13 @@ impl Store {
             let (Some(incident), Some((view, bytes))) = (self.held.pop(), self.held_by.pop()) else { break };
             self.used -= bytes;
             let v = view as usize;
-            let Some(view) = self.views.get_mut(v) else { continue };
-            if view.flags & FLAG_HELD_MARKS != 0 {
+            // A view `retain` dropped: its incident goes unwritten.
+            if v >= self.len() {
+                continue;
+            }
+            // A parked view reads no held incident's marks (`park_views`).
+            let here = v.checked_sub(self.parked.len).and_then(|h| self.views.get_mut(h));
+            if let Some(view) = here.filter(|view| view.flags & FLAG_HELD_MARKS != 0) {
                 view.flags &= !FLAG_HELD_MARKS;
                 view.marks_at = u32::try_from(self.marks.len()).unwrap_or(u32::MAX);
                 self.marks.extend_from_slice(incident.marks.get(..view.marks_len as usize).unwrap_or(&[]));
@@ -772,6 +788,7 @@ impl Store {
     /// earliest, then rule id and key, then place on an undated file's own
     /// clock, then id; as `incidents::order`) and finishes the file.
     pub fn seal(&mut self) -> Result<(), SpillError> {
+        self.gather()?;
         self.finish_writing()?;
         // They grew by doubling; no more come.
         self.marks.shrink_to_fit();
@@ -829,9 +846,11 @@ impl Store {
         LinkSets::of(sorted, who)
     }
 
-    /// Keeps the incidents for which `keep(app, rule, key)` holds (before
-    /// [`Store::seal`]); returns how many it dropped.
+    /// Keeps the incidents for which `keep(app, rule, key)` holds (after
+    /// [`Store::gather`], before [`Store::seal`]); returns how many it
+    /// dropped.
     pub fn retain(&mut self, mut keep: impl FnMut(Option<&str>, &str, &Map<String>) -> bool) -> usize {
+        debug_assert_eq!(self.parked.len, 0, "retain before the store gathered its views");
         let before = self.views.len();
         let wanted: Vec<bool> = self
             .views
@@ -1023,33 +1042,40 @@ impl Store {
 
     /// Writes `i` to the temporary file, made on first use.
     fn write(&mut self, i: &Incident) -> Result<Loc, SpillError> {
-        let mut spill = match self.spill.take() {
-            Some(s) => s,
-            None => {
-                let file = self.budget.temp_file(Holds::Incidents)?;
-                Spill {
-                    dir: self.budget.spill_dir(),
-                    writer: Some(BufWriter::with_capacity(1 << 16, file)),
-                    file: None,
-                    len: 0,
-                    buf: Vec::new(),
-                }
-            }
-        };
         let kind = self.kind(i);
-        let mut buf = std::mem::take(&mut spill.buf);
+        // One incident's bytes, in the file's reused buffer.
+        let mut buf = self.spill.as_mut().map(|s| std::mem::take(&mut s.buf)).unwrap_or_default();
         buf.clear();
         self.encode(i, kind, &mut buf);
-        let at = Loc::Spilled(spill.len, u32::try_from(buf.len()).unwrap_or(u32::MAX));
+        let at = self.append(&buf);
+        let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        if let Some(spill) = self.spill.as_mut() {
+            spill.buf = buf;
+        }
+        Ok(Loc::Spilled(at?, len))
+    }
+
+    /// Appends `bytes` to the temporary file (made by the first write);
+    /// returns where they start.
+    fn append(&mut self, bytes: &[u8]) -> Result<u64, SpillError> {
+        let spill = match self.spill.take() {
+            Some(s) => s,
+            None => Spill {
+                writer: Some(BufWriter::with_capacity(1 << 16, self.budget.temp_file(Holds::Incidents)?)),
+                dir: self.budget.spill_dir(),
+                file: None,
+                len: 0,
+                buf: Vec::new(),
+            },
+        };
+        let spill = self.spill.insert(spill);
+        let at = spill.len;
         let written = match spill.writer.as_mut() {
-            Some(w) => w.write_all(&buf),
+            Some(w) => w.write_all(bytes),
             None => Err(io::Error::other("the temporary file is closed")),
         };
-        spill.len += buf.len() as u64;
-        spill.buf = buf;
-        let result = written.map_err(|e| spill.error(Doing::Write, e));
-        self.spill = Some(spill);
-        result.map(|()| at)
+        spill.len += bytes.len() as u64;
+        written.map(|()| at).map_err(|e| spill.error(Doing::Write, e))
     }
 
     /// Flushes what is written, so it can be read back.
@@ -1636,6 +1662,54 @@ fix = "no restore within {window} ({status})"
             assert_eq!(store.views().marks(v), story.as_slice(), "{}", i.id);
         }
         assert_eq!(store.into_vec().expect("read back"), built);
+    }
+
+    /// Views parked while incidents come in (some of them reading their
+    /// marks from incidents still held, written out later) come back as
+    /// they went: the sealed store's views and incidents are those of a
+    /// store that held everything.
+    #[test]
+    fn parked_views_come_back_as_they_went() {
+        let rules = rules();
+        let built = with_ticks(build(&rules, &findings(&rules), &paths(), Zone::Utc));
+        // Enough for several chunks, each copy with its own id.
+        let many: Vec<Incident> = (0..6 * parked::MIN_PARK / built.len() + 1)
+            .flat_map(|copy| {
+                built.iter().map(move |i| {
+                    let mut i = i.clone();
+                    i.id = format!("{:04x}{}", copy, &i.id[4..]);
+                    i
+                })
+            })
+            .collect();
+        // A share three times the first chunk's views: they pass a quarter
+        // of it, while what every incident keeps leaves room for some
+        // held incidents; as the index and the marks grow after it, those
+        // are written out.
+        let share = (parked::MIN_PARK * size_of::<View>()) as u64 * 3;
+        let mut store = Store::new(Budget { bytes: share * HELD_SHARE, dir: None });
+        let mut held_when_parked = 0;
+        for i in many.iter().cloned() {
+            store.push(i).expect("push");
+            if store.parked.len > 0 && held_when_parked == 0 {
+                held_when_parked = store.held.len();
+            }
+        }
+        assert!(store.parked.chunks.len() >= 2, "{} chunks", store.parked.chunks.len());
+        assert!(held_when_parked > 0 && store.held.len() < held_when_parked, "held {held_when_parked}, then fewer");
+        store.seal().expect("seal");
+        let whole = Store::from_incidents(many.clone());
+        assert_eq!(store.len(), whole.len());
+        let (got, want) = (store.views(), whole.views());
+        for (v, w) in got.iter().zip(want.iter()) {
+            let seen = |s: &Views<'_>, v: &View| {
+                let times = s.time_of_day(v).cloned();
+                let fixed = (v.id, v.count, v.first_ms(), v.last_ms(), v.group, v.rule().to_string(), v.severity);
+                (fixed, v.status(), s.app(v).map(str::to_string), s.marks(v).to_vec(), times)
+            };
+            assert_eq!(seen(&got, v), seen(&want, w));
+        }
+        assert_eq!(store.into_vec().expect("read back"), whole.into_vec().expect("held"));
     }
 
     /// After `retain`, each held incident still names its own view (or

@@ -261,6 +261,9 @@ fn scan_named(
         matches
     };
     let Made { store: mut incidents, tallies, .. } = made;
+    // Correlation's events are freed: the views parked while it ran
+    // come back for the filters, the order and the stories.
+    incidents.gather()?;
     let unknown = mine_unmatched(tallies, opts, &mut notes);
     // Correlation has emptied the per-source lists and dropped the events
     // no finding keeps; give those pages back before the stories and the
