@@ -43,6 +43,9 @@
 //! a copy in one list for all incidents ([`Views::marks`]), never one
 //! allocation each. The marks kept only for the
 //! HTML report's ticks stay with the incident: held, or in the file.
+//! While correlation runs, nothing reads the views: past a share they are
+//! parked in the file too (`parked`), and [`Store::gather`] reads them
+//! back once correlation's events are freed.
 
 use std::borrow::Cow;
 use std::cmp::Reverse;
