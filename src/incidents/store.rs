@@ -187,6 +187,18 @@ impl View {
         }
     }
 
+    /// Where it reads its marks from a held incident (whose marks are
+    /// `from`), points it at a copy of them at the end of `marks` instead:
+    /// before that incident is written out, or the view parked.
+    fn unhold_marks(&mut self, marks: &mut Vec<Mark>, from: &[Mark]) {
+        if self.flags & FLAG_HELD_MARKS == 0 {
+            return;
+        }
+        self.flags &= !FLAG_HELD_MARKS;
+        self.marks_at = u32::try_from(marks.len()).unwrap_or(u32::MAX);
+        marks.extend_from_slice(from.get(..self.marks_len as usize).unwrap_or(&[]));
+    }
+
     /// Its app as a number, equal for views of one app ([`Views::app`]
     /// names it).
     pub fn app_id(&self) -> Option<u32> {
@@ -756,11 +768,8 @@ impl Store {
                 continue;
             }
             // A parked view reads no held incident's marks (`park_views`).
-            let here = v.checked_sub(self.parked.len).and_then(|h| self.views.get_mut(h));
-            if let Some(view) = here.filter(|view| view.flags & FLAG_HELD_MARKS != 0) {
-                view.flags &= !FLAG_HELD_MARKS;
-                view.marks_at = u32::try_from(self.marks.len()).unwrap_or(u32::MAX);
-                self.marks.extend_from_slice(incident.marks.get(..view.marks_len as usize).unwrap_or(&[]));
+            if let Some(view) = v.checked_sub(self.parked.len).and_then(|h| self.views.get_mut(h)) {
+                view.unhold_marks(&mut self.marks, &incident.marks);
             }
             let at = self.write(&incident)?;
             if let Some(index) = self.index.get_mut(v) {

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
 
-use super::{FLAG_HELD_MARKS, Kind, RuleOf, Store, View, read_at};
+use super::{Kind, RuleOf, Store, View, read_at};
 use crate::rules::Severity;
 use crate::spill::{Doing, SpillError};
 
@@ -53,7 +53,9 @@ impl Store {
         let mut views = std::mem::take(&mut self.views);
         let mut buf = Vec::with_capacity(views.len() * VIEW_BYTES);
         for v in &mut views {
-            self.unhold_marks(v);
+            // Read only where the view's marks are a held incident's.
+            let held = self.held.get(v.marks_at as usize).map_or(&[][..], |i| &i.marks[..]);
+            v.unhold_marks(&mut self.marks, held);
             let kind = kinds.get(&(Arc::as_ptr(&v.of), v.severity)).copied().unwrap_or(u32::MAX);
             put_view(&mut buf, v, kind);
         }
@@ -89,18 +91,6 @@ impl Store {
         Ok(())
     }
 
-    /// A view that reads its marks from its held incident gets a copy in
-    /// the list (before it is parked).
-    fn unhold_marks(&mut self, v: &mut View) {
-        if v.flags & FLAG_HELD_MARKS == 0 {
-            return;
-        }
-        let from = self.held.get(v.marks_at as usize).and_then(|i| i.marks.get(..v.marks_len as usize));
-        v.marks_at = u32::try_from(self.marks.len()).unwrap_or(u32::MAX);
-        self.marks.extend_from_slice(from.unwrap_or(&[]));
-        v.flags &= !FLAG_HELD_MARKS;
-    }
-
     /// Each kind's index by what a view keeps of it.
     fn kind_numbers(&self) -> HashMap<(*const RuleOf, Severity), u32> {
         let mut out = HashMap::new();
@@ -121,17 +111,15 @@ impl Store {
     }
 
     fn get_view(&self, rec: &[u8]) -> io::Result<View> {
-        let u64_at = |i: usize| rec.get(i..i + 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
-        let u32_at = |i: usize| rec.get(i..i + 4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes);
-        let (Some(id), Some(count), Some(first), Some(last)) = (u64_at(0), u64_at(8), u64_at(16), u64_at(24)) else {
+        if rec.len() != VIEW_BYTES {
             return Err(bad("a parked view is cut short"));
-        };
-        let small: Option<Vec<u32>> = (0..6).map(|n| u32_at(32 + 4 * n)).collect();
-        let (Some([app, group, marks_at, marks_len, time_of_day, kind]), Some(&flags)) =
-            (small.as_deref().and_then(|s| <[u32; 6]>::try_from(s).ok()), rec.get(VIEW_BYTES - 1))
-        else {
-            return Err(bad("a parked view is cut short"));
-        };
+        }
+        // The record's fields in the order `put_view` writes them.
+        let u64_at = |i: usize| u64::from_le_bytes(rec[i..i + 8].try_into().unwrap_or_default());
+        let u32_at = |n: usize| u32::from_le_bytes(rec[32 + 4 * n..36 + 4 * n].try_into().unwrap_or_default());
+        let (id, count, first, last) = (u64_at(0), u64_at(8), u64_at(16), u64_at(24));
+        let [app, group, marks_at, marks_len, time_of_day, kind] = [0, 1, 2, 3, 4, 5].map(u32_at);
+        let flags = rec[VIEW_BYTES - 1];
         let Some(Kind { of, severity, .. }) = self.kinds.get(kind as usize) else {
             return Err(bad("a parked view names no kind"));
         };
