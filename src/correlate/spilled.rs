@@ -88,8 +88,9 @@ fn correlate_streaming<E: From<SpillError>>(
         let mut read = |i: usize, last: bool, f: &mut dyn FnMut(Event) -> Result<(), SpillError>| {
             lists.get_mut(i).map_or(Ok(()), |held| read_list(spill, held, last, rename, f))
         };
-        let touched = context::spilled::apply(rules, out.len(), &started, paths, &mut read, &mut |i, e| {
-            out.get_mut(i).map_or(Ok(()), |o| o.push(spill, e))
+        let mut wait = Waiting { spill, lines: Vec::new() };
+        let touched = context::spilled::apply(rules, out.len(), &started, paths, &mut read, &mut wait, &mut |i, e| {
+            out.get_mut(i).map_or(Ok(()), |o: &mut Out| o.push(spill, e))
         })?;
         drop(lists);
         out.iter_mut().zip(touched).for_each(|(o, touched)| o.touched = touched);
@@ -191,6 +192,32 @@ fn read_list(
         drain_counted(spill, std::mem::take(&mut held.tail)).try_for_each(f)
     } else {
         held.tail.iter().try_for_each(|e| f(e.clone()))
+    }
+}
+
+/// Where the context stage's events for its app stage wait
+/// ([`context::spilled::Wait`]): a list per line, held under the one count
+/// and written out past it, as the lists the stage hands on are.
+struct Waiting<'s> {
+    spill: &'s Spill,
+    lines: Vec<Out>,
+}
+
+impl context::spilled::Wait<SpillError> for Waiting<'_> {
+    fn put(&mut self, n: usize, ev: Event) -> Result<(), SpillError> {
+        if self.lines.len() <= n {
+            self.lines.resize_with(n + 1, Out::default);
+        }
+        self.lines[n].push(self.spill, ev)
+    }
+
+    fn take(&mut self, n: usize, f: &mut dyn FnMut(Event) -> Result<(), SpillError>) -> Result<(), SpillError> {
+        let Some(line) = self.lines.get_mut(n) else { return Ok(()) };
+        let line = std::mem::take(line);
+        for &extent in &line.chunks {
+            self.spill.read_events(extent)?.into_iter().try_for_each(|(e, _)| f(e))?;
+        }
+        drain_counted(self.spill, line.buf).try_for_each(f)
     }
 }
 
@@ -703,6 +730,37 @@ mod tests {
         for stream_above in [0, usize::MAX] {
             let (spilled, _) = findings(stream_above);
             assert_eq!(spilled, held, "streaming above {stream_above}");
+        }
+    }
+
+    /// The context stage's events for its app stage wait under the one
+    /// count: written out past the limit (every one at a limit of 0),
+    /// held under it, and each line comes back as it was put, its count
+    /// released.
+    #[test]
+    fn waiting_lines_come_back_in_order_under_the_count() {
+        let events: Vec<Event> = batch_events().into_iter().flatten().collect();
+        let lines = |e: &Event| (e.line % 3) as usize * 2;
+        for limit in [0, usize::MAX / 2] {
+            let spill = Spill::new(Options { budget: limit, dir: None });
+            let mut wait = Waiting { spill: &spill, lines: Vec::new() };
+            for e in &events {
+                context::spilled::Wait::put(&mut wait, lines(e), e.clone()).expect("put");
+            }
+            let written = wait.lines.iter().any(|o| !o.chunks.is_empty());
+            assert_eq!(written, limit == 0, "limit {limit}: written past it only");
+            assert_eq!(spill.held() > 0, limit > 0, "limit {limit}: what is held is counted");
+            for n in [0, 1, 2, 4, 9] {
+                let mut got = Vec::new();
+                context::spilled::Wait::take(&mut wait, n, &mut |e| {
+                    got.push(e);
+                    Ok(())
+                })
+                .expect("taken");
+                let want: Vec<&Event> = events.iter().filter(|e| lines(e) == n).collect();
+                assert_eq!(got.iter().collect::<Vec<_>>(), want, "limit {limit}, line {n}");
+            }
+            assert_eq!(spill.held(), 0, "limit {limit}: every count released");
         }
     }
 }

@@ -24,7 +24,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use crate::matcher::Event;
+use crate::matcher::{Event, Ts};
 use crate::rules::{ContextKind, Role, RuleSet, Scope};
 
 use super::{entry_key, lend};
@@ -36,9 +36,11 @@ pub(super) type Decided = HashMap<(usize, u64, u32), u8>;
 /// Where an event lives in the sources handed to [`pair`]: list, position.
 pub(super) type At = (usize, usize);
 
-/// What one entry decided for one start event: its partner, if any.
+/// What one entry of a rule decided for one start event: its partner,
+/// if any.
 struct Outcome {
-    start: At,
+    rule: u32,
+    start: Seen,
     entry: u8,
     partner: Option<At>,
 }
@@ -47,7 +49,16 @@ struct Outcome {
 /// module doc); returns the entries decided per start event. A no-op for
 /// packs without app-scoped entries.
 pub(super) fn pair(rules: &RuleSet, sources: &mut [Vec<Event>]) -> Decided {
-    let plan = plan(rules, sources);
+    let mut planner = Planner::new(rules);
+    if !planner.wants() {
+        return Decided::new();
+    }
+    for (i, list) in sources.iter().enumerate() {
+        for (p, ev) in list.iter().enumerate() {
+            planner.read((i, p), ev);
+        }
+    }
+    let plan = planner.plan().fill(|(i, p)| sources.get(i).and_then(|list| list.get(p)).cloned());
     carry_out(sources, plan)
 }
 
@@ -60,21 +71,10 @@ fn clockless(rules: &RuleSet, rule: u32, n: u8) -> bool {
 }
 
 /// The rules with an entry paired here.
-pub(super) fn ruled(rules: &RuleSet) -> HashSet<u32> {
+fn ruled(rules: &RuleSet) -> HashSet<u32> {
     (0..rules.rules().len() as u32)
         .filter(|&r| (0..rules.rules()[r as usize].context.len() as u8).any(|n| clockless(rules, r, n)))
         .collect()
-}
-
-/// Whether [`plan`] reads `ev` (`ruled` from [`ruled`]): the others may be
-/// left out of the lists it is given, and their outcome is the same.
-pub(super) fn reads(rules: &RuleSet, ruled: &HashSet<u32>, ev: &Event) -> bool {
-    ruled.contains(&ev.rule)
-        && match ev.role {
-            Role::Start => true,
-            Role::Context(n) => clockless(rules, ev.rule, n),
-            Role::End => false,
-        }
 }
 
 /// What [`pair`] does to the sources, not done yet: the entries decided
@@ -87,98 +87,187 @@ pub(super) struct Plan {
     pub(super) lent: Vec<(At, Event)>,
 }
 
-/// [`pair`]'s outcomes, to carry out.
-pub(super) fn plan(rules: &RuleSet, sources: &[Vec<Event>]) -> Plan {
-    let clockless = |rule: u32, n: u8| clockless(rules, rule, n);
-    let ruled = ruled(rules);
-    if ruled.is_empty() {
-        return Plan::default();
-    }
-    let mut starts: BTreeMap<u32, Vec<At>> = BTreeMap::new();
-    let mut entries: BTreeMap<(u32, u8), Vec<At>> = BTreeMap::new();
-    for (i, list) in sources.iter().enumerate() {
-        for (p, ev) in list.iter().enumerate().filter(|(_, ev)| ruled.contains(&ev.rule)) {
-            match ev.role {
-                Role::Start => starts.entry(ev.rule).or_default().push((i, p)),
-                Role::Context(n) if clockless(ev.rule, n) => entries.entry((ev.rule, n)).or_default().push((i, p)),
-                _ => {}
-            }
-        }
-    }
-    let mut outcomes = Vec::new();
-    for ((rule, n), found) in &entries {
-        let Some(rule_starts) = starts.get(rule) else { continue };
-        outcomes.extend(pair_entry(rules, sources, *rule, *n, rule_starts, found));
-    }
-    decide(rules, sources, outcomes)
+/// A [`Plan`] whose lenders are named by place: the planner holds no
+/// event, and the lenders (only where one side of a key has no time) are
+/// fetched once it is made ([`Draft::fill`]).
+#[derive(Debug, Default)]
+pub(super) struct Draft {
+    decided: Decided,
+    gone: HashSet<At>,
+    lent: Vec<(At, At)>,
 }
 
-/// The outcomes of entry `n` of `rule` for its start events `starts`,
-/// given its events `found`.
-fn pair_entry(rules: &RuleSet, sources: &[Vec<Event>], rule: u32, n: u8, starts: &[At], found: &[At]) -> Vec<Outcome> {
-    let Some(c) = rules.rules()[rule as usize].context.get(usize::from(n)) else { return Vec::new() };
-    let event = |(i, p): At| &sources[i][p];
-    let by_key = |ats: &mut dyn Iterator<Item = At>| {
-        let mut keyed: BTreeMap<Vec<Arc<str>>, Vec<At>> = BTreeMap::new();
-        for at in ats {
-            if let Some(k) = entry_key(c, event(at)) {
-                keyed.entry(k).or_default().push(at);
-            }
-        }
-        keyed
-    };
-    let keyed_starts = by_key(&mut starts.iter().copied().filter(|&at| c.applies_to(event(at).shape.regex())));
-    let keyed_found = by_key(&mut found.iter().copied());
-    let mut out = Vec::new();
-    for (key, s) in &keyed_starts {
-        let Some(e) = keyed_found.get(key) else { continue };
-        // A file holding both pairs them itself, by order or by time.
-        let s_files: BTreeSet<usize> = s.iter().map(|at| at.0).collect();
-        let e_files: BTreeSet<usize> = e.iter().map(|at| at.0).collect();
-        let mut s: Vec<At> = s.iter().copied().filter(|at| !e_files.contains(&at.0)).collect();
-        let mut e: Vec<At> = e.iter().copied().filter(|at| !s_files.contains(&at.0)).collect();
-        let untimed = |ats: &[At]| ats.iter().all(|&at| event(at).ts.get().is_none());
-        if s.is_empty() || e.is_empty() || !(untimed(&s) || untimed(&e)) {
-            continue;
-        }
-        // In each side's own order (by time where it has one): the ends
-        // line up.
-        let order = |at: &At| (event(*at).ts.get(), at.0, event(*at).line);
-        s.sort_by_key(order);
-        e.sort_by_key(order);
-        let mut partners = e.iter().rev().copied();
-        for &start in s.iter().rev() {
-            out.push(Outcome { start, entry: n, partner: partners.next() });
-        }
+impl Draft {
+    /// The places of the events that lend their fields.
+    pub(super) fn lenders(&self) -> HashSet<At> {
+        self.lent.iter().map(|&(_, from)| from).collect()
     }
-    out
+
+    /// The plan, each lender as `fetch` gives it (none: it lends nothing).
+    pub(super) fn fill(self, mut fetch: impl FnMut(At) -> Option<Event>) -> Plan {
+        let lent = self.lent.into_iter().filter_map(|(at, from)| Some((at, fetch(from)?))).collect();
+        Plan { decided: self.decided, gone: self.gone, lent }
+    }
 }
 
-/// What the outcomes do: excused start events and those a required entry
-/// left without a partner are removed, partners lend their fields.
-fn decide(rules: &RuleSet, sources: &[Vec<Event>], outcomes: Vec<Outcome>) -> Plan {
-    let mut gone: HashSet<At> = HashSet::new();
-    let mut lent: Vec<(At, Event)> = Vec::new();
-    let mut decided = Decided::new();
-    for o in outcomes {
-        let start = &sources[o.start.0][o.start.1];
-        let Some(c) = rules.rules()[start.rule as usize].context.get(usize::from(o.entry)) else { continue };
-        match (&c.kind, o.partner) {
-            (ContextKind::Unless { .. }, Some(_)) => {
-                gone.insert(o.start);
+/// What the plan keeps of an event it reads: where it is, its order (time,
+/// list, line), its source (for [`Decided`]) and its key for one entry,
+/// interned. A storm's start events of the paired rules are read here
+/// (1 GiB storm corpus: 51 k), and a copy of each, its text and values
+/// decoded from the spill, was most of what the plan held.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    at: At,
+    source: usize,
+    line: u64,
+    ts: Ts,
+    key: u32,
+}
+
+/// Makes the [`Plan`] from the events handed to [`Planner::read`], one at
+/// a time, each with its place: neither path holds its lists for it (the
+/// spilled one reads its lists back from disk).
+pub(super) struct Planner<'r> {
+    rules: &'r RuleSet,
+    ruled: HashSet<u32>,
+    /// Per (rule, entry): the start events it applies to, with its key.
+    starts: BTreeMap<(u32, u8), Vec<Seen>>,
+    /// Per (rule, entry): its events, with their key.
+    found: BTreeMap<(u32, u8), Vec<Seen>>,
+    /// The keys met, by their number in [`Seen::key`].
+    keys: Vec<Vec<Arc<str>>>,
+    numbers: HashMap<Vec<Arc<str>>, u32>,
+}
+
+impl<'r> Planner<'r> {
+    pub(super) fn new(rules: &'r RuleSet) -> Self {
+        Planner {
+            rules,
+            ruled: ruled(rules),
+            starts: BTreeMap::new(),
+            found: BTreeMap::new(),
+            keys: Vec::new(),
+            numbers: HashMap::new(),
+        }
+    }
+
+    /// Whether the pack has an entry paired here: else [`Planner::plan`]
+    /// decides nothing whatever it reads.
+    pub(super) fn wants(&self) -> bool {
+        !self.ruled.is_empty()
+    }
+
+    /// Reads the event at `at`; the events of each list in their order.
+    pub(super) fn read(&mut self, at: At, ev: &Event) {
+        if !self.ruled.contains(&ev.rule) {
+            return;
+        }
+        let (rules, rule) = (self.rules, ev.rule);
+        let context = &rules.rules()[rule as usize].context;
+        match ev.role {
+            Role::Start => {
+                for (n, c) in context.iter().enumerate() {
+                    let n = n as u8;
+                    if !clockless(rules, rule, n) || !c.applies_to(ev.shape.regex()) {
+                        continue;
+                    }
+                    if let Some(seen) = self.seen(at, ev, entry_key(c, ev)) {
+                        self.starts.entry((rule, n)).or_default().push(seen);
+                    }
+                }
             }
-            (ContextKind::Lend { require: true, .. }, None) => {
-                gone.insert(o.start);
+            Role::Context(n) if clockless(rules, rule, n) => {
+                let Some(c) = context.get(usize::from(n)) else { return };
+                if let Some(seen) = self.seen(at, ev, entry_key(c, ev)) {
+                    self.found.entry((rule, n)).or_default().push(seen);
+                }
             }
-            (ContextKind::Lend { .. }, Some((i, p))) => lent.push((o.start, sources[i][p].clone())),
             _ => {}
         }
-        *decided.entry((start.source, start.line, start.rule)).or_default() |= 1 << o.entry;
     }
-    Plan { decided, gone, lent }
+
+    fn seen(&mut self, at: At, ev: &Event, key: Option<Vec<Arc<str>>>) -> Option<Seen> {
+        let key = key?;
+        let next = self.keys.len() as u32;
+        let key = *self.numbers.entry(key).or_insert_with_key(|k| {
+            self.keys.push(k.clone());
+            next
+        });
+        Some(Seen { at, source: ev.source, line: ev.line, ts: ev.ts, key })
+    }
+
+    /// The outcomes of what was read.
+    pub(super) fn plan(self) -> Draft {
+        let mut outcomes = Vec::new();
+        for (&(rule, n), found) in &self.found {
+            let Some(starts) = self.starts.get(&(rule, n)) else { continue };
+            outcomes.extend(self.pair_entry(rule, n, starts, found));
+        }
+        self.decide(outcomes)
+    }
+
+    /// The outcomes of entry `n` of `rule` for the start events it applies
+    /// to, `starts`, given its events `found`.
+    fn pair_entry(&self, rule: u32, n: u8, starts: &[Seen], found: &[Seen]) -> Vec<Outcome> {
+        let by_key = |seen: &[Seen]| {
+            let mut keyed: BTreeMap<&[Arc<str>], Vec<Seen>> = BTreeMap::new();
+            for s in seen {
+                keyed.entry(&self.keys[s.key as usize]).or_default().push(*s);
+            }
+            keyed
+        };
+        let keyed_found = by_key(found);
+        let mut out = Vec::new();
+        for (key, s) in by_key(starts) {
+            let Some(e) = keyed_found.get(key) else { continue };
+            // A file holding both pairs them itself, by order or by time.
+            let s_files: BTreeSet<usize> = s.iter().map(|seen| seen.at.0).collect();
+            let e_files: BTreeSet<usize> = e.iter().map(|seen| seen.at.0).collect();
+            let mut s: Vec<Seen> = s.into_iter().filter(|seen| !e_files.contains(&seen.at.0)).collect();
+            let mut e: Vec<Seen> = e.iter().copied().filter(|seen| !s_files.contains(&seen.at.0)).collect();
+            let untimed = |seen: &[Seen]| seen.iter().all(|s| s.ts.get().is_none());
+            if s.is_empty() || e.is_empty() || !(untimed(&s) || untimed(&e)) {
+                continue;
+            }
+            // In each side's own order (by time where it has one): the ends
+            // line up.
+            let order = |seen: &Seen| (seen.ts.get(), seen.at.0, seen.line);
+            s.sort_by_key(order);
+            e.sort_by_key(order);
+            let mut partners = e.iter().rev().map(|seen| seen.at);
+            for &start in s.iter().rev() {
+                out.push(Outcome { rule, start, entry: n, partner: partners.next() });
+            }
+        }
+        out
+    }
+
+    /// What the outcomes do: excused start events and those a required
+    /// entry left without a partner are removed, partners lend their
+    /// fields.
+    fn decide(self, outcomes: Vec<Outcome>) -> Draft {
+        let mut gone: HashSet<At> = HashSet::new();
+        let mut lent: Vec<(At, At)> = Vec::new();
+        let mut decided = Decided::new();
+        for o in outcomes {
+            let Some(c) = self.rules.rules()[o.rule as usize].context.get(usize::from(o.entry)) else { continue };
+            match (&c.kind, o.partner) {
+                (ContextKind::Unless { .. }, Some(_)) => {
+                    gone.insert(o.start.at);
+                }
+                (ContextKind::Lend { require: true, .. }, None) => {
+                    gone.insert(o.start.at);
+                }
+                (ContextKind::Lend { .. }, Some(from)) => lent.push((o.start.at, from)),
+                _ => {}
+            }
+            *decided.entry((o.start.source, o.start.line, o.rule)).or_default() |= 1 << o.entry;
+        }
+        Draft { decided, gone, lent }
+    }
 }
 
-/// Carries a [`plan`] out on the lists it was made from.
+/// Carries a [`Plan`] out on the lists it was made from.
 fn carry_out(sources: &mut [Vec<Event>], Plan { decided, gone, lent }: Plan) -> Decided {
     for ((i, p), from) in lent {
         lend(&mut sources[i][p], &from, None);

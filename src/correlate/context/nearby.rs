@@ -28,6 +28,7 @@
 //!   must be read.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::matcher::Event;
 use crate::rules::{Context, ContextKind, Role, RuleSet, Scope};
@@ -38,33 +39,87 @@ use super::reach;
 /// doc of `context`): the slack on each side of a window.
 const SECOND: i64 = 1000;
 
-/// Sorted times, per (rule, entry, app).
-type Times<'a> = HashMap<(u32, u8, &'a str), Vec<i64>>;
+/// Times, per (rule, entry), per app: sorted once every event is in.
+type Times = HashMap<(u32, u8), HashMap<Arc<str>, Vec<i64>>>;
 
 /// Keeps in `later` (the app stage's events, per source) only those that
 /// can pair with an event on the other side; `skip` gives the entries
 /// decided already for a start event (bit n: entry n).
 pub(super) fn trim(rules: &RuleSet, later: &mut [Vec<Event>], skip: impl Fn(&Event) -> u8) {
-    let (starts, entries) = index(rules, later);
-    let near = |times: Option<&Vec<i64>>, t: i64, w: i64| {
-        times.is_some_and(|ts| {
-            let from = ts.partition_point(|&x| x < t - w - SECOND);
-            ts.get(from).is_some_and(|&x| x <= t + w + SECOND)
-        })
-    };
-    let keep = |ev: &Event| {
+    let mut near = Near::default();
+    later.iter().flatten().for_each(|ev| near.add(rules, ev));
+    near.seal();
+    // Both sides are judged against the events as they came: what one
+    // side loses does not change what the other keeps.
+    for evs in later.iter_mut() {
+        evs.retain(|ev| near.keeps(rules, ev, skip(ev)));
+    }
+}
+
+/// The times of the app stage's start events (per entry that applies to
+/// them) and of the entries' events, per rule and app: what [`trim`]
+/// judges by, built one event at a time ([`Near::add`]) so that the
+/// events themselves may wait elsewhere (on disk, in `scan`'s spilled
+/// path) until every list is read. Eight bytes an event.
+#[derive(Debug, Default)]
+pub(super) struct Near {
+    starts: Times,
+    entries: Times,
+}
+
+impl Near {
+    /// Takes the time of `ev`, an event of the app stage.
+    pub(super) fn add(&mut self, rules: &RuleSet, ev: &Event) {
+        let (Some(t), Some(app)) = (ev.ts.get(), ev.app.as_ref()) else { return };
+        // One name kept per app: a spilled event's name is its own copy.
+        let push = |times: &mut Times, n: u8| {
+            let apps = times.entry((ev.rule, n)).or_default();
+            match apps.get_mut(&**app) {
+                Some(ts) => ts.push(t),
+                None => {
+                    apps.insert(app.clone(), vec![t]);
+                }
+            }
+        };
+        match ev.role {
+            Role::Start => {
+                let context = &rules.rules()[ev.rule as usize].context;
+                for (n, _) in context.iter().enumerate().filter(|(_, c)| c.applies_to(ev.shape.regex())) {
+                    push(&mut self.starts, n as u8);
+                }
+            }
+            Role::Context(n) => push(&mut self.entries, n),
+            Role::End => {}
+        }
+    }
+
+    /// Sorts the times: every event is in.
+    pub(super) fn seal(&mut self) {
+        for ts in self.starts.values_mut().chain(self.entries.values_mut()).flat_map(HashMap::values_mut) {
+            ts.sort_unstable();
+        }
+    }
+
+    /// Whether the app stage should read `ev` (see the module doc); `skipped`:
+    /// the entries decided for it already (bit n: entry n).
+    pub(super) fn keeps(&self, rules: &RuleSet, ev: &Event, skipped: u8) -> bool {
         let (Some(t), Some(app)) = (ev.ts.get(), ev.app.as_deref()) else { return true };
+        let near = |times: &Times, n: u8, w: i64| {
+            times.get(&(ev.rule, n)).and_then(|apps| apps.get(app)).is_some_and(|ts| {
+                let from = ts.partition_point(|&x| x < t - w - SECOND);
+                ts.get(from).is_some_and(|&x| x <= t + w + SECOND)
+            })
+        };
         let context = &rules.rules()[ev.rule as usize].context;
         match ev.role {
             Role::Context(n) => match context.get(usize::from(n)) {
                 // A counted `unless` counts every event of its key since the
                 // key's last start event, near it or not.
                 Some(c) if matches!(c.kind, ContextKind::Unless { count, .. } if count > 1) => true,
-                Some(c) => near(starts.get(&(ev.rule, n, app)), t, reach(c)),
+                Some(c) => near(&self.starts, n, reach(c)),
                 None => true,
             },
             Role::Start => {
-                let skipped = skip(ev);
                 let here = |(n, c): &(usize, &Context)| {
                     skipped & (1 << n) == 0 && c.scope == Scope::App && c.applies_to(ev.shape.regex())
                 };
@@ -74,41 +129,12 @@ pub(super) fn trim(rules: &RuleSet, later: &mut [Vec<Event>], skip: impl Fn(&Eve
                 used_up
                     || entries_here.iter().all(|&(n, c)| {
                         !matches!(c.kind, ContextKind::Lend { require: true, .. })
-                            || near(entries.get(&(ev.rule, n as u8, app)), t, reach(c))
+                            || near(&self.entries, n as u8, reach(c))
                     })
             }
             Role::End => true,
         }
-    };
-    // Both sides are judged against the events as they came: what one
-    // side loses does not change what the other keeps.
-    let kept: Vec<Vec<bool>> = later.iter().map(|evs| evs.iter().map(keep).collect()).collect();
-    for (evs, kept) in later.iter_mut().zip(kept) {
-        let mut kept = kept.into_iter();
-        evs.retain(|_| kept.next().unwrap_or(true));
     }
-}
-
-/// The times of the start events (per entry that applies to them) and of
-/// the entries' events, per rule and app.
-fn index<'a>(rules: &RuleSet, later: &'a [Vec<Event>]) -> (Times<'a>, Times<'a>) {
-    let mut starts: Times<'a> = HashMap::new();
-    let mut entries: Times<'a> = HashMap::new();
-    for ev in later.iter().flatten() {
-        let (Some(t), Some(app)) = (ev.ts.get(), ev.app.as_deref()) else { continue };
-        match ev.role {
-            Role::Start => {
-                let context = &rules.rules()[ev.rule as usize].context;
-                for (n, _) in context.iter().enumerate().filter(|(_, c)| c.applies_to(ev.shape.regex())) {
-                    starts.entry((ev.rule, n as u8, app)).or_default().push(t);
-                }
-            }
-            Role::Context(n) => entries.entry((ev.rule, n, app)).or_default().push(t),
-            Role::End => {}
-        }
-    }
-    starts.values_mut().chain(entries.values_mut()).for_each(|ts| ts.sort_unstable());
-    (starts, entries)
 }
 
 #[cfg(test)]

@@ -1,38 +1,57 @@
 //! [`super::apply`] for events that spilled ([`crate::spill`]): the same
-//! reading, with each source's list read back (twice at most) instead of
-//! held. The idle-context drop takes the rules that have a start event
-//! from the scan; the clockless pairing holds only the events it reads
-//! (start events and clockless entries of its rules); the file stage runs
-//! one source at a time as its events are read; the app stage holds what
-//! it holds in memory today (the timed events of app-scoped entries and
-//! their start events), which is small beside the rest.
+//! reading, with each source's list read back instead of held. The
+//! idle-context drop takes the rules that have a start event from the
+//! scan; the clockless pairing keeps only a place, a time and a key of
+//! each event it reads (`Planner`), and reads back the lists that hold
+//! a lender (rare: a side of a key without times); the file stage runs
+//! one source at a time as its events are read; the app stage's events
+//! wait in a [`Wait`] (the caller's: `correlate::spilled` holds them under
+//! the one count of the spill and writes them out past it) while their
+//! times are indexed (`nearby::Near`), and come back, trimmed, once every list
+//! is read. Held whole, they were the 10 GiB storm corpus's peak (674 k
+//! events, uncounted).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::matcher::Event;
 use crate::rules::{Role, RuleSet};
 
-use super::clockless::{self, At, Plan};
-use super::{AppStage, FileStage, Stage, first_stage, lend, nearby, needs_app, skipped};
+use super::clockless::{At, Plan, Planner};
+use super::nearby::Near;
+use super::{AppStage, FileStage, Stage, first_stage, lend, needs_app, skipped};
 
 /// Reads list `i` back, handing each event on in order; the flag says
 /// whether this is the list's last reading (the events it holds in
 /// memory may then be moved out rather than copied).
 pub type Read<'r, E> = dyn FnMut(usize, bool, &mut dyn FnMut(Event) -> Result<(), E>) -> Result<(), E> + 'r;
 
+/// Where the app stage's events wait while the file stage reads the
+/// lists after theirs: line `n`'s events are put in order and taken back
+/// once, in that order. A storm's wait (10 GiB storm corpus: 674 k
+/// events, of which the app stage reads 99 k) is as large as a list's.
+pub trait Wait<E> {
+    /// Puts `ev` at the end of line `n`.
+    fn put(&mut self, n: usize, ev: Event) -> Result<(), E>;
+    /// Hands line `n`'s events to `f`, in order, and forgets them.
+    fn take(&mut self, n: usize, f: &mut dyn FnMut(Event) -> Result<(), E>) -> Result<(), E>;
+}
+
 /// Hands `out(i, event)` the events [`super::apply`] would leave in list
 /// `i`, in its order, except that the events of a list the app stage
 /// returned to come in two runs (the file stage's, then the app
 /// stage's): the list it leaves is those sorted by (line, role). Returns
 /// which lists those are. `started[rule]`: whether any list holds a start
-/// event of the rule.
+/// event of the rule. List `i`'s events for the app stage wait in
+/// `wait`'s lines `2i` (start events the file stage decided) and `2i + 1`
+/// (entries' events), which [`super::apply`] reads in that order.
 pub fn apply<E>(
     rules: &RuleSet,
     lists: usize,
     started: &[bool],
     paths: &[String],
     read: &mut Read<'_, E>,
+    wait: &mut dyn Wait<E>,
     out: &mut dyn FnMut(usize, Event) -> Result<(), E>,
 ) -> Result<Vec<bool>, E> {
     let idle = |e: &Event| matches!(e.role, Role::Context(_)) && !started.get(e.rule as usize).copied().unwrap_or(true);
@@ -42,12 +61,20 @@ pub fn apply<E>(
         lent.entry(at).or_default().push(from);
     }
     let decided = Arc::new(plan.decided);
-    let mut later: Vec<Vec<Event>> = Vec::with_capacity(lists);
+    let mut near = Near::default();
     for i in 0..lists {
         let mut files = FileStage { decided: decided.clone(), ..FileStage::default() };
-        let (mut stay, mut app_later, mut context) = (Vec::new(), Vec::new(), Vec::new());
-        let mut route = |e: Event, stay: &mut Vec<Event>| {
-            if needs_app(rules, &e) { app_later.push(e) } else { stay.push(e) }
+        let mut stay = Vec::new();
+        // Where an event the file stage hands on goes: on, or to wait for
+        // the app stage (its time taken for the trim).
+        let route = |e: Event, stay: &mut Vec<Event>, near: &mut Near, wait: &mut dyn Wait<E>| {
+            if needs_app(rules, &e) {
+                near.add(rules, &e);
+                wait.put(2 * i, e)
+            } else {
+                stay.push(e);
+                Ok(())
+            }
         };
         let mut p = 0;
         read(i, true, &mut |mut ev| {
@@ -63,25 +90,45 @@ pub fn apply<E>(
                 lend(&mut ev, from, None);
             }
             match first_stage(rules, &ev) {
-                Stage::Pass => route(ev, &mut stay),
-                Stage::App => context.push(ev),
-                Stage::File => files.push(rules, "", ev, 0, &mut |e, _| route(e, &mut stay)),
+                Stage::Pass => route(ev, &mut stay, &mut near, wait)?,
+                Stage::App => {
+                    near.add(rules, &ev);
+                    wait.put(2 * i + 1, ev)?;
+                }
+                Stage::File => {
+                    let mut routed = Ok(());
+                    files.push(rules, "", ev, 0, &mut |e, _| {
+                        if routed.is_ok() {
+                            routed = route(e, &mut stay, &mut near, wait);
+                        }
+                    });
+                    routed?;
+                }
             }
             stay.drain(..).try_for_each(|e| out(i, e))
         })?;
-        files.finish(rules, &mut |_, e, _| route(e, &mut stay));
+        let mut routed = Ok(());
+        files.finish(rules, &mut |_, e, _| {
+            if routed.is_ok() {
+                routed = route(e, &mut stay, &mut near, wait);
+            }
+        });
+        routed?;
         stay.into_iter().try_for_each(|e| out(i, e))?;
-        app_later.append(&mut context);
-        later.push(app_later);
     }
-    nearby::trim(rules, &mut later, |ev| skipped(&decided, ev));
-    let mut app = AppStage { decided, ..AppStage::default() };
+    near.seal();
+    let mut app = AppStage { decided: decided.clone(), ..AppStage::default() };
     let mut home: HashMap<usize, usize> = HashMap::new();
-    for (i, later) in later.into_iter().enumerate() {
-        for ev in later {
-            home.insert(ev.source, i);
-            let file = paths.get(ev.source).map_or("", String::as_str);
-            app.insert(rules, file, ev, 0);
+    for i in 0..lists {
+        for n in [2 * i, 2 * i + 1] {
+            wait.take(n, &mut |ev| {
+                if near.keeps(rules, &ev, skipped(&decided, &ev)) {
+                    home.insert(ev.source, i);
+                    let file = paths.get(ev.source).map_or("", String::as_str);
+                    app.insert(rules, file, ev, 0);
+                }
+                Ok(())
+            })?;
         }
     }
     let mut touched = vec![false; lists];
@@ -97,39 +144,42 @@ pub fn apply<E>(
 }
 
 /// The clockless pairing's plan, by position in each list without its idle
-/// context events: made from the events it reads only.
+/// context events: the planner keeps what it needs of the events it reads,
+/// and the lists holding a lender are read again for it.
 fn clockless_plan<E>(
     rules: &RuleSet,
     lists: usize,
     read: &mut Read<'_, E>,
     idle: &impl Fn(&Event) -> bool,
 ) -> Result<Plan, E> {
-    let ruled = clockless::ruled(rules);
-    if ruled.is_empty() {
+    let mut planner = Planner::new(rules);
+    if !planner.wants() {
         return Ok(Plan::default());
     }
-    let mut sub: Vec<Vec<Event>> = Vec::with_capacity(lists);
-    let mut place: Vec<Vec<usize>> = Vec::with_capacity(lists);
     for i in 0..lists {
-        let (mut events, mut at, mut p) = (Vec::new(), Vec::new(), 0);
+        let mut p = 0;
         read(i, false, &mut |ev| {
             if !idle(&ev) {
-                if clockless::reads(rules, &ruled, &ev) {
-                    events.push(ev);
-                    at.push(p);
+                planner.read((i, p), &ev);
+                p += 1;
+            }
+            Ok(())
+        })?;
+    }
+    let draft = planner.plan();
+    let wanted = draft.lenders();
+    let mut lenders: HashMap<At, Event> = HashMap::new();
+    for i in wanted.iter().map(|at| at.0).collect::<BTreeSet<usize>>() {
+        let mut p = 0;
+        read(i, false, &mut |ev| {
+            if !idle(&ev) {
+                if wanted.contains(&(i, p)) {
+                    lenders.insert((i, p), ev);
                 }
                 p += 1;
             }
             Ok(())
         })?;
-        sub.push(events);
-        place.push(at);
     }
-    let plan = clockless::plan(rules, &sub);
-    let to_list = |(i, p): At| (i, place[i][p]);
-    Ok(Plan {
-        decided: plan.decided,
-        gone: plan.gone.into_iter().map(to_list).collect::<HashSet<At>>(),
-        lent: plan.lent.into_iter().map(|(at, from)| (to_list(at), from)).collect(),
-    })
+    Ok(draft.fill(|at| lenders.get(&at).cloned()))
 }
