@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::matcher::{Event, Ts};
-use crate::rules::{ContextKind, Role, RuleSet, Scope};
+use crate::rules::{Context, ContextKind, Role, RuleSet, Scope};
 
 use super::{entry_key, lend};
 
@@ -54,12 +54,13 @@ pub(super) fn pair(rules: &RuleSet, sources: &mut [Vec<Event>]) -> Decided {
         return Decided::new();
     }
     for (i, list) in sources.iter().enumerate() {
-        for (p, ev) in list.iter().enumerate() {
-            planner.read((i, p), ev);
-        }
+        list.iter().enumerate().for_each(|(p, ev)| planner.read((i, p), ev));
     }
-    let plan = planner.plan().fill(|(i, p)| sources.get(i).and_then(|list| list.get(p)).cloned());
-    carry_out(sources, plan)
+    for i in planner.again() {
+        let list = sources.get(i).map_or(&[][..], Vec::as_slice);
+        list.iter().enumerate().for_each(|(p, ev)| planner.read((i, p), ev));
+    }
+    carry_out(sources, planner.plan())
 }
 
 /// Whether entry `n` of `rule` is paired here.
@@ -87,34 +88,9 @@ pub(super) struct Plan {
     pub(super) lent: Vec<(At, Event)>,
 }
 
-/// A [`Plan`] whose lenders are named by place: the planner holds no
-/// event, and the lenders (only where one side of a key has no time) are
-/// fetched once it is made ([`Draft::fill`]).
-#[derive(Debug, Default)]
-pub(super) struct Draft {
-    decided: Decided,
-    gone: HashSet<At>,
-    lent: Vec<(At, At)>,
-}
-
-impl Draft {
-    /// The places of the events that lend their fields.
-    pub(super) fn lenders(&self) -> HashSet<At> {
-        self.lent.iter().map(|&(_, from)| from).collect()
-    }
-
-    /// The plan, each lender as `fetch` gives it (none: it lends nothing).
-    pub(super) fn fill(self, mut fetch: impl FnMut(At) -> Option<Event>) -> Plan {
-        let lent = self.lent.into_iter().filter_map(|(at, from)| Some((at, fetch(from)?))).collect();
-        Plan { decided: self.decided, gone: self.gone, lent }
-    }
-}
-
-/// What the plan keeps of an event it reads: where it is, its order (time,
-/// list, line), its source (for [`Decided`]) and its key for one entry,
-/// interned. A storm's start events of the paired rules are read here
-/// (1 GiB storm corpus: 51 k), and a copy of each, its text and values
-/// decoded from the spill, was most of what the plan held.
+/// What the plan keeps of an event of a key that can pair: where it is,
+/// its order (time, list, line), its source (for [`Decided`]) and its key,
+/// interned.
 #[derive(Debug, Clone, Copy)]
 struct Seen {
     at: At,
@@ -124,16 +100,44 @@ struct Seen {
     key: u32,
 }
 
+/// An entry of a rule and a key (interned): what pairs.
+type Group = (u32, u8, u32);
+
+/// What one list holds of a [`Group`]: start events, entry events, and
+/// whether any of either has a time.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    starts: bool,
+    timed_starts: bool,
+    found: bool,
+    timed_found: bool,
+}
+
 /// Makes the [`Plan`] from the events handed to [`Planner::read`], one at
-/// a time, each with its place: neither path holds its lists for it (the
-/// spilled one reads its lists back from disk).
+/// a time, each with its place, in two passes over the lists: neither
+/// path holds its lists for it (the spilled one reads them back from
+/// disk), and the planner holds little of them. The first pass keeps,
+/// per group and list, a [`Tally`]: enough to know which groups can pair
+/// at all (a side in files without the other, with no time on one side).
+/// The second reads only the lists of those groups ([`Planner::again`])
+/// and keeps their events' places and times, and the lenders whole. A
+/// timed log has no such group: a storm's 51 k events per GiB of the
+/// paired rules were held whole here, and then as places, before this
+/// pass was split in two.
 pub(super) struct Planner<'r> {
     rules: &'r RuleSet,
     ruled: HashSet<u32>,
+    /// Pass one: per group, per list.
+    tallies: BTreeMap<Group, BTreeMap<usize, Tally>>,
+    /// Pass two: the groups that can pair, each with the lists whose
+    /// events it pairs (set by [`Planner::again`]).
+    chosen: Option<HashMap<Group, BTreeSet<usize>>>,
     /// Per (rule, entry): the start events it applies to, with its key.
     starts: BTreeMap<(u32, u8), Vec<Seen>>,
     /// Per (rule, entry): its events, with their key.
     found: BTreeMap<(u32, u8), Vec<Seen>>,
+    /// The events of `lend` entries, which may lend their fields.
+    lenders: HashMap<At, Event>,
     /// The keys met, by their number in [`Seen::key`].
     keys: Vec<Vec<Arc<str>>>,
     numbers: HashMap<Vec<Arc<str>>, u32>,
@@ -144,8 +148,11 @@ impl<'r> Planner<'r> {
         Planner {
             rules,
             ruled: ruled(rules),
+            tallies: BTreeMap::new(),
+            chosen: None,
             starts: BTreeMap::new(),
             found: BTreeMap::new(),
+            lenders: HashMap::new(),
             keys: Vec::new(),
             numbers: HashMap::new(),
         }
@@ -157,7 +164,8 @@ impl<'r> Planner<'r> {
         !self.ruled.is_empty()
     }
 
-    /// Reads the event at `at`; the events of each list in their order.
+    /// Reads the event at `at`: in each pass, the events of each list it
+    /// reads in their order.
     pub(super) fn read(&mut self, at: At, ev: &Event) {
         if !self.ruled.contains(&ev.rule) {
             return;
@@ -168,36 +176,77 @@ impl<'r> Planner<'r> {
             Role::Start => {
                 for (n, c) in context.iter().enumerate() {
                     let n = n as u8;
-                    if !clockless(rules, rule, n) || !c.applies_to(ev.shape.regex()) {
-                        continue;
-                    }
-                    if let Some(seen) = self.seen(at, ev, entry_key(c, ev)) {
-                        self.starts.entry((rule, n)).or_default().push(seen);
+                    if clockless(rules, rule, n) && c.applies_to(ev.shape.regex()) {
+                        self.sighted(at, ev, n, c, true);
                     }
                 }
             }
             Role::Context(n) if clockless(rules, rule, n) => {
-                let Some(c) = context.get(usize::from(n)) else { return };
-                if let Some(seen) = self.seen(at, ev, entry_key(c, ev)) {
-                    self.found.entry((rule, n)).or_default().push(seen);
+                if let Some(c) = context.get(usize::from(n)) {
+                    self.sighted(at, ev, n, c, false);
                 }
             }
             _ => {}
         }
     }
 
-    fn seen(&mut self, at: At, ev: &Event, key: Option<Vec<Arc<str>>>) -> Option<Seen> {
-        let key = key?;
-        let next = self.keys.len() as u32;
-        let key = *self.numbers.entry(key).or_insert_with_key(|k| {
-            self.keys.push(k.clone());
-            next
-        });
-        Some(Seen { at, source: ev.source, line: ev.line, ts: ev.ts, key })
+    /// `ev`, at `at`, is a start event entry `n` (`c`) applies to, or one
+    /// of the entry's events.
+    fn sighted(&mut self, at: At, ev: &Event, n: u8, c: &Context, start: bool) {
+        let Some(key) = entry_key(c, ev) else { return };
+        let timed = ev.ts.get().is_some();
+        let Some(chosen) = &self.chosen else {
+            let next = self.keys.len() as u32;
+            let key = *self.numbers.entry(key).or_insert_with_key(|k| {
+                self.keys.push(k.clone());
+                next
+            });
+            let t = self.tallies.entry((ev.rule, n, key)).or_default().entry(at.0).or_default();
+            if start {
+                (t.starts, t.timed_starts) = (true, t.timed_starts || timed);
+            } else {
+                (t.found, t.timed_found) = (true, t.timed_found || timed);
+            }
+            return;
+        };
+        let Some(&key) = self.numbers.get(&key) else { return };
+        if !chosen.get(&(ev.rule, n, key)).is_some_and(|lists| lists.contains(&at.0)) {
+            return;
+        }
+        let seen = Seen { at, source: ev.source, line: ev.line, ts: ev.ts, key };
+        if start {
+            self.starts.entry((ev.rule, n)).or_default().push(seen);
+        } else {
+            self.found.entry((ev.rule, n)).or_default().push(seen);
+            if matches!(c.kind, ContextKind::Lend { .. }) {
+                self.lenders.insert(at, ev.clone());
+            }
+        }
+    }
+
+    /// Ends the first pass: chooses the groups that can pair and returns
+    /// the lists to read again, through [`Planner::read`] (none: the plan
+    /// decides nothing).
+    pub(super) fn again(&mut self) -> BTreeSet<usize> {
+        let mut chosen = HashMap::new();
+        for (group, lists) in std::mem::take(&mut self.tallies) {
+            // A file holding both sides pairs them itself.
+            let starts: Vec<&Tally> = lists.values().filter(|t| t.starts && !t.found).collect();
+            let found: Vec<&Tally> = lists.values().filter(|t| t.found && !t.starts).collect();
+            let untimed = !starts.iter().any(|t| t.timed_starts) || !found.iter().any(|t| t.timed_found);
+            if starts.is_empty() || found.is_empty() || !untimed {
+                continue;
+            }
+            let paired = lists.iter().filter(|(_, t)| t.starts != t.found).map(|(&l, _)| l).collect();
+            chosen.insert(group, paired);
+        }
+        let again = chosen.values().flatten().copied().collect();
+        self.chosen = Some(chosen);
+        again
     }
 
     /// The outcomes of what was read.
-    pub(super) fn plan(self) -> Draft {
+    pub(super) fn plan(self) -> Plan {
         let mut outcomes = Vec::new();
         for (&(rule, n), found) in &self.found {
             let Some(starts) = self.starts.get(&(rule, n)) else { continue };
@@ -245,9 +294,9 @@ impl<'r> Planner<'r> {
     /// What the outcomes do: excused start events and those a required
     /// entry left without a partner are removed, partners lend their
     /// fields.
-    fn decide(self, outcomes: Vec<Outcome>) -> Draft {
+    fn decide(self, outcomes: Vec<Outcome>) -> Plan {
         let mut gone: HashSet<At> = HashSet::new();
-        let mut lent: Vec<(At, At)> = Vec::new();
+        let mut lent: Vec<(At, Event)> = Vec::new();
         let mut decided = Decided::new();
         for o in outcomes {
             let Some(c) = self.rules.rules()[o.rule as usize].context.get(usize::from(o.entry)) else { continue };
@@ -258,12 +307,16 @@ impl<'r> Planner<'r> {
                 (ContextKind::Lend { require: true, .. }, None) => {
                     gone.insert(o.start.at);
                 }
-                (ContextKind::Lend { .. }, Some(from)) => lent.push((o.start.at, from)),
+                (ContextKind::Lend { .. }, Some(from)) => {
+                    if let Some(from) = self.lenders.get(&from) {
+                        lent.push((o.start.at, from.clone()));
+                    }
+                }
                 _ => {}
             }
             *decided.entry((o.start.source, o.start.line, o.rule)).or_default() |= 1 << o.entry;
         }
-        Draft { decided, gone, lent }
+        Plan { decided, gone, lent }
     }
 }
 
@@ -282,4 +335,72 @@ fn carry_out(sources: &mut [Vec<Event>], Plan { decided, gone, lent }: Plan) -> 
         }
     }
     decided
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::Stream;
+    use crate::rules::compile_all;
+
+    /// A print that counts only with an exit of its app after it.
+    const PACK: &str = r#"
+[[rule]]
+id = "t.print"
+title = "t"
+severity = "high"
+regex = 'print'
+context = { regex = 'exit', after = "3s", scope = "app", require = true }
+fix = "f"
+"#;
+
+    fn ev(role: Role, list: usize, line: u64, secs: Option<i64>) -> Event {
+        Event {
+            rule: 0,
+            role,
+            shape: 0.into(),
+            source: list,
+            line,
+            ts: secs.map(|s| s * 1000).into(),
+            day_time: None,
+            app: Some(Arc::from("api")),
+            stream: Stream::Err,
+            fields: Default::default(),
+            text: Arc::from(""),
+        }
+    }
+
+    /// The planner over `lists`, both passes read: what it kept, what the
+    /// second pass read, and the plan.
+    fn planned(lists: &[Vec<Event>]) -> (usize, BTreeSet<usize>, Plan) {
+        let rules = compile_all(&[("t.toml".into(), PACK.into())]).expect("rules");
+        let mut planner = Planner::new(&rules);
+        let read = |planner: &mut Planner, i: usize| {
+            lists[i].iter().enumerate().for_each(|(p, ev)| planner.read((i, p), ev));
+        };
+        (0..lists.len()).for_each(|i| read(&mut planner, i));
+        let again = planner.again();
+        again.iter().for_each(|&i| read(&mut planner, i));
+        let kept =
+            planner.starts.values().chain(planner.found.values()).map(Vec::len).sum::<usize>() + planner.lenders.len();
+        (kept, again, planner.plan())
+    }
+
+    /// With times on both sides nothing pairs here: the first pass keeps
+    /// a tally per key and list, the second reads nothing and keeps
+    /// nothing. Without times on the prints' side, the lists are read
+    /// again and the exit lends to the last print.
+    #[test]
+    fn only_keys_that_can_pair_are_read_again() {
+        let prints = |secs: Option<i64>| vec![ev(Role::Start, 0, 1, secs), ev(Role::Start, 0, 2, secs)];
+        let exits = vec![ev(Role::Context(0), 1, 7, Some(50))];
+        let (kept, again, plan) = planned(&[prints(Some(10)), exits.clone()]);
+        assert_eq!((kept, again.len(), plan.lent.len(), plan.decided.len()), (0, 0, 0, 0));
+        let (kept, again, plan) = planned(&[prints(None), exits]);
+        assert_eq!(again, BTreeSet::from([0, 1]));
+        assert_eq!(kept, 4, "two prints, the exit and its copy as a lender");
+        let lent: Vec<(At, u64)> = plan.lent.iter().map(|(at, from)| (*at, from.line)).collect();
+        assert_eq!(lent, [((0, 1), 7)]);
+        assert_eq!(plan.gone, HashSet::from([(0, 0)]), "the earlier print has no exit to require");
+    }
 }

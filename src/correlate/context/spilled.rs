@@ -1,9 +1,10 @@
 //! [`super::apply`] for events that spilled ([`crate::spill`]): the same
 //! reading, with each source's list read back instead of held. The
 //! idle-context drop takes the rules that have a start event from the
-//! scan; the clockless pairing keeps only a place, a time and a key of
-//! each event it reads (`Planner`), and reads back the lists that hold
-//! a lender (rare: a side of a key without times); the file stage runs
+//! scan; the clockless pairing reads the lists twice (`Planner`): once
+//! keeping what each holds of each key, then only the lists of the keys
+//! that can pair (a side without times; none in a timed log), keeping
+//! places and times and the lenders; the file stage runs
 //! one source at a time as its events are read; the app stage's events
 //! wait in a [`Wait`] (the caller's: `correlate::spilled` holds them under
 //! the one count of the spill and writes them out past it) while their
@@ -11,7 +12,7 @@
 //! is read. Held whole, they were the 10 GiB storm corpus's peak (674 k
 //! events, uncounted).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::matcher::Event;
@@ -144,8 +145,8 @@ pub fn apply<E>(
 }
 
 /// The clockless pairing's plan, by position in each list without its idle
-/// context events: the planner keeps what it needs of the events it reads,
-/// and the lists holding a lender are read again for it.
+/// context events: the planner's two passes ([`Planner`]), the second over
+/// the lists it names only.
 fn clockless_plan<E>(
     rules: &RuleSet,
     lists: usize,
@@ -156,7 +157,7 @@ fn clockless_plan<E>(
     if !planner.wants() {
         return Ok(Plan::default());
     }
-    for i in 0..lists {
+    let mut pass = |i: usize, planner: &mut Planner| {
         let mut p = 0;
         read(i, false, &mut |ev| {
             if !idle(&ev) {
@@ -164,22 +165,9 @@ fn clockless_plan<E>(
                 p += 1;
             }
             Ok(())
-        })?;
-    }
-    let draft = planner.plan();
-    let wanted = draft.lenders();
-    let mut lenders: HashMap<At, Event> = HashMap::new();
-    for i in wanted.iter().map(|at| at.0).collect::<BTreeSet<usize>>() {
-        let mut p = 0;
-        read(i, false, &mut |ev| {
-            if !idle(&ev) {
-                if wanted.contains(&(i, p)) {
-                    lenders.insert((i, p), ev);
-                }
-                p += 1;
-            }
-            Ok(())
-        })?;
-    }
-    Ok(draft.fill(|at| lenders.get(&at).cloned()))
+        })
+    };
+    (0..lists).try_for_each(|i| pass(i, &mut planner))?;
+    planner.again().into_iter().try_for_each(|i| pass(i, &mut planner))?;
+    Ok(planner.plan())
 }
