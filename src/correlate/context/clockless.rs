@@ -340,34 +340,16 @@ fn carry_out(sources: &mut [Vec<Event>], Plan { decided, gone, lent }: Plan) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::Stream;
+    use crate::correlate::context::nearby::tests::{PACK, ev};
     use crate::rules::compile_all;
 
-    /// A print that counts only with an exit of its app after it.
-    const PACK: &str = r#"
-[[rule]]
-id = "t.print"
-title = "t"
-severity = "high"
-regex = 'print'
-context = { regex = 'exit', after = "3s", scope = "app", require = true }
-fix = "f"
-"#;
-
-    fn ev(role: Role, list: usize, line: u64, secs: Option<i64>) -> Event {
-        Event {
-            rule: 0,
-            role,
-            shape: 0.into(),
-            source: list,
-            line,
-            ts: secs.map(|s| s * 1000).into(),
-            day_time: None,
-            app: Some(Arc::from("api")),
-            stream: Stream::Err,
-            fields: Default::default(),
-            text: Arc::from(""),
-        }
+    /// Rule 0 of the pack (a print that counts only with an exit of its
+    /// app after it: entry 1) at `secs`, if any, in list `list`.
+    fn at(role: Role, list: usize, line: u64, secs: Option<i64>) -> Event {
+        let mut e = ev(0, role, line, secs.unwrap_or_default(), "api");
+        e.source = list;
+        e.ts = secs.map(|s| s * 1000).into();
+        e
     }
 
     /// The planner over `lists`, both passes read: what it kept, what the
@@ -392,8 +374,8 @@ fix = "f"
     /// again and the exit lends to the last print.
     #[test]
     fn only_keys_that_can_pair_are_read_again() {
-        let prints = |secs: Option<i64>| vec![ev(Role::Start, 0, 1, secs), ev(Role::Start, 0, 2, secs)];
-        let exits = vec![ev(Role::Context(0), 1, 7, Some(50))];
+        let prints = |secs: Option<i64>| vec![at(Role::Start, 0, 1, secs), at(Role::Start, 0, 2, secs)];
+        let exits = vec![at(Role::Context(1), 1, 7, Some(50))];
         let (kept, again, plan) = planned(&[prints(Some(10)), exits.clone()]);
         assert_eq!((kept, again.len(), plan.lent.len(), plan.decided.len()), (0, 0, 0, 0));
         let (kept, again, plan) = planned(&[prints(None), exits]);

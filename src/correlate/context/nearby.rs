@@ -138,7 +138,7 @@ impl Near {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::sync::Arc;
 
     use super::*;
@@ -148,7 +148,7 @@ mod tests {
     /// Rule 0: a print that counts only with an exit of its app less than
     /// 3 s after it, not within 5 s of a stop (`every`); rule 1: a break
     /// excused by the next loss of its app within 1 m (used up).
-    const PACK: &str = r#"
+    pub(in crate::correlate::context) const PACK: &str = r#"
 [[rule]]
 id = "t.print"
 title = "t"
@@ -168,7 +168,7 @@ context = { regex = 'named', before = "1h", scope = "app", require = true }
 fix = "f"
 "#;
 
-    fn ev(rule: u32, role: Role, line: u64, secs: i64, name: &str) -> Event {
+    pub(in crate::correlate::context) fn ev(rule: u32, role: Role, line: u64, secs: i64, name: &str) -> Event {
         Event {
             rule,
             role,
