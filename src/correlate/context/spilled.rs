@@ -27,6 +27,9 @@ use super::{AppStage, FileStage, Stage, first_stage, lend, needs_app, skipped};
 /// memory may then be moved out rather than copied).
 pub type Read<'r, E> = dyn FnMut(usize, bool, &mut dyn FnMut(Event) -> Result<(), E>) -> Result<(), E> + 'r;
 
+/// Takes the events [`apply`] leaves in list `i`: `out(i, event)`.
+pub type Out<'o, E> = dyn FnMut(usize, Event) -> Result<(), E> + 'o;
+
 /// Where the app stage's events wait while the file stage reads the
 /// lists after theirs: line `n`'s events are put in order and taken back
 /// once, in that order. A storm's wait (10 GiB storm corpus: 674 k
@@ -53,7 +56,7 @@ pub fn apply<E>(
     paths: &[String],
     read: &mut Read<'_, E>,
     wait: &mut dyn Wait<E>,
-    out: &mut dyn FnMut(usize, Event) -> Result<(), E>,
+    out: &mut Out<'_, E>,
 ) -> Result<Vec<bool>, E> {
     let idle = |e: &Event| matches!(e.role, Role::Context(_)) && !started.get(e.rule as usize).copied().unwrap_or(true);
     let plan = clockless_plan(rules, lists, read, &idle)?;
@@ -65,17 +68,18 @@ pub fn apply<E>(
     let mut near = Near::default();
     for i in 0..lists {
         let mut files = FileStage { decided: decided.clone(), ..FileStage::default() };
-        let mut stay = Vec::new();
-        // Where an event the file stage hands on goes: on, or to wait for
-        // the app stage (its time taken for the trim).
-        let route = |e: Event, stay: &mut Vec<Event>, near: &mut Near, wait: &mut dyn Wait<E>| {
-            if needs_app(rules, &e) {
-                near.add(rules, &e);
-                wait.put(2 * i, e)
-            } else {
-                stay.push(e);
-                Ok(())
-            }
+        let mut handed = Vec::new();
+        // Where the events the file stage hands on go: on, or to wait for
+        // the app stage (their times taken for the trim).
+        let hand_on = |handed: &mut Vec<Event>, near: &mut Near, wait: &mut dyn Wait<E>, out: &mut Out<'_, E>| {
+            handed.drain(..).try_for_each(|e| {
+                if needs_app(rules, &e) {
+                    near.add(rules, &e);
+                    wait.put(2 * i, e)
+                } else {
+                    out(i, e)
+                }
+            })
         };
         let mut p = 0;
         read(i, true, &mut |mut ev| {
@@ -91,31 +95,17 @@ pub fn apply<E>(
                 lend(&mut ev, from, None);
             }
             match first_stage(rules, &ev) {
-                Stage::Pass => route(ev, &mut stay, &mut near, wait)?,
+                Stage::Pass => handed.push(ev),
                 Stage::App => {
                     near.add(rules, &ev);
                     wait.put(2 * i + 1, ev)?;
                 }
-                Stage::File => {
-                    let mut routed = Ok(());
-                    files.push(rules, "", ev, 0, &mut |e, _| {
-                        if routed.is_ok() {
-                            routed = route(e, &mut stay, &mut near, wait);
-                        }
-                    });
-                    routed?;
-                }
+                Stage::File => files.push(rules, "", ev, 0, &mut |e, _| handed.push(e)),
             }
-            stay.drain(..).try_for_each(|e| out(i, e))
+            hand_on(&mut handed, &mut near, wait, out)
         })?;
-        let mut routed = Ok(());
-        files.finish(rules, &mut |_, e, _| {
-            if routed.is_ok() {
-                routed = route(e, &mut stay, &mut near, wait);
-            }
-        });
-        routed?;
-        stay.into_iter().try_for_each(|e| out(i, e))?;
+        files.finish(rules, &mut |_, e, _| handed.push(e));
+        hand_on(&mut handed, &mut near, wait, out)?;
     }
     near.seal();
     let mut app = AppStage { decided: decided.clone(), ..AppStage::default() };
